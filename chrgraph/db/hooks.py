@@ -1,0 +1,91 @@
+"""Observers of every SQL statement the ORM sends: counting (tests, bench), tracing
+spans, and fault injection (tests arm a failure on the Nth write)."""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from opentelemetry import trace
+
+_tracer = trace.get_tracer("chrgraph.db")
+
+_WRITE_VERBS = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+class InjectedFault(RuntimeError):
+    """Raised by an armed fault: stands for the database failing mid-transaction."""
+
+
+@dataclass
+class StatementCounter:
+    statements: list[str] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@dataclass
+class FaultPlan:
+    """Fail the `fail_at`-th write statement (1-based) whose SQL contains `match`."""
+
+    fail_at: int
+    match: str = ""
+    seen: int = 0
+    fired: bool = False
+
+
+_counters: contextvars.ContextVar[tuple[StatementCounter, ...]] = contextvars.ContextVar(
+    "chrgraph_sql_counters", default=()
+)
+_global_counters: list[StatementCounter] = []
+_fault: list[FaultPlan] = []
+_listeners: list[Callable[[str], None]] = []
+
+
+def count_statements() -> StatementCounter:
+    """Start counting every statement of this process until `stop_counting`."""
+    counter = StatementCounter()
+    _global_counters.append(counter)
+    return counter
+
+
+def stop_counting(counter: StatementCounter) -> None:
+    if counter in _global_counters:
+        _global_counters.remove(counter)
+
+
+def arm_fault(plan: FaultPlan) -> None:
+    _fault.clear()
+    _fault.append(plan)
+
+
+def disarm_fault() -> None:
+    _fault.clear()
+
+
+def is_write(sql: str) -> bool:
+    head = sql.lstrip().upper()
+    return head.startswith(_WRITE_VERBS) or (head.startswith("WITH") and "INSERT" in head)
+
+
+def before_statement(sql: str) -> None:
+    for counter in _global_counters:
+        counter.statements.append(sql)
+    for counter in _counters.get():
+        counter.statements.append(sql)
+    if _fault and is_write(sql):
+        plan = _fault[0]
+        if plan.match.lower() in sql.lower() and not plan.fired:
+            plan.seen += 1
+            if plan.seen == plan.fail_at:
+                plan.fired = True
+                raise InjectedFault(f"injected fault on write #{plan.fail_at}")
+
+
+def statement_span(sql: str):
+    """A child span per statement: the verb only, never the text or the values."""
+    verb = sql.lstrip().split(" ", 1)[0].upper() if sql.strip() else "SQL"
+    return _tracer.start_as_current_span(f"db {verb}", attributes={"db.operation": verb})

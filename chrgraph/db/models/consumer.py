@@ -1,0 +1,39 @@
+from tortoise import fields
+from tortoise.models import Model
+
+
+class ApiConsumer(Model):
+    """A vendor integration that signs its own RS512 JWTs (§2.1)."""
+
+    id = fields.BigIntField(primary_key=True)
+    organization = fields.ForeignKeyField(
+        "chrgraph.Organization", related_name="api_consumers", on_delete=fields.RESTRICT
+    )
+    name = fields.CharField(max_length=200)
+    issuer = fields.CharField(max_length=255, unique=True)
+    active = fields.BooleanField(default=True)
+    last_used_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    deactivated_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "api_consumer"
+
+
+class ApiConsumerKey(Model):
+    """One RSA public key of a consumer (revoked keys are kept for the record)."""
+
+    id = fields.BigIntField(primary_key=True)
+    consumer = fields.ForeignKeyField(
+        "chrgraph.ApiConsumer", related_name="keys", on_delete=fields.RESTRICT
+    )
+    kid = fields.CharField(max_length=255, null=True)
+    public_key_pem = fields.TextField()
+    fingerprint = fields.CharField(max_length=64)
+    bits = fields.IntField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+    revoked_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "api_consumer_key"
+        unique_together = (("consumer", "kid"),)
