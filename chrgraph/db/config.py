@@ -54,7 +54,8 @@ async def init_db(url: str | None = None, *, migrate: bool = True) -> None:
 
         await run_migrations(config=config)
         await Tortoise.close_connections()
-    await Tortoise.init(config=config)
+    # The global fallback lets every task (requests, background jobs) see the ORM.
+    await Tortoise.init(config=config, _enable_global_fallback=True)
 
 
 async def close_db() -> None:

@@ -1,0 +1,91 @@
+"""create_app(): the Starlette app, its middleware order and its lifespan (STYLE)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from tortoise import connections
+
+from chrgraph.audit.api_log import ApiLogMiddleware, purge_api_logs, writer
+from chrgraph.audit.checkpoint import sign_checkpoints
+from chrgraph.auth.middleware import AuthMiddleware
+from chrgraph.db.config import close_db, init_db
+from chrgraph.schema.guards import RequestGuard
+from chrgraph.schema.view import GraphQLEndpoint
+from chrgraph.settings import Settings, get_settings
+from chrgraph.telemetry import RequestTraceMiddleware, configure_tracing, log
+
+
+async def healthz(request: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> JSONResponse:
+    try:
+        await connections.get("default").execute_query("SELECT 1")
+    except Exception:
+        log.exception("readiness check failed")
+        return JSONResponse({"status": "database unreachable"}, status_code=503)
+    return JSONResponse({"status": "ready"})
+
+
+async def _every(seconds: float, job, name: str) -> None:
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await job()
+        except Exception:
+            log.exception("scheduled job %s failed", name)
+
+
+def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Starlette:
+    settings = settings or get_settings()
+    configure_tracing(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):
+        await init_db(settings.database_url, migrate=migrate)
+        jobs = [
+            asyncio.create_task(_every(
+                settings.api_log_purge_interval_seconds,
+                lambda: purge_api_logs(settings.api_log_retention_days), "api-log purge")),
+            asyncio.create_task(_every(
+                settings.audit_checkpoint_interval_seconds,
+                lambda: sign_checkpoints(settings.audit_signing_key), "audit checkpoint")),
+        ]
+        try:
+            yield
+        finally:
+            for job in jobs:
+                job.cancel()
+            await writer.close()
+            await close_db()
+
+    endpoint = GraphQLEndpoint(settings)
+    return Starlette(
+        routes=[
+            Route("/graphql", endpoint, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+        ],
+        middleware=[
+            Middleware(RequestTraceMiddleware),
+            Middleware(ApiLogMiddleware),
+            Middleware(RequestGuard, settings=settings),
+            Middleware(AuthMiddleware),
+        ],
+        lifespan=lifespan,
+    )
+
+
+def app_factory() -> Starlette:
+    """For `uvicorn --factory chrgraph.app:app_factory`."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    return create_app()

@@ -1,0 +1,153 @@
+"""API logs (§8): one row per HTTP request of an authenticated consumer, written
+before its response leaves. Rows from concurrent requests are group-committed: each
+request waits for the commit that holds its row, so none is lost to a crash once its
+response was sent, and a burst costs one transaction instead of one per request."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+from tortoise.expressions import Q
+
+from chrgraph.audit.redact import redact, redact_query
+from chrgraph.auth.principals import PrincipalKind
+from chrgraph.db.models import ApiConsumer, ApiLog
+from chrgraph.db.transactions import atomic
+from chrgraph.responses import error_body
+from chrgraph.telemetry import log
+
+GRAPHQL_REQUEST = "chrgraph.graphql"  # (query, operation name, variables) set by the view
+MAX_BATCH = 256
+
+
+class ApiLogWriter:
+    def __init__(self) -> None:
+        self._queue: asyncio.Queue[tuple[ApiLog, asyncio.Future[None]]] | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def _ensure_started(self) -> asyncio.Queue:
+        if self._task is None or self._task.done():
+            self._queue = asyncio.Queue()
+            self._task = asyncio.get_running_loop().create_task(self._run())
+        assert self._queue is not None
+        return self._queue
+
+    async def write(self, row: ApiLog) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._ensure_started().put_nowait((row, future))
+        await future
+
+    async def _run(self) -> None:
+        queue = self._queue
+        assert queue is not None
+        while True:
+            batch = [await queue.get()]
+            while len(batch) < MAX_BATCH and not queue.empty():
+                batch.append(queue.get_nowait())
+            try:
+                await _commit([row for row, _ in batch])
+            except Exception as exc:  # every waiting request learns its row failed
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+            else:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_result(None)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+
+
+async def _commit(rows: list[ApiLog]) -> None:
+    last_used: dict[int, datetime] = {}
+    for row in rows:
+        last_used[row.consumer_id] = max(row.created_at, last_used.get(row.consumer_id, row.created_at))
+    async with atomic() as conn:
+        await ApiLog.bulk_create(rows, using_db=conn)
+        # lastUsedAt rides along in the same commit: no extra write per request.
+        for consumer_id, when in last_used.items():
+            await ApiConsumer.filter(Q(id=consumer_id) & (Q(last_used_at__isnull=True) | Q(last_used_at__lt=when))).using_db(conn).update(last_used_at=when)
+
+
+writer = ApiLogWriter()
+
+
+class ApiLogMiddleware:
+    """Wraps `send`: holds the response until its log row is committed."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["path"] != "/graphql":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        start_message: dict[str, Any] | None = None
+        body: list[bytes] = []
+
+        async def capture(message) -> None:
+            nonlocal start_message
+            principal = scope.get("chrgraph.principal")
+            if principal is None or principal.kind is not PrincipalKind.CONSUMER:
+                await send(message)
+                return
+            if message["type"] == "http.response.start":
+                start_message = message
+                return
+            body.append(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            assert start_message is not None
+            response = b"".join(body)
+            try:
+                await writer.write(_row(scope, principal, start_message["status"], response, started))
+            except Exception:
+                log.exception("api log write failed request_id=%s", scope.get("chrgraph.request_id"))
+                failed = orjson.dumps(
+                    error_body("The request could not be logged and was not answered.",
+                               "INTERNAL_SERVER_ERROR", requestId=scope.get("chrgraph.request_id"))
+                )
+                start_message = {**start_message, "status": 500, "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(failed)).encode())]}
+                response = failed
+            await send(start_message)
+            await send({"type": "http.response.body", "body": response})
+
+        await self.app(scope, receive, capture)
+
+
+def _row(scope, principal, status: int, response: bytes, started: float) -> ApiLog:
+    query, operation_name, variables = scope.get(GRAPHQL_REQUEST) or (None, None, None)
+    try:
+        logged_body = orjson.dumps(redact(orjson.loads(response))).decode()
+    except orjson.JSONDecodeError:
+        logged_body = response.decode("utf-8", "replace")
+    return ApiLog(
+        organization_id=principal.organization_id,
+        consumer_id=principal.consumer_id,
+        key_id=principal.key_id,
+        request_id=scope.get("chrgraph.request_id", ""),
+        created_at=datetime.now(UTC),
+        method=scope["method"],
+        operation_name=operation_name,
+        query=redact_query(query) if isinstance(query, str) else None,
+        variables=redact(variables) if variables else None,
+        status=status,
+        response_body=logged_body,
+        duration_ms=(time.perf_counter() - started) * 1000,
+    )
+
+
+async def purge_api_logs(retention_days: int, now: datetime | None = None) -> int:
+    """Delete rows older than the retention (§8); returns how many went."""
+    cutoff = (now or datetime.now(UTC)) - timedelta(days=retention_days)
+    return await ApiLog.filter(created_at__lt=cutoff).delete()

@@ -1,0 +1,50 @@
+"""Revocation that crosses processes (§2.1: refused on the next request of the
+process that made the change, within one second in every other).
+
+A change that revokes credentials bumps one counter row in its own transaction, and
+clears this process's caches after commit. Every process re-reads the counter at
+most every `auth_epoch_poll_seconds` (0.5 s) and drops its caches when it moved."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from tortoise.expressions import F
+
+from chrgraph.db.models import AuthEpoch
+from chrgraph.settings import get_settings
+
+_clearers: list[Callable[[], None]] = []
+_state = {"epoch": None, "checked": 0.0}
+
+
+def register_cache(clear: Callable[[], None]) -> None:
+    _clearers.append(clear)
+
+
+def clear_local() -> None:
+    """Drop every credential cache of this process (call after the commit)."""
+    for clear in _clearers:
+        clear()
+    _state["checked"] = 0.0
+
+
+async def bump(conn) -> None:
+    """Inside the revoking transaction: tell every other process."""
+    updated = await AuthEpoch.filter(id=1).using_db(conn).update(value=F("value") + 1)
+    if not updated:
+        await AuthEpoch.create(id=1, value=1, using_db=conn)
+
+
+async def refresh_if_due() -> None:
+    now = time.monotonic()
+    if now - _state["checked"] < get_settings().auth_epoch_poll_seconds:
+        return
+    _state["checked"] = now
+    row = await AuthEpoch.filter(id=1).values_list("value", flat=True)
+    value = row[0] if row else 0
+    if value != _state["epoch"]:
+        for clear in _clearers:
+            clear()
+        _state["epoch"] = value

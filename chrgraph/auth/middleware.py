@@ -1,0 +1,60 @@
+"""Authentication (§2, §12 step 3): credentials that were sent and fail are a 401
+here; otherwise the principal (or None for an anonymous request) goes on the scope."""
+
+from __future__ import annotations
+
+from chrgraph.auth.consumers import looks_like_jwt, verify_consumer_token
+from chrgraph.auth.errors import AuthError, AuthReason
+from chrgraph.auth.sessions import looks_like_session, verify_session_token
+from chrgraph.responses import error_body, header, send_json
+from chrgraph.telemetry import auth_refusals, log
+
+PRINCIPAL = "chrgraph.principal"
+
+
+def unauthorized_headers(reason: AuthReason) -> list[tuple[bytes, bytes]]:
+    if reason is AuthReason.MISSING_CREDENTIALS:
+        return [(b"www-authenticate", b"Bearer")]
+    return [(b"www-authenticate", b'Bearer error="invalid_token"')]
+
+
+async def send_unauthorized(send, error: AuthError) -> None:
+    body = error_body(error.message, "UNAUTHENTICATED", reason=error.reason.value)
+    await send_json(send, 401, body, unauthorized_headers(error.reason))
+
+
+async def authenticate(authorization: str):
+    scheme, _, value = authorization.partition(" ")
+    value = value.strip()
+    if scheme.lower() != "bearer" or not value or " " in value:
+        raise AuthError(AuthReason.MALFORMED_TOKEN)
+    if looks_like_jwt(value):
+        return await verify_consumer_token(value)
+    if looks_like_session(value):
+        return await verify_session_token(value)
+    raise AuthError(AuthReason.MALFORMED_TOKEN)
+
+
+class AuthMiddleware:
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["path"] != "/graphql":
+            await self.app(scope, receive, send)
+            return
+        authorization = header(scope, b"authorization")
+        if authorization is None:
+            scope[PRINCIPAL] = None
+            await self.app(scope, receive, send)
+            return
+        try:
+            scope[PRINCIPAL] = await authenticate(authorization)
+        except AuthError as error:
+            # Never the token itself: the reason and where it came from.
+            client = scope.get("client") or ("?", 0)
+            log.warning("auth refused reason=%s client=%s", error.reason.value, client[0])
+            auth_refusals.add(1, {"reason": error.reason.value})
+            await send_unauthorized(send, error)
+            return
+        await self.app(scope, receive, send)

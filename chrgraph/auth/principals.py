@@ -1,0 +1,55 @@
+"""Who is calling: the principal the auth middleware puts on the request (§2)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class PrincipalKind(str, Enum):
+    CONSUMER = "CONSUMER"
+    USER = "USER"
+    SUPPORT = "SUPPORT"
+    SYSTEM = "SYSTEM"
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: PrincipalKind
+    organization_id: int
+    consumer_id: int | None = None
+    issuer: str | None = None
+    key_id: str | None = None
+    user_id: int | None = None
+    session_id: int | None = None
+    is_owner: bool = False
+    permissions: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def actor_id(self) -> str | None:
+        if self.kind is PrincipalKind.CONSUMER:
+            return str(self.consumer_id)
+        if self.user_id is not None:
+            return str(self.user_id)
+        return None
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A principal acting within one request (what audit events record)."""
+
+    principal: Principal
+    request_id: str | None = None
+
+    @property
+    def organization_id(self) -> int:
+        return self.principal.organization_id
+
+
+def system_actor(organization_id: int, request_id: str | None = None) -> Actor:
+    return Actor(Principal(PrincipalKind.SYSTEM, organization_id), request_id)
+
+
+def support_cli_actor(organization_id: int, user_id: int | None = None) -> Actor:
+    """The CLI acts as the organization's support principal (§2.3)."""
+    return Actor(Principal(PrincipalKind.SUPPORT, organization_id, user_id=user_id), None)

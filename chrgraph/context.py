@@ -1,0 +1,23 @@
+"""The request context: one per GraphQL request (STYLE, Medplum's habit)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from chrgraph.auth.principals import Actor, Principal
+from chrgraph.settings import Settings
+
+
+@dataclass
+class Context:
+    request_id: str
+    principal: Principal | None
+    settings: Settings
+    # DataLoaders, created fresh for each request by `schema.loaders`.
+    loaders: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def actor(self) -> Actor:
+        assert self.principal is not None
+        return Actor(self.principal, self.request_id)

@@ -1,0 +1,57 @@
+"""Registering a consumer's public key: RSA only, modulus >= 2048 bits (§2.1)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from joserfc.jwk import RSAKey
+
+from chrgraph.resolvers.errors import ErrorCode, fail
+
+MIN_RSA_BITS = 2048
+
+
+@dataclass(frozen=True)
+class PublicKey:
+    pem: str
+    fingerprint: str
+    bits: int
+    jwk_kid: str | None
+
+
+def parse_public_key(text: str, field: str = "publicKey") -> PublicKey:
+    """Accept a PEM public key or a JWK (JSON); refuse anything else with a typed error."""
+    text = text.strip()
+    jwk_kid = None
+    try:
+        if text.startswith("{"):
+            data = json.loads(text)
+            if not isinstance(data, dict) or data.get("kty") != "RSA":
+                raise fail(ErrorCode.KEY_TOO_WEAK, "Only RSA keys are accepted.", field)
+            if "d" in data:
+                raise fail(ErrorCode.INVALID_KEY, "Send the public key, never the private key.", field)
+            jwk_kid = data.get("kid") if isinstance(data.get("kid"), str) else None
+            key = RSAKey.import_key(data).get_op_key("verify")
+        else:
+            if "PRIVATE KEY" in text:
+                raise fail(ErrorCode.INVALID_KEY, "Send the public key, never the private key.", field)
+            key = serialization.load_pem_public_key(text.encode("ascii"))
+    except (ValueError, TypeError, UnicodeEncodeError, KeyError) as exc:
+        raise fail(ErrorCode.INVALID_KEY, "The public key is neither a PEM nor a JWK RSA public key.", field) from exc
+    if not isinstance(key, rsa.RSAPublicKey):
+        raise fail(ErrorCode.KEY_TOO_WEAK, "Only RSA keys are accepted.", field)
+    if key.key_size < MIN_RSA_BITS:
+        raise fail(
+            ErrorCode.KEY_TOO_WEAK,
+            f"RSA keys need a modulus of at least {MIN_RSA_BITS} bits.",
+            field,
+        )
+    pem = key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode("ascii")
+    der = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return PublicKey(pem=pem, fingerprint=hashlib.sha256(der).hexdigest(), bits=key.key_size, jwk_kid=jwk_kid)

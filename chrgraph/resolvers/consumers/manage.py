@@ -1,0 +1,130 @@
+"""API consumer management (§2.1, §2.3, §10): the support account only, through
+GraphQL or the CLI. Each operation validates, writes in one transaction with its
+audit event, and revokes cached credentials where it must."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from tortoise.exceptions import IntegrityError
+
+from chrgraph.audit import events
+from chrgraph.auth import epoch
+from chrgraph.auth.principals import Actor
+from chrgraph.db.models import ApiConsumer, ApiConsumerKey
+from chrgraph.db.transactions import atomic
+from chrgraph.resolvers.consumers.keys import parse_public_key
+from chrgraph.resolvers.errors import ErrorCode, OperationFailed, fail
+from chrgraph.resolvers.validation import Errors
+
+
+def _issuer_taken() -> OperationFailed:
+    return fail(ErrorCode.ISSUER_TAKEN, "That issuer is taken.", "issuer")
+
+
+async def list_api_consumers(actor: Actor) -> list[ApiConsumer]:
+    return await ApiConsumer.filter(organization_id=actor.organization_id).order_by("id")
+
+
+async def get_consumer(actor: Actor, issuer: str, conn=None) -> ApiConsumer:
+    """By issuer within the actor's organization; any other is NOT_FOUND (§1)."""
+    query = ApiConsumer.filter(issuer=issuer, organization_id=actor.organization_id)
+    consumer = await (query.using_db(conn) if conn else query).first()
+    if consumer is None:
+        raise fail(ErrorCode.NOT_FOUND, "No such API consumer.", "issuer")
+    return consumer
+
+
+async def create_api_consumer(
+    actor: Actor, *, name: str, public_key: str, issuer: str | None = None, kid: str | None = None
+) -> ApiConsumer:
+    errors = Errors()
+    name = errors.text(name, "name", required=True)
+    issuer = errors.text(issuer, "issuer", max_length=255) or name
+    kid = errors.text(kid, "kid", max_length=255) or None
+    if errors:
+        raise OperationFailed(*errors.items)
+    key = parse_public_key(public_key)
+    kid = kid or key.jwk_kid
+    try:
+        async with atomic() as conn:
+            if await ApiConsumer.filter(issuer=issuer).using_db(conn).exists():
+                raise _issuer_taken()
+            consumer = await ApiConsumer.create(
+                organization_id=actor.organization_id, name=name, issuer=issuer, using_db=conn
+            )
+            await ApiConsumerKey.create(
+                consumer=consumer, kid=kid, public_key_pem=key.pem, fingerprint=key.fingerprint,
+                bits=key.bits, using_db=conn,
+            )
+            await events.record(
+                conn, actor, "API_CONSUMER_CREATED", "ApiConsumer", consumer.id,
+                {"name": name, "issuer": issuer, "kid": kid, "keyFingerprint": key.fingerprint},
+            )
+    except IntegrityError as exc:  # a concurrent create took the issuer first
+        raise _issuer_taken() from exc
+    # A negative cache entry for this issuer must not outlive the creation.
+    epoch.clear_local()
+    return consumer
+
+
+async def set_api_consumer_active(actor: Actor, issuer: str, active: bool) -> ApiConsumer:
+    async with atomic() as conn:
+        consumer = await get_consumer(actor, issuer, conn)
+        if consumer.active != active:
+            consumer.active = active
+            consumer.deactivated_at = None if active else datetime.now(UTC)
+            await consumer.save(using_db=conn, update_fields=["active", "deactivated_at"])
+            await epoch.bump(conn)
+            await events.record(
+                conn, actor,
+                "API_CONSUMER_REACTIVATED" if active else "API_CONSUMER_DEACTIVATED",
+                "ApiConsumer", consumer.id,
+                {"active": {"before": not active, "after": active}},
+            )
+    epoch.clear_local()
+    return consumer
+
+
+async def add_api_consumer_key(actor: Actor, issuer: str, public_key: str, kid: str) -> ApiConsumerKey:
+    errors = Errors()
+    kid = errors.text(kid, "kid", max_length=255, required=True)
+    if errors:
+        raise OperationFailed(*errors.items)
+    key = parse_public_key(public_key)
+    try:
+        async with atomic() as conn:
+            consumer = await get_consumer(actor, issuer, conn)
+            if await ApiConsumerKey.filter(consumer_id=consumer.id, kid=kid).using_db(conn).exists():
+                raise fail(ErrorCode.KID_TAKEN, "This consumer already has a key with that kid.", "kid")
+            row = await ApiConsumerKey.create(
+                consumer=consumer, kid=kid, public_key_pem=key.pem, fingerprint=key.fingerprint,
+                bits=key.bits, using_db=conn,
+            )
+            await epoch.bump(conn)
+            await events.record(
+                conn, actor, "API_CONSUMER_KEY_ADDED", "ApiConsumer", consumer.id,
+                {"kid": kid, "keyFingerprint": key.fingerprint},
+            )
+    except IntegrityError as exc:
+        raise fail(ErrorCode.KID_TAKEN, "This consumer already has a key with that kid.", "kid") from exc
+    epoch.clear_local()
+    return row
+
+
+async def revoke_api_consumer_key(actor: Actor, issuer: str, kid: str) -> ApiConsumerKey:
+    async with atomic() as conn:
+        consumer = await get_consumer(actor, issuer, conn)
+        row = await ApiConsumerKey.filter(consumer_id=consumer.id, kid=kid).using_db(conn).first()
+        if row is None:
+            raise fail(ErrorCode.NOT_FOUND, "No key with that kid.", "kid")
+        if row.revoked_at is None:
+            row.revoked_at = datetime.now(UTC)
+            await row.save(using_db=conn, update_fields=["revoked_at"])
+            await epoch.bump(conn)
+            await events.record(
+                conn, actor, "API_CONSUMER_KEY_REVOKED", "ApiConsumer", consumer.id,
+                {"kid": kid, "keyFingerprint": row.fingerprint},
+            )
+    epoch.clear_local()
+    return row

@@ -1,0 +1,65 @@
+"""Typed business errors (§9, §12). Operations collect `UserError`s and write nothing
+when there is any; the GraphQL layer returns them in the payload's `errors`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class ErrorCode(str, Enum):
+    INVALID_INPUT = "INVALID_INPUT"
+    NOT_FOUND = "NOT_FOUND"
+    EMAIL_TAKEN = "EMAIL_TAKEN"
+    INVALID_EMAIL = "INVALID_EMAIL"
+    CLASSIFICATION_REQUIRED = "CLASSIFICATION_REQUIRED"
+    CLASSIFICATION_NOT_ALLOWED = "CLASSIFICATION_NOT_ALLOWED"
+    END_OF_TRAINING_REQUIRED = "END_OF_TRAINING_REQUIRED"
+    BILLING_NUMBER_NOT_ALLOWED = "BILLING_NUMBER_NOT_ALLOWED"
+    LICENSE_REQUIRED = "LICENSE_REQUIRED"
+    LICENSE_NOT_ALLOWED_FOR_TYPE = "LICENSE_NOT_ALLOWED_FOR_TYPE"
+    INVITATION_EXPIRED = "INVITATION_EXPIRED"
+    INVITATION_USED = "INVITATION_USED"
+    INVITATION_VOIDED = "INVITATION_VOIDED"
+    PASSWORD_TOO_WEAK = "PASSWORD_TOO_WEAK"
+    INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
+    PASSWORD_REQUIRED = "PASSWORD_REQUIRED"
+    PASSWORD_INVALID = "PASSWORD_INVALID"
+    CANNOT_DEACTIVATE_SELF = "CANNOT_DEACTIVATE_SELF"
+    CANNOT_DEACTIVATE_OWNER = "CANNOT_DEACTIVATE_OWNER"
+    LAB_INTEGRATION_TRANSFER_REQUIRED = "LAB_INTEGRATION_TRANSFER_REQUIRED"
+    SLOT_TAKEN = "SLOT_TAKEN"
+    SLOT_CONFLICT = "SLOT_CONFLICT"
+    PRACTITIONER_NOT_BOOKABLE = "PRACTITIONER_NOT_BOOKABLE"
+    INVALID_STATUS_TRANSITION = "INVALID_STATUS_TRANSITION"
+    PATIENT_ALREADY_EXISTS = "PATIENT_ALREADY_EXISTS"
+    STRIPE_INTEGRATION_REQUIRED = "STRIPE_INTEGRATION_REQUIRED"
+    UNSUPPORTED_IMAGE = "UNSUPPORTED_IMAGE"
+    IMAGE_TOO_LARGE = "IMAGE_TOO_LARGE"
+    ISSUER_TAKEN = "ISSUER_TAKEN"
+    KEY_TOO_WEAK = "KEY_TOO_WEAK"
+    INVALID_KEY = "INVALID_KEY"
+    KID_TAKEN = "KID_TAKEN"
+    DOMAIN_TAKEN = "DOMAIN_TAKEN"
+    INVALID_TIME_ZONE = "INVALID_TIME_ZONE"
+    ALREADY_IN_STATE = "ALREADY_IN_STATE"
+
+
+@dataclass(frozen=True)
+class UserError:
+    code: ErrorCode
+    message: str
+    field: tuple[str, ...] | None = None
+    related_id: str | None = None
+
+
+class OperationFailed(Exception):
+    """Raised inside an operation's transaction to roll it back with typed errors."""
+
+    def __init__(self, *errors: UserError) -> None:
+        super().__init__(", ".join(e.code.value for e in errors))
+        self.errors = list(errors)
+
+
+def fail(code: ErrorCode, message: str, field: str | None = None, **kw: str) -> OperationFailed:
+    return OperationFailed(UserError(code, message, (field,) if field else None, **kw))

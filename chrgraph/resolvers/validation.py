@@ -1,0 +1,60 @@
+"""String hygiene and formats, checked before anything reaches the database (§9)."""
+
+from __future__ import annotations
+
+import re
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from chrgraph.resolvers.errors import ErrorCode, UserError
+
+PROVINCES = {"AB", "BC", "MB", "NB", "NL", "NS", "NT", "NU", "ON", "PE", "QC", "SK", "YT"}
+DOMAIN_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+class Errors:
+    """Collects every problem of one input, so a caller sees them all at once."""
+
+    def __init__(self) -> None:
+        self.items: list[UserError] = []
+
+    def add(self, code: ErrorCode, message: str, *field: str) -> None:
+        self.items.append(UserError(code, message, tuple(field) or None))
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def text(
+        self, value: str | None, *field: str, max_length: int = 200, required: bool = False
+    ) -> str | None:
+        """Valid Unicode, no NUL or other C0 controls but tab/CR/LF, bounded length."""
+        if value is None:
+            if required:
+                self.add(ErrorCode.INVALID_INPUT, "This field is required.", *field)
+            return None
+        problem = text_problem(value, max_length)
+        if problem is None and required and not value.strip():
+            problem = "This field is required."
+        if problem:
+            self.add(ErrorCode.INVALID_INPUT, problem, *field)
+            return None
+        return value.strip()
+
+
+def text_problem(value: str, max_length: int) -> str | None:
+    if len(value) > max_length:
+        return f"At most {max_length} characters."
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "Not valid Unicode (lone surrogate)."
+    if any(ord(c) < 32 and c not in "\t\r\n" for c in value):
+        return "Control characters (NUL included) are not allowed."
+    return None
+
+
+def valid_time_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True

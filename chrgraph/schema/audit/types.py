@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import datetime
+
+import strawberry
+from strawberry import relay
+from strawberry.scalars import JSON
+
+from chrgraph.db.models import ActorKind as DomainActorKind
+from chrgraph.db.models import AuditEvent as AuditEventModel
+
+ActorKind = strawberry.enum(DomainActorKind, description="Who made a change.")
+
+
+@strawberry.type(description="One changed field of an audited change (secrets redacted).")
+class FieldChange:
+    field: str = strawberry.field(description="The field's name.")
+    before: JSON | None = strawberry.field(description="Its value before.")
+    after: JSON | None = strawberry.field(description="Its value after.")
+
+
+@strawberry.type(description="One successful mutation, as the append-only audit log records it.")
+class AuditEvent(relay.Node):
+    id: relay.NodeID[int]
+    seq: int = strawberry.field(description="Position in the organization's hash chain.")
+    occurred_at: datetime.datetime = strawberry.field(description="When (UTC).")
+    actor_kind: ActorKind = strawberry.field(description="Consumer, user, support or system.")
+    actor_id: str | None = strawberry.field(description="Id of the consumer or user.")
+    request_id: str | None = strawberry.field(description="The HTTP request that made it.")
+    action: str = strawberry.field(description="What was done, e.g. API_CONSUMER_CREATED.")
+    target_type: str = strawberry.field(description="Type of the changed object.")
+    target_id: str | None = strawberry.field(description="Id of the changed object.")
+    changes: list[FieldChange] = strawberry.field(description="Changed fields, before and after.")
+    hash: str = strawberry.field(description="SHA-256 link to the previous event.")
+
+    @classmethod
+    def from_model(cls, row: AuditEventModel) -> AuditEvent:
+        changes = []
+        for name, value in sorted((row.changes or {}).items()):
+            if isinstance(value, dict) and set(value) == {"before", "after"}:
+                changes.append(FieldChange(field=name, before=value["before"], after=value["after"]))
+            else:
+                changes.append(FieldChange(field=name, before=None, after=value))
+        return cls(
+            id=row.id, seq=row.seq, occurred_at=row.occurred_at, actor_kind=row.actor_kind,
+            actor_id=row.actor_id, request_id=row.request_id, action=row.action,
+            target_type=row.target_type, target_id=row.target_id, changes=changes, hash=row.hash,
+        )
+
+
+@strawberry.input(description="Narrow `auditEvents`; every filter is optional.")
+class AuditEventFilter:
+    actor_kind: ActorKind | None = strawberry.field(default=None, description="Only this kind of actor.")
+    actor_id: str | None = strawberry.field(default=None, description="Only this actor.")
+    action: str | None = strawberry.field(default=None, description="Only this action.")
+    target_type: str | None = strawberry.field(default=None, description="Only this target type.")
+    target_id: str | None = strawberry.field(default=None, description="Only this target.")
+    since: datetime.datetime | None = strawberry.field(default=None, description="At or after.")
+    until: datetime.datetime | None = strawberry.field(default=None, description="Before.")

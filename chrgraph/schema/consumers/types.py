@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import datetime
+
+import strawberry
+from strawberry import relay
+
+from chrgraph.db.models import ApiConsumer as ApiConsumerModel
+from chrgraph.db.models import ApiConsumerKey as KeyModel
+
+
+@strawberry.type(description="A public key an API consumer signs its tokens with.")
+class ApiConsumerKey:
+    kid: str | None = strawberry.field(description="Key id that tokens name in their header.")
+    fingerprint: str = strawberry.field(description="SHA-256 of the key's DER encoding.")
+    bits: int = strawberry.field(description="RSA modulus size.")
+    created_at: datetime.datetime = strawberry.field(description="When it was added.")
+    revoked_at: datetime.datetime | None = strawberry.field(description="When it was revoked.")
+
+    @classmethod
+    def from_model(cls, row: KeyModel) -> ApiConsumerKey:
+        return cls(kid=row.kid, fingerprint=row.fingerprint, bits=row.bits,
+                   created_at=row.created_at, revoked_at=row.revoked_at)
+
+
+@strawberry.type(description="A vendor integration that signs its own RS512 JWTs.")
+class ApiConsumer(relay.Node):
+    id: relay.NodeID[int]
+    name: str = strawberry.field(description="Display name.")
+    issuer: str = strawberry.field(description="The `iss` claim its tokens carry (unique).")
+    active: bool = strawberry.field(description="Inactive consumers are refused.")
+    last_used_at: datetime.datetime | None = strawberry.field(description="Last authenticated request.")
+    created_at: datetime.datetime = strawberry.field(description="When it was registered.")
+
+    @strawberry.field(description="Its public keys, revoked ones included.")
+    async def keys(self, info: strawberry.Info) -> list[ApiConsumerKey]:
+        rows = await info.context.loaders["keys_by_consumer"].load(self.id)
+        return [ApiConsumerKey.from_model(r) for r in rows]
+
+    @classmethod
+    def from_model(cls, row: ApiConsumerModel) -> ApiConsumer:
+        return cls(id=row.id, name=row.name, issuer=row.issuer, active=row.active,
+                   last_used_at=row.last_used_at, created_at=row.created_at)

@@ -1,0 +1,40 @@
+"""GraphQL errors: the payload `UserError` (§9) and top-level typed errors."""
+
+from __future__ import annotations
+
+import strawberry
+from graphql import GraphQLError
+
+from chrgraph.resolvers.errors import ErrorCode as DomainErrorCode
+from chrgraph.resolvers.errors import UserError as DomainUserError
+
+ErrorCode = strawberry.enum(DomainErrorCode, description="Why a mutation refused its input.")
+
+
+@strawberry.type(description="A business-rule failure; nothing was written.")
+class UserError:
+    code: ErrorCode = strawberry.field(description="What went wrong, as a stable code.")
+    message: str = strawberry.field(description="A human-readable explanation.")
+    field: list[str] | None = strawberry.field(
+        description="The input path of the offending field, when there is one."
+    )
+    related_id: strawberry.ID | None = strawberry.field(
+        description="The id of a related object (e.g. the existing duplicate)."
+    )
+
+    @classmethod
+    def from_domain(cls, error: DomainUserError) -> UserError:
+        return cls(
+            code=error.code,
+            message=error.message,
+            field=list(error.field) if error.field else None,
+            related_id=strawberry.ID(error.related_id) if error.related_id else None,
+        )
+
+
+def bad_user_input(message: str) -> GraphQLError:
+    return GraphQLError(message, extensions={"code": "BAD_USER_INPUT"})
+
+
+def forbidden(message: str = "You are not allowed to do this.") -> GraphQLError:
+    return GraphQLError(message, extensions={"code": "FORBIDDEN"})

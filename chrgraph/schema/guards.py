@@ -1,0 +1,60 @@
+"""The first two answers of §12, before anyone is authenticated: a body or headers
+over their limit (413 / 431), then a content type that is neither JSON nor GraphQL
+multipart (415). The body is read here, once, and left on the scope."""
+
+from __future__ import annotations
+
+from chrgraph.responses import error_body, header, send_json
+from chrgraph.settings import Settings
+
+JSON_TYPES = ("application/json", "application/graphql-response+json")
+GRAPHQL_PATH = "/graphql"
+
+
+class RequestGuard:
+    def __init__(self, app, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["path"] != GRAPHQL_PATH:
+            await self.app(scope, receive, send)
+            return
+        header_bytes = sum(len(k) + len(v) + 4 for k, v in scope.get("headers", ()))
+        if header_bytes > self.settings.max_header_bytes:
+            await send_json(send, 431, error_body("Request headers are too large.", "HEADERS_TOO_LARGE"))
+            return
+        if scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        ctype = (header(scope, b"content-type") or "").split(";")[0].strip().lower()
+        multipart = ctype == "multipart/form-data"
+        limit = (
+            self.settings.max_multipart_body_bytes if multipart else self.settings.max_json_body_bytes
+        )
+        declared = header(scope, b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await send_json(send, 413, error_body("Request body is too large.", "PAYLOAD_TOO_LARGE"))
+            return
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                await send_json(send, 413, error_body("Request body is too large.", "PAYLOAD_TOO_LARGE"))
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        if ctype not in JSON_TYPES and not multipart:
+            await send_json(
+                send, 415,
+                error_body("Send application/json, or multipart/form-data for uploads.", "UNSUPPORTED_MEDIA_TYPE"),
+            )
+            return
+        scope["chrgraph.body"] = b"".join(chunks)
+        await self.app(scope, receive, send)

@@ -1,0 +1,55 @@
+"""`node`/`nodes`: any object of the caller's organization by its global id; an id of
+another organization is exactly like one that does not exist (§1)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from strawberry import relay
+
+from chrgraph.context import Context
+from chrgraph.db.models import ApiConsumer as ApiConsumerModel
+from chrgraph.db.models import AuditEvent as AuditEventModel
+from chrgraph.db.models import Organization as OrganizationModel
+from chrgraph.schema.audit.types import AuditEvent
+from chrgraph.schema.consumers.types import ApiConsumer
+from chrgraph.schema.organizations.types import Organization
+from chrgraph.schema.relay import parse_global_id
+
+Resolver = Callable[[Context, int], Awaitable[Any]]
+
+
+async def _organization(ctx: Context, pk: int) -> Organization | None:
+    if pk != ctx.principal.organization_id:
+        return None
+    row = await OrganizationModel.get_or_none(id=pk)
+    return Organization.from_model(row) if row else None
+
+
+async def _consumer(ctx: Context, pk: int) -> ApiConsumer | None:
+    row = await ApiConsumerModel.get_or_none(id=pk, organization_id=ctx.principal.organization_id)
+    return ApiConsumer.from_model(row) if row else None
+
+
+async def _audit_event(ctx: Context, pk: int) -> AuditEvent | None:
+    row = await AuditEventModel.get_or_none(id=pk, organization_id=ctx.principal.organization_id)
+    return AuditEvent.from_model(row) if row else None
+
+
+NODE_RESOLVERS: dict[str, Resolver] = {
+    "Organization": _organization,
+    "ApiConsumer": _consumer,
+    "AuditEvent": _audit_event,
+}
+
+
+def register_node(type_name: str, resolver: Resolver) -> None:
+    NODE_RESOLVERS[type_name] = resolver
+
+
+async def resolve_node(ctx: Context, global_id: relay.GlobalID) -> Any:
+    parsed = parse_global_id(global_id)
+    if parsed is None or parsed[0] not in NODE_RESOLVERS:
+        return None
+    return await NODE_RESOLVERS[parsed[0]](ctx, parsed[1])

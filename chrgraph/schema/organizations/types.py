@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import datetime
+
+import strawberry
+from strawberry import relay
+
+from chrgraph.db.models import Contract as DomainContract
+from chrgraph.db.models import Organization as OrganizationModel
+
+Contract = strawberry.enum(DomainContract, description="How the clinic is billed (§1, §4).")
+
+
+@strawberry.type(description="One clinic account (a CHR domain).")
+class Organization(relay.Node):
+    id: relay.NodeID[int]
+    name: str = strawberry.field(description="Display name.")
+    domain: str = strawberry.field(description="Unique slug of the CHR domain.")
+    contract: Contract = strawberry.field(description="STANDARD contracts are under license management.")
+    province: str = strawberry.field(description="Two-letter province or territory code.")
+    time_zone: str = strawberry.field(description="IANA time zone for calendar rules.")
+    enterprise_api_enabled: bool = strawberry.field(description="Whether API consumers are accepted.")
+    stripe_connected: bool = strawberry.field(description="Whether Stripe is connected.")
+    portal_enabled: bool = strawberry.field(description="Whether the patient portal exists.")
+    license_enforcement_date: datetime.date = strawberry.field(
+        description="From this date unlicensed users get a license automatically."
+    )
+
+    @classmethod
+    def from_model(cls, org: OrganizationModel) -> Organization:
+        return cls(
+            id=org.id,
+            name=org.name,
+            domain=org.domain,
+            contract=org.contract,
+            province=org.province,
+            time_zone=org.time_zone,
+            enterprise_api_enabled=org.enterprise_api_enabled,
+            stripe_connected=org.stripe_connected,
+            portal_enabled=org.portal_enabled,
+            license_enforcement_date=org.license_enforcement_date,
+        )

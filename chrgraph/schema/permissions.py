@@ -1,0 +1,58 @@
+"""Who may do what (§11), declared on each root field as a permission class."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from strawberry.permission import BasePermission
+
+from chrgraph.auth.principals import PrincipalKind
+
+
+class Rule(BasePermission):
+    """Base of our rules: denial is a top-level `FORBIDDEN` error (§9)."""
+
+    message = "You are not allowed to do this."
+    error_extensions = {"code": "FORBIDDEN"}
+    # What §11 says, for the table-driven tests and the documentation.
+    consumer: bool = False
+    support: bool = False
+    permission: str | None = None
+    owner: bool = False
+
+    def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
+        principal = info.context.principal
+        if principal is None:
+            return False
+        if principal.kind is PrincipalKind.CONSUMER:
+            return self.consumer
+        if principal.kind is PrincipalKind.SUPPORT:
+            return self.support
+        if principal.kind is PrincipalKind.USER:
+            if self.owner and principal.is_owner:
+                return True
+            return self.permission is not None and (
+                principal.is_owner or self.permission in principal.permissions
+            )
+        return False
+
+
+def allow(*, consumer: bool = False, support: bool = False, permission: str | None = None,
+          owner: bool = False, name: str) -> type[Rule]:
+    """A named rule class (strawberry wants classes, never shared instances)."""
+    return type(name, (Rule,), {"consumer": consumer, "support": support,
+                                "permission": permission, "owner": owner})
+
+
+class Authenticated(Rule):
+    """Any principal (`viewer`, `node`, `nodes`, `licenseCatalog`)."""
+
+    consumer = True
+    support = True
+
+    def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
+        return info.context.principal is not None
+
+
+CanViewAuditLog = allow(consumer=True, support=True, permission="VIEW_AUDIT_LOG", name="CanViewAuditLog")

@@ -1,0 +1,76 @@
+"""The root Query type."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry import relay
+
+from chrgraph.auth.principals import PrincipalKind as DomainPrincipalKind
+from chrgraph.db.models import ApiConsumer as ApiConsumerModel
+from chrgraph.resolvers.audit.list_events import audit_events_query
+from chrgraph.schema.audit.types import AuditEvent, AuditEventFilter
+from chrgraph.schema.consumers.types import ApiConsumer
+from chrgraph.schema.errors import bad_user_input
+from chrgraph.schema.nodes import resolve_node
+from chrgraph.schema.organizations.types import Organization
+from chrgraph.schema.permissions import Authenticated, CanViewAuditLog
+from chrgraph.schema.relay import Connection, paginate
+
+PrincipalKind = strawberry.enum(DomainPrincipalKind, description="What kind of principal is calling.")
+
+
+@strawberry.type(description="Who is calling, and in which organization.")
+class Viewer:
+    kind: PrincipalKind = strawberry.field(description="Consumer, user, support or system.")
+    organization_id: strawberry.Private[int]
+    consumer_id: strawberry.Private[int | None]
+
+    @strawberry.field(description="The organization the caller acts in.")
+    async def organization(self, info: strawberry.Info) -> Organization:
+        row = await info.context.loaders["organization"].load(self.organization_id)
+        return Organization.from_model(row)
+
+    @strawberry.field(description="The API consumer, when the caller is one.")
+    async def consumer(self) -> ApiConsumer | None:
+        if self.consumer_id is None:
+            return None
+        row = await ApiConsumerModel.get(id=self.consumer_id)
+        return ApiConsumer.from_model(row)
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="The calling principal.", permission_classes=[Authenticated])
+    def viewer(self, info: strawberry.Info) -> Viewer:
+        principal = info.context.principal
+        return Viewer(kind=principal.kind, organization_id=principal.organization_id,
+                      consumer_id=principal.consumer_id)
+
+    @strawberry.field(description="Any object of your organization by its global id.",
+                      permission_classes=[Authenticated])
+    async def node(self, info: strawberry.Info, id: relay.GlobalID) -> relay.Node | None:
+        return await resolve_node(info.context, id)
+
+    @strawberry.field(description="Several objects by global id (null where not found).",
+                      permission_classes=[Authenticated])
+    async def nodes(self, info: strawberry.Info, ids: list[relay.GlobalID]) -> list[relay.Node | None]:
+        if len(ids) > info.context.settings.max_page_size:
+            raise bad_user_input(f"At most {info.context.settings.max_page_size} ids.")
+        return [await resolve_node(info.context, i) for i in ids]
+
+    @strawberry.field(description="The organization's audit events, newest first.",
+                      permission_classes=[CanViewAuditLog])
+    async def audit_events(
+        self, info: strawberry.Info, filter: AuditEventFilter | None = None,
+        first: int | None = None, after: str | None = None,
+        last: int | None = None, before: str | None = None,
+    ) -> Connection[AuditEvent]:
+        f = filter or AuditEventFilter()
+        query = audit_events_query(
+            info.context.actor, actor_kind=f.actor_kind, actor_id=f.actor_id, action=f.action,
+            target_type=f.target_type, target_id=f.target_id, since=f.since, until=f.until,
+        )
+        settings = info.context.settings
+        return await paginate(query, AuditEvent.from_model, first=first, after=after, last=last,
+                              before=before, default=settings.default_page_size,
+                              maximum=settings.max_page_size)

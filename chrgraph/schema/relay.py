@@ -1,0 +1,101 @@
+"""Relay conventions (§9): global ids, and cursor connections with `totalCount`,
+50 items by default and `first`/`last` above 100 refused (not clamped)."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+import strawberry
+from strawberry import relay
+
+from chrgraph.schema.errors import bad_user_input
+
+T = TypeVar("T")
+_PREFIX = "cursor:"
+
+
+@strawberry.type(description="Where a page stands in its list.")
+class PageInfo:
+    has_next_page: bool = strawberry.field(description="More items after this page.")
+    has_previous_page: bool = strawberry.field(description="More items before this page.")
+    start_cursor: str | None = strawberry.field(description="Cursor of the first edge.")
+    end_cursor: str | None = strawberry.field(description="Cursor of the last edge.")
+
+
+@strawberry.type(description="One item of a connection and its cursor.")
+class Edge(Generic[T]):
+    cursor: str = strawberry.field(description="Opaque position of this item.")
+    node: T = strawberry.field(description="The item.")
+
+
+@strawberry.type(description="A page of a list (Relay cursor connection).")
+class Connection(Generic[T]):
+    edges: list[Edge[T]] = strawberry.field(description="The items of this page.")
+    page_info: PageInfo = strawberry.field(description="Paging information.")
+    total_count: int = strawberry.field(description="How many items the whole list holds.")
+
+
+def encode_cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"{_PREFIX}{offset}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(cursor.encode()).decode()
+        if not text.startswith(_PREFIX):
+            raise ValueError(cursor)
+        offset = int(text[len(_PREFIX):])
+        if offset < 0:
+            raise ValueError(cursor)
+        return offset
+    except (ValueError, UnicodeError) as exc:
+        raise bad_user_input("Malformed cursor.") from exc
+
+
+def window(total: int, first: int | None, after: str | None, last: int | None,
+           before: str | None, default: int, maximum: int) -> tuple[int, int]:
+    """[start, end) of the page; refuses sizes above the maximum (§9)."""
+    for name, size in (("first", first), ("last", last)):
+        if size is not None and (size < 0 or size > maximum):
+            raise bad_user_input(f"`{name}` must be between 0 and {maximum}.")
+    start = decode_cursor(after) + 1 if after else 0
+    end = min(decode_cursor(before), total) if before else total
+    start = min(start, end)
+    if first is not None:
+        end = min(end, start + first)
+    if last is not None:
+        start = max(start, end - last)
+    if first is None and last is None:
+        end = min(end, start + default)
+    return start, end
+
+
+async def paginate(query: Any, convert: Callable[[Any], T], *, first: int | None, after: str | None,
+                   last: int | None, before: str | None, default: int, maximum: int) -> Connection[T]:
+    """One COUNT and one SELECT per connection, whatever its length."""
+    total = await query.count()
+    start, end = window(total, first, after, last, before, default, maximum)
+    rows = await query.offset(start).limit(end - start) if end > start else []
+    edges = [Edge(cursor=encode_cursor(start + i), node=convert(row)) for i, row in enumerate(rows)]
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=end < total,
+            has_previous_page=start > 0,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+        total_count=total,
+    )
+
+
+def parse_global_id(value: relay.GlobalID, expected: str | None = None) -> tuple[str, int] | None:
+    """(type name, integer id), or None when the id cannot name one of our objects."""
+    if expected is not None and value.type_name != expected:
+        return None
+    try:
+        return value.type_name, int(value.node_id)
+    except ValueError:
+        return None

@@ -1,0 +1,303 @@
+"""The `/graphql` endpoint: steps 4 to 8 of §12, in that order (the guard and the
+auth middleware did 1 to 3).
+
+We parse, validate and measure documents ourselves (bounded LRU caches, keyed by the
+document text) so that each failure gets its own HTTP status and code, then run the
+operation with graphql-core's `execute` on strawberry's schema, as strawberry itself
+does. Unexpected exceptions are masked with the request id; the details go to the log."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+from urllib.parse import parse_qs
+
+import orjson
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    FieldNode,
+    GraphQLError,
+    OperationDefinitionNode,
+    OperationType,
+    execute,
+    parse,
+    validate,
+)
+from strawberry.exceptions import StrawberryInputCoercionError
+from strawberry.execution import optimized_is_awaitable
+from strawberry.http.ides import get_graphql_ide_html
+from strawberry.schema._graphql_core import execution_context_class_kwargs
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from chrgraph.audit.api_log import GRAPHQL_REQUEST
+from chrgraph.auth.errors import AuthError, AuthReason
+from chrgraph.auth.middleware import PRINCIPAL, send_unauthorized
+from chrgraph.context import Context
+from chrgraph.responses import error_body, header, send_json
+from chrgraph.schema import schema
+from chrgraph.schema.limits import complexity
+from chrgraph.schema.loaders import make_loaders
+from chrgraph.settings import Settings
+from chrgraph.telemetry import log, tracer
+
+PUBLIC_MUTATIONS = {"login", "acceptInvitation"}
+_SUGGESTION = re.compile(r"\s*Did you mean .*\?$")
+
+
+class Refused(Exception):
+    """An answer before execution: HTTP status and GraphQL-shaped errors."""
+
+    def __init__(self, status: int, code: str, messages: list[str], headers=None) -> None:
+        super().__init__(code)
+        self.status, self.code, self.messages, self.headers = status, code, messages, headers
+
+
+@dataclass(frozen=True)
+class GraphQLRequest:
+    query: str
+    operation_name: str | None
+    variables: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A document that parsed, validated and is within the limits."""
+
+    document: DocumentNode
+
+
+class DocumentCache:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.prepare = lru_cache(maxsize=settings.parser_cache_size)(self._prepare)
+        self.parse = lru_cache(maxsize=settings.parser_cache_size)(self._parse)
+
+    def _parse(self, query: str) -> DocumentNode | Refused:
+        try:
+            return parse(query, no_location=False, max_tokens=self.settings.max_tokens)
+        except GraphQLError as error:
+            if "tokens" in error.message and "Parsing aborted" in error.message:
+                return Refused(400, "QUERY_TOO_COMPLEX",
+                               [f"The document has more than {self.settings.max_tokens} tokens."])
+            return Refused(400, "GRAPHQL_PARSE_FAILED", [error.message])
+
+    def _prepare(self, query: str) -> Prepared | Refused:
+        document = self.parse(query)
+        if isinstance(document, Refused):
+            return document
+        errors = validate(schema._schema, document, max_errors=20)
+        if errors:
+            return Refused(400, "GRAPHQL_VALIDATION_FAILED",
+                           [_SUGGESTION.sub("", e.message) for e in errors])
+        depth, aliases = complexity(document)
+        if depth > self.settings.max_depth:
+            return Refused(400, "QUERY_TOO_COMPLEX",
+                           [f"The query is {depth} levels deep; at most {self.settings.max_depth}."])
+        if aliases > self.settings.max_aliases:
+            return Refused(400, "QUERY_TOO_COMPLEX",
+                           [f"The query uses {aliases} aliases; at most {self.settings.max_aliases}."])
+        return Prepared(document)
+
+
+def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if name is None:
+        return operations[0] if len(operations) == 1 else None
+    return next((o for o in operations if o.name and o.name.value == name), None)
+
+
+def _request_from(data: Any) -> GraphQLRequest:
+    if not isinstance(data, dict) or not isinstance(data.get("query"), str):
+        raise Refused(400, "BAD_REQUEST", ["A GraphQL request is an object with a `query` string."])
+    variables = data.get("variables")
+    operation_name = data.get("operationName")
+    if variables is not None and not isinstance(variables, dict):
+        raise Refused(400, "BAD_REQUEST", ["`variables` must be an object."])
+    if operation_name is not None and not isinstance(operation_name, str):
+        raise Refused(400, "BAD_REQUEST", ["`operationName` must be a string."])
+    return GraphQLRequest(data["query"], operation_name, variables)
+
+
+class GraphQLEndpoint:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.documents = DocumentCache(settings)
+
+    async def __call__(self, scope, receive, send) -> None:
+        method = scope["method"]
+        if method == "GET" and self._wants_ide(scope):
+            await self._send_ide(send)
+            return
+        if method not in ("GET", "POST"):
+            await send_json(send, 405, error_body("Use GET or POST.", "METHOD_NOT_ALLOWED"),
+                            [(b"allow", b"GET, POST")])
+            return
+        try:
+            requests, batched = self._read(scope)
+            scope[GRAPHQL_REQUEST] = _log_view(requests, batched)
+            principal = scope.get(PRINCIPAL)
+            if principal is None:
+                self._check_anonymous(requests, batched)
+            prepared = self._prepare_all(requests, batched, method)
+        except Refused as refused:
+            if refused.status == 401:
+                await send_unauthorized(send, AuthError(AuthReason.MISSING_CREDENTIALS))
+                return
+            body = {"errors": [{"message": m, "extensions": {"code": refused.code}} for m in refused.messages]}
+            await send_json(send, refused.status, body, refused.headers)
+            return
+        context = Context(request_id=scope.get("chrgraph.request_id", ""), principal=principal,
+                          settings=self.settings, loaders=make_loaders())
+        results = await asyncio.gather(*(self._run(doc, req, context) for doc, req in zip(prepared, requests)))
+        await send_json(send, 200, results if batched else results[0])
+
+    def _wants_ide(self, scope) -> bool:
+        accept = header(scope, b"accept") or ""
+        return self.settings.graphiql and "text/html" in accept and b"query=" not in scope.get("query_string", b"")
+
+    async def _send_ide(self, send) -> None:
+        html = get_graphql_ide_html("graphiql").encode()
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"text/html; charset=utf-8"),
+                                (b"content-length", str(len(html)).encode())]})
+        await send({"type": "http.response.body", "body": html})
+
+    def _read(self, scope) -> tuple[list[GraphQLRequest], bool]:
+        if scope["method"] == "GET":
+            params = {k: v[-1] for k, v in parse_qs(scope.get("query_string", b"").decode("latin-1")).items()}
+            try:
+                variables = orjson.loads(params["variables"]) if params.get("variables") else None
+            except orjson.JSONDecodeError as exc:
+                raise Refused(400, "BAD_REQUEST", ["`variables` is not valid JSON."]) from exc
+            return [_request_from({"query": params.get("query"), "variables": variables,
+                                   "operationName": params.get("operationName")})], False
+        ctype = (header(scope, b"content-type") or "").split(";")[0].strip().lower()
+        if ctype == "multipart/form-data":
+            raise Refused(400, "BAD_REQUEST", ["multipart/form-data is only for GraphQL file uploads."])
+        try:
+            data = orjson.loads(scope.get("chrgraph.body", b""))
+        except orjson.JSONDecodeError as exc:
+            raise Refused(400, "BAD_REQUEST", ["The body is not valid JSON."]) from exc
+        if isinstance(data, list):
+            if not data:
+                raise Refused(400, "BAD_REQUEST", ["An empty batch."])
+            return [_request_from(item) for item in data], True
+        return [_request_from(data)], False
+
+    def _check_anonymous(self, requests: list[GraphQLRequest], batched: bool) -> None:
+        """§2.4: only a single `login` or `acceptInvitation` mutation, nothing else."""
+        if batched:
+            raise Refused(401, "UNAUTHENTICATED", [])
+        document = self.documents.parse(requests[0].query)
+        if isinstance(document, Refused):
+            raise Refused(401, "UNAUTHENTICATED", [])
+        operation = _operation(document, requests[0].operation_name)
+        if (
+            operation is None
+            or operation.operation is not OperationType.MUTATION
+            or len(operation.selection_set.selections) != 1
+            or not isinstance(operation.selection_set.selections[0], FieldNode)
+            or operation.selection_set.selections[0].name.value not in PUBLIC_MUTATIONS
+        ):
+            raise Refused(401, "UNAUTHENTICATED", [])
+
+    def _prepare_all(self, requests: list[GraphQLRequest], batched: bool, method: str) -> list[DocumentNode]:
+        if method == "GET":
+            document = self.documents.parse(requests[0].query)
+            if not isinstance(document, Refused):
+                operation = _operation(document, requests[0].operation_name)
+                if operation is not None and operation.operation is not OperationType.QUERY:
+                    raise Refused(405, "METHOD_NOT_ALLOWED", ["Mutations are sent with POST."],
+                                  [(b"allow", b"POST")])
+        if batched and len(requests) > self.settings.max_batch:
+            raise Refused(400, "BAD_REQUEST", [f"At most {self.settings.max_batch} operations per batch."])
+        documents = []
+        for request in requests:
+            prepared = self.documents.prepare(request.query)
+            if isinstance(prepared, Refused):
+                raise prepared
+            operation = _operation(prepared.document, request.operation_name)
+            if operation is None:
+                raise Refused(400, "BAD_REQUEST", ["Name the operation to run (`operationName`)."])
+            if batched and operation.operation is not OperationType.QUERY:
+                raise Refused(400, "BAD_REQUEST", ["Batches may hold queries only."])
+            documents.append(prepared.document)
+        return documents
+
+    async def _run(self, document: DocumentNode, request: GraphQLRequest, context: Context) -> dict[str, Any]:
+        operation = _operation(document, request.operation_name)
+        name = operation.name.value if operation and operation.name else None
+        with tracer.start_as_current_span("graphql.execute") as span:
+            span.set_attribute("graphql.operation.name", name or "")
+            span.set_attribute("graphql.operation.type", operation.operation.value if operation else "")
+            _describe_principal(span, context)
+            result = execute(
+                schema._schema, document, context_value=context, variable_values=request.variables,
+                operation_name=request.operation_name,
+                middleware=[_root_field_spans], is_awaitable=optimized_is_awaitable,
+                **execution_context_class_kwargs(StrawberryGraphQLCoreExecutionContext),
+            )
+            if asyncio.iscoroutine(result) or asyncio.isfuture(result):
+                result = await result
+            assert isinstance(result, ExecutionResult)
+            errors = [_public_error(e, context.request_id) for e in result.errors or []]
+            span.set_attribute("chrgraph.outcome", "ok" if not errors else "errors")
+        body: dict[str, Any] = {"data": result.data}
+        if errors:
+            body["errors"] = errors
+        return body
+
+
+def _describe_principal(span, context: Context) -> None:
+    principal = context.principal
+    if principal is None:
+        span.set_attribute("chrgraph.principal.kind", "ANONYMOUS")
+        return
+    span.set_attribute("chrgraph.principal.kind", principal.kind.value)
+    if principal.issuer:
+        span.set_attribute("chrgraph.consumer.issuer", principal.issuer)
+    if principal.user_id is not None:
+        span.set_attribute("chrgraph.user.id", principal.user_id)
+
+
+async def _root_field_spans(next_, root, info, **kwargs):
+    """A child span per root field (argument values are never recorded)."""
+    if info.path.prev is not None:
+        result = next_(root, info, **kwargs)
+        return await result if asyncio.iscoroutine(result) else result
+    with tracer.start_as_current_span(f"resolve {info.parent_type.name}.{info.field_name}"):
+        result = next_(root, info, **kwargs)
+        return await result if asyncio.iscoroutine(result) else result
+
+
+def _public_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
+    """Typed errors keep their code; anything unexpected is masked (§9)."""
+    original = error.original_error
+    code = (error.extensions or {}).get("code")
+    if code is None and isinstance(original, GraphQLError):
+        code = (original.extensions or {}).get("code")
+    if code is None and (original is None or isinstance(original, StrawberryInputCoercionError)):
+        code = "BAD_USER_INPUT"  # variable, argument and global id coercion errors
+    if code is None:
+        log.error("unexpected error request_id=%s path=%s", request_id, error.path, exc_info=original)
+        return {"message": f"Internal server error (request id {request_id}).", "path": error.path,
+                "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}}
+    body: dict[str, Any] = {"message": _SUGGESTION.sub("", error.message), "extensions": {"code": code}}
+    if error.path:
+        body["path"] = error.path
+    if error.locations:
+        body["locations"] = [{"line": loc.line, "column": loc.column} for loc in error.locations]
+    return body
+
+
+def _log_view(requests: list[GraphQLRequest], batched: bool) -> tuple[Any, Any, Any]:
+    if not batched:
+        r = requests[0]
+        return r.query, r.operation_name, r.variables
+    return ("\n# ---\n".join(r.query for r in requests),
+            ",".join(r.operation_name or "" for r in requests) or None,
+            {"batch": [r.variables for r in requests]})

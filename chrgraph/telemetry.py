@@ -1,0 +1,78 @@
+"""OpenTelemetry (§10): a span per request with operation name, principal and outcome,
+child spans for root resolvers and SQL statements, never argument values or query
+text (health data). An OTLP exporter when CHRGRAPH_OTLP_ENDPOINT is set."""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+
+from opentelemetry import metrics, trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+from chrgraph.responses import header
+from chrgraph.settings import Settings
+
+tracer = trace.get_tracer("chrgraph")
+meter = metrics.get_meter("chrgraph")
+auth_refusals = meter.create_counter(
+    "chrgraph.auth.refusals", description="Refused authentications, by reason"
+)
+log = logging.getLogger("chrgraph")
+_SANE_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+
+
+def configure_tracing(settings: Settings) -> None:
+    if not settings.otlp_endpoint:
+        return
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    provider = TracerProvider(resource=Resource.create({"service.name": "chrgraph"}))
+    provider.add_span_processor(
+        BatchSpanProcessor(OTLPSpanExporter(endpoint=settings.otlp_endpoint.rstrip("/") + "/v1/traces"))
+    )
+    trace.set_tracer_provider(provider)
+
+
+class RequestTraceMiddleware:
+    """Outermost: a request id (X-Request-Id, ours unless the caller sent a sane one)
+    and the request's server span, closed with the HTTP status as its outcome."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = header(scope, b"x-request-id") or ""
+        request_id = incoming if _SANE_ID.match(incoming) else uuid.uuid4().hex
+        scope["chrgraph.request_id"] = request_id
+        with tracer.start_as_current_span(
+            f"{scope['method']} {scope['path']}", kind=trace.SpanKind.SERVER,
+            attributes={"http.request.method": scope["method"], "url.path": scope["path"],
+                        "chrgraph.request_id": request_id},
+        ) as span:
+
+            async def send_with_id(message) -> None:
+                if message["type"] == "http.response.start":
+                    status = message["status"]
+                    span.set_attribute("http.response.status_code", status)
+                    span.set_attribute("chrgraph.outcome", _outcome(status))
+                    message = {**message, "headers": [*message.get("headers", []),
+                                                      (b"x-request-id", request_id.encode())]}
+                await send(message)
+
+            await self.app(scope, receive, send_with_id)
+
+
+def _outcome(status: int) -> str:
+    if status < 400:
+        return "ok"
+    if status in (401, 403):
+        return "denied"
+    return "client_error" if status < 500 else "server_error"
+
