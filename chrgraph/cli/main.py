@@ -1,0 +1,300 @@
+"""The `chrgraph` command (§10). Every command goes through the same operations,
+validation and audit as GraphQL, acting as the organization's support principal."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import typer
+
+from chrgraph.cli.runtime import emit, organization, run, support_actor
+from chrgraph.db.models import Contract
+from chrgraph.settings import get_settings
+
+app = typer.Typer(help="chrgraph: the clinic health records Enterprise API server.", no_args_is_help=True)
+org_app = typer.Typer(help="Organizations (CHR domains).", no_args_is_help=True)
+consumers_app = typer.Typer(help="API consumers (support account only).", no_args_is_help=True)
+logs_app = typer.Typer(help="API logs of consumer requests.", no_args_is_help=True)
+audit_app = typer.Typer(help="The append-only audit log.", no_args_is_help=True)
+app.add_typer(org_app, name="org")
+app.add_typer(consumers_app, name="consumers")
+app.add_typer(logs_app, name="logs")
+app.add_typer(audit_app, name="audit")
+
+
+@app.command()
+def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+    """Migrate if needed, then serve."""
+    import uvicorn
+
+    from chrgraph.db.config import close_db, init_db
+
+    async def migrate_only() -> None:
+        await init_db()
+        await close_db()
+
+    asyncio.run(migrate_only())
+    uvicorn.run("chrgraph.app:app_factory", factory=True, host=host, port=port, workers=workers,
+                loop="uvloop", http="httptools", log_level="info")
+
+
+@app.command()
+def migrate() -> None:
+    """Apply the database migrations."""
+
+    async def job() -> None:
+        return None  # init_db migrates
+
+    run(job)
+    typer.echo("database is up to date")
+
+
+@app.command()
+def demo() -> None:
+    """Load the demo organization (domain `demo`); idempotent."""
+    from chrgraph.resolvers.demo import load_demo
+
+    summary = run(load_demo)
+    typer.echo(summary)
+
+
+@org_app.command("create")
+def org_create(
+    domain: str = typer.Option(..., help="Unique slug of the CHR domain."),
+    name: str = typer.Option(..., help="Display name."),
+    owner_email: str = typer.Option(None, help="The owner's email (users arrive with accounts)."),
+    contract: Contract = typer.Option(Contract.STANDARD, help="STANDARD or CUSTOM."),
+    province: str = typer.Option("ON", help="Two-letter province code."),
+    time_zone: str = typer.Option("America/Toronto", help="IANA time zone."),
+    enterprise_api: bool = typer.Option(True, "--enterprise-api/--no-enterprise-api"),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Create an organization."""
+    from chrgraph.resolvers.organizations.create_organization import create_organization
+
+    org = run(lambda: create_organization(domain=domain, name=name, contract=contract, province=province,
+                                          time_zone=time_zone, enterprise_api_enabled=enterprise_api))
+    emit({"id": org.id, "domain": org.domain, "name": org.name}, as_json, f"created organization {org.domain}")
+
+
+@org_app.command("set")
+def org_set(
+    domain: str = typer.Option(..., help="The organization."),
+    name: str = typer.Option(None),
+    contract: Contract = typer.Option(None),
+    province: str = typer.Option(None),
+    time_zone: str = typer.Option(None),
+    enterprise_api: bool = typer.Option(None, "--enterprise-api/--no-enterprise-api"),
+    stripe_connected: bool = typer.Option(None, "--stripe-connected/--no-stripe-connected"),
+    license_enforcement_date: str = typer.Option(None, help="YYYY-MM-DD"),
+) -> None:
+    """Change an organization's settings (as its support account)."""
+    from chrgraph.resolvers.organizations.update_organization import update_organization
+
+    enforcement = date.fromisoformat(license_enforcement_date) if license_enforcement_date else None
+
+    async def job():
+        return await update_organization(await support_actor(domain), {
+            "name": name, "contract": contract, "province": province, "timeZone": time_zone,
+            "enterpriseApiEnabled": enterprise_api, "stripeConnected": stripe_connected,
+            "licenseEnforcementDate": enforcement,
+        })
+
+    run(job)
+    typer.echo(f"updated organization {domain}")
+
+
+def _consumer_json(consumer, keys) -> dict:
+    return {"name": consumer.name, "issuer": consumer.issuer, "active": consumer.active,
+            "lastUsedAt": consumer.last_used_at, "keys": [
+                {"kid": k.kid, "fingerprint": k.fingerprint, "bits": k.bits,
+                 "revokedAt": k.revoked_at} for k in keys]}
+
+
+@consumers_app.command("create")
+def consumers_create(
+    org: str = typer.Option(..., help="Organization domain."),
+    name: str = typer.Option(...),
+    issuer: str = typer.Option(None, help="Defaults to the name."),
+    public_key: Path = typer.Option(..., exists=True, dir_okay=False, help="PEM or JWK file."),
+    kid: str = typer.Option(None),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Register an API consumer with its first public key."""
+    from chrgraph.resolvers.consumers.manage import create_api_consumer
+
+    async def job():
+        return await create_api_consumer(await support_actor(org), name=name, issuer=issuer,
+                                         public_key=public_key.read_text(), kid=kid)
+
+    consumer = run(job)
+    emit({"issuer": consumer.issuer, "name": consumer.name}, as_json, f"created consumer {consumer.issuer}")
+
+
+@consumers_app.command("list")
+def consumers_list(org: str = typer.Option(...), as_json: bool = typer.Option(False, "--json")) -> None:
+    """List an organization's API consumers."""
+    from chrgraph.db.models import ApiConsumerKey
+    from chrgraph.resolvers.consumers.manage import list_api_consumers
+
+    async def job():
+        consumers = await list_api_consumers(await support_actor(org))
+        keys = await ApiConsumerKey.filter(consumer_id__in=[c.id for c in consumers])
+        return [_consumer_json(c, [k for k in keys if k.consumer_id == c.id]) for c in consumers]
+
+    rows = run(job)
+    emit(rows, as_json, "\n".join(
+        f"{r['issuer']}\t{'active' if r['active'] else 'inactive'}\t{len(r['keys'])} key(s)" for r in rows)
+        or "no consumers")
+
+
+def _set_active(org: str, issuer: str, active: bool) -> None:
+    from chrgraph.resolvers.consumers.manage import set_api_consumer_active
+
+    async def job():
+        return await set_api_consumer_active(await support_actor(org), issuer, active)
+
+    run(job)
+    typer.echo(f"{'reactivated' if active else 'deactivated'} consumer {issuer}")
+
+
+@consumers_app.command("deactivate")
+def consumers_deactivate(org: str = typer.Option(...), issuer: str = typer.Option(...)) -> None:
+    """Deactivate a consumer: its tokens are refused from now on."""
+    _set_active(org, issuer, False)
+
+
+@consumers_app.command("reactivate")
+def consumers_reactivate(org: str = typer.Option(...), issuer: str = typer.Option(...)) -> None:
+    """Reactivate a consumer."""
+    _set_active(org, issuer, True)
+
+
+@consumers_app.command("add-key")
+def consumers_add_key(
+    org: str = typer.Option(...), issuer: str = typer.Option(...),
+    public_key: Path = typer.Option(..., exists=True, dir_okay=False), kid: str = typer.Option(...),
+) -> None:
+    """Add a public key (key rotation)."""
+    from chrgraph.resolvers.consumers.manage import add_api_consumer_key
+
+    async def job():
+        return await add_api_consumer_key(await support_actor(org), issuer, public_key.read_text(), kid)
+
+    run(job)
+    typer.echo(f"added key {kid} to {issuer}")
+
+
+@consumers_app.command("revoke-key")
+def consumers_revoke_key(org: str = typer.Option(...), issuer: str = typer.Option(...),
+                         kid: str = typer.Option(...)) -> None:
+    """Revoke a key: tokens signed with it are refused from now on."""
+    from chrgraph.resolvers.consumers.manage import revoke_api_consumer_key
+
+    async def job():
+        return await revoke_api_consumer_key(await support_actor(org), issuer, kid)
+
+    run(job)
+    typer.echo(f"revoked key {kid} of {issuer}")
+
+
+@app.command()
+def token(
+    issuer: str = typer.Option(...),
+    private_key: Path = typer.Option(..., exists=True, dir_okay=False, help="RSA private key (PEM)."),
+    ttl: int = typer.Option(300, help="Seconds of validity (at most 900)."),
+    kid: str = typer.Option(None),
+) -> None:
+    """Sign an RS512 token the way a vendor would (for trying the API with curl)."""
+    from joserfc import jwt
+    from joserfc.jwk import RSAKey
+
+    if not 0 < ttl <= 900:
+        typer.echo("error: --ttl must be between 1 and 900 seconds", err=True)
+        raise typer.Exit(2)
+    key = RSAKey.import_key(private_key.read_bytes())
+    now = int(time.time())
+    header = {"alg": "RS512", **({"kid": kid} if kid else {})}
+    typer.echo(jwt.encode(header, {"iss": issuer, "iat": now, "exp": now + ttl}, key, algorithms=["RS512"]))
+
+
+@logs_app.command("show")
+def logs_show(
+    org: str = typer.Option(...), consumer: str = typer.Option(None, help="Issuer."),
+    since: datetime = typer.Option(None, help="ISO date or time (UTC)."),
+    limit: int = typer.Option(100), as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Show API log rows, newest first."""
+    from chrgraph.resolvers.audit.api_logs import api_logs_query
+
+    async def job():
+        actor = await support_actor(org)
+        query = await api_logs_query(actor, issuer=consumer,
+                                     since=since.replace(tzinfo=since.tzinfo or UTC) if since else None)
+        return [_log_json(row) for row in await query.limit(limit)]
+
+    rows = run(job)
+    emit(rows, as_json, "\n".join(
+        f"{r['createdAt']}\t{r['issuer']}\t{r['status']}\t{r['operationName'] or '-'}\t{r['requestId']}"
+        for r in rows) or "no rows")
+
+
+def _log_json(row) -> dict:
+    return {"createdAt": row.created_at, "issuer": row.consumer.issuer, "keyId": row.key_id,
+            "requestId": row.request_id, "method": row.method, "operationName": row.operation_name,
+            "query": row.query, "variables": row.variables, "status": row.status,
+            "responseBody": row.response_body, "durationMs": round(row.duration_ms, 3)}
+
+
+@logs_app.command("purge")
+def logs_purge() -> None:
+    """Delete API log rows older than the retention (90 days by default)."""
+    from chrgraph.audit.api_log import purge_api_logs
+
+    count = run(lambda: purge_api_logs(get_settings().api_log_retention_days))
+    typer.echo(f"purged {count} row(s)")
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(org: str = typer.Option(None, help="Only this organization.")) -> None:
+    """Sign a checkpoint of each audit chain head now."""
+    from chrgraph.audit.checkpoint import sign_checkpoints
+
+    async def job():
+        org_id = (await organization(org)).id if org else None
+        return await sign_checkpoints(get_settings().audit_signing_key, org_id)
+
+    made = run(job)
+    typer.echo(f"signed {len(made)} checkpoint(s)")
+
+
+@audit_app.command("verify")
+def audit_verify(
+    org: str = typer.Option(...),
+    public_key: Path = typer.Option(None, exists=True, dir_okay=False,
+                                    help="Ed25519 public key (PEM or hex); default: from the signing key."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Exit 0 when the chain and its checkpoints are intact, 1 otherwise."""
+    from chrgraph.audit.checkpoint import load_public_key
+    from chrgraph.audit.verify import verify_chain
+
+    key = load_public_key(str(public_key) if public_key else get_settings().audit_signing_key)
+
+    async def job():
+        return await verify_chain((await organization(org)).id, key)
+
+    report = run(job)
+    emit({"ok": report.ok, "events": report.events, "checkpoints": report.checkpoints,
+          "lastCheckpointSeq": report.last_checkpoint_seq, "problems": report.problems}, as_json,
+         "\n".join([f"events: {report.events}, checkpoints: {report.checkpoints}, "
+                    f"last checkpoint at seq {report.last_checkpoint_seq}", *report.problems,
+                    "OK" if report.ok else "TAMPERED"]))
+    raise typer.Exit(0 if report.ok else 1)
+
+
+def main() -> None:
+    app()

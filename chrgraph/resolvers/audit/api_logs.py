@@ -1,0 +1,21 @@
+"""Reading API logs (§8): `apiLogs` and `chrgraph logs show`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from chrgraph.auth.principals import Actor
+from chrgraph.db.models import ApiConsumer, ApiLog
+from chrgraph.resolvers.errors import ErrorCode, fail
+
+
+async def api_logs_query(actor: Actor, *, issuer: str | None = None, since: datetime | None = None):
+    query = ApiLog.filter(organization_id=actor.organization_id)
+    if issuer is not None:
+        consumer = await ApiConsumer.get_or_none(issuer=issuer, organization_id=actor.organization_id)
+        if consumer is None:
+            raise fail(ErrorCode.NOT_FOUND, "No such API consumer.", "consumer")
+        query = query.filter(consumer_id=consumer.id)
+    if since is not None:
+        query = query.filter(created_at__gte=since)
+    return query.order_by("-created_at", "-id").select_related("consumer")

@@ -1,0 +1,51 @@
+"""The real app over ASGI, on a throwaway SQLite or PostgreSQL database."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+
+from tests.databases import create_database
+
+_URL, _drop = create_database()
+os.environ["CHRGRAPH_DATABASE_URL"] = _URL
+os.environ["CHRGRAPH_AUDIT_SIGNING_KEY"] = os.path.join(tempfile.mkdtemp(prefix="chrgraph-key-"), "audit.key")
+
+from chrgraph.app import create_app  # noqa: E402  (after the environment is set)
+from chrgraph.settings import get_settings  # noqa: E402
+from tests.helpers import Vendor, make_vendor  # noqa: E402
+
+get_settings.cache_clear()
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    _drop()
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    return _URL
+
+
+@pytest.fixture(scope="session")
+async def app():
+    application = create_app()
+    async with LifespanManager(application):
+        yield application
+
+
+@pytest.fixture(scope="session")
+async def client(app):
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+
+
+@pytest.fixture
+async def vendor(client) -> Vendor:
+    """An organization with an active API consumer (key id `k1`)."""
+    return await make_vendor(client)
