@@ -84,7 +84,8 @@ class Vendor:
 
 
 async def make_organization(**kw: Any) -> Organization:
-    return await create_organization(domain=kw.pop("domain", unique("org")), name=kw.pop("name", "Clinic"), **kw)
+    created = await create_organization(domain=kw.pop("domain", unique("org")), name=kw.pop("name", "Clinic"), **kw)
+    return created.organization
 
 
 async def make_vendor(client: httpx.AsyncClient, key_index: int = 0, **org_kw: Any) -> Vendor:

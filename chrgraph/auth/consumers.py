@@ -24,7 +24,9 @@ from chrgraph.auth.principals import Principal, PrincipalKind
 from chrgraph.db.models import ApiConsumer, ApiConsumerKey
 from chrgraph.settings import get_settings
 
-JWT_SHAPE = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
+# The signature part may be empty: that is how an unsecured (`alg: none`) JWT looks
+# (RFC 7519 §6.1), and §2.1 answers it ALGORITHM_NOT_ALLOWED, not MALFORMED_TOKEN.
+JWT_SHAPE = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
 ALLOWED_HEADER = {"alg", "kid", "typ"}
 _NEGATIVE_CACHE_SIZE = 10_000
 

@@ -1,20 +1,93 @@
-"""User session tokens (§2.2): opaque, told apart from JWTs by their shape."""
+"""User session tokens (§2.2): opaque, told apart from JWTs by their shape; only the
+token's SHA-256 is stored. Verified sessions are cached per process and dropped on
+every auth-epoch change (logout, deactivation, role or permission change)."""
 
 from __future__ import annotations
 
+import hashlib
 import re
+import secrets
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
+from chrgraph.auth import epoch
 from chrgraph.auth.errors import AuthError, AuthReason
-from chrgraph.auth.principals import Principal
+from chrgraph.auth.principals import Principal, PrincipalKind
+from chrgraph.db.models import Organization, Session, UserType
+from chrgraph.resolvers.users.access import has_access
+from chrgraph.resolvers.users.permissions import effective_permissions
 
 SESSION_SHAPE = re.compile(r"^chs_[A-Za-z0-9_-]{43}$")
+_CACHE_SIZE = 10_000
 
 
 def looks_like_session(token: str) -> bool:
     return bool(SESSION_SHAPE.match(token))
 
 
+def new_session_token() -> tuple[str, str]:
+    token = "chs_" + secrets.token_urlsafe(32)
+    return token, session_hash(token)
+
+
+def session_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class _Cached:
+    principal: Principal
+    expires_at: datetime
+
+
+class _SessionCache:
+    def __init__(self) -> None:
+        self._items: OrderedDict[str, _Cached] = OrderedDict()
+        self._generation = 0
+        epoch.register_cache(self.clear)
+
+    def clear(self) -> None:
+        self._items.clear()
+        self._generation += 1
+
+    async def get(self, digest: str) -> _Cached | None:
+        if digest in self._items:
+            return self._items[digest]
+        generation = self._generation
+        found = await _load(digest)
+        if found is not None and generation == self._generation:
+            self._items[digest] = found
+            if len(self._items) > _CACHE_SIZE:
+                self._items.popitem(last=False)
+        return found
+
+
+async def _load(digest: str) -> _Cached | None:
+    session = await Session.get_or_none(token_hash=digest, revoked_at__isnull=True).select_related("user")
+    if session is None:
+        return None
+    user = session.user
+    org = await Organization.get(id=user.organization_id)
+    if not has_access(user, org):
+        return None
+    is_owner = org.owner_user_id == user.id
+    support = user.type is UserType.SUPPORT
+    principal = Principal(
+        kind=PrincipalKind.SUPPORT if support else PrincipalKind.USER,
+        organization_id=user.organization_id, user_id=user.id, session_id=session.id,
+        is_owner=is_owner and not support,
+        permissions=frozenset() if support else await effective_permissions(user, is_owner),
+    )
+    return _Cached(principal, session.expires_at)
+
+
+cache = _SessionCache()
+
+
 async def verify_session_token(token: str) -> Principal:
-    # No user sessions exist until the accounts issue (#3) adds login; until then
-    # every session-shaped token is, truthfully, unknown.
-    raise AuthError(AuthReason.INVALID_SESSION)
+    await epoch.refresh_if_due()
+    found = await cache.get(session_hash(token))
+    if found is None or found.expires_at <= datetime.now(UTC):
+        raise AuthError(AuthReason.INVALID_SESSION)
+    return found.principal

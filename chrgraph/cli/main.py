@@ -65,7 +65,8 @@ def demo() -> None:
 def org_create(
     domain: str = typer.Option(..., help="Unique slug of the CHR domain."),
     name: str = typer.Option(..., help="Display name."),
-    owner_email: str = typer.Option(None, help="The owner's email (users arrive with accounts)."),
+    owner_email: str = typer.Option(..., help="The owner's email: an INVITED Staff user with the STAFF license."),
+    support_email: str = typer.Option(None, help="Default: support+<domain>@chrgraph.invalid."),
     contract: Contract = typer.Option(Contract.STANDARD, help="STANDARD or CUSTOM."),
     province: str = typer.Option("ON", help="Two-letter province code."),
     time_zone: str = typer.Option("America/Toronto", help="IANA time zone."),
@@ -75,9 +76,32 @@ def org_create(
     """Create an organization."""
     from chrgraph.resolvers.organizations.create_organization import create_organization
 
-    org = run(lambda: create_organization(domain=domain, name=name, contract=contract, province=province,
-                                          time_zone=time_zone, enterprise_api_enabled=enterprise_api))
-    emit({"id": org.id, "domain": org.domain, "name": org.name}, as_json, f"created organization {org.domain}")
+    created = run(lambda: create_organization(
+        domain=domain, name=name, owner_email=owner_email, support_email=support_email, contract=contract,
+        province=province, time_zone=time_zone, enterprise_api_enabled=enterprise_api))
+    org = created.organization
+    emit({"id": org.id, "domain": org.domain, "name": org.name, "ownerEmail": created.owner.email,
+          "ownerInvitationToken": created.owner_invitation_token, "supportEmail": created.support.email},
+         as_json,
+         f"created organization {org.domain}\nowner {created.owner.email} invitation token: "
+         f"{created.owner_invitation_token}\nsupport account: {created.support.email} "
+         f"(set its password with `chrgraph org support-password --org {org.domain}`)")
+
+
+@org_app.command("support-password")
+def org_support_password(org: str = typer.Option(..., help="The organization.")) -> None:
+    """Set the support account's password (read from standard input)."""
+    import sys
+
+    from chrgraph.resolvers.users.ownership import set_support_password
+
+    password = sys.stdin.readline().rstrip("\r\n")
+
+    async def job():
+        return await set_support_password(await support_actor(org), password)
+
+    support = run(job)
+    typer.echo(f"password set for {support.email}")
 
 
 @org_app.command("set")

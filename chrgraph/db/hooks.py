@@ -1,5 +1,5 @@
 """Observers of every SQL statement the ORM sends: counting (tests, bench), tracing
-spans, and fault injection (tests arm a failure on the Nth write)."""
+spans, and fault injection (tests arm a failure on the Nth write, or the Nth statement)."""
 
 from __future__ import annotations
 
@@ -29,10 +29,14 @@ class StatementCounter:
 
 @dataclass
 class FaultPlan:
-    """Fail the `fail_at`-th write statement (1-based) whose SQL contains `match`."""
+    """Fail the `fail_at`-th write statement (1-based) whose SQL contains `match`; with
+    `reads`, any statement (SELECTs too), so a test can make a query fail unexpectedly.
+    `message` is the exception's text (e.g. a driver error that echoes a value)."""
 
     fail_at: int
     match: str = ""
+    reads: bool = False
+    message: str | None = None
     seen: int = 0
     fired: bool = False
 
@@ -76,13 +80,14 @@ def before_statement(sql: str) -> None:
         counter.statements.append(sql)
     for counter in _counters.get():
         counter.statements.append(sql)
-    if _fault and is_write(sql):
+    if _fault and (_fault[0].reads or is_write(sql)):
         plan = _fault[0]
         if plan.match.lower() in sql.lower() and not plan.fired:
             plan.seen += 1
             if plan.seen == plan.fail_at:
                 plan.fired = True
-                raise InjectedFault(f"injected fault on write #{plan.fail_at}")
+                kind = "statement" if plan.reads else "write"
+                raise InjectedFault(plan.message or f"injected fault on {kind} #{plan.fail_at}")
 
 
 def statement_span(sql: str):

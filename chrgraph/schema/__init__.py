@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import strawberry
+from strawberry.tools import merge_types
 
 from chrgraph.schema.audit.types import AuditEvent
+from chrgraph.schema.consumers.operations import ConsumersMutation, ConsumersQuery
 from chrgraph.schema.consumers.types import ApiConsumer
+from chrgraph.schema.organizations.mutations import OrganizationMutation
 from chrgraph.schema.organizations.types import Organization
-from chrgraph.schema.query import Query
+from chrgraph.schema.query import Query as CoreQuery
+from chrgraph.schema.users.mutations import UsersMutation
+from chrgraph.schema.users.queries import UsersQuery
+from chrgraph.schema.users.types import Role, User
 
-schema = strawberry.Schema(query=Query, types=[Organization, ApiConsumer, AuditEvent])
+Query = merge_types("Query", (CoreQuery, UsersQuery, ConsumersQuery))
+Mutation = merge_types("Mutation", (UsersMutation, ConsumersMutation, OrganizationMutation))
+
+schema = strawberry.Schema(query=Query, mutation=Mutation,
+                           types=[Organization, ApiConsumer, AuditEvent, User, Role])

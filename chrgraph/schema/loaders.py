@@ -8,7 +8,16 @@ from collections.abc import Iterable
 
 from strawberry.dataloader import DataLoader
 
-from chrgraph.db.models import ApiConsumerKey, Organization
+from chrgraph.db.models import (
+    ApiConsumerKey,
+    Organization,
+    Role,
+    RolePermission,
+    User,
+    UserPermission,
+    UserRole,
+    UserStatus,
+)
 
 
 async def _keys_by_consumer(ids: Iterable[int]) -> list[list[ApiConsumerKey]]:
@@ -25,8 +34,58 @@ async def _organizations(ids: Iterable[int]) -> list[Organization | None]:
     return [found.get(i) for i in ids]
 
 
+async def _users(ids: Iterable[int]) -> list[User | None]:
+    ids = list(ids)
+    found = {u.id: u for u in await User.filter(id__in=ids)}
+    return [found.get(i) for i in ids]
+
+
+async def _roles_by_user(ids: Iterable[int]) -> list[list[Role]]:
+    ids = list(ids)
+    links = await UserRole.filter(user_id__in=ids).order_by("role_id")
+    roles = {r.id: r for r in await Role.filter(id__in=list({link.role_id for link in links}))}
+    grouped: dict[int, list[Role]] = defaultdict(list)
+    for link in links:
+        grouped[link.user_id].append(roles[link.role_id])
+    return [grouped[i] for i in ids]
+
+
+async def _role_permissions(ids: Iterable[int]) -> list[list[str]]:
+    ids = list(ids)
+    grouped: dict[int, list[str]] = defaultdict(list)
+    for row in await RolePermission.filter(role_id__in=ids):
+        grouped[row.role_id].append(row.permission)
+    return [grouped[i] for i in ids]
+
+
+async def _extra_permissions(ids: Iterable[int]) -> list[list[str]]:
+    ids = list(ids)
+    grouped: dict[int, list[str]] = defaultdict(list)
+    for row in await UserPermission.filter(user_id__in=ids):
+        grouped[row.user_id].append(row.permission)
+    return [grouped[i] for i in ids]
+
+
+async def _role_members(ids: Iterable[int]) -> list[list[User]]:
+    """Deactivated users disappear from member lists (§5)."""
+    ids = list(ids)
+    links = await UserRole.filter(role_id__in=ids)
+    users = {u.id: u for u in await User.filter(
+        id__in=list({link.user_id for link in links}), status__in=[UserStatus.INVITED, UserStatus.ACTIVE])}
+    grouped: dict[int, list[User]] = defaultdict(list)
+    for link in sorted(links, key=lambda link: link.user_id):
+        if link.user_id in users:
+            grouped[link.role_id].append(users[link.user_id])
+    return [grouped[i] for i in ids]
+
+
 def make_loaders() -> dict[str, DataLoader]:
     return {
         "keys_by_consumer": DataLoader(_keys_by_consumer),
         "organization": DataLoader(_organizations),
+        "user": DataLoader(_users),
+        "roles_by_user": DataLoader(_roles_by_user),
+        "role_permissions": DataLoader(_role_permissions),
+        "extra_permissions": DataLoader(_extra_permissions),
+        "role_members": DataLoader(_role_members),
     }

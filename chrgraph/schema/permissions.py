@@ -56,3 +56,47 @@ class Authenticated(Rule):
 
 
 CanViewAuditLog = allow(consumer=True, support=True, permission="VIEW_AUDIT_LOG", name="CanViewAuditLog")
+
+
+class CanViewUser(Rule):
+    """`user(id)`: VIEW_USERS, or always one's own record (§11)."""
+
+    consumer = True
+    support = True
+    permission = "VIEW_USERS"
+
+    def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
+        principal = info.context.principal
+        target = kwargs.get("id")
+        if principal is not None and principal.user_id is not None and target is not None:
+            if target.type_name == "User" and target.node_id == str(principal.user_id):
+                return True
+        return super().has_permission(source, info, **kwargs)
+
+
+class Public(Rule):
+    """`login` and `acceptInvitation`: anyone, anonymous included (§2.4)."""
+
+    consumer = True
+    support = True
+
+    def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
+        return True
+
+
+class AnySession(Rule):
+    """`logout`: any user or support session, for itself."""
+
+    support = True
+
+    def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
+        principal = info.context.principal
+        return principal is not None and principal.session_id is not None
+
+
+CanViewUsers = allow(consumer=True, support=True, permission="VIEW_USERS", name="CanViewUsers")
+CanEditOtherUsers = allow(consumer=True, permission="EDIT_OTHER_USERS", name="CanEditOtherUsers")
+CanEditRoles = allow(consumer=True, permission="EDIT_ROLES", name="CanEditRoles")
+OwnerOnly = allow(owner=True, name="OwnerOnly")
+CanManageApiConsumers = allow(support=True, name="CanManageApiConsumers")
+CanViewApiLogs = allow(support=True, owner=True, name="CanViewApiLogs")

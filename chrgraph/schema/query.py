@@ -15,6 +15,7 @@ from chrgraph.schema.nodes import resolve_node
 from chrgraph.schema.organizations.types import Organization
 from chrgraph.schema.permissions import Authenticated, CanViewAuditLog
 from chrgraph.schema.relay import Connection, paginate
+from chrgraph.schema.users.types import User
 
 PrincipalKind = strawberry.enum(DomainPrincipalKind, description="What kind of principal is calling.")
 
@@ -24,11 +25,19 @@ class Viewer:
     kind: PrincipalKind = strawberry.field(description="Consumer, user, support or system.")
     organization_id: strawberry.Private[int]
     consumer_id: strawberry.Private[int | None]
+    user_id: strawberry.Private[int | None] = None
 
     @strawberry.field(description="The organization the caller acts in.")
     async def organization(self, info: strawberry.Info) -> Organization:
         row = await info.context.loaders["organization"].load(self.organization_id)
         return Organization.from_model(row)
+
+    @strawberry.field(description="The user (or support account), when the caller is a session.")
+    async def user(self, info: strawberry.Info) -> User | None:
+        if self.user_id is None:
+            return None
+        row = await info.context.loaders["user"].load(self.user_id)
+        return User.from_model(row) if row else None
 
     @strawberry.field(description="The API consumer, when the caller is one.")
     async def consumer(self) -> ApiConsumer | None:
@@ -44,7 +53,7 @@ class Query:
     def viewer(self, info: strawberry.Info) -> Viewer:
         principal = info.context.principal
         return Viewer(kind=principal.kind, organization_id=principal.organization_id,
-                      consumer_id=principal.consumer_id)
+                      consumer_id=principal.consumer_id, user_id=principal.user_id)
 
     @strawberry.field(description="Any object of your organization by its global id.",
                       permission_classes=[Authenticated])
@@ -64,7 +73,7 @@ class Query:
         self, info: strawberry.Info, filter: AuditEventFilter | None = None,
         first: int | None = None, after: str | None = None,
         last: int | None = None, before: str | None = None,
-    ) -> Connection[AuditEvent]:
+    ) -> Connection[AuditEvent] | None:  # nullable: a refusal leaves sibling fields' data (§9)
         f = filter or AuditEventFilter()
         query = audit_events_query(
             info.context.actor, actor_kind=f.actor_kind, actor_id=f.actor_id, action=f.action,

@@ -19,6 +19,8 @@ class Organization(Model):
     stripe_connected = fields.BooleanField(default=False)
     portal_enabled = fields.BooleanField(default=False)
     license_enforcement_date = fields.DateField(default=date(2026, 2, 1))
+    # The owner (a user of this organization); a plain id to avoid a circular FK.
+    owner_user_id = fields.BigIntField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

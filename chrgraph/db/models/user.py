@@ -1,0 +1,151 @@
+from tortoise import fields
+from tortoise.models import Model
+
+from chrgraph.db.models.enums import Classification, License, Permission, UserStatus, UserType
+
+
+class User(Model):
+    """A person (or service account) of one organization (§3). Never deleted (§5)."""
+
+    id = fields.BigIntField(primary_key=True)
+    organization = fields.ForeignKeyField(
+        "chrgraph.Organization", related_name="users", on_delete=fields.RESTRICT
+    )
+    email = fields.CharField(max_length=254)
+    # Folded email for login accounts, NULL for service accounts (which may reuse any
+    # address): the unique constraint is the database's guarantee of §3.
+    login_email = fields.CharField(max_length=254, null=True, unique=True)
+    type = fields.CharEnumField(UserType, max_length=16)
+    classification = fields.CharEnumField(Classification, max_length=16, null=True)
+    license = fields.CharEnumField(License, max_length=16, null=True)
+    status = fields.CharEnumField(UserStatus, max_length=12)
+    first_name = fields.CharField(max_length=100)
+    last_name = fields.CharField(max_length=100)
+    display_name = fields.CharField(max_length=200, null=True)
+    title = fields.CharField(max_length=100, null=True)
+    position = fields.CharField(max_length=100, null=True)
+    billing_number = fields.CharField(max_length=50, null=True)
+    expected_end_of_training = fields.DateField(null=True)
+    locum_for = fields.ForeignKeyField(
+        "chrgraph.User", related_name=None, null=True, on_delete=fields.RESTRICT
+    )
+    locum_start = fields.DateField(null=True)
+    locum_end = fields.DateField(null=True)
+    # Case- and accent-folded "first last email" for search on every database.
+    search_key = fields.CharField(max_length=600, db_index=True)
+    password_hash = fields.CharField(max_length=200, null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    invited_at = fields.DatetimeField(null=True)
+    accepted_at = fields.DatetimeField(null=True)
+    deactivated_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "user"
+
+
+class Role(Model):
+    """A named set of permissions. Built-in roles are made for every organization."""
+
+    id = fields.BigIntField(primary_key=True)
+    organization = fields.ForeignKeyField(
+        "chrgraph.Organization", related_name="roles", on_delete=fields.RESTRICT
+    )
+    name = fields.CharField(max_length=100)
+    description = fields.CharField(max_length=500, null=True)
+    builtin = fields.BooleanField(default=False)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "role"
+        unique_together = (("organization", "name"),)
+
+
+class RolePermission(Model):
+    id = fields.BigIntField(primary_key=True)
+    role = fields.ForeignKeyField("chrgraph.Role", related_name="permissions", on_delete=fields.CASCADE)
+    permission = fields.CharEnumField(Permission, max_length=32)
+
+    class Meta:
+        table = "role_permission"
+        unique_together = (("role", "permission"),)
+
+
+class UserRole(Model):
+    id = fields.BigIntField(primary_key=True)
+    user = fields.ForeignKeyField("chrgraph.User", related_name="role_links", on_delete=fields.RESTRICT)
+    role = fields.ForeignKeyField("chrgraph.Role", related_name="user_links", on_delete=fields.RESTRICT)
+
+    class Meta:
+        table = "user_role"
+        unique_together = (("user", "role"),)
+
+
+class UserPermission(Model):
+    """An extra individual permission (never MANAGE_API_CONSUMERS)."""
+
+    id = fields.BigIntField(primary_key=True)
+    user = fields.ForeignKeyField("chrgraph.User", related_name="extra_permissions", on_delete=fields.RESTRICT)
+    permission = fields.CharEnumField(Permission, max_length=32)
+
+    class Meta:
+        table = "user_permission"
+        unique_together = (("user", "permission"),)
+
+
+class Invitation(Model):
+    """A single-use invitation token (only its hash is stored)."""
+
+    id = fields.BigIntField(primary_key=True)
+    user = fields.ForeignKeyField("chrgraph.User", related_name="invitations", on_delete=fields.RESTRICT)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    created_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField()
+    used_at = fields.DatetimeField(null=True)
+    voided_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "invitation"
+
+
+class OutboxMessage(Model):
+    """Mail waiting for delivery (SMTP when CHRGRAPH_SMTP_URL is set)."""
+
+    id = fields.BigIntField(primary_key=True)
+    organization = fields.ForeignKeyField(
+        "chrgraph.Organization", related_name="outbox", on_delete=fields.RESTRICT
+    )
+    to_email = fields.CharField(max_length=254)
+    subject = fields.CharField(max_length=200)
+    body = fields.TextField()
+    created_at = fields.DatetimeField()
+    sent_at = fields.DatetimeField(null=True)
+    attempts = fields.IntField(default=0)
+    last_error = fields.CharField(max_length=500, null=True)
+
+    class Meta:
+        table = "outbox_message"
+
+
+class Session(Model):
+    """A user session (only the token's hash is stored)."""
+
+    id = fields.BigIntField(primary_key=True)
+    user = fields.ForeignKeyField("chrgraph.User", related_name="sessions", on_delete=fields.RESTRICT)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    created_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField()
+    revoked_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "session"
+
+
+class LoginFailure(Model):
+    """Failed logins per folded email, for the 5-in-15-minutes throttle (§2.2)."""
+
+    id = fields.BigIntField(primary_key=True)
+    email = fields.CharField(max_length=254, db_index=True)
+    at = fields.DatetimeField()
+
+    class Meta:
+        table = "login_failure"

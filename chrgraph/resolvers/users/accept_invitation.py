@@ -1,0 +1,64 @@
+"""acceptInvitation and resendInvitation (§3)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from chrgraph.audit import events
+from chrgraph.auth.passwords import hash_password, password_problem
+from chrgraph.auth.principals import Actor, Principal, PrincipalKind
+from chrgraph.db.models import Invitation, Organization, User, UserStatus
+from chrgraph.db.transactions import atomic
+from chrgraph.resolvers.errors import ErrorCode, OperationFailed, fail
+from chrgraph.resolvers.users.invitations import issue_invitation, token_hash
+from chrgraph.resolvers.users.lookup import get_user
+from chrgraph.resolvers.users.text import search_key
+from chrgraph.resolvers.validation import Errors
+
+
+async def accept_invitation(token: str, password: str, first_name: str, last_name: str,
+                            request_id: str | None = None) -> User:
+    errors = Errors()
+    token = errors.text(token, "token", max_length=200, required=True)
+    first_name = errors.text(first_name, "firstName", max_length=100, required=True)
+    last_name = errors.text(last_name, "lastName", max_length=100, required=True)
+    if (problem := password_problem(password or "")) is not None:
+        errors.add(ErrorCode.PASSWORD_TOO_WEAK, problem, "password")
+    if errors:
+        raise OperationFailed(*errors.items)
+    password_hash = await hash_password(password)
+    now = datetime.now(UTC)
+    async with atomic() as conn:
+        invitation = await Invitation.filter(token_hash=token_hash(token)).using_db(conn).first()
+        if invitation is None:
+            raise fail(ErrorCode.INVITATION_INVALID, "That invitation token is not valid.", "token")
+        if invitation.used_at is not None:
+            raise fail(ErrorCode.INVITATION_USED, "That invitation was already used.", "token")
+        if invitation.voided_at is not None:
+            raise fail(ErrorCode.INVITATION_VOIDED, "That invitation was replaced or withdrawn.", "token")
+        if invitation.expires_at <= now:
+            raise fail(ErrorCode.INVITATION_EXPIRED, "That invitation has expired.", "token")
+        user = await User.filter(id=invitation.user_id).using_db(conn).get()
+        if user.status is not UserStatus.INVITED:
+            raise fail(ErrorCode.INVITATION_VOIDED, "That invitation is no longer valid.", "token")
+        before = {"status": user.status, "firstName": user.first_name, "lastName": user.last_name}
+        user.status, user.first_name, user.last_name = UserStatus.ACTIVE, first_name, last_name
+        user.password_hash, user.accepted_at = password_hash, now
+        user.search_key = search_key(first_name, last_name, user.email, user.display_name)
+        await user.save(using_db=conn)
+        await Invitation.filter(id=invitation.id).using_db(conn).update(used_at=now)
+        actor = Actor(Principal(PrincipalKind.USER, user.organization_id, user_id=user.id), request_id)
+        after = {"status": user.status, "firstName": first_name, "lastName": last_name}
+        await events.record(conn, actor, "INVITATION_ACCEPTED", "User", user.id, events.diff(before, after))
+    return user
+
+
+async def resend_invitation(actor: Actor, user_id: int) -> tuple[User, str]:
+    async with atomic() as conn:
+        user = await get_user(actor, user_id, conn)
+        if user.status is not UserStatus.INVITED:
+            raise fail(ErrorCode.INVALID_STATE, "Only invited users get invitations.", "userId")
+        org = await Organization.filter(id=actor.organization_id).using_db(conn).get()
+        token = await issue_invitation(conn, user, org.name)
+        await events.record(conn, actor, "INVITATION_RESENT", "User", user.id, {"email": user.email})
+    return user, token

@@ -1,0 +1,87 @@
+"""inviteUser and createServiceAccount (§3)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from tortoise.exceptions import IntegrityError
+
+from chrgraph.audit import events
+from chrgraph.auth.principals import Actor
+from chrgraph.db.models import Organization, Role, User, UserRole, UserStatus, UserType
+from chrgraph.db.transactions import atomic
+from chrgraph.resolvers.errors import ErrorCode, OperationFailed, fail
+from chrgraph.resolvers.users.invitations import issue_invitation
+from chrgraph.resolvers.users.profile import (
+    Profile,
+    apply_profile,
+    check_email,
+    check_locum_target,
+    check_profile,
+    snapshot,
+)
+from chrgraph.resolvers.validation import Errors
+
+
+def email_taken() -> OperationFailed:
+    return fail(ErrorCode.EMAIL_TAKEN, "A user with that email exists.", "email")
+
+
+async def _roles(errors: Errors, org_id: int, role_ids: list[int]) -> list[Role]:
+    roles = await Role.filter(id__in=role_ids, organization_id=org_id) if role_ids else []
+    if len({r.id for r in roles}) != len(set(role_ids)):
+        errors.add(ErrorCode.NOT_FOUND, "No such role.", "roleIds")
+    return roles
+
+
+async def invite_user(actor: Actor, email: str, profile: Profile, role_ids: list[int] | None = None,
+                      *, owner: bool = False) -> tuple[User, str]:
+    """Create an INVITED Staff or Practitioner and queue its invitation; returns the
+    user and the token (which only the CLI prints: GraphQL sends it by mail)."""
+    errors = Errors()
+    org = await Organization.get(id=actor.organization_id)
+    email = check_email(errors, email, "email")
+    if profile.type not in (UserType.STAFF, UserType.PRACTITIONER):
+        errors.add(ErrorCode.INVALID_INPUT, "Invite Staff or Practitioners only.", "type")
+    profile = check_profile(errors, org, profile)
+    await check_locum_target(errors, org.id, profile.locum)
+    roles = await _roles(errors, org.id, role_ids or [])
+    if errors:
+        raise OperationFailed(*errors.items)
+    now = datetime.now(UTC)
+    try:
+        async with atomic() as conn:
+            if await User.filter(login_email=email).using_db(conn).exists():
+                raise email_taken()
+            user = User(organization_id=org.id, email=email, login_email=email, status=UserStatus.INVITED,
+                        invited_at=now)
+            apply_profile(user, profile)
+            await user.save(using_db=conn)
+            for role in roles:
+                await UserRole.create(user_id=user.id, role_id=role.id, using_db=conn)
+            token = await issue_invitation(conn, user, org.name)
+            if owner:
+                await Organization.filter(id=org.id).using_db(conn).update(owner_user_id=user.id)
+            await events.record(conn, actor, "USER_INVITED", "User", user.id,
+                                {**snapshot(user), "roles": sorted(r.name for r in roles), "owner": owner})
+    except IntegrityError as exc:  # a concurrent invitation took the address first
+        raise email_taken() from exc
+    return user, token
+
+
+async def create_service_account(actor: Actor, *, email: str, first_name: str, last_name: str,
+                                 display_name: str) -> User:
+    errors = Errors()
+    org = await Organization.get(id=actor.organization_id)
+    email = check_email(errors, email, "email")
+    profile = check_profile(errors, org, Profile(type=UserType.SERVICE_ACCOUNT, first_name=first_name,
+                                                 last_name=last_name, display_name=display_name))
+    if errors:
+        raise OperationFailed(*errors.items)
+    async with atomic() as conn:
+        # Service accounts may reuse any address and never log in: no login_email.
+        user = User(organization_id=org.id, email=email, login_email=None, status=UserStatus.ACTIVE)
+        apply_profile(user, profile)
+        await user.save(using_db=conn)
+        await events.record(conn, actor, "SERVICE_ACCOUNT_CREATED", "User", user.id, snapshot(user))
+    return user

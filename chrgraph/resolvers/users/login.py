@@ -1,0 +1,69 @@
+"""login and logout (§2.2). Every refusal is the same INVALID_CREDENTIALS; a refused
+attempt's one write is its failure row, and 5 failures for an email within 15
+minutes refuse further attempts the same way until the window passes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from chrgraph.audit import events
+from chrgraph.auth import epoch
+from chrgraph.auth.passwords import verify_password
+from chrgraph.auth.principals import Actor, Principal, PrincipalKind
+from chrgraph.auth.sessions import new_session_token
+from chrgraph.db.models import LoginFailure, Organization, Session, User
+from chrgraph.db.transactions import atomic
+from chrgraph.resolvers.errors import ErrorCode, fail
+from chrgraph.resolvers.users.access import has_access
+from chrgraph.resolvers.users.text import normalize_email
+from chrgraph.resolvers.validation import text_problem
+from chrgraph.settings import get_settings
+
+THROTTLE_WINDOW = timedelta(minutes=15)
+THROTTLE_LIMIT = 5
+
+
+def _refused():
+    return fail(ErrorCode.INVALID_CREDENTIALS, "Those credentials are not valid.")
+
+
+async def login(email: str, password: str, request_id: str | None = None) -> tuple[str, datetime, User]:
+    if text_problem(email or "", 254) or text_problem(password or "", 256):
+        raise _refused()
+    key = normalize_email(email)
+    now = datetime.now(UTC)
+    recent = await LoginFailure.filter(email=key, at__gte=now - THROTTLE_WINDOW).count()
+    user = await User.get_or_none(login_email=key)
+    # Always verify (against a dummy hash when unknown) so timing tells nothing.
+    password_ok = await verify_password(user.password_hash if user else None, password)
+    org = await Organization.get(id=user.organization_id) if user else None
+    if recent >= THROTTLE_LIMIT or user is None or not password_ok or not has_access(user, org, now):
+        await LoginFailure.create(email=key, at=now)
+        raise _refused()
+    token, digest = new_session_token()
+    expires_at = now + timedelta(hours=get_settings().session_ttl_hours)
+    async with atomic() as conn:
+        session = await Session.create(user_id=user.id, token_hash=digest, created_at=now,
+                                       expires_at=expires_at, using_db=conn)
+        kind = PrincipalKind.SUPPORT if user.type.value == "SUPPORT" else PrincipalKind.USER
+        actor = Actor(Principal(kind, user.organization_id, user_id=user.id, session_id=session.id), request_id)
+        await events.record(conn, actor, "USER_LOGGED_IN", "User", user.id, {"sessionId": session.id})
+    return token, expires_at, user
+
+
+async def logout(actor: Actor) -> None:
+    session_id = actor.principal.session_id
+    async with atomic() as conn:
+        await Session.filter(id=session_id).using_db(conn).update(revoked_at=datetime.now(UTC))
+        await epoch.bump(conn)
+        await events.record(conn, actor, "USER_LOGGED_OUT", "User", actor.principal.user_id,
+                            {"sessionId": session_id})
+    epoch.clear_local()
+
+
+async def revoke_sessions(conn, user_id: int) -> int:
+    """Revoke every open session of a user (deactivation); bumps the epoch."""
+    count = await Session.filter(user_id=user_id, revoked_at__isnull=True).using_db(conn).update(
+        revoked_at=datetime.now(UTC))
+    await epoch.bump(conn)
+    return count

@@ -1,0 +1,32 @@
+"""Finding a user of the actor's organization; anything else is NOT_FOUND (§1)."""
+
+from __future__ import annotations
+
+from chrgraph.auth.passwords import verify_password
+from chrgraph.auth.principals import Actor, PrincipalKind
+from chrgraph.db.models import User, UserType
+from chrgraph.resolvers.errors import ErrorCode, fail
+
+
+async def get_user(actor: Actor, user_id: int | None, conn=None, field: str = "userId",
+                   *, include_support: bool = False) -> User:
+    query = User.filter(id=user_id, organization_id=actor.organization_id)
+    if not include_support:
+        query = query.exclude(type=UserType.SUPPORT)
+    user = await (query.using_db(conn) if conn else query).first() if user_id is not None else None
+    if user is None:
+        raise fail(ErrorCode.NOT_FOUND, "No such user.", field)
+    return user
+
+
+async def require_password(actor: Actor, password: str | None) -> None:
+    """Sessions re-enter their password for sensitive changes (§3, §5); API consumers
+    sign every request and have none."""
+    principal = actor.principal
+    if principal.kind not in (PrincipalKind.USER, PrincipalKind.SUPPORT) or principal.session_id is None:
+        return
+    if not password:
+        raise fail(ErrorCode.PASSWORD_REQUIRED, "Re-enter your password to do this.", "password")
+    user = await User.get(id=principal.user_id)
+    if not await verify_password(user.password_hash, password):
+        raise fail(ErrorCode.PASSWORD_INVALID, "That password is not right.", "password")

@@ -1,0 +1,35 @@
+"""Roles and permissions (§3): built-in roles, and what a user may do."""
+
+from __future__ import annotations
+
+from chrgraph.db.models import Permission, Role, RolePermission, User, UserPermission, UserRole
+
+ALL_BUT_SUPPORT = frozenset(p for p in Permission if p is not Permission.MANAGE_API_CONSUMERS)
+BUILTIN_ROLES: dict[str, frozenset[Permission]] = {
+    "Administrator": ALL_BUT_SUPPORT,
+    "Practitioner": frozenset({Permission.VIEW_USERS, Permission.MANAGE_PATIENTS, Permission.MANAGE_SCHEDULE}),
+    "Front desk": frozenset({Permission.VIEW_USERS, Permission.MANAGE_PATIENTS, Permission.MANAGE_SCHEDULE}),
+    "Billing": frozenset({Permission.VIEW_USERS, Permission.VIEW_BILLING}),
+}
+# No role or grant can give this one; only the support account holds it (§2.3).
+NEVER_GRANTABLE = frozenset({Permission.MANAGE_API_CONSUMERS})
+
+
+async def create_builtin_roles(conn, organization_id: int) -> None:
+    for name, permissions in BUILTIN_ROLES.items():
+        role = await Role.create(organization_id=organization_id, name=name, builtin=True,
+                                 description=f"Built-in {name} role", using_db=conn)
+        await RolePermission.bulk_create(
+            [RolePermission(role_id=role.id, permission=p) for p in sorted(permissions)], using_db=conn
+        )
+
+
+async def effective_permissions(user: User, is_owner: bool) -> frozenset[str]:
+    if is_owner:
+        return frozenset(p.value for p in ALL_BUT_SUPPORT)
+    role_ids = await UserRole.filter(user_id=user.id).values_list("role_id", flat=True)
+    from_roles = await RolePermission.filter(role_id__in=list(role_ids)).values_list("permission", flat=True)
+    extras = await UserPermission.filter(user_id=user.id).values_list("permission", flat=True)
+    return frozenset(getattr(p, "value", p) for p in [*from_roles, *extras]) - {
+        Permission.MANAGE_API_CONSUMERS.value
+    }

@@ -1,0 +1,20 @@
+"""Folded text for case- and accent-insensitive search on every database (§3)."""
+
+from __future__ import annotations
+
+import unicodedata
+
+
+def fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return stripped.casefold()
+
+
+def search_key(*parts: str | None) -> str:
+    return fold(" ".join(p for p in parts if p))[:600]
+
+
+def normalize_email(email: str) -> str:
+    """Trimmed, lowercased (domain and local part: logins are case-insensitive)."""
+    return email.strip().lower()

@@ -1,0 +1,50 @@
+"""updateUser (§3): profile fields, classification, billing number, locum details and
+end of training, with the same validation as inviting."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chrgraph.audit import events
+from chrgraph.auth.principals import Actor
+from chrgraph.db.models import Organization, UserType
+from chrgraph.db.transactions import atomic
+from chrgraph.resolvers.errors import ErrorCode, OperationFailed, fail
+from chrgraph.resolvers.users.lookup import get_user
+from chrgraph.resolvers.users.profile import (
+    Profile,
+    apply_profile,
+    check_locum_target,
+    check_profile,
+    snapshot,
+)
+from chrgraph.resolvers.validation import Errors
+
+UPDATABLE = {"classification", "license", "first_name", "last_name", "display_name", "title", "position",
+             "billing_number", "expected_end_of_training", "locum"}
+
+
+async def update_user(actor: Actor, user_id: int, changes: dict[str, Any]):
+    """`changes` holds only the fields the caller gave (explicit None clears)."""
+    unknown = set(changes) - UPDATABLE
+    if unknown:
+        raise fail(ErrorCode.INVALID_INPUT, f"Cannot change {', '.join(sorted(unknown))}.")
+    org = await Organization.get(id=actor.organization_id)
+    async with atomic() as conn:
+        user = await get_user(actor, user_id, conn)
+        if user.type is UserType.SUPPORT:
+            raise fail(ErrorCode.NOT_FOUND, "No such user.", "userId")
+        errors = Errors()
+        profile = check_profile(errors, org, Profile.of(user).merged(changes))
+        # A classification that the current license does not fit is reported on
+        # `license` by check_profile: the input must carry a fitting one (§3).
+        await check_locum_target(errors, org.id, profile.locum, user.id)
+        if errors:
+            raise OperationFailed(*errors.items)
+        before = snapshot(user)
+        apply_profile(user, profile)
+        delta = events.diff(before, snapshot(user))
+        if delta:
+            await user.save(using_db=conn)
+            await events.record(conn, actor, "USER_UPDATED", "User", user.id, delta)
+    return user

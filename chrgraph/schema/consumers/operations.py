@@ -1,0 +1,197 @@
+"""API consumer management and API logs through GraphQL (§2.3, §8, §11): the support
+account only (apiLogs: support and owner)."""
+
+from __future__ import annotations
+
+import datetime
+
+import strawberry
+from strawberry import relay
+
+from chrgraph.db.models import ApiConsumer as ApiConsumerModel
+from chrgraph.db.models import ApiLog as ApiLogModel
+from chrgraph.resolvers.audit.api_logs import api_logs_query
+from chrgraph.resolvers.consumers import manage
+from chrgraph.resolvers.errors import ErrorCode, OperationFailed, fail
+from chrgraph.schema.consumers.types import ApiConsumer, ApiConsumerKey
+from chrgraph.schema.errors import UserError, bad_user_input
+from chrgraph.schema.payloads import attempt, local_id
+from chrgraph.schema.permissions import CanManageApiConsumers, CanViewApiLogs
+from chrgraph.schema.relay import Connection, paginate
+
+
+async def _issuer(info: strawberry.Info, consumer_id: relay.GlobalID) -> str:
+    pk = local_id(consumer_id, "ApiConsumer", "consumerId")
+    row = await ApiConsumerModel.get_or_none(id=pk, organization_id=info.context.principal.organization_id)
+    if row is None:
+        raise fail(ErrorCode.NOT_FOUND, "No such API consumer.", "consumerId")
+    return row.issuer
+
+
+@strawberry.type(description="One HTTP request of an API consumer (secrets redacted).")
+class ApiLog:
+    created_at: datetime.datetime = strawberry.field(description="When it arrived (UTC).")
+    issuer: str = strawberry.field(description="The consumer's issuer.")
+    key_id: str | None = strawberry.field(description="The kid that verified its token.")
+    request_id: str = strawberry.field(description="Request id (X-Request-Id).")
+    method: str = strawberry.field(description="HTTP method.")
+    operation_name: str | None = strawberry.field(description="GraphQL operation name.")
+    query: str | None = strawberry.field(description="The query text.")
+    status: int = strawberry.field(description="HTTP status answered.")
+    response_body: str = strawberry.field(description="The answer, redacted.")
+    duration_ms: float = strawberry.field(description="Time to answer.")
+
+    @classmethod
+    def from_model(cls, row: ApiLogModel) -> ApiLog:
+        return cls(created_at=row.created_at, issuer=row.consumer.issuer, key_id=row.key_id,
+                   request_id=row.request_id, method=row.method, operation_name=row.operation_name,
+                   query=row.query, status=row.status, response_body=row.response_body,
+                   duration_ms=row.duration_ms)
+
+
+@strawberry.input(description="Register an API consumer with its first public key.")
+class CreateApiConsumerInput:
+    name: str = strawberry.field(description="Display name.")
+    public_key: str = strawberry.field(description="RSA public key, PEM or JWK, at least 2048 bits.")
+    issuer: str | None = strawberry.field(default=None, description="The `iss` its tokens carry (default: name).")
+    kid: str | None = strawberry.field(default=None, description="Key id its tokens name.")
+
+
+@strawberry.type(description="The result of createApiConsumer.")
+class CreateApiConsumerPayload:
+    api_consumer: ApiConsumer | None = strawberry.field(description="The consumer.")
+    errors: list[UserError] = strawberry.field(description="Why nothing was written.")
+
+
+@strawberry.input(description="Deactivate an API consumer.")
+class DeactivateApiConsumerInput:
+    consumer_id: relay.GlobalID = strawberry.field(description="The consumer.")
+
+
+@strawberry.input(description="Reactivate an API consumer.")
+class ReactivateApiConsumerInput:
+    consumer_id: relay.GlobalID = strawberry.field(description="The consumer.")
+
+
+@strawberry.type(description="The result of deactivating or reactivating a consumer.")
+class ApiConsumerPayload:
+    api_consumer: ApiConsumer | None = strawberry.field(description="The consumer.")
+    errors: list[UserError] = strawberry.field(description="Why nothing was written.")
+
+
+@strawberry.type(description="The result of deactivateApiConsumer.")
+class DeactivateApiConsumerPayload(ApiConsumerPayload):
+    pass
+
+
+@strawberry.type(description="The result of reactivateApiConsumer.")
+class ReactivateApiConsumerPayload(ApiConsumerPayload):
+    pass
+
+
+@strawberry.input(description="Add a public key (rotation).")
+class AddApiConsumerKeyInput:
+    consumer_id: relay.GlobalID = strawberry.field(description="The consumer.")
+    public_key: str = strawberry.field(description="RSA public key, PEM or JWK.")
+    kid: str = strawberry.field(description="Key id, unique for the consumer.")
+
+
+@strawberry.type(description="The result of addApiConsumerKey.")
+class AddApiConsumerKeyPayload:
+    key: ApiConsumerKey | None = strawberry.field(description="The new key.")
+    errors: list[UserError] = strawberry.field(description="Why nothing was written.")
+
+
+@strawberry.input(description="Revoke a public key.")
+class RevokeApiConsumerKeyInput:
+    consumer_id: relay.GlobalID = strawberry.field(description="The consumer.")
+    kid: str = strawberry.field(description="The key id.")
+
+
+@strawberry.type(description="The result of revokeApiConsumerKey.")
+class RevokeApiConsumerKeyPayload:
+    key: ApiConsumerKey | None = strawberry.field(description="The revoked key.")
+    errors: list[UserError] = strawberry.field(description="Why nothing was written.")
+
+
+@strawberry.input(description="Narrow `apiLogs`.")
+class ApiLogFilter:
+    consumer_id: relay.GlobalID | None = strawberry.field(default=None, description="Only this consumer.")
+    since: datetime.datetime | None = strawberry.field(default=None, description="At or after.")
+
+
+@strawberry.type
+class ConsumersQuery:
+    @strawberry.field(description="The organization's API consumers.", permission_classes=[CanManageApiConsumers])
+    async def api_consumers(self, info: strawberry.Info) -> list[ApiConsumer]:
+        return [ApiConsumer.from_model(c) for c in await manage.list_api_consumers(info.context.actor)]
+
+    @strawberry.field(description="API consumer requests, newest first.", permission_classes=[CanViewApiLogs])
+    async def api_logs(self, info: strawberry.Info, filter: ApiLogFilter | None = None,
+                       first: int | None = None, after: str | None = None, last: int | None = None,
+                       before: str | None = None) -> Connection[ApiLog]:
+        f = filter or ApiLogFilter()
+        issuer = None
+        if f.consumer_id is not None:
+            try:
+                issuer = await _issuer(info, f.consumer_id)
+            except OperationFailed as exc:
+                raise bad_user_input("No such API consumer.") from exc
+        query = await api_logs_query(info.context.actor, issuer=issuer, since=f.since)
+        s = info.context.settings
+        return await paginate(query, ApiLog.from_model, first=first, after=after, last=last, before=before,
+                              default=s.default_page_size, maximum=s.max_page_size)
+
+
+@strawberry.type
+class ConsumersMutation:
+    @strawberry.mutation(description="Register an API consumer.", permission_classes=[CanManageApiConsumers])
+    async def create_api_consumer(self, info: strawberry.Info,
+                                  input: CreateApiConsumerInput) -> CreateApiConsumerPayload:
+        row, errors = await attempt(manage.create_api_consumer(
+            info.context.actor, name=input.name, public_key=input.public_key, issuer=input.issuer, kid=input.kid))
+        return CreateApiConsumerPayload(api_consumer=ApiConsumer.from_model(row) if row else None, errors=errors)
+
+    @strawberry.mutation(description="Deactivate a consumer: refused from the next request.",
+                         permission_classes=[CanManageApiConsumers])
+    async def deactivate_api_consumer(self, info: strawberry.Info,
+                                      input: DeactivateApiConsumerInput) -> DeactivateApiConsumerPayload:
+        async def run():
+            return await manage.set_api_consumer_active(info.context.actor, await _issuer(info, input.consumer_id),
+                                                        False)
+
+        row, errors = await attempt(run())
+        return DeactivateApiConsumerPayload(api_consumer=ApiConsumer.from_model(row) if row else None,
+                                            errors=errors)
+
+    @strawberry.mutation(description="Reactivate a consumer.", permission_classes=[CanManageApiConsumers])
+    async def reactivate_api_consumer(self, info: strawberry.Info,
+                                      input: ReactivateApiConsumerInput) -> ReactivateApiConsumerPayload:
+        async def run():
+            return await manage.set_api_consumer_active(info.context.actor, await _issuer(info, input.consumer_id),
+                                                        True)
+
+        row, errors = await attempt(run())
+        return ReactivateApiConsumerPayload(api_consumer=ApiConsumer.from_model(row) if row else None,
+                                            errors=errors)
+
+    @strawberry.mutation(description="Add a public key.", permission_classes=[CanManageApiConsumers])
+    async def add_api_consumer_key(self, info: strawberry.Info,
+                                   input: AddApiConsumerKeyInput) -> AddApiConsumerKeyPayload:
+        async def run():
+            return await manage.add_api_consumer_key(info.context.actor, await _issuer(info, input.consumer_id),
+                                                     input.public_key, input.kid)
+
+        row, errors = await attempt(run())
+        return AddApiConsumerKeyPayload(key=ApiConsumerKey.from_model(row) if row else None, errors=errors)
+
+    @strawberry.mutation(description="Revoke a public key: refused from the next request.",
+                         permission_classes=[CanManageApiConsumers])
+    async def revoke_api_consumer_key(self, info: strawberry.Info,
+                                      input: RevokeApiConsumerKeyInput) -> RevokeApiConsumerKeyPayload:
+        async def run():
+            return await manage.revoke_api_consumer_key(info.context.actor,
+                                                        await _issuer(info, input.consumer_id), input.kid)
+
+        row, errors = await attempt(run())
+        return RevokeApiConsumerKeyPayload(key=ApiConsumerKey.from_model(row) if row else None, errors=errors)

@@ -1,0 +1,44 @@
+"""updateOrganization (§1, §11): the support account only."""
+
+from __future__ import annotations
+
+import datetime
+
+import strawberry
+
+from chrgraph.resolvers.organizations.update_organization import update_organization
+from chrgraph.schema.errors import UserError
+from chrgraph.schema.organizations.types import Contract, Organization
+from chrgraph.schema.payloads import attempt
+from chrgraph.schema.permissions import CanManageApiConsumers
+
+
+@strawberry.input(description="Change organization settings; omitted fields stay.")
+class UpdateOrganizationInput:
+    name: str | None = strawberry.field(default=None, description="Display name.")
+    contract: Contract | None = strawberry.field(default=None, description="STANDARD or CUSTOM.")
+    province: str | None = strawberry.field(default=None, description="Two-letter code.")
+    time_zone: str | None = strawberry.field(default=None, description="IANA time zone.")
+    enterprise_api_enabled: bool | None = strawberry.field(default=None, description="Accept API consumers.")
+    stripe_connected: bool | None = strawberry.field(default=None, description="Stripe is connected.")
+    license_enforcement_date: datetime.date | None = strawberry.field(default=None, description="§4.")
+
+
+@strawberry.type(description="The result of updateOrganization.")
+class UpdateOrganizationPayload:
+    organization: Organization | None = strawberry.field(description="The organization.")
+    errors: list[UserError] = strawberry.field(description="Why nothing was written.")
+
+
+@strawberry.type
+class OrganizationMutation:
+    @strawberry.mutation(description="Change the organization's settings.",
+                         permission_classes=[CanManageApiConsumers])
+    async def update_organization(self, info: strawberry.Info,
+                                  input: UpdateOrganizationInput) -> UpdateOrganizationPayload:
+        org, errors = await attempt(update_organization(info.context.actor, {
+            "name": input.name, "contract": input.contract, "province": input.province,
+            "timeZone": input.time_zone, "enterpriseApiEnabled": input.enterprise_api_enabled,
+            "stripeConnected": input.stripe_connected, "licenseEnforcementDate": input.license_enforcement_date,
+        }))
+        return UpdateOrganizationPayload(organization=Organization.from_model(org) if org else None, errors=errors)

@@ -1,0 +1,44 @@
+"""Running an operation from a mutation: typed failures become payload errors."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import Any, TypeVar
+
+from strawberry import relay
+
+from chrgraph.resolvers.errors import ErrorCode, OperationFailed, UserError, fail
+from chrgraph.schema.errors import UserError as UserErrorType
+
+T = TypeVar("T")
+
+
+async def attempt(operation: Awaitable[T]) -> tuple[T | None, list[UserErrorType]]:
+    try:
+        return await operation, []
+    except OperationFailed as failed:
+        return None, [UserErrorType.from_domain(e) for e in failed.errors]
+
+
+def refused(*errors: UserError) -> list[UserErrorType]:
+    return [UserErrorType.from_domain(e) for e in errors]
+
+
+def local_id(global_id: relay.GlobalID | None, type_name: str, field: str) -> int | None:
+    """The integer id behind a global id of the expected type; anything else is
+    NOT_FOUND at `field` (another type, a non-numeric id)."""
+    if global_id is None:
+        return None
+    if global_id.type_name != type_name:
+        raise fail(ErrorCode.NOT_FOUND, f"No such {type_name}.", field)
+    try:
+        return int(global_id.node_id)
+    except ValueError as exc:
+        raise fail(ErrorCode.NOT_FOUND, f"No such {type_name}.", field) from exc
+
+
+def as_input(value: Any) -> Any:
+    """strawberry.UNSET means 'not given'."""
+    import strawberry
+
+    return None if value is strawberry.UNSET else value

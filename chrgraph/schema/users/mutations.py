@@ -1,0 +1,338 @@
+"""Mutations of users, sessions, roles and permissions (§2.2, §3, §11). Thin: each
+calls its operation in `chrgraph.resolvers.users`."""
+
+from __future__ import annotations
+
+import datetime
+
+import strawberry
+from strawberry import relay
+
+from chrgraph.resolvers.users import roles as role_ops
+from chrgraph.resolvers.users.accept_invitation import accept_invitation, resend_invitation
+from chrgraph.resolvers.users.invite_user import create_service_account, invite_user
+from chrgraph.resolvers.users.login import login, logout
+from chrgraph.resolvers.users.ownership import transfer_ownership
+from chrgraph.resolvers.users.profile import Locum, Profile
+from chrgraph.resolvers.users.update_user import update_user
+from chrgraph.schema.errors import UserError
+from chrgraph.schema.organizations.types import Organization
+from chrgraph.schema.payloads import attempt, local_id
+from chrgraph.schema.permissions import AnySession, CanEditOtherUsers, CanEditRoles, OwnerOnly, Public
+from chrgraph.schema.users.types import Classification, License, Permission, Role, User, UserType
+
+
+@strawberry.input(description="Whom a locum covers, and when.")
+class LocumInput:
+    practitioner_id: relay.GlobalID | None = strawberry.field(default=None, description="Covered practitioner.")
+    start_date: datetime.date | None = strawberry.field(default=None, description="First day.")
+    end_date: datetime.date | None = strawberry.field(default=None, description="Last day.")
+
+
+def _locum(value: LocumInput | None, path: str = "locum") -> Locum | None:
+    if value is None:
+        return None
+    return Locum(local_id(value.practitioner_id, "User", path), value.start_date, value.end_date)
+
+
+@strawberry.input(description="Invite a Staff member or Practitioner.")
+class InviteUserInput:
+    email: str = strawberry.field(description="Their login email.")
+    type: UserType = strawberry.field(description="STAFF or PRACTITIONER.")
+    first_name: str = strawberry.field(description="Given name.")
+    last_name: str = strawberry.field(description="Family name.")
+    classification: Classification | None = strawberry.field(default=None, description="Practitioners only.")
+    license: License | None = strawberry.field(default=None, description="Must fit type and classification.")
+    title: str | None = strawberry.field(default=None, description="Title.")
+    position: str | None = strawberry.field(default=None, description="Position.")
+    billing_number: str | None = strawberry.field(default=None, description="Not for clinical trainees.")
+    expected_end_of_training: datetime.date | None = strawberry.field(default=None, description="Trainees.")
+    locum: LocumInput | None = strawberry.field(default=None, description="Locums only.")
+    role_ids: list[relay.GlobalID] | None = strawberry.field(default=None, description="Roles to hold.")
+
+
+@strawberry.type(description="The result of inviteUser.")
+class InviteUserPayload:
+    user: User | None = strawberry.field(description="The invited user.")
+    errors: list[UserError] = strawberry.field(description="Why nothing was written.")
+
+
+@strawberry.input(description="Create a service account (it never logs in).")
+class CreateServiceAccountInput:
+    email: str = strawberry.field(description="A contact address (may be reused).")
+    first_name: str = strawberry.field(description="Its manager's given name.")
+    last_name: str = strawberry.field(description="Its manager's family name.")
+    display_name: str = strawberry.field(description="The account's name.")
+
+
+@strawberry.type(description="The result of createServiceAccount.")
+class CreateServiceAccountPayload:
+    user: User | None = strawberry.field(description="The service account.")
+    errors: list[UserError] = strawberry.field(description="Why nothing was written.")
+
+
+@strawberry.input(description="Send an invited user a new token (the old one is voided).")
+class ResendInvitationInput:
+    user_id: relay.GlobalID = strawberry.field(description="An INVITED user.")
+
+
+@strawberry.type(description="The result of resendInvitation.")
+class ResendInvitationPayload:
+    user: User | None = strawberry.field(description="The user.")
+    errors: list[UserError] = strawberry.field(description="Why nothing was written.")
+
+
+@strawberry.input(description="Accept an invitation and choose a password.")
+class AcceptInvitationInput:
+    token: str = strawberry.field(description="The invitation token from the email.")
+    password: str = strawberry.field(description="At least 12 characters.")
+    first_name: str = strawberry.field(description="Given name.")
+    last_name: str = strawberry.field(description="Family name.")
+
+
+@strawberry.type(description="The result of acceptInvitation.")
+class AcceptInvitationPayload:
+    user: User | None = strawberry.field(description="The now active user.")
+    errors: list[UserError] = strawberry.field(description="Why nothing was written.")
+
+
+@strawberry.input(description="Change a user's profile; omitted fields stay, null clears.")
+class UpdateUserInput:
+    user_id: relay.GlobalID = strawberry.field(description="The user.")
+    first_name: str | None = strawberry.field(default=strawberry.UNSET, description="Given name.")
+    last_name: str | None = strawberry.field(default=strawberry.UNSET, description="Family name.")
+    display_name: str | None = strawberry.field(default=strawberry.UNSET, description="Display name.")
+    title: str | None = strawberry.field(default=strawberry.UNSET, description="Title.")
+    position: str | None = strawberry.field(default=strawberry.UNSET, description="Position.")
+    billing_number: str | None = strawberry.field(default=strawberry.UNSET, description="Billing number (not for trainees).")
+    classification: Classification | None = strawberry.field(default=strawberry.UNSET, description="Practitioners only; a misfit of the license needs `license` too.")
+    license: License | None = strawberry.field(default=strawberry.UNSET, description="Must fit type and classification.")
+    expected_end_of_training: datetime.date | None = strawberry.field(default=strawberry.UNSET, description="Clinical trainees only.")
+    locum: LocumInput | None = strawberry.field(default=strawberry.UNSET, description="Locums only.")
+
+
+@strawberry.type(description="The result of updateUser.")
+class UpdateUserPayload:
+    user: User | None = strawberry.field(description="The user.")
+    errors: list[UserError] = strawberry.field(description="Why nothing was written.")
+
+
+@strawberry.input(description="Log in with email and password.")
+class LoginInput:
+    email: str = strawberry.field(description="The login email.")
+    password: str = strawberry.field(description="The password.")
+
+
+@strawberry.type(description="A new session, or why not.")
+class LoginPayload:
+    token: str | None = strawberry.field(description="Send as `Authorization: Bearer <token>`.")
+    expires_at: datetime.datetime | None = strawberry.field(description="When the session ends.")
+    user: User | None = strawberry.field(description="Who logged in.")
+    errors: list[UserError] = strawberry.field(description="INVALID_CREDENTIALS, whatever the cause.")
+
+
+@strawberry.type(description="The result of logout.")
+class LogoutPayload:
+    errors: list[UserError] = strawberry.field(description="Always empty.")
+
+
+@strawberry.input(description="Replace a user's roles.")
+class AssignRolesInput:
+    user_id: relay.GlobalID = strawberry.field(description="The user.")
+    role_ids: list[relay.GlobalID] = strawberry.field(description="The roles to hold, all of them.")
+    password: str | None = strawberry.field(default=None, description="Sessions re-enter their password.")
+
+
+@strawberry.type(description="The result of assignRoles.")
+class AssignRolesPayload:
+    user: User | None = strawberry.field(description="The user.")
+    errors: list[UserError] = strawberry.field(description="Why nothing was written.")
+
+
+@strawberry.input(description="Grant one extra permission.")
+class GrantPermissionInput:
+    user_id: relay.GlobalID = strawberry.field(description="The user.")
+    permission: Permission = strawberry.field(description="Never MANAGE_API_CONSUMERS.")
+    password: str | None = strawberry.field(default=None, description="Sessions re-enter their password.")
+
+
+@strawberry.type(description="The result of grantPermission.")
+class GrantPermissionPayload:
+    user: User | None = strawberry.field(description="The user.")
+    errors: list[UserError] = strawberry.field(description="Why nothing was written.")
+
+
+@strawberry.input(description="Revoke one extra permission.")
+class RevokePermissionInput:
+    user_id: relay.GlobalID = strawberry.field(description="The user.")
+    permission: Permission = strawberry.field(description="The permission.")
+    password: str | None = strawberry.field(default=None, description="Sessions re-enter their password.")
+
+
+@strawberry.type(description="The result of revokePermission.")
+class RevokePermissionPayload:
+    user: User | None = strawberry.field(description="The user.")
+    errors: list[UserError] = strawberry.field(description="Why nothing was written.")
+
+
+@strawberry.input(description="A custom role.")
+class CreateRoleInput:
+    name: str = strawberry.field(description="Unique within the organization.")
+    permissions: list[Permission] = strawberry.field(description="What it gives.")
+    description: str | None = strawberry.field(default=None, description="What it is for.")
+
+
+@strawberry.type(description="The result of createRole.")
+class CreateRolePayload:
+    role: Role | None = strawberry.field(description="The role.")
+    errors: list[UserError] = strawberry.field(description="Why nothing was written.")
+
+
+@strawberry.input(description="Change a custom role; omitted fields stay.")
+class UpdateRoleInput:
+    role_id: relay.GlobalID = strawberry.field(description="The role.")
+    name: str | None = strawberry.field(default=None, description="New name.")
+    description: str | None = strawberry.field(default=None, description="New description.")
+    permissions: list[Permission] | None = strawberry.field(default=None, description="All its permissions.")
+
+
+@strawberry.type(description="The result of updateRole.")
+class UpdateRolePayload:
+    role: Role | None = strawberry.field(description="The role.")
+    errors: list[UserError] = strawberry.field(description="Why nothing was written.")
+
+
+@strawberry.input(description="Make another active Staff member or Practitioner the owner.")
+class TransferOwnershipInput:
+    user_id: relay.GlobalID = strawberry.field(description="The new owner.")
+    password: str | None = strawberry.field(default=None, description="Re-enter your password.")
+
+
+@strawberry.type(description="The result of transferOwnership.")
+class TransferOwnershipPayload:
+    organization: Organization | None = strawberry.field(description="The organization.")
+    errors: list[UserError] = strawberry.field(description="Why nothing was written.")
+
+
+def _given(value):
+    return value is not strawberry.UNSET
+
+
+@strawberry.type
+class UsersMutation:
+    @strawberry.mutation(description="Invite a Staff member or Practitioner.", permission_classes=[CanEditOtherUsers])
+    async def invite_user(self, info: strawberry.Info, input: InviteUserInput) -> InviteUserPayload:
+        async def run():
+            profile = Profile(
+                type=input.type, classification=input.classification, license=input.license,
+                first_name=input.first_name, last_name=input.last_name, title=input.title,
+                position=input.position, billing_number=input.billing_number,
+                expected_end_of_training=input.expected_end_of_training, locum=_locum(input.locum))
+            roles = [local_id(r, "Role", "roleIds") for r in input.role_ids or []]
+            return await invite_user(info.context.actor, input.email, profile, roles)
+
+        result, errors = await attempt(run())
+        return InviteUserPayload(user=User.from_model(result[0]) if result else None, errors=errors)
+
+    @strawberry.mutation(description="Create a service account.", permission_classes=[CanEditOtherUsers])
+    async def create_service_account(self, info: strawberry.Info,
+                                     input: CreateServiceAccountInput) -> CreateServiceAccountPayload:
+        user, errors = await attempt(create_service_account(
+            info.context.actor, email=input.email, first_name=input.first_name, last_name=input.last_name,
+            display_name=input.display_name))
+        return CreateServiceAccountPayload(user=User.from_model(user) if user else None, errors=errors)
+
+    @strawberry.mutation(description="Issue a new invitation token.", permission_classes=[CanEditOtherUsers])
+    async def resend_invitation(self, info: strawberry.Info, input: ResendInvitationInput) -> ResendInvitationPayload:
+        async def run():
+            return await resend_invitation(info.context.actor, local_id(input.user_id, "User", "userId"))
+
+        result, errors = await attempt(run())
+        return ResendInvitationPayload(user=User.from_model(result[0]) if result else None, errors=errors)
+
+    @strawberry.mutation(description="Accept an invitation (no credentials needed).", permission_classes=[Public])
+    async def accept_invitation(self, info: strawberry.Info, input: AcceptInvitationInput) -> AcceptInvitationPayload:
+        user, errors = await attempt(accept_invitation(input.token, input.password, input.first_name,
+                                                       input.last_name, info.context.request_id))
+        return AcceptInvitationPayload(user=User.from_model(user) if user else None, errors=errors)
+
+    @strawberry.mutation(description="Change a user's profile.", permission_classes=[CanEditOtherUsers])
+    async def update_user(self, info: strawberry.Info, input: UpdateUserInput) -> UpdateUserPayload:
+        async def run():
+            changes = {name: getattr(input, name) for name in (
+                "first_name", "last_name", "display_name", "title", "position", "billing_number",
+                "classification", "license", "expected_end_of_training") if _given(getattr(input, name))}
+            if _given(input.locum):
+                changes["locum"] = _locum(input.locum)
+            return await update_user(info.context.actor, local_id(input.user_id, "User", "userId"), changes)
+
+        user, errors = await attempt(run())
+        return UpdateUserPayload(user=User.from_model(user) if user else None, errors=errors)
+
+    @strawberry.mutation(description="Log in (no credentials needed).", permission_classes=[Public])
+    async def login(self, info: strawberry.Info, input: LoginInput) -> LoginPayload:
+        result, errors = await attempt(login(input.email, input.password, info.context.request_id))
+        if result is None:
+            return LoginPayload(token=None, expires_at=None, user=None, errors=errors)
+        token, expires_at, user = result
+        return LoginPayload(token=token, expires_at=expires_at, user=User.from_model(user), errors=[])
+
+    @strawberry.mutation(description="End the current session.", permission_classes=[AnySession])
+    async def logout(self, info: strawberry.Info) -> LogoutPayload:
+        _, errors = await attempt(logout(info.context.actor))
+        return LogoutPayload(errors=errors)
+
+    @strawberry.mutation(description="Replace a user's roles.", permission_classes=[CanEditOtherUsers])
+    async def assign_roles(self, info: strawberry.Info, input: AssignRolesInput) -> AssignRolesPayload:
+        async def run():
+            roles = [local_id(r, "Role", "roleIds") for r in input.role_ids]
+            return await role_ops.assign_roles(info.context.actor, local_id(input.user_id, "User", "userId"),
+                                               roles, input.password)
+
+        user, errors = await attempt(run())
+        return AssignRolesPayload(user=User.from_model(user) if user else None, errors=errors)
+
+    @strawberry.mutation(description="Grant an extra permission.", permission_classes=[CanEditOtherUsers])
+    async def grant_permission(self, info: strawberry.Info, input: GrantPermissionInput) -> GrantPermissionPayload:
+        async def run():
+            return await role_ops.set_permission(info.context.actor, local_id(input.user_id, "User", "userId"),
+                                                 input.permission, True, input.password)
+
+        user, errors = await attempt(run())
+        return GrantPermissionPayload(user=User.from_model(user) if user else None, errors=errors)
+
+    @strawberry.mutation(description="Revoke an extra permission.", permission_classes=[CanEditOtherUsers])
+    async def revoke_permission(self, info: strawberry.Info,
+                                input: RevokePermissionInput) -> RevokePermissionPayload:
+        async def run():
+            return await role_ops.set_permission(info.context.actor, local_id(input.user_id, "User", "userId"),
+                                                 input.permission, False, input.password)
+
+        user, errors = await attempt(run())
+        return RevokePermissionPayload(user=User.from_model(user) if user else None, errors=errors)
+
+    @strawberry.mutation(description="Create a custom role.", permission_classes=[CanEditRoles])
+    async def create_role(self, info: strawberry.Info, input: CreateRoleInput) -> CreateRolePayload:
+        role, errors = await attempt(role_ops.create_role(info.context.actor, input.name, input.description,
+                                                          list(input.permissions)))
+        return CreateRolePayload(role=Role.from_model(role) if role else None, errors=errors)
+
+    @strawberry.mutation(description="Change a custom role.", permission_classes=[CanEditRoles])
+    async def update_role(self, info: strawberry.Info, input: UpdateRoleInput) -> UpdateRolePayload:
+        async def run():
+            return await role_ops.update_role(
+                info.context.actor, local_id(input.role_id, "Role", "roleId"), input.name, input.description,
+                list(input.permissions) if input.permissions is not None else None)
+
+        role, errors = await attempt(run())
+        return UpdateRolePayload(role=Role.from_model(role) if role else None, errors=errors)
+
+    @strawberry.mutation(description="Hand the organization to another user.", permission_classes=[OwnerOnly])
+    async def transfer_ownership(self, info: strawberry.Info,
+                                 input: TransferOwnershipInput) -> TransferOwnershipPayload:
+        async def run():
+            return await transfer_ownership(info.context.actor, local_id(input.user_id, "User", "userId"),
+                                            input.password)
+
+        org, errors = await attempt(run())
+        return TransferOwnershipPayload(organization=Organization.from_model(org) if org else None, errors=errors)

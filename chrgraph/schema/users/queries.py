@@ -1,0 +1,89 @@
+"""Queries of users and roles (§3, §11)."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import strawberry
+from strawberry import relay
+
+from chrgraph.db.models import Role as RoleModel
+from chrgraph.db.models import User as UserModel
+from chrgraph.resolvers.users.list_users import roles_query, users_query
+from chrgraph.schema.errors import bad_user_input
+from chrgraph.schema.nodes import register_node
+from chrgraph.schema.permissions import CanViewUser, CanViewUsers
+from chrgraph.schema.relay import Connection, paginate, parse_global_id
+from chrgraph.schema.users.types import Classification, License, Role, User, UserStatus, UserType
+
+
+@strawberry.enum(description="How `users` is ordered.")
+class UserOrderField(Enum):
+    LAST_NAME = "LAST_NAME"
+    FIRST_NAME = "FIRST_NAME"
+    EMAIL = "EMAIL"
+    CREATED_AT = "CREATED_AT"
+
+
+@strawberry.input(description="Narrow `users`; every filter is optional.")
+class UserFilter:
+    status: UserStatus | None = strawberry.field(default=None, description="Only this status.")
+    type: UserType | None = strawberry.field(default=None, description="Only this type.")
+    classification: Classification | None = strawberry.field(default=None, description="Only this one.")
+    license: License | None = strawberry.field(default=None, description="Only this license.")
+    search: str | None = strawberry.field(
+        default=None, description="Words found in name or email, ignoring case and accents.")
+
+
+@strawberry.input(description="Ordering of `users`.")
+class UserOrder:
+    field: UserOrderField = strawberry.field(default=UserOrderField.LAST_NAME, description="Sort key.")
+    descending: bool = strawberry.field(default=False, description="Largest first.")
+
+
+@strawberry.type
+class UsersQuery:
+    @strawberry.field(description="The organization's users (never its support account).",
+                      permission_classes=[CanViewUsers])
+    async def users(
+        self, info: strawberry.Info, filter: UserFilter | None = None, order_by: UserOrder | None = None,
+        first: int | None = None, after: str | None = None, last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[User]:
+        f, o = filter or UserFilter(), order_by or UserOrder()
+        if f.search is not None and len(f.search) > 200:
+            raise bad_user_input("`search` has at most 200 characters.")
+        query = users_query(info.context.actor, status=f.status, type=f.type, classification=f.classification,
+                            license=f.license, search=f.search, order=o.field.value, descending=o.descending)
+        s = info.context.settings
+        return await paginate(query, User.from_model, first=first, after=after, last=last, before=before,
+                              default=s.default_page_size, maximum=s.max_page_size)
+
+    @strawberry.field(description="One user of your organization by id (yourself always).",
+                      permission_classes=[CanViewUser])
+    async def user(self, info: strawberry.Info, id: relay.GlobalID) -> User | None:
+        parsed = parse_global_id(id, "User")
+        if parsed is None:
+            return None
+        row = await UserModel.get_or_none(id=parsed[1], organization_id=info.context.principal.organization_id)
+        if row is None or row.type.value == "SUPPORT":
+            return None
+        return User.from_model(row)
+
+    @strawberry.field(description="The organization's roles.", permission_classes=[CanViewUsers])
+    async def roles(self, info: strawberry.Info) -> list[Role]:
+        return [Role.from_model(r) for r in await roles_query(info.context.actor)]
+
+
+async def _user_node(ctx, pk: int) -> User | None:
+    row = await UserModel.get_or_none(id=pk, organization_id=ctx.principal.organization_id)
+    return User.from_model(row) if row and row.type.value != "SUPPORT" else None
+
+
+async def _role_node(ctx, pk: int) -> Role | None:
+    row = await RoleModel.get_or_none(id=pk, organization_id=ctx.principal.organization_id)
+    return Role.from_model(row) if row else None
+
+
+register_node("User", _user_node)
+register_node("Role", _role_node)
