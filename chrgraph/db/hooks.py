@@ -7,9 +7,9 @@ import contextvars
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from opentelemetry import trace
+from chrgraph.telemetry import Tracer
 
-_tracer = trace.get_tracer("chrgraph.db")
+_tracer = Tracer("chrgraph.db")  # an error leaves its type on the span, never its message
 
 _WRITE_VERBS = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 
