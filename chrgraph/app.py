@@ -17,6 +17,7 @@ from chrgraph.audit.api_log import ApiLogMiddleware, purge_api_logs, writer
 from chrgraph.audit.checkpoint import sign_checkpoints
 from chrgraph.auth.middleware import AuthMiddleware
 from chrgraph.db.config import close_db, init_db
+from chrgraph.resolvers.users.outbox import deliver_pending
 from chrgraph.schema.guards import RequestGuard
 from chrgraph.schema.view import GraphQLEndpoint
 from chrgraph.settings import Settings, get_settings
@@ -60,6 +61,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
                 settings.audit_checkpoint_interval_seconds,
                 lambda: sign_checkpoints(settings.audit_signing_key), "audit checkpoint")),
         ]
+        if settings.smtp_url:
+            jobs.append(asyncio.create_task(_every(
+                settings.outbox_interval_seconds, lambda: deliver_pending(settings.smtp_url), "outbox")))
         try:
             yield
         finally:

@@ -38,6 +38,7 @@ class Settings:
     audit_checkpoint_interval_seconds: float = 600.0
     otlp_endpoint: str = ""
     smtp_url: str = ""
+    outbox_interval_seconds: float = 5.0
     invitation_ttl_days: float = 7.0
 
     @classmethod

@@ -21,7 +21,6 @@ from chrgraph.responses import header
 from chrgraph.settings import Settings
 
 
-
 class Tracer:
     """OpenTelemetry's tracer, except that an exception leaves only its type on the span.
     An exception's message can echo argument values (a driver's "invalid input syntax

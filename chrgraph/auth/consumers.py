@@ -91,12 +91,18 @@ def _b64json(segment: str) -> dict:
     try:
         raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
         text = raw.decode("utf-8")  # strict: no UTF-16 payloads
-        value = json.loads(text, object_pairs_hook=_no_duplicates)
+        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_not_json)
     except (ValueError, UnicodeDecodeError) as exc:
         raise AuthError(AuthReason.MALFORMED_TOKEN) from exc
     if not isinstance(value, dict):
         raise AuthError(AuthReason.MALFORMED_TOKEN)
     return value
+
+
+def _not_json(name: str) -> object:
+    # Python's json reads NaN and Infinity, which JSON does not have. A NaN `exp`
+    # fails every comparison, so without this it would never expire.
+    raise ValueError(f"{name} is not JSON")
 
 
 def _no_duplicates(pairs: list[tuple[str, object]]) -> dict:

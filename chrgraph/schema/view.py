@@ -143,6 +143,10 @@ class GraphQLEndpoint:
             if principal is None:
                 self._check_anonymous(requests, batched)
             prepared = self._prepare_all(requests, batched, method)
+            # Name the operation for the API log even when the client sent no operationName.
+            named = [_operation_name(doc, req) for doc, req in zip(prepared, requests, strict=True)]
+            query, _, variables = scope[GRAPHQL_REQUEST]
+            scope[GRAPHQL_REQUEST] = (query, ",".join(n or "" for n in named) or None, variables)
         except Refused as refused:
             if refused.status == 401:
                 await send_unauthorized(send, AuthError(AuthReason.MISSING_CREDENTIALS))
@@ -250,6 +254,11 @@ class GraphQLEndpoint:
         if errors:
             body["errors"] = errors
         return body
+
+
+def _operation_name(document: DocumentNode, request: GraphQLRequest) -> str | None:
+    operation = _operation(document, request.operation_name)
+    return operation.name.value if operation is not None and operation.name else request.operation_name
 
 
 def _describe_principal(span, context: Context) -> None:

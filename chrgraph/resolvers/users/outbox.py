@@ -34,9 +34,19 @@ def _send(url: str, message: OutboxMessage) -> None:
 async def deliver_pending(smtp_url: str) -> int:
     if not smtp_url:
         return 0
+    sent, after = 0, 0
+    while True:
+        batch = await OutboxMessage.filter(sent_at__isnull=True, attempts__lt=MAX_ATTEMPTS, id__gt=after).order_by(
+            "id").limit(100)
+        if not batch:
+            return sent
+        after = batch[-1].id
+        sent += await _deliver_batch(smtp_url, batch)
+
+
+async def _deliver_batch(smtp_url: str, batch: list[OutboxMessage]) -> int:
     sent = 0
-    pending = await OutboxMessage.filter(sent_at__isnull=True, attempts__lt=MAX_ATTEMPTS).order_by("id").limit(100)
-    for message in pending:
+    for message in batch:
         try:
             await asyncio.to_thread(_send, smtp_url, message)
         except (OSError, smtplib.SMTPException) as exc:

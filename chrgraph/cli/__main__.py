@@ -1,0 +1,3 @@
+from chrgraph.cli.main import main
+
+main()

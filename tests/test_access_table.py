@@ -1,0 +1,90 @@
+"""SPEC §11, row by row: what a consumer, the support account, the owner and a user
+without the permission may do. Later issues add their rows to ROWS."""
+
+from __future__ import annotations
+
+import pytest
+from strawberry.relay import from_base64
+
+from chrgraph.auth.principals import support_cli_actor
+from chrgraph.resolvers.users.roles import set_permission
+from chrgraph.schema import schema
+from chrgraph.schema.permissions import Rule
+
+from tests.accounts import make_clinic
+
+# (operation, document, variables builder, consumer, support, owner, permission that grants it)
+ROWS = [
+    ("viewer", "{ viewer { kind } }", None, True, True, True, None),
+    ("node", 'query { node(id: "T3JnYW5pemF0aW9uOjE=") { id } }', None, True, True, True, None),
+    ("users", "{ users { totalCount } }", None, True, True, True, "VIEW_USERS"),
+    ("roles", "{ roles { name } }", None, True, True, True, "VIEW_USERS"),
+    ("inviteUser", """mutation($i: InviteUserInput!) { inviteUser(input: $i) { errors { code } } }""",
+     lambda c: {"i": {"email": "not-an-email", "type": "STAFF", "firstName": "A", "lastName": "B",
+                      "license": "STAFF"}}, True, False, True, "EDIT_OTHER_USERS"),
+    ("createServiceAccount",
+     """mutation($i: CreateServiceAccountInput!) { createServiceAccount(input: $i) { errors { code } } }""",
+     lambda c: {"i": {"email": "bad", "firstName": "A", "lastName": "B", "displayName": "C"}},
+     True, False, True, "EDIT_OTHER_USERS"),
+    ("updateUser", """mutation($i: UpdateUserInput!) { updateUser(input: $i) { errors { code } } }""",
+     lambda c: {"i": {"userId": c.owner.user_id}}, True, False, True, "EDIT_OTHER_USERS"),
+    ("createRole", """mutation($i: CreateRoleInput!) { createRole(input: $i) { errors { code } } }""",
+     lambda c: {"i": {"name": "", "permissions": []}}, True, False, True, "EDIT_ROLES"),
+    ("transferOwnership",
+     """mutation($i: TransferOwnershipInput!) { transferOwnership(input: $i) { errors { code } } }""",
+     lambda c: {"i": {"userId": c.owner.user_id, "password": "x"}}, False, False, True, None),
+    ("auditEvents", "{ auditEvents { totalCount } }", None, True, True, True, "VIEW_AUDIT_LOG"),
+    ("apiLogs", "{ apiLogs { totalCount } }", None, False, True, True, None),
+    ("apiConsumers", "{ apiConsumers { issuer } }", None, False, True, False, None),
+    ("updateOrganization",
+     """mutation($i: UpdateOrganizationInput!) { updateOrganization(input: $i) { errors { code } } }""",
+     lambda c: {"i": {}}, False, True, False, None),
+    ("createApiConsumer",
+     """mutation($i: CreateApiConsumerInput!) { createApiConsumer(input: $i) { errors { code } } }""",
+     lambda c: {"i": {"name": "x", "publicKey": "not a key"}}, False, True, False, None),
+    ("logout", "mutation { logout { errors { code } } }", None, False, True, True, None),
+]
+
+
+@pytest.fixture(scope="module")
+async def clinic(client):
+    return await make_clinic(client)
+
+
+def forbidden(body: dict) -> bool:
+    return any(e.get("extensions", {}).get("code") == "FORBIDDEN" for e in body.get("errors", []))
+
+
+async def ask(caller, document, variables):
+    response = await caller.post(document, variables)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[r[0] for r in ROWS])
+async def test_section_11_row(clinic, row):
+    name, document, build, consumer_ok, support_ok, owner_ok, permission = row
+    variables = build(clinic) if build else None
+    plain = await clinic.member()  # a user without any role or extra permission
+    for who, caller, allowed in (("consumer", clinic.vendor, consumer_ok), ("support", clinic.support, support_ok),
+                                 ("owner", clinic.owner, owner_ok), ("plain user", plain, name in ("viewer", "node",
+                                                                                                  "logout"))):
+        if name == "logout" and who in ("support", "owner"):
+            continue  # ends the fixture's sessions; the plain user shows the rule
+        body = await ask(caller, document, variables)
+        assert forbidden(body) is (not allowed), f"{name} as {who}: {body}"
+    if permission:
+        granted = await clinic.member()
+        await set_permission(support_cli_actor(clinic.organization.id), int(from_base64(granted.user_id)[1]),
+                             permission, True, None)
+        body = await ask(granted, document, variables)
+        assert not forbidden(body), f"{name} with {permission}: {body}"
+
+
+
+async def test_every_root_field_declares_a_rule():
+    for root in ("Query", "Mutation"):
+        definition = schema.get_type_by_name(root)
+        for field in definition.fields:
+            assert field.permission_classes, f"{root}.{field.name} declares no permission class"
+            assert all(issubclass(c, Rule) for c in field.permission_classes)
