@@ -43,6 +43,18 @@ ROWS = [
      """mutation($i: CreateApiConsumerInput!) { createApiConsumer(input: $i) { errors { code } } }""",
      lambda c: {"i": {"name": "x", "publicKey": "not a key"}}, False, True, False, None),
     ("logout", "mutation { logout { errors { code } } }", None, False, True, True, None),
+    ("patients", "{ patients { totalCount } }", None, True, False, True, "MANAGE_PATIENTS"),
+    ("registerPatient",
+     """mutation($i: RegisterPatientInput!) { registerPatient(input: $i) { errors { code } } }""",
+     lambda c: {"i": {"firstName": "", "lastName": "B", "dateOfBirth": "2000-01-01"}}, True, False, True,
+     "MANAGE_PATIENTS"),
+    ("appointments", "{ appointments { totalCount } }", None, True, False, True, "MANAGE_SCHEDULE"),
+    ("bookAppointment",
+     """mutation($i: BookAppointmentInput!) { bookAppointment(input: $i) { errors { code } } }""",
+     lambda c: {"i": {"practitionerId": c.owner.user_id, "patientId": "UGF0aWVudDow",
+                      "start": "2020-01-01T00:00:00+00:00", "durationMinutes": 30}}, True, False, True,
+     "MANAGE_SCHEDULE"),
+    ("labIntegrations", "{ labIntegrations { name } }", None, True, False, True, "MANAGE_SCHEDULE"),
 ]
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 from tortoise.expressions import Q
 
-from chrgraph.audit.redact import redact, redact_query
+from chrgraph.audit.redact import redact, redact_query, storable
 from chrgraph.auth.principals import PrincipalKind
 from chrgraph.db.models import ApiConsumer, ApiLog
 from chrgraph.db.transactions import atomic
@@ -128,9 +128,9 @@ class ApiLogMiddleware:
 def _row(scope, principal, status: int, response: bytes, started: float) -> ApiLog:
     query, operation_name, variables = scope.get(GRAPHQL_REQUEST) or (None, None, None)
     try:
-        logged_body = orjson.dumps(redact(orjson.loads(response))).decode()
+        logged_body = orjson.dumps(storable(redact(orjson.loads(response)))).decode()
     except orjson.JSONDecodeError:
-        logged_body = response.decode("utf-8", "replace")
+        logged_body = storable(response.decode("utf-8", "replace"))
     return ApiLog(
         organization_id=principal.organization_id,
         consumer_id=principal.consumer_id,
@@ -138,9 +138,9 @@ def _row(scope, principal, status: int, response: bytes, started: float) -> ApiL
         request_id=scope.get("chrgraph.request_id", ""),
         created_at=datetime.now(UTC),
         method=scope["method"],
-        operation_name=operation_name,
-        query=redact_query(query) if isinstance(query, str) else None,
-        variables=redact(variables) if variables else None,
+        query=storable(redact_query(query)) if isinstance(query, str) else None,
+        operation_name=storable(operation_name)[:255] if operation_name else None,
+        variables=storable(redact(variables)) if variables else None,
         status=status,
         response_body=logged_body,
         duration_ms=(time.perf_counter() - started) * 1000,

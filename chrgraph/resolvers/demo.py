@@ -3,11 +3,14 @@ type, status and classification; idempotent. Demo passwords are in the README.""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from chrgraph.auth.principals import support_cli_actor
-from chrgraph.db.models import Classification, License, Organization, Role, User, UserType
+from chrgraph.db.models import Classification, License, Organization, QuestionnaireKind, Role, User, UserType
 from chrgraph.resolvers.organizations.create_organization import create_organization
+from chrgraph.resolvers.patients.patients import Identifier, create_identifier_type, register_patient
+from chrgraph.resolvers.scheduling.appointments import book_appointment
+from chrgraph.resolvers.scheduling.work import create_inbox_message, create_lab_integration, create_questionnaire
 from chrgraph.resolvers.users.accept_invitation import accept_invitation
 from chrgraph.resolvers.users.invite_user import create_service_account, invite_user
 from chrgraph.resolvers.users.ownership import set_support_password
@@ -53,5 +56,48 @@ async def load_demo() -> str:
             await accept_invitation(token, DEMO_PASSWORD, profile.first_name, profile.last_name)
     await create_service_account(actor, email="it@demo.chrgraph.invalid", first_name="Ivan", last_name="Tech",
                                  display_name="Lab results importer")
+    patients, appointments = await _load_clinical(actor)
     count = await User.filter(organization_id=org.id).count()
-    return f"created demo organization {org.domain} (id {org.id}) with {count} users; password {DEMO_PASSWORD}"
+    return (f"created demo organization {org.domain} (id {org.id}) with {count} users, {patients} patients and "
+            f"{appointments} appointments; password {DEMO_PASSWORD}")
+
+
+DEMO_PATIENTS = [
+    ("Zoë", "Tremblay", date(1984, 3, 9)), ("Liam", "Gagnon", date(1990, 7, 21)),
+    ("王", "小明", date(2001, 1, 30)), ("Noah", "Roy", date(1975, 11, 2)), ("Olivia", "Côté", date(1968, 5, 14)),
+    ("Aarav", "Sharma", date(1999, 9, 9)), ("Fatima", "Haddad", date(1988, 2, 27)),
+    ("Émile", "Bouchard", date(2012, 6, 6)), ("Ava", "Morin", date(1955, 12, 24)), ("Kenji", "Sato", date(1993, 4, 1)),
+]
+
+
+async def _load_clinical(actor) -> tuple[int, int]:
+    """Patients, an identifier type, a week of appointments, questionnaires, inbox
+    messages and a main lab integration (issue #4's demo)."""
+    chart = await create_identifier_type(actor, "Chart number")
+    patient_ids = []
+    for index, (first, last, born) in enumerate(DEMO_PATIENTS):
+        row = await register_patient(actor, {
+            "first_name": first, "last_name": last, "date_of_birth": born,
+            "email": f"patient{index}@example.invalid", "phone": f"41655501{index:02}",
+            "health_card_number": f"ON{1000000000 + index * 7919}"}, [Identifier(chart.id, f"C-{1000 + index}")])
+        patient_ids.append(row.id)
+    doctors = await User.filter(organization_id=actor.organization_id, type=UserType.PRACTITIONER,
+                                status="ACTIVE").exclude(classification=Classification.CLINICAL_TRAINEE).order_by("id")
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    booked = 0
+    for day in range(1, 8):
+        for slot, doctor in enumerate(doctors):
+            start = (now + timedelta(days=day)).replace(hour=13 + slot)
+            await book_appointment(actor, doctor.id, patient_ids[(day + slot) % len(patient_ids)], start, 30)
+            booked += 1
+    lead = doctors[0]
+    await create_questionnaire(actor, kind=QuestionnaireKind.RECURRING, title="Blood pressure diary",
+                               practitioner_id=lead.id, patient_id=patient_ids[0])
+    await create_questionnaire(actor, kind=QuestionnaireKind.SENT, title="Intake form", practitioner_id=lead.id,
+                               patient_id=patient_ids[1])
+    await create_inbox_message(actor, owner_id=lead.id, subject="Lab results ready", body="CBC within range.",
+                               patient_id=patient_ids[0])
+    await create_inbox_message(actor, owner_id=lead.id, subject="Refill request", body="Metformin 500 mg.",
+                               patient_id=patient_ids[3], snoozed_until=now + timedelta(days=2))
+    await create_lab_integration(actor, name="LifeLabs", backed_by_id=lead.id, is_main=True)
+    return len(patient_ids), booked

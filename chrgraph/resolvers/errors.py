@@ -3,6 +3,7 @@ when there is any; the GraphQL layer returns them in the payload's `errors`."""
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from enum import Enum
 
@@ -68,3 +69,8 @@ class OperationFailed(Exception):
 
 def fail(code: ErrorCode, message: str, field: str | None = None, **kw: str) -> OperationFailed:
     return OperationFailed(UserError(code, message, (field,) if field else None, **kw))
+
+
+def global_id(type_name: str, pk: int) -> str:
+    """The client-facing id of an object (Relay's base64 "Type:id"), for `relatedId`."""
+    return base64.b64encode(f"{type_name}:{pk}".encode()).decode()

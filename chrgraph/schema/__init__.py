@@ -10,13 +10,22 @@ from chrgraph.schema.consumers.operations import ConsumersMutation, ConsumersQue
 from chrgraph.schema.consumers.types import ApiConsumer
 from chrgraph.schema.organizations.mutations import OrganizationMutation
 from chrgraph.schema.organizations.types import Organization
+from chrgraph.schema.patients.operations import PatientsMutation, PatientsQuery
+from chrgraph.schema.patients.types import IdentifierType, Patient
 from chrgraph.schema.query import Query as CoreQuery
+from chrgraph.schema.scheduling.operations import SchedulingMutation, SchedulingQuery
+from chrgraph.schema.scheduling import types as scheduling_types
 from chrgraph.schema.users.mutations import UsersMutation
 from chrgraph.schema.users.queries import UsersQuery
 from chrgraph.schema.users.types import Role, User
 
-Query = merge_types("Query", (CoreQuery, UsersQuery, ConsumersQuery))
-Mutation = merge_types("Mutation", (UsersMutation, ConsumersMutation, OrganizationMutation))
+Query = merge_types("Query", (CoreQuery, UsersQuery, ConsumersQuery, PatientsQuery, SchedulingQuery))
+Mutation = merge_types(
+    "Mutation", (UsersMutation, ConsumersMutation, OrganizationMutation, PatientsMutation, SchedulingMutation)
+)
 
 schema = strawberry.Schema(query=Query, mutation=Mutation,
-                           types=[Organization, ApiConsumer, AuditEvent, User, Role])
+                           types=[Organization, ApiConsumer, AuditEvent, User, Role, Patient, IdentifierType,
+                                  scheduling_types.Appointment, scheduling_types.Questionnaire,
+                                  scheduling_types.InboxMessage, scheduling_types.LabIntegration,
+                                  scheduling_types.MdBillingConnection])

@@ -9,6 +9,10 @@ from collections.abc import Iterable
 from strawberry.dataloader import DataLoader
 
 from chrgraph.db.models import (
+    IdentifierType,
+    Patient,
+    PatientIdentifier,
+    Questionnaire,
     ApiConsumerKey,
     Organization,
     Role,
@@ -79,6 +83,29 @@ async def _role_members(ids: Iterable[int]) -> list[list[User]]:
     return [grouped[i] for i in ids]
 
 
+async def _patients(ids: Iterable[int]) -> list[Patient | None]:
+    ids = list(ids)
+    found = {p.id: p for p in await Patient.filter(id__in=ids)}
+    return [found.get(i) for i in ids]
+
+
+async def _identifiers_by_patient(ids: Iterable[int]) -> list[list[tuple[IdentifierType, str]]]:
+    ids = list(ids)
+    rows = await PatientIdentifier.filter(patient_id__in=ids).select_related("identifier_type").order_by("id")
+    grouped: dict[int, list[tuple[IdentifierType, str]]] = defaultdict(list)
+    for row in rows:
+        grouped[row.patient_id].append((row.identifier_type, row.value))
+    return [grouped[i] for i in ids]
+
+
+async def _questionnaires_by_appointment(ids: Iterable[int]) -> list[list[Questionnaire]]:
+    ids = list(ids)
+    grouped: dict[int, list[Questionnaire]] = defaultdict(list)
+    for row in await Questionnaire.filter(appointment_id__in=ids).order_by("id"):
+        grouped[row.appointment_id].append(row)
+    return [grouped[i] for i in ids]
+
+
 def make_loaders() -> dict[str, DataLoader]:
     return {
         "keys_by_consumer": DataLoader(_keys_by_consumer),
@@ -88,4 +115,7 @@ def make_loaders() -> dict[str, DataLoader]:
         "role_permissions": DataLoader(_role_permissions),
         "extra_permissions": DataLoader(_extra_permissions),
         "role_members": DataLoader(_role_members),
+        "patient": DataLoader(_patients),
+        "identifiers_by_patient": DataLoader(_identifiers_by_patient),
+        "questionnaires_by_appointment": DataLoader(_questionnaires_by_appointment),
     }

@@ -15,6 +15,7 @@ from chrgraph.db.models import Organization as OrganizationModel
 from chrgraph.schema.audit.types import AuditEvent
 from chrgraph.schema.consumers.types import ApiConsumer
 from chrgraph.schema.organizations.types import Organization
+from chrgraph.schema.permissions import CanManageApiConsumers, CanViewAuditLog, Rule
 from chrgraph.schema.relay import parse_global_id
 
 Resolver = Callable[[Context, int], Awaitable[Any]]
@@ -28,6 +29,8 @@ async def _organization(ctx: Context, pk: int) -> Organization | None:
 
 
 async def _consumer(ctx: Context, pk: int) -> ApiConsumer | None:
+    if not (CanManageApiConsumers.allows(ctx.principal) or ctx.principal.consumer_id == pk):
+        return None  # support manages consumers; a consumer sees itself
     row = await ApiConsumerModel.get_or_none(id=pk, organization_id=ctx.principal.organization_id)
     return ApiConsumer.from_model(row) if row else None
 
@@ -37,19 +40,23 @@ async def _audit_event(ctx: Context, pk: int) -> AuditEvent | None:
     return AuditEvent.from_model(row) if row else None
 
 
-NODE_RESOLVERS: dict[str, Resolver] = {
-    "Organization": _organization,
-    "ApiConsumer": _consumer,
-    "AuditEvent": _audit_event,
+NODE_RESOLVERS: dict[str, tuple[Resolver, type[Rule] | None]] = {
+    "Organization": (_organization, None),
+    "ApiConsumer": (_consumer, None),
+    "AuditEvent": (_audit_event, CanViewAuditLog),
 }
 
 
-def register_node(type_name: str, resolver: Resolver) -> None:
-    NODE_RESOLVERS[type_name] = resolver
+def register_node(type_name: str, resolver: Resolver, rule: type[Rule] | None = None) -> None:
+    """`rule` is what the caller needs to see this type (§11: node is within the caller's rights)."""
+    NODE_RESOLVERS[type_name] = (resolver, rule)
 
 
 async def resolve_node(ctx: Context, global_id: relay.GlobalID) -> Any:
     parsed = parse_global_id(global_id)
     if parsed is None or parsed[0] not in NODE_RESOLVERS:
         return None
-    return await NODE_RESOLVERS[parsed[0]](ctx, parsed[1])
+    resolver, rule = NODE_RESOLVERS[parsed[0]]
+    if rule is not None and not rule.allows(ctx.principal):
+        return None
+    return await resolver(ctx, parsed[1])

@@ -1,11 +1,24 @@
 from chrgraph.db.models.audit import ApiLog, AuditChainHead, AuditCheckpoint, AuditEvent
+from chrgraph.db.models.clinical import (
+    Appointment,
+    IdentifierType,
+    InboxMessage,
+    LabIntegration,
+    MdBillingConnection,
+    Patient,
+    PatientIdentifier,
+    Questionnaire,
+)
 from chrgraph.db.models.consumer import ApiConsumer, ApiConsumerKey
 from chrgraph.db.models.enums import (
     ActorKind,
+    AppointmentStatus,
     Classification,
     Contract,
     License,
     Permission,
+    QuestionnaireKind,
+    QuestionnaireStatus,
     UserStatus,
     UserType,
 )
@@ -23,6 +36,17 @@ from chrgraph.db.models.user import (
 )
 
 __all__ = [
+    "Appointment",
+    "AppointmentStatus",
+    "IdentifierType",
+    "InboxMessage",
+    "LabIntegration",
+    "MdBillingConnection",
+    "Patient",
+    "PatientIdentifier",
+    "Questionnaire",
+    "QuestionnaireKind",
+    "QuestionnaireStatus",
     "Classification",
     "Invitation",
     "License",

@@ -54,3 +54,23 @@ class Permission(str, Enum):
     MANAGE_PORTAL = "MANAGE_PORTAL"
     VIEW_AUDIT_LOG = "VIEW_AUDIT_LOG"
     MANAGE_API_CONSUMERS = "MANAGE_API_CONSUMERS"
+
+
+class AppointmentStatus(str, Enum):
+    BOOKED = "BOOKED"
+    CONFIRMED = "CONFIRMED"
+    ARRIVED = "ARRIVED"
+    COMPLETED = "COMPLETED"
+    CANCELLED = "CANCELLED"
+    NO_SHOW = "NO_SHOW"
+
+
+class QuestionnaireKind(str, Enum):
+    RECURRING = "RECURRING"
+    SENT = "SENT"
+
+
+class QuestionnaireStatus(str, Enum):
+    ACTIVE = "ACTIVE"
+    COMPLETED = "COMPLETED"
+    REMOVED = "REMOVED"

@@ -76,6 +76,8 @@ class UsersQuery:
 
 
 async def _user_node(ctx, pk: int) -> User | None:
+    if not (CanViewUsers.allows(ctx.principal) or ctx.principal.user_id == pk):
+        return None
     row = await UserModel.get_or_none(id=pk, organization_id=ctx.principal.organization_id)
     return User.from_model(row) if row and row.type.value != "SUPPORT" else None
 
@@ -86,4 +88,4 @@ async def _role_node(ctx, pk: int) -> Role | None:
 
 
 register_node("User", _user_node)
-register_node("Role", _role_node)
+register_node("Role", _role_node, CanViewUsers)

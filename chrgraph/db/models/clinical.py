@@ -1,0 +1,154 @@
+from tortoise import fields
+from tortoise.models import Model
+
+from chrgraph.db.models.enums import AppointmentStatus, QuestionnaireKind, QuestionnaireStatus
+
+
+class IdentifierType(Model):
+    """A kind of patient identifier an organization defines (e.g. chart number)."""
+
+    id = fields.BigIntField(primary_key=True)
+    organization = fields.ForeignKeyField(
+        "chrgraph.Organization", related_name="identifier_types", on_delete=fields.RESTRICT
+    )
+    name = fields.CharField(max_length=100)
+
+    class Meta:
+        table = "identifier_type"
+        unique_together = (("organization", "name"),)
+
+
+class Patient(Model):
+    """A patient of one organization (§7)."""
+
+    id = fields.BigIntField(primary_key=True)
+    organization = fields.ForeignKeyField(
+        "chrgraph.Organization", related_name="patients", on_delete=fields.RESTRICT
+    )
+    first_name = fields.CharField(max_length=100)
+    last_name = fields.CharField(max_length=100)
+    date_of_birth = fields.DateField(db_index=True)
+    email = fields.CharField(max_length=254, null=True)
+    phone = fields.CharField(max_length=20, null=True)
+    health_card_number = fields.CharField(max_length=30, null=True)
+    portal_access = fields.BooleanField(default=False)
+    search_key = fields.CharField(max_length=300, db_index=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "patient"
+        unique_together = (("organization", "health_card_number"),)
+
+
+class PatientIdentifier(Model):
+    id = fields.BigIntField(primary_key=True)
+    patient = fields.ForeignKeyField("chrgraph.Patient", related_name="identifiers", on_delete=fields.RESTRICT)
+    identifier_type = fields.ForeignKeyField(
+        "chrgraph.IdentifierType", related_name="values", on_delete=fields.RESTRICT
+    )
+    value = fields.CharField(max_length=100)
+
+    class Meta:
+        table = "patient_identifier"
+        unique_together = (("patient", "identifier_type"),)
+
+
+class Appointment(Model):
+    """`[start, end)` with a practitioner. BOOKED, CONFIRMED and ARRIVED block the time.
+    `end` is stored (start + duration) so overlap checks are one indexed query."""
+
+    id = fields.BigIntField(primary_key=True)
+    organization = fields.ForeignKeyField(
+        "chrgraph.Organization", related_name="appointments", on_delete=fields.RESTRICT
+    )
+    practitioner = fields.ForeignKeyField(
+        "chrgraph.User", related_name="appointments", on_delete=fields.RESTRICT
+    )
+    patient = fields.ForeignKeyField("chrgraph.Patient", related_name="appointments", on_delete=fields.RESTRICT)
+    start = fields.DatetimeField(db_index=True)
+    end = fields.DatetimeField()
+    duration_minutes = fields.IntField()
+    status = fields.CharEnumField(AppointmentStatus, max_length=12, default=AppointmentStatus.BOOKED)
+    cancel_reason = fields.CharField(max_length=500, null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "appointment"
+
+
+class Questionnaire(Model):
+    """A recurring scheduled or a sent questionnaire (§5, §7)."""
+
+    id = fields.BigIntField(primary_key=True)
+    organization = fields.ForeignKeyField(
+        "chrgraph.Organization", related_name="questionnaires", on_delete=fields.RESTRICT
+    )
+    kind = fields.CharEnumField(QuestionnaireKind, max_length=12)
+    title = fields.CharField(max_length=200)
+    practitioner = fields.ForeignKeyField(
+        "chrgraph.User", related_name="questionnaires", on_delete=fields.RESTRICT
+    )
+    patient = fields.ForeignKeyField("chrgraph.Patient", related_name="questionnaires", on_delete=fields.RESTRICT)
+    appointment = fields.ForeignKeyField(
+        "chrgraph.Appointment", related_name="questionnaires", null=True, on_delete=fields.RESTRICT
+    )
+    status = fields.CharEnumField(QuestionnaireStatus, max_length=12, default=QuestionnaireStatus.ACTIVE)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "questionnaire"
+
+
+class InboxMessage(Model):
+    """A message in a user's inbox: snoozable, hideable, never deleted."""
+
+    id = fields.BigIntField(primary_key=True)
+    organization = fields.ForeignKeyField(
+        "chrgraph.Organization", related_name="inbox_messages", on_delete=fields.RESTRICT
+    )
+    owner = fields.ForeignKeyField("chrgraph.User", related_name="inbox", on_delete=fields.RESTRICT)
+    sender = fields.ForeignKeyField("chrgraph.User", related_name=None, null=True, on_delete=fields.RESTRICT)
+    patient = fields.ForeignKeyField(
+        "chrgraph.Patient", related_name="inbox_messages", null=True, on_delete=fields.RESTRICT
+    )
+    subject = fields.CharField(max_length=200)
+    body = fields.TextField()
+    snoozed_until = fields.DatetimeField(null=True)
+    hidden = fields.BooleanField(default=False)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "inbox_message"
+
+
+class LabIntegration(Model):
+    """A lab connection backed by a user (one main per organization)."""
+
+    id = fields.BigIntField(primary_key=True)
+    organization = fields.ForeignKeyField(
+        "chrgraph.Organization", related_name="lab_integrations", on_delete=fields.RESTRICT
+    )
+    name = fields.CharField(max_length=200)
+    backed_by = fields.ForeignKeyField("chrgraph.User", related_name="lab_integrations", on_delete=fields.RESTRICT)
+    is_main = fields.BooleanField(default=False)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "lab_integration"
+
+
+class MdBillingConnection(Model):
+    """A practitioner's MDBilling (Ontario) connection."""
+
+    id = fields.BigIntField(primary_key=True)
+    organization = fields.ForeignKeyField(
+        "chrgraph.Organization", related_name="mdbilling_connections", on_delete=fields.RESTRICT
+    )
+    user = fields.ForeignKeyField("chrgraph.User", related_name="mdbilling_connections", on_delete=fields.RESTRICT)
+    account_number = fields.CharField(max_length=50)
+    connected = fields.BooleanField(default=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    disconnected_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "mdbilling_connection"

@@ -1,0 +1,206 @@
+"""Patients (§7): registerPatient, updatePatient, search, identifier types."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+
+from chrgraph.audit import events
+from chrgraph.auth.principals import Actor
+from chrgraph.db.models import IdentifierType, Patient, PatientIdentifier
+from chrgraph.db.transactions import atomic
+from chrgraph.resolvers.errors import ErrorCode, OperationFailed, UserError, fail, global_id
+from chrgraph.resolvers.users.profile import check_email
+from chrgraph.resolvers.users.text import fold, search_key
+from chrgraph.resolvers.validation import Errors
+
+PATIENT_FIELDS = ("first_name", "last_name", "date_of_birth", "email", "phone", "health_card_number")
+_PHONE_CHARS = re.compile(r"[\s().\-]")
+
+
+def normalize_phone(errors: Errors, value: str | None) -> str | None:
+    """E.164: +1 for ten North American digits; otherwise an explicit +country code."""
+    value = errors.text(value, "phone", max_length=30)
+    if not value:
+        return None
+    digits = _PHONE_CHARS.sub("", value)
+    if re.fullmatch(r"\d{10}", digits):
+        return "+1" + digits
+    if re.fullmatch(r"1\d{10}", digits):
+        return "+" + digits
+    if re.fullmatch(r"\+[1-9]\d{6,14}", digits):
+        return digits
+    errors.add(ErrorCode.INVALID_INPUT, "Not a phone number (10 digits, or +country code).", "phone")
+    return None
+
+
+def normalize_health_card(errors: Errors, value: str | None) -> str | None:
+    value = errors.text(value, "healthCardNumber", max_length=30)
+    if not value:
+        return None
+    compact = re.sub(r"[\s\-]", "", value).upper()
+    if not re.fullmatch(r"[A-Z0-9]{4,20}", compact):
+        errors.add(ErrorCode.INVALID_INPUT, "A health card number has 4 to 20 letters and digits.",
+                   "healthCardNumber")
+        return None
+    return compact
+
+
+def check_birth_date(errors: Errors, value: date | None, today: date | None = None) -> None:
+    if value is None:
+        errors.add(ErrorCode.INVALID_INPUT, "A date of birth is required.", "dateOfBirth")
+    elif value > (today or date.today()) or value.year < 1900:
+        errors.add(ErrorCode.INVALID_INPUT, "The date of birth is not plausible.", "dateOfBirth")
+
+
+@dataclass(frozen=True)
+class Identifier:
+    type_id: int
+    value: str
+
+
+def _clean(errors: Errors, fields: dict[str, Any]) -> dict[str, Any]:
+    cleaned = dict(fields)
+    for name, key in (("first_name", "firstName"), ("last_name", "lastName")):
+        if name in fields:
+            cleaned[name] = errors.text(fields[name], key, max_length=100, required=True)
+    if "date_of_birth" in fields:
+        check_birth_date(errors, fields["date_of_birth"])
+    if "email" in fields:
+        cleaned["email"] = check_email(errors, fields["email"], "email") if fields["email"] else None
+    if "phone" in fields:
+        cleaned["phone"] = normalize_phone(errors, fields["phone"])
+    if "health_card_number" in fields:
+        cleaned["health_card_number"] = normalize_health_card(errors, fields["health_card_number"])
+    return cleaned
+
+
+async def _identifiers(errors: Errors, org_id: int, identifiers: list[Identifier]) -> list[Identifier]:
+    known = set(await IdentifierType.filter(organization_id=org_id, id__in=[i.type_id for i in identifiers])
+                .values_list("id", flat=True))
+    result = []
+    for index, item in enumerate(identifiers):
+        value = errors.text(item.value, "identifiers", str(index), "value", max_length=100, required=True)
+        if item.type_id not in known:
+            errors.add(ErrorCode.NOT_FOUND, "No such identifier type.", "identifiers", str(index), "typeId")
+        elif value:
+            result.append(Identifier(item.type_id, value))
+    return result
+
+
+async def _duplicate(org_id: int, health_card: str | None, exclude: int | None = None) -> UserError | None:
+    if not health_card:
+        return None
+    query = Patient.filter(organization_id=org_id, health_card_number=health_card)
+    if exclude is not None:
+        query = query.exclude(id=exclude)
+    existing = await query.first()
+    if existing is None:
+        return None
+    return UserError(ErrorCode.PATIENT_ALREADY_EXISTS, "A patient with that health card number exists.",
+                     ("healthCardNumber",), global_id("Patient", existing.id))
+
+
+def snapshot(patient: Patient) -> dict[str, Any]:
+    return {name: getattr(patient, name) for name in (*PATIENT_FIELDS, "portal_access")}
+
+
+async def register_patient(actor: Actor, fields: dict[str, Any], identifiers: list[Identifier],
+                           portal_access: bool = False) -> Patient:
+    errors = Errors()
+    fields = _clean(errors, {name: fields.get(name) for name in PATIENT_FIELDS})
+    identifiers = await _identifiers(errors, actor.organization_id, identifiers)
+    if errors:
+        raise OperationFailed(*errors.items)
+    if duplicate := await _duplicate(actor.organization_id, fields["health_card_number"]):
+        raise OperationFailed(duplicate)
+    try:
+        async with atomic() as conn:
+            patient = Patient(organization_id=actor.organization_id, portal_access=portal_access,
+                              search_key=search_key(fields["first_name"], fields["last_name"]), **fields)
+            await patient.save(using_db=conn)
+            for item in identifiers:
+                await PatientIdentifier.create(patient_id=patient.id, identifier_type_id=item.type_id,
+                                               value=item.value, using_db=conn)
+            await events.record(conn, actor, "PATIENT_REGISTERED", "Patient", patient.id, {
+                **snapshot(patient), "identifiers": {str(i.type_id): i.value for i in identifiers}})
+    except IntegrityError as exc:  # a concurrent registration took the health card number
+        duplicate = await _duplicate(actor.organization_id, fields["health_card_number"])
+        raise OperationFailed(duplicate or UserError(ErrorCode.PATIENT_ALREADY_EXISTS, "Already registered.")) from exc
+    return patient
+
+
+async def get_patient(actor: Actor, patient_id: int | None, conn=None, field: str = "patientId") -> Patient:
+    query = Patient.filter(id=patient_id, organization_id=actor.organization_id)
+    patient = await (query.using_db(conn) if conn else query).first() if patient_id is not None else None
+    if patient is None:
+        raise fail(ErrorCode.NOT_FOUND, "No such patient.", field)
+    return patient
+
+
+async def update_patient(actor: Actor, patient_id: int, changes: dict[str, Any],
+                         identifiers: list[Identifier] | None = None) -> Patient:
+    errors = Errors()
+    changes = _clean(errors, {k: v for k, v in changes.items() if k in PATIENT_FIELDS})
+    if identifiers is not None:
+        identifiers = await _identifiers(errors, actor.organization_id, identifiers)
+    if errors:
+        raise OperationFailed(*errors.items)
+    patient = await get_patient(actor, patient_id)
+    if duplicate := await _duplicate(actor.organization_id, changes.get("health_card_number"), patient.id):
+        raise OperationFailed(duplicate)
+    try:
+        async with atomic() as conn:
+            patient = await get_patient(actor, patient_id, conn)
+            before = snapshot(patient)
+            for name, value in changes.items():
+                setattr(patient, name, value)
+            patient.search_key = search_key(patient.first_name, patient.last_name)
+            delta = events.diff(before, snapshot(patient))
+            await patient.save(using_db=conn)
+            if identifiers is not None:
+                await PatientIdentifier.filter(patient_id=patient.id).using_db(conn).delete()
+                for item in identifiers:
+                    await PatientIdentifier.create(patient_id=patient.id, identifier_type_id=item.type_id,
+                                                   value=item.value, using_db=conn)
+                delta["identifiers"] = {"after": {str(i.type_id): i.value for i in identifiers}}
+            if delta:
+                await events.record(conn, actor, "PATIENT_UPDATED", "Patient", patient.id, delta)
+    except IntegrityError as exc:
+        raise fail(ErrorCode.PATIENT_ALREADY_EXISTS, "A patient with that health card number exists.",
+                   "healthCardNumber") from exc
+    return patient
+
+
+async def create_identifier_type(actor: Actor, name: str) -> IdentifierType:
+    errors = Errors()
+    name = errors.text(name, "name", max_length=100, required=True)
+    if errors:
+        raise OperationFailed(*errors.items)
+    async with atomic() as conn:
+        if await IdentifierType.filter(organization_id=actor.organization_id, name=name).using_db(conn).exists():
+            raise fail(ErrorCode.INVALID_INPUT, "An identifier type with that name exists.", "name")
+        row = await IdentifierType.create(organization_id=actor.organization_id, name=name, using_db=conn)
+        await events.record(conn, actor, "IDENTIFIER_TYPE_CREATED", "IdentifierType", row.id, {"name": name})
+    return row
+
+
+def patients_query(actor: Actor, *, search: str | None = None, date_of_birth: date | None = None,
+                   health_card_number: str | None = None, identifier_type_id: int | None = None,
+                   identifier_value: str | None = None):
+    query = Patient.filter(organization_id=actor.organization_id)
+    if search:
+        for word in fold(search).split():
+            query = query.filter(search_key__contains=word)
+    if date_of_birth is not None:
+        query = query.filter(date_of_birth=date_of_birth)
+    if health_card_number:
+        query = query.filter(health_card_number=re.sub(r"[\s\-]", "", health_card_number).upper())
+    if identifier_type_id is not None and identifier_value is not None:
+        query = query.filter(identifiers__identifier_type_id=identifier_type_id,
+                             identifiers__value=identifier_value.strip())
+    return query.order_by("last_name", "first_name", "id")

@@ -1,0 +1,175 @@
+"""Appointments (§7): half-open slots `[start, start + duration)`; BOOKED, CONFIRMED
+and ARRIVED block the time. Two bookings that race serialize on the practitioner's
+row (PostgreSQL `FOR UPDATE`; SQLite write transactions are `IMMEDIATE`), so the
+second sees the first and gets SLOT_TAKEN."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from chrgraph.audit import events
+from chrgraph.auth.principals import Actor
+from chrgraph.db.models import (
+    Appointment,
+    AppointmentStatus,
+    Contract,
+    Organization,
+    Questionnaire,
+    QuestionnaireStatus,
+    User,
+    UserType,
+)
+from chrgraph.db.transactions import atomic
+from chrgraph.resolvers.errors import ErrorCode, OperationFailed, fail, global_id
+from chrgraph.resolvers.licensing.catalog import CATALOG, Feature
+from chrgraph.resolvers.patients.patients import get_patient
+from chrgraph.resolvers.users.access import has_access
+from chrgraph.resolvers.validation import Errors
+
+BLOCKING = (AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED, AppointmentStatus.ARRIVED)
+TRANSITIONS = {
+    AppointmentStatus.BOOKED: {AppointmentStatus.CONFIRMED, AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW},
+    AppointmentStatus.CONFIRMED: {AppointmentStatus.ARRIVED, AppointmentStatus.CANCELLED,
+                                  AppointmentStatus.NO_SHOW},
+    AppointmentStatus.ARRIVED: {AppointmentStatus.COMPLETED},
+}
+MIN_MINUTES, MAX_MINUTES = 5, 480
+
+
+def bookable(practitioner: User, org: Organization, now: datetime | None = None) -> bool:
+    """ACTIVE practitioners whose access has not expired; under license management
+    only those whose license includes scheduling (§7)."""
+    if practitioner.type is not UserType.PRACTITIONER or not has_access(practitioner, org, now):
+        return False
+    if org.contract is Contract.STANDARD:
+        return practitioner.license is not None and Feature.SCHEDULING in CATALOG[practitioner.license].features
+    return True
+
+
+def check_slot(errors: Errors, start: datetime | None, duration: int | None, now: datetime) -> None:
+    if start is None or start.tzinfo is None:
+        errors.add(ErrorCode.INVALID_INPUT, "`start` is an instant with a UTC offset.", "start")
+    elif start <= now:
+        errors.add(ErrorCode.INVALID_INPUT, "Appointments start in the future.", "start")
+    if duration is None or not MIN_MINUTES <= duration <= MAX_MINUTES:
+        errors.add(ErrorCode.INVALID_INPUT, f"Between {MIN_MINUTES} and {MAX_MINUTES} minutes.", "durationMinutes")
+
+
+async def lock_practitioner(conn, actor: Actor, practitioner_id: int | None, field: str = "practitionerId") -> User:
+    query = User.filter(id=practitioner_id, organization_id=actor.organization_id).exclude(type=UserType.SUPPORT)
+    practitioner = await query.using_db(conn).select_for_update().first() if practitioner_id else None
+    if practitioner is None:
+        raise fail(ErrorCode.NOT_FOUND, "No such practitioner.", field)
+    return practitioner
+
+
+async def clashes(conn, practitioner_id: int, start: datetime, end: datetime,
+                  exclude: list[int] | None = None) -> list[Appointment]:
+    query = Appointment.filter(practitioner_id=practitioner_id, status__in=BLOCKING, start__lt=end, end__gt=start)
+    if exclude:
+        query = query.exclude(id__in=exclude)
+    return await query.using_db(conn).order_by("start")
+
+
+def snapshot(a: Appointment) -> dict:
+    return {"practitioner": a.practitioner_id, "patient": a.patient_id, "start": a.start,
+            "durationMinutes": a.duration_minutes, "status": a.status, "cancelReason": a.cancel_reason}
+
+
+async def book_appointment(actor: Actor, practitioner_id: int | None, patient_id: int | None,
+                           start: datetime | None, duration_minutes: int | None) -> Appointment:
+    now = datetime.now(UTC)
+    errors = Errors()
+    check_slot(errors, start, duration_minutes, now)
+    if errors:
+        raise OperationFailed(*errors.items)
+    end = start + timedelta(minutes=duration_minutes)
+    org = await Organization.get(id=actor.organization_id)
+    async with atomic() as conn:
+        practitioner = await lock_practitioner(conn, actor, practitioner_id)
+        patient = await get_patient(actor, patient_id, conn)
+        if not bookable(practitioner, org, now):
+            raise fail(ErrorCode.PRACTITIONER_NOT_BOOKABLE, "That practitioner cannot be booked.", "practitionerId")
+        if taken := await clashes(conn, practitioner.id, start, end):
+            raise fail(ErrorCode.SLOT_TAKEN, "The practitioner is booked at that time.", "start",
+                       related_id=global_id("Appointment", taken[0].id))
+        appointment = await Appointment.create(
+            organization_id=org.id, practitioner_id=practitioner.id, patient_id=patient.id, start=start, end=end,
+            duration_minutes=duration_minutes, using_db=conn)
+        await events.record(conn, actor, "APPOINTMENT_BOOKED", "Appointment", appointment.id, snapshot(appointment))
+    return appointment
+
+
+async def _get(conn, actor: Actor, appointment_id: int | None) -> Appointment:
+    query = Appointment.filter(id=appointment_id, organization_id=actor.organization_id)
+    row = await query.using_db(conn).first() if appointment_id is not None else None
+    if row is None:
+        raise fail(ErrorCode.NOT_FOUND, "No such appointment.", "appointmentId")
+    return row
+
+
+async def reschedule_appointment(actor: Actor, appointment_id: int | None, start: datetime | None,
+                                 duration_minutes: int | None) -> Appointment:
+    now = datetime.now(UTC)
+    async with atomic() as conn:
+        appointment = await _get(conn, actor, appointment_id)
+        duration = duration_minutes or appointment.duration_minutes
+        errors = Errors()
+        check_slot(errors, start, duration, now)
+        if errors:
+            raise OperationFailed(*errors.items)
+        if appointment.status not in (AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED):
+            raise fail(ErrorCode.INVALID_STATUS_TRANSITION, "Only booked or confirmed appointments move.",
+                       "appointmentId")
+        await lock_practitioner(conn, actor, appointment.practitioner_id)
+        end = start + timedelta(minutes=duration)
+        if taken := await clashes(conn, appointment.practitioner_id, start, end, [appointment.id]):
+            raise fail(ErrorCode.SLOT_TAKEN, "The practitioner is booked at that time.", "start",
+                       related_id=global_id("Appointment", taken[0].id))
+        before = snapshot(appointment)
+        appointment.start, appointment.end, appointment.duration_minutes = start, end, duration
+        await appointment.save(using_db=conn)
+        await events.record(conn, actor, "APPOINTMENT_RESCHEDULED", "Appointment", appointment.id,
+                            events.diff(before, snapshot(appointment)))
+    return appointment
+
+
+async def set_appointment_status(actor: Actor, appointment_id: int | None, status: AppointmentStatus,
+                                 reason: str | None = None) -> Appointment:
+    errors = Errors()
+    reason = errors.text(reason, "reason", max_length=500, required=status is AppointmentStatus.CANCELLED)
+    if errors:
+        raise OperationFailed(*errors.items)
+    async with atomic() as conn:
+        appointment = await _get(conn, actor, appointment_id)
+        if status not in TRANSITIONS.get(appointment.status, set()):
+            raise fail(ErrorCode.INVALID_STATUS_TRANSITION,
+                       f"{appointment.status.value} cannot become {status.value}.", "status")
+        before = snapshot(appointment)
+        appointment.status = status
+        if status is AppointmentStatus.CANCELLED:
+            appointment.cancel_reason = reason
+            # Its questionnaires are removed, never deleted (§5).
+            await Questionnaire.filter(appointment_id=appointment.id).using_db(conn).update(
+                status=QuestionnaireStatus.REMOVED)
+        await appointment.save(using_db=conn)
+        await events.record(conn, actor, f"APPOINTMENT_{status.value}", "Appointment", appointment.id,
+                            events.diff(before, snapshot(appointment)))
+    return appointment
+
+
+def appointments_query(actor: Actor, *, practitioner_id: int | None = None, patient_id: int | None = None,
+                       start_from: datetime | None = None, start_before: datetime | None = None,
+                       statuses: list[AppointmentStatus] | None = None):
+    query = Appointment.filter(organization_id=actor.organization_id)
+    if practitioner_id is not None:
+        query = query.filter(practitioner_id=practitioner_id)
+    if patient_id is not None:
+        query = query.filter(patient_id=patient_id)
+    if start_from is not None:
+        query = query.filter(start__gte=start_from)
+    if start_before is not None:
+        query = query.filter(start__lt=start_before)
+    if statuses:
+        query = query.filter(status__in=statuses)
+    return query.order_by("start", "id")

@@ -1,0 +1,157 @@
+"""Patients through GraphQL (§7, §11: MANAGE_PATIENTS; consumers yes, support no)."""
+
+from __future__ import annotations
+
+import datetime
+
+import strawberry
+from strawberry import relay
+
+from chrgraph.db.models import IdentifierType as IdentifierTypeModel
+from chrgraph.db.models import Patient as PatientModel
+from chrgraph.resolvers.patients import patients as ops
+from chrgraph.schema.errors import UserError, bad_user_input
+from chrgraph.schema.nodes import register_node
+from chrgraph.schema.patients.types import IdentifierType, Patient
+from chrgraph.schema.payloads import attempt, local_id
+from chrgraph.schema.permissions import CanManagePatients
+from chrgraph.schema.relay import Connection, paginate, parse_global_id
+
+
+@strawberry.input(description="A value of one of the organization's identifier types.")
+class IdentifierInput:
+    type_id: relay.GlobalID = strawberry.field(description="The identifier type.")
+    value: str = strawberry.field(description="The identifier.")
+
+
+def _identifiers(values: list[IdentifierInput] | None) -> list[ops.Identifier] | None:
+    if values is None:
+        return None
+    return [ops.Identifier(local_id(v.type_id, "IdentifierType", "identifiers") or 0, v.value) for v in values]
+
+
+@strawberry.input(description="Register a patient.")
+class RegisterPatientInput:
+    first_name: str = strawberry.field(description="Given name (any script).")
+    last_name: str = strawberry.field(description="Family name (any script).")
+    date_of_birth: datetime.date = strawberry.field(description="Date of birth.")
+    email: str | None = strawberry.field(default=None, description="Email.")
+    phone: str | None = strawberry.field(default=None, description="Phone (10 digits or +country code).")
+    health_card_number: str | None = strawberry.field(default=None, description="Unique in the organization.")
+    identifiers: list[IdentifierInput] | None = strawberry.field(default=None, description="Other identifiers.")
+
+
+@strawberry.type(description="The result of registerPatient.")
+class RegisterPatientPayload:
+    patient: Patient | None = strawberry.field(description="The patient.")
+    errors: list[UserError] = strawberry.field(description="PATIENT_ALREADY_EXISTS names the existing one.")
+
+
+@strawberry.input(description="Change a patient; omitted fields stay.")
+class UpdatePatientInput:
+    patient_id: relay.GlobalID = strawberry.field(description="The patient.")
+    first_name: str | None = strawberry.field(default=strawberry.UNSET, description="Given name.")
+    last_name: str | None = strawberry.field(default=strawberry.UNSET, description="Family name.")
+    date_of_birth: datetime.date | None = strawberry.field(default=strawberry.UNSET, description="Birth date.")
+    email: str | None = strawberry.field(default=strawberry.UNSET, description="Email (null clears).")
+    phone: str | None = strawberry.field(default=strawberry.UNSET, description="Phone (null clears).")
+    health_card_number: str | None = strawberry.field(default=strawberry.UNSET, description="Health card.")
+    identifiers: list[IdentifierInput] | None = strawberry.field(default=None, description="Replaces all.")
+
+
+@strawberry.type(description="The result of updatePatient.")
+class UpdatePatientPayload:
+    patient: Patient | None = strawberry.field(description="The patient.")
+    errors: list[UserError] = strawberry.field(description="Why nothing was written.")
+
+
+@strawberry.input(description="Define an identifier type.")
+class CreateIdentifierTypeInput:
+    name: str = strawberry.field(description="E.g. chart number.")
+
+
+@strawberry.type(description="The result of createIdentifierType.")
+class CreateIdentifierTypePayload:
+    identifier_type: IdentifierType | None = strawberry.field(description="The type.")
+    errors: list[UserError] = strawberry.field(description="Why nothing was written.")
+
+
+@strawberry.input(description="Find patients; every filter is optional.")
+class PatientFilter:
+    search: str | None = strawberry.field(default=None, description="Name words, ignoring case and accents.")
+    date_of_birth: datetime.date | None = strawberry.field(default=None, description="Exact date of birth.")
+    health_card_number: str | None = strawberry.field(default=None, description="Exact health card number.")
+    identifier: IdentifierInput | None = strawberry.field(default=None, description="An identifier value.")
+
+
+@strawberry.type
+class PatientsQuery:
+    @strawberry.field(description="One patient by id.", permission_classes=[CanManagePatients])
+    async def patient(self, info: strawberry.Info, id: relay.GlobalID) -> Patient | None:
+        parsed = parse_global_id(id, "Patient")
+        row = await PatientModel.get_or_none(id=parsed[1], organization_id=info.context.principal.organization_id) \
+            if parsed else None
+        return Patient.from_model(row) if row else None
+
+    @strawberry.field(description="Patients, by name.", permission_classes=[CanManagePatients])
+    async def patients(self, info: strawberry.Info, filter: PatientFilter | None = None, first: int | None = None,
+                       after: str | None = None, last: int | None = None,
+                       before: str | None = None) -> Connection[Patient]:
+        f = filter or PatientFilter()
+        if f.search is not None and len(f.search) > 200:
+            raise bad_user_input("`search` has at most 200 characters.")
+        type_id = value = None
+        if f.identifier is not None:
+            parsed = parse_global_id(f.identifier.type_id, "IdentifierType")
+            type_id, value = (parsed[1] if parsed else -1), f.identifier.value
+        query = ops.patients_query(info.context.actor, search=f.search, date_of_birth=f.date_of_birth,
+                                   health_card_number=f.health_card_number, identifier_type_id=type_id,
+                                   identifier_value=value)
+        s = info.context.settings
+        return await paginate(query, Patient.from_model, first=first, after=after, last=last, before=before,
+                              default=s.default_page_size, maximum=s.max_page_size)
+
+    @strawberry.field(description="The organization's identifier types.", permission_classes=[CanManagePatients])
+    async def identifier_types(self, info: strawberry.Info) -> list[IdentifierType]:
+        rows = await IdentifierTypeModel.filter(organization_id=info.context.principal.organization_id).order_by("id")
+        return [IdentifierType.from_model(r) for r in rows]
+
+
+@strawberry.type
+class PatientsMutation:
+    @strawberry.mutation(description="Register a patient.", permission_classes=[CanManagePatients])
+    async def register_patient(self, info: strawberry.Info, input: RegisterPatientInput) -> RegisterPatientPayload:
+        async def run():
+            fields = {"first_name": input.first_name, "last_name": input.last_name,
+                      "date_of_birth": input.date_of_birth, "email": input.email, "phone": input.phone,
+                      "health_card_number": input.health_card_number}
+            return await ops.register_patient(info.context.actor, fields, _identifiers(input.identifiers) or [])
+
+        row, errors = await attempt(run())
+        return RegisterPatientPayload(patient=Patient.from_model(row) if row else None, errors=errors)
+
+    @strawberry.mutation(description="Change a patient.", permission_classes=[CanManagePatients])
+    async def update_patient(self, info: strawberry.Info, input: UpdatePatientInput) -> UpdatePatientPayload:
+        async def run():
+            changes = {name: getattr(input, name) for name in ops.PATIENT_FIELDS
+                       if getattr(input, name) is not strawberry.UNSET}
+            return await ops.update_patient(info.context.actor, local_id(input.patient_id, "Patient", "patientId"),
+                                            changes, _identifiers(input.identifiers))
+
+        row, errors = await attempt(run())
+        return UpdatePatientPayload(patient=Patient.from_model(row) if row else None, errors=errors)
+
+    @strawberry.mutation(description="Define an identifier type.", permission_classes=[CanManagePatients])
+    async def create_identifier_type(self, info: strawberry.Info,
+                                     input: CreateIdentifierTypeInput) -> CreateIdentifierTypePayload:
+        row, errors = await attempt(ops.create_identifier_type(info.context.actor, input.name))
+        return CreateIdentifierTypePayload(identifier_type=IdentifierType.from_model(row) if row else None,
+                                           errors=errors)
+
+
+async def _patient_node(ctx, pk: int) -> Patient | None:
+    row = await PatientModel.get_or_none(id=pk, organization_id=ctx.principal.organization_id)
+    return Patient.from_model(row) if row else None
+
+
+register_node("Patient", _patient_node, CanManagePatients)

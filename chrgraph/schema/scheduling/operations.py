@@ -1,0 +1,335 @@
+"""Appointments, questionnaires, inbox, lab integrations and MDBilling connections
+through GraphQL (§7, §11: MANAGE_SCHEDULE; consumers yes, support no)."""
+
+from __future__ import annotations
+
+import datetime
+
+import strawberry
+from strawberry import relay
+
+from chrgraph.db.models import Appointment as AppointmentModel
+from chrgraph.db.models import AppointmentStatus as DomainStatus
+from chrgraph.db.models import InboxMessage as InboxMessageModel
+from chrgraph.db.models import LabIntegration as LabIntegrationModel
+from chrgraph.db.models import MdBillingConnection as MdBillingModel
+from chrgraph.db.models import Questionnaire as QuestionnaireModel
+from chrgraph.resolvers.scheduling import appointments as ops
+from chrgraph.resolvers.scheduling import work
+from chrgraph.schema.errors import UserError
+from chrgraph.schema.nodes import register_node
+from chrgraph.schema.payloads import attempt, local_id
+from chrgraph.schema.permissions import CanManageSchedule
+from chrgraph.schema.relay import Connection, paginate, parse_global_id
+from chrgraph.schema.scheduling.types import (
+    Appointment,
+    AppointmentStatus,
+    InboxMessage,
+    LabIntegration,
+    MdBillingConnection,
+    Questionnaire,
+    QuestionnaireKind,
+    QuestionnaireStatus,
+)
+
+
+@strawberry.input(description="Book an appointment.")
+class BookAppointmentInput:
+    practitioner_id: relay.GlobalID = strawberry.field(description="An active, bookable practitioner.")
+    patient_id: relay.GlobalID = strawberry.field(description="The patient.")
+    start: datetime.datetime = strawberry.field(description="Start, with a UTC offset, in the future.")
+    duration_minutes: int = strawberry.field(description="5 to 480 minutes.")
+
+
+@strawberry.type(description="The result of bookAppointment.")
+class BookAppointmentPayload:
+    appointment: Appointment | None = strawberry.field(description="The appointment.")
+    errors: list[UserError] = strawberry.field(description="SLOT_TAKEN names the clashing appointment.")
+
+
+@strawberry.input(description="Move an appointment.")
+class RescheduleAppointmentInput:
+    appointment_id: relay.GlobalID = strawberry.field(description="The appointment.")
+    start: datetime.datetime = strawberry.field(description="New start.")
+    duration_minutes: int | None = strawberry.field(default=None, description="New length (default: same).")
+
+
+@strawberry.type(description="The result of rescheduleAppointment.")
+class RescheduleAppointmentPayload:
+    appointment: Appointment | None = strawberry.field(description="The appointment.")
+    errors: list[UserError] = strawberry.field(description="Why nothing was written.")
+
+
+@strawberry.input(description="Cancel an appointment.")
+class CancelAppointmentInput:
+    appointment_id: relay.GlobalID = strawberry.field(description="The appointment.")
+    reason: str = strawberry.field(description="Why.")
+
+
+@strawberry.type(description="The result of cancelAppointment.")
+class CancelAppointmentPayload:
+    appointment: Appointment | None = strawberry.field(description="The appointment.")
+    errors: list[UserError] = strawberry.field(description="Why nothing was written.")
+
+
+@strawberry.input(description="Move an appointment along BOOKED → CONFIRMED → ARRIVED → COMPLETED.")
+class SetAppointmentStatusInput:
+    appointment_id: relay.GlobalID = strawberry.field(description="The appointment.")
+    status: AppointmentStatus = strawberry.field(description="The next status.")
+    reason: str | None = strawberry.field(default=None, description="Required for CANCELLED.")
+
+
+@strawberry.type(description="The result of setAppointmentStatus.")
+class SetAppointmentStatusPayload:
+    appointment: Appointment | None = strawberry.field(description="The appointment.")
+    errors: list[UserError] = strawberry.field(description="INVALID_STATUS_TRANSITION and others.")
+
+
+@strawberry.input(description="Narrow `appointments`; every filter is optional.")
+class AppointmentFilter:
+    practitioner_id: relay.GlobalID | None = strawberry.field(default=None, description="Only this practitioner.")
+    patient_id: relay.GlobalID | None = strawberry.field(default=None, description="Only this patient.")
+    start_from: datetime.datetime | None = strawberry.field(default=None, description="Starting at or after.")
+    start_before: datetime.datetime | None = strawberry.field(default=None, description="Starting before.")
+    statuses: list[AppointmentStatus] | None = strawberry.field(default=None, description="Only these.")
+
+
+@strawberry.input(description="Create a questionnaire.")
+class CreateQuestionnaireInput:
+    kind: QuestionnaireKind = strawberry.field(description="Recurring scheduled or sent.")
+    title: str = strawberry.field(description="Title.")
+    practitioner_id: relay.GlobalID = strawberry.field(description="Responsible practitioner.")
+    patient_id: relay.GlobalID = strawberry.field(description="The patient.")
+    appointment_id: relay.GlobalID | None = strawberry.field(default=None, description="Attached appointment.")
+
+
+@strawberry.type(description="The result of createQuestionnaire.")
+class CreateQuestionnairePayload:
+    questionnaire: Questionnaire | None = strawberry.field(description="The questionnaire.")
+    errors: list[UserError] = strawberry.field(description="Why nothing was written.")
+
+
+@strawberry.input(description="Put a message in a user's inbox.")
+class CreateInboxMessageInput:
+    owner_id: relay.GlobalID = strawberry.field(description="Whose inbox.")
+    subject: str = strawberry.field(description="Subject.")
+    body: str = strawberry.field(description="Body.")
+    sender_id: relay.GlobalID | None = strawberry.field(default=None, description="Sending user.")
+    patient_id: relay.GlobalID | None = strawberry.field(default=None, description="Patient concerned.")
+    snoozed_until: datetime.datetime | None = strawberry.field(default=None, description="Snooze until.")
+
+
+@strawberry.type(description="The result of createInboxMessage.")
+class CreateInboxMessagePayload:
+    inbox_message: InboxMessage | None = strawberry.field(description="The message.")
+    errors: list[UserError] = strawberry.field(description="Why nothing was written.")
+
+
+@strawberry.input(description="Add a lab integration.")
+class CreateLabIntegrationInput:
+    name: str = strawberry.field(description="Lab name.")
+    backed_by_id: relay.GlobalID = strawberry.field(description="The user backing it.")
+    is_main: bool = strawberry.field(default=False, description="Make it the main one (replaces the old main).")
+
+
+@strawberry.type(description="The result of createLabIntegration.")
+class CreateLabIntegrationPayload:
+    lab_integration: LabIntegration | None = strawberry.field(description="The integration.")
+    errors: list[UserError] = strawberry.field(description="Why nothing was written.")
+
+
+@strawberry.input(description="Connect a practitioner to MDBilling.")
+class CreateMdBillingConnectionInput:
+    user_id: relay.GlobalID = strawberry.field(description="The practitioner.")
+    account_number: str = strawberry.field(description="MDBilling account.")
+
+
+@strawberry.type(description="The result of createMdBillingConnection.")
+class CreateMdBillingConnectionPayload:
+    connection: MdBillingConnection | None = strawberry.field(description="The connection.")
+    errors: list[UserError] = strawberry.field(description="Why nothing was written.")
+
+
+def _filter_id(value: relay.GlobalID | None, type_name: str) -> int | None:
+    if value is None:
+        return None
+    parsed = parse_global_id(value, type_name)
+    return parsed[1] if parsed else -1  # an id of another type matches nothing
+
+
+def _org(info: strawberry.Info) -> int:
+    return info.context.principal.organization_id
+
+
+@strawberry.type
+class SchedulingQuery:
+    @strawberry.field(description="One appointment by id.", permission_classes=[CanManageSchedule])
+    async def appointment(self, info: strawberry.Info, id: relay.GlobalID) -> Appointment | None:
+        parsed = parse_global_id(id, "Appointment")
+        row = await AppointmentModel.get_or_none(id=parsed[1], organization_id=_org(info)) if parsed else None
+        return Appointment.from_model(row) if row else None
+
+    @strawberry.field(description="Appointments ordered by start.", permission_classes=[CanManageSchedule])
+    async def appointments(self, info: strawberry.Info, filter: AppointmentFilter | None = None,
+                           first: int | None = None, after: str | None = None, last: int | None = None,
+                           before: str | None = None) -> Connection[Appointment]:
+        f = filter or AppointmentFilter()
+        query = ops.appointments_query(
+            info.context.actor, practitioner_id=_filter_id(f.practitioner_id, "User"),
+            patient_id=_filter_id(f.patient_id, "Patient"), start_from=f.start_from, start_before=f.start_before,
+            statuses=[DomainStatus(s.value) for s in f.statuses] if f.statuses else None)
+        s = info.context.settings
+        return await paginate(query, Appointment.from_model, first=first, after=after, last=last, before=before,
+                              default=s.default_page_size, maximum=s.max_page_size)
+
+    @strawberry.field(description="Questionnaires, newest first.", permission_classes=[CanManageSchedule])
+    async def questionnaires(self, info: strawberry.Info, practitioner_id: relay.GlobalID | None = None,
+                             patient_id: relay.GlobalID | None = None, kind: QuestionnaireKind | None = None,
+                             status: QuestionnaireStatus | None = None, first: int | None = None,
+                             after: str | None = None) -> Connection[Questionnaire]:
+        query = QuestionnaireModel.filter(organization_id=_org(info))
+        if practitioner_id is not None:
+            query = query.filter(practitioner_id=_filter_id(practitioner_id, "User"))
+        if patient_id is not None:
+            query = query.filter(patient_id=_filter_id(patient_id, "Patient"))
+        if kind is not None:
+            query = query.filter(kind=kind)
+        if status is not None:
+            query = query.filter(status=status)
+        s = info.context.settings
+        return await paginate(query.order_by("-id"), Questionnaire.from_model, first=first, after=after, last=None,
+                              before=None, default=s.default_page_size, maximum=s.max_page_size)
+
+    @strawberry.field(description="Inbox messages, newest first.", permission_classes=[CanManageSchedule])
+    async def inbox_messages(self, info: strawberry.Info, owner_id: relay.GlobalID | None = None,
+                             include_hidden: bool = False, first: int | None = None,
+                             after: str | None = None) -> Connection[InboxMessage]:
+        query = InboxMessageModel.filter(organization_id=_org(info))
+        if owner_id is not None:
+            query = query.filter(owner_id=_filter_id(owner_id, "User"))
+        if not include_hidden:
+            query = query.filter(hidden=False)
+        s = info.context.settings
+        return await paginate(query.order_by("-id"), InboxMessage.from_model, first=first, after=after, last=None,
+                              before=None, default=s.default_page_size, maximum=s.max_page_size)
+
+    @strawberry.field(description="Lab integrations.", permission_classes=[CanManageSchedule])
+    async def lab_integrations(self, info: strawberry.Info) -> list[LabIntegration]:
+        rows = await LabIntegrationModel.filter(organization_id=_org(info)).order_by("id")
+        return [LabIntegration.from_model(r) for r in rows]
+
+    @strawberry.field(description="MDBilling connections.", permission_classes=[CanManageSchedule])
+    async def md_billing_connections(self, info: strawberry.Info) -> list[MdBillingConnection]:
+        rows = await MdBillingModel.filter(organization_id=_org(info)).order_by("id")
+        return [MdBillingConnection.from_model(r) for r in rows]
+
+
+@strawberry.type
+class SchedulingMutation:
+    @strawberry.mutation(description="Book an appointment.", permission_classes=[CanManageSchedule])
+    async def book_appointment(self, info: strawberry.Info, input: BookAppointmentInput) -> BookAppointmentPayload:
+        async def run():
+            return await ops.book_appointment(
+                info.context.actor, local_id(input.practitioner_id, "User", "practitionerId"),
+                local_id(input.patient_id, "Patient", "patientId"), input.start, input.duration_minutes)
+
+        row, errors = await attempt(run())
+        return BookAppointmentPayload(appointment=Appointment.from_model(row) if row else None, errors=errors)
+
+    @strawberry.mutation(description="Move an appointment.", permission_classes=[CanManageSchedule])
+    async def reschedule_appointment(self, info: strawberry.Info,
+                                     input: RescheduleAppointmentInput) -> RescheduleAppointmentPayload:
+        async def run():
+            return await ops.reschedule_appointment(
+                info.context.actor, local_id(input.appointment_id, "Appointment", "appointmentId"), input.start,
+                input.duration_minutes)
+
+        row, errors = await attempt(run())
+        return RescheduleAppointmentPayload(appointment=Appointment.from_model(row) if row else None, errors=errors)
+
+    @strawberry.mutation(description="Cancel an appointment.", permission_classes=[CanManageSchedule])
+    async def cancel_appointment(self, info: strawberry.Info,
+                                 input: CancelAppointmentInput) -> CancelAppointmentPayload:
+        async def run():
+            return await ops.set_appointment_status(
+                info.context.actor, local_id(input.appointment_id, "Appointment", "appointmentId"),
+                DomainStatus.CANCELLED, input.reason)
+
+        row, errors = await attempt(run())
+        return CancelAppointmentPayload(appointment=Appointment.from_model(row) if row else None, errors=errors)
+
+    @strawberry.mutation(description="Change an appointment's status.", permission_classes=[CanManageSchedule])
+    async def set_appointment_status(self, info: strawberry.Info,
+                                     input: SetAppointmentStatusInput) -> SetAppointmentStatusPayload:
+        async def run():
+            return await ops.set_appointment_status(
+                info.context.actor, local_id(input.appointment_id, "Appointment", "appointmentId"),
+                DomainStatus(input.status.value), input.reason)
+
+        row, errors = await attempt(run())
+        return SetAppointmentStatusPayload(appointment=Appointment.from_model(row) if row else None, errors=errors)
+
+    @strawberry.mutation(description="Create a questionnaire.", permission_classes=[CanManageSchedule])
+    async def create_questionnaire(self, info: strawberry.Info,
+                                   input: CreateQuestionnaireInput) -> CreateQuestionnairePayload:
+        async def run():
+            return await work.create_questionnaire(
+                info.context.actor, kind=input.kind, title=input.title,
+                practitioner_id=local_id(input.practitioner_id, "User", "practitionerId"),
+                patient_id=local_id(input.patient_id, "Patient", "patientId"),
+                appointment_id=local_id(input.appointment_id, "Appointment", "appointmentId"))
+
+        row, errors = await attempt(run())
+        return CreateQuestionnairePayload(questionnaire=Questionnaire.from_model(row) if row else None, errors=errors)
+
+    @strawberry.mutation(description="Put a message in a user's inbox.", permission_classes=[CanManageSchedule])
+    async def create_inbox_message(self, info: strawberry.Info,
+                                   input: CreateInboxMessageInput) -> CreateInboxMessagePayload:
+        async def run():
+            return await work.create_inbox_message(
+                info.context.actor, owner_id=local_id(input.owner_id, "User", "ownerId"), subject=input.subject,
+                body=input.body, patient_id=local_id(input.patient_id, "Patient", "patientId"),
+                sender_id=local_id(input.sender_id, "User", "senderId"), snoozed_until=input.snoozed_until)
+
+        row, errors = await attempt(run())
+        return CreateInboxMessagePayload(inbox_message=InboxMessage.from_model(row) if row else None, errors=errors)
+
+    @strawberry.mutation(description="Add a lab integration.", permission_classes=[CanManageSchedule])
+    async def create_lab_integration(self, info: strawberry.Info,
+                                     input: CreateLabIntegrationInput) -> CreateLabIntegrationPayload:
+        async def run():
+            return await work.create_lab_integration(
+                info.context.actor, name=input.name, backed_by_id=local_id(input.backed_by_id, "User", "backedById"),
+                is_main=input.is_main)
+
+        row, errors = await attempt(run())
+        return CreateLabIntegrationPayload(lab_integration=LabIntegration.from_model(row) if row else None,
+                                           errors=errors)
+
+    @strawberry.mutation(description="Connect a practitioner to MDBilling.", permission_classes=[CanManageSchedule])
+    async def create_md_billing_connection(self, info: strawberry.Info,
+                                           input: CreateMdBillingConnectionInput) -> CreateMdBillingConnectionPayload:
+        async def run():
+            return await work.create_mdbilling_connection(
+                info.context.actor, user_id=local_id(input.user_id, "User", "userId"),
+                account_number=input.account_number)
+
+        row, errors = await attempt(run())
+        return CreateMdBillingConnectionPayload(connection=MdBillingConnection.from_model(row) if row else None,
+                                                errors=errors)
+
+
+def _scoped(model, convert):
+    async def resolve(ctx, pk: int):
+        row = await model.get_or_none(id=pk, organization_id=ctx.principal.organization_id)
+        return convert(row) if row else None
+
+    return resolve
+
+
+for _name, _model, _type in (("Appointment", AppointmentModel, Appointment),
+                             ("Questionnaire", QuestionnaireModel, Questionnaire),
+                             ("InboxMessage", InboxMessageModel, InboxMessage),
+                             ("LabIntegration", LabIntegrationModel, LabIntegration),
+                             ("MdBillingConnection", MdBillingModel, MdBillingConnection)):
+    register_node(_name, _scoped(_model, _type.from_model), CanManageSchedule)

@@ -1,0 +1,155 @@
+from __future__ import annotations
+
+import datetime
+
+import strawberry
+from strawberry import relay
+
+from chrgraph.db.models import Appointment as AppointmentModel
+from chrgraph.db.models import AppointmentStatus as DomainAppointmentStatus
+from chrgraph.db.models import InboxMessage as InboxMessageModel
+from chrgraph.db.models import LabIntegration as LabIntegrationModel
+from chrgraph.db.models import MdBillingConnection as MdBillingModel
+from chrgraph.db.models import Questionnaire as QuestionnaireModel
+from chrgraph.db.models import QuestionnaireKind as DomainQuestionnaireKind
+from chrgraph.db.models import QuestionnaireStatus as DomainQuestionnaireStatus
+from chrgraph.schema.patients.types import Patient
+from chrgraph.schema.users.types import User
+
+AppointmentStatus = strawberry.enum(DomainAppointmentStatus, description="Where an appointment stands (§7).")
+QuestionnaireKind = strawberry.enum(DomainQuestionnaireKind, description="Recurring scheduled or sent.")
+QuestionnaireStatus = strawberry.enum(DomainQuestionnaireStatus, description="Active, completed or removed.")
+
+
+async def _user(info: strawberry.Info, pk: int | None) -> User | None:
+    if pk is None:
+        return None
+    row = await info.context.loaders["user"].load(pk)
+    return User.from_model(row) if row else None
+
+
+async def _patient(info: strawberry.Info, pk: int | None) -> Patient | None:
+    if pk is None:
+        return None
+    row = await info.context.loaders["patient"].load(pk)
+    return Patient.from_model(row) if row else None
+
+
+@strawberry.type(description="A questionnaire for a patient.")
+class Questionnaire(relay.Node):
+    id: relay.NodeID[int]
+    practitioner_id: strawberry.Private[int]
+    patient_id: strawberry.Private[int]
+    kind: QuestionnaireKind = strawberry.field(description="Recurring scheduled or sent.")
+    title: str = strawberry.field(description="Its title.")
+    status: QuestionnaireStatus = strawberry.field(description="Active, completed or removed.")
+    created_at: datetime.datetime = strawberry.field(description="When created.")
+
+    @strawberry.field(description="The practitioner responsible.")
+    async def practitioner(self, info: strawberry.Info) -> User | None:
+        return await _user(info, self.practitioner_id)
+
+    @strawberry.field(description="The patient.")
+    async def patient(self, info: strawberry.Info) -> Patient | None:
+        return await _patient(info, self.patient_id)
+
+    @classmethod
+    def from_model(cls, row: QuestionnaireModel) -> Questionnaire:
+        return cls(id=row.id, practitioner_id=row.practitioner_id, patient_id=row.patient_id, kind=row.kind,
+                   title=row.title, status=row.status, created_at=row.created_at)
+
+
+@strawberry.type(description="An appointment: `[start, start + durationMinutes)`.")
+class Appointment(relay.Node):
+    id: relay.NodeID[int]
+    practitioner_id: strawberry.Private[int]
+    patient_id: strawberry.Private[int]
+    start: datetime.datetime = strawberry.field(description="Start (UTC).")
+    duration_minutes: int = strawberry.field(description="Length in minutes.")
+    end: datetime.datetime = strawberry.field(description="End (UTC, exclusive).")
+    status: AppointmentStatus = strawberry.field(description="Where it stands.")
+    cancel_reason: str | None = strawberry.field(description="Why it was cancelled.")
+
+    @strawberry.field(description="The practitioner.")
+    async def practitioner(self, info: strawberry.Info) -> User | None:
+        return await _user(info, self.practitioner_id)
+
+    @strawberry.field(description="The patient.")
+    async def patient(self, info: strawberry.Info) -> Patient | None:
+        return await _patient(info, self.patient_id)
+
+    @strawberry.field(description="Questionnaires attached to it.")
+    async def questionnaires(self, info: strawberry.Info) -> list[Questionnaire]:
+        rows = await info.context.loaders["questionnaires_by_appointment"].load(self.id)
+        return [Questionnaire.from_model(r) for r in rows]
+
+    @classmethod
+    def from_model(cls, row: AppointmentModel) -> Appointment:
+        return cls(id=row.id, practitioner_id=row.practitioner_id, patient_id=row.patient_id, start=row.start,
+                   duration_minutes=row.duration_minutes, end=row.end, status=row.status,
+                   cancel_reason=row.cancel_reason)
+
+
+@strawberry.type(description="A message in a user's inbox.")
+class InboxMessage(relay.Node):
+    id: relay.NodeID[int]
+    owner_id: strawberry.Private[int]
+    sender_id: strawberry.Private[int | None]
+    patient_id: strawberry.Private[int | None]
+    subject: str = strawberry.field(description="Subject.")
+    body: str = strawberry.field(description="Body.")
+    snoozed_until: datetime.datetime | None = strawberry.field(description="Snoozed until then.")
+    hidden: bool = strawberry.field(description="Hidden (never deleted).")
+    created_at: datetime.datetime = strawberry.field(description="When received.")
+
+    @strawberry.field(description="Whose inbox it is in.")
+    async def owner(self, info: strawberry.Info) -> User | None:
+        return await _user(info, self.owner_id)
+
+    @strawberry.field(description="Who sent it (shows deactivated senders as such).")
+    async def sender(self, info: strawberry.Info) -> User | None:
+        return await _user(info, self.sender_id)
+
+    @strawberry.field(description="The patient it is about.")
+    async def patient(self, info: strawberry.Info) -> Patient | None:
+        return await _patient(info, self.patient_id)
+
+    @classmethod
+    def from_model(cls, row: InboxMessageModel) -> InboxMessage:
+        return cls(id=row.id, owner_id=row.owner_id, sender_id=row.sender_id, patient_id=row.patient_id,
+                   subject=row.subject, body=row.body, snoozed_until=row.snoozed_until, hidden=row.hidden,
+                   created_at=row.created_at)
+
+
+@strawberry.type(description="A lab connection backed by a user.")
+class LabIntegration(relay.Node):
+    id: relay.NodeID[int]
+    backed_by_id: strawberry.Private[int]
+    name: str = strawberry.field(description="Lab name.")
+    is_main: bool = strawberry.field(description="The organization's main lab integration.")
+
+    @strawberry.field(description="The user backing it.")
+    async def backed_by(self, info: strawberry.Info) -> User | None:
+        return await _user(info, self.backed_by_id)
+
+    @classmethod
+    def from_model(cls, row: LabIntegrationModel) -> LabIntegration:
+        return cls(id=row.id, backed_by_id=row.backed_by_id, name=row.name, is_main=row.is_main)
+
+
+@strawberry.type(description="A practitioner's MDBilling (Ontario) connection.")
+class MdBillingConnection(relay.Node):
+    id: relay.NodeID[int]
+    user_id: strawberry.Private[int]
+    account_number: str = strawberry.field(description="MDBilling account.")
+    connected: bool = strawberry.field(description="Still connected.")
+    disconnected_at: datetime.datetime | None = strawberry.field(description="When disconnected.")
+
+    @strawberry.field(description="The practitioner.")
+    async def user(self, info: strawberry.Info) -> User | None:
+        return await _user(info, self.user_id)
+
+    @classmethod
+    def from_model(cls, row: MdBillingModel) -> MdBillingConnection:
+        return cls(id=row.id, user_id=row.user_id, account_number=row.account_number, connected=row.connected,
+                   disconnected_at=row.disconnected_at)
