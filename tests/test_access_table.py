@@ -55,6 +55,12 @@ ROWS = [
                       "start": "2020-01-01T00:00:00+00:00", "durationMinutes": 30}}, True, False, True,
      "MANAGE_SCHEDULE"),
     ("labIntegrations", "{ labIntegrations { name } }", None, True, False, True, "MANAGE_SCHEDULE"),
+    ("deactivationPreview", "query($id: ID!) { deactivationPreview(userId: $id) { user { id } } }",
+     lambda c: {"id": c.owner.user_id}, True, False, True, "EDIT_OTHER_USERS"),
+    ("deactivateUser", """mutation($i: DeactivateUserInput!) { deactivateUser(input: $i) { errors { code } } }""",
+     lambda c: {"i": {"userId": c.owner.user_id}}, True, False, True, "EDIT_OTHER_USERS"),
+    ("reactivateUser", """mutation($i: ReactivateUserInput!) { reactivateUser(input: $i) { errors { code } } }""",
+     lambda c: {"i": {"userId": c.owner.user_id}}, True, False, True, "EDIT_OTHER_USERS"),
 ]
 
 

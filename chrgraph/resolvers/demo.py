@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from chrgraph.auth.principals import support_cli_actor
 from chrgraph.db.models import Classification, License, Organization, QuestionnaireKind, Role, User, UserType
+from chrgraph.resolvers.deactivation.deactivate_user import deactivate_user
 from chrgraph.resolvers.organizations.create_organization import create_organization
 from chrgraph.resolvers.patients.patients import Identifier, create_identifier_type, register_patient
 from chrgraph.resolvers.scheduling.appointments import book_appointment
@@ -54,6 +55,9 @@ async def load_demo() -> str:
         _, token = await invite_user(actor, email, profile, [roles[n] for n in role_names])
         if accept:
             await accept_invitation(token, DEMO_PASSWORD, profile.first_name, profile.last_name)
+    gone, _ = await invite_user(actor, "former@demo.chrgraph.invalid", Profile(
+        UserType.STAFF, None, License.STAFF, "Fern", "Former"), [roles["Front desk"]])
+    await deactivate_user(actor, gone.id)
     await create_service_account(actor, email="it@demo.chrgraph.invalid", first_name="Ivan", last_name="Tech",
                                  display_name="Lab results importer")
     patients, appointments = await _load_clinical(actor)

@@ -10,6 +10,7 @@ from chrgraph.schema.consumers.operations import ConsumersMutation, ConsumersQue
 from chrgraph.schema.consumers.types import ApiConsumer
 from chrgraph.schema.organizations.mutations import OrganizationMutation
 from chrgraph.schema.organizations.types import Organization
+from chrgraph.schema.deactivation.operations import DeactivationMutation, DeactivationQuery
 from chrgraph.schema.patients.operations import PatientsMutation, PatientsQuery
 from chrgraph.schema.patients.types import IdentifierType, Patient
 from chrgraph.schema.query import Query as CoreQuery
@@ -19,9 +20,10 @@ from chrgraph.schema.users.mutations import UsersMutation
 from chrgraph.schema.users.queries import UsersQuery
 from chrgraph.schema.users.types import Role, User
 
-Query = merge_types("Query", (CoreQuery, UsersQuery, ConsumersQuery, PatientsQuery, SchedulingQuery))
+Query = merge_types("Query", (CoreQuery, UsersQuery, ConsumersQuery, PatientsQuery, SchedulingQuery, DeactivationQuery))
 Mutation = merge_types(
-    "Mutation", (UsersMutation, ConsumersMutation, OrganizationMutation, PatientsMutation, SchedulingMutation)
+    "Mutation", (UsersMutation, ConsumersMutation, OrganizationMutation, PatientsMutation, SchedulingMutation,
+                 DeactivationMutation),
 )
 
 schema = strawberry.Schema(query=Query, mutation=Mutation,

@@ -38,6 +38,8 @@ class User(Model):
     invited_at = fields.DatetimeField(null=True)
     accepted_at = fields.DatetimeField(null=True)
     deactivated_at = fields.DatetimeField(null=True)
+    # What reactivation restores (§5): ACTIVE, or INVITED with a fresh invitation.
+    status_before_deactivation = fields.CharEnumField(UserStatus, max_length=12, null=True)
 
     class Meta:
         table = "user"

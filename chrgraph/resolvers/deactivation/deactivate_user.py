@@ -1,0 +1,277 @@
+"""deactivationPreview, deactivateUser and reactivateUser (§5). Users are never
+deleted; their work is moved or cancelled, their messages forwarded or hidden, their
+lab integrations handed to successors, their MDBilling connection disconnected, and
+their sessions revoked, in one transaction with an audit event per step."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import Enum
+
+from chrgraph.audit import events
+from chrgraph.auth import epoch
+from chrgraph.auth.principals import Actor
+from chrgraph.db.models import (
+    Appointment,
+    AppointmentStatus,
+    InboxMessage,
+    Invitation,
+    LabIntegration,
+    MdBillingConnection,
+    Organization,
+    Questionnaire,
+    QuestionnaireKind,
+    QuestionnaireStatus,
+    User,
+    UserStatus,
+    UserType,
+)
+from chrgraph.db.transactions import atomic
+from chrgraph.resolvers.errors import ErrorCode, OperationFailed, UserError, fail, global_id
+from chrgraph.resolvers.scheduling.appointments import BLOCKING, clashes
+from chrgraph.resolvers.users.invitations import issue_invitation
+from chrgraph.resolvers.users.login import revoke_sessions
+from chrgraph.resolvers.users.lookup import get_user, require_password
+
+CANCEL_REASON = "Practitioner deactivated"
+
+
+class Handover(str, Enum):
+    MOVE = "MOVE"
+    CANCEL = "CANCEL"
+
+
+@dataclass(frozen=True)
+class Choice:
+    action: Handover = Handover.CANCEL
+    to_practitioner_id: int | None = None
+
+
+@dataclass
+class Preview:
+    appointments: list[Appointment]
+    recurring_questionnaires: list[Questionnaire]
+    sent_questionnaires: list[Questionnaire]
+    inbox_messages: list[InboxMessage]
+    lab_integrations: list[LabIntegration]
+    mdbilling: MdBillingConnection | None
+
+
+@dataclass
+class Outcome:
+    user: User
+    moved: dict[str, list[int]] = field(default_factory=lambda: {"appointments": [], "recurring": [], "sent": []})
+    cancelled: dict[str, list[int]] = field(default_factory=lambda: {"appointments": [], "recurring": [],
+                                                                      "sent": []})
+    removed_questionnaires: list[int] = field(default_factory=list)
+    forwarded: list[int] = field(default_factory=list)
+    hidden: list[int] = field(default_factory=list)
+    transferred: list[int] = field(default_factory=list)
+    disconnected: list[int] = field(default_factory=list)
+
+
+async def _work(conn, user: User, now: datetime) -> Preview:
+    def q(model):
+        return model.filter(organization_id=user.organization_id).using_db(conn)
+
+    appointments = await q(Appointment).filter(practitioner_id=user.id, start__gt=now, status__in=BLOCKING).order_by(
+        "start")
+    questionnaires = await q(Questionnaire).filter(practitioner_id=user.id, status=QuestionnaireStatus.ACTIVE).order_by(
+        "id")
+    return Preview(
+        appointments=appointments,
+        recurring_questionnaires=[x for x in questionnaires if x.kind is QuestionnaireKind.RECURRING],
+        sent_questionnaires=[x for x in questionnaires if x.kind is QuestionnaireKind.SENT],
+        inbox_messages=await q(InboxMessage).filter(owner_id=user.id, hidden=False).order_by("id"),
+        lab_integrations=await q(LabIntegration).filter(backed_by_id=user.id).order_by("-is_main", "id"),
+        mdbilling=await q(MdBillingConnection).filter(user_id=user.id, connected=True).first(),
+    )
+
+
+async def deactivation_preview(actor: Actor, user_id: int | None) -> tuple[User, Preview]:
+    async with atomic() as conn:
+        user = await get_user(actor, user_id, conn)
+        return user, await _work(conn, user, datetime.now(UTC))
+
+
+async def _active_member(conn, actor: Actor, user_id: int | None, exclude: int, path: tuple[str, ...],
+                         practitioner: bool) -> User | UserError:
+    query = User.filter(id=user_id, organization_id=actor.organization_id, status=UserStatus.ACTIVE).exclude(
+        type__in=[UserType.SUPPORT, UserType.SERVICE_ACCOUNT])
+    if practitioner:
+        query = query.filter(type=UserType.PRACTITIONER)
+    target = await query.using_db(conn).first() if user_id is not None else None
+    if target is None or target.id == exclude:
+        what = "an active practitioner" if practitioner else "an active user"
+        return UserError(ErrorCode.NOT_FOUND, f"Choose {what} of the organization other than the user.", path)
+    return target
+
+
+async def deactivate_user(actor: Actor, user_id: int | None, *, appointments: Choice = Choice(),
+                          recurring_questionnaires: Choice = Choice(), sent_questionnaires: Choice = Choice(),
+                          forward_inbox_to_user_id: int | None = None,
+                          lab_integration_successors: dict[int, int] | None = None,
+                          password: str | None = None) -> Outcome:
+    principal = actor.principal
+    if principal.user_id is not None and principal.user_id == user_id:
+        raise fail(ErrorCode.CANNOT_DEACTIVATE_SELF, "You cannot deactivate yourself.", "userId")
+    await require_password(actor, password)
+    successors = lab_integration_successors or {}
+    now = datetime.now(UTC)
+    async with atomic() as conn:
+        user = await get_user(actor, user_id, conn)
+        org = await Organization.filter(id=actor.organization_id).using_db(conn).get()
+        if org.owner_user_id == user.id:
+            raise fail(ErrorCode.CANNOT_DEACTIVATE_OWNER, "Transfer ownership first.", "userId")
+        if user.status is UserStatus.DEACTIVATED:
+            raise fail(ErrorCode.INVALID_STATE, "The user is already deactivated.", "userId")
+        work = await _work(conn, user, now)
+        errors: list[UserError] = []
+        targets: dict[str, User] = {}
+        for name, choice in (("appointments", appointments), ("recurringQuestionnaires", recurring_questionnaires),
+                             ("sentQuestionnaires", sent_questionnaires)):
+            if choice.action is Handover.MOVE:
+                found = await _active_member(conn, actor, choice.to_practitioner_id, user.id,
+                                             (name, "toPractitionerId"), practitioner=True)
+                if isinstance(found, UserError):
+                    errors.append(found)
+                else:
+                    targets[name] = found
+        forward_to = None
+        if forward_inbox_to_user_id is not None:
+            found = await _active_member(conn, actor, forward_inbox_to_user_id, user.id, ("forwardInboxToUserId",),
+                                         practitioner=False)
+            if isinstance(found, UserError):
+                errors.append(found)
+            else:
+                forward_to = found
+        lab_targets: dict[int, User] = {}
+        for lab in work.lab_integrations:
+            if lab.id not in successors:
+                errors.append(UserError(ErrorCode.LAB_INTEGRATION_TRANSFER_REQUIRED,
+                                        f"The lab integration {lab.name!r} needs a successor.",
+                                        ("labIntegrationSuccessors",), global_id("LabIntegration", lab.id)))
+                continue
+            found = await _active_member(conn, actor, successors[lab.id], user.id, ("labIntegrationSuccessors",),
+                                         practitioner=False)
+            if isinstance(found, UserError):
+                errors.append(found)
+            else:
+                lab_targets[lab.id] = found
+        unknown = set(successors) - {lab.id for lab in work.lab_integrations}
+        if unknown:
+            errors.append(UserError(ErrorCode.NOT_FOUND, "Not a lab integration the user backs.",
+                                    ("labIntegrationSuccessors",)))
+        if "appointments" in targets:
+            for appointment in work.appointments:
+                taken = await clashes(conn, targets["appointments"].id, appointment.start, appointment.end)
+                errors.extend(UserError(ErrorCode.SLOT_CONFLICT,
+                                        f"The receiving practitioner is booked at {clash.start.isoformat()}.",
+                                        ("appointments",), global_id("Appointment", clash.id)) for clash in taken)
+        if errors:
+            raise OperationFailed(*errors)
+        outcome = Outcome(user=user)
+        await _hand_over_appointments(conn, actor, work, appointments, targets.get("appointments"), outcome)
+        for key, name, choice, items in (("recurring", "recurringQuestionnaires", recurring_questionnaires,
+                                          work.recurring_questionnaires),
+                                         ("sent", "sentQuestionnaires", sent_questionnaires, work.sent_questionnaires)):
+            await _hand_over_questionnaires(conn, actor, key, items, choice, targets.get(name), outcome)
+        for message in work.inbox_messages:
+            if forward_to is not None:
+                await InboxMessage.filter(id=message.id).using_db(conn).update(owner_id=forward_to.id)
+                outcome.forwarded.append(message.id)
+            else:
+                await InboxMessage.filter(id=message.id).using_db(conn).update(hidden=True)
+                outcome.hidden.append(message.id)
+        for lab in work.lab_integrations:
+            successor = lab_targets[lab.id]
+            await LabIntegration.filter(id=lab.id).using_db(conn).update(backed_by_id=successor.id)
+            await events.record(conn, actor, "LAB_INTEGRATION_TRANSFERRED", "LabIntegration", lab.id,
+                                {"backedBy": {"before": user.id, "after": successor.id}, "isMain": lab.is_main})
+            outcome.transferred.append(lab.id)
+        if work.mdbilling is not None:
+            await MdBillingConnection.filter(id=work.mdbilling.id).using_db(conn).update(
+                connected=False, disconnected_at=now)
+            await events.record(conn, actor, "MDBILLING_DISCONNECTED", "MdBillingConnection", work.mdbilling.id,
+                                {"connected": {"before": True, "after": False}})
+            outcome.disconnected.append(work.mdbilling.id)
+        previous = user.status
+        await Invitation.filter(user_id=user.id, used_at__isnull=True, voided_at__isnull=True).using_db(conn).update(
+            voided_at=now)
+        user.status_before_deactivation, user.status, user.deactivated_at = previous, UserStatus.DEACTIVATED, now
+        await user.save(using_db=conn, update_fields=["status", "status_before_deactivation", "deactivated_at"])
+        revoked = await revoke_sessions(conn, user.id)
+        await events.record(conn, actor, "USER_DEACTIVATED", "User", user.id, {
+            "status": {"before": previous, "after": UserStatus.DEACTIVATED},
+            "appointmentsMovedTo": targets["appointments"].id if "appointments" in targets else None,
+            "movedAppointments": outcome.moved["appointments"],
+            "cancelledAppointments": outcome.cancelled["appointments"],
+            "movedQuestionnaires": outcome.moved["recurring"] + outcome.moved["sent"],
+            "removedQuestionnaires": outcome.removed_questionnaires,
+            "inboxForwardedTo": forward_to.id if forward_to else None, "forwardedMessages": outcome.forwarded,
+            "hiddenMessages": outcome.hidden, "transferredLabIntegrations": outcome.transferred,
+            "disconnectedMdBilling": outcome.disconnected, "revokedSessions": revoked,
+        })
+    epoch.clear_local()
+    return outcome
+
+
+async def _hand_over_appointments(conn, actor: Actor, work: Preview, choice: Choice, target: User | None,
+                                  outcome: Outcome) -> None:
+    for appointment in work.appointments:
+        if choice.action is Handover.MOVE and target is not None:
+            await Appointment.filter(id=appointment.id).using_db(conn).update(practitioner_id=target.id)
+            await events.record(conn, actor, "APPOINTMENT_MOVED", "Appointment", appointment.id,
+                                {"practitioner": {"before": appointment.practitioner_id, "after": target.id}})
+            outcome.moved["appointments"].append(appointment.id)
+        else:
+            await Appointment.filter(id=appointment.id).using_db(conn).update(
+                status=AppointmentStatus.CANCELLED, cancel_reason=CANCEL_REASON)
+            removed = await Questionnaire.filter(appointment_id=appointment.id).exclude(
+                status=QuestionnaireStatus.REMOVED).using_db(conn).values_list("id", flat=True)
+            await Questionnaire.filter(id__in=list(removed)).using_db(conn).update(status=QuestionnaireStatus.REMOVED)
+            outcome.removed_questionnaires.extend(removed)
+            await events.record(conn, actor, "APPOINTMENT_CANCELLED", "Appointment", appointment.id, {
+                "status": {"before": appointment.status, "after": AppointmentStatus.CANCELLED},
+                "cancelReason": CANCEL_REASON, "removedQuestionnaires": list(removed)})
+            outcome.cancelled["appointments"].append(appointment.id)
+
+
+async def _hand_over_questionnaires(conn, actor: Actor, key: str, items: list[Questionnaire], choice: Choice,
+                                    target: User | None, outcome: Outcome) -> None:
+    for item in items:
+        if item.id in outcome.removed_questionnaires:
+            continue  # already removed with its cancelled appointment
+        if choice.action is Handover.MOVE and target is not None:
+            await Questionnaire.filter(id=item.id).using_db(conn).update(practitioner_id=target.id)
+            await events.record(conn, actor, "QUESTIONNAIRE_MOVED", "Questionnaire", item.id,
+                                {"practitioner": {"before": item.practitioner_id, "after": target.id}})
+            outcome.moved[key].append(item.id)
+        else:
+            await Questionnaire.filter(id=item.id).using_db(conn).update(status=QuestionnaireStatus.REMOVED)
+            await events.record(conn, actor, "QUESTIONNAIRE_REMOVED", "Questionnaire", item.id,
+                                {"status": {"before": item.status, "after": QuestionnaireStatus.REMOVED}})
+            outcome.cancelled[key].append(item.id)
+
+
+async def reactivate_user(actor: Actor, user_id: int | None) -> tuple[User, str | None]:
+    """Back to the status before deactivation: ACTIVE, or INVITED with a fresh invitation;
+    role memberships were kept and count again."""
+    async with atomic() as conn:
+        user = await get_user(actor, user_id, conn)
+        if user.status is not UserStatus.DEACTIVATED:
+            raise fail(ErrorCode.INVALID_STATE, "The user is not deactivated.", "userId")
+        restored = user.status_before_deactivation or UserStatus.ACTIVE
+        user.status, user.deactivated_at, user.status_before_deactivation = restored, None, None
+        await user.save(using_db=conn, update_fields=["status", "deactivated_at", "status_before_deactivation"])
+        token = None
+        if restored is UserStatus.INVITED:
+            org = await Organization.filter(id=actor.organization_id).using_db(conn).get()
+            token = await issue_invitation(conn, user, org.name)
+        await events.record(conn, actor, "USER_REACTIVATED", "User", user.id,
+                            {"status": {"before": UserStatus.DEACTIVATED, "after": restored},
+                             "newInvitation": token is not None})
+    return user, token
+
+

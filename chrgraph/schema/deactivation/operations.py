@@ -1,0 +1,165 @@
+"""Deactivation and reactivation through GraphQL (§5, §11: EDIT_OTHER_USERS)."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import strawberry
+from strawberry import relay
+
+from chrgraph.resolvers.deactivation import deactivate_user as ops
+from chrgraph.resolvers.errors import OperationFailed, global_id
+from chrgraph.schema.errors import UserError
+from chrgraph.schema.payloads import attempt, local_id
+from chrgraph.schema.permissions import CanEditOtherUsers
+from chrgraph.schema.relay import Connection, Edge, PageInfo, encode_cursor
+from chrgraph.schema.scheduling.types import Appointment, InboxMessage, LabIntegration, MdBillingConnection, Questionnaire
+from chrgraph.schema.users.types import User
+
+
+def _all(items: list, convert) -> Connection:
+    edges = [Edge(cursor=encode_cursor(i), node=convert(item)) for i, item in enumerate(items)]
+    return Connection(edges=edges, total_count=len(items), page_info=PageInfo(
+        has_next_page=False, has_previous_page=False, start_cursor=edges[0].cursor if edges else None,
+        end_cursor=edges[-1].cursor if edges else None))
+
+
+@strawberry.type(description="What deactivating a user affects (the Member Deactivation window).")
+class DeactivationPreview:
+    user: User = strawberry.field(description="The user.")
+    future_appointments: Connection[Appointment] = strawberry.field(description="Starting after now.")
+    recurring_questionnaires: Connection[Questionnaire] = strawberry.field(description="Recurring scheduled.")
+    sent_questionnaires: Connection[Questionnaire] = strawberry.field(description="Sent, still active.")
+    inbox_messages: Connection[InboxMessage] = strawberry.field(description="Visible messages, snoozed included.")
+    lab_integrations: Connection[LabIntegration] = strawberry.field(description="Backed by the user (main first).")
+    md_billing_connection: MdBillingConnection | None = strawberry.field(description="Its MDBilling connection.")
+
+
+@strawberry.enum(description="What happens to a kind of work.")
+class HandoverAction(Enum):
+    MOVE = "MOVE"
+    CANCEL = "CANCEL"
+
+
+@strawberry.input(description="MOVE to an active practitioner, or CANCEL (the default).")
+class HandoverInput:
+    action: HandoverAction = strawberry.field(default=HandoverAction.CANCEL, description="MOVE or CANCEL.")
+    to_practitioner_id: relay.GlobalID | None = strawberry.field(default=None, description="For MOVE.")
+
+
+@strawberry.input(description="Who takes over a lab integration.")
+class LabIntegrationSuccessorInput:
+    lab_integration_id: relay.GlobalID = strawberry.field(description="A lab integration the user backs.")
+    user_id: relay.GlobalID = strawberry.field(description="The active user who backs it from now on.")
+
+
+@strawberry.input(description="Deactivate a user and hand over its work.")
+class DeactivateUserInput:
+    user_id: relay.GlobalID = strawberry.field(description="The user (never yourself, never the owner).")
+    appointments: HandoverInput | None = strawberry.field(default=None, description="Future appointments.")
+    recurring_questionnaires: HandoverInput | None = strawberry.field(default=None, description="Recurring.")
+    sent_questionnaires: HandoverInput | None = strawberry.field(default=None, description="Sent.")
+    forward_inbox_to_user_id: relay.GlobalID | None = strawberry.field(
+        default=None, description="Who receives the inbox; without it messages are hidden.")
+    lab_integration_successors: list[LabIntegrationSuccessorInput] | None = strawberry.field(
+        default=None, description="One per lab integration the user backs.")
+    password: str | None = strawberry.field(default=None, description="Sessions re-enter their password.")
+
+
+@strawberry.type(description="What deactivation did.")
+class DeactivationReport:
+    moved_appointment_ids: list[relay.GlobalID] = strawberry.field(description="Moved appointments.")
+    cancelled_appointment_ids: list[relay.GlobalID] = strawberry.field(description="Cancelled appointments.")
+    moved_questionnaire_ids: list[relay.GlobalID] = strawberry.field(description="Moved questionnaires.")
+    removed_questionnaire_ids: list[relay.GlobalID] = strawberry.field(description="Removed questionnaires.")
+    forwarded_message_ids: list[relay.GlobalID] = strawberry.field(description="Forwarded inbox messages.")
+    hidden_message_ids: list[relay.GlobalID] = strawberry.field(description="Hidden inbox messages.")
+    transferred_lab_integration_ids: list[relay.GlobalID] = strawberry.field(description="Handed to successors.")
+    disconnected_md_billing_ids: list[relay.GlobalID] = strawberry.field(description="Disconnected.")
+
+
+@strawberry.type(description="The result of deactivateUser.")
+class DeactivateUserPayload:
+    user: User | None = strawberry.field(description="The deactivated user.")
+    report: DeactivationReport | None = strawberry.field(description="What was handed over.")
+    errors: list[UserError] = strawberry.field(description="SLOT_CONFLICT lists each clashing appointment.")
+
+
+@strawberry.input(description="Reactivate a user.")
+class ReactivateUserInput:
+    user_id: relay.GlobalID = strawberry.field(description="A deactivated user.")
+
+
+@strawberry.type(description="The result of reactivateUser.")
+class ReactivateUserPayload:
+    user: User | None = strawberry.field(description="The user, ACTIVE or INVITED again.")
+    errors: list[UserError] = strawberry.field(description="Why nothing was written.")
+
+
+def _choice(value: HandoverInput | None, path: str) -> ops.Choice:
+    if value is None:
+        return ops.Choice()
+    return ops.Choice(ops.Handover(value.action.value), local_id(value.to_practitioner_id, "User", path))
+
+
+def _ids(type_name: str, ids: list[int]) -> list[relay.GlobalID]:
+    return [relay.GlobalID.from_id(global_id(type_name, i)) for i in ids]
+
+
+@strawberry.type
+class DeactivationQuery:
+    @strawberry.field(description="What deactivating the user would affect.", permission_classes=[CanEditOtherUsers])
+    async def deactivation_preview(self, info: strawberry.Info, user_id: relay.GlobalID) -> DeactivationPreview | None:
+        try:
+            user, work = await ops.deactivation_preview(info.context.actor, local_id(user_id, "User", "userId"))
+        except OperationFailed:
+            return None  # another organization's id is like one that does not exist
+        return DeactivationPreview(
+            user=User.from_model(user),
+            future_appointments=_all(work.appointments, Appointment.from_model),
+            recurring_questionnaires=_all(work.recurring_questionnaires, Questionnaire.from_model),
+            sent_questionnaires=_all(work.sent_questionnaires, Questionnaire.from_model),
+            inbox_messages=_all(work.inbox_messages, InboxMessage.from_model),
+            lab_integrations=_all(work.lab_integrations, LabIntegration.from_model),
+            md_billing_connection=MdBillingConnection.from_model(work.mdbilling) if work.mdbilling else None,
+        )
+
+
+@strawberry.type
+class DeactivationMutation:
+    @strawberry.mutation(description="Deactivate a user and hand over its work.", permission_classes=[CanEditOtherUsers])
+    async def deactivate_user(self, info: strawberry.Info, input: DeactivateUserInput) -> DeactivateUserPayload:
+        async def run():
+            successors = {
+                local_id(s.lab_integration_id, "LabIntegration", "labIntegrationSuccessors"):
+                    local_id(s.user_id, "User", "labIntegrationSuccessors")
+                for s in input.lab_integration_successors or []}
+            return await ops.deactivate_user(
+                info.context.actor, local_id(input.user_id, "User", "userId"),
+                appointments=_choice(input.appointments, "appointments"),
+                recurring_questionnaires=_choice(input.recurring_questionnaires, "recurringQuestionnaires"),
+                sent_questionnaires=_choice(input.sent_questionnaires, "sentQuestionnaires"),
+                forward_inbox_to_user_id=local_id(input.forward_inbox_to_user_id, "User", "forwardInboxToUserId"),
+                lab_integration_successors=successors, password=input.password)
+
+        outcome, errors = await attempt(run())
+        if outcome is None:
+            return DeactivateUserPayload(user=None, report=None, errors=errors)
+        return DeactivateUserPayload(user=User.from_model(outcome.user), errors=[], report=DeactivationReport(
+            moved_appointment_ids=_ids("Appointment", outcome.moved["appointments"]),
+            cancelled_appointment_ids=_ids("Appointment", outcome.cancelled["appointments"]),
+            moved_questionnaire_ids=_ids("Questionnaire", outcome.moved["recurring"] + outcome.moved["sent"]),
+            removed_questionnaire_ids=_ids("Questionnaire", outcome.removed_questionnaires
+                                           + outcome.cancelled["recurring"] + outcome.cancelled["sent"]),
+            forwarded_message_ids=_ids("InboxMessage", outcome.forwarded),
+            hidden_message_ids=_ids("InboxMessage", outcome.hidden),
+            transferred_lab_integration_ids=_ids("LabIntegration", outcome.transferred),
+            disconnected_md_billing_ids=_ids("MdBillingConnection", outcome.disconnected)))
+
+    @strawberry.mutation(description="Reactivate a deactivated user.", permission_classes=[CanEditOtherUsers])
+    async def reactivate_user(self, info: strawberry.Info, input: ReactivateUserInput) -> ReactivateUserPayload:
+        async def run():
+            return await ops.reactivate_user(info.context.actor, local_id(input.user_id, "User", "userId"))
+
+        result, errors = await attempt(run())
+        return ReactivateUserPayload(user=User.from_model(result[0]) if result else None, errors=errors)

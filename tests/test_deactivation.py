@@ -1,0 +1,238 @@
+"""Deactivation and reactivation with handover (SPEC §5)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from strawberry.relay import from_base64, to_base64
+
+from chrgraph.auth.principals import support_cli_actor
+from chrgraph.db import hooks
+from chrgraph.db.models import (
+    Appointment,
+    AuditEvent,
+    InboxMessage,
+    LabIntegration,
+    MdBillingConnection,
+    Questionnaire,
+    QuestionnaireKind,
+    User,
+)
+from chrgraph.resolvers.scheduling.work import (
+    create_inbox_message,
+    create_lab_integration,
+    create_mdbilling_connection,
+    create_questionnaire,
+)
+from tests.accounts import PASSWORD, login, make_clinic, session_for
+from tests.scheduling_helpers import at, patient, practitioner
+
+PREVIEW = """query($id: ID!) { deactivationPreview(userId: $id) {
+  futureAppointments { totalCount } recurringQuestionnaires { totalCount } sentQuestionnaires { totalCount }
+  inboxMessages { totalCount } labIntegrations { totalCount edges { node { isMain } } }
+  mdBillingConnection { connected } } }"""
+DEACTIVATE = """mutation($i: DeactivateUserInput!) { deactivateUser(input: $i) {
+  user { id status deactivatedAt }
+  report { movedAppointmentIds cancelledAppointmentIds movedQuestionnaireIds removedQuestionnaireIds
+           forwardedMessageIds hiddenMessageIds transferredLabIntegrationIds disconnectedMdBillingIds }
+  errors { code field relatedId } } }"""
+REACTIVATE = """mutation($i: ReactivateUserInput!) { reactivateUser(input: $i) { user { status } errors { code } } }"""
+BOOK = """mutation($i: BookAppointmentInput!) { bookAppointment(input: $i) {
+  appointment { id } errors { code field relatedId } } }"""
+ROLES = "{ roles { name members { id } } }"
+
+
+def pk(global_id: str) -> int:
+    return int(from_base64(global_id)[1])
+
+
+async def book(clinic, dr: str, start: str, pat: str | None = None) -> str:
+    pat = pat or await patient(clinic.organization.id)
+    result = (await clinic.vendor.gql(BOOK, {"i": {"practitionerId": dr, "patientId": pat, "start": start,
+                                                   "durationMinutes": 30}}))["bookAppointment"]
+    assert result["errors"] == [], result
+    return result["appointment"]["id"]
+
+
+async def busy_practitioner(clinic) -> dict:
+    """A practitioner with one of each kind of work."""
+    org = clinic.organization.id
+    actor = support_cli_actor(org)
+    dr = await practitioner(org)
+    pat = await patient(org)
+    appointment = await book(clinic, dr, at(3, 10, 0), pat)
+    await create_questionnaire(actor, kind=QuestionnaireKind.SENT, title="Intake", practitioner_id=pk(dr),
+                               patient_id=pk(pat), appointment_id=pk(appointment))
+    await create_questionnaire(actor, kind=QuestionnaireKind.RECURRING, title="BP diary", practitioner_id=pk(dr),
+                               patient_id=pk(pat))
+    await create_questionnaire(actor, kind=QuestionnaireKind.SENT, title="PHQ-9", practitioner_id=pk(dr),
+                               patient_id=pk(pat))
+    await create_inbox_message(actor, owner_id=pk(dr), subject="Result", body="ok")
+    await create_inbox_message(actor, owner_id=pk(dr), subject="Later", body="zzz",
+                               snoozed_until=datetime(2031, 1, 1, tzinfo=UTC))
+    lab = await create_lab_integration(actor, name="LifeLabs", backed_by_id=pk(dr), is_main=True)
+    await create_mdbilling_connection(actor, user_id=pk(dr), account_number="ON-1")
+    return {"dr": dr, "patient": pat, "appointment": appointment, "lab": to_base64("LabIntegration", lab.id)}
+
+
+@pytest.fixture
+async def clinic(client):
+    return await make_clinic(client)
+
+
+async def test_the_preview_lists_every_kind_of_work(clinic):
+    work = await busy_practitioner(clinic)
+    preview = (await clinic.vendor.gql(PREVIEW, {"id": work["dr"]}))["deactivationPreview"]
+    assert preview["futureAppointments"]["totalCount"] == 1
+    assert preview["recurringQuestionnaires"]["totalCount"] == 1
+    assert preview["sentQuestionnaires"]["totalCount"] == 2
+    assert preview["inboxMessages"]["totalCount"] == 2  # the snoozed one included
+    assert preview["labIntegrations"]["edges"] == [{"node": {"isMain": True}}]
+    assert preview["mdBillingConnection"] == {"connected": True}
+
+
+async def test_cancel_is_the_default_and_everything_is_reported_and_audited(clinic):
+    work = await busy_practitioner(clinic)
+    successor = await practitioner(clinic.organization.id)
+    result = (await clinic.vendor.gql(DEACTIVATE, {"i": {
+        "userId": work["dr"], "labIntegrationSuccessors": [{"labIntegrationId": work["lab"], "userId": successor}],
+    }}))["deactivateUser"]
+    assert result["errors"] == [] and result["user"]["status"] == "DEACTIVATED"
+    report = result["report"]
+    assert report["cancelledAppointmentIds"] == [work["appointment"]]
+    assert len(report["removedQuestionnaireIds"]) == 3  # the appointment's, the recurring and the other sent
+    assert len(report["hiddenMessageIds"]) == 2 and report["forwardedMessageIds"] == []
+    assert report["transferredLabIntegrationIds"] == [work["lab"]]
+    assert len(report["disconnectedMdBillingIds"]) == 1
+    appointment = await Appointment.get(id=pk(work["appointment"]))
+    assert appointment.status.value == "CANCELLED"
+    assert await Questionnaire.filter(practitioner_id=pk(work["dr"]), status="ACTIVE").count() == 0
+    assert await InboxMessage.filter(owner_id=pk(work["dr"]), hidden=True).count() == 2
+    assert (await LabIntegration.get(id=pk(work["lab"]))).backed_by_id == pk(successor)
+    assert (await MdBillingConnection.get(user_id=pk(work["dr"]))).connected is False
+    actions = set(await AuditEvent.filter(organization_id=clinic.organization.id).values_list("action", flat=True))
+    assert {"USER_DEACTIVATED", "APPOINTMENT_CANCELLED", "QUESTIONNAIRE_REMOVED", "LAB_INTEGRATION_TRANSFERRED",
+            "MDBILLING_DISCONNECTED"} <= actions
+
+
+async def test_move_hands_work_to_another_practitioner_and_audit_says_where(clinic):
+    work = await busy_practitioner(clinic)
+    other = await practitioner(clinic.organization.id)
+    inbox_to = clinic.owner.user_id
+    result = (await clinic.vendor.gql(DEACTIVATE, {"i": {
+        "userId": work["dr"], "appointments": {"action": "MOVE", "toPractitionerId": other},
+        "recurringQuestionnaires": {"action": "MOVE", "toPractitionerId": other},
+        "sentQuestionnaires": {"action": "MOVE", "toPractitionerId": other},
+        "forwardInboxToUserId": inbox_to,
+        "labIntegrationSuccessors": [{"labIntegrationId": work["lab"], "userId": other}],
+    }}))["deactivateUser"]
+    assert result["errors"] == []
+    assert result["report"]["movedAppointmentIds"] == [work["appointment"]]
+    assert len(result["report"]["movedQuestionnaireIds"]) == 3
+    assert len(result["report"]["forwardedMessageIds"]) == 2
+    assert (await Appointment.get(id=pk(work["appointment"]))).practitioner_id == pk(other)
+    assert await InboxMessage.filter(owner_id=pk(inbox_to)).count() == 2
+    moved = await AuditEvent.get(action="APPOINTMENT_MOVED", target_id=str(pk(work["appointment"])))
+    assert moved.changes["practitioner"] == {"before": pk(work["dr"]), "after": pk(other)}
+
+
+async def test_a_move_that_would_double_book_refuses_everything(clinic):
+    work = await busy_practitioner(clinic)
+    other = await practitioner(clinic.organization.id)
+    clash = await book(clinic, other, at(3, 10, 15))
+    result = (await clinic.vendor.gql(DEACTIVATE, {"i": {
+        "userId": work["dr"], "appointments": {"action": "MOVE", "toPractitionerId": other},
+        "labIntegrationSuccessors": [{"labIntegrationId": work["lab"], "userId": other}]}}))["deactivateUser"]
+    assert result["user"] is None
+    assert result["errors"] == [{"code": "SLOT_CONFLICT", "field": ["appointments"], "relatedId": clash}]
+    assert (await User.get(id=pk(work["dr"]))).status.value == "ACTIVE"
+    assert (await Appointment.get(id=pk(work["appointment"]))).status.value == "BOOKED"
+
+
+async def test_lab_integrations_need_a_successor(clinic):
+    work = await busy_practitioner(clinic)
+    result = (await clinic.vendor.gql(DEACTIVATE, {"i": {"userId": work["dr"]}}))["deactivateUser"]
+    assert result["errors"] == [{"code": "LAB_INTEGRATION_TRANSFER_REQUIRED", "field": ["labIntegrationSuccessors"],
+                                 "relatedId": work["lab"]}]
+    assert (await User.get(id=pk(work["dr"]))).status.value == "ACTIVE"
+
+
+async def test_never_oneself_never_the_owner_and_sessions_re_enter_the_password(clinic):
+    admin = await clinic.member(permissions_of=["Administrator"])
+    me = (await admin.gql(DEACTIVATE, {"i": {"userId": admin.user_id, "password": PASSWORD}}))["deactivateUser"]
+    assert me["errors"][0]["code"] == "CANNOT_DEACTIVATE_SELF"
+    owner = (await admin.gql(DEACTIVATE, {"i": {"userId": clinic.owner.user_id, "password": PASSWORD}}))
+    assert owner["deactivateUser"]["errors"][0]["code"] == "CANNOT_DEACTIVATE_OWNER"
+    target = await clinic.member()
+    missing = (await admin.gql(DEACTIVATE, {"i": {"userId": target.user_id}}))["deactivateUser"]
+    assert missing["errors"][0]["code"] == "PASSWORD_REQUIRED"
+    wrong = (await admin.gql(DEACTIVATE, {"i": {"userId": target.user_id, "password": "nope nope nope"}}))
+    assert wrong["deactivateUser"]["errors"][0]["code"] == "PASSWORD_INVALID"
+
+
+async def test_after_deactivation_no_access_no_booking_no_membership_and_history_kept(clinic):
+    org = clinic.organization.id
+    dr = await practitioner(org)
+    email = (await User.get(id=pk(dr))).email
+    session = await session_for(clinic.client, email)
+    await clinic.owner.gql("""mutation($i: AssignRolesInput!) { assignRoles(input: $i) { errors { code } } }""",
+                           {"i": {"userId": dr, "roleIds": [to_base64("Role", clinic.roles["Practitioner"])],
+                                  "password": PASSWORD}})
+    await create_inbox_message(support_cli_actor(org), owner_id=pk(clinic.owner.user_id), subject="From the doctor", body="hi", sender_id=pk(dr))
+    assert (await clinic.vendor.gql(DEACTIVATE, {"i": {"userId": dr}}))["deactivateUser"]["errors"] == []
+    refused = await session.post("{ viewer { kind } }")
+    assert refused.status_code == 401 and refused.json()["errors"][0]["extensions"]["reason"] == "INVALID_SESSION"
+    assert (await login(clinic.client, email))["errors"][0]["code"] == "INVALID_CREDENTIALS"
+    booked = (await clinic.vendor.gql(BOOK, {"i": {"practitionerId": dr, "patientId": await patient(org),
+                                                   "start": at(2, 9, 0), "durationMinutes": 30}}))
+    assert booked["bookAppointment"]["errors"][0]["code"] == "PRACTITIONER_NOT_BOOKABLE"
+    members = {r["name"]: [m["id"] for m in r["members"]] for r in (await clinic.owner.gql(ROLES))["roles"]}
+    assert dr not in members["Practitioner"]
+    sender = (await clinic.vendor.gql("""{ inboxMessages(first: 100) { edges { node { subject
+      sender { status } } } } }"""))["inboxMessages"]["edges"]
+    assert {"subject": "From the doctor", "sender": {"status": "DEACTIVATED"}} in [e["node"] for e in sender]
+    assert await User.filter(id=pk(dr)).exists()
+
+
+async def test_the_database_refuses_to_delete_a_user(clinic):
+    with pytest.raises(Exception):  # noqa: B017 (either backend's integrity or operational error)
+        await User.filter(id=pk(clinic.owner.user_id)).delete()
+    assert await User.filter(id=pk(clinic.owner.user_id)).exists()
+
+
+async def test_reactivation_restores_status_and_roles(client, clinic):
+    active = await clinic.member(permissions_of=["Billing"])
+    assert (await clinic.vendor.gql(DEACTIVATE, {"i": {"userId": active.user_id}}))["deactivateUser"]["errors"] == []
+    back = (await clinic.vendor.gql(REACTIVATE, {"i": {"userId": active.user_id}}))["reactivateUser"]
+    assert back == {"user": {"status": "ACTIVE"}, "errors": []}
+    assert (await login(client, active.email))["errors"] == []
+    members = {r["name"]: [m["id"] for m in r["members"]] for r in (await clinic.owner.gql(ROLES))["roles"]}
+    assert active.user_id in members["Billing"]
+    invited = (await clinic.owner.gql("""mutation($i: InviteUserInput!) { inviteUser(input: $i) { user { id } } }""",
+                                      {"i": {"email": "inv@react.test", "type": "STAFF", "license": "STAFF",
+                                             "firstName": "I", "lastName": "V"}}))["inviteUser"]["user"]["id"]
+    await clinic.vendor.gql(DEACTIVATE, {"i": {"userId": invited}})
+    again = (await clinic.vendor.gql(REACTIVATE, {"i": {"userId": invited}}))["reactivateUser"]
+    assert again["user"]["status"] == "INVITED"
+    assert await AuditEvent.filter(action="USER_REACTIVATED", target_id=str(pk(invited))).exists()
+
+
+async def test_a_failing_late_step_leaves_nothing_changed(clinic):
+    work = await busy_practitioner(clinic)
+    successor = await practitioner(clinic.organization.id)
+    events_before = await AuditEvent.filter(organization_id=clinic.organization.id).count()
+    hooks.arm_fault(hooks.FaultPlan(fail_at=1, match="mdbilling_connection"))
+    try:
+        response = await clinic.vendor.post(DEACTIVATE, {"i": {
+            "userId": work["dr"], "labIntegrationSuccessors": [{"labIntegrationId": work["lab"],
+                                                                "userId": successor}]}})
+    finally:
+        hooks.disarm_fault()
+    assert response.json()["errors"][0]["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+    assert (await User.get(id=pk(work["dr"]))).status.value == "ACTIVE"
+    assert (await Appointment.get(id=pk(work["appointment"]))).status.value == "BOOKED"
+    assert await Questionnaire.filter(practitioner_id=pk(work["dr"]), status="ACTIVE").count() == 3
+    assert await InboxMessage.filter(owner_id=pk(work["dr"]), hidden=False).count() == 2
+    assert (await LabIntegration.get(id=pk(work["lab"]))).backed_by_id == pk(work["dr"])
+    assert await AuditEvent.filter(organization_id=clinic.organization.id).count() == events_before
