@@ -9,7 +9,7 @@ import logging
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from tortoise import connections
 
@@ -17,8 +17,10 @@ from chrgraph.audit.api_log import ApiLogMiddleware, purge_api_logs, writer
 from chrgraph.audit.checkpoint import sign_checkpoints
 from chrgraph.auth.middleware import AuthMiddleware
 from chrgraph.db.config import close_db, init_db
+from chrgraph.db.models import PortalImage
 from chrgraph.resolvers.users.outbox import deliver_pending
 from chrgraph.schema.guards import RequestGuard
+from chrgraph.schema.portal.operations import IMAGE_PATH
 from chrgraph.schema.view import GraphQLEndpoint
 from chrgraph.settings import Settings, get_settings
 from chrgraph.telemetry import RequestTraceMiddleware, configure_tracing, log
@@ -35,6 +37,20 @@ async def readyz(request: Request) -> JSONResponse:
         log.exception("readiness check failed")
         return JSONResponse({"status": "database unreachable"}, status_code=503)
     return JSONResponse({"status": "ready"})
+
+
+async def portal_image(request: Request) -> Response:
+    """§6: the background image, without credentials, at its unguessable URL."""
+    image = await PortalImage.get_or_none(token=request.path_params["token"])
+    if image is None:
+        return JSONResponse({"errors": [{"message": "Not found.", "extensions": {"code": "NOT_FOUND"}}]},
+                            status_code=404)
+    etag = f'"{image.sha256}"'
+    headers = {"ETag": etag, "Cache-Control": "public, max-age=31536000, immutable",
+               "X-Content-Type-Options": "nosniff"}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(bytes(image.data), media_type=image.content_type, headers=headers)
 
 
 async def _every(seconds: float, job, name: str) -> None:
@@ -78,6 +94,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
             Route("/graphql", endpoint, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route(IMAGE_PATH + "{token}", portal_image),
         ],
         middleware=[
             Middleware(RequestTraceMiddleware),

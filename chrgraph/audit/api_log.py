@@ -50,19 +50,37 @@ class ApiLogWriter:
                 batch.append(queue.get_nowait())
             try:
                 await _commit([row for row, _ in batch])
-            except Exception as exc:  # every waiting request learns its row failed
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
+            except Exception as exc:
+                if len(batch) == 1:
+                    _settle(batch[0][1], exc)
+                    continue
+                # One bad row must not cost the other requests of its batch (other
+                # consumers, other organizations) their answers: commit each alone.
+                for row, future in batch:
+                    try:
+                        await _commit([row])
+                    except Exception as own:
+                        _settle(future, own)
+                    else:
+                        _settle(future, None)
             else:
                 for _, future in batch:
-                    if not future.done():
-                        future.set_result(None)
+                    _settle(future, None)
 
     async def close(self) -> None:
         if self._task is not None:
             self._task.cancel()
             self._task = None
+
+
+def _settle(future: asyncio.Future[None], error: Exception | None) -> None:
+    """Tell a waiting request whether its row was committed."""
+    if future.done():
+        return
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(error)
 
 
 async def _commit(rows: list[ApiLog]) -> None:
@@ -137,7 +155,7 @@ def _row(scope, principal, status: int, response: bytes, started: float) -> ApiL
         key_id=principal.key_id,
         request_id=scope.get("chrgraph.request_id", ""),
         created_at=datetime.now(UTC),
-        method=scope["method"],
+        method=scope["method"][:8],  # the column's width; servers pass methods like MKCALENDAR
         query=storable(redact_query(query)) if isinstance(query, str) else None,
         operation_name=storable(operation_name)[:255] if operation_name else None,
         variables=storable(redact(variables)) if variables else None,

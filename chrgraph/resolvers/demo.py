@@ -3,15 +3,27 @@ type, status and classification; idempotent. Demo passwords are in the README.""
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, date, datetime, timedelta
+
+from PIL import Image
 
 from chrgraph.auth.principals import support_cli_actor
 from chrgraph.db.models import Classification, License, Organization, QuestionnaireKind, Role, User, UserType
 from chrgraph.resolvers.deactivation.deactivate_user import deactivate_user
 from chrgraph.resolvers.organizations.create_organization import create_organization
 from chrgraph.resolvers.patients.patients import Identifier, create_identifier_type, register_patient
+from chrgraph.resolvers.portal.settings import (
+    set_portal_enabled,
+    update_portal_settings,
+    upload_background_image,
+)
 from chrgraph.resolvers.scheduling.appointments import book_appointment
-from chrgraph.resolvers.scheduling.work import create_inbox_message, create_lab_integration, create_questionnaire
+from chrgraph.resolvers.scheduling.work import (
+    create_inbox_message,
+    create_lab_integration,
+    create_questionnaire,
+)
 from chrgraph.resolvers.users.accept_invitation import accept_invitation
 from chrgraph.resolvers.users.invite_user import create_service_account, invite_user
 from chrgraph.resolvers.users.ownership import set_support_password
@@ -60,10 +72,23 @@ async def load_demo() -> str:
     await deactivate_user(actor, gone.id)
     await create_service_account(actor, email="it@demo.chrgraph.invalid", first_name="Ivan", last_name="Tech",
                                  display_name="Lab results importer")
+    await _load_portal(actor)
     patients, appointments = await _load_clinical(actor)
     count = await User.filter(organization_id=org.id).count()
     return (f"created demo organization {org.domain} (id {org.id}) with {count} users, {patients} patients and "
             f"{appointments} appointments; password {DEMO_PASSWORD}")
+
+
+async def _load_portal(actor) -> None:
+    """The portal on, with sample settings and a generated background (issue #7's demo)."""
+    await set_portal_enabled(actor, True)
+    await update_portal_settings(actor, {
+        "portalAccessible": True, "accessibleForNewPatients": True, "selfRegistration": True,
+        "otpTimeoutMinutes": 10, "hiddenAppointmentStatuses": ["NO_SHOW"]})
+    gradient = Image.linear_gradient("L").resize((640, 360)).convert("RGB")
+    buffer = io.BytesIO()
+    gradient.save(buffer, format="PNG")
+    await upload_background_image(actor, buffer.getvalue())
 
 
 DEMO_PATIENTS = [

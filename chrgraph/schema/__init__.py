@@ -8,22 +8,24 @@ from strawberry.tools import merge_types
 from chrgraph.schema.audit.types import AuditEvent
 from chrgraph.schema.consumers.operations import ConsumersMutation, ConsumersQuery
 from chrgraph.schema.consumers.types import ApiConsumer
+from chrgraph.schema.deactivation.operations import DeactivationMutation, DeactivationQuery
 from chrgraph.schema.organizations.mutations import OrganizationMutation
 from chrgraph.schema.organizations.types import Organization
-from chrgraph.schema.deactivation.operations import DeactivationMutation, DeactivationQuery
 from chrgraph.schema.patients.operations import PatientsMutation, PatientsQuery
 from chrgraph.schema.patients.types import IdentifierType, Patient
+from chrgraph.schema.portal.operations import PortalMutation, PortalQuery
 from chrgraph.schema.query import Query as CoreQuery
-from chrgraph.schema.scheduling.operations import SchedulingMutation, SchedulingQuery
 from chrgraph.schema.scheduling import types as scheduling_types
+from chrgraph.schema.scheduling.operations import SchedulingMutation, SchedulingQuery
 from chrgraph.schema.users.mutations import UsersMutation
 from chrgraph.schema.users.queries import UsersQuery
 from chrgraph.schema.users.types import Role, User
 
-Query = merge_types("Query", (CoreQuery, UsersQuery, ConsumersQuery, PatientsQuery, SchedulingQuery, DeactivationQuery))
+Query = merge_types("Query", (CoreQuery, UsersQuery, ConsumersQuery, PatientsQuery, SchedulingQuery, DeactivationQuery,
+                                    PortalQuery))
 Mutation = merge_types(
     "Mutation", (UsersMutation, ConsumersMutation, OrganizationMutation, PatientsMutation, SchedulingMutation,
-                 DeactivationMutation),
+                 DeactivationMutation, PortalMutation),
 )
 
 schema = strawberry.Schema(query=Query, mutation=Mutation,

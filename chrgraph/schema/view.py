@@ -27,6 +27,8 @@ from graphql import (
     parse,
     validate,
 )
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
 from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.execution import optimized_is_awaitable
 from strawberry.http.ides import get_graphql_ide_html
@@ -103,6 +105,59 @@ class DocumentCache:
         return Prepared(document)
 
 
+async def _multipart_upload(scope) -> tuple[GraphQLRequest, Any]:
+    """The GraphQL multipart request spec: `operations`, `map`, then the files, which
+    replace the variables the map names. Anything else is 400 BAD_REQUEST (§12)."""
+    body = scope.get("chrgraph.body", b"")
+    delivered = False
+
+    async def replay():
+        nonlocal delivered
+        if delivered:
+            return {"type": "http.disconnect"}
+        delivered = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    not_upload = Refused(400, "BAD_REQUEST", ["multipart/form-data is only for GraphQL file uploads."])
+    try:
+        form = await Request(scope, replay).form(max_files=5, max_fields=10)
+    except Exception as exc:  # python-multipart's parse errors and Starlette's limits
+        raise not_upload from exc
+    try:
+        operations = orjson.loads(form.get("operations") or b"")
+        mapping = orjson.loads(form.get("map") or b"")
+        if not isinstance(mapping, dict) or not mapping or not isinstance(operations, dict):
+            raise ValueError("not an upload")
+        request = _request_from(operations)
+        variables = dict(request.variables or {})
+        for key, paths in mapping.items():
+            upload = form.get(key)
+            if not isinstance(upload, UploadFile) or not isinstance(paths, list):
+                raise ValueError("map names a missing file")
+            for path in paths:
+                _put(variables, str(path), upload)
+    except (ValueError, orjson.JSONDecodeError, Refused) as exc:
+        await form.close()
+        raise not_upload from exc
+    return GraphQLRequest(request.query, request.operation_name, variables), form
+
+
+def _put(variables: dict[str, Any], path: str, value: Any) -> None:
+    parts = path.split(".")
+    if parts[0] != "variables" or len(parts) < 2:
+        raise ValueError(path)
+    target: Any = variables
+    for part in parts[1:-1]:
+        target = target[int(part)] if isinstance(target, list) else target[part]
+    last = parts[-1]
+    if isinstance(target, list):
+        target[int(last)] = value
+    elif isinstance(target, dict):
+        target[last] = value
+    else:
+        raise ValueError(path)
+
+
 def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if name is None:
@@ -136,8 +191,9 @@ class GraphQLEndpoint:
             await send_json(send, 405, error_body("Use GET or POST.", "METHOD_NOT_ALLOWED"),
                             [(b"allow", b"GET, POST")])
             return
+        form = None
         try:
-            requests, batched = self._read(scope)
+            requests, batched, form = await self._read(scope)
             scope[GRAPHQL_REQUEST] = _log_view(requests, batched)
             principal = scope.get(PRINCIPAL)
             if principal is None:
@@ -148,6 +204,8 @@ class GraphQLEndpoint:
             query, _, variables = scope[GRAPHQL_REQUEST]
             scope[GRAPHQL_REQUEST] = (query, ",".join(n or "" for n in named) or None, variables)
         except Refused as refused:
+            if form is not None:
+                await form.close()
             if refused.status == 401:
                 await send_unauthorized(send, AuthError(AuthReason.MISSING_CREDENTIALS))
                 return
@@ -156,7 +214,12 @@ class GraphQLEndpoint:
             return
         context = Context(request_id=scope.get("chrgraph.request_id", ""), principal=principal,
                           settings=self.settings, loaders=make_loaders())
-        results = await asyncio.gather(*(self._run(doc, req, context) for doc, req in zip(prepared, requests)))
+        try:
+            results = await asyncio.gather(*(self._run(doc, req, context)
+                                             for doc, req in zip(prepared, requests, strict=True)))
+        finally:
+            if form is not None:
+                await form.close()
         await send_json(send, 200, results if batched else results[0])
 
     def _wants_ide(self, scope) -> bool:
@@ -170,7 +233,7 @@ class GraphQLEndpoint:
                                 (b"content-length", str(len(html)).encode())]})
         await send({"type": "http.response.body", "body": html})
 
-    def _read(self, scope) -> tuple[list[GraphQLRequest], bool]:
+    async def _read(self, scope) -> tuple[list[GraphQLRequest], bool, Any]:
         if scope["method"] == "GET":
             params = {k: v[-1] for k, v in parse_qs(scope.get("query_string", b"").decode("latin-1")).items()}
             try:
@@ -178,10 +241,11 @@ class GraphQLEndpoint:
             except orjson.JSONDecodeError as exc:
                 raise Refused(400, "BAD_REQUEST", ["`variables` is not valid JSON."]) from exc
             return [_request_from({"query": params.get("query"), "variables": variables,
-                                   "operationName": params.get("operationName")})], False
+                                   "operationName": params.get("operationName")})], False, None
         ctype = (header(scope, b"content-type") or "").split(";")[0].strip().lower()
         if ctype == "multipart/form-data":
-            raise Refused(400, "BAD_REQUEST", ["multipart/form-data is only for GraphQL file uploads."])
+            request, form = await _multipart_upload(scope)
+            return [request], False, form
         try:
             data = orjson.loads(scope.get("chrgraph.body", b""))
         except orjson.JSONDecodeError as exc:
@@ -189,8 +253,8 @@ class GraphQLEndpoint:
         if isinstance(data, list):
             if not data:
                 raise Refused(400, "BAD_REQUEST", ["An empty batch."])
-            return [_request_from(item) for item in data], True
-        return [_request_from(data)], False
+            return [_request_from(item) for item in data], True, None
+        return [_request_from(data)], False, None
 
     def _check_anonymous(self, requests: list[GraphQLRequest], batched: bool) -> None:
         """§2.4: only a single `login` or `acceptInvitation` mutation, nothing else."""
@@ -289,8 +353,8 @@ def _public_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
     code = (error.extensions or {}).get("code")
     if code is None and isinstance(original, GraphQLError):
         code = (original.extensions or {}).get("code")
-    if code is None and (original is None or isinstance(original, StrawberryInputCoercionError)):
-        code = "BAD_USER_INPUT"  # variable, argument and global id coercion errors
+    if code is None and (original is None or isinstance(original, (GraphQLError, StrawberryInputCoercionError))):
+        code = "BAD_USER_INPUT"  # variable, argument and global id coercion errors (graphql-core's own)
     if code is None:
         log.error("unexpected error request_id=%s path=%s", request_id, error.path, exc_info=original)
         return {"message": f"Internal server error (request id {request_id}).", "path": error.path,

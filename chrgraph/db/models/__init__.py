@@ -16,6 +16,7 @@ from chrgraph.db.models.enums import (
     Classification,
     Contract,
     License,
+    NotificationLogin,
     Permission,
     QuestionnaireKind,
     QuestionnaireStatus,
@@ -23,6 +24,7 @@ from chrgraph.db.models.enums import (
     UserType,
 )
 from chrgraph.db.models.organization import AuthEpoch, Organization
+from chrgraph.db.models.portal import PortalHiddenStatus, PortalImage, PortalSettings
 from chrgraph.db.models.user import (
     Invitation,
     LoginFailure,
@@ -36,6 +38,10 @@ from chrgraph.db.models.user import (
 )
 
 __all__ = [
+    "NotificationLogin",
+    "PortalHiddenStatus",
+    "PortalImage",
+    "PortalSettings",
     "Appointment",
     "AppointmentStatus",
     "IdentifierType",

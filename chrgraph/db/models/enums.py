@@ -74,3 +74,8 @@ class QuestionnaireStatus(str, Enum):
     ACTIVE = "ACTIVE"
     COMPLETED = "COMPLETED"
     REMOVED = "REMOVED"
+
+
+class NotificationLogin(str, Enum):
+    OTP_AND_DATE_OF_BIRTH = "OTP_AND_DATE_OF_BIRTH"
+    ID_AND_DATE_OF_BIRTH = "ID_AND_DATE_OF_BIRTH"

@@ -11,7 +11,7 @@ from tortoise.exceptions import IntegrityError
 
 from chrgraph.audit import events
 from chrgraph.auth.principals import Actor
-from chrgraph.db.models import IdentifierType, Patient, PatientIdentifier
+from chrgraph.db.models import IdentifierType, Patient, PatientIdentifier, PortalSettings
 from chrgraph.db.transactions import atomic
 from chrgraph.resolvers.errors import ErrorCode, OperationFailed, UserError, fail, global_id
 from chrgraph.resolvers.users.profile import check_email
@@ -109,8 +109,9 @@ def snapshot(patient: Patient) -> dict[str, Any]:
     return {name: getattr(patient, name) for name in (*PATIENT_FIELDS, "portal_access")}
 
 
-async def register_patient(actor: Actor, fields: dict[str, Any], identifiers: list[Identifier],
-                           portal_access: bool = False) -> Patient:
+async def register_patient(actor: Actor, fields: dict[str, Any], identifiers: list[Identifier]) -> Patient:
+    """A new patient gets portal access when `accessibleForNewPatients` is on, whether or
+    not the portal is enabled yet (§6)."""
     errors = Errors()
     fields = _clean(errors, {name: fields.get(name) for name in PATIENT_FIELDS})
     identifiers = await _identifiers(errors, actor.organization_id, identifiers)
@@ -120,6 +121,8 @@ async def register_patient(actor: Actor, fields: dict[str, Any], identifiers: li
         raise OperationFailed(duplicate)
     try:
         async with atomic() as conn:
+            portal = await PortalSettings.filter(organization_id=actor.organization_id).using_db(conn).first()
+            portal_access = bool(portal and portal.accessible_for_new_patients)
             patient = Patient(organization_id=actor.organization_id, portal_access=portal_access,
                               search_key=search_key(fields["first_name"], fields["last_name"]), **fields)
             await patient.save(using_db=conn)

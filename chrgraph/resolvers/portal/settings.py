@@ -1,0 +1,157 @@
+"""Patient portal (§6): enable/disable, settings with their defaults, the background
+image, and per-patient access."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import secrets
+from typing import Any
+
+from PIL import Image, UnidentifiedImageError
+
+from chrgraph.audit import events
+from chrgraph.auth.principals import Actor
+from chrgraph.db.models import (
+    AppointmentStatus,
+    AuditEvent,
+    NotificationLogin,
+    Organization,
+    Patient,
+    PortalHiddenStatus,
+    PortalImage,
+    PortalSettings,
+)
+from chrgraph.db.transactions import atomic
+from chrgraph.resolvers.errors import ErrorCode, OperationFailed, fail
+from chrgraph.resolvers.patients.patients import get_patient
+from chrgraph.resolvers.validation import Errors
+
+OTP_TIMEOUTS = (5, 10, 15, 30, 60)
+MAX_IMAGE_BYTES = 5 * 1024 * 1024
+IMAGE_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg"}
+# input name -> model attribute
+BOOLEAN_SETTINGS = {
+    "portalAccessible": "portal_accessible",
+    "accessibleForNewPatients": "accessible_for_new_patients",
+    "selfRegistration": "self_registration",
+    "conversationResponses": "conversation_responses",
+    "portalBilling": "portal_billing",
+    "extraSearchableIdentifications": "extra_searchable_identifications",
+}
+HISTORY_ACTIONS = ("PORTAL_SETTINGS_UPDATED", "PORTAL_ENABLED", "PORTAL_DISABLED", "PORTAL_BACKGROUND_UPLOADED")
+
+
+async def portal_settings(organization_id: int, conn=None) -> tuple[PortalSettings, list[AppointmentStatus]]:
+    """The settings (the SPEC's defaults when never changed) and the hidden statuses."""
+    query = PortalSettings.filter(organization_id=organization_id)
+    row = await (query.using_db(conn) if conn else query).first()
+    if row is None:
+        row = PortalSettings(organization_id=organization_id)
+    hidden_query = PortalHiddenStatus.filter(organization_id=organization_id)
+    hidden = await (hidden_query.using_db(conn) if conn else hidden_query).values_list("status", flat=True)
+    return row, sorted(hidden, key=lambda s: list(AppointmentStatus).index(s))
+
+
+def _snapshot(row: PortalSettings, hidden: list[AppointmentStatus]) -> dict[str, Any]:
+    return {**{name: getattr(row, attr) for name, attr in BOOLEAN_SETTINGS.items()},
+            "otpTimeoutMinutes": row.otp_timeout_minutes, "notificationLogin": row.notification_login,
+            "hiddenAppointmentStatuses": [getattr(s, "value", s) for s in hidden]}
+
+
+async def update_portal_settings(actor: Actor, changes: dict[str, Any]) -> tuple[PortalSettings, list]:
+    """Partial: only the given settings change; allowed while the portal is disabled."""
+    errors = Errors()
+    org = await Organization.get(id=actor.organization_id)
+    if "otpTimeoutMinutes" in changes and changes["otpTimeoutMinutes"] not in OTP_TIMEOUTS:
+        errors.add(ErrorCode.INVALID_INPUT, f"One of {', '.join(map(str, OTP_TIMEOUTS))} minutes.",
+                   "otpTimeoutMinutes")
+    if changes.get("portalBilling") and not org.stripe_connected:
+        errors.add(ErrorCode.STRIPE_INTEGRATION_REQUIRED, "Connect Stripe before portal billing.", "portalBilling")
+    for name, value in changes.items():
+        if value is None and name != "hiddenAppointmentStatuses":
+            errors.add(ErrorCode.INVALID_INPUT, "This setting cannot be null.", name)
+    if errors:
+        raise OperationFailed(*errors.items)
+    async with atomic() as conn:
+        row, hidden = await portal_settings(org.id, conn)
+        before = _snapshot(row, hidden)
+        for name, attr in BOOLEAN_SETTINGS.items():
+            if name in changes:
+                setattr(row, attr, changes[name])
+        if "otpTimeoutMinutes" in changes:
+            row.otp_timeout_minutes = changes["otpTimeoutMinutes"]
+        if "notificationLogin" in changes:
+            row.notification_login = NotificationLogin(changes["notificationLogin"])
+        if "hiddenAppointmentStatuses" in changes:
+            hidden = sorted(set(changes["hiddenAppointmentStatuses"] or []),
+                            key=lambda s: list(AppointmentStatus).index(s))
+        delta = events.diff(before, _snapshot(row, hidden))
+        if delta:
+            await row.save(using_db=conn)
+            if "hiddenAppointmentStatuses" in delta:
+                await PortalHiddenStatus.filter(organization_id=org.id).using_db(conn).delete()
+                await PortalHiddenStatus.bulk_create(
+                    [PortalHiddenStatus(organization_id=org.id, status=s) for s in hidden], using_db=conn)
+            await events.record(conn, actor, "PORTAL_SETTINGS_UPDATED", "PortalSettings", org.id, delta)
+    return row, hidden
+
+
+async def set_portal_enabled(actor: Actor, enabled: bool) -> Organization:
+    async with atomic() as conn:
+        org = await Organization.filter(id=actor.organization_id).using_db(conn).get()
+        if org.portal_enabled != enabled:
+            org.portal_enabled = enabled
+            await org.save(using_db=conn, update_fields=["portal_enabled"])
+            await events.record(conn, actor, "PORTAL_ENABLED" if enabled else "PORTAL_DISABLED", "Organization",
+                                org.id, {"portalEnabled": {"before": not enabled, "after": enabled}})
+    return org
+
+
+def inspect_image(data: bytes) -> tuple[str, int, int]:
+    """(content type, width, height) of a PNG or JPEG recognised by its content."""
+    if len(data) > MAX_IMAGE_BYTES:
+        raise fail(ErrorCode.IMAGE_TOO_LARGE, "Images are at most 5 MiB.", "file")
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            kind, (width, height) = image.format, image.size
+            image.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise fail(ErrorCode.UNSUPPORTED_IMAGE, "Send a PNG or JPEG image.", "file") from exc
+    if kind not in IMAGE_TYPES:
+        raise fail(ErrorCode.UNSUPPORTED_IMAGE, "Send a PNG or JPEG image.", "file")
+    return IMAGE_TYPES[kind], width, height
+
+
+async def upload_background_image(actor: Actor, data: bytes) -> PortalImage:
+    content_type, width, height = inspect_image(data)
+    async with atomic() as conn:
+        await PortalImage.filter(organization_id=actor.organization_id, current=True).using_db(conn).update(
+            current=False)
+        image = await PortalImage.create(
+            organization_id=actor.organization_id, token=secrets.token_urlsafe(32), content_type=content_type,
+            width=width, height=height, size=len(data), sha256=hashlib.sha256(data).hexdigest(), data=data,
+            using_db=conn)
+        await events.record(conn, actor, "PORTAL_BACKGROUND_UPLOADED", "PortalImage", image.id, {
+            "contentType": content_type, "width": width, "height": height, "size": len(data),
+            "sha256": image.sha256})
+    return image
+
+
+async def current_background(organization_id: int) -> PortalImage | None:
+    return await PortalImage.filter(organization_id=organization_id, current=True).first()
+
+
+async def set_patient_portal_access(actor: Actor, patient_id: int | None, enabled: bool) -> Patient:
+    async with atomic() as conn:
+        patient = await get_patient(actor, patient_id, conn)
+        if patient.portal_access != enabled:
+            patient.portal_access = enabled
+            await patient.save(using_db=conn, update_fields=["portal_access"])
+            await events.record(conn, actor, "PATIENT_PORTAL_ACCESS_SET", "Patient", patient.id,
+                                {"portalAccess": {"before": not enabled, "after": enabled}})
+    return patient
+
+
+def portal_history_query(actor: Actor):
+    return AuditEvent.filter(organization_id=actor.organization_id, action__in=HISTORY_ACTIONS).order_by("-seq")

@@ -1,0 +1,196 @@
+"""The patient portal through GraphQL (§6, §11)."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry import relay
+from strawberry.file_uploads import Upload
+
+from chrgraph.db.models import NotificationLogin as DomainNotificationLogin
+from chrgraph.db.models import Organization as OrganizationModel
+from chrgraph.db.models import PortalImage as PortalImageModel
+from chrgraph.resolvers.errors import ErrorCode, fail
+from chrgraph.resolvers.portal import settings as ops
+from chrgraph.schema.audit.types import AuditEvent
+from chrgraph.schema.errors import UserError
+from chrgraph.schema.organizations.types import Organization
+from chrgraph.schema.patients.types import Patient
+from chrgraph.schema.payloads import attempt, local_id
+from chrgraph.schema.permissions import CanManagePatients, CanManagePortal, OwnerOrSupport
+from chrgraph.schema.relay import Connection, paginate
+from chrgraph.schema.scheduling.types import AppointmentStatus
+
+NotificationLogin = strawberry.enum(DomainNotificationLogin, description="How notification links log in.")
+IMAGE_PATH = "/portal/background/"
+
+
+@strawberry.type(description="The portal's background image.")
+class PortalImage:
+    url: str = strawberry.field(description="Served without credentials at this unguessable path.")
+    content_type: str = strawberry.field(description="image/png or image/jpeg.")
+    width: int = strawberry.field(description="Pixels.")
+    height: int = strawberry.field(description="Pixels.")
+    size: int = strawberry.field(description="Bytes.")
+
+    @classmethod
+    def from_model(cls, row: PortalImageModel) -> PortalImage:
+        return cls(url=IMAGE_PATH + row.token, content_type=row.content_type, width=row.width, height=row.height,
+                   size=row.size)
+
+
+@strawberry.type(description="The patient portal's settings (§6).")
+class PortalSettings:
+    portal_enabled: bool = strawberry.field(description="The portal exists for the clinic.")
+    portal_accessible: bool = strawberry.field(description="Patients can reach the portal at all.")
+    accessible_for_new_patients: bool = strawberry.field(description="New patients get access by default.")
+    self_registration: bool = strawberry.field(description="Patients may register themselves.")
+    conversation_responses: bool = strawberry.field(description="Default for new messages.")
+    portal_billing: bool = strawberry.field(description="Billing in the portal (needs Stripe).")
+    extra_searchable_identifications: bool = strawberry.field(description="Extra identifications searchable.")
+    otp_timeout_minutes: int = strawberry.field(description="5, 10, 15, 30 or 60.")
+    hidden_appointment_statuses: list[AppointmentStatus] = strawberry.field(description="Hidden in the portal.")
+    notification_login: NotificationLogin = strawberry.field(description="How notification links log in.")
+    background_image: PortalImage | None = strawberry.field(description="The current background.")
+
+
+async def _settings(organization_id: int) -> PortalSettings:
+    org = await OrganizationModel.get(id=organization_id)
+    row, hidden = await ops.portal_settings(organization_id)
+    image = await ops.current_background(organization_id)
+    return PortalSettings(
+        portal_enabled=org.portal_enabled,
+        **{attr: getattr(row, attr) for attr in ops.BOOLEAN_SETTINGS.values()},
+        otp_timeout_minutes=row.otp_timeout_minutes, hidden_appointment_statuses=hidden,
+        notification_login=row.notification_login, background_image=PortalImage.from_model(image) if image else None)
+
+
+@strawberry.input(description="Change portal settings; omitted settings stay.")
+class UpdatePortalSettingsInput:
+    portal_accessible: bool | None = strawberry.field(default=strawberry.UNSET, description="Patients can reach the portal at all.")
+    accessible_for_new_patients: bool | None = strawberry.field(default=strawberry.UNSET, description="New patients get access by default.")
+    self_registration: bool | None = strawberry.field(default=strawberry.UNSET, description="Patients may register themselves.")
+    conversation_responses: bool | None = strawberry.field(default=strawberry.UNSET, description="Default for new messages.")
+    portal_billing: bool | None = strawberry.field(default=strawberry.UNSET, description="Needs Stripe (STRIPE_INTEGRATION_REQUIRED).")
+    extra_searchable_identifications: bool | None = strawberry.field(default=strawberry.UNSET, description="Extra identifications searchable.")
+    otp_timeout_minutes: int | None = strawberry.field(default=strawberry.UNSET, description="5, 10, 15, 30 or 60.")
+    hidden_appointment_statuses: list[AppointmentStatus] | None = strawberry.field(default=strawberry.UNSET, description="A subset of the appointment statuses (replaces).")
+    notification_login: NotificationLogin | None = strawberry.field(default=strawberry.UNSET, description="How notification links log in.")
+
+
+_INPUT_NAMES = {
+    "portal_accessible": "portalAccessible", "accessible_for_new_patients": "accessibleForNewPatients",
+    "self_registration": "selfRegistration", "conversation_responses": "conversationResponses",
+    "portal_billing": "portalBilling", "extra_searchable_identifications": "extraSearchableIdentifications",
+    "otp_timeout_minutes": "otpTimeoutMinutes", "hidden_appointment_statuses": "hiddenAppointmentStatuses",
+    "notification_login": "notificationLogin",
+}
+
+
+@strawberry.type(description="The result of updatePortalSettings.")
+class UpdatePortalSettingsPayload:
+    portal_settings: PortalSettings | None = strawberry.field(description="The settings.")
+    errors: list[UserError] = strawberry.field(description="Why nothing was written.")
+
+
+@strawberry.type(description="The result of enablePortal.")
+class EnablePortalPayload:
+    organization: Organization | None = strawberry.field(description="The organization.")
+    errors: list[UserError] = strawberry.field(description="Always empty.")
+
+
+@strawberry.type(description="The result of disablePortal.")
+class DisablePortalPayload:
+    organization: Organization | None = strawberry.field(description="The organization.")
+    errors: list[UserError] = strawberry.field(description="Always empty.")
+
+
+@strawberry.input(description="Upload the portal background (GraphQL multipart request).")
+class UploadPortalBackgroundImageInput:
+    file: Upload = strawberry.field(description="A PNG or JPEG of at most 5 MiB.")
+
+
+@strawberry.type(description="The result of uploadPortalBackgroundImage.")
+class UploadPortalBackgroundImagePayload:
+    image: PortalImage | None = strawberry.field(description="The stored image.")
+    errors: list[UserError] = strawberry.field(description="UNSUPPORTED_IMAGE or IMAGE_TOO_LARGE.")
+
+
+@strawberry.input(description="Give or take a patient's portal access.")
+class SetPatientPortalAccessInput:
+    patient_id: relay.GlobalID = strawberry.field(description="The patient.")
+    enabled: bool = strawberry.field(description="Access on or off.")
+
+
+@strawberry.type(description="The result of setPatientPortalAccess.")
+class SetPatientPortalAccessPayload:
+    patient: Patient | None = strawberry.field(description="The patient.")
+    errors: list[UserError] = strawberry.field(description="Why nothing was written.")
+
+
+@strawberry.type
+class PortalQuery:
+    @strawberry.field(description="The portal's settings.", permission_classes=[CanManagePortal])
+    async def portal_settings(self, info: strawberry.Info) -> PortalSettings:
+        return await _settings(info.context.principal.organization_id)
+
+    @strawberry.field(description="Changes to the portal, newest first (from the audit log).",
+                      permission_classes=[CanManagePortal])
+    async def portal_settings_history(self, info: strawberry.Info, first: int | None = None,
+                                      after: str | None = None) -> Connection[AuditEvent]:
+        s = info.context.settings
+        return await paginate(ops.portal_history_query(info.context.actor), AuditEvent.from_model, first=first,
+                              after=after, last=None, before=None, default=s.default_page_size,
+                              maximum=s.max_page_size)
+
+
+async def _read_upload(file) -> bytes:
+    if not hasattr(file, "read"):
+        raise fail(ErrorCode.UNSUPPORTED_IMAGE, "Send the image as a multipart file.", "file")
+    return await file.read(ops.MAX_IMAGE_BYTES + 1)
+
+
+@strawberry.type
+class PortalMutation:
+    @strawberry.mutation(description="Change portal settings (partial).", permission_classes=[CanManagePortal])
+    async def update_portal_settings(self, info: strawberry.Info,
+                                     input: UpdatePortalSettingsInput) -> UpdatePortalSettingsPayload:
+        changes = {}
+        for attr, name in _INPUT_NAMES.items():
+            value = getattr(input, attr)
+            if value is not strawberry.UNSET:
+                changes[name] = [s.value for s in value] if attr == "hidden_appointment_statuses" and value else value
+        _, errors = await attempt(ops.update_portal_settings(info.context.actor, changes))
+        if errors:
+            return UpdatePortalSettingsPayload(portal_settings=None, errors=errors)
+        return UpdatePortalSettingsPayload(portal_settings=await _settings(info.context.principal.organization_id),
+                                           errors=[])
+
+    @strawberry.mutation(description="Switch the portal on (owner or support).", permission_classes=[OwnerOrSupport])
+    async def enable_portal(self, info: strawberry.Info) -> EnablePortalPayload:
+        org, errors = await attempt(ops.set_portal_enabled(info.context.actor, True))
+        return EnablePortalPayload(organization=Organization.from_model(org) if org else None, errors=errors)
+
+    @strawberry.mutation(description="Switch the portal off (owner or support).", permission_classes=[OwnerOrSupport])
+    async def disable_portal(self, info: strawberry.Info) -> DisablePortalPayload:
+        org, errors = await attempt(ops.set_portal_enabled(info.context.actor, False))
+        return DisablePortalPayload(organization=Organization.from_model(org) if org else None, errors=errors)
+
+    @strawberry.mutation(description="Upload the portal background image.", permission_classes=[CanManagePortal])
+    async def upload_portal_background_image(
+            self, info: strawberry.Info, input: UploadPortalBackgroundImageInput) -> UploadPortalBackgroundImagePayload:
+        async def run():
+            return await ops.upload_background_image(info.context.actor, await _read_upload(input.file))
+
+        image, errors = await attempt(run())
+        return UploadPortalBackgroundImagePayload(image=PortalImage.from_model(image) if image else None,
+                                                  errors=errors)
+
+    @strawberry.mutation(description="Give or take a patient's portal access.", permission_classes=[CanManagePatients])
+    async def set_patient_portal_access(self, info: strawberry.Info,
+                                        input: SetPatientPortalAccessInput) -> SetPatientPortalAccessPayload:
+        async def run():
+            return await ops.set_patient_portal_access(
+                info.context.actor, local_id(input.patient_id, "Patient", "patientId"), input.enabled)
+
+        row, errors = await attempt(run())
+        return SetPatientPortalAccessPayload(patient=Patient.from_model(row) if row else None, errors=errors)
