@@ -103,16 +103,22 @@ def _describe_request(span, scope) -> None:
     from chrgraph.audit.api_log import GRAPHQL_REQUEST  # these import this module
     from chrgraph.auth.middleware import PRINCIPAL
 
-    principal = scope.get(PRINCIPAL)
-    if principal is not None:
-        span.set_attribute("chrgraph.principal.kind", principal.kind.value)
-        if principal.issuer:
-            span.set_attribute("chrgraph.consumer.issuer", principal.issuer)
-        if principal.user_id is not None:
-            span.set_attribute("chrgraph.user.id", principal.user_id)
+    describe_principal(span, scope.get(PRINCIPAL))
     _, operation_name, _ = scope.get(GRAPHQL_REQUEST) or (None, None, None)
     if operation_name:
         span.set_attribute("graphql.operation.name", operation_name)
+
+
+def describe_principal(span, principal) -> None:
+    """Who is calling, as span attributes (ids and issuers only, never credentials)."""
+    if principal is None:
+        span.set_attribute("chrgraph.principal.kind", "ANONYMOUS")
+        return
+    span.set_attribute("chrgraph.principal.kind", principal.kind.value)
+    if principal.issuer:
+        span.set_attribute("chrgraph.consumer.issuer", principal.issuer)
+    if principal.user_id is not None:
+        span.set_attribute("chrgraph.user.id", principal.user_id)
 
 
 def _outcome(status: int) -> str:

@@ -6,6 +6,7 @@ response was sent, and a burst costs one transaction instead of one per request.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -32,7 +33,9 @@ class ApiLogWriter:
     def _ensure_started(self) -> asyncio.Queue:
         if self._task is None or self._task.done():
             self._queue = asyncio.Queue()
-            self._task = asyncio.get_running_loop().create_task(self._run())
+            # A fresh context: the writer outlives the request that happened to start it,
+            # and must not hang its spans under that request's trace.
+            self._task = asyncio.get_running_loop().create_task(self._run(), context=contextvars.Context())
         assert self._queue is not None
         return self._queue
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-
 from chrgraph.db import hooks
 
 

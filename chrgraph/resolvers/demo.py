@@ -10,6 +10,7 @@ from PIL import Image
 
 from chrgraph.auth.principals import support_cli_actor
 from chrgraph.db.models import Classification, License, Organization, QuestionnaireKind, Role, User, UserType
+from chrgraph.db.transactions import atomic
 from chrgraph.resolvers.deactivation.deactivate_user import deactivate_user
 from chrgraph.resolvers.organizations.create_organization import create_organization
 from chrgraph.resolvers.patients.patients import Identifier, create_identifier_type, register_patient
@@ -38,6 +39,13 @@ async def load_demo() -> str:
     if await Organization.exists(domain=DEMO_DOMAIN):
         org = await Organization.get(domain=DEMO_DOMAIN)
         return f"demo organization {org.domain} already loaded (id {org.id})"
+    # One transaction (the operations nest as savepoints): a run that fails midway
+    # leaves no half-loaded demo that later runs would take for complete.
+    async with atomic():
+        return await _load()
+
+
+async def _load() -> str:
     created = await create_organization(domain=DEMO_DOMAIN, name="Demo Clinic", owner_email=OWNER_EMAIL)
     org = created.organization
     actor = support_cli_actor(org.id, created.support.id)

@@ -9,12 +9,12 @@ from collections.abc import Iterable
 from strawberry.dataloader import DataLoader
 
 from chrgraph.db.models import (
+    ApiConsumerKey,
     IdentifierType,
+    Organization,
     Patient,
     PatientIdentifier,
     Questionnaire,
-    ApiConsumerKey,
-    Organization,
     Role,
     RolePermission,
     User,

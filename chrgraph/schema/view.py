@@ -44,7 +44,7 @@ from chrgraph.schema import schema
 from chrgraph.schema.limits import complexity
 from chrgraph.schema.loaders import make_loaders
 from chrgraph.settings import Settings
-from chrgraph.telemetry import log, tracer
+from chrgraph.telemetry import describe_principal, log, tracer
 
 PUBLIC_MUTATIONS = {"login", "acceptInvitation"}
 _SUGGESTION = re.compile(r"\s*Did you mean .*\?$")
@@ -302,7 +302,7 @@ class GraphQLEndpoint:
         with tracer.start_as_current_span("graphql.execute") as span:
             span.set_attribute("graphql.operation.name", name or "")
             span.set_attribute("graphql.operation.type", operation.operation.value if operation else "")
-            _describe_principal(span, context)
+            describe_principal(span, context.principal)
             result = execute(
                 schema._schema, document, context_value=context, variable_values=request.variables,
                 operation_name=request.operation_name,
@@ -323,18 +323,6 @@ class GraphQLEndpoint:
 def _operation_name(document: DocumentNode, request: GraphQLRequest) -> str | None:
     operation = _operation(document, request.operation_name)
     return operation.name.value if operation is not None and operation.name else request.operation_name
-
-
-def _describe_principal(span, context: Context) -> None:
-    principal = context.principal
-    if principal is None:
-        span.set_attribute("chrgraph.principal.kind", "ANONYMOUS")
-        return
-    span.set_attribute("chrgraph.principal.kind", principal.kind.value)
-    if principal.issuer:
-        span.set_attribute("chrgraph.consumer.issuer", principal.issuer)
-    if principal.user_id is not None:
-        span.set_attribute("chrgraph.user.id", principal.user_id)
 
 
 async def _root_field_spans(next_, root, info, **kwargs):

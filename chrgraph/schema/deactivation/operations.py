@@ -13,7 +13,13 @@ from chrgraph.schema.errors import UserError
 from chrgraph.schema.payloads import attempt, local_id
 from chrgraph.schema.permissions import CanEditOtherUsers
 from chrgraph.schema.relay import Connection, Edge, PageInfo, encode_cursor
-from chrgraph.schema.scheduling.types import Appointment, InboxMessage, LabIntegration, MdBillingConnection, Questionnaire
+from chrgraph.schema.scheduling.types import (
+    Appointment,
+    InboxMessage,
+    LabIntegration,
+    MdBillingConnection,
+    Questionnaire,
+)
 from chrgraph.schema.users.types import User
 
 
