@@ -18,6 +18,8 @@ from chrgraph.audit.checkpoint import sign_checkpoints
 from chrgraph.auth.middleware import AuthMiddleware
 from chrgraph.db.config import close_db, init_db
 from chrgraph.db.models import PortalImage
+from chrgraph.resolvers.licensing.changes import settle_due_changes
+from chrgraph.resolvers.licensing.enforcement import enforce_licenses
 from chrgraph.resolvers.users.outbox import deliver_pending
 from chrgraph.schema.guards import RequestGuard
 from chrgraph.schema.portal.operations import IMAGE_PATH
@@ -62,6 +64,12 @@ async def _every(seconds: float, job, name: str) -> None:
             log.exception("scheduled job %s failed", name)
 
 
+async def _license_jobs() -> None:
+    """Pending license changes that became due, then enforcement (§4)."""
+    await settle_due_changes()
+    await enforce_licenses()
+
+
 def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Starlette:
     settings = settings or get_settings()
     configure_tracing(settings)
@@ -77,6 +85,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
                 settings.audit_checkpoint_interval_seconds,
                 lambda: sign_checkpoints(settings.audit_signing_key), "audit checkpoint")),
         ]
+        jobs.append(asyncio.create_task(_every(settings.license_job_interval_seconds, _license_jobs, "licenses")))
         if settings.smtp_url:
             jobs.append(asyncio.create_task(_every(
                 settings.outbox_interval_seconds, lambda: deliver_pending(settings.smtp_url), "outbox")))

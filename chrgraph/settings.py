@@ -40,6 +40,8 @@ class Settings:
     smtp_url: str = ""
     outbox_interval_seconds: float = 5.0
     invitation_ttl_days: float = 7.0
+    license_mapping_threshold: float = 0.9
+    license_job_interval_seconds: float = 3600.0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:

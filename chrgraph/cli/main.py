@@ -23,6 +23,12 @@ app.add_typer(org_app, name="org")
 app.add_typer(consumers_app, name="consumers")
 app.add_typer(logs_app, name="logs")
 app.add_typer(audit_app, name="audit")
+users_app = typer.Typer(help="Users (import of legacy users).", no_args_is_help=True)
+licenses_app = typer.Typer(help="License management.", no_args_is_help=True)
+billing_app = typer.Typer(help="Billing.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+app.add_typer(licenses_app, name="licenses")
+app.add_typer(billing_app, name="billing")
 
 
 @app.command()
@@ -318,6 +324,78 @@ def audit_verify(
                     f"last checkpoint at seq {report.last_checkpoint_seq}", *report.problems,
                     "OK" if report.ok else "TAMPERED"]))
     raise typer.Exit(0 if report.ok else 1)
+
+
+@users_app.command("import")
+def users_import(org: str = typer.Option(..., help="Organization domain."),
+                 file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV of legacy users."),
+                 as_json: bool = typer.Option(False, "--json")) -> None:
+    """Import legacy users without licenses, then run license mapping and enforcement."""
+    from rich.progress import Progress
+
+    from chrgraph.resolvers.licensing.importer import import_users
+
+    text = file.read_text(encoding="utf-8-sig")
+
+    async def job():
+        actor = await support_actor(org)
+        with Progress(transient=True, disable=as_json) as bar:
+            task = bar.add_task("importing", total=None)
+            return await import_users(actor, text, lambda done, total: bar.update(task, completed=done, total=total))
+
+    result = run(job)
+    mapping = result.mapping
+    summary = {"imported": len(result.imported), "mappedAutomatically": len(mapping.applied) if mapping else 0,
+               "unmapped": len(mapping.unmapped) if mapping else 0, "enforced": result.enforced}
+    emit(summary, as_json, ", ".join(f"{k}: {v}" for k, v in summary.items()))
+
+
+@licenses_app.command("enforce")
+def licenses_enforce(org: str = typer.Option(None, help="Only this organization.")) -> None:
+    """Give unlicensed users the highest fitting tier on and after the enforcement date."""
+    from rich.progress import Progress
+
+    from chrgraph.resolvers.licensing.enforcement import enforce_licenses
+
+    async def job():
+        org_id = (await organization(org)).id if org else None
+        with Progress(transient=True) as bar:
+            task = bar.add_task("enforcing", total=None)
+            return await enforce_licenses(org_id, progress=lambda done, total: bar.update(
+                task, completed=done, total=total))
+
+    typer.echo(f"assigned {run(job)} license(s)")
+
+
+@billing_app.command("statement")
+def billing_statement_cmd(org: str = typer.Option(...), month: str = typer.Option(..., help="YYYY-MM"),
+                          csv_out: bool = typer.Option(False, "--csv", help="CSV: license,billed,count,emails"),
+                          as_json: bool = typer.Option(False, "--json")) -> None:
+    """The month's billed users per license, the UNLICENSED line and next month's forecast."""
+    import csv
+    import sys
+
+    from chrgraph.resolvers.licensing.billing import billing_statement
+
+    async def job():
+        return await billing_statement(await support_actor(org), month)
+
+    statement, forecast = run(job)
+
+    def rows(s):
+        return [{"month": s.month, "license": line.license.value if line.license else "UNLICENSED",
+                 "billed": line.billed, "count": line.count, "users": [u.email for u in line.users]}
+                for line in s.lines]
+
+    if csv_out:
+        writer = csv.writer(sys.stdout)
+        writer.writerow(["month", "license", "billed", "count", "users"])
+        for row in rows(statement) + rows(forecast):
+            writer.writerow([row["month"], row["license"], row["billed"], row["count"], " ".join(row["users"])])
+        return
+    emit({"statement": rows(statement), "forecast": rows(forecast)}, as_json, "\n".join(
+        f"{r['month']}  {r['license']:<17} {'billed' if r['billed'] else 'not billed':<10} {r['count']}"
+        for r in rows(statement) + rows(forecast)))
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ from chrgraph.schema.audit.types import AuditEvent
 from chrgraph.schema.consumers.operations import ConsumersMutation, ConsumersQuery
 from chrgraph.schema.consumers.types import ApiConsumer
 from chrgraph.schema.deactivation.operations import DeactivationMutation, DeactivationQuery
+from chrgraph.schema.licensing.operations import LicensingMutation, LicensingQuery
 from chrgraph.schema.organizations.mutations import OrganizationMutation
 from chrgraph.schema.organizations.types import Organization
 from chrgraph.schema.patients.operations import PatientsMutation, PatientsQuery
@@ -22,10 +23,10 @@ from chrgraph.schema.users.queries import UsersQuery
 from chrgraph.schema.users.types import Role, User
 
 Query = merge_types("Query", (CoreQuery, UsersQuery, ConsumersQuery, PatientsQuery, SchedulingQuery, DeactivationQuery,
-                                    PortalQuery))
+                                    PortalQuery, LicensingQuery))
 Mutation = merge_types(
     "Mutation", (UsersMutation, ConsumersMutation, OrganizationMutation, PatientsMutation, SchedulingMutation,
-                 DeactivationMutation, PortalMutation),
+                 DeactivationMutation, PortalMutation, LicensingMutation),
 )
 
 schema = strawberry.Schema(query=Query, mutation=Mutation,

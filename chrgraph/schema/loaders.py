@@ -11,6 +11,7 @@ from strawberry.dataloader import DataLoader
 from chrgraph.db.models import (
     ApiConsumerKey,
     IdentifierType,
+    LicenseChange,
     Organization,
     Patient,
     PatientIdentifier,
@@ -106,6 +107,14 @@ async def _questionnaires_by_appointment(ids: Iterable[int]) -> list[list[Questi
     return [grouped[i] for i in ids]
 
 
+async def _license_changes(ids: Iterable[int]) -> list[list[LicenseChange]]:
+    ids = list(ids)
+    grouped: dict[int, list[LicenseChange]] = defaultdict(list)
+    for row in await LicenseChange.filter(user_id__in=ids).order_by("-changed_at", "-id"):
+        grouped[row.user_id].append(row)
+    return [grouped[i] for i in ids]
+
+
 def make_loaders() -> dict[str, DataLoader]:
     return {
         "keys_by_consumer": DataLoader(_keys_by_consumer),
@@ -116,6 +125,7 @@ def make_loaders() -> dict[str, DataLoader]:
         "extra_permissions": DataLoader(_extra_permissions),
         "role_members": DataLoader(_role_members),
         "patient": DataLoader(_patients),
+        "license_changes": DataLoader(_license_changes),
         "identifiers_by_patient": DataLoader(_identifiers_by_patient),
         "questionnaires_by_appointment": DataLoader(_questionnaires_by_appointment),
     }

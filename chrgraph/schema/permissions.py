@@ -64,7 +64,7 @@ CanViewAuditLog = allow(consumer=True, support=True, permission="VIEW_AUDIT_LOG"
 
 
 class CanViewUser(Rule):
-    """`user(id)`: VIEW_USERS, or always one's own record (§11)."""
+    """`user(id)`, `featureAccess(userId)`: VIEW_USERS, or always oneself (§11)."""
 
     consumer = True
     support = True
@@ -72,7 +72,7 @@ class CanViewUser(Rule):
 
     def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
         principal = info.context.principal
-        target = kwargs.get("id")
+        target = kwargs.get("id") or kwargs.get("user_id")
         if principal is not None and principal.user_id is not None and target is not None:
             if target.type_name == "User" and target.node_id == str(principal.user_id):
                 return True
@@ -109,3 +109,13 @@ CanManagePatients = allow(consumer=True, permission="MANAGE_PATIENTS", name="Can
 CanManageSchedule = allow(consumer=True, permission="MANAGE_SCHEDULE", name="CanManageSchedule")
 CanManagePortal = allow(support=True, permission="MANAGE_PORTAL", name="CanManagePortal")
 OwnerOrSupport = allow(support=True, owner=True, name="OwnerOrSupport")
+CanViewBilling = allow(consumer=True, permission="VIEW_BILLING", name="CanViewBilling")
+CanUpgradeOwnLicense = allow(permission="UPGRADE_TYPE_CLASSIFICATION", name="CanUpgradeOwnLicense")
+
+
+class UserSession(Rule):
+    """`requestLicenseUpgrade`: any user's own session (not consumers, not support)."""
+
+    def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
+        principal = info.context.principal
+        return principal is not None and principal.kind is PrincipalKind.USER and principal.session_id is not None

@@ -85,6 +85,9 @@ class DocumentCache:
             if "tokens" in error.message and "Parsing aborted" in error.message:
                 return Refused(400, "QUERY_TOO_COMPLEX",
                                [f"The document has more than {self.settings.max_tokens} tokens."])
+            if "nested too deeply" in error.message:  # graphql-core's own nesting cap (200)
+                return Refused(400, "QUERY_TOO_COMPLEX",
+                               ["The document is nested too deeply."])
             return Refused(400, "GRAPHQL_PARSE_FAILED", [error.message])
 
     def _prepare(self, query: str) -> Prepared | Refused:
@@ -92,6 +95,10 @@ class DocumentCache:
         if isinstance(document, Refused):
             return document
         errors = validate(schema._schema, document, max_errors=20)
+        if any(e.message == "Validation aborted." for e in errors):
+            # graphql-core gave up: its field-comparison budget ran out (field duplication)
+            # or validation recursed too deep. That is the document's cost, not a mistake.
+            return Refused(400, "QUERY_TOO_COMPLEX", ["The document is too complex to validate."])
         if errors:
             return Refused(400, "GRAPHQL_VALIDATION_FAILED",
                            [_SUGGESTION.sub("", e.message) for e in errors])

@@ -16,12 +16,20 @@ from chrgraph.db.models.enums import (
     Classification,
     Contract,
     License,
+    LicenseChangeKind,
     NotificationLogin,
     Permission,
     QuestionnaireKind,
     QuestionnaireStatus,
+    UpgradeRequestStatus,
     UserStatus,
     UserType,
+)
+from chrgraph.db.models.licensing import (
+    LicenseChange,
+    LicenseEvidence,
+    LicenseUpgradeRequest,
+    UserStatusChange,
 )
 from chrgraph.db.models.organization import AuthEpoch, Organization
 from chrgraph.db.models.portal import PortalHiddenStatus, PortalImage, PortalSettings
@@ -38,6 +46,12 @@ from chrgraph.db.models.user import (
 )
 
 __all__ = [
+    "LicenseChange",
+    "LicenseChangeKind",
+    "LicenseEvidence",
+    "LicenseUpgradeRequest",
+    "UpgradeRequestStatus",
+    "UserStatusChange",
     "NotificationLogin",
     "PortalHiddenStatus",
     "PortalImage",

@@ -79,3 +79,18 @@ class QuestionnaireStatus(str, Enum):
 class NotificationLogin(str, Enum):
     OTP_AND_DATE_OF_BIRTH = "OTP_AND_DATE_OF_BIRTH"
     ID_AND_DATE_OF_BIRTH = "ID_AND_DATE_OF_BIRTH"
+
+
+class LicenseChangeKind(str, Enum):
+    INITIAL = "INITIAL"
+    MANUAL = "MANUAL"
+    AUTOMATIC = "AUTOMATIC"
+    ENFORCEMENT = "ENFORCEMENT"
+    SELF_UPGRADE = "SELF_UPGRADE"
+    REQUEST_APPROVED = "REQUEST_APPROVED"
+
+
+class UpgradeRequestStatus(str, Enum):
+    PENDING = "PENDING"
+    APPROVED = "APPROVED"
+    DECLINED = "DECLINED"

@@ -38,6 +38,12 @@ class User(Model):
     invited_at = fields.DatetimeField(null=True)
     accepted_at = fields.DatetimeField(null=True)
     deactivated_at = fields.DatetimeField(null=True)
+    # §4: what billing will use next, and whether an admin reviewed an automatic license.
+    pending_license = fields.CharEnumField(License, max_length=16, null=True)
+    pending_license_effective_on = fields.DateField(null=True)
+    license_reviewed = fields.BooleanField(default=True)
+    # When the user came under license management (created, imported, contract switch).
+    license_managed_since = fields.DatetimeField(null=True)
     # What reactivation restores (§5): ACTIVE, or INVITED with a fresh invitation.
     status_before_deactivation = fields.CharEnumField(UserStatus, max_length=12, null=True)
 

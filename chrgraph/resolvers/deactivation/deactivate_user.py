@@ -29,6 +29,7 @@ from chrgraph.db.models import (
 )
 from chrgraph.db.transactions import atomic
 from chrgraph.resolvers.errors import ErrorCode, OperationFailed, UserError, fail, global_id
+from chrgraph.resolvers.licensing.changes import record_status
 from chrgraph.resolvers.scheduling.appointments import BLOCKING, clashes
 from chrgraph.resolvers.users.invitations import issue_invitation
 from chrgraph.resolvers.users.login import revoke_sessions
@@ -201,6 +202,7 @@ async def deactivate_user(actor: Actor, user_id: int | None, *, appointments: Ch
             voided_at=now)
         user.status_before_deactivation, user.status, user.deactivated_at = previous, UserStatus.DEACTIVATED, now
         await user.save(using_db=conn, update_fields=["status", "status_before_deactivation", "deactivated_at"])
+        await record_status(conn, user, UserStatus.DEACTIVATED, now)
         revoked = await revoke_sessions(conn, user.id)
         await events.record(conn, actor, "USER_DEACTIVATED", "User", user.id, {
             "status": {"before": previous, "after": UserStatus.DEACTIVATED},
@@ -265,6 +267,7 @@ async def reactivate_user(actor: Actor, user_id: int | None) -> tuple[User, str 
         restored = user.status_before_deactivation or UserStatus.ACTIVE
         user.status, user.deactivated_at, user.status_before_deactivation = restored, None, None
         await user.save(using_db=conn, update_fields=["status", "deactivated_at", "status_before_deactivation"])
+        await record_status(conn, user, restored)
         token = None
         if restored is UserStatus.INVITED:
             org = await Organization.filter(id=actor.organization_id).using_db(conn).get()

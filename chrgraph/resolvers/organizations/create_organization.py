@@ -11,6 +11,7 @@ from chrgraph.auth.principals import support_cli_actor, system_actor
 from chrgraph.db.models import Contract, License, Organization, User, UserStatus, UserType
 from chrgraph.db.transactions import atomic
 from chrgraph.resolvers.errors import ErrorCode, OperationFailed, fail
+from chrgraph.resolvers.licensing.changes import record_status
 from chrgraph.resolvers.users.invite_user import invite_user
 from chrgraph.resolvers.users.permissions import create_builtin_roles
 from chrgraph.resolvers.users.profile import Profile, check_email
@@ -83,6 +84,7 @@ async def create_organization(
                            last_name=name, display_name=f"{name} support",
                            search_key=search_key("support", support_email))
             await support.save(using_db=conn)
+            await record_status(conn, support, UserStatus.ACTIVE)
         except IntegrityError as exc:
             raise fail(ErrorCode.EMAIL_TAKEN, "That support email is taken.", "supportEmail") from exc
         await events.record(conn, system_actor(org.id), "SUPPORT_ACCOUNT_CREATED", "User", support.id,

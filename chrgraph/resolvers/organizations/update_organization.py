@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from chrgraph.audit import events
 from chrgraph.auth import epoch
 from chrgraph.auth.principals import Actor
-from chrgraph.db.models import Contract, Organization
+from chrgraph.db.models import Contract, Organization, User, UserType
 from chrgraph.db.transactions import atomic
 from chrgraph.resolvers.errors import ErrorCode, OperationFailed
 from chrgraph.resolvers.validation import PROVINCES, Errors, valid_time_zone
@@ -59,6 +59,11 @@ async def update_organization(actor: Actor, changes: dict[str, Any]) -> Organiza
             await org.save(using_db=conn, update_fields=[FIELDS[n] for n in changes])
             if "enterpriseApiEnabled" in delta:
                 await epoch.bump(conn)
+            if delta.get("contract", {}).get("after") is Contract.STANDARD:
+                # Its users come under license management now (§4).
+                await User.filter(organization_id=org.id, license_managed_since__isnull=True,
+                                  type__in=[UserType.STAFF, UserType.PRACTITIONER]).using_db(conn).update(
+                    license_managed_since=datetime.now(UTC))
             await events.record(conn, actor, "ORGANIZATION_UPDATED", "Organization", org.id, delta)
     if delta and "enterpriseApiEnabled" in delta:
         epoch.clear_local()

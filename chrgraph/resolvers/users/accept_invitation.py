@@ -10,6 +10,7 @@ from chrgraph.auth.principals import Actor, Principal, PrincipalKind
 from chrgraph.db.models import Invitation, Organization, User, UserStatus
 from chrgraph.db.transactions import atomic
 from chrgraph.resolvers.errors import ErrorCode, OperationFailed, fail
+from chrgraph.resolvers.licensing.changes import record_status
 from chrgraph.resolvers.users.invitations import issue_invitation, token_hash
 from chrgraph.resolvers.users.lookup import get_user
 from chrgraph.resolvers.users.text import search_key
@@ -47,6 +48,7 @@ async def accept_invitation(token: str, password: str, first_name: str, last_nam
         user.search_key = search_key(first_name, last_name, user.email, user.display_name)
         await user.save(using_db=conn)
         await Invitation.filter(id=invitation.id).using_db(conn).update(used_at=now)
+        await record_status(conn, user, UserStatus.ACTIVE, now)
         actor = Actor(Principal(PrincipalKind.USER, user.organization_id, user_id=user.id), request_id)
         after = {"status": user.status, "firstName": first_name, "lastName": last_name}
         await events.record(conn, actor, "INVITATION_ACCEPTED", "User", user.id, events.diff(before, after))

@@ -8,9 +8,10 @@ from tortoise.exceptions import IntegrityError
 
 from chrgraph.audit import events
 from chrgraph.auth.principals import Actor
-from chrgraph.db.models import Organization, Role, User, UserRole, UserStatus, UserType
+from chrgraph.db.models import Contract, Organization, Role, User, UserRole, UserStatus, UserType
 from chrgraph.db.transactions import atomic
 from chrgraph.resolvers.errors import ErrorCode, OperationFailed, fail
+from chrgraph.resolvers.licensing.changes import initial_license, record_status
 from chrgraph.resolvers.users.invitations import issue_invitation
 from chrgraph.resolvers.users.profile import (
     Profile,
@@ -54,9 +55,11 @@ async def invite_user(actor: Actor, email: str, profile: Profile, role_ids: list
             if await User.filter(login_email=email).using_db(conn).exists():
                 raise email_taken()
             user = User(organization_id=org.id, email=email, login_email=email, status=UserStatus.INVITED,
-                        invited_at=now)
+                        invited_at=now, license_managed_since=now if org.contract is Contract.STANDARD else None)
             apply_profile(user, profile)
             await user.save(using_db=conn)
+            await record_status(conn, user, UserStatus.INVITED, now)
+            await initial_license(conn, actor, user, org, now)
             for role in roles:
                 await UserRole.create(user_id=user.id, role_id=role.id, using_db=conn)
             token = await issue_invitation(conn, user, org.name)
@@ -83,5 +86,6 @@ async def create_service_account(actor: Actor, *, email: str, first_name: str, l
         user = User(organization_id=org.id, email=email, login_email=None, status=UserStatus.ACTIVE)
         apply_profile(user, profile)
         await user.save(using_db=conn)
+        await record_status(conn, user, UserStatus.ACTIVE)
         await events.record(conn, actor, "SERVICE_ACCOUNT_CREATED", "User", user.id, snapshot(user))
     return user

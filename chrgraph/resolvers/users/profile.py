@@ -63,7 +63,8 @@ def check_email(errors: Errors, email: str | None, *path: str) -> str | None:
     return value
 
 
-def check_profile(errors: Errors, org: Organization, p: Profile, *, prefix: tuple[str, ...] = ()) -> Profile:
+def check_profile(errors: Errors, org: Organization, p: Profile, *, prefix: tuple[str, ...] = (),
+                  unlicensed_ok: bool = False) -> Profile:
     """Validate a whole profile; returns it with trimmed text."""
 
     def at(name: str) -> tuple[str, ...]:
@@ -101,7 +102,7 @@ def check_profile(errors: Errors, org: Organization, p: Profile, *, prefix: tupl
     if p.locum is not None and p.locum.start and p.locum.end and p.locum.end < p.locum.start:
         errors.add(ErrorCode.INVALID_INPUT, "The locum period ends before it starts.", *at("locum"), "endDate")
     if licensed_type(p.type):
-        if p.license is None and org.contract is Contract.STANDARD:
+        if p.license is None and org.contract is Contract.STANDARD and not unlicensed_ok:
             errors.add(ErrorCode.LICENSE_REQUIRED, "Users of a STANDARD contract need a license.", *at("license"))
         elif p.license is not None and not fits(p.license, p.type, p.classification):
             errors.add(ErrorCode.LICENSE_NOT_ALLOWED_FOR_TYPE,

@@ -3,13 +3,15 @@ end of training, with the same validation as inviting."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from chrgraph.audit import events
 from chrgraph.auth.principals import Actor
-from chrgraph.db.models import Organization, UserType
+from chrgraph.db.models import LicenseChangeKind, Organization, UserType
 from chrgraph.db.transactions import atomic
 from chrgraph.resolvers.errors import ErrorCode, OperationFailed, fail
+from chrgraph.resolvers.licensing.changes import change_license
 from chrgraph.resolvers.users.lookup import get_user
 from chrgraph.resolvers.users.profile import (
     Profile,
@@ -42,9 +44,14 @@ async def update_user(actor: Actor, user_id: int, changes: dict[str, Any]):
         if errors:
             raise OperationFailed(*errors.items)
         before = snapshot(user)
-        apply_profile(user, profile)
+        # The license goes through the dated-change rule (§4), the rest is plain profile.
+        apply_profile(user, replace(profile, license=user.license))
         delta = events.diff(before, snapshot(user))
         if delta:
             await user.save(using_db=conn)
             await events.record(conn, actor, "USER_UPDATED", "User", user.id, delta)
+        if profile.license is not None and profile.license != user.license or (
+                profile.license == user.license and user.pending_license is not None and "license" in changes):
+            await change_license(conn, actor, user, org, profile.license, LicenseChangeKind.MANUAL,
+                                 immediate_access="classification" in changes)
     return user

@@ -7,17 +7,42 @@ from strawberry import relay
 
 from chrgraph.db.models import Classification as DomainClassification
 from chrgraph.db.models import License as DomainLicense
+from chrgraph.db.models import LicenseChangeKind as DomainLicenseChangeKind
 from chrgraph.db.models import Permission as DomainPermission
 from chrgraph.db.models import Role as RoleModel
 from chrgraph.db.models import User as UserModel
 from chrgraph.db.models import UserStatus as DomainUserStatus
 from chrgraph.db.models import UserType as DomainUserType
+from chrgraph.resolvers.licensing.dates import local_date
 
 UserType = strawberry.enum(DomainUserType, description="What kind of user (§3).")
 Classification = strawberry.enum(DomainClassification, description="A practitioner's classification.")
 UserStatus = strawberry.enum(DomainUserStatus, description="Invited, active or deactivated.")
 License = strawberry.enum(DomainLicense, description="A user license (§4).")
 Permission = strawberry.enum(DomainPermission, description="What a user may do (§3, §11).")
+
+
+LicenseChangeKind = strawberry.enum(DomainLicenseChangeKind, description="What made a license change.")
+
+
+@strawberry.type(description="One dated license change (§4).")
+class LicenseChange:
+    kind: LicenseChangeKind = strawberry.field(description="Manual, automatic, enforcement…")
+    changed_at: datetime.datetime = strawberry.field(description="When it was made.")
+    changed_by: str | None = strawberry.field(description="Actor kind and id.")
+    from_license: License | None = strawberry.field(description="Before.")
+    to_license: License = strawberry.field(description="After.")
+    effective_on: datetime.date = strawberry.field(description="From when billing uses it.")
+    access_from: datetime.date = strawberry.field(description="From when access uses it.")
+    cancelled_at: datetime.datetime | None = strawberry.field(description="When a pending change was cancelled.")
+
+    @classmethod
+    def from_model(cls, row) -> LicenseChange:
+        actor = getattr(row.actor_kind, "value", row.actor_kind)
+        return cls(kind=row.kind, changed_at=row.changed_at,
+                   changed_by=f"{actor}:{row.actor_id}" if row.actor_id else actor, from_license=row.from_license,
+                   to_license=row.to_license, effective_on=row.effective_on, access_from=row.access_from,
+                   cancelled_at=row.cancelled_at)
 
 
 @strawberry.type(description="A locum's cover: whom and when.")
@@ -61,7 +86,10 @@ class User(relay.Node):
     email: str = strawberry.field(description="The login (service accounts: a contact address).")
     type: UserType = strawberry.field(description="Staff, practitioner or service account.")
     classification: Classification | None = strawberry.field(description="Practitioners only.")
-    license: License | None = strawberry.field(description="The license access uses now.")
+    stored_license: strawberry.Private[DomainLicense | None]
+    stored_pending: strawberry.Private[DomainLicense | None]
+    stored_pending_on: strawberry.Private[datetime.date | None]
+    license_reviewed: bool = strawberry.field(description="False while an automatic license awaits an admin.")
     status: UserStatus = strawberry.field(description="Invited, active or deactivated.")
     first_name: str = strawberry.field(description="Given name (service accounts: the manager's).")
     last_name: str = strawberry.field(description="Family name (service accounts: the manager's).")
@@ -75,6 +103,34 @@ class User(relay.Node):
     invited_at: datetime.datetime | None = strawberry.field(description="When last invited.")
     accepted_at: datetime.datetime | None = strawberry.field(description="When the invitation was accepted.")
     deactivated_at: datetime.datetime | None = strawberry.field(description="When deactivated.")
+
+    async def _today(self, info: strawberry.Info) -> datetime.date:
+        org = await info.context.loaders["organization"].load(self.organization_id)
+        return local_date(datetime.datetime.now(datetime.UTC), org.time_zone)
+
+    @strawberry.field(description="The license access uses now (§4).")
+    async def license(self, info: strawberry.Info) -> License | None:
+        if self.stored_pending is None:
+            return self.stored_license
+        today = await self._today(info)
+        return self.stored_pending if self.stored_pending_on <= today else self.stored_license
+
+    @strawberry.field(description="The license billing will use next, when a change is pending.")
+    async def pending_license(self, info: strawberry.Info) -> License | None:
+        if self.stored_pending is None or self.stored_pending_on <= await self._today(info):
+            return None
+        return self.stored_pending
+
+    @strawberry.field(description="From when the pending license counts (first day of a month).")
+    async def pending_license_effective_on(self, info: strawberry.Info) -> datetime.date | None:
+        if self.stored_pending is None or self.stored_pending_on <= await self._today(info):
+            return None
+        return self.stored_pending_on
+
+    @strawberry.field(description="Every license change, newest first.")
+    async def license_history(self, info: strawberry.Info) -> list[LicenseChange]:
+        rows = await info.context.loaders["license_changes"].load(self.id)
+        return [LicenseChange.from_model(r) for r in rows]
 
     @strawberry.field(description="Roles held.")
     async def roles(self, info: strawberry.Info) -> list[Role]:
@@ -104,7 +160,9 @@ class User(relay.Node):
                                  end_date=row.locum_end)
         return cls(
             id=row.id, organization_id=row.organization_id, email=row.email, type=row.type,
-            classification=row.classification, license=row.license, status=row.status,
+            classification=row.classification, stored_license=row.license, stored_pending=row.pending_license,
+            stored_pending_on=row.pending_license_effective_on, license_reviewed=row.license_reviewed,
+            status=row.status,
             first_name=row.first_name, last_name=row.last_name, display_name=row.display_name,
             title=row.title, position=row.position, billing_number=row.billing_number,
             expected_end_of_training=row.expected_end_of_training, locum=locum, created_at=row.created_at,

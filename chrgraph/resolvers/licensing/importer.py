@@ -1,0 +1,145 @@
+"""`chrgraph users import --org D FILE.csv` (§4): legacy users without licenses, the
+migration path. Every row is validated first; a file with any bad row is reported
+with line numbers and nothing of it is imported. Then mapping and enforcement run.
+
+Columns (header row required, docs/license-mapping.md): email, first_name, last_name,
+type (STAFF|PRACTITIONER), classification, billing_number, title, labs_90d,
+prescriptions_90d, virtual_visits_90d, provincial_claims_90d."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from tortoise.exceptions import IntegrityError
+
+from chrgraph.audit import events
+from chrgraph.auth.principals import Actor
+from chrgraph.db.models import (
+    Classification,
+    LicenseEvidence,
+    Organization,
+    User,
+    UserStatus,
+    UserType,
+)
+from chrgraph.db.transactions import atomic
+from chrgraph.resolvers.errors import ErrorCode, OperationFailed, UserError
+from chrgraph.resolvers.licensing.changes import record_status
+from chrgraph.resolvers.licensing.enforcement import enforce_licenses
+from chrgraph.resolvers.licensing.mapping import MappingResult, run_license_mapping
+from chrgraph.resolvers.users.invitations import issue_invitation
+from chrgraph.resolvers.users.profile import Profile, apply_profile, check_email, check_profile, snapshot
+from chrgraph.resolvers.validation import Errors
+
+COLUMNS = ["email", "first_name", "last_name", "type", "classification", "billing_number", "title", "labs_90d",
+           "prescriptions_90d", "virtual_visits_90d", "provincial_claims_90d"]
+USAGE = COLUMNS[7:]
+MAX_ROWS = 50_000
+
+
+@dataclass
+class ImportRow:
+    line: int
+    email: str
+    profile: Profile
+    usage: dict[str, int]
+
+
+@dataclass
+class ImportResult:
+    imported: list[User] = field(default_factory=list)
+    mapping: MappingResult | None = None
+    enforced: int = 0
+
+
+def parse_csv(text: str, org: Organization) -> list[ImportRow]:
+    reader = csv.DictReader(io.StringIO(text))
+    missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        raise OperationFailed(UserError(ErrorCode.INVALID_INPUT, f"line 1: missing columns {', '.join(missing)}",
+                                        ("file",)))
+    rows, problems, seen = [], [], {}
+    for index, raw in enumerate(reader):
+        line = index + 2
+        if index >= MAX_ROWS:
+            problems.append(UserError(ErrorCode.INVALID_INPUT, f"line {line}: at most {MAX_ROWS} rows", ("file",)))
+            break
+        errors = Errors()
+        email = check_email(errors, (raw.get("email") or "").strip(), "email")
+        try:
+            user_type = UserType((raw.get("type") or "").strip().upper())
+            if user_type not in (UserType.STAFF, UserType.PRACTITIONER):
+                raise ValueError(user_type)
+        except ValueError:
+            errors.add(ErrorCode.INVALID_INPUT, "type is STAFF or PRACTITIONER", "type")
+            user_type = UserType.STAFF
+        classification = None
+        if (raw.get("classification") or "").strip():
+            try:
+                classification = Classification(raw["classification"].strip().upper())
+            except ValueError:
+                errors.add(ErrorCode.INVALID_INPUT, "unknown classification", "classification")
+        usage = {}
+        for column in USAGE:
+            value = (raw.get(column) or "0").strip() or "0"
+            if not value.isdigit():
+                errors.add(ErrorCode.INVALID_INPUT, f"{column} is a whole number", column)
+            usage[column] = int(value) if value.isdigit() else 0
+        profile = Profile(type=user_type, classification=classification, license=None,
+                          first_name=raw.get("first_name"), last_name=raw.get("last_name"),
+                          title=(raw.get("title") or "").strip() or None,
+                          billing_number=(raw.get("billing_number") or "").strip() or None)
+        # Imported users come without licenses: validate everything else as an invitation would.
+        profile = check_profile(errors, org, profile, unlicensed_ok=True)
+        if email and email in seen:
+            errors.add(ErrorCode.EMAIL_TAKEN, f"same email as line {seen[email]}", "email")
+        elif email:
+            seen[email] = line
+        for error in errors.items:
+            where = ".".join(error.field or ())
+            problems.append(UserError(error.code, f"line {line}: {where}: {error.message}", ("file",)))
+        if not errors:
+            rows.append(ImportRow(line, email, profile, usage))
+    if problems:
+        raise OperationFailed(*problems)
+    return rows
+
+
+async def import_users(actor: Actor, text: str, progress: Callable[[int, int], None] | None = None) -> ImportResult:
+    org = await Organization.get(id=actor.organization_id)
+    rows = parse_csv(text, org)
+    taken = set(await User.filter(login_email__in=[r.email for r in rows]).values_list("login_email", flat=True))
+    if taken:
+        raise OperationFailed(*[UserError(ErrorCode.EMAIL_TAKEN, f"line {r.line}: email: already a user", ("file",))
+                                for r in rows if r.email in taken])
+    result = ImportResult()
+    now = datetime.now(UTC)
+    try:
+        async with atomic() as conn:
+            for done, row in enumerate(rows, start=1):
+                user = User(organization_id=org.id, email=row.email, login_email=row.email,
+                            status=UserStatus.INVITED, invited_at=now, license_managed_since=now)
+                apply_profile(user, row.profile)
+                await user.save(using_db=conn)
+                await record_status(conn, user, UserStatus.INVITED, now)
+                await LicenseEvidence.create(user_id=user.id, recorded_at=now, labs_90d=row.usage["labs_90d"],
+                                             prescriptions_90d=row.usage["prescriptions_90d"],
+                                             virtual_visits_90d=row.usage["virtual_visits_90d"],
+                                             provincial_claims_90d=row.usage["provincial_claims_90d"],
+                                             using_db=conn)
+                await issue_invitation(conn, user, org.name)
+                await events.record(conn, actor, "USER_IMPORTED", "User", user.id,
+                                    {**snapshot(user), "usage": row.usage})
+                result.imported.append(user)
+                if progress:
+                    progress(done, len(rows))
+    except IntegrityError as exc:  # a concurrent invitation took an address
+        raise OperationFailed(UserError(ErrorCode.EMAIL_TAKEN, "an email was taken during the import", ("file",))
+                              ) from exc
+    result.mapping = await run_license_mapping(actor, dry_run=False)
+    result.enforced = await enforce_licenses(org.id)
+    return result

@@ -1,0 +1,143 @@
+"""setUserLicense, cancelPendingLicenseChange, upgradeOwnLicense, requestLicenseUpgrade,
+approve/decline, and featureAccess (§4, §11)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from chrgraph.audit import events
+from chrgraph.auth.principals import Actor
+from chrgraph.db.models import (
+    Contract,
+    License,
+    LicenseChangeKind,
+    LicenseUpgradeRequest,
+    Organization,
+    Permission,
+    UpgradeRequestStatus,
+    User,
+)
+from chrgraph.db.transactions import atomic
+from chrgraph.resolvers.errors import ErrorCode, OperationFailed, fail
+from chrgraph.resolvers.licensing.catalog import CATALOG, Feature, fits, licensed_type
+from chrgraph.resolvers.licensing.changes import access_license, cancel_pending, change_license
+from chrgraph.resolvers.licensing.dates import local_date
+from chrgraph.resolvers.users.lookup import get_user
+from chrgraph.resolvers.users.permissions import effective_permissions
+from chrgraph.resolvers.validation import Errors
+
+
+def _check_fit(user: User, license: License, field: str = "license") -> None:
+    if not licensed_type(user.type) or not fits(license, user.type, user.classification):
+        raise fail(ErrorCode.LICENSE_NOT_ALLOWED_FOR_TYPE,
+                   "That license does not fit the user's type and classification.", field)
+
+
+async def set_user_license(actor: Actor, user_id: int | None, license: License) -> User:
+    """An admin's change: dated, and it marks the user reviewed."""
+    async with atomic() as conn:
+        user = await get_user(actor, user_id, conn)
+        _check_fit(user, license)
+        org = await Organization.filter(id=actor.organization_id).using_db(conn).get()
+        await change_license(conn, actor, user, org, license, LicenseChangeKind.MANUAL)
+    return user
+
+
+async def cancel_pending_license_change(actor: Actor, user_id: int | None) -> User:
+    async with atomic() as conn:
+        user = await get_user(actor, user_id, conn)
+        if not await cancel_pending(conn, user, datetime.now(UTC), audit=actor):
+            raise fail(ErrorCode.INVALID_STATE, "The user has no pending license change.", "userId")
+    return user
+
+
+async def upgrade_own_license(actor: Actor, license: License) -> User:
+    """Holders of UPGRADE_TYPE_CLASSIFICATION upgrade themselves (never downgrade)."""
+    async with atomic() as conn:
+        user = await get_user(actor, actor.principal.user_id, conn)
+        _check_fit(user, license)
+        org = await Organization.filter(id=actor.organization_id).using_db(conn).get()
+        current = access_license(user, local_date(datetime.now(UTC), org.time_zone))
+        if current is not None and CATALOG[license].rank <= CATALOG[current].rank:
+            raise fail(ErrorCode.INVALID_INPUT, "Choose a higher-ranked license than your current one.", "license")
+        await change_license(conn, actor, user, org, license, LicenseChangeKind.SELF_UPGRADE)
+    return user
+
+
+async def request_license_upgrade(actor: Actor, license: License, reason: str | None) -> LicenseUpgradeRequest:
+    errors = Errors()
+    reason = errors.text(reason, "reason", max_length=1000)
+    if errors:
+        raise OperationFailed(*errors.items)
+    async with atomic() as conn:
+        user = await get_user(actor, actor.principal.user_id, conn)
+        _check_fit(user, license)
+        if await LicenseUpgradeRequest.filter(user_id=user.id, status=UpgradeRequestStatus.PENDING).using_db(
+                conn).exists():
+            raise fail(ErrorCode.INVALID_STATE, "You already have a pending request.", "license")
+        request = await LicenseUpgradeRequest.create(
+            organization_id=actor.organization_id, user_id=user.id, requested_license=license, reason=reason,
+            created_at=datetime.now(UTC), using_db=conn)
+        await events.record(conn, actor, "LICENSE_UPGRADE_REQUESTED", "LicenseUpgradeRequest", request.id,
+                            {"license": license, "reason": reason})
+    return request
+
+
+async def decide_license_upgrade(actor: Actor, request_id: int | None, approve: bool,
+                                 reason: str | None = None) -> LicenseUpgradeRequest:
+    errors = Errors()
+    reason = errors.text(reason, "reason", max_length=1000)
+    if errors:
+        raise OperationFailed(*errors.items)
+    async with atomic() as conn:
+        query = LicenseUpgradeRequest.filter(id=request_id, organization_id=actor.organization_id)
+        request = await query.using_db(conn).first() if request_id is not None else None
+        if request is None:
+            raise fail(ErrorCode.NOT_FOUND, "No such request.", "requestId")
+        if request.status is not UpgradeRequestStatus.PENDING:
+            raise fail(ErrorCode.INVALID_STATE, "The request was already decided.", "requestId")
+        now = datetime.now(UTC)
+        request.status = UpgradeRequestStatus.APPROVED if approve else UpgradeRequestStatus.DECLINED
+        request.decided_by_id, request.decided_at, request.decision_reason = actor.principal.user_id, now, reason
+        await request.save(using_db=conn)
+        if approve:
+            user = await User.filter(id=request.user_id).using_db(conn).get()
+            _check_fit(user, request.requested_license, "requestId")
+            org = await Organization.filter(id=actor.organization_id).using_db(conn).get()
+            await change_license(conn, actor, user, org, request.requested_license,
+                                 LicenseChangeKind.REQUEST_APPROVED)
+        await events.record(conn, actor, "LICENSE_UPGRADE_APPROVED" if approve else "LICENSE_UPGRADE_DECLINED",
+                            "LicenseUpgradeRequest", request.id, {"status": request.status, "reason": reason})
+    return request
+
+
+@dataclass(frozen=True)
+class FeatureAccess:
+    user: User
+    feature: Feature
+    license: License | None
+    included: bool
+    lowest_license: License | None
+    can_upgrade_self: bool
+    must_request: bool
+    under_license_management: bool
+
+
+async def feature_access(actor: Actor, user_id: int | None, feature: Feature) -> FeatureAccess:
+    """Whether the user's license includes the feature; if not, the lowest-ranked license
+    that fits and does, and whether the user may upgrade itself or must ask."""
+    user = await get_user(actor, user_id)
+    org = await Organization.get(id=actor.organization_id)
+    current = access_license(user, local_date(datetime.now(UTC), org.time_zone))
+    managed = org.contract is Contract.STANDARD and licensed_type(user.type)
+    included = (current is not None and feature in CATALOG[current].features) or not managed
+    lowest = None
+    if not included:
+        candidates = [info for info in CATALOG.values()
+                      if fits(info.license, user.type, user.classification) and feature in info.features]
+        lowest = min(candidates, key=lambda info: info.rank).license if candidates else None
+    permissions = await effective_permissions(user, org.owner_user_id == user.id)
+    holds_upgrade = Permission.UPGRADE_TYPE_CLASSIFICATION.value in permissions
+    return FeatureAccess(user, feature, current, included, lowest, holds_upgrade and lowest is not None,
+                         not holds_upgrade and lowest is not None, managed)

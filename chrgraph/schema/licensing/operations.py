@@ -1,0 +1,333 @@
+"""Licensing through GraphQL (§4, §11)."""
+
+from __future__ import annotations
+
+import datetime
+
+import strawberry
+from strawberry import relay
+
+from chrgraph.db.models import LicenseUpgradeRequest as RequestModel
+from chrgraph.db.models import Organization as OrganizationModel
+from chrgraph.db.models import UpgradeRequestStatus as DomainRequestStatus
+from chrgraph.db.models import User as UserModel
+from chrgraph.resolvers.errors import OperationFailed
+from chrgraph.resolvers.licensing import operations as ops
+from chrgraph.resolvers.licensing.billing import billing_statement
+from chrgraph.resolvers.licensing.catalog import CATALOG
+from chrgraph.resolvers.licensing.catalog import Feature as DomainFeature
+from chrgraph.resolvers.licensing.mapping import Proposal, proposals_for, run_license_mapping
+from chrgraph.schema.errors import UserError, bad_user_input
+from chrgraph.schema.nodes import register_node
+from chrgraph.schema.payloads import attempt, local_id
+from chrgraph.schema.permissions import (
+    Authenticated,
+    CanEditOtherUsers,
+    CanUpgradeOwnLicense,
+    CanViewBilling,
+    CanViewUser,
+    UserSession,
+)
+from chrgraph.schema.users.types import Classification, License, User, UserType
+from chrgraph.settings import get_settings
+
+Feature = strawberry.enum(DomainFeature, description="A product feature a license may include (§4).")
+UpgradeRequestStatus = strawberry.enum(DomainRequestStatus, description="Where a request stands.")
+
+
+@strawberry.type(description="One row of the license table of §4.")
+class LicenseInfo:
+    license: License = strawberry.field(description="The license.")
+    user_type: UserType = strawberry.field(description="The user type it fits.")
+    classification: Classification | None = strawberry.field(description="The classification it fits.")
+    rank: int = strawberry.field(description="Higher ranks are higher tiers.")
+    features: list[Feature] = strawberry.field(description="What it includes.")
+
+
+@strawberry.type(description="Whether a user's license includes a feature, and if not, how to get it.")
+class FeatureAccess:
+    user: User = strawberry.field(description="The user.")
+    feature: Feature = strawberry.field(description="The feature.")
+    license: License | None = strawberry.field(description="The license access uses now.")
+    included: bool = strawberry.field(description="Whether the user may use the feature now.")
+    lowest_license: License | None = strawberry.field(description="The lowest-ranked fitting license that has it.")
+    can_upgrade_self: bool = strawberry.field(description="Holds UPGRADE_TYPE_CLASSIFICATION: upgradeOwnLicense.")
+    must_request: bool = strawberry.field(description="Must ask with requestLicenseUpgrade.")
+
+
+@strawberry.type(description="A mapping proposal or an automatic license awaiting review.")
+class UnmappedUser:
+    user: User = strawberry.field(description="The user.")
+    reason: str = strawberry.field(description="Why an admin must decide.")
+    proposed_license: License | None = strawberry.field(description="What the rules propose.")
+    confidence: float | None = strawberry.field(description="0 to 1.")
+    evidence: list[str] = strawberry.field(description="The facts the rules read (name=value).")
+
+
+def _unmapped(p: Proposal) -> UnmappedUser:
+    return UnmappedUser(user=User.from_model(p.user), reason=p.reason, proposed_license=p.license,
+                        confidence=p.confidence, evidence=[f"{k}={v}" for k, v in sorted(p.evidence.items())])
+
+
+@strawberry.type(description="A user's request for a higher license.")
+class LicenseUpgradeRequest(relay.Node):
+    id: relay.NodeID[int]
+    user_id: strawberry.Private[int]
+    requested_license: License = strawberry.field(description="What was asked for.")
+    reason: str | None = strawberry.field(description="Why.")
+    status: UpgradeRequestStatus = strawberry.field(description="Pending, approved or declined.")
+    created_at: datetime.datetime = strawberry.field(description="When asked.")
+    decided_at: datetime.datetime | None = strawberry.field(description="When decided.")
+    decision_reason: str | None = strawberry.field(description="The decider's note.")
+
+    @strawberry.field(description="Who asked.")
+    async def user(self, info: strawberry.Info) -> User | None:
+        row = await info.context.loaders["user"].load(self.user_id)
+        return User.from_model(row) if row else None
+
+    @classmethod
+    def from_model(cls, row: RequestModel) -> LicenseUpgradeRequest:
+        return cls(id=row.id, user_id=row.user_id, requested_license=row.requested_license, reason=row.reason,
+                   status=row.status, created_at=row.created_at, decided_at=row.decided_at,
+                   decision_reason=row.decision_reason)
+
+
+@strawberry.type(description="One license's line of a billing statement.")
+class BillingLine:
+    license: License | None = strawberry.field(description="The license; null is the UNLICENSED line.")
+    label: str = strawberry.field(description="The license name, or UNLICENSED.")
+    billed: bool = strawberry.field(description="UNLICENSED users are listed, never billed.")
+    count: int = strawberry.field(description="How many users.")
+    users: list[User] = strawberry.field(description="Who.")
+
+
+@strawberry.type(description="The next month's statement as pending changes make it.")
+class BillingStatementForecast:
+    month: str = strawberry.field(description="YYYY-MM.")
+    lines: list[BillingLine] = strawberry.field(description="One per license, then UNLICENSED.")
+    billed_total: int = strawberry.field(description="Billed users.")
+
+
+@strawberry.type(description="What a month costs, per license (§4).")
+class BillingStatement:
+    month: str = strawberry.field(description="YYYY-MM.")
+    lines: list[BillingLine] = strawberry.field(description="One per license, then UNLICENSED.")
+    billed_total: int = strawberry.field(description="Billed users of the month.")
+    forecast: BillingStatementForecast = strawberry.field(description="The next month from what is known now.")
+
+
+def _lines(statement) -> list[BillingLine]:
+    return [BillingLine(license=line.license, label=line.license.value if line.license else "UNLICENSED",
+                        billed=line.billed, count=line.count, users=[User.from_model(u) for u in line.users])
+            for line in statement.lines]
+
+
+@strawberry.input(description="Set a user's license (dated as §4 says; marks the user reviewed).")
+class SetUserLicenseInput:
+    user_id: relay.GlobalID = strawberry.field(description="The user.")
+    license: License = strawberry.field(description="Must fit type and classification.")
+
+
+@strawberry.type(description="The result of setUserLicense.")
+class SetUserLicensePayload:
+    user: User | None = strawberry.field(description="The user.")
+    errors: list[UserError] = strawberry.field(description="Why nothing was written.")
+
+
+@strawberry.input(description="Cancel a pending (not yet effective) license change.")
+class CancelPendingLicenseChangeInput:
+    user_id: relay.GlobalID = strawberry.field(description="The user.")
+
+
+@strawberry.type(description="The result of cancelPendingLicenseChange.")
+class CancelPendingLicenseChangePayload:
+    user: User | None = strawberry.field(description="The user.")
+    errors: list[UserError] = strawberry.field(description="Why nothing was written.")
+
+
+@strawberry.input(description="Run the license mapping rules.")
+class RunLicenseMappingInput:
+    dry_run: bool = strawberry.field(default=True, description="Only propose; apply nothing.")
+
+
+@strawberry.type(description="The result of runLicenseMapping.")
+class RunLicenseMappingPayload:
+    applied: list[UnmappedUser] = strawberry.field(description="Proposals at or above the threshold.")
+    unmapped: list[UnmappedUser] = strawberry.field(description="Proposals below it.")
+    threshold: float = strawberry.field(description="The confidence threshold.")
+    errors: list[UserError] = strawberry.field(description="Why nothing was written.")
+
+
+@strawberry.input(description="Upgrade your own license.")
+class UpgradeOwnLicenseInput:
+    license: License = strawberry.field(description="A higher-ranked license that fits you.")
+
+
+@strawberry.type(description="The result of upgradeOwnLicense.")
+class UpgradeOwnLicensePayload:
+    user: User | None = strawberry.field(description="You.")
+    errors: list[UserError] = strawberry.field(description="Why nothing was written.")
+
+
+@strawberry.input(description="Ask for a higher license.")
+class RequestLicenseUpgradeInput:
+    license: License = strawberry.field(description="What you need.")
+    reason: str | None = strawberry.field(default=None, description="Why.")
+
+
+@strawberry.type(description="The result of requestLicenseUpgrade.")
+class RequestLicenseUpgradePayload:
+    request: LicenseUpgradeRequest | None = strawberry.field(description="The request.")
+    errors: list[UserError] = strawberry.field(description="Why nothing was written.")
+
+
+@strawberry.input(description="Approve a license upgrade request.")
+class ApproveLicenseUpgradeRequestInput:
+    request_id: relay.GlobalID = strawberry.field(description="The request.")
+
+
+@strawberry.type(description="The result of approveLicenseUpgradeRequest.")
+class ApproveLicenseUpgradeRequestPayload:
+    request: LicenseUpgradeRequest | None = strawberry.field(description="The request.")
+    errors: list[UserError] = strawberry.field(description="Why nothing was written.")
+
+
+@strawberry.input(description="Decline a license upgrade request.")
+class DeclineLicenseUpgradeRequestInput:
+    request_id: relay.GlobalID = strawberry.field(description="The request.")
+    reason: str | None = strawberry.field(default=None, description="Why.")
+
+
+@strawberry.type(description="The result of declineLicenseUpgradeRequest.")
+class DeclineLicenseUpgradeRequestPayload:
+    request: LicenseUpgradeRequest | None = strawberry.field(description="The request.")
+    errors: list[UserError] = strawberry.field(description="Why nothing was written.")
+
+
+@strawberry.type
+class LicensingQuery:
+    @strawberry.field(description="The license table of §4.", permission_classes=[Authenticated])
+    def license_catalog(self) -> list[LicenseInfo]:
+        return [LicenseInfo(license=i.license, user_type=i.user_type, classification=i.classification, rank=i.rank,
+                            features=sorted(i.features, key=list(DomainFeature).index)) for i in CATALOG.values()]
+
+    @strawberry.field(description="Whether a user's license includes a feature.", permission_classes=[CanViewUser])
+    async def feature_access(self, info: strawberry.Info, user_id: relay.GlobalID,
+                             feature: Feature) -> FeatureAccess | None:
+        try:
+            result = await ops.feature_access(info.context.actor, local_id(user_id, "User", "userId"), feature)
+        except OperationFailed:
+            return None
+        return FeatureAccess(user=User.from_model(result.user), feature=result.feature, license=result.license,
+                             included=result.included, lowest_license=result.lowest_license,
+                             can_upgrade_self=result.can_upgrade_self, must_request=result.must_request)
+
+    @strawberry.field(description="Users an admin must decide a license for (the banner).",
+                      permission_classes=[CanEditOtherUsers])
+    async def unmapped_users(self, info: strawberry.Info) -> list[UnmappedUser]:
+        org = await OrganizationModel.get(id=info.context.principal.organization_id)
+        threshold = get_settings().license_mapping_threshold
+        result = [_unmapped(p) for p in await proposals_for(org) if p.confidence < threshold]
+        for user in await UserModel.filter(organization_id=org.id, license_reviewed=False).order_by("id"):
+            result.append(UnmappedUser(user=User.from_model(user), proposed_license=user.license, confidence=None,
+                                       reason="Assigned automatically by license enforcement: review it.",
+                                       evidence=[]))
+        return result
+
+    @strawberry.field(description="License upgrade requests, newest first.", permission_classes=[CanEditOtherUsers])
+    async def license_upgrade_requests(self, info: strawberry.Info,
+                                       status: UpgradeRequestStatus | None = None) -> list[LicenseUpgradeRequest]:
+        query = RequestModel.filter(organization_id=info.context.principal.organization_id)
+        if status is not None:
+            query = query.filter(status=status)
+        return [LicenseUpgradeRequest.from_model(r) for r in await query.order_by("-id").limit(500)]
+
+    @strawberry.field(description="Billed users per license for a month (YYYY-MM), with a forecast.",
+                      permission_classes=[CanViewBilling])
+    async def billing_statement(self, info: strawberry.Info, month: str) -> BillingStatement:
+        try:
+            statement, forecast = await billing_statement(info.context.actor, month)
+        except OperationFailed as exc:
+            raise bad_user_input("`month` is written YYYY-MM.") from exc
+        return BillingStatement(month=statement.month, lines=_lines(statement), billed_total=statement.billed_total,
+                                forecast=BillingStatementForecast(month=forecast.month, lines=_lines(forecast),
+                                                                  billed_total=forecast.billed_total))
+
+
+def _request_payload(cls, row, errors):
+    return cls(request=LicenseUpgradeRequest.from_model(row) if row else None, errors=errors)
+
+
+@strawberry.type
+class LicensingMutation:
+    @strawberry.mutation(description="Set a user's license.", permission_classes=[CanEditOtherUsers])
+    async def set_user_license(self, info: strawberry.Info, input: SetUserLicenseInput) -> SetUserLicensePayload:
+        async def run():
+            return await ops.set_user_license(info.context.actor, local_id(input.user_id, "User", "userId"),
+                                              input.license)
+
+        user, errors = await attempt(run())
+        return SetUserLicensePayload(user=User.from_model(user) if user else None, errors=errors)
+
+    @strawberry.mutation(description="Cancel a pending license change.", permission_classes=[CanEditOtherUsers])
+    async def cancel_pending_license_change(
+            self, info: strawberry.Info, input: CancelPendingLicenseChangeInput) -> CancelPendingLicenseChangePayload:
+        async def run():
+            return await ops.cancel_pending_license_change(info.context.actor,
+                                                           local_id(input.user_id, "User", "userId"))
+
+        user, errors = await attempt(run())
+        return CancelPendingLicenseChangePayload(user=User.from_model(user) if user else None, errors=errors)
+
+    @strawberry.mutation(description="Propose (and unless dryRun apply) licenses for unlicensed users.",
+                         permission_classes=[CanEditOtherUsers])
+    async def run_license_mapping(self, info: strawberry.Info,
+                                  input: RunLicenseMappingInput) -> RunLicenseMappingPayload:
+        result, errors = await attempt(run_license_mapping(info.context.actor, input.dry_run))
+        if result is None:
+            return RunLicenseMappingPayload(applied=[], unmapped=[], threshold=0.0, errors=errors)
+        return RunLicenseMappingPayload(applied=[_unmapped(p) for p in result.applied],
+                                        unmapped=[_unmapped(p) for p in result.unmapped],
+                                        threshold=result.threshold, errors=[])
+
+    @strawberry.mutation(description="Upgrade your own license.", permission_classes=[CanUpgradeOwnLicense])
+    async def upgrade_own_license(self, info: strawberry.Info, input: UpgradeOwnLicenseInput) -> UpgradeOwnLicensePayload:
+        user, errors = await attempt(ops.upgrade_own_license(info.context.actor, input.license))
+        return UpgradeOwnLicensePayload(user=User.from_model(user) if user else None, errors=errors)
+
+    @strawberry.mutation(description="Ask for a higher license.", permission_classes=[UserSession])
+    async def request_license_upgrade(self, info: strawberry.Info,
+                                      input: RequestLicenseUpgradeInput) -> RequestLicenseUpgradePayload:
+        row, errors = await attempt(ops.request_license_upgrade(info.context.actor, input.license, input.reason))
+        return _request_payload(RequestLicenseUpgradePayload, row, errors)
+
+    @strawberry.mutation(description="Approve a license upgrade request.", permission_classes=[CanEditOtherUsers])
+    async def approve_license_upgrade_request(
+            self, info: strawberry.Info,
+            input: ApproveLicenseUpgradeRequestInput) -> ApproveLicenseUpgradeRequestPayload:
+        async def run():
+            return await ops.decide_license_upgrade(
+                info.context.actor, local_id(input.request_id, "LicenseUpgradeRequest", "requestId"), True)
+
+        row, errors = await attempt(run())
+        return _request_payload(ApproveLicenseUpgradeRequestPayload, row, errors)
+
+    @strawberry.mutation(description="Decline a license upgrade request.", permission_classes=[CanEditOtherUsers])
+    async def decline_license_upgrade_request(
+            self, info: strawberry.Info,
+            input: DeclineLicenseUpgradeRequestInput) -> DeclineLicenseUpgradeRequestPayload:
+        async def run():
+            return await ops.decide_license_upgrade(
+                info.context.actor, local_id(input.request_id, "LicenseUpgradeRequest", "requestId"), False,
+                input.reason)
+
+        row, errors = await attempt(run())
+        return _request_payload(DeclineLicenseUpgradeRequestPayload, row, errors)
+
+
+async def _request_node(ctx, pk: int):
+    row = await RequestModel.get_or_none(id=pk, organization_id=ctx.principal.organization_id)
+    return LicenseUpgradeRequest.from_model(row) if row else None
+
+
+register_node("LicenseUpgradeRequest", _request_node, CanEditOtherUsers)
