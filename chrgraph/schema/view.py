@@ -94,7 +94,7 @@ class DocumentCache:
         document = self.parse(query)
         if isinstance(document, Refused):
             return document
-        errors = validate(schema._schema, document, max_errors=20)
+        errors = validate(schema._schema, document, max_errors=20, hide_suggestions=True)
         if any(e.message == "Validation aborted." for e in errors):
             # graphql-core gave up: its field-comparison budget ran out (field duplication)
             # or validation recursed too deep. That is the document's cost, not a mistake.
@@ -313,7 +313,7 @@ class GraphQLEndpoint:
             result = execute(
                 schema._schema, document, context_value=context, variable_values=request.variables,
                 operation_name=request.operation_name,
-                middleware=[_root_field_spans], is_awaitable=optimized_is_awaitable,
+                middleware=[_root_field_spans], is_awaitable=optimized_is_awaitable, hide_suggestions=True,
                 **execution_context_class_kwargs(StrawberryGraphQLCoreExecutionContext),
             )
             if asyncio.iscoroutine(result) or asyncio.isfuture(result):

@@ -4,7 +4,8 @@ with line numbers and nothing of it is imported. Then mapping and enforcement ru
 
 Columns (header row required, docs/license-mapping.md): email, first_name, last_name,
 type (STAFF|PRACTITIONER), classification, billing_number, title, labs_90d,
-prescriptions_90d, virtual_visits_90d, provincial_claims_90d."""
+prescriptions_90d, virtual_visits_90d, provincial_claims_90d; optionally
+expected_end_of_training (YYYY-MM-DD), which clinical trainees need as when invited."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import csv
 import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from tortoise.exceptions import IntegrityError
 
@@ -89,12 +90,20 @@ def parse_csv(text: str, org: Organization) -> list[ImportRow]:
             if not value.isdigit():
                 errors.add(ErrorCode.INVALID_INPUT, f"{column} is a whole number", column)
             usage[column] = int(value) if value.isdigit() else 0
+        end_of_training = None
+        if (raw.get("expected_end_of_training") or "").strip():
+            try:
+                end_of_training = date.fromisoformat(raw["expected_end_of_training"].strip())
+            except ValueError:
+                errors.add(ErrorCode.INVALID_INPUT, "expected_end_of_training is YYYY-MM-DD",
+                           "expected_end_of_training")
         profile = Profile(type=user_type, classification=classification, license=None,
+                          expected_end_of_training=end_of_training,
                           first_name=raw.get("first_name"), last_name=raw.get("last_name"),
                           title=(raw.get("title") or "").strip() or None,
                           billing_number=(raw.get("billing_number") or "").strip() or None)
         # Imported users come without licenses: validate everything else as an invitation would.
-        profile = check_profile(errors, org, profile, unlicensed_ok=True)
+        profile = check_profile(errors, org, profile, legacy=True)
         if email and email in seen:
             errors.add(ErrorCode.EMAIL_TAKEN, f"same email as line {seen[email]}", "email")
         elif email:

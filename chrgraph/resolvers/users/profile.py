@@ -64,8 +64,9 @@ def check_email(errors: Errors, email: str | None, *path: str) -> str | None:
 
 
 def check_profile(errors: Errors, org: Organization, p: Profile, *, prefix: tuple[str, ...] = (),
-                  unlicensed_ok: bool = False) -> Profile:
-    """Validate a whole profile; returns it with trimmed text."""
+                  legacy: bool = False) -> Profile:
+    """Validate a whole profile; returns it with trimmed text. `legacy` (the importer):
+    no license yet, and a practitioner may lack a classification (it counts as Standard)."""
 
     def at(name: str) -> tuple[str, ...]:
         return (*prefix, name)
@@ -81,7 +82,7 @@ def check_profile(errors: Errors, org: Organization, p: Profile, *, prefix: tupl
     }
     p = replace(p, **cleaned)
     if p.type is UserType.PRACTITIONER:
-        if p.classification is None:
+        if p.classification is None and not legacy:
             errors.add(ErrorCode.CLASSIFICATION_REQUIRED, "Practitioners need a classification.",
                        *at("classification"))
     elif p.classification is not None:
@@ -102,7 +103,7 @@ def check_profile(errors: Errors, org: Organization, p: Profile, *, prefix: tupl
     if p.locum is not None and p.locum.start and p.locum.end and p.locum.end < p.locum.start:
         errors.add(ErrorCode.INVALID_INPUT, "The locum period ends before it starts.", *at("locum"), "endDate")
     if licensed_type(p.type):
-        if p.license is None and org.contract is Contract.STANDARD and not unlicensed_ok:
+        if p.license is None and org.contract is Contract.STANDARD and not legacy:
             errors.add(ErrorCode.LICENSE_REQUIRED, "Users of a STANDARD contract need a license.", *at("license"))
         elif p.license is not None and not fits(p.license, p.type, p.classification):
             errors.add(ErrorCode.LICENSE_NOT_ALLOWED_FOR_TYPE,
