@@ -63,6 +63,27 @@ ROWS = [
     ("setPatientPortalAccess",
      """mutation($i: SetPatientPortalAccessInput!) { setPatientPortalAccess(input: $i) { errors { code } } }""",
      lambda c: {"i": {"patientId": "UGF0aWVudDow", "enabled": True}}, True, False, True, "MANAGE_PATIENTS"),
+    ("licenseCatalog", "{ licenseCatalog { license } }", None, True, True, True, None),
+    ("featureAccess", "query($id: ID!) { featureAccess(userId: $id, feature: LABS) { included } }",
+     lambda c: {"id": c.owner.user_id}, True, True, True, "VIEW_USERS"),
+    ("setUserLicense", """mutation($i: SetUserLicenseInput!) { setUserLicense(input: $i) { errors { code } } }""",
+     lambda c: {"i": {"userId": c.owner.user_id, "license": "CHR_PLUS"}}, True, False, True, "EDIT_OTHER_USERS"),
+    ("runLicenseMapping",
+     """mutation($i: RunLicenseMappingInput!) { runLicenseMapping(input: $i) { errors { code } } }""",
+     lambda c: {"i": {"dryRun": True}}, True, False, True, "EDIT_OTHER_USERS"),
+    ("unmappedUsers", "{ unmappedUsers { reason } }", None, True, False, True, "EDIT_OTHER_USERS"),
+    ("licenseUpgradeRequests", "{ licenseUpgradeRequests { id } }", None, True, False, True, "EDIT_OTHER_USERS"),
+    ("approveLicenseUpgradeRequest",
+     """mutation($i: ApproveLicenseUpgradeRequestInput!) { approveLicenseUpgradeRequest(input: $i) {
+       errors { code } } }""",
+     lambda c: {"i": {"requestId": "TGljZW5zZVVwZ3JhZGVSZXF1ZXN0OjA="}}, True, False, True, "EDIT_OTHER_USERS"),
+    ("upgradeOwnLicense", """mutation($i: UpgradeOwnLicenseInput!) { upgradeOwnLicense(input: $i) {
+       errors { code } } }""", lambda c: {"i": {"license": "STAFF"}}, False, False, True,
+     "UPGRADE_TYPE_CLASSIFICATION"),
+    ("requestLicenseUpgrade", """mutation($i: RequestLicenseUpgradeInput!) { requestLicenseUpgrade(input: $i) {
+       errors { code } } }""", lambda c: {"i": {"license": "CHR_PLUS"}}, False, False, True, None),
+    ("billingStatement", '{ billingStatement(month: "2026-03") { billedTotal } }', None, True, False, True,
+     "VIEW_BILLING"),
     ("deactivationPreview", "query($id: ID!) { deactivationPreview(userId: $id) { user { id } } }",
      lambda c: {"id": c.owner.user_id}, True, False, True, "EDIT_OTHER_USERS"),
     ("deactivateUser", """mutation($i: DeactivateUserInput!) { deactivateUser(input: $i) { errors { code } } }""",
@@ -93,8 +114,9 @@ async def test_section_11_row(clinic, row):
     variables = build(clinic) if build else None
     plain = await clinic.member()  # a user without any role or extra permission
     for who, caller, allowed in (("consumer", clinic.vendor, consumer_ok), ("support", clinic.support, support_ok),
-                                 ("owner", clinic.owner, owner_ok), ("plain user", plain, name in ("viewer", "node",
-                                                                                                  "logout"))):
+                                 ("owner", clinic.owner, owner_ok),
+                                 ("plain user", plain, name in ("viewer", "node", "logout", "licenseCatalog",
+                                                                "requestLicenseUpgrade"))):
         if name == "logout" and who in ("support", "owner"):
             continue  # ends the fixture's sessions; the plain user shows the rule
         body = await ask(caller, document, variables)
