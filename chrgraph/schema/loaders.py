@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from strawberry.dataloader import DataLoader
 
 from chrgraph.db.models import (
+    ApiConsumer,
     ApiConsumerKey,
     IdentifierType,
     LicenseChange,
@@ -115,10 +116,17 @@ async def _license_changes(ids: Iterable[int]) -> list[list[LicenseChange]]:
     return [grouped[i] for i in ids]
 
 
+async def _consumers(ids: Iterable[int]) -> list[ApiConsumer | None]:
+    ids = list(ids)
+    found = {c.id: c for c in await ApiConsumer.filter(id__in=ids)}
+    return [found.get(i) for i in ids]
+
+
 def make_loaders() -> dict[str, DataLoader]:
     return {
         "keys_by_consumer": DataLoader(_keys_by_consumer),
         "organization": DataLoader(_organizations),
+        "consumer": DataLoader(_consumers),
         "user": DataLoader(_users),
         "roles_by_user": DataLoader(_roles_by_user),
         "role_permissions": DataLoader(_role_permissions),

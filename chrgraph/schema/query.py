@@ -6,7 +6,6 @@ import strawberry
 from strawberry import relay
 
 from chrgraph.auth.principals import PrincipalKind as DomainPrincipalKind
-from chrgraph.db.models import ApiConsumer as ApiConsumerModel
 from chrgraph.resolvers.audit.list_events import audit_events_query
 from chrgraph.schema.audit.types import AuditEvent, AuditEventFilter
 from chrgraph.schema.consumers.types import ApiConsumer
@@ -40,11 +39,11 @@ class Viewer:
         return User.from_model(row) if row else None
 
     @strawberry.field(description="The API consumer, when the caller is one.")
-    async def consumer(self) -> ApiConsumer | None:
+    async def consumer(self, info: strawberry.Info) -> ApiConsumer | None:
         if self.consumer_id is None:
             return None
-        row = await ApiConsumerModel.get(id=self.consumer_id)
-        return ApiConsumer.from_model(row)
+        row = await info.context.loaders["consumer"].load(self.consumer_id)
+        return ApiConsumer.from_model(row) if row else None
 
 
 @strawberry.type

@@ -332,11 +332,17 @@ def _operation_name(document: DocumentNode, request: GraphQLRequest) -> str | No
     return operation.name.value if operation is not None and operation.name else request.operation_name
 
 
-async def _root_field_spans(next_, root, info, **kwargs):
-    """A child span per root field (argument values are never recorded)."""
+def _root_field_spans(next_, root, info, **kwargs):
+    """A child span per root field (argument values are never recorded). graphql-core
+    runs middleware on every field: nested fields pass straight through, synchronously,
+    because wrapping each in a coroutine makes every field of every list item awaitable
+    (tasks and gathers per item; measured in bench/, docs/performance.md)."""
     if info.path.prev is not None:
-        result = next_(root, info, **kwargs)
-        return await result if asyncio.iscoroutine(result) else result
+        return next_(root, info, **kwargs)
+    return _root_field_span(next_, root, info, kwargs)
+
+
+async def _root_field_span(next_, root, info, kwargs):
     with tracer.start_as_current_span(f"resolve {info.parent_type.name}.{info.field_name}"):
         result = next_(root, info, **kwargs)
         return await result if asyncio.iscoroutine(result) else result
