@@ -82,6 +82,8 @@ class Server:
 
     def kill(self) -> None:
         """SIGKILL: no shutdown hooks, no flushing, as in a crash."""
+        if self.process.returncode is not None:
+            return
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
 
