@@ -18,6 +18,7 @@ from tests.databases import backend
 from tests.helpers import Vendor, make_organization, public_pem, rsa_key, unique
 
 _append_only = importlib.import_module("chrgraph.db.migrations.0002_append_only_audit")
+_checkpoints_append_only = importlib.import_module("chrgraph.db.migrations.0009_checkpoints_append_only")
 
 
 async def new_organization(**kw: Any) -> Organization:
@@ -45,17 +46,20 @@ async def drop_append_only_triggers() -> None:
     conn = connections.get("default")
     if backend() == "postgres":
         await conn.execute_script("DROP TRIGGER IF EXISTS audit_event_append_only ON audit_event")
+        await conn.execute_script("DROP TRIGGER IF EXISTS audit_checkpoint_append_only ON audit_checkpoint")
     else:
-        await conn.execute_script("DROP TRIGGER IF EXISTS audit_event_no_update")
-        await conn.execute_script("DROP TRIGGER IF EXISTS audit_event_no_delete")
+        for name in ("audit_event_no_update", "audit_event_no_delete", "audit_checkpoint_no_update",
+                     "audit_checkpoint_no_delete"):
+            await conn.execute_script(f"DROP TRIGGER IF EXISTS {name}")
 
 
 async def restore_append_only_triggers() -> None:
     """The triggers again, with the migration's own SQL."""
     await drop_append_only_triggers()
     conn = connections.get("default")
-    for sql in _append_only.POSTGRES if backend() == "postgres" else _append_only.SQLITE:
-        await conn.execute_script(sql)
+    for module in (_append_only, _checkpoints_append_only):
+        for sql in module.POSTGRES if backend() == "postgres" else module.SQLITE:
+            await conn.execute_script(sql)
 
 
 def seal(event: AuditEvent, prev_hash: str) -> AuditEvent:
