@@ -32,6 +32,12 @@ class Tracer:
 
     @contextlib.contextmanager
     def start_as_current_span(self, name: str, **kwargs: Any) -> Iterator[trace.Span]:
+        if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+            # No provider installed (no OTLP endpoint, no test exporter): the span would not
+            # record; skip the context switches it costs on every request and statement
+            # (docs/performance.md). Installing a provider later takes effect at once.
+            yield trace.INVALID_SPAN
+            return
         with self._tracer.start_as_current_span(
             name, record_exception=False, set_status_on_exception=False, **kwargs
         ) as span:

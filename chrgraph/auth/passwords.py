@@ -7,6 +7,8 @@ import asyncio
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from chrgraph.resolvers.validation import text_problem
+
 MIN_LENGTH = 12
 MAX_LENGTH = 256
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
@@ -33,4 +35,5 @@ def password_problem(password: str) -> str | None:
         return f"Passwords have at least {MIN_LENGTH} characters."
     if len(password) > MAX_LENGTH:
         return f"Passwords have at most {MAX_LENGTH} characters."
-    return None
+    # What `login` refuses must not be accepted as a password: it could never log in.
+    return text_problem(password, MAX_LENGTH)

@@ -31,12 +31,15 @@ class StatementCounter:
 class FaultPlan:
     """Fail the `fail_at`-th write statement (1-based) whose SQL contains `match`; with
     `reads`, any statement (SELECTs too), so a test can make a query fail unexpectedly.
-    `message` is the exception's text (e.g. a driver error that echoes a value)."""
+    `message` is the exception's text (e.g. a driver error that echoes a value).
+    Statements containing any of `exclude` (e.g. "api_log": the API-log writer's own
+    transaction) are neither counted nor failed."""
 
     fail_at: int
     match: str = ""
     reads: bool = False
     message: str | None = None
+    exclude: tuple[str, ...] = ()
     seen: int = 0
     fired: bool = False
 
@@ -82,7 +85,9 @@ def before_statement(sql: str) -> None:
         counter.statements.append(sql)
     if _fault and (_fault[0].reads or is_write(sql)):
         plan = _fault[0]
-        if plan.match.lower() in sql.lower() and not plan.fired:
+        lowered = sql.lower()
+        excluded = any(part.lower() in lowered for part in plan.exclude)
+        if plan.match.lower() in lowered and not excluded and not plan.fired:
             plan.seen += 1
             if plan.seen == plan.fail_at:
                 plan.fired = True

@@ -53,8 +53,11 @@ def text_problem(value: str, max_length: int) -> str | None:
 
 
 def valid_time_zone(name: str) -> bool:
+    # IANA names are short; ZoneInfo would otherwise look for a file of any name (OSError).
+    if text_problem(name, 64) is not None:
+        return False
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         return False
     return True

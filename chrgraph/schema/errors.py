@@ -7,6 +7,7 @@ from graphql import GraphQLError
 
 from chrgraph.resolvers.errors import ErrorCode as DomainErrorCode
 from chrgraph.resolvers.errors import UserError as DomainUserError
+from chrgraph.resolvers.validation import text_problem
 
 ErrorCode = strawberry.enum(DomainErrorCode, description="Why a mutation refused its input.")
 
@@ -38,3 +39,11 @@ def bad_user_input(message: str) -> GraphQLError:
 
 def forbidden(message: str = "You are not allowed to do this.") -> GraphQLError:
     return GraphQLError(message, extensions={"code": "FORBIDDEN"})
+
+
+def checked_text(value: str | None, argument: str, max_length: int = 200) -> str | None:
+    """A query argument's string hygiene (§9): its failure is BAD_USER_INPUT (§12), and the
+    value never reaches the database."""
+    if value is not None and (problem := text_problem(value, max_length)):
+        raise bad_user_input(f"`{argument}`: {problem}")
+    return value

@@ -122,18 +122,30 @@ async def _consumers(ids: Iterable[int]) -> list[ApiConsumer | None]:
     return [found.get(i) for i in ids]
 
 
+_LOAD_FUNCTIONS = {
+    "keys_by_consumer": _keys_by_consumer,
+    "organization": _organizations,
+    "consumer": _consumers,
+    "user": _users,
+    "roles_by_user": _roles_by_user,
+    "role_permissions": _role_permissions,
+    "extra_permissions": _extra_permissions,
+    "role_members": _role_members,
+    "patient": _patients,
+    "license_changes": _license_changes,
+    "identifiers_by_patient": _identifiers_by_patient,
+    "questionnaires_by_appointment": _questionnaires_by_appointment,
+}
+
+
+class Loaders(dict):
+    """The request's DataLoaders, each made on first use: most requests need one or two,
+    and making all of them for every request was measurable (docs/performance.md)."""
+
+    def __missing__(self, name: str) -> DataLoader:
+        loader = self[name] = DataLoader(_LOAD_FUNCTIONS[name])
+        return loader
+
+
 def make_loaders() -> dict[str, DataLoader]:
-    return {
-        "keys_by_consumer": DataLoader(_keys_by_consumer),
-        "organization": DataLoader(_organizations),
-        "consumer": DataLoader(_consumers),
-        "user": DataLoader(_users),
-        "roles_by_user": DataLoader(_roles_by_user),
-        "role_permissions": DataLoader(_role_permissions),
-        "extra_permissions": DataLoader(_extra_permissions),
-        "role_members": DataLoader(_role_members),
-        "patient": DataLoader(_patients),
-        "license_changes": DataLoader(_license_changes),
-        "identifiers_by_patient": DataLoader(_identifiers_by_patient),
-        "questionnaires_by_appointment": DataLoader(_questionnaires_by_appointment),
-    }
+    return Loaders()

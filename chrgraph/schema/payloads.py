@@ -9,6 +9,7 @@ from strawberry import relay
 
 from chrgraph.resolvers.errors import ErrorCode, OperationFailed, UserError, fail
 from chrgraph.schema.errors import UserError as UserErrorType
+from chrgraph.schema.relay import numeric_id
 
 T = TypeVar("T")
 
@@ -29,12 +30,10 @@ def local_id(global_id: relay.GlobalID | None, type_name: str, field: str) -> in
     NOT_FOUND at `field` (another type, a non-numeric id)."""
     if global_id is None:
         return None
-    if global_id.type_name != type_name:
+    key = numeric_id(global_id.node_id) if global_id.type_name == type_name else None
+    if key is None:
         raise fail(ErrorCode.NOT_FOUND, f"No such {type_name}.", field)
-    try:
-        return int(global_id.node_id)
-    except ValueError as exc:
-        raise fail(ErrorCode.NOT_FOUND, f"No such {type_name}.", field) from exc
+    return key
 
 
 def as_input(value: Any) -> Any:

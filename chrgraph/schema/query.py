@@ -9,7 +9,7 @@ from chrgraph.auth.principals import PrincipalKind as DomainPrincipalKind
 from chrgraph.resolvers.audit.list_events import audit_events_query
 from chrgraph.schema.audit.types import AuditEvent, AuditEventFilter
 from chrgraph.schema.consumers.types import ApiConsumer
-from chrgraph.schema.errors import bad_user_input
+from chrgraph.schema.errors import bad_user_input, checked_text
 from chrgraph.schema.nodes import resolve_node
 from chrgraph.schema.organizations.types import Organization
 from chrgraph.schema.permissions import Authenticated, CanViewAuditLog
@@ -75,8 +75,10 @@ class Query:
     ) -> Connection[AuditEvent] | None:  # nullable: a refusal leaves sibling fields' data (§9)
         f = filter or AuditEventFilter()
         query = audit_events_query(
-            info.context.actor, actor_kind=f.actor_kind, actor_id=f.actor_id, action=f.action,
-            target_type=f.target_type, target_id=f.target_id, since=f.since, until=f.until,
+            info.context.actor, actor_kind=f.actor_kind, actor_id=checked_text(f.actor_id, "actorId", 64),
+            action=checked_text(f.action, "action", 64),
+            target_type=checked_text(f.target_type, "targetType", 64),
+            target_id=checked_text(f.target_id, "targetId", 64), since=f.since, until=f.until,
         )
         settings = info.context.settings
         return await paginate(query, AuditEvent.from_model, first=first, after=after, last=last,

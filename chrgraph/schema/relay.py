@@ -91,11 +91,48 @@ async def paginate(query: Any, convert: Callable[[Any], T], *, first: int | None
     )
 
 
+_MAX_KEY = 2**63 - 1  # BIGINT: a larger number names no row, and the drivers refuse it
+
+
+def numeric_id(node_id: str) -> int | None:
+    """The integer behind a node id, or None: ASCII digits only (no sign, spaces or other
+    scripts' digits, which `int()` would accept), within BIGINT."""
+    if not (node_id.isascii() and node_id.isdigit()) or len(node_id) > 19:
+        return None
+    key = int(node_id)
+    return key if key <= _MAX_KEY else None
+
+
 def parse_global_id(value: relay.GlobalID, expected: str | None = None) -> tuple[str, int] | None:
     """(type name, integer id), or None when the id cannot name one of our objects."""
     if expected is not None and value.type_name != expected:
         return None
-    try:
-        return value.type_name, int(value.node_id)
-    except ValueError:
-        return None
+    key = numeric_id(value.node_id)
+    return None if key is None else (value.type_name, key)
+
+
+def selects(info: Any, *names: str) -> bool:
+    """Whether the field's selection (at any depth, fragments included) names any of
+    `names`: list resolvers preload only what the query will read."""
+    wanted = set(names)
+    raw = getattr(info, "_raw_info", info)  # strawberry's Info wraps graphql-core's
+    fragments = raw.fragments
+    stack = [node.selection_set for node in raw.field_nodes]
+    seen: set[str] = set()
+    while stack:
+        selection_set = stack.pop()
+        if selection_set is None:
+            continue
+        for selection in selection_set.selections:
+            kind = selection.kind
+            if kind == "field":
+                if selection.name.value in wanted:
+                    return True
+                stack.append(selection.selection_set)
+            elif kind == "inline_fragment":
+                stack.append(selection.selection_set)
+            elif kind == "fragment_spread" and selection.name.value not in seen:
+                seen.add(selection.name.value)
+                fragment = fragments.get(selection.name.value)
+                stack.append(fragment.selection_set if fragment else None)
+    return False

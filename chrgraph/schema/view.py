@@ -21,6 +21,7 @@ from graphql import (
     ExecutionResult,
     FieldNode,
     GraphQLError,
+    MiddlewareManager,
     OperationDefinitionNode,
     OperationType,
     execute,
@@ -313,7 +314,7 @@ class GraphQLEndpoint:
             result = execute(
                 schema._schema, document, context_value=context, variable_values=request.variables,
                 operation_name=request.operation_name,
-                middleware=[_root_field_spans], is_awaitable=optimized_is_awaitable, hide_suggestions=True,
+                middleware=_MIDDLEWARE, is_awaitable=optimized_is_awaitable, hide_suggestions=True,
                 **execution_context_class_kwargs(StrawberryGraphQLCoreExecutionContext),
             )
             if asyncio.iscoroutine(result) or asyncio.isfuture(result):
@@ -346,6 +347,11 @@ async def _root_field_span(next_, root, info, kwargs):
     with tracer.start_as_current_span(f"resolve {info.parent_type.name}.{info.field_name}"):
         result = next_(root, info, **kwargs)
         return await result if asyncio.iscoroutine(result) else result
+
+
+# One manager for the process: it keeps the wrapped resolver of each schema field, which
+# graphql-core would otherwise rebuild for every field of every request.
+_MIDDLEWARE = MiddlewareManager(_root_field_spans)
 
 
 def _public_error(error: GraphQLError, request_id: str) -> dict[str, Any]:

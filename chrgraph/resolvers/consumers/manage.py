@@ -113,6 +113,10 @@ async def add_api_consumer_key(actor: Actor, issuer: str, public_key: str, kid: 
 
 
 async def revoke_api_consumer_key(actor: Actor, issuer: str, kid: str) -> ApiConsumerKey:
+    errors = Errors()
+    kid = errors.text(kid, "kid", max_length=255, required=True)
+    if errors:
+        raise OperationFailed(*errors.items)
     async with atomic() as conn:
         consumer = await get_consumer(actor, issuer, conn)
         row = await ApiConsumerKey.filter(consumer_id=consumer.id, kid=kid).using_db(conn).first()

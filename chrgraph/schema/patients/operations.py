@@ -10,7 +10,7 @@ from strawberry import relay
 from chrgraph.db.models import IdentifierType as IdentifierTypeModel
 from chrgraph.db.models import Patient as PatientModel
 from chrgraph.resolvers.patients import patients as ops
-from chrgraph.schema.errors import UserError, bad_user_input
+from chrgraph.schema.errors import UserError, checked_text
 from chrgraph.schema.nodes import register_node
 from chrgraph.schema.patients.types import IdentifierType, Patient
 from chrgraph.schema.payloads import attempt, local_id
@@ -98,12 +98,12 @@ class PatientsQuery:
                        after: str | None = None, last: int | None = None,
                        before: str | None = None) -> Connection[Patient]:
         f = filter or PatientFilter()
-        if f.search is not None and len(f.search) > 200:
-            raise bad_user_input("`search` has at most 200 characters.")
+        checked_text(f.search, "search", 200)
+        checked_text(f.health_card_number, "healthCardNumber", 30)
         type_id = value = None
         if f.identifier is not None:
             parsed = parse_global_id(f.identifier.type_id, "IdentifierType")
-            type_id, value = (parsed[1] if parsed else -1), f.identifier.value
+            type_id, value = (parsed[1] if parsed else -1), checked_text(f.identifier.value, "identifier.value", 100)
         query = ops.patients_query(info.context.actor, search=f.search, date_of_birth=f.date_of_birth,
                                    health_card_number=f.health_card_number, identifier_type_id=type_id,
                                    identifier_value=value)

@@ -20,7 +20,7 @@ from chrgraph.schema.errors import UserError
 from chrgraph.schema.nodes import register_node
 from chrgraph.schema.payloads import attempt, local_id
 from chrgraph.schema.permissions import CanManageSchedule
-from chrgraph.schema.relay import Connection, paginate, parse_global_id
+from chrgraph.schema.relay import Connection, paginate, parse_global_id, selects
 from chrgraph.schema.scheduling.types import (
     Appointment,
     AppointmentStatus,
@@ -30,6 +30,7 @@ from chrgraph.schema.scheduling.types import (
     Questionnaire,
     QuestionnaireKind,
     QuestionnaireStatus,
+    preload_people,
 )
 
 
@@ -179,8 +180,11 @@ class SchedulingQuery:
             patient_id=_filter_id(f.patient_id, "Patient"), start_from=f.start_from, start_before=f.start_before,
             statuses=[DomainStatus(s.value) for s in f.statuses] if f.statuses else None)
         s = info.context.settings
-        return await paginate(query, Appointment.from_model, first=first, after=after, last=last, before=before,
+        page = await paginate(query, Appointment.from_model, first=first, after=after, last=last, before=before,
                               default=s.default_page_size, maximum=s.max_page_size)
+        if selects(info, "patient", "practitioner"):
+            await preload_people([e.node for e in page.edges], ("practitioner_id",), ("patient_id",))
+        return page
 
     @strawberry.field(description="Questionnaires, newest first.", permission_classes=[CanManageSchedule])
     async def questionnaires(self, info: strawberry.Info, practitioner_id: relay.GlobalID | None = None,

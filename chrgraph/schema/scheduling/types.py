@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 import datetime
+from dataclasses import dataclass, field
 
 import strawberry
 from strawberry import relay
 
 from chrgraph.db.models import Appointment as AppointmentModel
+from chrgraph.db.models import Patient as PatientModel
+from chrgraph.db.models import User as UserModel
 from chrgraph.db.models import AppointmentStatus as DomainAppointmentStatus
 from chrgraph.db.models import InboxMessage as InboxMessageModel
 from chrgraph.db.models import LabIntegration as LabIntegrationModel
@@ -59,6 +62,26 @@ class Questionnaire(relay.Node):
                    title=row.title, status=row.status, created_at=row.created_at)
 
 
+@dataclass
+class Preloaded:
+    """Relations a list resolver fetched for its whole page (one query each), so each
+    item's fields answer synchronously instead of one coroutine per item and field."""
+
+    users: dict[int, User] = field(default_factory=dict)
+    patients: dict[int, Patient] = field(default_factory=dict)
+
+
+async def preload_people(items: list, user_attrs: tuple[str, ...], patient_attrs: tuple[str, ...]) -> None:
+    user_ids = {getattr(i, a) for i in items for a in user_attrs} - {None}
+    patient_ids = {getattr(i, a) for i in items for a in patient_attrs} - {None}
+    preloaded = Preloaded(
+        users={u.id: User.from_model(u) for u in await UserModel.filter(id__in=list(user_ids))} if user_ids else {},
+        patients={p.id: Patient.from_model(p) for p in await PatientModel.filter(id__in=list(patient_ids))}
+        if patient_ids else {})
+    for item in items:
+        item.preloaded = preloaded
+
+
 @strawberry.type(description="An appointment: `[start, start + durationMinutes)`.")
 class Appointment(relay.Node):
     id: relay.NodeID[int]
@@ -70,13 +93,19 @@ class Appointment(relay.Node):
     status: AppointmentStatus = strawberry.field(description="Where it stands.")
     cancel_reason: str | None = strawberry.field(description="Why it was cancelled.")
 
+    preloaded: strawberry.Private[Preloaded | None] = None
+
     @strawberry.field(description="The practitioner.")
-    async def practitioner(self, info: strawberry.Info) -> User | None:
-        return await _user(info, self.practitioner_id)
+    def practitioner(self, info: strawberry.Info) -> User | None:
+        if self.preloaded is not None:
+            return self.preloaded.users.get(self.practitioner_id)
+        return _user(info, self.practitioner_id)  # an awaitable: graphql-core awaits it
 
     @strawberry.field(description="The patient.")
-    async def patient(self, info: strawberry.Info) -> Patient | None:
-        return await _patient(info, self.patient_id)
+    def patient(self, info: strawberry.Info) -> Patient | None:
+        if self.preloaded is not None:
+            return self.preloaded.patients.get(self.patient_id)
+        return _patient(info, self.patient_id)
 
     @strawberry.field(description="Questionnaires attached to it.")
     async def questionnaires(self, info: strawberry.Info) -> list[Questionnaire]:

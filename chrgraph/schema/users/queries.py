@@ -10,11 +10,19 @@ from strawberry import relay
 from chrgraph.db.models import Role as RoleModel
 from chrgraph.db.models import User as UserModel
 from chrgraph.resolvers.users.list_users import roles_query, users_query
-from chrgraph.schema.errors import bad_user_input
+from chrgraph.schema.errors import checked_text
 from chrgraph.schema.nodes import register_node
 from chrgraph.schema.permissions import CanViewUser, CanViewUsers
-from chrgraph.schema.relay import Connection, paginate, parse_global_id
-from chrgraph.schema.users.types import Classification, License, Role, User, UserStatus, UserType
+from chrgraph.schema.relay import Connection, paginate, parse_global_id, selects
+from chrgraph.schema.users.types import (
+    Classification,
+    License,
+    Role,
+    User,
+    UserStatus,
+    UserType,
+    preload_access,
+)
 
 
 @strawberry.enum(description="How `users` is ordered.")
@@ -51,13 +59,15 @@ class UsersQuery:
         before: str | None = None,
     ) -> Connection[User]:
         f, o = filter or UserFilter(), order_by or UserOrder()
-        if f.search is not None and len(f.search) > 200:
-            raise bad_user_input("`search` has at most 200 characters.")
+        checked_text(f.search, "search", 200)
         query = users_query(info.context.actor, status=f.status, type=f.type, classification=f.classification,
                             license=f.license, search=f.search, order=o.field.value, descending=o.descending)
         s = info.context.settings
-        return await paginate(query, User.from_model, first=first, after=after, last=last, before=before,
+        page = await paginate(query, User.from_model, first=first, after=after, last=last, before=before,
                               default=s.default_page_size, maximum=s.max_page_size)
+        if selects(info, "roles", "permissions", "extraPermissions"):
+            await preload_access([e.node for e in page.edges])
+        return page
 
     @strawberry.field(description="One user of your organization by id (yourself always).",
                       permission_classes=[CanViewUser])

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import datetime
+from collections import defaultdict
+from dataclasses import dataclass, field
 
 import strawberry
 from strawberry import relay
@@ -10,6 +12,9 @@ from chrgraph.db.models import License as DomainLicense
 from chrgraph.db.models import LicenseChangeKind as DomainLicenseChangeKind
 from chrgraph.db.models import Permission as DomainPermission
 from chrgraph.db.models import Role as RoleModel
+from chrgraph.db.models import RolePermission as RolePermissionModel
+from chrgraph.db.models import UserPermission as UserPermissionModel
+from chrgraph.db.models import UserRole as UserRoleModel
 from chrgraph.db.models import User as UserModel
 from chrgraph.db.models import UserStatus as DomainUserStatus
 from chrgraph.db.models import UserType as DomainUserType
@@ -45,6 +50,38 @@ class LicenseChange:
                    cancelled_at=row.cancelled_at)
 
 
+@dataclass
+class UserAccess:
+    """Roles (with their permissions) and extra permissions of a whole page of users,
+    fetched by the list resolver in one query each (`preload_access`)."""
+
+    roles: dict[int, list[Role]] = field(default_factory=dict)
+    extras: dict[int, list] = field(default_factory=dict)
+
+
+async def preload_access(users: list[User]) -> None:
+    ids = [u.id for u in users]
+    if not ids:
+        return
+    links = await UserRoleModel.filter(user_id__in=ids).order_by("role_id")
+    role_ids = list({link.role_id for link in links})
+    permissions: dict[int, list] = defaultdict(list)
+    for row in await RolePermissionModel.filter(role_id__in=role_ids) if role_ids else []:
+        permissions[row.role_id].append(row.permission)
+    roles = {}
+    for row in await RoleModel.filter(id__in=role_ids) if role_ids else []:
+        role = Role.from_model(row)
+        role.preloaded_permissions = sorted(permissions[row.id])
+        roles[row.id] = role
+    access = UserAccess()
+    for link in links:
+        access.roles.setdefault(link.user_id, []).append(roles[link.role_id])
+    for row in await UserPermissionModel.filter(user_id__in=ids):
+        access.extras.setdefault(row.user_id, []).append(row.permission)
+    for user in users:
+        user.preloaded = access
+
+
 @strawberry.type(description="A locum's cover: whom and when.")
 class LocumDetails:
     practitioner_id: strawberry.Private[int | None]
@@ -66,8 +103,15 @@ class Role(relay.Node):
     description: str | None = strawberry.field(description="What the role is for.")
     builtin: bool = strawberry.field(description="Built-in roles keep their defaults.")
 
+    preloaded_permissions: strawberry.Private[list | None] = None
+
     @strawberry.field(description="The permissions the role gives.")
-    async def permissions(self, info: strawberry.Info) -> list[Permission]:
+    def permissions(self, info: strawberry.Info) -> list[Permission]:
+        if self.preloaded_permissions is not None:
+            return self.preloaded_permissions
+        return self._load_permissions(info)  # an awaitable: graphql-core awaits it
+
+    async def _load_permissions(self, info: strawberry.Info) -> list[Permission]:
         return sorted(await info.context.loaders["role_permissions"].load(self.id))
 
     @strawberry.field(description="Invited and active users holding the role.")
@@ -132,16 +176,34 @@ class User(relay.Node):
         rows = await info.context.loaders["license_changes"].load(self.id)
         return [LicenseChange.from_model(r) for r in rows]
 
+    preloaded: strawberry.Private[UserAccess | None] = None
+
     @strawberry.field(description="Roles held.")
-    async def roles(self, info: strawberry.Info) -> list[Role]:
+    def roles(self, info: strawberry.Info) -> list[Role]:
+        if self.preloaded is not None:
+            return self.preloaded.roles.get(self.id, [])
+        return self._load_roles(info)  # an awaitable: graphql-core awaits it
+
+    async def _load_roles(self, info: strawberry.Info) -> list[Role]:
         return [Role.from_model(r) for r in await info.context.loaders["roles_by_user"].load(self.id)]
 
     @strawberry.field(description="Individual permissions granted beyond the roles.")
-    async def extra_permissions(self, info: strawberry.Info) -> list[Permission]:
+    def extra_permissions(self, info: strawberry.Info) -> list[Permission]:
+        if self.preloaded is not None:
+            return sorted(self.preloaded.extras.get(self.id, []))
+        return self._load_extra_permissions(info)
+
+    async def _load_extra_permissions(self, info: strawberry.Info) -> list[Permission]:
         return sorted(await info.context.loaders["extra_permissions"].load(self.id))
 
     @strawberry.field(description="Every permission the user holds (roles and extras).")
-    async def permissions(self, info: strawberry.Info) -> list[Permission]:
+    def permissions(self, info: strawberry.Info) -> list[Permission]:
+        if self.preloaded is not None:
+            held = {p for role in self.preloaded.roles.get(self.id, []) for p in role.preloaded_permissions or []}
+            return sorted(held | set(self.preloaded.extras.get(self.id, [])))
+        return self._load_permissions(info)
+
+    async def _load_permissions(self, info: strawberry.Info) -> list[Permission]:
         roles = await info.context.loaders["roles_by_user"].load(self.id)
         from_roles = [await info.context.loaders["role_permissions"].load(r.id) for r in roles]
         extras = await info.context.loaders["extra_permissions"].load(self.id)

@@ -1,0 +1,838 @@
+"""Fault injection (issue 9, point 4; §8 "no change without its event, no event without
+its change"; §9 "nothing is written"). For every mutation of the schema: run it once on
+fresh data and count its writes; then, for each N, run it again on fresh data with the
+database failing at its Nth write, and prove that not one row of any table changed (no
+half-written change, no audit event for a change that did not happen) and that the
+caller got a masked error rather than a success.
+
+The mutations are enumerated from the schema. Each needs an entry in CALLS: an async
+builder of a valid call (document, variables, caller) on fresh data. A mutation without
+one fails its test, so a new mutation cannot slip by unexercised.
+
+Callers are sessions or anonymous, whose requests are not API-logged; the snapshot
+ignores the tables written outside a request's transaction anyway (api_log,
+audit_checkpoint), and so does the fault plan."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image
+from strawberry.relay import from_base64, to_base64
+
+from chrgraph.auth.principals import support_cli_actor
+from chrgraph.db import hooks
+from chrgraph.db.models import (
+    AuditEvent,
+    Classification,
+    Contract,
+    License,
+    Permission,
+    QuestionnaireKind,
+    Role,
+    UserType,
+)
+from chrgraph.resolvers.consumers.manage import create_api_consumer, set_api_consumer_active
+from chrgraph.resolvers.deactivation.deactivate_user import deactivate_user
+from chrgraph.resolvers.licensing.operations import set_user_license
+from chrgraph.resolvers.organizations.update_organization import update_organization
+from chrgraph.resolvers.patients.patients import create_identifier_type
+from chrgraph.resolvers.portal.settings import set_portal_enabled
+from chrgraph.resolvers.scheduling.appointments import book_appointment
+from chrgraph.resolvers.scheduling.work import (
+    create_inbox_message,
+    create_lab_integration,
+    create_mdbilling_connection,
+    create_questionnaire,
+)
+from chrgraph.resolvers.users.accept_invitation import accept_invitation
+from chrgraph.resolvers.users.invite_user import invite_user
+from chrgraph.resolvers.users.profile import Profile
+from chrgraph.resolvers.users.roles import create_role, set_permission
+from chrgraph.schema import schema
+from tests.accounts import PASSWORD, Clinic, make_clinic, session_for
+from tests.database_snapshot import BACKGROUND_TABLES, Snapshot, take_snapshot
+from tests.helpers import public_pem, rsa_key, unique
+from tests.scheduling_helpers import at, patient, practitioner
+
+MUTATIONS = sorted(schema._schema.mutation_type.fields)
+REQUEST_UPGRADE = """
+mutation Ask($input: RequestLicenseUpgradeInput!) {
+  requestLicenseUpgrade(input: $input) { request { id } errors { code } }
+}"""
+INTERNAL = "INTERNAL_SERVER_ERROR"
+
+
+def document(name: str, *, has_input: bool = True) -> str:
+    """`mutation { name(input: $input) { errors { code field message } } }`"""
+    type_name = name[0].upper() + name[1:] + "Input"
+    if not has_input:
+        return f"mutation {{ {name} {{ errors {{ code field message }} }} }}"
+    return (
+        f"mutation Run($input: {type_name}!) {{ {name}(input: $input) "
+        f"{{ errors {{ code field message }} }} }}"
+    )
+
+
+@dataclass
+class Call:
+    """One request: the document, its input, who sends it (a session token, or nobody)."""
+
+    name: str
+    input: dict[str, Any] | None
+    token: str | None
+    upload: bytes | None = None
+
+    async def send(self, client: httpx.AsyncClient) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        query = document(self.name, has_input=self.input is not None)
+        variables = {"input": self.input} if self.input is not None else None
+        if self.upload is None:
+            return await client.post(
+                "/graphql", json={"query": query, "variables": variables}, headers=headers
+            )
+        operations = json.dumps(
+            {"query": query, "variables": {"input": {**(self.input or {}), "file": None}}}
+        )
+        return await client.post(
+            "/graphql",
+            headers=headers,
+            files={"0": ("bg.png", self.upload, "image/png")},
+            data={"operations": operations, "map": json.dumps({"0": ["variables.input.file"]})},
+        )
+
+
+@dataclass
+class World:
+    """A shared clinic (fresh objects are made in it for every run), and fresh clinics
+    for mutations that change the whole organization."""
+
+    client: httpx.AsyncClient
+    clinic: Clinic
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def org_id(self) -> int:
+        return self.clinic.organization.id
+
+    @property
+    def cli(self):
+        return support_cli_actor(self.org_id)
+
+    @property
+    def owner(self) -> str:
+        return self.clinic.owner.token
+
+    @property
+    def support(self) -> str:
+        return self.clinic.support.token
+
+    async def fresh_clinic(self, **org: Any) -> Clinic:
+        return await make_clinic(self.client, **org)
+
+    async def shared(self, key: str, make: Callable[[], Awaitable[Any]]) -> Any:
+        if key not in self.cache:
+            self.cache[key] = await make()
+        return self.cache[key]
+
+    async def doctor(self) -> str:
+        return await self.shared("doctor", lambda: practitioner(self.org_id))
+
+    async def patient(self) -> str:
+        return await self.shared("patient", lambda: patient(self.org_id))
+
+    async def identifier_type(self) -> str:
+        async def make() -> str:
+            row = await create_identifier_type(self.cli, unique("Chart"))
+            return to_base64("IdentifierType", row.id)
+
+        return await self.shared("identifier type", make)
+
+    def role(self, name: str) -> str:
+        return to_base64("Role", self.clinic.roles[name])
+
+    async def invited(self, **profile: Any) -> int:
+        profile.setdefault("type", UserType.STAFF)
+        if profile["type"] is UserType.STAFF:
+            profile.setdefault("license", License.STAFF)
+        user, _ = await invite_user(
+            self.cli, f"{unique('user')}@fault.test", Profile(first_name="Fay", last_name="Ult", **profile)
+        )
+        return user.id
+
+    async def logged_in_practitioner(self, license: License = License.CHR_LITE) -> tuple[int, str]:
+        email = f"{unique('dr')}@fault.test"
+        user, token = await invite_user(
+            self.cli,
+            email,
+            Profile(
+                UserType.PRACTITIONER,
+                classification=Classification.STANDARD,
+                license=license,
+                first_name="Dana",
+                last_name="Doc",
+            ),
+        )
+        await accept_invitation(token, PASSWORD, "Dana", "Doc")
+        return user.id, (await session_for(self.client, email)).token
+
+    async def appointment(self, days: int = 2) -> int:
+        doctor = pk(await practitioner(self.org_id))
+        row = await book_appointment(
+            self.cli, doctor, pk(await self.patient()), datetime.fromisoformat(at(days, 10)), 30
+        )
+        return row.id
+
+
+def pk(global_id: str) -> int:
+    return int(from_base64(global_id)[1])
+
+
+def gid(type_name: str, key: int) -> str:
+    return to_base64(type_name, key)
+
+
+def png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (48, 24), (10, 90, 160)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+# --- valid calls, one builder per mutation ---------------------------------------------
+
+
+async def invite_user_call(w: World) -> Call:
+    return Call(
+        "inviteUser",
+        {
+            "email": f"{unique('new')}@fault.test",
+            "type": "PRACTITIONER",
+            "firstName": "Ines",
+            "lastName": "Vited",
+            "classification": "STANDARD",
+            "license": "CHR_PLUS",
+            "roleIds": [w.role("Practitioner")],
+        },
+        w.owner,
+    )
+
+
+async def create_service_account_call(w: World) -> Call:
+    return Call(
+        "createServiceAccount",
+        {
+            "email": "robot@fault.test",
+            "firstName": "Sam",
+            "lastName": "Ervice",
+            "displayName": unique("Booking robot"),
+        },
+        w.owner,
+    )
+
+
+async def resend_invitation_call(w: World) -> Call:
+    return Call("resendInvitation", {"userId": gid("User", await w.invited())}, w.owner)
+
+
+async def accept_invitation_call(w: World) -> Call:
+    _, token = await invite_user(
+        w.cli,
+        f"{unique('inv')}@fault.test",
+        Profile(UserType.STAFF, license=License.STAFF, first_name="A", last_name="B"),
+    )
+    return Call(
+        "acceptInvitation",
+        {"token": token, "password": PASSWORD, "firstName": "Acey", "lastName": "Cepted"},
+        None,
+    )
+
+
+async def update_user_call(w: World) -> Call:
+    user = await w.invited(
+        type=UserType.PRACTITIONER, classification=Classification.STANDARD, license=License.CHR_PLUS
+    )
+    return Call(
+        "updateUser",
+        {"userId": gid("User", user), "title": "Dr", "position": unique("Lead"), "billingNumber": "123456"},
+        w.owner,
+    )
+
+
+async def login_call(w: World) -> Call:
+    async def make() -> str:
+        return (await w.clinic.member()).email
+
+    return Call("login", {"email": await w.shared("login email", make), "password": PASSWORD}, None)
+
+
+async def logout_call(w: World) -> Call:
+    email = await w.shared("logout email", lambda: _member_email(w))
+    return Call("logout", None, (await session_for(w.client, email)).token)
+
+
+async def _member_email(w: World) -> str:
+    return (await w.clinic.member()).email
+
+
+async def assign_roles_call(w: World) -> Call:
+    return Call(
+        "assignRoles",
+        {
+            "userId": gid("User", await w.invited()),
+            "roleIds": [w.role("Front desk"), w.role("Billing")],
+            "password": PASSWORD,
+        },
+        w.owner,
+    )
+
+
+async def grant_permission_call(w: World) -> Call:
+    return Call(
+        "grantPermission",
+        {"userId": gid("User", await w.invited()), "permission": "VIEW_BILLING", "password": PASSWORD},
+        w.owner,
+    )
+
+
+async def revoke_permission_call(w: World) -> Call:
+    user = await w.invited()
+    await set_permission(w.cli, user, Permission.VIEW_BILLING, True, None)
+    return Call(
+        "revokePermission",
+        {"userId": gid("User", user), "permission": "VIEW_BILLING", "password": PASSWORD},
+        w.owner,
+    )
+
+
+async def create_role_call(w: World) -> Call:
+    return Call(
+        "createRole",
+        {
+            "name": unique("Triage"),
+            "permissions": ["VIEW_USERS", "MANAGE_PATIENTS"],
+            "description": "Nurses at the door",
+        },
+        w.owner,
+    )
+
+
+async def update_role_call(w: World) -> Call:
+    role = await create_role(w.cli, unique("Scribe"), None, [Permission.VIEW_USERS])
+    return Call(
+        "updateRole",
+        {
+            "roleId": gid("Role", role.id),
+            "name": unique("Scribe"),
+            "permissions": ["VIEW_USERS", "VIEW_BILLING"],
+        },
+        w.owner,
+    )
+
+
+async def transfer_ownership_call(w: World) -> Call:
+    clinic = await w.fresh_clinic()
+    heir = await clinic.member()
+    return Call("transferOwnership", {"userId": heir.user_id, "password": PASSWORD}, clinic.owner.token)
+
+
+async def _consumer(w: World, active: bool = True) -> int:
+    consumer = await create_api_consumer(
+        w.cli, name=unique("vendor"), public_key=public_pem(rsa_key(0)), kid="k1"
+    )
+    if not active:
+        await set_api_consumer_active(w.cli, consumer.issuer, False)
+    return consumer.id
+
+
+async def create_api_consumer_call(w: World) -> Call:
+    return Call(
+        "createApiConsumer",
+        {"name": unique("Booking vendor"), "publicKey": public_pem(rsa_key(0)), "kid": "k1"},
+        w.support,
+    )
+
+
+async def deactivate_api_consumer_call(w: World) -> Call:
+    return Call("deactivateApiConsumer", {"consumerId": gid("ApiConsumer", await _consumer(w))}, w.support)
+
+
+async def reactivate_api_consumer_call(w: World) -> Call:
+    return Call(
+        "reactivateApiConsumer",
+        {"consumerId": gid("ApiConsumer", await _consumer(w, active=False))},
+        w.support,
+    )
+
+
+async def add_api_consumer_key_call(w: World) -> Call:
+    return Call(
+        "addApiConsumerKey",
+        {
+            "consumerId": gid("ApiConsumer", await _consumer(w)),
+            "publicKey": public_pem(rsa_key(1)),
+            "kid": "k2",
+        },
+        w.support,
+    )
+
+
+async def revoke_api_consumer_key_call(w: World) -> Call:
+    return Call(
+        "revokeApiConsumerKey", {"consumerId": gid("ApiConsumer", await _consumer(w)), "kid": "k1"}, w.support
+    )
+
+
+async def update_organization_call(w: World) -> Call:
+    return Call("updateOrganization", {"name": unique("Clinic"), "province": "QC"}, w.support)
+
+
+async def register_patient_call(w: World) -> Call:
+    return Call(
+        "registerPatient",
+        {
+            "firstName": "Zoë",
+            "lastName": unique("Patient"),
+            "dateOfBirth": "1984-02-29",
+            "email": "zoe@fault.test",
+            "phone": "(416) 555-0199",
+            "healthCardNumber": unique("HC")[-12:].upper(),
+            "identifiers": [{"typeId": await w.identifier_type(), "value": "A-1"}],
+        },
+        w.owner,
+    )
+
+
+async def update_patient_call(w: World) -> Call:
+    return Call(
+        "updatePatient",
+        {
+            "patientId": await patient(w.org_id),
+            "lastName": unique("Renamed"),
+            "phone": "+33 1 23 45 67 89",
+            "identifiers": [{"typeId": await w.identifier_type(), "value": "B-2"}],
+        },
+        w.owner,
+    )
+
+
+async def create_identifier_type_call(w: World) -> Call:
+    return Call("createIdentifierType", {"name": unique("Band")}, w.owner)
+
+
+async def book_appointment_call(w: World) -> Call:
+    return Call(
+        "bookAppointment",
+        {
+            "practitionerId": await practitioner(w.org_id),
+            "patientId": await w.patient(),
+            "start": at(3, 9),
+            "durationMinutes": 45,
+        },
+        w.owner,
+    )
+
+
+async def reschedule_appointment_call(w: World) -> Call:
+    return Call(
+        "rescheduleAppointment",
+        {
+            "appointmentId": gid("Appointment", await w.appointment()),
+            "start": at(5, 15),
+            "durationMinutes": 20,
+        },
+        w.owner,
+    )
+
+
+async def cancel_appointment_call(w: World) -> Call:
+    appointment = await w.appointment()
+    await create_questionnaire(
+        w.cli,
+        kind=QuestionnaireKind.SENT,
+        title="Intake",
+        practitioner_id=pk(await w.doctor()),
+        patient_id=pk(await w.patient()),
+        appointment_id=appointment,
+    )
+    return Call(
+        "cancelAppointment", {"appointmentId": gid("Appointment", appointment), "reason": "Asked to"}, w.owner
+    )
+
+
+async def set_appointment_status_call(w: World) -> Call:
+    return Call(
+        "setAppointmentStatus",
+        {"appointmentId": gid("Appointment", await w.appointment()), "status": "NO_SHOW"},
+        w.owner,
+    )
+
+
+async def create_questionnaire_call(w: World) -> Call:
+    return Call(
+        "createQuestionnaire",
+        {
+            "kind": "RECURRING",
+            "title": "BP diary",
+            "practitionerId": await w.doctor(),
+            "patientId": await w.patient(),
+        },
+        w.owner,
+    )
+
+
+async def create_inbox_message_call(w: World) -> Call:
+    return Call(
+        "createInboxMessage",
+        {
+            "ownerId": await w.doctor(),
+            "subject": "Lab result",
+            "body": "Normal.",
+            "patientId": await w.patient(),
+            "snoozedUntil": (datetime.now(UTC) + timedelta(days=2)).isoformat(),
+        },
+        w.owner,
+    )
+
+
+async def create_lab_integration_call(w: World) -> Call:
+    return Call(
+        "createLabIntegration",
+        {"name": unique("LifeLabs"), "backedById": await w.doctor(), "isMain": True},
+        w.owner,
+    )
+
+
+async def create_md_billing_connection_call(w: World) -> Call:
+    return Call(
+        "createMdBillingConnection",
+        {"userId": await practitioner(w.org_id), "accountNumber": "ON-77"},
+        w.owner,
+    )
+
+
+async def deactivate_user_call(w: World) -> Call:
+    """A practitioner with one of each kind of work, handed over or cancelled."""
+    doctor = await practitioner(w.org_id)
+    successor, patient_id = await w.doctor(), await w.patient()
+    appointment = await book_appointment(
+        w.cli, pk(doctor), pk(patient_id), datetime.fromisoformat(at(4, 11)), 30
+    )
+    await create_questionnaire(
+        w.cli,
+        kind=QuestionnaireKind.SENT,
+        title="Intake",
+        practitioner_id=pk(doctor),
+        patient_id=pk(patient_id),
+        appointment_id=appointment.id,
+    )
+    await create_questionnaire(
+        w.cli,
+        kind=QuestionnaireKind.RECURRING,
+        title="Diary",
+        practitioner_id=pk(doctor),
+        patient_id=pk(patient_id),
+    )
+    await create_inbox_message(w.cli, owner_id=pk(doctor), subject="Result", body="ok")
+    lab = await create_lab_integration(w.cli, name=unique("Dynacare"), backed_by_id=pk(doctor))
+    await create_mdbilling_connection(w.cli, user_id=pk(doctor), account_number="ON-1")
+    return Call(
+        "deactivateUser",
+        {
+            "userId": doctor,
+            "password": PASSWORD,
+            "appointments": {"action": "CANCEL"},
+            "recurringQuestionnaires": {"action": "MOVE", "toPractitionerId": successor},
+            "sentQuestionnaires": {"action": "CANCEL"},
+            "forwardInboxToUserId": successor,
+            "labIntegrationSuccessors": [
+                {"labIntegrationId": gid("LabIntegration", lab.id), "userId": successor}
+            ],
+        },
+        w.owner,
+    )
+
+
+async def reactivate_user_call(w: World) -> Call:
+    member = await w.clinic.member(permissions_of=["Billing"])
+    await deactivate_user(w.cli, pk(member.user_id))
+    return Call("reactivateUser", {"userId": member.user_id}, w.owner)
+
+
+async def update_portal_settings_call(w: World) -> Call:
+    clinic = await w.fresh_clinic()
+    return Call(
+        "updatePortalSettings",
+        {
+            "portalAccessible": True,
+            "otpTimeoutMinutes": 30,
+            "hiddenAppointmentStatuses": ["CANCELLED", "NO_SHOW"],
+            "notificationLogin": "ID_AND_DATE_OF_BIRTH",
+        },
+        clinic.owner.token,
+    )
+
+
+async def enable_portal_call(w: World) -> Call:
+    return Call("enablePortal", None, (await w.fresh_clinic()).owner.token)
+
+
+async def disable_portal_call(w: World) -> Call:
+    clinic = await w.fresh_clinic()
+    await set_portal_enabled(support_cli_actor(clinic.organization.id), True)
+    return Call("disablePortal", None, clinic.owner.token)
+
+
+async def upload_portal_background_image_call(w: World) -> Call:
+    return Call("uploadPortalBackgroundImage", {}, w.owner, upload=png())
+
+
+async def set_patient_portal_access_call(w: World) -> Call:
+    return Call("setPatientPortalAccess", {"patientId": await patient(w.org_id), "enabled": True}, w.owner)
+
+
+async def set_user_license_call(w: World) -> Call:
+    user = await w.invited(
+        type=UserType.PRACTITIONER, classification=Classification.STANDARD, license=License.CHR_LITE
+    )
+    return Call("setUserLicense", {"userId": gid("User", user), "license": "CHR_PLUS"}, w.owner)
+
+
+async def cancel_pending_license_change_call(w: World) -> Call:
+    user = await w.invited(
+        type=UserType.PRACTITIONER, classification=Classification.STANDARD, license=License.CHR_PLUS
+    )
+    await set_user_license(w.cli, user, License.CHR_LITE)  # a downgrade waits for next month
+    return Call("cancelPendingLicenseChange", {"userId": gid("User", user)}, w.owner)
+
+
+async def run_license_mapping_call(w: World) -> Call:
+    """Users without a license exist only in organizations that move to STANDARD."""
+    clinic = await w.fresh_clinic(contract=Contract.CUSTOM)
+    actor = support_cli_actor(clinic.organization.id)
+    for _ in range(2):
+        await invite_user(
+            actor,
+            f"{unique('legacy')}@fault.test",
+            Profile(UserType.STAFF, first_name="Leg", last_name="Acy"),
+        )
+    await update_organization(actor, {"contract": Contract.STANDARD.value})
+    return Call("runLicenseMapping", {"dryRun": False}, clinic.owner.token)
+
+
+async def upgrade_own_license_call(w: World) -> Call:
+    user, token = await w.logged_in_practitioner()
+    await set_permission(w.cli, user, Permission.UPGRADE_TYPE_CLASSIFICATION, True, None)
+    return Call("upgradeOwnLicense", {"license": "CHR_PLUS"}, token)
+
+
+async def request_license_upgrade_call(w: World) -> Call:
+    _, token = await w.logged_in_practitioner()
+    return Call("requestLicenseUpgrade", {"license": "CHR_PLUS", "reason": "Labs for my patients"}, token)
+
+
+async def _upgrade_request(w: World) -> str:
+    _, token = await w.logged_in_practitioner()
+    response = await w.client.post(
+        "/graphql",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"query": REQUEST_UPGRADE, "variables": {"input": {"license": "CHR_LITE_VV"}}},
+    )
+    payload = response.json()["data"]["requestLicenseUpgrade"]
+    assert payload["errors"] == [], response.text
+    return payload["request"]["id"]
+
+
+async def approve_license_upgrade_request_call(w: World) -> Call:
+    return Call("approveLicenseUpgradeRequest", {"requestId": await _upgrade_request(w)}, w.owner)
+
+
+async def decline_license_upgrade_request_call(w: World) -> Call:
+    return Call(
+        "declineLicenseUpgradeRequest", {"requestId": await _upgrade_request(w), "reason": "Budget"}, w.owner
+    )
+
+
+CALLS: dict[str, Callable[[World], Awaitable[Call]]] = {
+    "inviteUser": invite_user_call,
+    "createServiceAccount": create_service_account_call,
+    "resendInvitation": resend_invitation_call,
+    "acceptInvitation": accept_invitation_call,
+    "updateUser": update_user_call,
+    "login": login_call,
+    "logout": logout_call,
+    "assignRoles": assign_roles_call,
+    "grantPermission": grant_permission_call,
+    "revokePermission": revoke_permission_call,
+    "createRole": create_role_call,
+    "updateRole": update_role_call,
+    "transferOwnership": transfer_ownership_call,
+    "createApiConsumer": create_api_consumer_call,
+    "deactivateApiConsumer": deactivate_api_consumer_call,
+    "reactivateApiConsumer": reactivate_api_consumer_call,
+    "addApiConsumerKey": add_api_consumer_key_call,
+    "revokeApiConsumerKey": revoke_api_consumer_key_call,
+    "updateOrganization": update_organization_call,
+    "registerPatient": register_patient_call,
+    "updatePatient": update_patient_call,
+    "createIdentifierType": create_identifier_type_call,
+    "bookAppointment": book_appointment_call,
+    "rescheduleAppointment": reschedule_appointment_call,
+    "cancelAppointment": cancel_appointment_call,
+    "setAppointmentStatus": set_appointment_status_call,
+    "createQuestionnaire": create_questionnaire_call,
+    "createInboxMessage": create_inbox_message_call,
+    "createLabIntegration": create_lab_integration_call,
+    "createMdBillingConnection": create_md_billing_connection_call,
+    "deactivateUser": deactivate_user_call,
+    "reactivateUser": reactivate_user_call,
+    "updatePortalSettings": update_portal_settings_call,
+    "enablePortal": enable_portal_call,
+    "disablePortal": disable_portal_call,
+    "uploadPortalBackgroundImage": upload_portal_background_image_call,
+    "setPatientPortalAccess": set_patient_portal_access_call,
+    "setUserLicense": set_user_license_call,
+    "cancelPendingLicenseChange": cancel_pending_license_change_call,
+    "runLicenseMapping": run_license_mapping_call,
+    "upgradeOwnLicense": upgrade_own_license_call,
+    "requestLicenseUpgrade": request_license_upgrade_call,
+    "approveLicenseUpgradeRequest": approve_license_upgrade_request_call,
+    "declineLicenseUpgradeRequest": decline_license_upgrade_request_call,
+}
+
+
+# --- running a call, observed ------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    name: str
+    response: httpx.Response
+    writes: list[str]
+    changes: dict[str, dict[str, list[str]]]
+    events: list[AuditEvent]
+
+    @property
+    def body(self) -> dict[str, Any]:
+        return self.response.json()
+
+    @property
+    def succeeded(self) -> bool:
+        body = self.body
+        payload = (body.get("data") or {}).get(self.name)
+        return (
+            self.response.status_code == 200
+            and not body.get("errors")
+            and payload is not None
+            and payload["errors"] == []
+        )
+
+
+def _counted(sql: str) -> bool:
+    return hooks.is_write(sql) and not any(table in sql for table in BACKGROUND_TABLES)
+
+
+async def observe(world: World, call: Call, plan: hooks.FaultPlan | None = None) -> Outcome:
+    before: Snapshot = await take_snapshot()
+    counter = hooks.count_statements()
+    if plan is not None:
+        hooks.arm_fault(plan)
+    try:
+        response = await call.send(world.client)
+    finally:
+        hooks.disarm_fault()
+        hooks.stop_counting(counter)
+    after = await take_snapshot()
+    request_id = response.headers["x-request-id"]
+    events = await AuditEvent.filter(request_id=request_id).order_by("id")
+    return Outcome(
+        call.name, response, [s for s in counter.statements if _counted(s)], before.difference(after), events
+    )
+
+
+def assert_masked(outcome: Outcome) -> None:
+    """The caller learns that it failed, with a request id, and nothing about why."""
+    assert outcome.response.status_code == 200, outcome.response.text
+    assert not outcome.succeeded, f"{outcome.name} reported success although its write failed"
+    errors = outcome.body.get("errors") or []
+    assert [e["extensions"]["code"] for e in errors] == [INTERNAL], outcome.body
+    assert "injected" not in outcome.response.text.lower()
+    assert outcome.body["data"] in (None, {outcome.name: None}), outcome.body
+
+
+def assert_complete(outcome: Outcome) -> None:
+    """A success: it wrote, it changed something besides the audit chain, and every new
+    audit event belongs to this request (no change without its event, and vice versa)."""
+    name = outcome.name
+    assert outcome.succeeded, f"the valid call of {name} did not succeed: {outcome.response.text}"
+    assert outcome.writes, f"{name} succeeded without writing: its builder should make it change something"
+    changed = set(outcome.changes)
+    assert "audit_event" in changed, f"{name} changed {sorted(changed)} without an audit event"
+    assert changed - {"audit_event", "audit_chain_head"}, f"{name} recorded an event without any change"
+    assert not outcome.changes["audit_event"]["removed"], "audit events are append-only"
+    assert len(outcome.changes["audit_event"]["added"]) == len(outcome.events) >= 1, (
+        "every new audit event carries this request's id"
+    )
+
+
+@pytest.fixture(scope="module")
+async def world(client) -> World:
+    return World(client, await make_clinic(client))
+
+
+# --- the tests ---------------------------------------------------------------------------
+
+
+def test_every_registered_call_names_a_mutation_of_the_schema():
+    stale = sorted(set(CALLS) - set(MUTATIONS))
+    assert not stale, f"CALLS has entries for mutations the schema no longer has: {stale}"
+
+
+@pytest.mark.parametrize("name", MUTATIONS)
+async def test_a_write_failing_at_any_step_leaves_nothing_behind(world, name):
+    build = CALLS.get(name)
+    assert build is not None, (
+        f"Mutation `{name}` has no entry in CALLS of tests/test_fault_injection.py. Add an async builder "
+        f"that returns a valid Call for it on fresh data, so its writes get fault-injected like the others."
+    )
+
+    clean = await observe(world, await build(world))
+    assert_complete(clean)
+
+    # A run on fresh data may take a path with a write more or less than the first (the
+    # first revocation ever creates the epoch row): fail write 1, 2, … until a run makes
+    # fewer writes than the step, which must then have completed normally.
+    step = 1
+    while True:
+        plan = hooks.FaultPlan(fail_at=step, exclude=tuple(BACKGROUND_TABLES))
+        failed = await observe(world, await build(world), plan)
+        if not plan.fired:
+            assert step > len(clean.writes) - 1, (
+                f"{name}: a run made only {step - 1} of {len(clean.writes)} writes"
+            )
+            assert_complete(failed)
+            break
+        assert_masked(failed)
+        assert failed.changes == {}, f"{name} with write {step} failing left {failed.changes}"
+        assert failed.events == []
+        step += 1
+        assert step <= 2 * len(clean.writes) + 2, f"{name} keeps writing more on every run"
+
+
+async def test_the_snapshot_sees_a_single_changed_column(world):
+    """The proof above is only as good as the snapshot: it must see an update of one
+    column of one row, not only inserted rows."""
+    before = await take_snapshot()
+    role = await Role.filter(organization_id=world.org_id).first()
+    assert role is not None
+    await Role.filter(id=role.id).update(description=f"{role.description or ''}!")
+    changes = before.difference(await take_snapshot())
+    assert list(changes) == ["role"]
+    assert len(changes["role"]["added"]) == len(changes["role"]["removed"]) == 1
+    await Role.filter(id=role.id).update(description=role.description)
