@@ -23,6 +23,8 @@ class Settings:
     graphiql: bool = True
     max_depth: int = 12
     max_aliases: int = 30
+    # Field selections written in one document; validation is quadratic in them.
+    max_selections: int = 500
     max_tokens: int = 5000
     max_batch: int = 10
     max_json_body_bytes: int = 1024 * 1024

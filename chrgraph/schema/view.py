@@ -95,6 +95,11 @@ class DocumentCache:
         document = self.parse(query)
         if isinstance(document, Refused):
             return document
+        # Validation compares field pairs (quadratic): count selections before paying for it.
+        selections = _count_selections(document)
+        if selections > self.settings.max_selections:
+            return Refused(400, "QUERY_TOO_COMPLEX",
+                           [f"The document has {selections} selections; at most {self.settings.max_selections}."])
         errors = validate(schema._schema, document, max_errors=20, hide_suggestions=True)
         if any(e.message == "Validation aborted." for e in errors):
             # graphql-core gave up: its field-comparison budget ran out (field duplication)
@@ -164,6 +169,18 @@ def _put(variables: dict[str, Any], path: str, value: Any) -> None:
         target[last] = value
     else:
         raise ValueError(path)
+
+
+def _count_selections(document: DocumentNode) -> int:
+    """Selections written in the document (fragments counted where defined)."""
+    count, stack = 0, [getattr(d, "selection_set", None) for d in document.definitions]
+    while stack:
+        selection_set = stack.pop()
+        if selection_set is None:
+            continue
+        count += len(selection_set.selections)
+        stack.extend(getattr(s, "selection_set", None) for s in selection_set.selections)
+    return count
 
 
 def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:

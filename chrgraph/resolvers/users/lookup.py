@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from chrgraph.auth.passwords import verify_password
+from chrgraph.auth.passwords import MAX_LENGTH, verify_password
+from chrgraph.resolvers.validation import text_problem
 from chrgraph.auth.principals import Actor, PrincipalKind
 from chrgraph.db.models import User, UserType
 from chrgraph.resolvers.errors import ErrorCode, fail
@@ -28,5 +29,7 @@ async def require_password(actor: Actor, password: str | None) -> None:
     if not password:
         raise fail(ErrorCode.PASSWORD_REQUIRED, "Re-enter your password to do this.", "password")
     user = await User.get(id=principal.user_id)
-    if not await verify_password(user.password_hash, password):
+    # Checked before Argon2 runs: a 100,000-character "password" is refused, not hashed.
+    if text_problem(password, MAX_LENGTH) or \
+            not await verify_password(user.password_hash, password):
         raise fail(ErrorCode.PASSWORD_INVALID, "That password is not right.", "password")
