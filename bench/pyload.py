@@ -28,11 +28,7 @@ async def _connection(spec: dict, deadline: float, latencies: list[float], count
     try:
         while time.perf_counter() < deadline:
             n += 1
-            body = (
-                template.replace(spec["placeholder"], f"{spec['prefix']}c{index}n{n}").encode()
-                if unique
-                else static
-            )
+            body = template.replace(spec["placeholder"], f"{spec['prefix']}c{index}n{n}").encode() if unique else static
             started = time.perf_counter()
             writer.write(f"{head}Content-Length: {len(body)}\r\n\r\n".encode() + body)
             status_line = await reader.readline()
@@ -60,18 +56,12 @@ async def main(spec: dict) -> dict:
     counts = {"non_2xx": 0, "socket_errors": 0}
     started = time.perf_counter()
     deadline = started + spec["seconds"]
-    await asyncio.gather(
-        *(_connection(spec, deadline, latencies, counts, i) for i in range(spec["connections"]))
-    )
+    await asyncio.gather(*(_connection(spec, deadline, latencies, counts, i) for i in range(spec["connections"])))
     seconds = time.perf_counter() - started
     latencies.sort()
 
     def pct(p: float) -> float:
-        return (
-            round(latencies[min(len(latencies) - 1, int(len(latencies) * p / 100))] * 1000, 3)
-            if latencies
-            else 0.0
-        )
+        return round(latencies[min(len(latencies) - 1, int(len(latencies) * p / 100))] * 1000, 3) if latencies else 0.0
 
     return {
         "requests": len(latencies),

@@ -232,9 +232,7 @@ def _tree(pid: int) -> list[int]:
         with suppress(OSError):
             for task in os.listdir(f"/proc/{current}/task"):
                 with suppress(OSError):
-                    todo.extend(
-                        int(c) for c in Path(f"/proc/{current}/task/{task}/children").read_text().split()
-                    )
+                    todo.extend(int(c) for c in Path(f"/proc/{current}/task/{task}/children").read_text().split())
     return pids
 
 
@@ -316,8 +314,7 @@ class Bench:
             targets: list[Scenario | None] = [None, *self.chosen]
             runs: dict[str, list[dict]] = {("baseline" if t is None else t.name): [] for t in targets}
             rows: dict[str, dict[str, int]] = {
-                t.name: {"requests": 0, "audit_event": 0, "api_log": 0, "logged_failures": 0}
-                for t in self.chosen
+                t.name: {"requests": 0, "audit_event": 0, "api_log": 0, "logged_failures": 0} for t in self.chosen
             }
             peaks: dict[str, float] = {}
             for run in range(self.args.runs):
@@ -572,19 +569,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench.run", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument(
-        "--pg", action="store_true", help=f"PostgreSQL (a throwaway database on {PG_ADMIN_URL})"
-    )
+    parser.add_argument("--pg", action="store_true", help=f"PostgreSQL (a throwaway database on {PG_ADMIN_URL})")
     parser.add_argument("--workers", default="1", help="uvicorn workers; a list runs each (e.g. 1,2)")
     parser.add_argument("--scenarios", default="S1,S2,S3,S4,S5")
     parser.add_argument("--runs", type=int, default=2, help="interleaved runs; medians are reported")
     parser.add_argument("--duration", type=float, default=10, help="seconds per scenario at 32 connections")
-    parser.add_argument(
-        "--single-duration", type=float, default=3, help="seconds per scenario at 1 connection"
-    )
-    parser.add_argument(
-        "--warmup", type=float, default=2, help="seconds of warm-up load before the first run"
-    )
+    parser.add_argument("--single-duration", type=float, default=3, help="seconds per scenario at 1 connection")
+    parser.add_argument("--warmup", type=float, default=2, help="seconds of warm-up load before the first run")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--client", choices=["auto", "wrk", "python"], default="auto")
     parser.add_argument("--no-pin", action="store_true", help="do not pin server and generator to cores")
@@ -615,9 +606,7 @@ async def _prepare(args: argparse.Namespace, db: Database, folder: Path):
     async with Prober(settings, vendor) as prober:
         if args.timing:
             for scenario in chosen:
-                print(
-                    f"  {scenario.name}: {await prober.timing(scenario, args.profile_requests)}", flush=True
-                )
+                print(f"  {scenario.name}: {await prober.timing(scenario, args.profile_requests)}", flush=True)
         elif args.profile:
             (scenario,) = [s for s in scenarios(seeded) if s.name == args.profile]
             await prober.profile(scenario, args.profile_requests)

@@ -46,11 +46,15 @@ async def portal_image(request: Request) -> Response:
     """§6: the background image, without credentials, at its unguessable URL."""
     image = await PortalImage.get_or_none(token=request.path_params["token"])
     if image is None:
-        return JSONResponse({"errors": [{"message": "Not found.", "extensions": {"code": "NOT_FOUND"}}]},
-                            status_code=404)
+        return JSONResponse(
+            {"errors": [{"message": "Not found.", "extensions": {"code": "NOT_FOUND"}}]}, status_code=404
+        )
     etag = f'"{image.sha256}"'
-    headers = {"ETag": etag, "Cache-Control": "public, max-age=31536000, immutable",
-               "X-Content-Type-Options": "nosniff"}
+    headers = {
+        "ETag": etag,
+        "Cache-Control": "public, max-age=31536000, immutable",
+        "X-Content-Type-Options": "nosniff",
+    }
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
     return Response(bytes(image.data), media_type=image.content_type, headers=headers)
@@ -79,17 +83,28 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
     async def lifespan(app: Starlette):
         await init_db(settings.database_url, migrate=migrate)
         jobs = [
-            asyncio.create_task(_every(
-                settings.api_log_purge_interval_seconds,
-                lambda: purge_api_logs(settings.api_log_retention_days), "api-log purge")),
-            asyncio.create_task(_every(
-                settings.audit_checkpoint_interval_seconds,
-                lambda: sign_checkpoints(settings.audit_signing_key), "audit checkpoint")),
+            asyncio.create_task(
+                _every(
+                    settings.api_log_purge_interval_seconds,
+                    lambda: purge_api_logs(settings.api_log_retention_days),
+                    "api-log purge",
+                )
+            ),
+            asyncio.create_task(
+                _every(
+                    settings.audit_checkpoint_interval_seconds,
+                    lambda: sign_checkpoints(settings.audit_signing_key),
+                    "audit checkpoint",
+                )
+            ),
         ]
         jobs.append(asyncio.create_task(_every(settings.license_job_interval_seconds, _license_jobs, "licenses")))
         if settings.smtp_url:
-            jobs.append(asyncio.create_task(_every(
-                settings.outbox_interval_seconds, lambda: deliver_pending(settings.smtp_url), "outbox")))
+            jobs.append(
+                asyncio.create_task(
+                    _every(settings.outbox_interval_seconds, lambda: deliver_pending(settings.smtp_url), "outbox")
+                )
+            )
         try:
             yield
         finally:

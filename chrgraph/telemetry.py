@@ -51,9 +51,7 @@ class Tracer:
 
 tracer = Tracer("chrgraph")
 meter = metrics.get_meter("chrgraph")
-auth_refusals = meter.create_counter(
-    "chrgraph.auth.refusals", description="Refused authentications, by reason"
-)
+auth_refusals = meter.create_counter("chrgraph.auth.refusals", description="Refused authentications, by reason")
 log = logging.getLogger("chrgraph")
 _SANE_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
@@ -85,9 +83,13 @@ class RequestTraceMiddleware:
         request_id = incoming if _SANE_ID.match(incoming) else uuid.uuid4().hex
         scope["chrgraph.request_id"] = request_id
         with tracer.start_as_current_span(
-            f"{scope['method']} {scope['path']}", kind=trace.SpanKind.SERVER,
-            attributes={"http.request.method": scope["method"], "url.path": scope["path"],
-                        "chrgraph.request_id": request_id},
+            f"{scope['method']} {scope['path']}",
+            kind=trace.SpanKind.SERVER,
+            attributes={
+                "http.request.method": scope["method"],
+                "url.path": scope["path"],
+                "chrgraph.request_id": request_id,
+            },
         ) as span:
 
             async def send_with_id(message) -> None:
@@ -96,8 +98,10 @@ class RequestTraceMiddleware:
                     span.set_attribute("http.response.status_code", status)
                     span.set_attribute("chrgraph.outcome", _outcome(status))
                     _describe_request(span, scope)
-                    message = {**message, "headers": [*message.get("headers", []),
-                                                      (b"x-request-id", request_id.encode())]}
+                    message = {
+                        **message,
+                        "headers": [*message.get("headers", []), (b"x-request-id", request_id.encode())],
+                    }
                 await send(message)
 
             await self.app(scope, receive, send_with_id)
@@ -133,4 +137,3 @@ def _outcome(status: int) -> str:
     if status in (401, 403):
         return "denied"
     return "client_error" if status < 500 else "server_error"
-

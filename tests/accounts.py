@@ -34,8 +34,11 @@ class Session:
     email: str = ""
 
     async def post(self, query: str, variables: dict | None = None) -> httpx.Response:
-        return await self.client.post("/graphql", json={"query": query, "variables": variables},
-                                      headers={"Authorization": f"Bearer {self.token}"})
+        return await self.client.post(
+            "/graphql",
+            json={"query": query, "variables": variables},
+            headers={"Authorization": f"Bearer {self.token}"},
+        )
 
     async def gql(self, query: str, variables: dict | None = None) -> dict[str, Any]:
         response = await self.post(query, variables)
@@ -46,8 +49,9 @@ class Session:
 
 
 async def login(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> dict[str, Any]:
-    response = await client.post("/graphql", json={"query": LOGIN,
-                                                   "variables": {"input": {"email": email, "password": password}}})
+    response = await client.post(
+        "/graphql", json={"query": LOGIN, "variables": {"input": {"email": email, "password": password}}}
+    )
     assert response.status_code == 200, response.text
     return response.json()["data"]["login"]
 
@@ -71,15 +75,27 @@ class Clinic:
     def domain(self) -> str:
         return self.organization.domain
 
-    async def member(self, *, permissions_of: list[str] | None = None, type: UserType = UserType.STAFF,
-                     license: License | None = License.STAFF, **profile: Any) -> Session:
+    async def member(
+        self,
+        *,
+        permissions_of: list[str] | None = None,
+        type: UserType = UserType.STAFF,
+        license: License | None = License.STAFF,
+        **profile: Any,
+    ) -> Session:
         """An ACTIVE user holding the named built-in roles, logged in."""
         email = f"{unique('user')}@{self.domain}.test"
         actor = support_cli_actor(self.organization.id)
         _, token = await invite_user(
-            actor, email,
-            Profile(type=type, license=license, first_name=profile.pop("first_name", "Pat"),
-                    last_name=profile.pop("last_name", "Member"), **profile),
+            actor,
+            email,
+            Profile(
+                type=type,
+                license=license,
+                first_name=profile.pop("first_name", "Pat"),
+                last_name=profile.pop("last_name", "Member"),
+                **profile,
+            ),
             [self.roles[name] for name in permissions_of or []],
         )
         await accept_invitation(token, PASSWORD, "Pat", "Member")
@@ -94,8 +110,15 @@ async def make_clinic(client: httpx.AsyncClient, **org_kw: Any) -> Clinic:
     await accept_invitation(created.owner_invitation_token, PASSWORD, "Olivia", "Owner")
     await set_support_password(support_cli_actor(org.id, created.support.id), PASSWORD)
     key = rsa_key(0)
-    consumer = await create_api_consumer(support_cli_actor(org.id), name=unique("vendor"),
-                                         public_key=public_pem(key), kid="k1")
+    consumer = await create_api_consumer(
+        support_cli_actor(org.id), name=unique("vendor"), public_key=public_pem(key), kid="k1"
+    )
     roles = {r.name: r.id for r in await Role.filter(organization_id=org.id)}
-    return Clinic(client, org, await session_for(client, owner_email),
-                  await session_for(client, created.support.email), Vendor(org, consumer, key, client), roles)
+    return Clinic(
+        client,
+        org,
+        await session_for(client, owner_email),
+        await session_for(client, created.support.email),
+        Vendor(org, consumer, key, client),
+        roles,
+    )

@@ -48,8 +48,12 @@ async def drop_append_only_triggers() -> None:
         await conn.execute_script("DROP TRIGGER IF EXISTS audit_event_append_only ON audit_event")
         await conn.execute_script("DROP TRIGGER IF EXISTS audit_checkpoint_append_only ON audit_checkpoint")
     else:
-        for name in ("audit_event_no_update", "audit_event_no_delete", "audit_checkpoint_no_update",
-                     "audit_checkpoint_no_delete"):
+        for name in (
+            "audit_event_no_update",
+            "audit_event_no_delete",
+            "audit_checkpoint_no_update",
+            "audit_checkpoint_no_delete",
+        ):
             await conn.execute_script(f"DROP TRIGGER IF EXISTS {name}")
 
 

@@ -44,5 +44,13 @@ async def append(mode: str, domain: str, count: int, tag: str, start_at: float, 
 
 if __name__ == "__main__":
     args = sys.argv[1:]
-    asyncio.run(append(args[0], args[1], int(args[2]), args[3], float(args[4]) if len(args) > 4 else 0.0,
-                       Path(args[5]).read_text() if len(args) > 5 else ""))
+    asyncio.run(
+        append(
+            args[0],
+            args[1],
+            int(args[2]),
+            args[3],
+            float(args[4]) if len(args) > 4 else 0.0,
+            Path(args[5]).read_text() if len(args) > 5 else "",
+        )
+    )

@@ -41,8 +41,14 @@ def b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def sign(claims: dict[str, Any], key: RSAKey, *, kid: str | None = "k1", alg: str = "RS512",
-         header: dict[str, Any] | None = None) -> str:
+def sign(
+    claims: dict[str, Any],
+    key: RSAKey,
+    *,
+    kid: str | None = "k1",
+    alg: str = "RS512",
+    header: dict[str, Any] | None = None,
+) -> str:
     hdr = {"alg": alg, **({"kid": kid} if kid else {}), **(header or {})}
     return jwt.encode(hdr, claims, key, algorithms=[alg])
 
@@ -69,11 +75,11 @@ class Vendor:
     def token(self, ttl: int = 300, kid: str | None = "k1", **extra: Any) -> str:
         return sign(claims(self.consumer.issuer, ttl, **extra), self.key, kid=kid)
 
-    async def post(self, query: str, variables: dict | None = None, token: str | None = None,
-                   **kw: Any) -> httpx.Response:
+    async def post(
+        self, query: str, variables: dict | None = None, token: str | None = None, **kw: Any
+    ) -> httpx.Response:
         headers = {"Authorization": f"Bearer {token or self.token()}", **kw.pop("headers", {})}
-        return await self.client.post("/graphql", json={"query": query, "variables": variables},
-                                      headers=headers, **kw)
+        return await self.client.post("/graphql", json={"query": query, "variables": variables}, headers=headers, **kw)
 
     async def gql(self, query: str, variables: dict | None = None) -> dict[str, Any]:
         response = await self.post(query, variables)

@@ -47,8 +47,12 @@ async def _kill(process: asyncio.subprocess.Process) -> None:
 
 async def run_process(*argv: str, env: dict[str, str] | None = None, time_limit: float = 60) -> Completed:
     process = await asyncio.create_subprocess_exec(
-        *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        env=env or environment(), cwd=ROOT, start_new_session=True,
+        *argv,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env or environment(),
+        cwd=ROOT,
+        start_new_session=True,
     )
     try:
         out, err = await asyncio.wait_for(process.communicate(), time_limit)
@@ -99,8 +103,16 @@ async def running_server(startup_time_limit: float = 30, **env: str) -> AsyncIte
     log_path = log_dir / "server.log"
     with log_path.open("wb") as log_file:
         process = await asyncio.create_subprocess_exec(
-            CHRGRAPH, "serve", "--host", "127.0.0.1", "--port", str(port),
-            stdout=log_file, stderr=asyncio.subprocess.STDOUT, env=environment(**env), cwd=ROOT,
+            CHRGRAPH,
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            stdout=log_file,
+            stderr=asyncio.subprocess.STDOUT,
+            env=environment(**env),
+            cwd=ROOT,
             start_new_session=True,
         )
     server = Server(f"http://127.0.0.1:{port}", process, log_path)

@@ -63,9 +63,7 @@ def assert_nothing_resolved(observation: Observation, *, sql_allowed: bool = Tru
 
 
 @contextlib.contextmanager
-def refused_before_resolvers(
-    monkeypatch: pytest.MonkeyPatch, *, sql_allowed: bool = True
-) -> Iterator[Observation]:
+def refused_before_resolvers(monkeypatch: pytest.MonkeyPatch, *, sql_allowed: bool = True) -> Iterator[Observation]:
     with observed(monkeypatch) as observation:
         yield observation
     assert_nothing_resolved(observation, sql_allowed=sql_allowed)

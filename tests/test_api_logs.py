@@ -50,12 +50,17 @@ def request_id(label: str) -> str:
     return unique(label).replace("-", "_")
 
 
-async def call(vendor: Vendor, query: str = VIEWER, variables: dict | None = None,
-               rid: str | None = None, token: str | None = None, **body) -> httpx.Response:
+async def call(
+    vendor: Vendor,
+    query: str = VIEWER,
+    variables: dict | None = None,
+    rid: str | None = None,
+    token: str | None = None,
+    **body,
+) -> httpx.Response:
     headers = {"X-Request-Id": rid} if rid else {}
     headers["Authorization"] = f"Bearer {token or vendor.token()}"
-    return await vendor.client.post("/graphql", json={"query": query, "variables": variables, **body},
-                                    headers=headers)
+    return await vendor.client.post("/graphql", json={"query": query, "variables": variables, **body}, headers=headers)
 
 
 async def log_row(rid: str) -> ApiLog:
@@ -81,10 +86,20 @@ async def committed(database_url: str, rid: str) -> bool:
 
 
 def old_row(vendor: Vendor, age: timedelta, rid: str) -> ApiLog:
-    return ApiLog(organization_id=vendor.organization.id, consumer_id=vendor.consumer.id, key_id="k1",
-                  request_id=rid, created_at=datetime.now(UTC) - age, method="POST",
-                  operation_name=None, query=VIEWER, variables=None, status=200,
-                  response_body='{"data":{"viewer":{"kind":"CONSUMER"}}}', duration_ms=1.0)
+    return ApiLog(
+        organization_id=vendor.organization.id,
+        consumer_id=vendor.consumer.id,
+        key_id="k1",
+        request_id=rid,
+        created_at=datetime.now(UTC) - age,
+        method="POST",
+        operation_name=None,
+        query=VIEWER,
+        variables=None,
+        status=200,
+        response_body='{"data":{"viewer":{"kind":"CONSUMER"}}}',
+        duration_ms=1.0,
+    )
 
 
 # --- what a row holds -------------------------------------------------------------------
@@ -95,17 +110,28 @@ async def test_a_consumer_request_is_logged_with_query_variables_status_answer_a
     assert vendor.consumer.last_used_at is None
     started = datetime.now(UTC)
 
-    response = await call(vendor, RECENT_EVENTS, {"action": "ORGANIZATION_CREATED", **SECRET_VARIABLES},
-                          operationName="RecentEvents")
+    response = await call(
+        vendor,
+        RECENT_EVENTS,
+        {"action": "ORGANIZATION_CREATED", **SECRET_VARIABLES},
+        operationName="RecentEvents",
+    )
 
     assert response.status_code == 200, response.text
     rid = response.headers["x-request-id"]
     row = await log_row(rid)
     assert (row.organization_id, row.consumer_id, row.key_id) == (
-        vendor.organization.id, vendor.consumer.id, "k1")
+        vendor.organization.id,
+        vendor.consumer.id,
+        "k1",
+    )
     assert (row.method, row.operation_name, row.query) == ("POST", "RecentEvents", RECENT_EVENTS)
-    assert row.variables == {"action": "ORGANIZATION_CREATED", "password": REDACTED,
-                             "token": REDACTED, "secret": REDACTED}
+    assert row.variables == {
+        "action": "ORGANIZATION_CREATED",
+        "password": REDACTED,
+        "token": REDACTED,
+        "secret": REDACTED,
+    }
     assert row.status == 200
     assert orjson.loads(row.response_body) == response.json()
     assert response.json()["data"]["auditEvents"]["totalCount"] == 0
@@ -153,8 +179,11 @@ async def test_anonymous_refused_and_session_requests_write_no_row(client):
         await call(vendor, rid=bad_signature, token=forged),
     ]
     assert [a.status_code for a in answers] == [401, 401, 401]
-    as_support = await client.post("/graphql", json={"query": VIEWER}, headers={
-        "Authorization": f"Bearer {clinic.support.token}", "X-Request-Id": session})
+    as_support = await client.post(
+        "/graphql",
+        json={"query": VIEWER},
+        headers={"Authorization": f"Bearer {clinic.support.token}", "X-Request-Id": session},
+    )
     assert as_support.status_code == 200
 
     assert not await ApiLog.filter(request_id__in=[anonymous, late, bad_signature, session]).exists()
@@ -189,8 +218,11 @@ async def test_a_row_survives_the_server_being_killed_right_after_its_response(c
 
             async def ask_then_crash(rid: str) -> None:
                 try:
-                    response = await http.post("/graphql", json={"query": VIEWER}, headers={
-                        "Authorization": f"Bearer {vendor.token()}", "X-Request-Id": rid})
+                    response = await http.post(
+                        "/graphql",
+                        json={"query": VIEWER},
+                        headers={"Authorization": f"Bearer {vendor.token()}", "X-Request-Id": rid},
+                    )
                 except httpx.TransportError:
                     return  # the server was already dead: nothing was promised
                 server.kill()  # the moment a response arrived, before anything else runs
@@ -220,8 +252,11 @@ async def test_the_row_is_committed_before_the_response_starts(app, client, data
 
     transport = httpx.ASGITransport(app=observed)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as observing:
-        response = await observing.post("/graphql", json={"query": VIEWER}, headers={
-            "Authorization": f"Bearer {vendor.token()}", "X-Request-Id": rid})
+        response = await observing.post(
+            "/graphql",
+            json={"query": VIEWER},
+            headers={"Authorization": f"Bearer {vendor.token()}", "X-Request-Id": rid},
+        )
 
     assert response.status_code == 200
     assert seen == [True]
@@ -275,8 +310,9 @@ async def test_a_request_with_an_unusual_http_method_is_logged_too(client):
     vendor = await new_vendor(client)
     rid = request_id("mkcalendar")
 
-    response = await client.request("MKCALENDAR", "/graphql", headers={
-        "Authorization": f"Bearer {vendor.token()}", "X-Request-Id": rid})
+    response = await client.request(
+        "MKCALENDAR", "/graphql", headers={"Authorization": f"Bearer {vendor.token()}", "X-Request-Id": rid}
+    )
 
     assert response.status_code == 405, response.text
     row = await log_row(rid)
@@ -285,16 +321,14 @@ async def test_a_request_with_an_unusual_http_method_is_logged_too(client):
 
 async def test_a_row_that_cannot_be_written_costs_no_other_request_of_its_commit_its_answer(client):
     vendor, stranger = await new_vendor(client), await new_vendor(client)
-    rows = [old_row(vendor if i % 2 else stranger, timedelta(0), request_id(f"batch{i:02d}"))
-            for i in range(20)]
+    rows = [old_row(vendor if i % 2 else stranger, timedelta(0), request_id(f"batch{i:02d}")) for i in range(20)]
     rows[7].method = "TOOLONGMETHOD"  # a row the database cannot take
 
     # Queued in one go, the twenty rows share one commit.
     outcomes = await asyncio.gather(*(writer.write(row) for row in rows), return_exceptions=True)
 
     assert [i for i, outcome in enumerate(outcomes) if outcome is not None] == [7]
-    stored = set(await ApiLog.filter(request_id__in=[r.request_id for r in rows]).values_list(
-        "request_id", flat=True))
+    stored = set(await ApiLog.filter(request_id__in=[r.request_id for r in rows]).values_list("request_id", flat=True))
     assert stored == {r.request_id for i, r in enumerate(rows) if i != 7}
 
 
@@ -303,11 +337,14 @@ async def test_a_row_that_cannot_be_written_costs_no_other_request_of_its_commit
 
 async def test_logs_show_prints_the_rows_as_json_and_filters_by_consumer(client):
     vendor = await new_vendor(client)
-    other = await create_api_consumer(support_cli_actor(vendor.organization.id), name=unique("other"),
-                                      public_key=public_pem(rsa_key(1)), kid="k1")
+    other = await create_api_consumer(
+        support_cli_actor(vendor.organization.id),
+        name=unique("other"),
+        public_key=public_pem(rsa_key(1)),
+        kid="k1",
+    )
     other_vendor = Vendor(vendor.organization, other, rsa_key(1), client)
-    first = (await call(vendor, RECENT_EVENTS, SECRET_VARIABLES, operationName="RecentEvents")
-             ).headers["x-request-id"]
+    first = (await call(vendor, RECENT_EVENTS, SECRET_VARIABLES, operationName="RecentEvents")).headers["x-request-id"]
     second = (await call(other_vendor)).headers["x-request-id"]
 
     shown = await chrgraph("logs", "show", "--org", vendor.organization.domain, "--json")
@@ -318,13 +355,16 @@ async def test_logs_show_prints_the_rows_as_json_and_filters_by_consumer(client)
     row = rows[1]
     assert row["issuer"] == vendor.consumer.issuer and row["keyId"] == "k1"
     assert (row["method"], row["operationName"], row["query"], row["status"]) == (
-        "POST", "RecentEvents", RECENT_EVENTS, 200)
+        "POST",
+        "RecentEvents",
+        RECENT_EVENTS,
+        200,
+    )
     assert row["variables"] == {"password": REDACTED, "token": REDACTED, "secret": REDACTED}
     assert json.loads(row["responseBody"])["data"]["auditEvents"]["totalCount"] == 0
     assert row["durationMs"] > 0 and datetime.fromisoformat(row["createdAt"])
 
-    filtered = await chrgraph("logs", "show", "--org", vendor.organization.domain,
-                              "--consumer", other.issuer, "--json")
+    filtered = await chrgraph("logs", "show", "--org", vendor.organization.domain, "--consumer", other.issuer, "--json")
     assert filtered.returncode == 0, filtered.stderr
     assert [(r["requestId"], r["issuer"]) for r in json.loads(filtered.stdout)] == [(second, other.issuer)]
 
@@ -332,8 +372,9 @@ async def test_logs_show_prints_the_rows_as_json_and_filters_by_consumer(client)
 async def test_logs_show_for_an_unknown_consumer_fails_with_an_error(client):
     vendor = await new_vendor(client)
 
-    shown = await chrgraph("logs", "show", "--org", vendor.organization.domain,
-                           "--consumer", unique("nobody"), "--json")
+    shown = await chrgraph(
+        "logs", "show", "--org", vendor.organization.domain, "--consumer", unique("nobody"), "--json"
+    )
 
     assert shown.returncode != 0
     assert "No such API consumer" in shown.stderr
@@ -346,8 +387,9 @@ async def test_logs_show_does_not_show_another_organizations_rows(client):
 
     shown = await chrgraph("logs", "show", "--org", vendor.organization.domain, "--json")
     assert shown.returncode == 0 and json.loads(shown.stdout) == []
-    refused = await chrgraph("logs", "show", "--org", vendor.organization.domain,
-                             "--consumer", stranger.consumer.issuer)
+    refused = await chrgraph(
+        "logs", "show", "--org", vendor.organization.domain, "--consumer", stranger.consumer.issuer
+    )
     assert refused.returncode != 0 and "No such API consumer" in refused.stderr
 
 

@@ -35,8 +35,19 @@ async def clinic(client):
 
 
 async def book(vendor, practitioner_id, patient_id, start, minutes=30) -> dict:
-    return (await vendor.gql(BOOK, {"i": {"practitionerId": practitioner_id, "patientId": patient_id,
-                                          "start": start, "durationMinutes": minutes}}))["bookAppointment"]
+    return (
+        await vendor.gql(
+            BOOK,
+            {
+                "i": {
+                    "practitionerId": practitioner_id,
+                    "patientId": patient_id,
+                    "start": start,
+                    "durationMinutes": minutes,
+                }
+            },
+        )
+    )["bookAppointment"]
 
 
 async def test_booking_holds_the_half_open_slot(clinic):
@@ -45,8 +56,7 @@ async def test_booking_holds_the_half_open_slot(clinic):
     first = await book(clinic.vendor, dr, pat, at(2, 14, 0), 30)
     assert first["errors"] == [] and first["appointment"]["status"] == "BOOKED"
     overlap = await book(clinic.vendor, dr, await patient(org), at(2, 14, 15), 30)
-    assert overlap["errors"] == [{"code": "SLOT_TAKEN", "field": ["start"],
-                                  "relatedId": first["appointment"]["id"]}]
+    assert overlap["errors"] == [{"code": "SLOT_TAKEN", "field": ["start"], "relatedId": first["appointment"]["id"]}]
     adjacent = await book(clinic.vendor, dr, await patient(org), at(2, 14, 30), 30)
     assert adjacent["errors"] == []
     before = await book(clinic.vendor, dr, await patient(org), at(2, 13, 30), 30)
@@ -68,8 +78,9 @@ async def test_only_the_allowed_status_transitions_happen(clinic):
     appointment = (await book(clinic.vendor, dr, await patient(org), at(4, 10, 0)))["appointment"]["id"]
 
     async def move(status: str, reason: str | None = None) -> dict:
-        return (await clinic.vendor.gql(STATUS, {"i": {"appointmentId": appointment, "status": status,
-                                                       "reason": reason}}))["setAppointmentStatus"]
+        return (
+            await clinic.vendor.gql(STATUS, {"i": {"appointmentId": appointment, "status": status, "reason": reason}})
+        )["setAppointmentStatus"]
 
     assert (await move("ARRIVED"))["errors"][0]["code"] == "INVALID_STATUS_TRANSITION"
     assert (await move("COMPLETED"))["errors"][0]["code"] == "INVALID_STATUS_TRANSITION"
@@ -88,12 +99,22 @@ async def test_cancelling_removes_the_appointments_questionnaires_but_keeps_them
     org = clinic.organization.id
     dr, pat = await practitioner(org), await patient(org)
     appointment = (await book(clinic.vendor, dr, pat, at(5, 10, 0)))["appointment"]["id"]
-    made = await clinic.vendor.gql(QUESTIONNAIRE, {"i": {"kind": "SENT", "title": "Intake", "practitionerId": dr,
-                                                         "patientId": pat, "appointmentId": appointment}})
+    made = await clinic.vendor.gql(
+        QUESTIONNAIRE,
+        {
+            "i": {
+                "kind": "SENT",
+                "title": "Intake",
+                "practitionerId": dr,
+                "patientId": pat,
+                "appointmentId": appointment,
+            }
+        },
+    )
     assert made["createQuestionnaire"]["questionnaire"]["status"] == "ACTIVE"
     missing_reason = await clinic.vendor.post(CANCEL, {"i": {"appointmentId": appointment, "reason": " "}})
     assert missing_reason.json()["data"]["cancelAppointment"]["errors"][0]["field"] == ["reason"]
-    cancelled = (await clinic.vendor.gql(CANCEL, {"i": {"appointmentId": appointment, "reason": "Moved away"}}))
+    cancelled = await clinic.vendor.gql(CANCEL, {"i": {"appointmentId": appointment, "reason": "Moved away"}})
     appt = cancelled["cancelAppointment"]["appointment"]
     assert appt["cancelReason"] == "Moved away" and appt["questionnaires"] == [{"status": "REMOVED"}]
     assert await Questionnaire.filter(appointment_id=int(from_base64(appointment)[1])).count() == 1
@@ -106,8 +127,9 @@ async def test_reschedule_moves_within_free_time_only(clinic):
     await book(clinic.vendor, dr, await patient(org), at(6, 10, 0), 60)
     clash = await clinic.vendor.gql(RESCHEDULE, {"i": {"appointmentId": a, "start": at(6, 10, 30)}})
     assert clash["rescheduleAppointment"]["errors"][0]["code"] == "SLOT_TAKEN"
-    moved = await clinic.vendor.gql(RESCHEDULE, {"i": {"appointmentId": a, "start": at(6, 11, 0),
-                                                       "durationMinutes": 45}})
+    moved = await clinic.vendor.gql(
+        RESCHEDULE, {"i": {"appointmentId": a, "start": at(6, 11, 0), "durationMinutes": 45}}
+    )
     assert moved["rescheduleAppointment"]["appointment"]["durationMinutes"] == 45
     past = await clinic.vendor.gql(RESCHEDULE, {"i": {"appointmentId": a, "start": at(-1, 11, 0)}})
     assert past["rescheduleAppointment"]["errors"][0]["field"] == ["start"]
@@ -117,13 +139,17 @@ async def test_only_active_practitioners_with_access_and_scheduling_can_be_booke
     org = clinic.organization.id
     pat = await patient(org)
     invited = await practitioner(org, accept=False)
-    trainee = await practitioner(org, classification=Classification.CLINICAL_TRAINEE,
-                                 license=License.CLINICAL_TRAINEE,
-                                 expected_end_of_training=date.today() + timedelta(days=60))
+    trainee = await practitioner(
+        org,
+        classification=Classification.CLINICAL_TRAINEE,
+        license=License.CLINICAL_TRAINEE,
+        expected_end_of_training=date.today() + timedelta(days=60),
+    )
     unlicensed = await practitioner(org)
     owner_staff = clinic.owner.user_id
     await User.filter(id=int(from_base64(trainee)[1])).update(
-        expected_end_of_training=date.today() - timedelta(days=20))
+        expected_end_of_training=date.today() - timedelta(days=20)
+    )
     await User.filter(id=int(from_base64(unlicensed)[1])).update(license=None)
     for who in (invited, trainee, unlicensed, owner_staff):
         result = await book(clinic.vendor, who, pat, at(7, 9, 0))
@@ -138,8 +164,12 @@ async def test_appointments_list_by_practitioner_and_range_in_start_order(clinic
     listed = (await clinic.vendor.gql(APPOINTMENTS, {"f": {"practitionerId": dr}}))["appointments"]
     starts = [e["node"]["start"] for e in listed["edges"]]
     assert listed["totalCount"] == 3 and starts == sorted(starts)
-    ranged = (await clinic.vendor.gql(APPOINTMENTS, {"f": {"practitionerId": dr, "startFrom": at(8, 10, 0),
-                                                           "startBefore": at(8, 13, 0)}}))["appointments"]
+    ranged = (
+        await clinic.vendor.gql(
+            APPOINTMENTS,
+            {"f": {"practitionerId": dr, "startFrom": at(8, 10, 0), "startBefore": at(8, 13, 0)}},
+        )
+    )["appointments"]
     assert ranged["totalCount"] == 1
 
 

@@ -104,10 +104,7 @@ async def test_introspection_is_refused_to_anonymous_callers_before_anything_run
 
 
 async def test_introspection_smuggled_beside_a_login_is_refused_to_anonymous_callers(client, monkeypatch):
-    smuggled = (
-        LOGIN.replace("{ token errors { code } }", "{ token }")
-        + " query Peek { __schema { types { name } } }"
-    )
+    smuggled = LOGIN.replace("{ token errors { code } }", "{ token }") + " query Peek { __schema { types { name } } }"
     with refused_before_resolvers(monkeypatch, sql_allowed=False):
         by_name = await client.post("/graphql", json={"query": smuggled, "operationName": "Peek"})
         inline = await client.post("/graphql", json={"query": "mutation { __schema: __typename }"})
@@ -128,9 +125,7 @@ async def test_anonymous_callers_get_no_field_suggestions_from_validation(client
         misspelled_input = await client.post("/graphql", json={"query": LOGIN_WITH_MISSPELLED_INPUT})
         misspelled_selection = await client.post("/graphql", json={"query": LOGIN_WITH_MISSPELLED_SELECTION})
     assert_no_suggestions(assert_refused(misspelled_input, 400, "GRAPHQL_VALIDATION_FAILED"), "password")
-    assert_no_suggestions(
-        assert_refused(misspelled_selection, 400, "GRAPHQL_VALIDATION_FAILED"), "token", "errors"
-    )
+    assert_no_suggestions(assert_refused(misspelled_selection, 400, "GRAPHQL_VALIDATION_FAILED"), "token", "errors")
 
 
 async def test_anonymous_callers_get_no_field_suggestions_from_variables(client, monkeypatch):
@@ -165,8 +160,7 @@ async def test_alias_overloading_is_refused_as_too_complex(vendor, monkeypatch):
 
 async def test_alias_overloading_of_login_is_refused_to_anonymous_callers(client, monkeypatch):
     logins = " ".join(
-        f'a{i}: login(input: {{email: "a{i}@x.test", password: "guess number {i}"}}) {{ token }}'
-        for i in range(50)
+        f'a{i}: login(input: {{email: "a{i}@x.test", password: "guess number {i}"}}) {{ token }}' for i in range(50)
     )
     with refused_before_resolvers(monkeypatch, sql_allowed=False):
         response = await client.post("/graphql", json={"query": f"mutation Guess {{ {logins} }}"})
@@ -246,9 +240,7 @@ async def test_batch_floods_are_refused_as_one_object(vendor, monkeypatch):
     await warmed(vendor)
     with refused_before_resolvers(monkeypatch):
         eleven = await vendor.client.post("/graphql", json=[{"query": USERS}] * 11, headers=bearer(vendor))
-        thousand = await vendor.client.post(
-            "/graphql", json=[{"query": USERS}] * 1000, headers=bearer(vendor)
-        )
+        thousand = await vendor.client.post("/graphql", json=[{"query": USERS}] * 1000, headers=bearer(vendor))
     assert_refused(eleven, 400, "BAD_REQUEST")
     assert_refused(thousand, 400, "BAD_REQUEST")
 
@@ -275,9 +267,7 @@ async def test_a_mutation_over_get_is_405(vendor, monkeypatch):
     await warmed(vendor)
     mixed = "query Look { users { totalCount } } " + REGISTER_PATIENT
     with refused_before_resolvers(monkeypatch):
-        plain = await vendor.client.get(
-            "/graphql", params={"query": REGISTER_PATIENT}, headers=bearer(vendor)
-        )
+        plain = await vendor.client.get("/graphql", params={"query": REGISTER_PATIENT}, headers=bearer(vendor))
         chosen = await vendor.client.get(
             "/graphql", params={"query": mixed, "operationName": "Register"}, headers=bearer(vendor)
         )
@@ -301,9 +291,7 @@ async def test_simple_cross_site_posts_are_415(vendor, monkeypatch, content_type
 
 async def test_urlencoded_form_fields_are_415(vendor, monkeypatch):
     with refused_before_resolvers(monkeypatch, sql_allowed=False):
-        response = await vendor.client.post(
-            "/graphql", data={"query": REGISTER_PATIENT}, headers=bearer(vendor)
-        )
+        response = await vendor.client.post("/graphql", data={"query": REGISTER_PATIENT}, headers=bearer(vendor))
     assert response.request.headers["content-type"] == "application/x-www-form-urlencoded"
     assert_refused(response, 415, "UNSUPPORTED_MEDIA_TYPE")
 

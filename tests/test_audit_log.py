@@ -93,7 +93,7 @@ def support(org: Organization, request_id: str | None = None) -> Actor:
 
 
 async def new_events(org: Organization, since: list[AuditEvent]) -> list[AuditEvent]:
-    return (await events_of(org.id))[len(since):]
+    return (await events_of(org.id))[len(since) :]
 
 
 def pem_body(pem: str) -> str:
@@ -106,7 +106,7 @@ def assert_no_key_material(changes: dict, pem: str) -> None:
     assert "BEGIN" not in text and "PUBLIC KEY" not in text
     body = pem_body(pem)
     for start in range(0, len(body) - 40, 40):
-        assert body[start:start + 40] not in text
+        assert body[start : start + 40] not in text
 
 
 # --- one event per change -------------------------------------------------------------
@@ -130,8 +130,9 @@ async def test_updating_an_organization_records_each_changed_field_before_and_af
     org = await new_organization(name="Old Name")
     before = await events_of(org.id)
 
-    await update_organization(support(org, "req-update-org-1"),
-                              {"name": "New Name", "province": "QC", "timeZone": None})
+    await update_organization(
+        support(org, "req-update-org-1"), {"name": "New Name", "province": "QC", "timeZone": None}
+    )
 
     [event] = await new_events(org, before)
     assert event.action == "ORGANIZATION_UPDATED"
@@ -148,8 +149,13 @@ async def test_updating_an_organization_records_each_changed_field_before_and_af
 async def test_a_change_made_by_a_consumer_records_the_consumer_as_actor(client):
     vendor = await new_vendor(client)
     org = vendor.organization
-    principal = Principal(PrincipalKind.CONSUMER, org.id, consumer_id=vendor.consumer.id,
-                          issuer=vendor.consumer.issuer, key_id="k1")
+    principal = Principal(
+        PrincipalKind.CONSUMER,
+        org.id,
+        consumer_id=vendor.consumer.id,
+        issuer=vendor.consumer.issuer,
+        key_id="k1",
+    )
     before = await events_of(org.id)
 
     await update_organization(Actor(principal, "req-consumer-1"), {"stripeConnected": True})
@@ -166,8 +172,10 @@ async def test_a_change_made_by_a_user_records_the_user_as_actor():
     org = await new_organization()
     before = await events_of(org.id)
 
-    await update_organization(Actor(Principal(PrincipalKind.USER, org.id, user_id=4242), "req-user-1"),
-                              {"name": "Renamed by a user"})
+    await update_organization(
+        Actor(Principal(PrincipalKind.USER, org.id, user_id=4242), "req-user-1"),
+        {"name": "Renamed by a user"},
+    )
 
     [event] = await new_events(org, before)
     assert (event.actor_kind, event.actor_id, event.consumer_id) == (ActorKind.USER, "4242", None)
@@ -180,8 +188,10 @@ async def test_a_graphql_mutation_records_its_session_user_and_request_id(client
     request_id = unique("audit-request").replace("-", "_")
 
     response = await client.post(
-        "/graphql", json={"query": UPDATE_ORGANIZATION, "variables": {"input": {"name": "Renamed Clinic"}}},
-        headers={"Authorization": f"Bearer {clinic.support.token}", "X-Request-Id": request_id})
+        "/graphql",
+        json={"query": UPDATE_ORGANIZATION, "variables": {"input": {"name": "Renamed Clinic"}}},
+        headers={"Authorization": f"Bearer {clinic.support.token}", "X-Request-Id": request_id},
+    )
 
     assert response.status_code == 200 and response.headers["x-request-id"] == request_id
     assert response.json()["data"]["updateOrganization"]["errors"] == []
@@ -198,34 +208,50 @@ async def test_creating_a_consumer_records_its_key_fingerprint_but_never_the_pem
     pem = public_pem(rsa_key(0))
     issuer = unique("issuer")
 
-    consumer = await create_api_consumer(support(org, "req-create-consumer"), name="Booking",
-                                         issuer=issuer, public_key=pem, kid="k1")
+    consumer = await create_api_consumer(
+        support(org, "req-create-consumer"), name="Booking", issuer=issuer, public_key=pem, kid="k1"
+    )
 
     [event] = await new_events(org, before)
     key = await ApiConsumerKey.get(consumer_id=consumer.id)
     assert event.action == "API_CONSUMER_CREATED"
     assert (event.target_type, event.target_id) == ("ApiConsumer", str(consumer.id))
     assert event.request_id == "req-create-consumer"
-    assert event.changes == {"name": "Booking", "issuer": issuer, "kid": "k1",
-                             "keyFingerprint": key.fingerprint}
+    assert event.changes == {
+        "name": "Booking",
+        "issuer": issuer,
+        "kid": "k1",
+        "keyFingerprint": key.fingerprint,
+    }
     assert_no_key_material(event.changes, pem)
 
 
 async def test_each_consumer_operation_records_exactly_one_event():
     org = await new_organization()
     actor = support(org, "req-consumer-ops")
-    consumer = await create_api_consumer(actor, name=unique("vendor"), public_key=public_pem(rsa_key(0)),
-                                         kid="k1")
+    consumer = await create_api_consumer(actor, name=unique("vendor"), public_key=public_pem(rsa_key(0)), kid="k1")
     second_pem = public_pem(rsa_key(1))
     steps = [
-        (lambda: set_api_consumer_active(actor, consumer.issuer, False),
-         "API_CONSUMER_DEACTIVATED", {"active": {"before": True, "after": False}}),
-        (lambda: set_api_consumer_active(actor, consumer.issuer, True),
-         "API_CONSUMER_REACTIVATED", {"active": {"before": False, "after": True}}),
-        (lambda: add_api_consumer_key(actor, consumer.issuer, second_pem, "k2"),
-         "API_CONSUMER_KEY_ADDED", {"kid": "k2"}),
-        (lambda: revoke_api_consumer_key(actor, consumer.issuer, "k1"),
-         "API_CONSUMER_KEY_REVOKED", {"kid": "k1"}),
+        (
+            lambda: set_api_consumer_active(actor, consumer.issuer, False),
+            "API_CONSUMER_DEACTIVATED",
+            {"active": {"before": True, "after": False}},
+        ),
+        (
+            lambda: set_api_consumer_active(actor, consumer.issuer, True),
+            "API_CONSUMER_REACTIVATED",
+            {"active": {"before": False, "after": True}},
+        ),
+        (
+            lambda: add_api_consumer_key(actor, consumer.issuer, second_pem, "k2"),
+            "API_CONSUMER_KEY_ADDED",
+            {"kid": "k2"},
+        ),
+        (
+            lambda: revoke_api_consumer_key(actor, consumer.issuer, "k1"),
+            "API_CONSUMER_KEY_REVOKED",
+            {"kid": "k1"},
+        ),
     ]
     for operation, action, expected in steps:
         before = await events_of(org.id)
@@ -248,8 +274,7 @@ async def test_a_refused_operation_records_no_event():
     before = await events_of(org.id)
 
     with pytest.raises(OperationFailed) as refused:
-        await create_api_consumer(support(org), name="Again", issuer=taken.issuer,
-                                  public_key=public_pem(rsa_key(0)))
+        await create_api_consumer(support(org), name="Again", issuer=taken.issuer, public_key=public_pem(rsa_key(0)))
     assert refused.value.errors[0].code is ErrorCode.ISSUER_TAKEN
     with pytest.raises(OperationFailed):
         await update_organization(support(org), {"name": "Fine", "province": "XX"})
@@ -262,14 +287,26 @@ async def test_secret_fields_in_recorded_changes_are_redacted():
     org = await new_organization()
     async with atomic() as conn:
         event = await events.record(
-            conn, support(org), "SECRETS_TESTED", "Organization", org.id,
-            {"password": {"before": "old-password-1", "after": "new-password-2"},
-             "sessionToken": "tok_abcdef", "clientSecret": "s3cr3t", "name": {"before": "A", "after": "B"}},
+            conn,
+            support(org),
+            "SECRETS_TESTED",
+            "Organization",
+            org.id,
+            {
+                "password": {"before": "old-password-1", "after": "new-password-2"},
+                "sessionToken": "tok_abcdef",
+                "clientSecret": "s3cr3t",
+                "name": {"before": "A", "after": "B"},
+            },
         )
 
     stored = await AuditEvent.get(id=event.id)
-    assert stored.changes == {"password": REDACTED, "sessionToken": REDACTED, "clientSecret": REDACTED,
-                              "name": {"before": "A", "after": "B"}}
+    assert stored.changes == {
+        "password": REDACTED,
+        "sessionToken": REDACTED,
+        "clientSecret": REDACTED,
+        "name": {"before": "A", "after": "B"},
+    }
     for secret in ("old-password-1", "new-password-2", "tok_abcdef", "s3cr3t"):
         assert secret not in json.dumps(stored.changes)
 
@@ -287,19 +324,23 @@ async def fails_with(plan: FaultPlan, operation) -> None:
     assert plan.fired, f"no write matched {plan.match!r}"
 
 
-@pytest.mark.parametrize("failing_write", [
-    'UPDATE "organization"',  # the change itself
-    'INSERT INTO "audit_event"',  # its event
-    'UPDATE "audit_chain_head"',  # the chain's head
-])
-async def test_update_organization_writes_its_change_and_event_together_or_not_at_all(failing_write,
-                                                                                      signing_key):
+@pytest.mark.parametrize(
+    "failing_write",
+    [
+        'UPDATE "organization"',  # the change itself
+        'INSERT INTO "audit_event"',  # its event
+        'UPDATE "audit_chain_head"',  # the chain's head
+    ],
+)
+async def test_update_organization_writes_its_change_and_event_together_or_not_at_all(failing_write, signing_key):
     org = await new_organization(name="Before")
     before = await events_of(org.id)
     head = await AuditChainHead.get(organization_id=org.id)
 
-    await fails_with(FaultPlan(fail_at=1, match=failing_write),
-                     lambda: update_organization(support(org), {"name": "After"}))
+    await fails_with(
+        FaultPlan(fail_at=1, match=failing_write),
+        lambda: update_organization(support(org), {"name": "After"}),
+    )
 
     assert (await Organization.get(id=org.id)).name == "Before"
     assert await events_of(org.id) == before
@@ -309,36 +350,44 @@ async def test_update_organization_writes_its_change_and_event_together_or_not_a
     assert (await verify_chain(org.id, signing_key.public_key())).ok
 
 
-@pytest.mark.parametrize("failing_write", [
-    'INSERT INTO "api_consumer" ',  # the change itself
-    'INSERT INTO "api_consumer_key"',  # the rest of the change
-    "audit_event",  # its event
-])
+@pytest.mark.parametrize(
+    "failing_write",
+    [
+        'INSERT INTO "api_consumer" ',  # the change itself
+        'INSERT INTO "api_consumer_key"',  # the rest of the change
+        "audit_event",  # its event
+    ],
+)
 async def test_create_api_consumer_writes_its_change_and_event_together_or_not_at_all(failing_write):
     org = await new_organization()
     before = await events_of(org.id)
     issuer = unique("issuer")
 
-    await fails_with(FaultPlan(fail_at=1, match=failing_write),
-                     lambda: create_api_consumer(support(org), name="Vendor", issuer=issuer,
-                                                 public_key=public_pem(rsa_key(0)), kid="k1"))
+    await fails_with(
+        FaultPlan(fail_at=1, match=failing_write),
+        lambda: create_api_consumer(
+            support(org), name="Vendor", issuer=issuer, public_key=public_pem(rsa_key(0)), kid="k1"
+        ),
+    )
 
     assert not await ApiConsumer.filter(issuer=issuer).exists()
     assert not await ApiConsumerKey.filter(consumer__issuer=issuer).exists()
     assert await events_of(org.id) == before
-    consumer = await create_api_consumer(support(org), name="Vendor", issuer=issuer,
-                                         public_key=public_pem(rsa_key(0)), kid="k1")
+    consumer = await create_api_consumer(
+        support(org), name="Vendor", issuer=issuer, public_key=public_pem(rsa_key(0)), kid="k1"
+    )
     assert (await events_of(org.id))[-1].target_id == str(consumer.id)
 
 
 async def test_a_failing_audit_insert_leaves_a_consumer_active_after_deactivation():
     org = await new_organization()
-    consumer = await create_api_consumer(support(org), name=unique("vendor"),
-                                         public_key=public_pem(rsa_key(0)))
+    consumer = await create_api_consumer(support(org), name=unique("vendor"), public_key=public_pem(rsa_key(0)))
     before = await events_of(org.id)
 
-    await fails_with(FaultPlan(fail_at=1, match="audit_event"),
-                     lambda: set_api_consumer_active(support(org), consumer.issuer, False))
+    await fails_with(
+        FaultPlan(fail_at=1, match="audit_event"),
+        lambda: set_api_consumer_active(support(org), consumer.issuer, False),
+    )
 
     assert (await ApiConsumer.get(id=consumer.id)).active is True
     assert await events_of(org.id) == before
@@ -353,13 +402,15 @@ async def test_the_database_refuses_to_update_an_audit_event():
 
     with pytest.raises(REFUSED, match="append-only"):
         await connections.get("default").execute_query(
-            f"UPDATE audit_event SET action = 'FORGED', changes = '{{}}' WHERE organization_id = {org.id}")
+            f"UPDATE audit_event SET action = 'FORGED', changes = '{{}}' WHERE organization_id = {org.id}"
+        )
     with pytest.raises(REFUSED, match="append-only"):
         await AuditEvent.filter(organization_id=org.id).update(target_id="forged")
 
     assert await events_of(org.id) == recorded
     assert [(e.action, e.target_id, e.changes) for e in await events_of(org.id)] == [
-        (e.action, e.target_id, e.changes) for e in recorded]
+        (e.action, e.target_id, e.changes) for e in recorded
+    ]
 
 
 async def test_the_database_refuses_to_delete_an_audit_event():
@@ -367,8 +418,7 @@ async def test_the_database_refuses_to_delete_an_audit_event():
     recorded = await events_of(org.id)
 
     with pytest.raises(REFUSED, match="append-only"):
-        await connections.get("default").execute_query(
-            f"DELETE FROM audit_event WHERE organization_id = {org.id}")
+        await connections.get("default").execute_query(f"DELETE FROM audit_event WHERE organization_id = {org.id}")
     with pytest.raises(REFUSED, match="append-only"):
         await AuditEvent.filter(id=recorded[0].id).delete()
 
@@ -387,8 +437,7 @@ def assert_unbroken(recorded: list[AuditEvent], organization_id: int) -> None:
         prev = event.hash
 
 
-async def rename_repeatedly(org: Organization, tag: str, count: int, start_at: float,
-                            pause: float = 0) -> None:
+async def rename_repeatedly(org: Organization, tag: str, count: int, start_at: float, pause: float = 0) -> None:
     await asyncio.sleep(max(0.0, start_at - time.time()))
     for i in range(count):
         await update_organization(support(org), {"name": f"{tag}-{i}"})
@@ -398,8 +447,9 @@ async def rename_repeatedly(org: Organization, tag: str, count: int, start_at: f
 async def register_consumers(org: Organization, tag: str, count: int, start_at: float) -> None:
     await asyncio.sleep(max(0.0, start_at - time.time()))
     for i in range(count):
-        await create_api_consumer(support(org), name=f"{tag}-{i}", issuer=unique(f"{tag}-{i}"),
-                                  public_key=public_pem(rsa_key(0)))
+        await create_api_consumer(
+            support(org), name=f"{tag}-{i}", issuer=unique(f"{tag}-{i}"), public_key=public_pem(rsa_key(0))
+        )
 
 
 def writer_of(event: AuditEvent) -> str:
@@ -416,8 +466,10 @@ async def test_processes_appending_at_once_leave_one_unbroken_chain(signing_key,
 
     # Registering consumers shares no row but the chain head between writers.
     results = await asyncio.gather(
-        *(python_script("tests.chain_writer", "consumers", org.domain, "10", tag, str(start_at),
-                        str(pem_file)) for tag in ("proc0", "proc1")),
+        *(
+            python_script("tests.chain_writer", "consumers", org.domain, "10", tag, str(start_at), str(pem_file))
+            for tag in ("proc0", "proc1")
+        ),
         python_script("tests.chain_writer", "rename", org.domain, "10", "proc2", str(start_at)),
         register_consumers(org, "test", 10, start_at),
     )
@@ -444,8 +496,7 @@ async def test_the_server_and_cli_processes_append_to_one_chain_and_checkpoint_i
     read_ids = [f"shared-chain-read-{i:02d}-{org.id}" for i in range(12)]
 
     async def cli_lane(lane: int) -> list[Completed]:
-        return [await chrgraph("org", "set", "--domain", org.domain, "--name", f"cli{lane}-{i}")
-                for i in range(4)]
+        return [await chrgraph("org", "set", "--domain", org.domain, "--name", f"cli{lane}-{i}") for i in range(4)]
 
     async def server_requests(base_url: str) -> list[httpx.Response]:
         """The support account renames the organization; the consumer reads."""
@@ -453,11 +504,27 @@ async def test_the_server_and_cli_processes_append_to_one_chain_and_checkpoint_i
             answers = []
             for i, request_id in enumerate(mutation_ids):
                 rename = {"query": UPDATE_ORGANIZATION, "variables": {"input": {"name": f"server-{i}"}}}
-                answers.append(await http.post("/graphql", json=rename, headers={
-                    "Authorization": f"Bearer {clinic.support.token}", "X-Request-Id": request_id}))
-                for read_id in read_ids[i::len(mutation_ids)]:
-                    answers.append(await http.post("/graphql", json={"query": VIEWER}, headers={
-                        "Authorization": f"Bearer {clinic.vendor.token()}", "X-Request-Id": read_id}))
+                answers.append(
+                    await http.post(
+                        "/graphql",
+                        json=rename,
+                        headers={
+                            "Authorization": f"Bearer {clinic.support.token}",
+                            "X-Request-Id": request_id,
+                        },
+                    )
+                )
+                for read_id in read_ids[i :: len(mutation_ids)]:
+                    answers.append(
+                        await http.post(
+                            "/graphql",
+                            json={"query": VIEWER},
+                            headers={
+                                "Authorization": f"Bearer {clinic.vendor.token()}",
+                                "X-Request-Id": read_id,
+                            },
+                        )
+                    )
                 await asyncio.sleep(0.2)  # spread over the CLI's runs
             return answers
 
@@ -495,8 +562,7 @@ async def test_the_server_and_cli_processes_append_to_one_chain_and_checkpoint_i
 
 
 async def verify(domain: str, *args: str, **env: str) -> tuple[int, dict]:
-    done = await chrgraph("audit", "verify", "--org", domain, "--json", *args,
-                          env=environment(**env) if env else None)
+    done = await chrgraph("audit", "verify", "--org", domain, "--json", *args, env=environment(**env) if env else None)
     try:
         report = json.loads(done.stdout)
     except json.JSONDecodeError:
@@ -542,8 +608,13 @@ async def test_verify_fails_when_a_checkpoint_was_signed_with_another_key(signin
     other_hex = tmp_path / "other.pub"
     other_hex.write_text(public_key_hex(other.public_key()))
 
-    done = await chrgraph("audit", "checkpoint", "--org", org.domain,
-                          env=environment(CHRGRAPH_AUDIT_SIGNING_KEY=str(other_key_file)))
+    done = await chrgraph(
+        "audit",
+        "checkpoint",
+        "--org",
+        org.domain,
+        env=environment(CHRGRAPH_AUDIT_SIGNING_KEY=str(other_key_file)),
+    )
     assert done.returncode == 0, done.stderr
 
     code, report = await verify(org.domain)
@@ -559,17 +630,23 @@ async def test_a_checkpoint_is_also_written_to_the_application_log(signing_key, 
 
     [checkpoint] = await sign_checkpoints(get_settings().audit_signing_key, org.id)
 
-    lines = [r.getMessage() for r in caplog.records
-             if r.name == "chrgraph" and r.getMessage().startswith("audit checkpoint ")]
+    lines = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "chrgraph" and r.getMessage().startswith("audit checkpoint ")
+    ]
     logged = [json.loads(line.removeprefix("audit checkpoint ")) for line in lines]
     [entry] = [e for e in logged if e["organization_id"] == org.id]
     assert (entry["seq"], entry["hash"], entry["signature"]) == (
-        checkpoint.seq, checkpoint.hash, checkpoint.signature)
+        checkpoint.seq,
+        checkpoint.hash,
+        checkpoint.signature,
+    )
     # The log alone is enough to check a head, without trusting the database.
     signed_at = datetime.fromisoformat(entry["signed_at"])
     signing_key.public_key().verify(
-        bytes.fromhex(entry["signature"]),
-        checkpoint_message(org.id, entry["seq"], entry["hash"], signed_at))
+        bytes.fromhex(entry["signature"]), checkpoint_message(org.id, entry["seq"], entry["hash"], signed_at)
+    )
     assert entry["public_key"] == public_key_hex(signing_key.public_key())
 
 
@@ -630,8 +707,13 @@ async def test_verify_fails_after_a_forged_event_is_inserted_before_the_checkpoi
     for event in reversed(recorded[2:]):  # make room at seq 3
         await AuditEvent.filter(id=event.id).update(seq=event.seq + 1)
     forged = AuditEvent(
-        organization_id=org.id, seq=3, occurred_at=recorded[2].occurred_at, actor_kind=ActorKind.SUPPORT,
-        action="ORGANIZATION_UPDATED", target_type="Organization", target_id=str(org.id),
+        organization_id=org.id,
+        seq=3,
+        occurred_at=recorded[2].occurred_at,
+        actor_kind=ActorKind.SUPPORT,
+        action="ORGANIZATION_UPDATED",
+        target_type="Organization",
+        target_id=str(org.id),
         changes={"enterpriseApiEnabled": {"before": False, "after": True}},
     )
     await seal(forged, recorded[1].hash).save()
@@ -648,15 +730,13 @@ async def test_verify_fails_after_the_whole_chain_is_rewritten_with_recomputed_h
     prev = genesis_hash(org.id)
     for event in recorded:
         seal(event, prev)
-        await AuditEvent.filter(id=event.id).update(changes=event.changes, prev_hash=event.prev_hash,
-                                                    hash=event.hash)
+        await AuditEvent.filter(id=event.id).update(changes=event.changes, prev_hash=event.prev_hash, hash=event.hash)
         prev = event.hash
 
     code, report = await verify(org.domain)
     assert code == 1
     # The chain is consistent in itself; only the signed head gives it away.
-    assert report["problems"] == [
-        f"checkpoint at seq {checkpoint_seq}: the chain no longer matches the signed head"]
+    assert report["problems"] == [f"checkpoint at seq {checkpoint_seq}: the chain no longer matches the signed head"]
 
     # Moving the stored checkpoint to the new head does not help without the key.
     await AuditCheckpoint.filter(organization_id=org.id).update(hash=recorded[checkpoint_seq - 1].hash)
@@ -671,8 +751,13 @@ async def test_verify_still_passes_after_an_event_is_appended_after_the_last_che
     recorded = await events_of(org.id)
     last = recorded[-1]
     forged = AuditEvent(
-        organization_id=org.id, seq=last.seq + 1, occurred_at=datetime.now(UTC), actor_kind=ActorKind.SYSTEM,
-        action="ORGANIZATION_UPDATED", target_type="Organization", target_id=str(org.id),
+        organization_id=org.id,
+        seq=last.seq + 1,
+        occurred_at=datetime.now(UTC),
+        actor_kind=ActorKind.SYSTEM,
+        action="ORGANIZATION_UPDATED",
+        target_type="Organization",
+        target_id=str(org.id),
         changes={"name": {"before": "After the checkpoint", "after": "Appended"}},
     )
     await seal(forged, last.hash).save()

@@ -41,8 +41,13 @@ def utc(*args) -> datetime:
     return datetime(*args, tzinfo=UTC)
 
 
-async def historic_user(org: Organization, license: License | None, *, created: datetime = JAN,
-                        user_type: UserType = UserType.STAFF) -> User:
+async def historic_user(
+    org: Organization,
+    license: License | None,
+    *,
+    created: datetime = JAN,
+    user_type: UserType = UserType.STAFF,
+) -> User:
     """A user invited (and licensed, billed from the month after) at `created`."""
     classification = Classification.STANDARD if user_type is UserType.PRACTITIONER else None
     profile = Profile(user_type, classification, license, "Bill", unique("Able"))
@@ -54,8 +59,9 @@ async def historic_user(org: Organization, license: License | None, *, created: 
         user, _ = await invite_user(support_cli_actor(org.id), f"{unique('b')}@bill.test", profile)
     await User.filter(id=user.id).update(created_at=created, license_managed_since=created)
     await UserStatusChange.filter(user_id=user.id).update(at=created)
-    await LicenseChange.filter(user_id=user.id).update(changed_at=created, effective_on=date(2026, 2, 1),
-                                                       access_from=date(2026, 1, 10))
+    await LicenseChange.filter(user_id=user.id).update(
+        changed_at=created, effective_on=date(2026, 2, 1), access_from=date(2026, 1, 10)
+    )
     return await User.get(id=user.id)
 
 
@@ -167,8 +173,24 @@ async def test_the_cli_prints_a_csv_statement(clinic, database_url):
     org = clinic.organization
     user = await historic_user(org, License.STAFF)
     env = {**os.environ, "CHRGRAPH_DATABASE_URL": database_url}
-    done = subprocess.run([sys.executable, "-m", "chrgraph.cli", "billing", "statement", "--org", org.domain,
-                           "--month", "2026-03", "--csv"], capture_output=True, text=True, env=env, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "chrgraph.cli",
+            "billing",
+            "statement",
+            "--org",
+            org.domain,
+            "--month",
+            "2026-03",
+            "--csv",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     rows = done.stdout.splitlines()
     assert rows[0] == "month,license,billed,count,users"
@@ -177,5 +199,8 @@ async def test_the_cli_prints_a_csv_statement(clinic, database_url):
 
 
 async def _practitioner(org: Organization, license: License) -> User:
-    return await historic_user(org, license, user_type=UserType.PRACTITIONER) if license is not License.STAFF \
+    return (
+        await historic_user(org, license, user_type=UserType.PRACTITIONER)
+        if license is not License.STAFF
         else await historic_user(org, license)
+    )

@@ -35,15 +35,19 @@ class Run:
 
 @pytest.fixture(scope="module")
 def cli_env(database_url) -> dict[str, str]:
-    return {**os.environ, "CHRGRAPH_DATABASE_URL": database_url,
-            "CHRGRAPH_AUDIT_SIGNING_KEY": os.environ["CHRGRAPH_AUDIT_SIGNING_KEY"]}
+    return {
+        **os.environ,
+        "CHRGRAPH_DATABASE_URL": database_url,
+        "CHRGRAPH_AUDIT_SIGNING_KEY": os.environ["CHRGRAPH_AUDIT_SIGNING_KEY"],
+    }
 
 
 @pytest.fixture
 def chrgraph(cli_env):
     async def run(*args: str) -> Run:
         process = await asyncio.create_subprocess_exec(
-            CHRGRAPH, *args, env=cli_env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            CHRGRAPH, *args, env=cli_env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        )
         try:
             out, err = await asyncio.wait_for(process.communicate(), 60)
         except TimeoutError:
@@ -76,8 +80,7 @@ def keys(tmp_path_factory) -> KeyFiles:
         return path
 
     def pem(public_key) -> bytes:
-        return public_key.public_bytes(serialization.Encoding.PEM,
-                                       serialization.PublicFormat.SubjectPublicKeyInfo)
+        return public_key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
 
     jwk = RSAKey.import_key(public_pem(second)).as_dict(private=False) | {"kid": "jwk-kid-1"}
     return KeyFiles(
@@ -91,8 +94,7 @@ def keys(tmp_path_factory) -> KeyFiles:
 
 
 async def _actions(organization_id: int) -> list[str]:
-    return await AuditEvent.filter(organization_id=organization_id).order_by("seq").values_list(
-        "action", flat=True)
+    return await AuditEvent.filter(organization_id=organization_id).order_by("seq").values_list("action", flat=True)
 
 
 def _bearer(token: str) -> dict[str, str]:
@@ -147,9 +149,21 @@ async def test_migrate_then_demo_twice_loads_the_demo_organization_once(client, 
 async def test_org_create_prints_the_organization_as_json_and_audits_it(client, chrgraph):
     domain, owner = unique("cli"), f"{unique('owner')}@example.com"
 
-    created = await chrgraph("org", "create", "--domain", domain, "--name", "CLI Clinic",
-                             "--owner-email", owner, "--province", "QC",
-                             "--time-zone", "America/Montreal", "--json")
+    created = await chrgraph(
+        "org",
+        "create",
+        "--domain",
+        domain,
+        "--name",
+        "CLI Clinic",
+        "--owner-email",
+        owner,
+        "--province",
+        "QC",
+        "--time-zone",
+        "America/Montreal",
+        "--json",
+    )
 
     assert created.code == 0, created.err
     printed = json.loads(created.out)
@@ -166,11 +180,31 @@ async def test_org_create_refuses_a_taken_domain_and_bad_province_or_time_zone(c
     fresh = unique("cli")
 
     duplicate, invalid = await asyncio.gather(
-        chrgraph("org", "create", "--domain", taken.domain, "--name", "Again",
-                 "--owner-email", f"{unique('o')}@example.com"),
-        chrgraph("org", "create", "--domain", fresh, "--name", "Nowhere",
-                 "--owner-email", f"{unique('o')}@example.com",
-                 "--province", "ZZ", "--time-zone", "Mars/Olympus_Mons"))
+        chrgraph(
+            "org",
+            "create",
+            "--domain",
+            taken.domain,
+            "--name",
+            "Again",
+            "--owner-email",
+            f"{unique('o')}@example.com",
+        ),
+        chrgraph(
+            "org",
+            "create",
+            "--domain",
+            fresh,
+            "--name",
+            "Nowhere",
+            "--owner-email",
+            f"{unique('o')}@example.com",
+            "--province",
+            "ZZ",
+            "--time-zone",
+            "Mars/Olympus_Mons",
+        ),
+    )
 
     assert duplicate.code == 1
     assert "DOMAIN_TAKEN" in duplicate.err
@@ -185,8 +219,7 @@ async def test_org_create_refuses_a_taken_domain_and_bad_province_or_time_zone(c
 
 async def test_org_set_switches_the_enterprise_api_off_for_the_running_server(client, chrgraph):
     vendor = await make_vendor(client)
-    assert (await client.post("/graphql", json={"query": VIEWER}, headers=_bearer(vendor.token()))
-            ).status_code == 200
+    assert (await client.post("/graphql", json={"query": VIEWER}, headers=_bearer(vendor.token()))).status_code == 200
 
     done = await chrgraph("org", "set", "--domain", vendor.organization.domain, "--no-enterprise-api")
 
@@ -203,16 +236,37 @@ async def test_org_set_switches_the_enterprise_api_off_for_the_running_server(cl
 # --- consumers -------------------------------------------------------------------------
 
 
-async def test_consumers_create_from_pem_and_jwk_then_list_and_sign_a_token_the_server_accepts(
-        client, chrgraph, keys):
+async def test_consumers_create_from_pem_and_jwk_then_list_and_sign_a_token_the_server_accepts(client, chrgraph, keys):
     org = await make_organization()
     pem_issuer, jwk_name = unique("pem-vendor"), unique("jwk-vendor")
 
     from_pem, from_jwk = await asyncio.gather(
-        chrgraph("consumers", "create", "--org", org.domain, "--name", "Booking", "--issuer", pem_issuer,
-                 "--public-key", str(keys.public_pem), "--kid", "k1", "--json"),
-        chrgraph("consumers", "create", "--org", org.domain, "--name", jwk_name,
-                 "--public-key", str(keys.public_jwk)))
+        chrgraph(
+            "consumers",
+            "create",
+            "--org",
+            org.domain,
+            "--name",
+            "Booking",
+            "--issuer",
+            pem_issuer,
+            "--public-key",
+            str(keys.public_pem),
+            "--kid",
+            "k1",
+            "--json",
+        ),
+        chrgraph(
+            "consumers",
+            "create",
+            "--org",
+            org.domain,
+            "--name",
+            jwk_name,
+            "--public-key",
+            str(keys.public_jwk),
+        ),
+    )
     assert from_pem.code == 0, from_pem.err
     assert json.loads(from_pem.out) == {"issuer": pem_issuer, "name": "Booking"}
     assert from_jwk.code == 0, from_jwk.err
@@ -230,33 +284,46 @@ async def test_consumers_create_from_pem_and_jwk_then_list_and_sign_a_token_the_
 
     signed, too_long = await asyncio.gather(
         chrgraph("token", "--issuer", pem_issuer, "--private-key", str(keys.private_pem), "--kid", "k1"),
-        chrgraph("token", "--issuer", pem_issuer, "--private-key", str(keys.private_pem), "--ttl", "901"))
+        chrgraph("token", "--issuer", pem_issuer, "--private-key", str(keys.private_pem), "--ttl", "901"),
+    )
 
     assert signed.code == 0, signed.err
     response = await client.post("/graphql", json={"query": VIEWER}, headers=_bearer(signed.out.strip()))
     assert response.status_code == 200, response.text
     assert response.json()["data"]["viewer"] == {
-        "kind": "CONSUMER", "consumer": {"issuer": pem_issuer}, "organization": {"domain": org.domain}}
+        "kind": "CONSUMER",
+        "consumer": {"issuer": pem_issuer},
+        "organization": {"domain": org.domain},
+    }
     assert too_long.code != 0
     assert too_long.out == ""
     assert "900" in too_long.err
 
 
-async def test_consumers_create_refuses_weak_foreign_private_keys_and_a_taken_issuer(
-        client, chrgraph, keys):
+async def test_consumers_create_refuses_weak_foreign_private_keys_and_a_taken_issuer(client, chrgraph, keys):
     existing = await make_vendor(client)
     org = existing.organization
     events_before = await _actions(org.id)
 
     async def create(name: str, key: Path, issuer: str | None = None):
-        return await chrgraph("consumers", "create", "--org", org.domain, "--name", name,
-                              "--public-key", str(key), *(["--issuer", issuer] if issuer else []))
+        return await chrgraph(
+            "consumers",
+            "create",
+            "--org",
+            org.domain,
+            "--name",
+            name,
+            "--public-key",
+            str(key),
+            *(["--issuer", issuer] if issuer else []),
+        )
 
     weak, elliptic, private, taken = await asyncio.gather(
         create(unique("weak"), keys.weak_rsa_1024),
         create(unique("ec"), keys.ec_p256),
         create(unique("private"), keys.private_pem),
-        create(unique("copycat"), keys.public_pem, issuer=existing.consumer.issuer))
+        create(unique("copycat"), keys.public_pem, issuer=existing.consumer.issuer),
+    )
 
     assert (weak.code, elliptic.code, private.code, taken.code) == (1, 1, 1, 1)
     assert "KEY_TOO_WEAK" in weak.err
@@ -280,8 +347,7 @@ async def test_consumer_deactivate_reactivate_add_key_and_revoke_key_are_audited
     assert refused.json()["errors"][0]["extensions"]["reason"] == "UNKNOWN_OR_INACTIVE_ISSUER"
 
     reactivated = await chrgraph("consumers", "reactivate", *common)
-    added = await chrgraph("consumers", "add-key", *common, "--public-key", str(keys.second_public_pem),
-                           "--kid", "k2")
+    added = await chrgraph("consumers", "add-key", *common, "--public-key", str(keys.second_public_pem), "--kid", "k2")
     revoked = await chrgraph("consumers", "revoke-key", *common, "--kid", "k1")
     unknown = await chrgraph("consumers", "revoke-key", *common, "--kid", "no-such-kid")
 
@@ -294,8 +360,11 @@ async def test_consumer_deactivate_reactivate_add_key_and_revoke_key_are_audited
     assert set(keys_now) == {"k1", "k2"}
     assert keys_now["k1"].revoked_at is not None and keys_now["k2"].revoked_at is None
     assert (await _actions(org.id))[-4:] == [
-        "API_CONSUMER_DEACTIVATED", "API_CONSUMER_REACTIVATED",
-        "API_CONSUMER_KEY_ADDED", "API_CONSUMER_KEY_REVOKED"]
+        "API_CONSUMER_DEACTIVATED",
+        "API_CONSUMER_REACTIVATED",
+        "API_CONSUMER_KEY_ADDED",
+        "API_CONSUMER_KEY_REVOKED",
+    ]
     # The server in this process sees the other process's changes (§2.1): k2 in, k1 out.
     with_k2 = await _answer_within_a_second(client, sign(claims(issuer), rsa_key(1), kid="k2"), 200)
     assert with_k2.json()["data"]["viewer"]["consumer"] == {"issuer": issuer}

@@ -30,22 +30,34 @@ async def test_questionnaires_are_created_and_listed_per_practitioner(clinic):
     org = clinic.organization.id
     dr, pat = await practitioner(org), await patient(org)
     for kind in ("RECURRING", "SENT"):
-        made = (await clinic.vendor.gql(QUESTIONNAIRE, {"i": {"kind": kind, "title": "PHQ-9",
-                                                              "practitionerId": dr, "patientId": pat}}))
+        made = await clinic.vendor.gql(
+            QUESTIONNAIRE, {"i": {"kind": kind, "title": "PHQ-9", "practitionerId": dr, "patientId": pat}}
+        )
         assert made["createQuestionnaire"]["errors"] == []
     listed = (await clinic.vendor.gql(QUESTIONNAIRES, {"p": dr}))["questionnaires"]
     assert sorted(e["node"]["kind"] for e in listed["edges"]) == ["RECURRING", "SENT"]
-    staff = await clinic.vendor.gql(QUESTIONNAIRE, {"i": {"kind": "SENT", "title": "x",
-                                                          "practitionerId": clinic.owner.user_id, "patientId": pat}})
+    staff = await clinic.vendor.gql(
+        QUESTIONNAIRE,
+        {"i": {"kind": "SENT", "title": "x", "practitionerId": clinic.owner.user_id, "patientId": pat}},
+    )
     assert staff["createQuestionnaire"]["errors"] == [{"code": "NOT_FOUND", "field": ["practitionerId"]}]
 
 
 async def test_inbox_messages_snooze_and_list_per_owner(clinic):
     org = clinic.organization.id
     dr = await practitioner(org)
-    made = (await clinic.vendor.gql(INBOX, {"i": {"ownerId": dr, "subject": "Lab result", "body": "Normal",
-                                                  "senderId": clinic.owner.user_id,
-                                                  "snoozedUntil": "2030-01-01T09:00:00+00:00"}}))
+    made = await clinic.vendor.gql(
+        INBOX,
+        {
+            "i": {
+                "ownerId": dr,
+                "subject": "Lab result",
+                "body": "Normal",
+                "senderId": clinic.owner.user_id,
+                "snoozedUntil": "2030-01-01T09:00:00+00:00",
+            }
+        },
+    )
     message = made["createInboxMessage"]["inboxMessage"]
     assert message["snoozedUntil"].startswith("2030-01-01") and message["sender"]["status"] == "ACTIVE"
     assert (await clinic.vendor.gql(INBOXES, {"o": dr}))["inboxMessages"]["totalCount"] == 1
@@ -68,8 +80,7 @@ async def test_one_mdbilling_connection_per_practitioner(clinic):
     assert first["createMdBillingConnection"]["connection"]["connected"] is True
     second = await clinic.vendor.gql(MDB, {"i": {"userId": dr, "accountNumber": "ON-9999"}})
     assert second["createMdBillingConnection"]["errors"][0]["code"] == "INVALID_STATE"
-    assert (await clinic.vendor.gql(MDBS))["mdBillingConnections"] == [{"accountNumber": "ON-1234",
-                                                                         "connected": True}]
+    assert (await clinic.vendor.gql(MDBS))["mdBillingConnections"] == [{"accountNumber": "ON-1234", "connected": True}]
 
 
 async def test_schedule_operations_need_manage_schedule(clinic):

@@ -36,8 +36,9 @@ async def clinic(client):
 
 async def test_support_registers_rotates_and_deactivates_a_consumer(client, clinic):
     issuer = unique("booking")
-    created = (await clinic.support.gql(CREATE, {"i": {"name": "Booking", "issuer": issuer,
-                                                        "publicKey": public_pem(rsa_key(1)), "kid": "a"}}))
+    created = await clinic.support.gql(
+        CREATE, {"i": {"name": "Booking", "issuer": issuer, "publicKey": public_pem(rsa_key(1)), "kid": "a"}}
+    )
     consumer = created["createApiConsumer"]["apiConsumer"]
     assert consumer["issuer"] == issuer and consumer["keys"] == [{"kid": "a", "bits": 2048}]
 
@@ -46,8 +47,9 @@ async def test_support_registers_rotates_and_deactivates_a_consumer(client, clin
         return await client.post("/graphql", json={"query": VIEWER}, headers={"Authorization": f"Bearer {token}"})
 
     assert (await call("a", 1)).status_code == 200
-    added = await clinic.support.gql(ADD_KEY, {"i": {"consumerId": consumer["id"], "kid": "b",
-                                                      "publicKey": public_pem(rsa_key(2))}})
+    added = await clinic.support.gql(
+        ADD_KEY, {"i": {"consumerId": consumer["id"], "kid": "b", "publicKey": public_pem(rsa_key(2))}}
+    )
     assert added["addApiConsumerKey"]["errors"] == []
     assert (await call("b", 2)).status_code == 200
     revoked = await clinic.support.gql(REVOKE_KEY, {"i": {"consumerId": consumer["id"], "kid": "a"}})
@@ -59,26 +61,46 @@ async def test_support_registers_rotates_and_deactivates_a_consumer(client, clin
     on = await clinic.support.gql(REACTIVATE, {"i": {"consumerId": consumer["id"]}})
     assert on["reactivateApiConsumer"]["apiConsumer"]["active"] is True
     assert (await call("b", 2)).status_code == 200
-    actions = await AuditEvent.filter(organization_id=clinic.organization.id, target_type="ApiConsumer",
-                                      actor_kind="SUPPORT").exclude(
-        target_id=str(clinic.vendor.consumer.id)).values_list("action", flat=True)
-    assert sorted(actions) == sorted(["API_CONSUMER_CREATED", "API_CONSUMER_KEY_ADDED", "API_CONSUMER_KEY_REVOKED",
-                                      "API_CONSUMER_DEACTIVATED", "API_CONSUMER_REACTIVATED"])
+    actions = (
+        await AuditEvent.filter(organization_id=clinic.organization.id, target_type="ApiConsumer", actor_kind="SUPPORT")
+        .exclude(target_id=str(clinic.vendor.consumer.id))
+        .values_list("action", flat=True)
+    )
+    assert sorted(actions) == sorted(
+        [
+            "API_CONSUMER_CREATED",
+            "API_CONSUMER_KEY_ADDED",
+            "API_CONSUMER_KEY_REVOKED",
+            "API_CONSUMER_DEACTIVATED",
+            "API_CONSUMER_REACTIVATED",
+        ]
+    )
 
 
 @pytest.mark.parametrize(("key", "code"), [("not a key", "INVALID_KEY"), (None, "KEY_TOO_WEAK")])
 async def test_bad_keys_are_refused_with_their_code(clinic, key, code):
     if key is None:
         weak = rsa.generate_private_key(public_exponent=65537, key_size=1024)
-        key = weak.public_key().public_bytes(serialization.Encoding.PEM,
-                                             serialization.PublicFormat.SubjectPublicKeyInfo).decode()
-    result = (await clinic.support.gql(CREATE, {"i": {"name": unique("weak"), "publicKey": key}}))
+        key = (
+            weak.public_key()
+            .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+            .decode()
+        )
+    result = await clinic.support.gql(CREATE, {"i": {"name": unique("weak"), "publicKey": key}})
     assert result["createApiConsumer"]["errors"] == [{"code": code, "field": ["publicKey"]}]
 
 
 async def test_a_taken_issuer_is_refused(clinic):
-    result = await clinic.support.gql(CREATE, {"i": {"name": "Again", "issuer": clinic.vendor.consumer.issuer,
-                                                     "publicKey": public_pem(rsa_key(1))}})
+    result = await clinic.support.gql(
+        CREATE,
+        {
+            "i": {
+                "name": "Again",
+                "issuer": clinic.vendor.consumer.issuer,
+                "publicKey": public_pem(rsa_key(1)),
+            }
+        },
+    )
     assert result["createApiConsumer"]["errors"] == [{"code": "ISSUER_TAKEN", "field": ["issuer"]}]
 
 
@@ -96,13 +118,24 @@ async def test_api_logs_are_read_by_support_and_owner(clinic):
 
 async def test_support_password_is_set_from_stdin_by_the_cli(client, database_url, clinic):
     env = {**os.environ, "CHRGRAPH_DATABASE_URL": database_url}
-    done = subprocess.run([sys.executable, "-m", "chrgraph.cli", "org", "support-password", "--org", clinic.domain],
-                          input="a brand new support password\n", capture_output=True, text=True, env=env,
-                          timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "chrgraph.cli", "org", "support-password", "--org", clinic.domain],
+        input="a brand new support password\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     support_email = f"support+{clinic.domain}@chrgraph.invalid"
     assert (await login(client, support_email, "a brand new support password"))["errors"] == []
     assert (await login(client, support_email, PASSWORD))["errors"][0]["code"] == "INVALID_CREDENTIALS"
-    weak = subprocess.run([sys.executable, "-m", "chrgraph.cli", "org", "support-password", "--org", clinic.domain],
-                          input="short\n", capture_output=True, text=True, env=env, timeout=60)
+    weak = subprocess.run(
+        [sys.executable, "-m", "chrgraph.cli", "org", "support-password", "--org", clinic.domain],
+        input="short\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert weak.returncode == 1 and "PASSWORD_TOO_WEAK" in weak.stderr

@@ -137,11 +137,13 @@ class BusyOrganization:
 @pytest.fixture(scope="module")
 async def busy(client) -> BusyOrganization:
     vendor = await make_vendor(client)
-    initial = {"all": await _event_count(vendor),
-               "ORGANIZATION_UPDATED": await _event_count(vendor, action="ORGANIZATION_UPDATED"),
-               "SYSTEM": await _event_count(vendor, actor_kind=ActorKind.SYSTEM),
-               "SUPPORT": await _event_count(vendor, actor_kind=ActorKind.SUPPORT),
-               "CONSUMER": await _event_count(vendor, actor_kind=ActorKind.CONSUMER)}
+    initial = {
+        "all": await _event_count(vendor),
+        "ORGANIZATION_UPDATED": await _event_count(vendor, action="ORGANIZATION_UPDATED"),
+        "SYSTEM": await _event_count(vendor, actor_kind=ActorKind.SYSTEM),
+        "SUPPORT": await _event_count(vendor, actor_kind=ActorKind.SUPPORT),
+        "CONSUMER": await _event_count(vendor, actor_kind=ActorKind.CONSUMER),
+    }
     await _add_events(vendor, 60)
     await asyncio.sleep(0.01)
     moment = datetime.now(UTC)
@@ -158,10 +160,16 @@ async def test_node_returns_the_callers_own_organization_consumer_and_audit_even
 
     found = {name: (await vendor.gql(NODE, {"id": gid}))["node"] for name, gid in ids.items()}
 
-    assert found["organization"] == {"__typename": "Organization", "id": ids["organization"],
-                                     "domain": vendor.organization.domain}
-    assert found["consumer"] == {"__typename": "ApiConsumer", "id": ids["consumer"],
-                                 "issuer": vendor.consumer.issuer}
+    assert found["organization"] == {
+        "__typename": "Organization",
+        "id": ids["organization"],
+        "domain": vendor.organization.domain,
+    }
+    assert found["consumer"] == {
+        "__typename": "ApiConsumer",
+        "id": ids["consumer"],
+        "issuer": vendor.consumer.issuer,
+    }
     assert found["event"]["__typename"] == "AuditEvent"
     assert found["event"]["id"] == ids["event"]
 
@@ -181,15 +189,33 @@ async def test_node_of_another_organization_is_null_like_a_missing_one(client, v
 async def test_nodes_mixes_found_objects_and_nulls(client, vendor):
     mine = await _global_ids(vendor)
     theirs = await _global_ids(await make_vendor(client))
-    ids = [mine["organization"], theirs["organization"], mine["consumer"], theirs["event"],
-           str(relay.GlobalID("Spaceship", "1")), mine["event"]]
+    ids = [
+        mine["organization"],
+        theirs["organization"],
+        mine["consumer"],
+        theirs["event"],
+        str(relay.GlobalID("Spaceship", "1")),
+        mine["event"],
+    ]
 
     data = await vendor.gql(NODES, {"ids": ids})
 
     assert [n and n["__typename"] for n in data["nodes"]] == [
-        "Organization", None, "ApiConsumer", None, None, "AuditEvent"]
+        "Organization",
+        None,
+        "ApiConsumer",
+        None,
+        None,
+        "AuditEvent",
+    ]
     assert [n and n["id"] for n in data["nodes"]] == [
-        mine["organization"], None, mine["consumer"], None, None, mine["event"]]
+        mine["organization"],
+        None,
+        mine["consumer"],
+        None,
+        None,
+        mine["event"],
+    ]
 
 
 async def test_malformed_global_id_is_bad_user_input_not_an_internal_error(vendor):
@@ -204,8 +230,11 @@ async def test_malformed_global_id_is_bad_user_input_not_an_internal_error(vendo
 
 
 async def test_global_id_of_an_unknown_type_or_a_non_numeric_key_is_null(vendor):
-    for gid in (relay.GlobalID("Spaceship", "1"), relay.GlobalID("Organization", "abc"),
-                relay.GlobalID("Organization", "1.5")):
+    for gid in (
+        relay.GlobalID("Spaceship", "1"),
+        relay.GlobalID("Organization", "abc"),
+        relay.GlobalID("Organization", "1.5"),
+    ):
         response = await vendor.post(NODE, {"id": str(gid)})
         assert response.json() == {"data": {"node": None}}, response.text
 
@@ -292,9 +321,12 @@ async def test_a_cursor_continues_where_its_page_stopped_in_both_directions(busy
 
     assert [e["node"]["seq"] for e in after["edges"]] == [newest - 5, newest - 6, newest - 7]
     assert [e["node"]["seq"] for e in before["edges"]] == [newest - 1, newest - 2, newest - 3]
-    assert before["pageInfo"] == {"hasNextPage": True, "hasPreviousPage": True,
-                                  "startCursor": before["edges"][0]["cursor"],
-                                  "endCursor": before["edges"][-1]["cursor"]}
+    assert before["pageInfo"] == {
+        "hasNextPage": True,
+        "hasPreviousPage": True,
+        "startCursor": before["edges"][0]["cursor"],
+        "endCursor": before["edges"][-1]["cursor"],
+    }
 
 
 async def test_a_page_past_the_end_is_empty_and_says_so(busy):
@@ -308,8 +340,9 @@ async def test_a_page_past_the_end_is_empty_and_says_so(busy):
     assert page["pageInfo"]["startCursor"] is None and page["pageInfo"]["endCursor"] is None
 
 
-@pytest.mark.parametrize("cursor", ["not a cursor", _cursor("cursor:-1"), _cursor("offset:3"),
-                                    _cursor("cursor:three"), "%%%"])
+@pytest.mark.parametrize(
+    "cursor", ["not a cursor", _cursor("cursor:-1"), _cursor("offset:3"), _cursor("cursor:three"), "%%%"]
+)
 @pytest.mark.parametrize("argument", ["after", "before"])
 async def test_malformed_cursor_is_bad_user_input(busy, argument, cursor):
     response = await busy.vendor.post(AUDIT_PAGE, {argument: cursor})
@@ -387,7 +420,8 @@ def test_committed_schema_graphql_matches_the_code():
     committed = (ROOT / "schema.graphql").read_text()
 
     assert committed == schema.as_str() + "\n", (
-        "schema.graphql is out of date with chrgraph.schema: run `make schema` and commit it")
+        "schema.graphql is out of date with chrgraph.schema: run `make schema` and commit it"
+    )
 
 
 # --- permissions are declared (§11) ---------------------------------------------------
@@ -399,9 +433,11 @@ def test_every_root_field_declares_a_permission_class():
     fields = [(root.name, field) for root in roots for field in root.fields]
     assert any(name == "Query" for name, _ in fields)
 
-    undeclared = [f"{name}.{field.python_name}" for name, field in fields
-                  if not field.permission_classes
-                  or not all(issubclass(p, BasePermission) for p in field.permission_classes)]
+    undeclared = [
+        f"{name}.{field.python_name}"
+        for name, field in fields
+        if not field.permission_classes or not all(issubclass(p, BasePermission) for p in field.permission_classes)
+    ]
 
     assert undeclared == [], f"root fields without a permission class: {undeclared}"
 
@@ -459,6 +495,7 @@ async def test_the_same_document_is_parsed_and_validated_once(vendor, monkeypatc
         def wrapper(*args, **kwargs):
             calls[name] += 1
             return real(*args, **kwargs)
+
         return wrapper
 
     monkeypatch.setattr(view, "parse", counted("parse", view.parse))
@@ -487,8 +524,9 @@ async def test_a_sane_incoming_request_id_is_echoed(vendor, client):
     for sane in ("abcdefgh", "req_2024-11-23_0001", "A" * 64):
         response = await vendor.post(AUDIT_COUNT, headers={"X-Request-Id": sane})
         assert response.headers["x-request-id"] == sane
-    anonymous = await client.post("/graphql", json={"query": "{ __typename }"},
-                                  headers={"X-Request-Id": "anonymous-0001"})
+    anonymous = await client.post(
+        "/graphql", json={"query": "{ __typename }"}, headers={"X-Request-Id": "anonymous-0001"}
+    )
     assert anonymous.status_code == 401
     assert anonymous.headers["x-request-id"] == "anonymous-0001"
 

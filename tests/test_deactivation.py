@@ -49,8 +49,11 @@ def pk(global_id: str) -> int:
 
 async def book(clinic, dr: str, start: str, pat: str | None = None) -> str:
     pat = pat or await patient(clinic.organization.id)
-    result = (await clinic.vendor.gql(BOOK, {"i": {"practitionerId": dr, "patientId": pat, "start": start,
-                                                   "durationMinutes": 30}}))["bookAppointment"]
+    result = (
+        await clinic.vendor.gql(
+            BOOK, {"i": {"practitionerId": dr, "patientId": pat, "start": start, "durationMinutes": 30}}
+        )
+    )["bookAppointment"]
     assert result["errors"] == [], result
     return result["appointment"]["id"]
 
@@ -62,15 +65,24 @@ async def busy_practitioner(clinic) -> dict:
     dr = await practitioner(org)
     pat = await patient(org)
     appointment = await book(clinic, dr, at(3, 10, 0), pat)
-    await create_questionnaire(actor, kind=QuestionnaireKind.SENT, title="Intake", practitioner_id=pk(dr),
-                               patient_id=pk(pat), appointment_id=pk(appointment))
-    await create_questionnaire(actor, kind=QuestionnaireKind.RECURRING, title="BP diary", practitioner_id=pk(dr),
-                               patient_id=pk(pat))
-    await create_questionnaire(actor, kind=QuestionnaireKind.SENT, title="PHQ-9", practitioner_id=pk(dr),
-                               patient_id=pk(pat))
+    await create_questionnaire(
+        actor,
+        kind=QuestionnaireKind.SENT,
+        title="Intake",
+        practitioner_id=pk(dr),
+        patient_id=pk(pat),
+        appointment_id=pk(appointment),
+    )
+    await create_questionnaire(
+        actor, kind=QuestionnaireKind.RECURRING, title="BP diary", practitioner_id=pk(dr), patient_id=pk(pat)
+    )
+    await create_questionnaire(
+        actor, kind=QuestionnaireKind.SENT, title="PHQ-9", practitioner_id=pk(dr), patient_id=pk(pat)
+    )
     await create_inbox_message(actor, owner_id=pk(dr), subject="Result", body="ok")
-    await create_inbox_message(actor, owner_id=pk(dr), subject="Later", body="zzz",
-                               snoozed_until=datetime(2031, 1, 1, tzinfo=UTC))
+    await create_inbox_message(
+        actor, owner_id=pk(dr), subject="Later", body="zzz", snoozed_until=datetime(2031, 1, 1, tzinfo=UTC)
+    )
     lab = await create_lab_integration(actor, name="LifeLabs", backed_by_id=pk(dr), is_main=True)
     await create_mdbilling_connection(actor, user_id=pk(dr), account_number="ON-1")
     return {"dr": dr, "patient": pat, "appointment": appointment, "lab": to_base64("LabIntegration", lab.id)}
@@ -95,9 +107,17 @@ async def test_the_preview_lists_every_kind_of_work(clinic):
 async def test_cancel_is_the_default_and_everything_is_reported_and_audited(clinic):
     work = await busy_practitioner(clinic)
     successor = await practitioner(clinic.organization.id)
-    result = (await clinic.vendor.gql(DEACTIVATE, {"i": {
-        "userId": work["dr"], "labIntegrationSuccessors": [{"labIntegrationId": work["lab"], "userId": successor}],
-    }}))["deactivateUser"]
+    result = (
+        await clinic.vendor.gql(
+            DEACTIVATE,
+            {
+                "i": {
+                    "userId": work["dr"],
+                    "labIntegrationSuccessors": [{"labIntegrationId": work["lab"], "userId": successor}],
+                }
+            },
+        )
+    )["deactivateUser"]
     assert result["errors"] == [] and result["user"]["status"] == "DEACTIVATED"
     report = result["report"]
     assert report["cancelledAppointmentIds"] == [work["appointment"]]
@@ -112,21 +132,34 @@ async def test_cancel_is_the_default_and_everything_is_reported_and_audited(clin
     assert (await LabIntegration.get(id=pk(work["lab"]))).backed_by_id == pk(successor)
     assert (await MdBillingConnection.get(user_id=pk(work["dr"]))).connected is False
     actions = set(await AuditEvent.filter(organization_id=clinic.organization.id).values_list("action", flat=True))
-    assert {"USER_DEACTIVATED", "APPOINTMENT_CANCELLED", "QUESTIONNAIRE_REMOVED", "LAB_INTEGRATION_TRANSFERRED",
-            "MDBILLING_DISCONNECTED"} <= actions
+    assert {
+        "USER_DEACTIVATED",
+        "APPOINTMENT_CANCELLED",
+        "QUESTIONNAIRE_REMOVED",
+        "LAB_INTEGRATION_TRANSFERRED",
+        "MDBILLING_DISCONNECTED",
+    } <= actions
 
 
 async def test_move_hands_work_to_another_practitioner_and_audit_says_where(clinic):
     work = await busy_practitioner(clinic)
     other = await practitioner(clinic.organization.id)
     inbox_to = clinic.owner.user_id
-    result = (await clinic.vendor.gql(DEACTIVATE, {"i": {
-        "userId": work["dr"], "appointments": {"action": "MOVE", "toPractitionerId": other},
-        "recurringQuestionnaires": {"action": "MOVE", "toPractitionerId": other},
-        "sentQuestionnaires": {"action": "MOVE", "toPractitionerId": other},
-        "forwardInboxToUserId": inbox_to,
-        "labIntegrationSuccessors": [{"labIntegrationId": work["lab"], "userId": other}],
-    }}))["deactivateUser"]
+    result = (
+        await clinic.vendor.gql(
+            DEACTIVATE,
+            {
+                "i": {
+                    "userId": work["dr"],
+                    "appointments": {"action": "MOVE", "toPractitionerId": other},
+                    "recurringQuestionnaires": {"action": "MOVE", "toPractitionerId": other},
+                    "sentQuestionnaires": {"action": "MOVE", "toPractitionerId": other},
+                    "forwardInboxToUserId": inbox_to,
+                    "labIntegrationSuccessors": [{"labIntegrationId": work["lab"], "userId": other}],
+                }
+            },
+        )
+    )["deactivateUser"]
     assert result["errors"] == []
     assert result["report"]["movedAppointmentIds"] == [work["appointment"]]
     assert len(result["report"]["movedQuestionnaireIds"]) == 3
@@ -141,9 +174,18 @@ async def test_a_move_that_would_double_book_refuses_everything(clinic):
     work = await busy_practitioner(clinic)
     other = await practitioner(clinic.organization.id)
     clash = await book(clinic, other, at(3, 10, 15))
-    result = (await clinic.vendor.gql(DEACTIVATE, {"i": {
-        "userId": work["dr"], "appointments": {"action": "MOVE", "toPractitionerId": other},
-        "labIntegrationSuccessors": [{"labIntegrationId": work["lab"], "userId": other}]}}))["deactivateUser"]
+    result = (
+        await clinic.vendor.gql(
+            DEACTIVATE,
+            {
+                "i": {
+                    "userId": work["dr"],
+                    "appointments": {"action": "MOVE", "toPractitionerId": other},
+                    "labIntegrationSuccessors": [{"labIntegrationId": work["lab"], "userId": other}],
+                }
+            },
+        )
+    )["deactivateUser"]
     assert result["user"] is None
     assert result["errors"] == [{"code": "SLOT_CONFLICT", "field": ["appointments"], "relatedId": clash}]
     assert (await User.get(id=pk(work["dr"]))).status.value == "ACTIVE"
@@ -153,8 +195,13 @@ async def test_a_move_that_would_double_book_refuses_everything(clinic):
 async def test_lab_integrations_need_a_successor(clinic):
     work = await busy_practitioner(clinic)
     result = (await clinic.vendor.gql(DEACTIVATE, {"i": {"userId": work["dr"]}}))["deactivateUser"]
-    assert result["errors"] == [{"code": "LAB_INTEGRATION_TRANSFER_REQUIRED", "field": ["labIntegrationSuccessors"],
-                                 "relatedId": work["lab"]}]
+    assert result["errors"] == [
+        {
+            "code": "LAB_INTEGRATION_TRANSFER_REQUIRED",
+            "field": ["labIntegrationSuccessors"],
+            "relatedId": work["lab"],
+        }
+    ]
     assert (await User.get(id=pk(work["dr"]))).status.value == "ACTIVE"
 
 
@@ -162,12 +209,12 @@ async def test_never_oneself_never_the_owner_and_sessions_re_enter_the_password(
     admin = await clinic.member(permissions_of=["Administrator"])
     me = (await admin.gql(DEACTIVATE, {"i": {"userId": admin.user_id, "password": PASSWORD}}))["deactivateUser"]
     assert me["errors"][0]["code"] == "CANNOT_DEACTIVATE_SELF"
-    owner = (await admin.gql(DEACTIVATE, {"i": {"userId": clinic.owner.user_id, "password": PASSWORD}}))
+    owner = await admin.gql(DEACTIVATE, {"i": {"userId": clinic.owner.user_id, "password": PASSWORD}})
     assert owner["deactivateUser"]["errors"][0]["code"] == "CANNOT_DEACTIVATE_OWNER"
     target = await clinic.member()
     missing = (await admin.gql(DEACTIVATE, {"i": {"userId": target.user_id}}))["deactivateUser"]
     assert missing["errors"][0]["code"] == "PASSWORD_REQUIRED"
-    wrong = (await admin.gql(DEACTIVATE, {"i": {"userId": target.user_id, "password": "nope nope nope"}}))
+    wrong = await admin.gql(DEACTIVATE, {"i": {"userId": target.user_id, "password": "nope nope nope"}})
     assert wrong["deactivateUser"]["errors"][0]["code"] == "PASSWORD_INVALID"
 
 
@@ -176,21 +223,45 @@ async def test_after_deactivation_no_access_no_booking_no_membership_and_history
     dr = await practitioner(org)
     email = (await User.get(id=pk(dr))).email
     session = await session_for(clinic.client, email)
-    await clinic.owner.gql("""mutation($i: AssignRolesInput!) { assignRoles(input: $i) { errors { code } } }""",
-                           {"i": {"userId": dr, "roleIds": [to_base64("Role", clinic.roles["Practitioner"])],
-                                  "password": PASSWORD}})
-    await create_inbox_message(support_cli_actor(org), owner_id=pk(clinic.owner.user_id), subject="From the doctor", body="hi", sender_id=pk(dr))
+    await clinic.owner.gql(
+        """mutation($i: AssignRolesInput!) { assignRoles(input: $i) { errors { code } } }""",
+        {
+            "i": {
+                "userId": dr,
+                "roleIds": [to_base64("Role", clinic.roles["Practitioner"])],
+                "password": PASSWORD,
+            }
+        },
+    )
+    await create_inbox_message(
+        support_cli_actor(org),
+        owner_id=pk(clinic.owner.user_id),
+        subject="From the doctor",
+        body="hi",
+        sender_id=pk(dr),
+    )
     assert (await clinic.vendor.gql(DEACTIVATE, {"i": {"userId": dr}}))["deactivateUser"]["errors"] == []
     refused = await session.post("{ viewer { kind } }")
     assert refused.status_code == 401 and refused.json()["errors"][0]["extensions"]["reason"] == "INVALID_SESSION"
     assert (await login(clinic.client, email))["errors"][0]["code"] == "INVALID_CREDENTIALS"
-    booked = (await clinic.vendor.gql(BOOK, {"i": {"practitionerId": dr, "patientId": await patient(org),
-                                                   "start": at(2, 9, 0), "durationMinutes": 30}}))
+    booked = await clinic.vendor.gql(
+        BOOK,
+        {
+            "i": {
+                "practitionerId": dr,
+                "patientId": await patient(org),
+                "start": at(2, 9, 0),
+                "durationMinutes": 30,
+            }
+        },
+    )
     assert booked["bookAppointment"]["errors"][0]["code"] == "PRACTITIONER_NOT_BOOKABLE"
     members = {r["name"]: [m["id"] for m in r["members"]] for r in (await clinic.owner.gql(ROLES))["roles"]}
     assert dr not in members["Practitioner"]
-    sender = (await clinic.vendor.gql("""{ inboxMessages(first: 100) { edges { node { subject
-      sender { status } } } } }"""))["inboxMessages"]["edges"]
+    sender = (
+        await clinic.vendor.gql("""{ inboxMessages(first: 100) { edges { node { subject
+      sender { status } } } } }""")
+    )["inboxMessages"]["edges"]
     assert {"subject": "From the doctor", "sender": {"status": "DEACTIVATED"}} in [e["node"] for e in sender]
     assert await User.filter(id=pk(dr)).exists()
 
@@ -209,9 +280,20 @@ async def test_reactivation_restores_status_and_roles(client, clinic):
     assert (await login(client, active.email))["errors"] == []
     members = {r["name"]: [m["id"] for m in r["members"]] for r in (await clinic.owner.gql(ROLES))["roles"]}
     assert active.user_id in members["Billing"]
-    invited = (await clinic.owner.gql("""mutation($i: InviteUserInput!) { inviteUser(input: $i) { user { id } } }""",
-                                      {"i": {"email": "inv@react.test", "type": "STAFF", "license": "STAFF",
-                                             "firstName": "I", "lastName": "V"}}))["inviteUser"]["user"]["id"]
+    invited = (
+        await clinic.owner.gql(
+            """mutation($i: InviteUserInput!) { inviteUser(input: $i) { user { id } } }""",
+            {
+                "i": {
+                    "email": "inv@react.test",
+                    "type": "STAFF",
+                    "license": "STAFF",
+                    "firstName": "I",
+                    "lastName": "V",
+                }
+            },
+        )
+    )["inviteUser"]["user"]["id"]
     await clinic.vendor.gql(DEACTIVATE, {"i": {"userId": invited}})
     again = (await clinic.vendor.gql(REACTIVATE, {"i": {"userId": invited}}))["reactivateUser"]
     assert again["user"]["status"] == "INVITED"
@@ -224,9 +306,15 @@ async def test_a_failing_late_step_leaves_nothing_changed(clinic):
     events_before = await AuditEvent.filter(organization_id=clinic.organization.id).count()
     hooks.arm_fault(hooks.FaultPlan(fail_at=1, match="mdbilling_connection"))
     try:
-        response = await clinic.vendor.post(DEACTIVATE, {"i": {
-            "userId": work["dr"], "labIntegrationSuccessors": [{"labIntegrationId": work["lab"],
-                                                                "userId": successor}]}})
+        response = await clinic.vendor.post(
+            DEACTIVATE,
+            {
+                "i": {
+                    "userId": work["dr"],
+                    "labIntegrationSuccessors": [{"labIntegrationId": work["lab"], "userId": successor}],
+                }
+            },
+        )
     finally:
         hooks.disarm_fault()
     assert response.json()["errors"][0]["extensions"]["code"] == "INTERNAL_SERVER_ERROR"

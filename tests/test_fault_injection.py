@@ -75,10 +75,7 @@ def document(name: str, *, has_input: bool = True) -> str:
     type_name = name[0].upper() + name[1:] + "Input"
     if not has_input:
         return f"mutation {{ {name} {{ errors {{ code field message }} }} }}"
-    return (
-        f"mutation Run($input: {type_name}!) {{ {name}(input: $input) "
-        f"{{ errors {{ code field message }} }} }}"
-    )
+    return f"mutation Run($input: {type_name}!) {{ {name}(input: $input) {{ errors {{ code field message }} }} }}"
 
 
 @dataclass
@@ -95,12 +92,8 @@ class Call:
         query = document(self.name, has_input=self.input is not None)
         variables = {"input": self.input} if self.input is not None else None
         if self.upload is None:
-            return await client.post(
-                "/graphql", json={"query": query, "variables": variables}, headers=headers
-            )
-        operations = json.dumps(
-            {"query": query, "variables": {"input": {**(self.input or {}), "file": None}}}
-        )
+            return await client.post("/graphql", json={"query": query, "variables": variables}, headers=headers)
+        operations = json.dumps({"query": query, "variables": {"input": {**(self.input or {}), "file": None}}})
         return await client.post(
             "/graphql",
             headers=headers,
@@ -255,9 +248,7 @@ async def accept_invitation_call(w: World) -> Call:
 
 
 async def update_user_call(w: World) -> Call:
-    user = await w.invited(
-        type=UserType.PRACTITIONER, classification=Classification.STANDARD, license=License.CHR_PLUS
-    )
+    user = await w.invited(type=UserType.PRACTITIONER, classification=Classification.STANDARD, license=License.CHR_PLUS)
     return Call(
         "updateUser",
         {"userId": gid("User", user), "title": "Dr", "position": unique("Lead"), "billingNumber": "123456"},
@@ -343,9 +334,7 @@ async def transfer_ownership_call(w: World) -> Call:
 
 
 async def _consumer(w: World, active: bool = True) -> int:
-    consumer = await create_api_consumer(
-        w.cli, name=unique("vendor"), public_key=public_pem(rsa_key(0)), kid="k1"
-    )
+    consumer = await create_api_consumer(w.cli, name=unique("vendor"), public_key=public_pem(rsa_key(0)), kid="k1")
     if not active:
         await set_api_consumer_active(w.cli, consumer.issuer, False)
     return consumer.id
@@ -384,9 +373,7 @@ async def add_api_consumer_key_call(w: World) -> Call:
 
 
 async def revoke_api_consumer_key_call(w: World) -> Call:
-    return Call(
-        "revokeApiConsumerKey", {"consumerId": gid("ApiConsumer", await _consumer(w)), "kid": "k1"}, w.support
-    )
+    return Call("revokeApiConsumerKey", {"consumerId": gid("ApiConsumer", await _consumer(w)), "kid": "k1"}, w.support)
 
 
 async def update_organization_call(w: World) -> Call:
@@ -461,9 +448,7 @@ async def cancel_appointment_call(w: World) -> Call:
         patient_id=pk(await w.patient()),
         appointment_id=appointment,
     )
-    return Call(
-        "cancelAppointment", {"appointmentId": gid("Appointment", appointment), "reason": "Asked to"}, w.owner
-    )
+    return Call("cancelAppointment", {"appointmentId": gid("Appointment", appointment), "reason": "Asked to"}, w.owner)
 
 
 async def set_appointment_status_call(w: World) -> Call:
@@ -521,9 +506,7 @@ async def deactivate_user_call(w: World) -> Call:
     """A practitioner with one of each kind of work, handed over or cancelled."""
     doctor = await practitioner(w.org_id)
     successor, patient_id = await w.doctor(), await w.patient()
-    appointment = await book_appointment(
-        w.cli, pk(doctor), pk(patient_id), datetime.fromisoformat(at(4, 11)), 30
-    )
+    appointment = await book_appointment(w.cli, pk(doctor), pk(patient_id), datetime.fromisoformat(at(4, 11)), 30)
     await create_questionnaire(
         w.cli,
         kind=QuestionnaireKind.SENT,
@@ -551,9 +534,7 @@ async def deactivate_user_call(w: World) -> Call:
             "recurringQuestionnaires": {"action": "MOVE", "toPractitionerId": successor},
             "sentQuestionnaires": {"action": "CANCEL"},
             "forwardInboxToUserId": successor,
-            "labIntegrationSuccessors": [
-                {"labIntegrationId": gid("LabIntegration", lab.id), "userId": successor}
-            ],
+            "labIntegrationSuccessors": [{"labIntegrationId": gid("LabIntegration", lab.id), "userId": successor}],
         },
         w.owner,
     )
@@ -598,16 +579,12 @@ async def set_patient_portal_access_call(w: World) -> Call:
 
 
 async def set_user_license_call(w: World) -> Call:
-    user = await w.invited(
-        type=UserType.PRACTITIONER, classification=Classification.STANDARD, license=License.CHR_LITE
-    )
+    user = await w.invited(type=UserType.PRACTITIONER, classification=Classification.STANDARD, license=License.CHR_LITE)
     return Call("setUserLicense", {"userId": gid("User", user), "license": "CHR_PLUS"}, w.owner)
 
 
 async def cancel_pending_license_change_call(w: World) -> Call:
-    user = await w.invited(
-        type=UserType.PRACTITIONER, classification=Classification.STANDARD, license=License.CHR_PLUS
-    )
+    user = await w.invited(type=UserType.PRACTITIONER, classification=Classification.STANDARD, license=License.CHR_PLUS)
     await set_user_license(w.cli, user, License.CHR_LITE)  # a downgrade waits for next month
     return Call("cancelPendingLicenseChange", {"userId": gid("User", user)}, w.owner)
 
@@ -654,9 +631,7 @@ async def approve_license_upgrade_request_call(w: World) -> Call:
 
 
 async def decline_license_upgrade_request_call(w: World) -> Call:
-    return Call(
-        "declineLicenseUpgradeRequest", {"requestId": await _upgrade_request(w), "reason": "Budget"}, w.owner
-    )
+    return Call("declineLicenseUpgradeRequest", {"requestId": await _upgrade_request(w), "reason": "Budget"}, w.owner)
 
 
 CALLS: dict[str, Callable[[World], Awaitable[Call]]] = {
@@ -813,9 +788,7 @@ async def test_a_write_failing_at_any_step_leaves_nothing_behind(world, name):
         plan = hooks.FaultPlan(fail_at=step, exclude=tuple(BACKGROUND_TABLES))
         failed = await observe(world, await build(world), plan)
         if not plan.fired:
-            assert step > len(clean.writes) - 1, (
-                f"{name}: a run made only {step - 1} of {len(clean.writes)} writes"
-            )
+            assert step > len(clean.writes) - 1, f"{name}: a run made only {step - 1} of {len(clean.writes)} writes"
             assert_complete(failed)
             break
         assert_masked(failed)

@@ -83,8 +83,14 @@ def padded_to(size: int) -> bytes:
     return json_body(TYPENAME, size - len(body))
 
 
-async def post_raw(client: httpx.AsyncClient, content: Any, *, content_type: str | None = "application/json",
-                   authorization: str | None = None, headers: dict[str, str] | None = None) -> httpx.Response:
+async def post_raw(
+    client: httpx.AsyncClient,
+    content: Any,
+    *,
+    content_type: str | None = "application/json",
+    authorization: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> httpx.Response:
     sent = dict(headers or {})
     if content_type is not None:
         sent["Content-Type"] = content_type
@@ -139,8 +145,7 @@ async def test_json_body_over_1_mib_is_413(vendor):
 async def test_json_body_of_exactly_1_mib_is_served(vendor):
     body = padded_to(MIB)
     assert len(body) == MIB
-    assert assert_data(await post_raw(vendor.client, body, authorization=bearer(vendor))) == {
-        "__typename": "Query"}
+    assert assert_data(await post_raw(vendor.client, body, authorization=bearer(vendor))) == {"__typename": "Query"}
 
 
 async def test_json_body_streamed_without_a_length_is_cut_off_at_1_mib(vendor):
@@ -163,50 +168,63 @@ async def test_oversized_body_is_413_even_without_credentials(client):
 
 
 async def test_oversized_body_is_413_even_with_an_unsupported_content_type(vendor):
-    response = await post_raw(vendor.client, padded_to(MIB + 1), content_type="text/plain",
-                              authorization=bearer(vendor))
+    response = await post_raw(
+        vendor.client, padded_to(MIB + 1), content_type="text/plain", authorization=bearer(vendor)
+    )
     assert_error(response, 413, "PAYLOAD_TOO_LARGE")
 
 
 async def test_multipart_body_may_exceed_the_json_limit(vendor):
     # Multipart has its own, larger limit (6 MiB): 2 MiB is not a 413, it is refused later.
-    response = await vendor.client.post("/graphql", headers={"Authorization": bearer(vendor)},
-                                        files={"file": ("big.bin", b"x" * (2 * MIB))})
+    response = await vendor.client.post(
+        "/graphql", headers={"Authorization": bearer(vendor)}, files={"file": ("big.bin", b"x" * (2 * MIB))}
+    )
     assert_error(response, 400, "BAD_REQUEST")
 
 
 async def test_multipart_body_over_6_mib_is_413(vendor):
-    response = await vendor.client.post("/graphql", headers={"Authorization": bearer(vendor)},
-                                        files={"file": ("big.bin", b"x" * (6 * MIB + 1))})
+    response = await vendor.client.post(
+        "/graphql",
+        headers={"Authorization": bearer(vendor)},
+        files={"file": ("big.bin", b"x" * (6 * MIB + 1))},
+    )
     assert_error(response, 413, "PAYLOAD_TOO_LARGE")
 
 
 async def test_headers_over_16_kib_are_431(vendor):
-    response = await vendor.client.post("/graphql", json={"query": VIEWER},
-                                        headers={"Authorization": bearer(vendor), "X-Padding": "a" * 17000})
+    response = await vendor.client.post(
+        "/graphql",
+        json={"query": VIEWER},
+        headers={"Authorization": bearer(vendor), "X-Padding": "a" * 17000},
+    )
     assert_error(response, 431, "HEADERS_TOO_LARGE")
 
 
 async def test_headers_over_16_kib_are_431_even_with_invalid_credentials(client):
-    response = await client.post("/graphql", json={"query": VIEWER},
-                                 headers={"Authorization": BAD_TOKEN, "X-Padding": "a" * 17000})
+    response = await client.post(
+        "/graphql", json={"query": VIEWER}, headers={"Authorization": BAD_TOKEN, "X-Padding": "a" * 17000}
+    )
     assert_error(response, 431, "HEADERS_TOO_LARGE")
 
 
 async def test_headers_just_under_16_kib_are_served(vendor):
-    response = await vendor.client.post("/graphql", json={"query": VIEWER},
-                                        headers={"Authorization": bearer(vendor), "X-Padding": "a" * 15000})
+    response = await vendor.client.post(
+        "/graphql",
+        json={"query": VIEWER},
+        headers={"Authorization": bearer(vendor), "X-Padding": "a" * 15000},
+    )
     assert assert_data(response)["viewer"]["kind"] == "CONSUMER"
 
 
 # --- 2. content type -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded",
-                                          "application/xml", "application/graphql", None])
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/plain", "application/x-www-form-urlencoded", "application/xml", "application/graphql", None],
+)
 async def test_body_that_is_neither_json_nor_multipart_is_415(vendor, content_type):
-    response = await post_raw(vendor.client, json_body(VIEWER), content_type=content_type,
-                              authorization=bearer(vendor))
+    response = await post_raw(vendor.client, json_body(VIEWER), content_type=content_type, authorization=bearer(vendor))
     assert_error(response, 415, "UNSUPPORTED_MEDIA_TYPE")
 
 
@@ -217,14 +235,12 @@ async def test_unsupported_content_type_is_415_even_with_invalid_credentials(cli
 
 
 async def test_unsupported_content_type_is_415_even_without_credentials(client):
-    assert_error(await post_raw(client, json_body(VIEWER), content_type="text/plain"), 415,
-                 "UNSUPPORTED_MEDIA_TYPE")
+    assert_error(await post_raw(client, json_body(VIEWER), content_type="text/plain"), 415, "UNSUPPORTED_MEDIA_TYPE")
 
 
 @pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", "Application/JSON"])
 async def test_json_content_type_with_parameters_or_other_case_is_served(vendor, content_type):
-    response = await post_raw(vendor.client, json_body(VIEWER), content_type=content_type,
-                              authorization=bearer(vendor))
+    response = await post_raw(vendor.client, json_body(VIEWER), content_type=content_type, authorization=bearer(vendor))
     assert assert_data(response)["viewer"]["kind"] == "CONSUMER"
 
 
@@ -250,11 +266,36 @@ async def test_invalid_credentials_are_401_on_get(client):
 
 @pytest.mark.parametrize(
     "content",
-    [b"{not json", b"", b'"just a string"', b"42", b"null", b'{"variables": {}}', b'{"query": 42}',
-     b'{"query": "{ __typename }", "variables": [1]}', b'{"query": "{ __typename }", "operationName": 7}',
-     b"[]", b"[1, 2]", b'[{"query": "{ __typename }"}, "x"]', b"\xff\xfe{}"],
-    ids=["broken", "empty", "string", "number", "null", "no-query", "query-not-string", "variables-list",
-         "operation-name-number", "empty-batch", "batch-of-numbers", "batch-with-a-string", "not-utf8"],
+    [
+        b"{not json",
+        b"",
+        b'"just a string"',
+        b"42",
+        b"null",
+        b'{"variables": {}}',
+        b'{"query": 42}',
+        b'{"query": "{ __typename }", "variables": [1]}',
+        b'{"query": "{ __typename }", "operationName": 7}',
+        b"[]",
+        b"[1, 2]",
+        b'[{"query": "{ __typename }"}, "x"]',
+        b"\xff\xfe{}",
+    ],
+    ids=[
+        "broken",
+        "empty",
+        "string",
+        "number",
+        "null",
+        "no-query",
+        "query-not-string",
+        "variables-list",
+        "operation-name-number",
+        "empty-batch",
+        "batch-of-numbers",
+        "batch-with-a-string",
+        "not-utf8",
+    ],
 )
 async def test_body_that_is_not_a_graphql_request_is_400(vendor, content):
     response = await post_raw(vendor.client, content, authorization=bearer(vendor))
@@ -266,8 +307,12 @@ async def test_body_that_is_not_json_is_400_before_the_anonymous_rule(client):
 
 
 async def test_multipart_that_is_not_a_graphql_upload_is_400(vendor):
-    response = await vendor.client.post("/graphql", headers={"Authorization": bearer(vendor)},
-                                        data={"query": VIEWER}, files={"file": ("a.txt", b"hello")})
+    response = await vendor.client.post(
+        "/graphql",
+        headers={"Authorization": bearer(vendor)},
+        data={"query": VIEWER},
+        files={"file": ("a.txt", b"hello")},
+    )
     assert response.request.headers["content-type"].startswith("multipart/form-data")
     assert_error(response, 400, "BAD_REQUEST")
 
@@ -275,11 +320,27 @@ async def test_multipart_that_is_not_a_graphql_upload_is_400(vendor):
 # --- 5. anonymous requests (§2.4) -------------------------------------------------------
 
 
-@pytest.mark.parametrize("query", [TYPENAME, INTROSPECTION, VIEWER,
-                                   ACCEPT_INVITATION.replace("mutation", "query"),
-                                   LOGIN_TWICE, UNPARSEABLE, "mutation { viewer { kind } }"],
-                         ids=["typename", "introspection", "query", "query-named-like-a-mutation",
-                              "two-logins", "unparseable", "other-mutation"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        TYPENAME,
+        INTROSPECTION,
+        VIEWER,
+        ACCEPT_INVITATION.replace("mutation", "query"),
+        LOGIN_TWICE,
+        UNPARSEABLE,
+        "mutation { viewer { kind } }",
+    ],
+    ids=[
+        "typename",
+        "introspection",
+        "query",
+        "query-named-like-a-mutation",
+        "two-logins",
+        "unparseable",
+        "other-mutation",
+    ],
+)
 async def test_anonymous_request_other_than_a_public_mutation_is_401(client, query):
     assert_missing_credentials(await client.post("/graphql", json={"query": query}))
 
@@ -300,8 +361,11 @@ async def test_anonymous_get_is_401(client):
     assert_missing_credentials(await client.get("/graphql", params={"query": TYPENAME}))
 
 
-@pytest.mark.parametrize("query", [LOGIN, ACCEPT_INVITATION, LOGIN.replace("login(", "signIn: login(")],
-                         ids=["login", "accept-invitation", "aliased-login"])
+@pytest.mark.parametrize(
+    "query",
+    [LOGIN, ACCEPT_INVITATION, LOGIN.replace("login(", "signIn: login(")],
+    ids=["login", "accept-invitation", "aliased-login"],
+)
 async def test_anonymous_public_mutation_is_not_refused_for_lack_of_credentials(client, query):
     response = await client.post("/graphql", json={"query": query})
     assert response.status_code != 401, response.text
@@ -344,8 +408,11 @@ async def test_query_with_more_than_30_aliases_is_400_query_too_complex(vendor):
 
 async def test_aliases_repeated_through_a_fragment_count_each_time(vendor):
     fragment = "fragment Names on Query { " + " ".join(f"a{i}: __typename" for i in range(16)) + " }"
-    assert_error(await vendor.post("{ ...Names viewer { kind } ... on Query { ...Names } } " + fragment),
-                 400, "QUERY_TOO_COMPLEX")
+    assert_error(
+        await vendor.post("{ ...Names viewer { kind } ... on Query { ...Names } } " + fragment),
+        400,
+        "QUERY_TOO_COMPLEX",
+    )
 
 
 async def test_query_with_30_aliases_is_served(vendor):
@@ -362,32 +429,38 @@ async def test_document_of_5000_tokens_is_served(vendor):
 
 
 async def test_batch_of_more_than_10_operations_is_one_400_object(vendor):
-    response = await vendor.client.post("/graphql", json=[{"query": TYPENAME}] * 11,
-                                        headers={"Authorization": bearer(vendor)})
+    response = await vendor.client.post(
+        "/graphql", json=[{"query": TYPENAME}] * 11, headers={"Authorization": bearer(vendor)}
+    )
     assert_error(response, 400, "BAD_REQUEST")
 
 
 async def test_batch_holding_an_invalid_document_is_refused_as_one_object(vendor):
-    response = await vendor.client.post("/graphql", json=[{"query": TYPENAME}, {"query": MISSPELLED[0]}],
-                                        headers={"Authorization": bearer(vendor)})
+    response = await vendor.client.post(
+        "/graphql",
+        json=[{"query": TYPENAME}, {"query": MISSPELLED[0]}],
+        headers={"Authorization": bearer(vendor)},
+    )
     assert_error(response, 400, "GRAPHQL_VALIDATION_FAILED")
 
 
 async def test_batch_of_10_queries_is_a_list_of_10_results(vendor):
-    response = await vendor.client.post("/graphql", json=[{"query": TYPENAME}] * 10,
-                                        headers={"Authorization": bearer(vendor)})
+    response = await vendor.client.post(
+        "/graphql", json=[{"query": TYPENAME}] * 10, headers={"Authorization": bearer(vendor)}
+    )
     assert response.status_code == 200, response.text
     assert response.json() == [{"data": {"__typename": "Query"}}] * 10
 
 
 async def test_batch_of_2_queries_answers_each_in_order(vendor):
     response = await vendor.client.post(
-        "/graphql", json=[{"query": VIEWER}, {"query": "query Who { viewer { consumer { issuer } } }"}],
-        headers={"Authorization": bearer(vendor)})
+        "/graphql",
+        json=[{"query": VIEWER}, {"query": "query Who { viewer { consumer { issuer } } }"}],
+        headers={"Authorization": bearer(vendor)},
+    )
     assert response.status_code == 200, response.text
     first, second = response.json()
-    assert first == {"data": {"viewer": {"kind": "CONSUMER",
-                                         "organization": {"domain": vendor.organization.domain}}}}
+    assert first == {"data": {"viewer": {"kind": "CONSUMER", "organization": {"domain": vendor.organization.domain}}}}
     assert second == {"data": {"viewer": {"consumer": {"issuer": vendor.consumer.issuer}}}}
 
 
@@ -397,21 +470,23 @@ async def test_batch_of_2_queries_answers_each_in_order(vendor):
 async def test_authenticated_query_is_200_with_data(vendor):
     response = await vendor.post(VIEWER)
     assert response.headers["content-type"].startswith("application/json")
-    assert assert_data(response) == {"viewer": {"kind": "CONSUMER",
-                                                "organization": {"domain": vendor.organization.domain}}}
+    assert assert_data(response) == {
+        "viewer": {"kind": "CONSUMER", "organization": {"domain": vendor.organization.domain}}
+    }
 
 
 async def test_get_with_a_query_parameter_runs_the_query(vendor):
-    response = await vendor.client.get("/graphql", params={"query": VIEWER},
-                                       headers={"Authorization": bearer(vendor)})
+    response = await vendor.client.get("/graphql", params={"query": VIEWER}, headers={"Authorization": bearer(vendor)})
     assert assert_data(response)["viewer"]["organization"]["domain"] == vendor.organization.domain
 
 
 async def test_get_with_variables_and_operation_name_runs_that_operation(vendor):
     query = "query A { __typename } query B($first: Int) { auditEvents(first: $first) { totalCount } }"
     response = await vendor.client.get(
-        "/graphql", params={"query": query, "operationName": "B", "variables": json.dumps({"first": 1})},
-        headers={"Authorization": bearer(vendor)})
+        "/graphql",
+        params={"query": query, "operationName": "B", "variables": json.dumps({"first": 1})},
+        headers={"Authorization": bearer(vendor)},
+    )
     assert set(assert_data(response)) == {"auditEvents"}
 
 

@@ -154,11 +154,7 @@ async def send(client: httpx.AsyncClient, token: str | None, query: str, variabl
         hooks.stop_counting(counter)
     assert response.status_code < 500, response.text[:500]
     assert not leaks_in(response.text, json.dumps(request)), response.text[:2000]
-    writes = [
-        s
-        for s in counter.statements
-        if hooks.is_write(s) and not any(table in s for table in BACKGROUND_TABLES)
-    ]
+    writes = [s for s in counter.statements if hooks.is_write(s) and not any(table in s for table in BACKGROUND_TABLES)]
     return Answer(response, writes)
 
 
@@ -212,8 +208,7 @@ async def test_every_string_and_id_of_a_mutation_is_checked_before_the_database(
     input_type = schema._schema.mutation_type.fields[name].args["input"].type
     found = leaves(input_type, call.input)
     assert found or not any(
-        isinstance(get_named_type(f.type), GraphQLScalarType)
-        and get_named_type(f.type).name in ("String", "ID")
+        isinstance(get_named_type(f.type), GraphQLScalarType) and get_named_type(f.type).name in ("String", "ID")
         for f in get_named_type(input_type).fields.values()
     ), f"{name}: its String and ID inputs were not found"
     if not found:
@@ -229,9 +224,7 @@ async def test_every_string_and_id_of_a_mutation_is_checked_before_the_database(
             assert_refused_at(answer, name, leaf, what)
     clean = await send(world.client, call.token, mutation_document(name), {"input": call.input})
     payload = clean.body["data"][name]
-    assert payload is not None and payload["errors"] == [], (
-        f"the valid call of {name} stopped working: {clean.body}"
-    )
+    assert payload is not None and payload["errors"] == [], f"the valid call of {name} stopped working: {clean.body}"
 
 
 # --- every query ----------------------------------------------------------------------
@@ -244,9 +237,7 @@ def query_leaves(name: str) -> list[tuple[str, Leaf, Any]]:
         inner = _unwrap(arg.type)
         named = get_named_type(inner)
         if isinstance(named, GraphQLScalarType) and named.name in ("String", "ID"):
-            found.append(
-                (argument, Leaf((0,) if isinstance(inner, GraphQLList) else (), named.name), arg.type)
-            )
+            found.append((argument, Leaf((0,) if isinstance(inner, GraphQLList) else (), named.name), arg.type))
         elif isinstance(named, GraphQLInputObjectType):
             for leaf in _all_leaves(named):
                 found.append((argument, leaf, arg.type))
@@ -324,9 +315,7 @@ async def test_every_string_and_id_argument_of_a_query_is_checked(world, name):
             assert answer.response.status_code == 200, f"{where}: {answer.response.text[:300]}"
             codes = answer.top_level_codes()
             if leaf.scalar == "String":
-                assert codes == ["BAD_USER_INPUT"], (
-                    f"{where} was not refused as BAD_USER_INPUT: {answer.body}"
-                )
+                assert codes == ["BAD_USER_INPUT"], f"{where} was not refused as BAD_USER_INPUT: {answer.body}"
             else:  # an id that names nothing is null (§1), or BAD_USER_INPUT when it is not an id
                 assert set(codes) <= {"BAD_USER_INPUT"}, f"{where}: {answer.body}"
 
@@ -436,9 +425,7 @@ async def test_the_cli_refuses_undecodable_arguments_without_a_traceback(world, 
 )
 async def test_values_of_the_wrong_format_are_refused_at_their_field(world, name, field, value, code):
     call = await CALLS[name](world)
-    answer = await send(
-        world.client, call.token, mutation_document(name), {"input": {**call.input, field: value}}
-    )
+    answer = await send(world.client, call.token, mutation_document(name), {"input": {**call.input, field: value}})
     payload = answer.body["data"][name]
     assert [e["code"] for e in payload["errors"] if e["field"] == [field]] == [code], payload
     assert answer.writes == []

@@ -38,8 +38,18 @@ async def test_an_invitation_is_delivered_over_smtp(client):
     controller.start()
     try:
         email = f"{unique('mail')}@x.test"
-        result = await clinic.owner.gql(INVITE, {"i": {"email": email, "type": "STAFF", "license": "STAFF",
-                                                        "firstName": "Mae", "lastName": "Mail"}})
+        result = await clinic.owner.gql(
+            INVITE,
+            {
+                "i": {
+                    "email": email,
+                    "type": "STAFF",
+                    "license": "STAFF",
+                    "firstName": "Mae",
+                    "lastName": "Mail",
+                }
+            },
+        )
         assert result["inviteUser"]["errors"] == []
         assert await deliver_pending(f"smtp://127.0.0.1:{port}") >= 1
         for _ in range(50):
@@ -56,8 +66,10 @@ async def test_an_invitation_is_delivered_over_smtp(client):
 async def test_a_failed_delivery_stays_queued_with_its_error(client):
     clinic = await make_clinic(client)
     email = f"{unique('down')}@x.test"
-    await clinic.owner.gql(INVITE, {"i": {"email": email, "type": "STAFF", "license": "STAFF",
-                                          "firstName": "Dan", "lastName": "Down"}})
+    await clinic.owner.gql(
+        INVITE,
+        {"i": {"email": email, "type": "STAFF", "license": "STAFF", "firstName": "Dan", "lastName": "Down"}},
+    )
     await deliver_pending(f"smtp://127.0.0.1:{free_port()}")
     message = await OutboxMessage.get(to_email=email)
     assert message.sent_at is None and message.attempts >= 1 and message.last_error

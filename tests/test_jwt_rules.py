@@ -78,8 +78,7 @@ def hs512_keyed_with_public_pem(vendor: Vendor) -> str:
     return f"{signing_input}.{b64(mac)}"
 
 
-def vendor_token(vendor: Vendor, key: RSAKey | None = None, *, kid: str | None = "k1",
-                 **overrides: Any) -> str:
+def vendor_token(vendor: Vendor, key: RSAKey | None = None, *, kid: str | None = "k1", **overrides: Any) -> str:
     """A token of the vendor's issuer; `overrides` replace claims (None removes one)."""
     payload = {**claims(issuer(vendor)), **overrides}
     payload = {name: value for name, value in payload.items() if value is not None}
@@ -116,8 +115,9 @@ def key_material(key: RSAKey) -> list[str]:
     return lines + [str(jwk[name]) for name in ("n", "d", "p", "q")]
 
 
-def assert_refused(response: httpx.Response, reason: str, token: str | None = None,
-                   keys: tuple[RSAKey, ...] = ()) -> None:
+def assert_refused(
+    response: httpx.Response, reason: str, token: str | None = None, keys: tuple[RSAKey, ...] = ()
+) -> None:
     """401, the RFC 6750 challenge, the §2.1 body, and nothing secret echoed."""
     assert response.status_code == 401, response.text
     assert response.headers["www-authenticate"] == INVALID_TOKEN_CHALLENGE
@@ -137,8 +137,7 @@ def assert_refused(response: httpx.Response, reason: str, token: str | None = No
             assert secret not in response.text
 
 
-async def assert_token_refused(vendor: Vendor, token: str, reason: str,
-                               keys: tuple[RSAKey, ...] = ()) -> None:
+async def assert_token_refused(vendor: Vendor, token: str, reason: str, keys: tuple[RSAKey, ...] = ()) -> None:
     assert_refused(await call_with(vendor, token), reason, token, keys)
 
 
@@ -187,8 +186,12 @@ async def test_token_signed_with_another_rsa_algorithm_is_refused(vendor, alg):
 
 
 async def test_token_signed_with_es512_is_refused(vendor):
-    token = jwt.encode({"alg": "ES512", "kid": "k1"}, claims(issuer(vendor)), ECKey.generate_key("P-521"),
-                       algorithms=["ES512"])
+    token = jwt.encode(
+        {"alg": "ES512", "kid": "k1"},
+        claims(issuer(vendor)),
+        ECKey.generate_key("P-521"),
+        algorithms=["ES512"],
+    )
     await assert_token_refused(vendor, token, "ALGORITHM_NOT_ALLOWED")
 
 
@@ -276,14 +279,16 @@ async def test_token_with_a_non_numeric_nbf_or_iat_is_malformed(vendor, claim, v
 async def test_signed_token_with_a_time_claim_that_is_not_a_json_number_is_malformed(vendor, claim, literal):
     # Python's json reads these; JSON has no such values. A NaN exp would never expire.
     text = json.dumps({**claims(issuer(vendor)), claim: "@"}).replace('"@"', literal)
-    await assert_token_refused(vendor, rs512_signed({"alg": "RS512", "kid": "k1"}, text.encode(), vendor.key),
-                               "MALFORMED_TOKEN")
+    await assert_token_refused(
+        vendor, rs512_signed({"alg": "RS512", "kid": "k1"}, text.encode(), vendor.key), "MALFORMED_TOKEN"
+    )
 
 
 async def test_token_with_an_astronomically_distant_exp_is_too_long_lived(vendor):
     text = json.dumps({**claims(issuer(vendor)), "exp": "@"}).replace('"@"', "1e400")
-    await assert_token_refused(vendor, rs512_signed({"alg": "RS512", "kid": "k1"}, text.encode(), vendor.key),
-                               "LIFETIME_TOO_LONG")
+    await assert_token_refused(
+        vendor, rs512_signed({"alg": "RS512", "kid": "k1"}, text.encode(), vendor.key), "LIFETIME_TOO_LONG"
+    )
 
 
 async def test_token_that_expired_is_refused(vendor):
@@ -349,8 +354,7 @@ async def test_token_naming_a_rotated_key_by_kid_is_accepted_and_the_old_key_sti
 async def test_kid_selects_the_key_that_must_verify(vendor):
     rotated = await rotate(vendor)
     await assert_token_refused(vendor, vendor_token(vendor, kid="k2"), "BAD_SIGNATURE", keys=(rotated,))
-    await assert_token_refused(vendor, vendor_token(vendor, rotated, kid="k1"), "BAD_SIGNATURE",
-                               keys=(rotated,))
+    await assert_token_refused(vendor, vendor_token(vendor, rotated, kid="k1"), "BAD_SIGNATURE", keys=(rotated,))
 
 
 async def test_token_with_an_unknown_kid_is_refused_even_when_its_signature_would_verify(vendor):
@@ -387,8 +391,16 @@ async def test_bearer_value_with_a_space_inside_is_malformed(vendor):
 
 @pytest.mark.parametrize(
     "token",
-    ["garbage", "not-a-token-at-all", "a.b", "aaaa.bbbb.cccc.dddd", "!!!!.@@@@.####", "..",
-     "chs_short", "eyJhbGciOiJSUzUxMiJ9"],
+    [
+        "garbage",
+        "not-a-token-at-all",
+        "a.b",
+        "aaaa.bbbb.cccc.dddd",
+        "!!!!.@@@@.####",
+        "..",
+        "chs_short",
+        "eyJhbGciOiJSUzUxMiJ9",
+    ],
 )
 async def test_garbage_token_is_malformed(client, token):
     assert_refused(await call(client, f"Bearer {token}"), "MALFORMED_TOKEN", token)
@@ -407,17 +419,22 @@ async def test_token_with_a_segment_that_is_not_base64url_is_malformed(vendor, s
     await assert_token_refused(vendor, ".".join(parts), "MALFORMED_TOKEN")
 
 
-@pytest.mark.parametrize("payload", [b"not json", b"[1, 2, 3]", b'"a string"', b"42", b"null", b""],
-                         ids=["text", "array", "string", "number", "null", "empty"])
+@pytest.mark.parametrize(
+    "payload",
+    [b"not json", b"[1, 2, 3]", b'"a string"', b"42", b"null", b""],
+    ids=["text", "array", "string", "number", "null", "empty"],
+)
 async def test_signed_token_whose_payload_is_not_a_json_object_is_malformed(vendor, payload):
-    await assert_token_refused(vendor, rs512_signed({"alg": "RS512", "kid": "k1"}, payload, vendor.key),
-                               "MALFORMED_TOKEN")
+    await assert_token_refused(
+        vendor, rs512_signed({"alg": "RS512", "kid": "k1"}, payload, vendor.key), "MALFORMED_TOKEN"
+    )
 
 
 async def test_signed_token_whose_payload_is_a_json_array_of_claims_is_malformed(vendor):
     payload = json.dumps([claims(issuer(vendor))]).encode()
-    await assert_token_refused(vendor, rs512_signed({"alg": "RS512", "kid": "k1"}, payload, vendor.key),
-                               "MALFORMED_TOKEN")
+    await assert_token_refused(
+        vendor, rs512_signed({"alg": "RS512", "kid": "k1"}, payload, vendor.key), "MALFORMED_TOKEN"
+    )
 
 
 async def test_signed_token_whose_header_is_not_a_json_object_is_malformed(vendor):
@@ -432,8 +449,9 @@ async def test_signed_token_with_a_duplicated_claim_is_malformed(vendor, claim):
     second = {"exp": now() + 86400, "iss": "someone-else"}[claim]
     text = json.dumps(good)[:-1] + f", {json.dumps(claim)}: {json.dumps(second)}}}"
     assert json.loads(text)[claim] == second
-    await assert_token_refused(vendor, rs512_signed({"alg": "RS512", "kid": "k1"}, text.encode(), vendor.key),
-                               "MALFORMED_TOKEN")
+    await assert_token_refused(
+        vendor, rs512_signed({"alg": "RS512", "kid": "k1"}, text.encode(), vendor.key), "MALFORMED_TOKEN"
+    )
 
 
 async def test_signed_token_with_a_duplicated_header_member_is_malformed(vendor):
@@ -445,20 +463,27 @@ async def test_signed_token_with_a_duplicated_header_member_is_malformed(vendor)
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-32"])
 async def test_signed_token_whose_payload_is_not_utf8_is_malformed(vendor, encoding):
     payload = json.dumps(claims(issuer(vendor))).encode(encoding)
-    await assert_token_refused(vendor, rs512_signed({"alg": "RS512", "kid": "k1"}, payload, vendor.key),
-                               "MALFORMED_TOKEN")
+    await assert_token_refused(
+        vendor, rs512_signed({"alg": "RS512", "kid": "k1"}, payload, vendor.key), "MALFORMED_TOKEN"
+    )
 
 
 async def test_signed_token_with_a_latin1_payload_is_malformed(vendor):
     payload = json.dumps({**claims(issuer(vendor)), "sub": "Hélène"}, ensure_ascii=False).encode("latin-1")
-    await assert_token_refused(vendor, rs512_signed({"alg": "RS512", "kid": "k1"}, payload, vendor.key),
-                               "MALFORMED_TOKEN")
+    await assert_token_refused(
+        vendor, rs512_signed({"alg": "RS512", "kid": "k1"}, payload, vendor.key), "MALFORMED_TOKEN"
+    )
 
 
 @pytest.mark.parametrize(
     "extra",
-    [{"jku": "https://attacker.invalid/jwks.json"}, {"x5u": "https://attacker.invalid/cert.pem"},
-     {"jwk": {"kty": "RSA", "n": "AQAB", "e": "AQAB"}}, {"crit": ["exp"]}, {"zip": "DEF"}],
+    [
+        {"jku": "https://attacker.invalid/jwks.json"},
+        {"x5u": "https://attacker.invalid/cert.pem"},
+        {"jwk": {"kty": "RSA", "n": "AQAB", "e": "AQAB"}},
+        {"crit": ["exp"]},
+        {"zip": "DEF"},
+    ],
     ids=["jku", "x5u", "jwk", "crit", "zip"],
 )
 async def test_signed_token_with_an_unknown_header_parameter_is_malformed(vendor, extra):
@@ -533,29 +558,63 @@ def alg_none(vendor: Vendor, **overrides: Any) -> str:
 
 ORDER: list[Any] = [
     pytest.param(lambda v: alg_none(v, exp=None), "MALFORMED_TOKEN", id="no-exp-and-alg-none"),
-    pytest.param(lambda v: vendor_token(v, iss="unknown-issuer", exp="soon"), "MALFORMED_TOKEN",
-                 id="malformed-exp-and-unknown-iss"),
-    pytest.param(lambda v: sign(claims(issuer(v), exp="soon"), v.key, alg="RS256"), "MALFORMED_TOKEN",
-                 id="malformed-exp-and-rs256"),
-    pytest.param(lambda v: rs512_signed({"alg": "none", "jku": "https://a.invalid"},
-                                        json.dumps(claims(issuer(v))).encode(), v.key),
-                 "MALFORMED_TOKEN", id="unknown-header-and-alg-none"),
-    pytest.param(lambda v: alg_none(v, iat=now() - 120, exp=now() - 60), "ALGORITHM_NOT_ALLOWED",
-                 id="alg-none-and-expired"),
-    pytest.param(lambda v: sign(claims("unknown-issuer"), rsa_key(WRONG_KEY), alg="RS256"),
-                 "ALGORITHM_NOT_ALLOWED", id="rs256-and-unknown-iss-and-wrong-key"),
-    pytest.param(lambda v: vendor_token(v, rsa_key(WRONG_KEY), iss="unknown-issuer"),
-                 "UNKNOWN_OR_INACTIVE_ISSUER", id="unknown-iss-and-wrong-key"),
-    pytest.param(lambda v: vendor_token(v, iss=None, exp=now() - 60), "UNKNOWN_OR_INACTIVE_ISSUER",
-                 id="no-iss-and-expired"),
-    pytest.param(lambda v: vendor_token(v, rsa_key(WRONG_KEY), iat=now() - 120, exp=now() - 60),
-                 "BAD_SIGNATURE", id="wrong-key-and-expired"),
-    pytest.param(lambda v: vendor_token(v, kid="k9", exp=now() + 86400), "BAD_SIGNATURE",
-                 id="unknown-kid-and-lifetime-too-long"),
-    pytest.param(lambda v: vendor_token(v, iat=now() - 120, exp=now() - 60, nbf=now() + 60),
-                 "TOKEN_EXPIRED", id="expired-and-not-yet-valid"),
-    pytest.param(lambda v: vendor_token(v, exp=now() + 86400, nbf=now() + 60, iat=now() + 60),
-                 "LIFETIME_TOO_LONG", id="lifetime-too-long-and-not-yet-valid"),
+    pytest.param(
+        lambda v: vendor_token(v, iss="unknown-issuer", exp="soon"),
+        "MALFORMED_TOKEN",
+        id="malformed-exp-and-unknown-iss",
+    ),
+    pytest.param(
+        lambda v: sign(claims(issuer(v), exp="soon"), v.key, alg="RS256"),
+        "MALFORMED_TOKEN",
+        id="malformed-exp-and-rs256",
+    ),
+    pytest.param(
+        lambda v: rs512_signed(
+            {"alg": "none", "jku": "https://a.invalid"}, json.dumps(claims(issuer(v))).encode(), v.key
+        ),
+        "MALFORMED_TOKEN",
+        id="unknown-header-and-alg-none",
+    ),
+    pytest.param(
+        lambda v: alg_none(v, iat=now() - 120, exp=now() - 60),
+        "ALGORITHM_NOT_ALLOWED",
+        id="alg-none-and-expired",
+    ),
+    pytest.param(
+        lambda v: sign(claims("unknown-issuer"), rsa_key(WRONG_KEY), alg="RS256"),
+        "ALGORITHM_NOT_ALLOWED",
+        id="rs256-and-unknown-iss-and-wrong-key",
+    ),
+    pytest.param(
+        lambda v: vendor_token(v, rsa_key(WRONG_KEY), iss="unknown-issuer"),
+        "UNKNOWN_OR_INACTIVE_ISSUER",
+        id="unknown-iss-and-wrong-key",
+    ),
+    pytest.param(
+        lambda v: vendor_token(v, iss=None, exp=now() - 60),
+        "UNKNOWN_OR_INACTIVE_ISSUER",
+        id="no-iss-and-expired",
+    ),
+    pytest.param(
+        lambda v: vendor_token(v, rsa_key(WRONG_KEY), iat=now() - 120, exp=now() - 60),
+        "BAD_SIGNATURE",
+        id="wrong-key-and-expired",
+    ),
+    pytest.param(
+        lambda v: vendor_token(v, kid="k9", exp=now() + 86400),
+        "BAD_SIGNATURE",
+        id="unknown-kid-and-lifetime-too-long",
+    ),
+    pytest.param(
+        lambda v: vendor_token(v, iat=now() - 120, exp=now() - 60, nbf=now() + 60),
+        "TOKEN_EXPIRED",
+        id="expired-and-not-yet-valid",
+    ),
+    pytest.param(
+        lambda v: vendor_token(v, exp=now() + 86400, nbf=now() + 60, iat=now() + 60),
+        "LIFETIME_TOO_LONG",
+        id="lifetime-too-long-and-not-yet-valid",
+    ),
 ]
 
 
@@ -566,8 +625,12 @@ async def test_the_first_applicable_reason_is_given(vendor, make_token: TokenFac
 
 async def test_a_deactivated_consumer_is_refused_as_inactive_before_its_signature_is_checked(vendor):
     await set_api_consumer_active(org_actor(vendor), issuer(vendor), False)
-    await assert_token_refused(vendor, vendor_token(vendor, rsa_key(WRONG_KEY)), "UNKNOWN_OR_INACTIVE_ISSUER",
-                               keys=(rsa_key(WRONG_KEY),))
+    await assert_token_refused(
+        vendor,
+        vendor_token(vendor, rsa_key(WRONG_KEY)),
+        "UNKNOWN_OR_INACTIVE_ISSUER",
+        keys=(rsa_key(WRONG_KEY),),
+    )
 
 
 async def test_an_unknown_issuer_and_an_inactive_one_are_indistinguishable(vendor):
@@ -623,7 +686,8 @@ async def test_a_consumer_created_after_its_issuer_was_refused_is_accepted_at_on
     name = unique("late-vendor")
     token = sign(claims(name), rsa_key(0))
     assert_refused(await call(client, f"Bearer {token}"), "UNKNOWN_OR_INACTIVE_ISSUER", token)
-    consumer = await create_api_consumer(support_cli_actor(org.id), name=name,
-                                         public_key=public_pem(rsa_key(0)), kid="k1")
+    consumer = await create_api_consumer(
+        support_cli_actor(org.id), name=name, public_key=public_pem(rsa_key(0)), kid="k1"
+    )
     vendor = Vendor(org, consumer, rsa_key(0), client)
     assert_accepted(await call_with(vendor, token), vendor)

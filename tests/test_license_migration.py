@@ -26,9 +26,23 @@ UNMAPPED = "{ unmappedUsers { user { email license licenseReviewed } reason prop
 MAPPING = """mutation($i: RunLicenseMappingInput!) { runLicenseMapping(input: $i) {
   applied { user { email } proposedLicense confidence } unmapped { user { email } reason } threshold
   errors { code } } }"""
-SET = """mutation($i: SetUserLicenseInput!) { setUserLicense(input: $i) { user { licenseReviewed } errors { code } } }"""
-HEADER = ["email", "first_name", "last_name", "type", "classification", "billing_number", "title", "labs_90d",
-          "prescriptions_90d", "virtual_visits_90d", "provincial_claims_90d", "expected_end_of_training"]
+SET = (
+    """mutation($i: SetUserLicenseInput!) { setUserLicense(input: $i) { user { licenseReviewed } errors { code } } }"""
+)
+HEADER = [
+    "email",
+    "first_name",
+    "last_name",
+    "type",
+    "classification",
+    "billing_number",
+    "title",
+    "labs_90d",
+    "prescriptions_90d",
+    "virtual_visits_90d",
+    "provincial_claims_90d",
+    "expected_end_of_training",
+]
 
 # (type, classification, billing number, labs, prescriptions, virtual visits, claims) -> (license, applied?)
 KINDS = [
@@ -61,16 +75,21 @@ def legacy_csv(count: int, tag: str) -> tuple[str, dict[str, tuple[str, bool]]]:
 
 def cli(database_url: str, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, "CHRGRAPH_DATABASE_URL": database_url}
-    return subprocess.run([sys.executable, "-m", "chrgraph.cli", *args], capture_output=True, text=True, env=env,
-                          input=stdin, timeout=180)
+    return subprocess.run(
+        [sys.executable, "-m", "chrgraph.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        input=stdin,
+        timeout=180,
+    )
 
 
 @pytest.fixture
 async def clinic(client):
     clinic = await make_clinic(client)
     # The default enforcement date (2026-02-01) is past: set it explicitly, in the future.
-    await update_organization(support_cli_actor(clinic.organization.id),
-                              {"licenseEnforcementDate": date(2099, 1, 1)})
+    await update_organization(support_cli_actor(clinic.organization.id), {"licenseEnforcementDate": date(2099, 1, 1)})
     return clinic
 
 
@@ -132,14 +151,13 @@ async def test_enforcement_gives_the_highest_fitting_tier_and_waits_for_review(c
     assert cli(database_url, "users", "import", "--org", clinic.domain, str(path)).returncode == 0
     unlicensed = await User.filter(email__endswith=f".{tag}@import.test", license__isnull=True).count()
     assert unlicensed == 3
-    await update_organization(support_cli_actor(clinic.organization.id),
-                              {"licenseEnforcementDate": date(2026, 2, 1)})
+    await update_organization(support_cli_actor(clinic.organization.id), {"licenseEnforcementDate": date(2026, 2, 1)})
     done = cli(database_url, "licenses", "enforce", "--org", clinic.domain)
     assert done.returncode == 0 and "assigned 3 license(s)" in done.stdout
     again = cli(database_url, "licenses", "enforce", "--org", clinic.domain)
     assert "assigned 0 license(s)" in again.stdout  # idempotent
     users = {u.email: u for u in await User.filter(email__endswith=f".{tag}@import.test")}
-    for email, (license, applied) in expected.items():
+    for email, (_license, applied) in expected.items():
         if not applied:
             highest = License.CHR_PLUS  # standard or unclassified practitioners: the highest tier
             assert users[email].license is highest and users[email].license_reviewed is False
@@ -151,18 +169,29 @@ async def test_enforcement_gives_the_highest_fitting_tier_and_waits_for_review(c
     waiting = [e for e, (lic, applied) in expected.items() if not applied]
     assert all(banner[e]["reason"].startswith("Assigned automatically") for e in waiting)
     user_id = to_base64("User", users[waiting[0]].id)
-    assert (await clinic.owner.gql(SET, {"i": {"userId": user_id, "license": "CHR_LITE"}}))[
-        "setUserLicense"]["user"]["licenseReviewed"] is True
+    assert (await clinic.owner.gql(SET, {"i": {"userId": user_id, "license": "CHR_LITE"}}))["setUserLicense"]["user"][
+        "licenseReviewed"
+    ] is True
     assert await AuditEvent.filter(action="LICENSE_ENFORCED", actor_kind="SYSTEM").count() >= 3
 
 
 async def test_a_trainee_is_enforced_to_clinical_trainee_never_chr_plus(clinic):
     org = clinic.organization
     await update_organization(support_cli_actor(org.id), {"contract": "CUSTOM"})
-    user, _ = await invite_user(support_cli_actor(org.id), f"{unique('t')}@x.test", Profile(
-        UserType.PRACTITIONER, Classification.CLINICAL_TRAINEE, None, "T", "Rainee",
-        expected_end_of_training=date(2027, 1, 1)))
-    await update_organization(support_cli_actor(org.id), {"contract": "STANDARD",
-                                                          "licenseEnforcementDate": date(2026, 2, 1)})
+    user, _ = await invite_user(
+        support_cli_actor(org.id),
+        f"{unique('t')}@x.test",
+        Profile(
+            UserType.PRACTITIONER,
+            Classification.CLINICAL_TRAINEE,
+            None,
+            "T",
+            "Rainee",
+            expected_end_of_training=date(2027, 1, 1),
+        ),
+    )
+    await update_organization(
+        support_cli_actor(org.id), {"contract": "STANDARD", "licenseEnforcementDate": date(2026, 2, 1)}
+    )
     assert await enforce_licenses(org.id) == 1
     assert (await User.get(id=user.id)).license is License.CLINICAL_TRAINEE

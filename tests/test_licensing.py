@@ -25,7 +25,9 @@ CANCEL = """mutation($i: CancelPendingLicenseChangeInput!) { cancelPendingLicens
 USER = "query($id: ID!) { user(id: $id) { license pendingLicense pendingLicenseEffectiveOn licenseReviewed } }"
 ACCESS = """query($id: ID!, $f: Feature!) { featureAccess(userId: $id, feature: $f) {
   license included lowestLicense canUpgradeSelf mustRequest } }"""
-UPGRADE = """mutation($i: UpgradeOwnLicenseInput!) { upgradeOwnLicense(input: $i) { user { license } errors { code } } }"""
+UPGRADE = (
+    """mutation($i: UpgradeOwnLicenseInput!) { upgradeOwnLicense(input: $i) { user { license } errors { code } } }"""
+)
 REQUEST = """mutation($i: RequestLicenseUpgradeInput!) { requestLicenseUpgrade(input: $i) {
   request { id status requestedLicense } errors { code } } }"""
 APPROVE = """mutation($i: ApproveLicenseUpgradeRequestInput!) { approveLicenseUpgradeRequest(input: $i) {
@@ -61,8 +63,11 @@ async def test_the_catalogue_is_the_table_of_section_4(clinic):
 
 async def test_custom_contracts_are_left_out_of_license_management(client):
     clinic = await make_clinic(client, contract=Contract.CUSTOM)
-    result = (await clinic.owner.gql(INVITE, {"i": {"email": "c@custom.test", "type": "STAFF", "firstName": "C",
-                                                     "lastName": "U"}}))["inviteUser"]
+    result = (
+        await clinic.owner.gql(
+            INVITE, {"i": {"email": "c@custom.test", "type": "STAFF", "firstName": "C", "lastName": "U"}}
+        )
+    )["inviteUser"]
     assert result["errors"] == [] and result["user"]["license"] is None
 
 
@@ -110,8 +115,13 @@ async def test_feature_access_names_the_lowest_fitting_license_and_who_may_upgra
     org = clinic.organization.id
     dr = await practitioner(org, license=License.CHR_LITE)
     access = (await clinic.vendor.gql(ACCESS, {"id": dr, "f": "LABS"}))["featureAccess"]
-    assert access == {"license": "CHR_LITE", "included": False, "lowestLicense": "CHR_PLUS",
-                      "canUpgradeSelf": False, "mustRequest": True}
+    assert access == {
+        "license": "CHR_LITE",
+        "included": False,
+        "lowestLicense": "CHR_PLUS",
+        "canUpgradeSelf": False,
+        "mustRequest": True,
+    }
     assert (await clinic.vendor.gql(ACCESS, {"id": dr, "f": "SCHEDULING"}))["featureAccess"]["included"] is True
     video = (await clinic.vendor.gql(ACCESS, {"id": dr, "f": "VIRTUAL_CARE"}))["featureAccess"]
     assert video["lowestLicense"] == "CHR_LITE_VV"
@@ -140,29 +150,44 @@ async def test_others_request_and_an_admin_decides(clinic):
     session = await session_for(clinic.client, email)
     denied = await session.post(UPGRADE, {"i": {"license": "CHR_PLUS"}})
     assert denied.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
-    asked = (await session.gql(REQUEST, {"i": {"license": "CHR_PLUS", "reason": "Labs for diabetes care"}}))
+    asked = await session.gql(REQUEST, {"i": {"license": "CHR_PLUS", "reason": "Labs for diabetes care"}})
     request_id = asked["requestLicenseUpgrade"]["request"]["id"]
     pending = (await clinic.owner.gql(REQUESTS))["licenseUpgradeRequests"]
     assert [r["id"] for r in pending] == [request_id]
-    assert (await clinic.owner.gql(APPROVE, {"i": {"requestId": request_id}}))[
-        "approveLicenseUpgradeRequest"]["request"]["status"] == "APPROVED"
+    assert (await clinic.owner.gql(APPROVE, {"i": {"requestId": request_id}}))["approveLicenseUpgradeRequest"][
+        "request"
+    ]["status"] == "APPROVED"
     assert (await clinic.owner.gql(USER, {"id": dr}))["user"]["license"] == "CHR_PLUS"
     twice = (await clinic.owner.gql(DECLINE, {"i": {"requestId": request_id}}))["declineLicenseUpgradeRequest"]
     assert twice["errors"][0]["code"] == "INVALID_STATE"
     second = (await session.gql(REQUEST, {"i": {"license": "CHR_PLUS"}}))["requestLicenseUpgrade"]["request"]
-    declined = (await clinic.owner.gql(DECLINE, {"i": {"requestId": second["id"], "reason": "Not now"}}))
-    assert declined["declineLicenseUpgradeRequest"]["request"] == {"status": "DECLINED", "decisionReason": "Not now"}
-    assert (await clinic.vendor.post(REQUEST, {"i": {"license": "CHR_PLUS"}})).json()["errors"][0][
-        "extensions"]["code"] == "FORBIDDEN"
+    declined = await clinic.owner.gql(DECLINE, {"i": {"requestId": second["id"], "reason": "Not now"}})
+    assert declined["declineLicenseUpgradeRequest"]["request"] == {
+        "status": "DECLINED",
+        "decisionReason": "Not now",
+    }
+    assert (await clinic.vendor.post(REQUEST, {"i": {"license": "CHR_PLUS"}})).json()["errors"][0]["extensions"][
+        "code"
+    ] == "FORBIDDEN"
 
 
 async def test_changing_classification_needs_a_fitting_license_and_access_uses_it_at_once(clinic):
     dr = await practitioner(clinic.organization.id, license=License.CHR_PLUS)
     doc = """mutation($i: UpdateUserInput!) { updateUser(input: $i) { user { license classification }
       errors { code field } } }"""
-    moved = (await clinic.owner.gql(doc, {"i": {"userId": dr, "classification": "CLINICAL_TRAINEE",
-                                               "license": "CLINICAL_TRAINEE",
-                                               "expectedEndOfTraining": "2027-06-30"}}))["updateUser"]
+    moved = (
+        await clinic.owner.gql(
+            doc,
+            {
+                "i": {
+                    "userId": dr,
+                    "classification": "CLINICAL_TRAINEE",
+                    "license": "CLINICAL_TRAINEE",
+                    "expectedEndOfTraining": "2027-06-30",
+                }
+            },
+        )
+    )["updateUser"]
     assert moved["errors"] == []
     # CLINICAL_TRAINEE ranks below CHR_PLUS, yet access uses it at once: the old one no longer fits.
     assert (await clinic.owner.gql(USER, {"id": dr}))["user"]["license"] == "CLINICAL_TRAINEE"
@@ -170,8 +195,11 @@ async def test_changing_classification_needs_a_fitting_license_and_access_uses_i
 
 async def test_switching_to_standard_brings_users_under_management(client):
     clinic = await make_clinic(client, contract=Contract.CUSTOM)
-    result = (await clinic.owner.gql(INVITE, {"i": {"email": "s@switch.test", "type": "STAFF", "firstName": "S",
-                                                     "lastName": "W"}}))["inviteUser"]
+    result = (
+        await clinic.owner.gql(
+            INVITE, {"i": {"email": "s@switch.test", "type": "STAFF", "firstName": "S", "lastName": "W"}}
+        )
+    )["inviteUser"]
     user = await User.get(id=pk(result["user"]["id"]))
     assert user.license_managed_since is None
     await update_organization(support_cli_actor(clinic.organization.id), {"contract": Contract.STANDARD})

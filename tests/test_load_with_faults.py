@@ -39,9 +39,7 @@ from tests.scheduling_helpers import at, patient, practitioner
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.postgres,
-    pytest.mark.skipif(
-        backend() != "postgres", reason="load with faults needs PostgreSQL (CHRGRAPH_TEST_DB=postgres)"
-    ),
+    pytest.mark.skipif(backend() != "postgres", reason="load with faults needs PostgreSQL (CHRGRAPH_TEST_DB=postgres)"),
 ]
 
 REQUESTS = 200
@@ -112,12 +110,8 @@ async def make_scene(client) -> Scene:
     clinic = await make_clinic(client)
     org = clinic.organization.id
     actor = support_cli_actor(org)
-    doomed = await create_api_consumer(
-        actor, name=unique("doomed"), public_key=public_pem(rsa_key(0)), kid="k1"
-    )
-    rotating = await create_api_consumer(
-        actor, name=unique("rotating"), public_key=public_pem(rsa_key(0)), kid="k1"
-    )
+    doomed = await create_api_consumer(actor, name=unique("doomed"), public_key=public_pem(rsa_key(0)), kid="k1")
+    rotating = await create_api_consumer(actor, name=unique("rotating"), public_key=public_pem(rsa_key(0)), kid="k1")
     await add_api_consumer_key(actor, rotating.issuer, public_pem(rsa_key(1)), "k2")
     doctors = [await practitioner(org) for _ in range(4)]
     patients = [await patient(org) for _ in range(4)]
@@ -138,8 +132,7 @@ def plan(scene: Scene) -> list[Outcome]:
     pairs of bookings a slot, so that races happen under load."""
     signers = [scene.steady, scene.doomed, scene.rotating, scene.revoked]
     return [
-        Outcome(i, signers[i % 4], ("read", "inviteUser", "bookAppointment")[(i // 4) % 3])
-        for i in range(REQUESTS)
+        Outcome(i, signers[i % 4], ("read", "inviteUser", "bookAppointment")[(i // 4) % 3]) for i in range(REQUESTS)
     ]
 
 
@@ -216,9 +209,7 @@ async def test_revocations_under_load_refuse_in_time_and_leave_a_consistent_audi
                 ]
                 await asyncio.sleep(0.3)
                 deactivated, revoked = await asyncio.gather(
-                    timed_command(
-                        "consumers", "deactivate", "--org", scene.domain, "--issuer", scene.doomed.issuer
-                    ),
+                    timed_command("consumers", "deactivate", "--org", scene.domain, "--issuer", scene.doomed.issuer),
                     timed_command(
                         "consumers",
                         "revoke-key",
@@ -260,9 +251,7 @@ async def test_revocations_under_load_refuse_in_time_and_leave_a_consistent_audi
         assert all(o.status == 401 for o in late), [
             (o.index, o.status, o.started - moment) for o in late if o.status != 401
         ]
-        assert any(o.status == 200 for o in outcomes if o.signer is signer), (
-            f"{signer.name} never got through"
-        )
+        assert any(o.status == 200 for o in outcomes if o.signer is signer), f"{signer.name} never got through"
     for signer in (scene.steady, scene.rotating):
         refused = [o for o in outcomes if o.signer is signer and o.status != 200]
         assert refused == [], [(o.index, o.status, o.body) for o in refused][:5]

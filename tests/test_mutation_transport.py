@@ -28,15 +28,19 @@ async def test_anonymous_login_next_to_another_field_is_refused(client):
 
 
 async def test_a_login_with_failing_credentials_is_refused(client, clinic):
-    response = await client.post("/graphql", json={"query": LOGIN % ("a@b.test", "x")},
-                                 headers={"Authorization": "Bearer chs_" + "B" * 43})
+    response = await client.post(
+        "/graphql",
+        json={"query": LOGIN % ("a@b.test", "x")},
+        headers={"Authorization": "Bearer chs_" + "B" * 43},
+    )
     assert response.status_code == 401
     assert response.json()["errors"][0]["extensions"]["reason"] == "INVALID_SESSION"
 
 
 async def test_a_mutation_over_get_is_405(clinic):
-    response = await clinic.owner.client.get("/graphql", params={"query": LOGOUT},
-                                             headers={"Authorization": f"Bearer {clinic.owner.token}"})
+    response = await clinic.owner.client.get(
+        "/graphql", params={"query": LOGOUT}, headers={"Authorization": f"Bearer {clinic.owner.token}"}
+    )
     assert response.status_code == 405
     assert response.json()["errors"][0]["extensions"]["code"] == "METHOD_NOT_ALLOWED"
     # and nothing happened: the session still works
@@ -45,8 +49,9 @@ async def test_a_mutation_over_get_is_405(clinic):
 
 async def test_a_batch_holding_a_mutation_is_refused_as_one_object(clinic):
     batch = [{"query": "{ viewer { kind } }"}, {"query": LOGOUT}]
-    response = await clinic.owner.client.post("/graphql", json=batch,
-                                              headers={"Authorization": f"Bearer {clinic.owner.token}"})
+    response = await clinic.owner.client.post(
+        "/graphql", json=batch, headers={"Authorization": f"Bearer {clinic.owner.token}"}
+    )
     assert response.status_code == 400
     body = response.json()
     assert isinstance(body, dict) and body["errors"][0]["extensions"]["code"] == "BAD_REQUEST"

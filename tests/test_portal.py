@@ -44,39 +44,63 @@ def image_bytes(kind: str, size=(64, 32)) -> bytes:
 async def upload(session, data: bytes, filename: str, content_type: str = "application/octet-stream"):
     operations = json.dumps({"query": UPLOAD, "variables": {"i": {"file": None}}})
     return await session.client.post(
-        "/graphql", headers={"Authorization": f"Bearer {session.token}"},
+        "/graphql",
+        headers={"Authorization": f"Bearer {session.token}"},
         data={"operations": operations, "map": json.dumps({"0": ["variables.i.file"]})},
-        files={"0": (filename, data, content_type)})
+        files={"0": (filename, data, content_type)},
+    )
 
 
 async def test_defaults_are_the_specs(clinic):
     assert (await clinic.support.gql(SETTINGS))["portalSettings"] == {
-        "portalEnabled": False, "portalAccessible": False, "accessibleForNewPatients": False,
-        "selfRegistration": False, "conversationResponses": True, "portalBilling": False,
-        "extraSearchableIdentifications": False, "otpTimeoutMinutes": 15, "hiddenAppointmentStatuses": [],
-        "notificationLogin": "OTP_AND_DATE_OF_BIRTH", "backgroundImage": None}
+        "portalEnabled": False,
+        "portalAccessible": False,
+        "accessibleForNewPatients": False,
+        "selfRegistration": False,
+        "conversationResponses": True,
+        "portalBilling": False,
+        "extraSearchableIdentifications": False,
+        "otpTimeoutMinutes": 15,
+        "hiddenAppointmentStatuses": [],
+        "notificationLogin": "OTP_AND_DATE_OF_BIRTH",
+        "backgroundImage": None,
+    }
 
 
 async def test_partial_updates_change_only_what_is_given_even_while_disabled(clinic):
-    first = (await clinic.owner.gql(UPDATE, {"i": {"portalAccessible": True, "otpTimeoutMinutes": 30}}))
+    first = await clinic.owner.gql(UPDATE, {"i": {"portalAccessible": True, "otpTimeoutMinutes": 30}})
     assert first["updatePortalSettings"]["errors"] == []
-    second = (await clinic.owner.gql(UPDATE, {"i": {"hiddenAppointmentStatuses": ["NO_SHOW", "CANCELLED"],
-                                                    "notificationLogin": "ID_AND_DATE_OF_BIRTH"}}))
+    second = await clinic.owner.gql(
+        UPDATE,
+        {
+            "i": {
+                "hiddenAppointmentStatuses": ["NO_SHOW", "CANCELLED"],
+                "notificationLogin": "ID_AND_DATE_OF_BIRTH",
+            }
+        },
+    )
     settings = second["updatePortalSettings"]["portalSettings"]
-    assert settings == {"portalAccessible": True, "otpTimeoutMinutes": 30,
-                        "hiddenAppointmentStatuses": ["CANCELLED", "NO_SHOW"],
-                        "notificationLogin": "ID_AND_DATE_OF_BIRTH", "portalBilling": False}
+    assert settings == {
+        "portalAccessible": True,
+        "otpTimeoutMinutes": 30,
+        "hiddenAppointmentStatuses": ["CANCELLED", "NO_SHOW"],
+        "notificationLogin": "ID_AND_DATE_OF_BIRTH",
+        "portalBilling": False,
+    }
     history = (await clinic.owner.gql(HISTORY))["portalSettingsHistory"]
     assert history["totalCount"] == 2
     latest = {c["field"]: (c["before"], c["after"]) for c in history["edges"][0]["node"]["changes"]}
     assert latest["notificationLogin"] == ("OTP_AND_DATE_OF_BIRTH", "ID_AND_DATE_OF_BIRTH")
 
 
-@pytest.mark.parametrize(("fields", "code", "field"), [
-    ({"otpTimeoutMinutes": 7}, "INVALID_INPUT", ["otpTimeoutMinutes"]),
-    ({"portalBilling": True}, "STRIPE_INTEGRATION_REQUIRED", ["portalBilling"]),
-    ({"portalAccessible": None}, "INVALID_INPUT", ["portalAccessible"]),
-])
+@pytest.mark.parametrize(
+    ("fields", "code", "field"),
+    [
+        ({"otpTimeoutMinutes": 7}, "INVALID_INPUT", ["otpTimeoutMinutes"]),
+        ({"portalBilling": True}, "STRIPE_INTEGRATION_REQUIRED", ["portalBilling"]),
+        ({"portalAccessible": None}, "INVALID_INPUT", ["portalAccessible"]),
+    ],
+)
 async def test_invalid_settings_are_refused(clinic, fields, code, field):
     result = (await clinic.owner.gql(UPDATE, {"i": fields}))["updatePortalSettings"]
     assert result["errors"] == [{"code": code, "field": field}]
@@ -109,8 +133,12 @@ async def test_a_real_image_is_stored_and_served_without_credentials(client, cli
     result = response.json()["data"]["uploadPortalBackgroundImage"]
     assert result["errors"] == []
     image = result["image"]
-    assert (image["contentType"], image["width"], image["height"], image["size"]) == (content_type, 64, 32,
-                                                                                      len(data))
+    assert (image["contentType"], image["width"], image["height"], image["size"]) == (
+        content_type,
+        64,
+        32,
+        len(data),
+    )
     served = await client.get(image["url"])
     assert served.status_code == 200 and served.content == data
     assert served.headers["content-type"] == content_type
@@ -123,8 +151,9 @@ async def test_a_real_image_is_stored_and_served_without_credentials(client, cli
 async def test_a_renamed_text_file_and_an_oversized_image_are_refused_and_nothing_is_stored(clinic):
     before = await PortalImage.all().count()
     text = await upload(clinic.owner, b"just some text, honestly\n" * 10, "photo.png", "image/png")
-    assert text.json()["data"]["uploadPortalBackgroundImage"]["errors"] == [{"code": "UNSUPPORTED_IMAGE",
-                                                                            "field": ["file"]}]
+    assert text.json()["data"]["uploadPortalBackgroundImage"]["errors"] == [
+        {"code": "UNSUPPORTED_IMAGE", "field": ["file"]}
+    ]
     big = image_bytes("PNG") + b"\x00" * (5 * 1024 * 1024)
     oversized = await upload(clinic.owner, big, "big.png", "image/png")
     assert oversized.json()["data"]["uploadPortalBackgroundImage"]["errors"][0]["code"] == "IMAGE_TOO_LARGE"
@@ -136,8 +165,11 @@ async def test_a_renamed_text_file_and_an_oversized_image_are_refused_and_nothin
 
 
 async def test_multipart_that_is_not_an_upload_is_a_bad_request(clinic):
-    response = await clinic.owner.client.post("/graphql", headers={"Authorization": f"Bearer {clinic.owner.token}"},
-                                              files={"x": ("a.txt", b"hello", "text/plain")})
+    response = await clinic.owner.client.post(
+        "/graphql",
+        headers={"Authorization": f"Bearer {clinic.owner.token}"},
+        files={"x": ("a.txt", b"hello", "text/plain")},
+    )
     assert response.status_code == 400
     assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
 
@@ -147,8 +179,9 @@ async def test_enabling_the_portal_gives_no_existing_patient_access(clinic):
     before = (await clinic.vendor.gql(REGISTER, {"i": pat}))["registerPatient"]["patient"]
     await clinic.owner.gql(ENABLE)
     await clinic.owner.gql(UPDATE, {"i": {"portalAccessible": True}})
-    assert (await clinic.vendor.gql(REGISTER, {"i": {**pat, "lastName": unique("After")}}))[
-        "registerPatient"]["patient"]["portalAccess"] is False
+    assert (await clinic.vendor.gql(REGISTER, {"i": {**pat, "lastName": unique("After")}}))["registerPatient"][
+        "patient"
+    ]["portalAccess"] is False
     granted = await clinic.vendor.gql(ACCESS, {"i": {"patientId": before["id"], "enabled": True}})
     assert granted["setPatientPortalAccess"]["patient"]["portalAccess"] is True
     assert await AuditEvent.filter(action="PATIENT_PORTAL_ACCESS_SET").exists()
@@ -164,5 +197,5 @@ async def test_new_patients_get_access_when_accessible_for_new_patients_is_on(cl
     assert first["portalAccess"] is True
     if not portal_first:
         await clinic.owner.gql(ENABLE)
-        second = (await clinic.vendor.gql(REGISTER, {"i": {**pat, "lastName": unique("Next")}}))
+        second = await clinic.vendor.gql(REGISTER, {"i": {**pat, "lastName": unique("Next")}})
         assert second["registerPatient"]["patient"]["portalAccess"] is True

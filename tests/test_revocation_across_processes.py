@@ -88,9 +88,19 @@ async def server(app, database_url) -> AsyncIterator[Server]:
     log_path = Path(tempfile.mkdtemp(prefix="chrgraph-server-")) / "server.log"
     with log_path.open("wb") as log_file:
         process = await asyncio.create_subprocess_exec(
-            str(BIN / "python"), "-m", "uvicorn", "chrgraph.app:app_factory", "--factory",
-            "--host", "127.0.0.1", "--port", str(port),
-            stdout=log_file, stderr=asyncio.subprocess.STDOUT, env=environment(database_url), cwd=ROOT,
+            str(BIN / "python"),
+            "-m",
+            "uvicorn",
+            "chrgraph.app:app_factory",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            stdout=log_file,
+            stderr=asyncio.subprocess.STDOUT,
+            env=environment(database_url),
+            cwd=ROOT,
         )
     running = Server(f"http://127.0.0.1:{port}", process, log_path)
     try:
@@ -109,8 +119,12 @@ async def remote(server) -> AsyncIterator[httpx.AsyncClient]:
 async def chrgraph(database_url: str, *args: str) -> None:
     """`chrgraph ARGS…` in its own process, as an operator would type it; must succeed."""
     process = await asyncio.create_subprocess_exec(
-        str(BIN / "chrgraph"), *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        env=environment(database_url), cwd=ROOT,
+        str(BIN / "chrgraph"),
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=environment(database_url),
+        cwd=ROOT,
     )
     try:
         out, err = await asyncio.wait_for(process.communicate(), COMMAND_LIMIT)
@@ -129,8 +143,7 @@ async def assert_served(remote: httpx.AsyncClient, token: str, vendor: Vendor) -
     assert response.json()["data"]["viewer"]["consumer"]["issuer"] == vendor.consumer.issuer
 
 
-async def assert_refused_within_a_second(remote: httpx.AsyncClient, token: str, reason: str,
-                                         server: Server) -> None:
+async def assert_refused_within_a_second(remote: httpx.AsyncClient, token: str, reason: str, server: Server) -> None:
     """Ask until refused; the refused request must have been sent within the bound."""
     loop = asyncio.get_running_loop()
     changed_at = loop.time()
@@ -138,8 +151,7 @@ async def assert_refused_within_a_second(remote: httpx.AsyncClient, token: str, 
     while True:
         sent_at = loop.time() - changed_at
         if sent_at > REVOCATION_BOUND:
-            raise AssertionError(
-                f"still served {sent_at:.2f} s after the change: {answers}\n{server.output()}")
+            raise AssertionError(f"still served {sent_at:.2f} s after the change: {answers}\n{server.output()}")
         response = await ask(remote, token)
         answers.append((round(sent_at, 3), response.status_code))
         if response.status_code == 401:
@@ -154,30 +166,50 @@ async def assert_refused_within_a_second(remote: httpx.AsyncClient, token: str, 
 
 
 async def test_consumer_deactivated_by_the_cli_is_refused_by_a_server_process_within_a_second(
-        vendor, server, remote, database_url):
+    vendor, server, remote, database_url
+):
     token = vendor.token(ttl=600)
     await assert_served(remote, token, vendor)  # the server now holds the consumer in its cache
-    await chrgraph(database_url, "consumers", "deactivate", "--org", vendor.organization.domain,
-                   "--issuer", vendor.consumer.issuer)
+    await chrgraph(
+        database_url,
+        "consumers",
+        "deactivate",
+        "--org",
+        vendor.organization.domain,
+        "--issuer",
+        vendor.consumer.issuer,
+    )
     await assert_refused_within_a_second(remote, token, "UNKNOWN_OR_INACTIVE_ISSUER", server)
 
 
 async def test_key_revoked_by_the_cli_is_refused_by_a_server_process_within_a_second(
-        vendor, server, remote, database_url):
+    vendor, server, remote, database_url
+):
     rotated = rsa_key(ROTATED_KEY)
-    await add_api_consumer_key(support_cli_actor(vendor.organization.id), vendor.consumer.issuer,
-                               public_pem(rotated), "k2")
+    await add_api_consumer_key(
+        support_cli_actor(vendor.organization.id), vendor.consumer.issuer, public_pem(rotated), "k2"
+    )
     token = vendor.token(ttl=600, kid="k1")
     await assert_served(remote, token, vendor)
-    await chrgraph(database_url, "consumers", "revoke-key", "--org", vendor.organization.domain,
-                   "--issuer", vendor.consumer.issuer, "--kid", "k1")
+    await chrgraph(
+        database_url,
+        "consumers",
+        "revoke-key",
+        "--org",
+        vendor.organization.domain,
+        "--issuer",
+        vendor.consumer.issuer,
+        "--kid",
+        "k1",
+    )
     await assert_refused_within_a_second(remote, token, "BAD_SIGNATURE", server)
     # Only that key: the consumer's other key still signs accepted tokens.
     await assert_served(remote, sign(claims(vendor.consumer.issuer), rotated, kid="k2"), vendor)
 
 
 async def test_api_switched_off_by_the_cli_is_refused_by_a_server_process_within_a_second(
-        vendor, server, remote, database_url):
+    vendor, server, remote, database_url
+):
     token = vendor.token(ttl=600)
     await assert_served(remote, token, vendor)
     await chrgraph(database_url, "org", "set", "--domain", vendor.organization.domain, "--no-enterprise-api")

@@ -68,8 +68,9 @@ async def test_assigning_roles_by_session_needs_the_password_again(clinic):
 
 async def test_a_consumer_assigns_roles_without_a_password(clinic):
     member = await clinic.member()
-    data = await clinic.vendor.gql(ASSIGN, {"input": {"userId": member.user_id,
-                                                      "roleIds": [role_id(clinic, "Front desk")]}})
+    data = await clinic.vendor.gql(
+        ASSIGN, {"input": {"userId": member.user_id, "roleIds": [role_id(clinic, "Front desk")]}}
+    )
     assert data["assignRoles"]["errors"] == []
 
 
@@ -77,12 +78,18 @@ async def test_new_permissions_apply_to_an_open_session_at_once(clinic):
     member = await clinic.member()
     denied = await member.post("{ users { totalCount } }")
     assert denied.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
-    granted = (await clinic.owner.gql(GRANT, {"input": {"userId": member.user_id, "permission": "VIEW_USERS",
-                                                         "password": PASSWORD}}))["grantPermission"]
+    granted = (
+        await clinic.owner.gql(
+            GRANT, {"input": {"userId": member.user_id, "permission": "VIEW_USERS", "password": PASSWORD}}
+        )
+    )["grantPermission"]
     assert granted["errors"] == [] and granted["user"]["extraPermissions"] == ["VIEW_USERS"]
     assert (await member.gql("{ users { totalCount } }"))["users"]["totalCount"] >= 1
-    revoked = (await clinic.owner.gql(REVOKE, {"input": {"userId": member.user_id, "permission": "VIEW_USERS",
-                                                          "password": PASSWORD}}))["revokePermission"]
+    revoked = (
+        await clinic.owner.gql(
+            REVOKE, {"input": {"userId": member.user_id, "permission": "VIEW_USERS", "password": PASSWORD}}
+        )
+    )["revokePermission"]
     assert revoked["errors"] == [] and revoked["user"]["extraPermissions"] == []
     again = await member.post("{ users { totalCount } }")
     assert again.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
@@ -90,36 +97,53 @@ async def test_new_permissions_apply_to_an_open_session_at_once(clinic):
 
 async def test_manage_api_consumers_can_never_be_granted(clinic):
     member = await clinic.member()
-    grant = (await clinic.owner.gql(GRANT, {"input": {"userId": member.user_id,
-                                                       "permission": "MANAGE_API_CONSUMERS",
-                                                       "password": PASSWORD}}))["grantPermission"]
+    grant = (
+        await clinic.owner.gql(
+            GRANT,
+            {"input": {"userId": member.user_id, "permission": "MANAGE_API_CONSUMERS", "password": PASSWORD}},
+        )
+    )["grantPermission"]
     assert grant["errors"][0]["code"] == "PERMISSION_NOT_GRANTABLE"
-    role = (await clinic.owner.gql(CREATE_ROLE, {"input": {"name": "Integrations",
-                                                           "permissions": ["MANAGE_API_CONSUMERS"]}}))
+    role = await clinic.owner.gql(
+        CREATE_ROLE, {"input": {"name": "Integrations", "permissions": ["MANAGE_API_CONSUMERS"]}}
+    )
     assert role["createRole"]["errors"][0]["code"] == "PERMISSION_NOT_GRANTABLE"
     owner = (await clinic.owner.gql(ME))["viewer"]["user"]
     assert owner["isOwner"] is True and "MANAGE_API_CONSUMERS" not in owner["permissions"]
 
 
 async def test_custom_roles_are_created_and_updated_and_built_ins_stay(clinic):
-    created = (await clinic.owner.gql(CREATE_ROLE, {"input": {"name": "Scheduler",
-                                                              "permissions": ["MANAGE_SCHEDULE"]}}))["createRole"]
+    created = (
+        await clinic.owner.gql(CREATE_ROLE, {"input": {"name": "Scheduler", "permissions": ["MANAGE_SCHEDULE"]}})
+    )["createRole"]
     assert created["errors"] == []
-    taken = (await clinic.owner.gql(CREATE_ROLE, {"input": {"name": "Scheduler", "permissions": []}}))
+    taken = await clinic.owner.gql(CREATE_ROLE, {"input": {"name": "Scheduler", "permissions": []}})
     assert taken["createRole"]["errors"][0]["code"] == "ROLE_NAME_TAKEN"
-    updated = (await clinic.owner.gql(UPDATE_ROLE, {"input": {
-        "roleId": created["role"]["id"], "name": "Booking desk",
-        "permissions": ["MANAGE_SCHEDULE", "MANAGE_PATIENTS"]}}))["updateRole"]
-    assert updated == {"role": {"name": "Booking desk", "permissions": ["MANAGE_PATIENTS", "MANAGE_SCHEDULE"]},
-                       "errors": []}
-    builtin = (await clinic.owner.gql(UPDATE_ROLE, {"input": {"roleId": role_id(clinic, "Billing"),
-                                                              "permissions": []}}))["updateRole"]
+    updated = (
+        await clinic.owner.gql(
+            UPDATE_ROLE,
+            {
+                "input": {
+                    "roleId": created["role"]["id"],
+                    "name": "Booking desk",
+                    "permissions": ["MANAGE_SCHEDULE", "MANAGE_PATIENTS"],
+                }
+            },
+        )
+    )["updateRole"]
+    assert updated == {
+        "role": {"name": "Booking desk", "permissions": ["MANAGE_PATIENTS", "MANAGE_SCHEDULE"]},
+        "errors": [],
+    }
+    builtin = (
+        await clinic.owner.gql(UPDATE_ROLE, {"input": {"roleId": role_id(clinic, "Billing"), "permissions": []}})
+    )["updateRole"]
     assert builtin["errors"][0]["code"] == "BUILTIN_ROLE_READ_ONLY"
 
 
 async def test_ownership_moves_to_another_active_user(clinic):
     member = await clinic.member()
-    result = (await clinic.owner.gql(TRANSFER, {"input": {"userId": member.user_id, "password": PASSWORD}}))
+    result = await clinic.owner.gql(TRANSFER, {"input": {"userId": member.user_id, "password": PASSWORD}})
     assert result["transferOwnership"]["errors"] == []
     assert (await member.gql(ME))["viewer"]["user"]["isOwner"] is True
     assert (await clinic.owner.gql(ME))["viewer"]["user"]["isOwner"] is False

@@ -134,16 +134,12 @@ CONFIG = Config.from_dict(
             },
         },
         "checks": {"positive_data_acceptance": {"enabled": False}},
-        "operations": [
-            {"include-name": sorted(DENIED), "checks": {"not_a_server_error": {"enabled": False}}}
-        ],
+        "operations": [{"include-name": sorted(DENIED), "checks": {"not_a_server_error": {"enabled": False}}}],
     }
 )
 schema = schemathesis.graphql.from_path(ROOT / "schema.graphql", config=CONFIG)
 # Over JSON an upload can only be a string: the server must refuse it, not crash.
-schemathesis.graphql.scalar(
-    "Upload", st.sampled_from(["0", "", "data:image/png;base64,AAAA"]).map(nodes.String)
-)
+schemathesis.graphql.scalar("Upload", st.sampled_from(["0", "", "data:image/png;base64,AAAA"]).map(nodes.String))
 
 _fuzzed: list[str] = []
 
@@ -164,9 +160,7 @@ class ConsumerToken:
 async def fuzz_server(client):
     """An organization with the fuzzing consumer, and a real server over it."""
     organization = await make_organization()
-    await create_api_consumer(
-        support_cli_actor(organization.id), name=ISSUER, public_key=public_pem(KEY), kid="k1"
-    )
+    await create_api_consumer(support_cli_actor(organization.id), name=ISSUER, public_key=public_pem(KEY), kid="k1")
     async with running_server() as server:
         yield server.base_url + "/graphql", organization
 
@@ -231,15 +225,11 @@ async def test_the_fuzzer_reached_the_server_with_every_kind_of_hostile_string(f
     if not _fuzzed:
         pytest.skip("runs after the fuzzed operations")
     _, organization = fuzz_server
-    rows = await ApiLog.filter(organization_id=organization.id).values_list(
-        "query", "status", "response_body"
-    )
+    rows = await ApiLog.filter(organization_id=organization.id).values_list("query", "status", "response_body")
     queries = [q or "" for q, _, _ in rows]
     assert len(rows) >= len(set(_fuzzed)), "every fuzzed operation was logged"
     for marker in ("' OR '1'='1", "\\u0000", "\u202e", "👩🏽‍⚕️", "line\\r\\nX-Injected", "<script>"):
         assert any(marker in q for q in queries), f"no request carried {marker!r}"
     assert any(len(q) >= len(ONE_MB) for q in queries) or any(s == 413 for _, s, _ in rows), "no 1 MB string"
-    assert any("not valid JSON" in (body or "") for _, _, body in rows), (
-        "no lone surrogate reached the server"
-    )
+    assert any("not valid JSON" in (body or "") for _, _, body in rows), "no lone surrogate reached the server"
     assert {s for _, s, _ in rows} <= {200, 400, 405, 413}

@@ -6,13 +6,13 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from chrgraph.auth.principals import support_cli_actor
 from chrgraph.auth import epoch
+from chrgraph.auth.principals import support_cli_actor
 from chrgraph.auth.sessions import session_hash
 from chrgraph.db.models import Classification, License, LoginFailure, Session, User, UserType
 from chrgraph.resolvers.users.invite_user import create_service_account, invite_user
 from chrgraph.resolvers.users.profile import Profile
-from tests.accounts import PASSWORD, login, make_clinic
+from tests.accounts import login, make_clinic
 from tests.helpers import unique
 
 VIEWER = "{ viewer { kind user { id email } organization { id } } }"
@@ -46,9 +46,12 @@ async def test_every_refusal_is_the_same_error(client, clinic):
     await invite_user(actor, invited, Profile(UserType.STAFF, license=License.STAFF, first_name="I", last_name="N"))
     service = f"{unique('svc')}@x.test"
     await create_service_account(actor, email=service, first_name="S", last_name="A", display_name="Svc")
-    trainee = await clinic.member(type=UserType.PRACTITIONER, classification=Classification.CLINICAL_TRAINEE,
-                                  license=License.CLINICAL_TRAINEE,
-                                  expected_end_of_training=date.today() + timedelta(days=30))
+    trainee = await clinic.member(
+        type=UserType.PRACTITIONER,
+        classification=Classification.CLINICAL_TRAINEE,
+        license=License.CLINICAL_TRAINEE,
+        expected_end_of_training=date.today() + timedelta(days=30),
+    )
     await User.filter(email=trainee.email).update(expected_end_of_training=date.today() - timedelta(days=15))
     answers = [
         await login(client, f"owner@{clinic.domain}.test", "wrong password!!"),
@@ -59,14 +62,18 @@ async def test_every_refusal_is_the_same_error(client, clinic):
     ]
     for answer in answers:
         assert answer["token"] is None and answer["user"] is None
-        assert answer["errors"] == [{"code": "INVALID_CREDENTIALS", "message": "Those credentials are not valid.",
-                                     "field": None}]
+        assert answer["errors"] == [
+            {"code": "INVALID_CREDENTIALS", "message": "Those credentials are not valid.", "field": None}
+        ]
 
 
 async def test_a_trainee_keeps_access_for_fourteen_days_after_training(client, clinic):
-    trainee = await clinic.member(type=UserType.PRACTITIONER, classification=Classification.CLINICAL_TRAINEE,
-                                  license=License.CLINICAL_TRAINEE,
-                                  expected_end_of_training=date.today() + timedelta(days=30))
+    trainee = await clinic.member(
+        type=UserType.PRACTITIONER,
+        classification=Classification.CLINICAL_TRAINEE,
+        license=License.CLINICAL_TRAINEE,
+        expected_end_of_training=date.today() + timedelta(days=30),
+    )
     await User.filter(email=trainee.email).update(expected_end_of_training=date.today() - timedelta(days=13))
     assert (await login(client, trainee.email))["errors"] == []
 
@@ -91,8 +98,9 @@ async def test_logout_ends_the_session_at_once(client, clinic):
 
 
 async def test_an_unknown_or_expired_session_is_refused(client, clinic):
-    response = await client.post("/graphql", json={"query": VIEWER},
-                                 headers={"Authorization": "Bearer chs_" + "A" * 43})
+    response = await client.post(
+        "/graphql", json={"query": VIEWER}, headers={"Authorization": "Bearer chs_" + "A" * 43}
+    )
     assert response.status_code == 401
     assert response.json()["errors"][0]["extensions"]["reason"] == "INVALID_SESSION"
     member = await clinic.member()

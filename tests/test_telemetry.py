@@ -67,8 +67,9 @@ def spans() -> Iterator[InMemorySpanExporter]:
 def _trace_of(exporter: InMemorySpanExporter, request_id: str) -> tuple[ReadableSpan, list[ReadableSpan]]:
     """The request's server span and every span of its trace."""
     finished = exporter.get_finished_spans()
-    servers = [s for s in finished if s.kind is trace.SpanKind.SERVER
-               and s.attributes.get("chrgraph.request_id") == request_id]
+    servers = [
+        s for s in finished if s.kind is trace.SpanKind.SERVER and s.attributes.get("chrgraph.request_id") == request_id
+    ]
     assert len(servers) == 1, f"one server span per request, got {len(servers)}"
     server = servers[0]
     return server, [s for s in finished if s.context.trace_id == server.context.trace_id]
@@ -85,17 +86,17 @@ def _descends_from(span: ReadableSpan, ancestor: ReadableSpan, family: list[Read
     return False
 
 
-async def _post(vendor: Vendor, query: str, variables: dict | None, operation: str | None,
-                request_id: str):
+async def _post(vendor: Vendor, query: str, variables: dict | None, operation: str | None, request_id: str):
     headers = {"Authorization": f"Bearer {vendor.token()}", "X-Request-Id": request_id}
     return await vendor.client.post(
-        "/graphql", json={"query": query, "variables": variables, "operationName": operation},
-        headers=headers)
+        "/graphql", json={"query": query, "variables": variables, "operationName": operation}, headers=headers
+    )
 
 
 async def test_each_request_has_one_server_span_naming_operation_principal_and_outcome(spans, vendor):
-    response = await _post(vendor, AUDIT_TRAIL, {"target": HEALTH_CARD}, "AuditTrailOfPatient",
-                           "telemetry-server-span-1")
+    response = await _post(
+        vendor, AUDIT_TRAIL, {"target": HEALTH_CARD}, "AuditTrailOfPatient", "telemetry-server-span-1"
+    )
     assert response.status_code == 200, response.text
 
     server, _ = _trace_of(spans, "telemetry-server-span-1")
@@ -111,8 +112,7 @@ async def test_each_request_has_one_server_span_naming_operation_principal_and_o
 
 
 async def test_a_refused_request_still_names_its_principal_and_outcome(spans, vendor):
-    response = await _post(vendor, "query Broken { viewer { nosuchfield } }", None, "Broken",
-                           "telemetry-refused-0001")
+    response = await _post(vendor, "query Broken { viewer { nosuchfield } }", None, "Broken", "telemetry-refused-0001")
     assert response.status_code == 400
 
     server, _ = _trace_of(spans, "telemetry-refused-0001")
@@ -124,8 +124,9 @@ async def test_a_refused_request_still_names_its_principal_and_outcome(spans, ve
 
 
 async def test_an_unauthenticated_request_is_a_denied_server_span(spans, client):
-    response = await client.post("/graphql", json={"query": "{ viewer { kind } }"},
-                                 headers={"X-Request-Id": "telemetry-anonymous-1"})
+    response = await client.post(
+        "/graphql", json={"query": "{ viewer { kind } }"}, headers={"X-Request-Id": "telemetry-anonymous-1"}
+    )
     assert response.status_code == 401
 
     server, _ = _trace_of(spans, "telemetry-anonymous-1")
@@ -165,8 +166,9 @@ async def test_no_span_carries_query_text_or_argument_values(spans, vendor):
         assert response.status_code == 200, response.text
     hooks.arm_fault(hooks.FaultPlan(fail_at=1, match="audit_event", reads=True, message=DRIVER_ERROR))
     try:
-        failed = await _post(vendor, AUDIT_TRAIL, {"target": HEALTH_CARD}, "AuditTrailOfPatient",
-                             "telemetry-values-fault")
+        failed = await _post(
+            vendor, AUDIT_TRAIL, {"target": HEALTH_CARD}, "AuditTrailOfPatient", "telemetry-values-fault"
+        )
     finally:
         hooks.disarm_fault()
     assert failed.json()["errors"][0]["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
@@ -185,8 +187,7 @@ async def test_no_span_carries_query_text_or_argument_values(spans, vendor):
 async def test_a_failing_resolver_or_statement_leaves_its_error_type_never_its_message(spans, vendor):
     hooks.arm_fault(hooks.FaultPlan(fail_at=1, match="audit_event", reads=True, message=DRIVER_ERROR))
     try:
-        await _post(vendor, AUDIT_TRAIL, {"target": HEALTH_CARD}, "AuditTrailOfPatient",
-                    "telemetry-db-error-01")
+        await _post(vendor, AUDIT_TRAIL, {"target": HEALTH_CARD}, "AuditTrailOfPatient", "telemetry-db-error-01")
     finally:
         hooks.disarm_fault()
     with pytest.raises(ValueError), hooks.statement_span("SELECT 1"):  # as a driver would fail
@@ -242,8 +243,9 @@ def test_an_otlp_exporter_is_configured_only_when_the_endpoint_is_set():
     # In a child process: the global provider can be set once per process, and this
     # one must not replace the in-memory provider of the tests above.
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
-    done = subprocess.run([sys.executable, "-c", _CONFIGURE], capture_output=True, text=True,
-                          timeout=60, env=env, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", _CONFIGURE], capture_output=True, text=True, timeout=60, env=env, check=False
+    )
     assert done.returncode == 0, done.stderr
 
     report = json.loads(done.stdout)

@@ -31,9 +31,18 @@ async def test_no_principal_reads_or_changes_a_user_of_another_organization(clin
     assert target not in listed
     update = (await principal.gql(UPDATE, {"i": {"userId": target, "title": "Hacked"}}))["updateUser"]
     assert update == {"user": None, "errors": [{"code": "NOT_FOUND", "field": ["userId"]}]}
-    assign = (await principal.gql(ASSIGN, {"i": {"userId": mine.owner.user_id,
-                                                 "roleIds": [to_base64("Role", theirs.roles["Billing"])],
-                                                 "password": "correct horse battery staple"}}))["assignRoles"]
+    assign = (
+        await principal.gql(
+            ASSIGN,
+            {
+                "i": {
+                    "userId": mine.owner.user_id,
+                    "roleIds": [to_base64("Role", theirs.roles["Billing"])],
+                    "password": "correct horse battery staple",
+                }
+            },
+        )
+    )["assignRoles"]
     assert assign["errors"] == [{"code": "NOT_FOUND", "field": ["roleIds"]}]
     assert (await User.get(email=theirs.owner.email)).title is None
 

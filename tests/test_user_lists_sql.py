@@ -30,9 +30,12 @@ async def test_users_with_roles_and_permissions_cost_the_same_for_10_and_100(cli
     actor = support_cli_actor(clinic.organization.id)
     roles = [r.id for r in await Role.filter(organization_id=clinic.organization.id)]
     for i in range(100):
-        await invite_user(actor, f"{unique('u')}@x.test",
-                          Profile(UserType.STAFF, license=License.STAFF, first_name="U", last_name=f"N{i:03}"),
-                          [roles[i % len(roles)]])
+        await invite_user(
+            actor,
+            f"{unique('u')}@x.test",
+            Profile(UserType.STAFF, license=License.STAFF, first_name="U", last_name=f"N{i:03}"),
+            [roles[i % len(roles)]],
+        )
     await _count(clinic.owner, 1)  # warm the session cache: measure the list, not the login
     ten, hundred = await _count(clinic.owner, 10), await _count(clinic.owner, 100)
     assert ten == hundred, (ten, hundred)

@@ -50,7 +50,14 @@ async def clinic(client):
 
 
 def staff(email: str, **extra) -> dict:
-    return {"email": email, "type": "STAFF", "license": "STAFF", "firstName": "Sam", "lastName": "Staff", **extra}
+    return {
+        "email": email,
+        "type": "STAFF",
+        "license": "STAFF",
+        "firstName": "Sam",
+        "lastName": "Staff",
+        **extra,
+    }
 
 
 async def invite(session, **fields) -> dict:
@@ -77,15 +84,34 @@ async def test_invite_creates_an_invited_user_queues_mail_and_audits(clinic):
         ({"email": "not-an-email"}, "INVALID_EMAIL", ["email"]),
         ({"type": "PRACTITIONER", "license": "CHR_LITE"}, "CLASSIFICATION_REQUIRED", ["classification"]),
         ({"classification": "STANDARD"}, "CLASSIFICATION_NOT_ALLOWED", ["classification"]),
-        ({"type": "PRACTITIONER", "classification": "CLINICAL_TRAINEE", "license": "CLINICAL_TRAINEE"},
-         "END_OF_TRAINING_REQUIRED", ["expectedEndOfTraining"]),
-        ({"type": "PRACTITIONER", "classification": "CLINICAL_TRAINEE", "license": "CLINICAL_TRAINEE",
-          "expectedEndOfTraining": "2027-06-30", "billingNumber": "12345"},
-         "BILLING_NUMBER_NOT_ALLOWED", ["billingNumber"]),
+        (
+            {"type": "PRACTITIONER", "classification": "CLINICAL_TRAINEE", "license": "CLINICAL_TRAINEE"},
+            "END_OF_TRAINING_REQUIRED",
+            ["expectedEndOfTraining"],
+        ),
+        (
+            {
+                "type": "PRACTITIONER",
+                "classification": "CLINICAL_TRAINEE",
+                "license": "CLINICAL_TRAINEE",
+                "expectedEndOfTraining": "2027-06-30",
+                "billingNumber": "12345",
+            },
+            "BILLING_NUMBER_NOT_ALLOWED",
+            ["billingNumber"],
+        ),
         ({"license": None}, "LICENSE_REQUIRED", ["license"]),
         ({"license": "CHR_PLUS"}, "LICENSE_NOT_ALLOWED_FOR_TYPE", ["license"]),
-        ({"type": "PRACTITIONER", "classification": "CLINICAL_TRAINEE", "license": "CHR_PLUS",
-          "expectedEndOfTraining": "2027-06-30"}, "LICENSE_NOT_ALLOWED_FOR_TYPE", ["license"]),
+        (
+            {
+                "type": "PRACTITIONER",
+                "classification": "CLINICAL_TRAINEE",
+                "license": "CHR_PLUS",
+                "expectedEndOfTraining": "2027-06-30",
+            },
+            "LICENSE_NOT_ALLOWED_FOR_TYPE",
+            ["license"],
+        ),
         ({"firstName": "bad\x00name"}, "INVALID_INPUT", ["firstName"]),
         ({"lastName": "x" * 101}, "INVALID_INPUT", ["lastName"]),
     ],
@@ -122,13 +148,23 @@ async def test_accept_invitation_activates_and_lets_the_user_log_in(client, clin
     email = f"{unique('acc')}@x.test"
     await invite(clinic.owner, **staff(email))
     token = await _invitation_token(clinic, email)
-    response = await client.post("/graphql", json={"query": ACCEPT, "variables": {"input": {
-        "token": token, "password": PASSWORD, "firstName": "Ana", "lastName": "Active"}}})
+    response = await client.post(
+        "/graphql",
+        json={
+            "query": ACCEPT,
+            "variables": {"input": {"token": token, "password": PASSWORD, "firstName": "Ana", "lastName": "Active"}},
+        },
+    )
     result = response.json()["data"]["acceptInvitation"]
     assert result["errors"] == [] and result["user"]["status"] == "ACTIVE"
     assert (await login(client, email))["errors"] == []
-    again = await client.post("/graphql", json={"query": ACCEPT, "variables": {"input": {
-        "token": token, "password": PASSWORD, "firstName": "Ana", "lastName": "Active"}}})
+    again = await client.post(
+        "/graphql",
+        json={
+            "query": ACCEPT,
+            "variables": {"input": {"token": token, "password": PASSWORD, "firstName": "Ana", "lastName": "Active"}},
+        },
+    )
     assert again.json()["data"]["acceptInvitation"]["errors"][0]["code"] == "INVITATION_USED"
 
 
@@ -136,60 +172,113 @@ async def test_accept_refuses_a_weak_password_and_a_voided_or_expired_token(clie
     email = f"{unique('void')}@x.test"
     user_id = (await invite(clinic.owner, **staff(email)))["user"]["id"]
     old = await _invitation_token(clinic, email)
-    weak = await client.post("/graphql", json={"query": ACCEPT, "variables": {"input": {
-        "token": old, "password": "short", "firstName": "A", "lastName": "B"}}})
+    weak = await client.post(
+        "/graphql",
+        json={
+            "query": ACCEPT,
+            "variables": {"input": {"token": old, "password": "short", "firstName": "A", "lastName": "B"}},
+        },
+    )
     assert weak.json()["data"]["acceptInvitation"]["errors"][0]["code"] == "PASSWORD_TOO_WEAK"
     resent = await clinic.owner.gql(RESEND, {"input": {"userId": user_id}})
     assert resent["resendInvitation"]["errors"] == []
-    voided = await client.post("/graphql", json={"query": ACCEPT, "variables": {"input": {
-        "token": old, "password": PASSWORD, "firstName": "A", "lastName": "B"}}})
+    voided = await client.post(
+        "/graphql",
+        json={
+            "query": ACCEPT,
+            "variables": {"input": {"token": old, "password": PASSWORD, "firstName": "A", "lastName": "B"}},
+        },
+    )
     assert voided.json()["data"]["acceptInvitation"]["errors"][0]["code"] == "INVITATION_VOIDED"
     new = await _invitation_token(clinic, email)
     await Invitation.filter(token_hash=token_hash(new)).update(expires_at=datetime(2020, 1, 1, tzinfo=UTC))
-    expired = await client.post("/graphql", json={"query": ACCEPT, "variables": {"input": {
-        "token": new, "password": PASSWORD, "firstName": "A", "lastName": "B"}}})
+    expired = await client.post(
+        "/graphql",
+        json={
+            "query": ACCEPT,
+            "variables": {"input": {"token": new, "password": PASSWORD, "firstName": "A", "lastName": "B"}},
+        },
+    )
     assert expired.json()["data"]["acceptInvitation"]["errors"][0]["code"] == "INVITATION_EXPIRED"
 
 
 async def test_service_accounts_may_reuse_an_address_and_never_log_in(client, clinic):
     email = f"{unique('svc')}@x.test"
     for _ in range(2):
-        result = (await clinic.owner.gql(SERVICE, {"input": {
-            "email": email, "firstName": "Ivan", "lastName": "Tech", "displayName": "Importer"}}))[
-            "createServiceAccount"]
+        result = (
+            await clinic.owner.gql(
+                SERVICE,
+                {
+                    "input": {
+                        "email": email,
+                        "firstName": "Ivan",
+                        "lastName": "Tech",
+                        "displayName": "Importer",
+                    }
+                },
+            )
+        )["createServiceAccount"]
         assert result["errors"] == [] and result["user"]["status"] == "ACTIVE"
-    missing = (await clinic.owner.gql(SERVICE, {"input": {
-        "email": email, "firstName": "Ivan", "lastName": "Tech", "displayName": " "}}))["createServiceAccount"]
+    missing = (
+        await clinic.owner.gql(
+            SERVICE, {"input": {"email": email, "firstName": "Ivan", "lastName": "Tech", "displayName": " "}}
+        )
+    )["createServiceAccount"]
     assert missing["errors"][0]["field"] == ["displayName"]
     assert (await login(client, email, PASSWORD))["errors"][0]["code"] == "INVALID_CREDENTIALS"
 
 
 async def test_update_user_validates_like_invite_and_needs_a_fitting_license_for_a_new_classification(clinic):
     email = f"{unique('doc')}@x.test"
-    created = await invite(clinic.owner, email=email, type="PRACTITIONER", classification="STANDARD",
-                           license="CHR_PLUS", firstName="Dee", lastName="Doc", billingNumber="999")
+    created = await invite(
+        clinic.owner,
+        email=email,
+        type="PRACTITIONER",
+        classification="STANDARD",
+        license="CHR_PLUS",
+        firstName="Dee",
+        lastName="Doc",
+        billingNumber="999",
+    )
     user_id = created["user"]["id"]
-    misfit = (await clinic.owner.gql(UPDATE, {"input": {"userId": user_id, "classification": "LOCUM"}}))[
-        "updateUser"]
+    misfit = (await clinic.owner.gql(UPDATE, {"input": {"userId": user_id, "classification": "LOCUM"}}))["updateUser"]
     assert [(e["code"], e["field"]) for e in misfit["errors"]] == [("LICENSE_NOT_ALLOWED_FOR_TYPE", ["license"])]
-    fitted = (await clinic.owner.gql(UPDATE, {"input": {"userId": user_id, "classification": "LOCUM",
-                                                        "license": "LOCUM", "title": "Dr."}}))["updateUser"]
+    fitted = (
+        await clinic.owner.gql(
+            UPDATE,
+            {"input": {"userId": user_id, "classification": "LOCUM", "license": "LOCUM", "title": "Dr."}},
+        )
+    )["updateUser"]
     assert fitted["errors"] == []
     assert (fitted["user"]["classification"], fitted["user"]["license"], fitted["user"]["title"]) == (
-        "LOCUM", "LOCUM", "Dr.")
-    trainee = (await clinic.owner.gql(UPDATE, {"input": {
-        "userId": user_id, "classification": "CLINICAL_TRAINEE", "license": "CLINICAL_TRAINEE",
-        "expectedEndOfTraining": "2027-01-31"}}))["updateUser"]
+        "LOCUM",
+        "LOCUM",
+        "Dr.",
+    )
+    trainee = (
+        await clinic.owner.gql(
+            UPDATE,
+            {
+                "input": {
+                    "userId": user_id,
+                    "classification": "CLINICAL_TRAINEE",
+                    "license": "CLINICAL_TRAINEE",
+                    "expectedEndOfTraining": "2027-01-31",
+                }
+            },
+        )
+    )["updateUser"]
     assert [e["code"] for e in trainee["errors"]] == ["BILLING_NUMBER_NOT_ALLOWED"]
 
 
 async def test_users_filters_searches_without_case_or_accents_and_hides_support(clinic):
     last = unique("Gagné")
     await invite(clinic.owner, **staff(f"{unique('e')}@x.test", lastName=last, firstName="Éloïse"))
-    found = (await clinic.owner.gql(USERS, {"filter": {"search": last.upper().replace("É", "E")
-                                                       .replace("GAGNÉ", "GAGNE")}}))["users"]
+    found = (
+        await clinic.owner.gql(USERS, {"filter": {"search": last.upper().replace("É", "E").replace("GAGNÉ", "GAGNE")}})
+    )["users"]
     assert [e["node"]["lastName"] for e in found["edges"]] == [last]
-    by_accentless = (await clinic.owner.gql(USERS, {"filter": {"search": "eloise " + last.replace("é", "e")}}))
+    by_accentless = await clinic.owner.gql(USERS, {"filter": {"search": "eloise " + last.replace("é", "e")}})
     assert by_accentless["users"]["totalCount"] == 1
     everyone = (await clinic.owner.gql(USERS, {"first": 100}))["users"]["edges"]
     assert all(e["node"]["type"] != "SUPPORT" for e in everyone)

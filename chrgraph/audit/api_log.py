@@ -94,7 +94,11 @@ async def _commit(rows: list[ApiLog]) -> None:
         await ApiLog.bulk_create(rows, using_db=conn)
         # lastUsedAt rides along in the same commit: no extra write per request.
         for consumer_id, when in last_used.items():
-            await ApiConsumer.filter(Q(id=consumer_id) & (Q(last_used_at__isnull=True) | Q(last_used_at__lt=when))).using_db(conn).update(last_used_at=when)
+            await (
+                ApiConsumer.filter(Q(id=consumer_id) & (Q(last_used_at__isnull=True) | Q(last_used_at__lt=when)))
+                .using_db(conn)
+                .update(last_used_at=when)
+            )
 
 
 writer = ApiLogWriter()
@@ -133,12 +137,20 @@ class ApiLogMiddleware:
             except Exception:
                 log.exception("api log write failed request_id=%s", scope.get("chrgraph.request_id"))
                 failed = orjson.dumps(
-                    error_body("The request could not be logged and was not answered.",
-                               "INTERNAL_SERVER_ERROR", requestId=scope.get("chrgraph.request_id"))
+                    error_body(
+                        "The request could not be logged and was not answered.",
+                        "INTERNAL_SERVER_ERROR",
+                        requestId=scope.get("chrgraph.request_id"),
+                    )
                 )
-                start_message = {**start_message, "status": 500, "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(failed)).encode())]}
+                start_message = {
+                    **start_message,
+                    "status": 500,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(failed)).encode()),
+                    ],
+                }
                 response = failed
             await send(start_message)
             await send({"type": "http.response.body", "body": response})
@@ -152,8 +164,21 @@ class ApiLogMiddleware:
 # plus the four non-ASCII letters Python's re.IGNORECASE folds onto ASCII ones: İ ı ſ K),
 # no `\u` escape (the only way JSON text carries a NUL or a lone surrogate), no NUL byte,
 # and valid UTF-8.
-_SECRET_WORDS = (b"password", b"secret", b"token", b"private", b"signature", b"credential", b"key",
-                 "\u0130".encode(), "\u0131".encode(), "\u017f".encode(), "\u212a".encode(), b"\\u", b"\x00")
+_SECRET_WORDS = (
+    b"password",
+    b"secret",
+    b"token",
+    b"private",
+    b"signature",
+    b"credential",
+    b"key",
+    "\u0130".encode(),
+    "\u0131".encode(),
+    "\u017f".encode(),
+    "\u212a".encode(),
+    b"\\u",
+    b"\x00",
+)
 
 
 def _stored_as_is(response: bytes) -> bool:

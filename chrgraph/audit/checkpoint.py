@@ -23,8 +23,9 @@ def load_signing_key(path: str) -> Ed25519PrivateKey:
     file = Path(path)
     if not file.exists():
         key = Ed25519PrivateKey.generate()
-        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
         fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as handle:
             handle.write(pem)
@@ -63,8 +64,7 @@ async def sign_checkpoints(key_path: str, organization_id: int | None = None) ->
     """Sign every chain head that moved since its last checkpoint."""
     key = load_signing_key(key_path)
     public = public_key_hex(key.public_key())
-    heads = AuditChainHead.all() if organization_id is None else AuditChainHead.filter(
-        organization_id=organization_id)
+    heads = AuditChainHead.all() if organization_id is None else AuditChainHead.filter(organization_id=organization_id)
     made = []
     for head in await heads:
         last = await AuditCheckpoint.filter(organization_id=head.organization_id).order_by("-seq").first()
@@ -74,11 +74,26 @@ async def sign_checkpoints(key_path: str, organization_id: int | None = None) ->
         signature = key.sign(checkpoint_message(head.organization_id, head.seq, head.hash, signed_at)).hex()
         async with atomic() as conn:
             checkpoint = await AuditCheckpoint.create(
-                organization_id=head.organization_id, seq=head.seq, hash=head.hash,
-                signed_at=signed_at, public_key=public, signature=signature, using_db=conn,
+                organization_id=head.organization_id,
+                seq=head.seq,
+                hash=head.hash,
+                signed_at=signed_at,
+                public_key=public,
+                signature=signature,
+                using_db=conn,
             )
-        log.info("audit checkpoint %s", json.dumps({
-            "organization_id": head.organization_id, "seq": head.seq, "hash": head.hash,
-            "signed_at": timestamp(signed_at), "public_key": public, "signature": signature}))
+        log.info(
+            "audit checkpoint %s",
+            json.dumps(
+                {
+                    "organization_id": head.organization_id,
+                    "seq": head.seq,
+                    "hash": head.hash,
+                    "signed_at": timestamp(signed_at),
+                    "public_key": public,
+                    "signature": signature,
+                }
+            ),
+        )
         made.append(checkpoint)
     return made

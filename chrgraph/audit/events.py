@@ -39,11 +39,7 @@ def _plain(value: Any) -> Any:
 def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     """`{field: {"before": …, "after": …}}` for the fields that changed."""
     keys = sorted(set(before) | set(after))
-    return {
-        k: {"before": before.get(k), "after": after.get(k)}
-        for k in keys
-        if before.get(k) != after.get(k)
-    }
+    return {k: {"before": before.get(k), "after": after.get(k)} for k in keys if before.get(k) != after.get(k)}
 
 
 async def create_chain(conn, organization_id: int) -> None:
@@ -84,7 +80,5 @@ async def record(
     )
     event.hash = event_hash(head.hash, hashed_fields(event))
     await event.save(using_db=conn)
-    await AuditChainHead.filter(organization_id=org_id).using_db(conn).update(
-        seq=event.seq, hash=event.hash
-    )
+    await AuditChainHead.filter(organization_id=org_id).using_db(conn).update(seq=event.seq, hash=event.hash)
     return event

@@ -8,9 +8,7 @@ from typing import Any
 REDACTED = "[REDACTED]"
 _SECRET_NAME = re.compile(r"(password|secret|token|private|signature|^key$|credential)", re.I)
 # Inline string arguments in a query text: `password: "..."`.
-_INLINE = re.compile(
-    r'(?P<name>\b\w*(?:password|secret|token|private)\w*\s*:\s*)"(?:[^"\\]|\\.)*"', re.I
-)
+_INLINE = re.compile(r'(?P<name>\b\w*(?:password|secret|token|private)\w*\s*:\s*)"(?:[^"\\]|\\.)*"', re.I)
 
 
 def is_secret(name: str) -> bool:

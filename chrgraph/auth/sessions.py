@@ -75,7 +75,9 @@ async def _load(digest: str) -> _Cached | None:
     support = user.type is UserType.SUPPORT
     principal = Principal(
         kind=PrincipalKind.SUPPORT if support else PrincipalKind.USER,
-        organization_id=user.organization_id, user_id=user.id, session_id=session.id,
+        organization_id=user.organization_id,
+        user_id=user.id,
+        session_id=session.id,
         is_owner=is_owner and not support,
         permissions=frozenset() if support else await effective_permissions(user, is_owner),
     )

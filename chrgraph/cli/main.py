@@ -43,8 +43,16 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
         await close_db()
 
     asyncio.run(migrate_only())
-    uvicorn.run("chrgraph.app:app_factory", factory=True, host=host, port=port, workers=workers,
-                loop="uvloop", http="httptools", log_level="info")
+    uvicorn.run(
+        "chrgraph.app:app_factory",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        log_level="info",
+    )
 
 
 @app.command()
@@ -82,16 +90,33 @@ def org_create(
     """Create an organization."""
     from chrgraph.resolvers.organizations.create_organization import create_organization
 
-    created = run(lambda: create_organization(
-        domain=domain, name=name, owner_email=owner_email, support_email=support_email, contract=contract,
-        province=province, time_zone=time_zone, enterprise_api_enabled=enterprise_api))
+    created = run(
+        lambda: create_organization(
+            domain=domain,
+            name=name,
+            owner_email=owner_email,
+            support_email=support_email,
+            contract=contract,
+            province=province,
+            time_zone=time_zone,
+            enterprise_api_enabled=enterprise_api,
+        )
+    )
     org = created.organization
-    emit({"id": org.id, "domain": org.domain, "name": org.name, "ownerEmail": created.owner.email,
-          "ownerInvitationToken": created.owner_invitation_token, "supportEmail": created.support.email},
-         as_json,
-         f"created organization {org.domain}\nowner {created.owner.email} invitation token: "
-         f"{created.owner_invitation_token}\nsupport account: {created.support.email} "
-         f"(set its password with `chrgraph org support-password --org {org.domain}`)")
+    emit(
+        {
+            "id": org.id,
+            "domain": org.domain,
+            "name": org.name,
+            "ownerEmail": created.owner.email,
+            "ownerInvitationToken": created.owner_invitation_token,
+            "supportEmail": created.support.email,
+        },
+        as_json,
+        f"created organization {org.domain}\nowner {created.owner.email} invitation token: "
+        f"{created.owner_invitation_token}\nsupport account: {created.support.email} "
+        f"(set its password with `chrgraph org support-password --org {org.domain}`)",
+    )
 
 
 @org_app.command("support-password")
@@ -127,21 +152,31 @@ def org_set(
     enforcement = date.fromisoformat(license_enforcement_date) if license_enforcement_date else None
 
     async def job():
-        return await update_organization(await support_actor(domain), {
-            "name": name, "contract": contract, "province": province, "timeZone": time_zone,
-            "enterpriseApiEnabled": enterprise_api, "stripeConnected": stripe_connected,
-            "licenseEnforcementDate": enforcement,
-        })
+        return await update_organization(
+            await support_actor(domain),
+            {
+                "name": name,
+                "contract": contract,
+                "province": province,
+                "timeZone": time_zone,
+                "enterpriseApiEnabled": enterprise_api,
+                "stripeConnected": stripe_connected,
+                "licenseEnforcementDate": enforcement,
+            },
+        )
 
     run(job)
     typer.echo(f"updated organization {domain}")
 
 
 def _consumer_json(consumer, keys) -> dict:
-    return {"name": consumer.name, "issuer": consumer.issuer, "active": consumer.active,
-            "lastUsedAt": consumer.last_used_at, "keys": [
-                {"kid": k.kid, "fingerprint": k.fingerprint, "bits": k.bits,
-                 "revokedAt": k.revoked_at} for k in keys]}
+    return {
+        "name": consumer.name,
+        "issuer": consumer.issuer,
+        "active": consumer.active,
+        "lastUsedAt": consumer.last_used_at,
+        "keys": [{"kid": k.kid, "fingerprint": k.fingerprint, "bits": k.bits, "revokedAt": k.revoked_at} for k in keys],
+    }
 
 
 @consumers_app.command("create")
@@ -156,9 +191,10 @@ def consumers_create(
     """Register an API consumer with its first public key."""
     from chrgraph.resolvers.consumers.manage import create_api_consumer
 
+    pem = public_key.read_text()  # read before the event loop runs
+
     async def job():
-        return await create_api_consumer(await support_actor(org), name=name, issuer=issuer,
-                                         public_key=public_key.read_text(), kid=kid)
+        return await create_api_consumer(await support_actor(org), name=name, issuer=issuer, public_key=pem, kid=kid)
 
     consumer = run(job)
     emit({"issuer": consumer.issuer, "name": consumer.name}, as_json, f"created consumer {consumer.issuer}")
@@ -176,9 +212,12 @@ def consumers_list(org: str = typer.Option(...), as_json: bool = typer.Option(Fa
         return [_consumer_json(c, [k for k in keys if k.consumer_id == c.id]) for c in consumers]
 
     rows = run(job)
-    emit(rows, as_json, "\n".join(
-        f"{r['issuer']}\t{'active' if r['active'] else 'inactive'}\t{len(r['keys'])} key(s)" for r in rows)
-        or "no consumers")
+    emit(
+        rows,
+        as_json,
+        "\n".join(f"{r['issuer']}\t{'active' if r['active'] else 'inactive'}\t{len(r['keys'])} key(s)" for r in rows)
+        or "no consumers",
+    )
 
 
 def _set_active(org: str, issuer: str, active: bool) -> None:
@@ -205,22 +244,27 @@ def consumers_reactivate(org: str = typer.Option(...), issuer: str = typer.Optio
 
 @consumers_app.command("add-key")
 def consumers_add_key(
-    org: str = typer.Option(...), issuer: str = typer.Option(...),
-    public_key: Path = typer.Option(..., exists=True, dir_okay=False), kid: str = typer.Option(...),
+    org: str = typer.Option(...),
+    issuer: str = typer.Option(...),
+    public_key: Path = typer.Option(..., exists=True, dir_okay=False),
+    kid: str = typer.Option(...),
 ) -> None:
     """Add a public key (key rotation)."""
     from chrgraph.resolvers.consumers.manage import add_api_consumer_key
 
+    pem = public_key.read_text()  # read before the event loop runs
+
     async def job():
-        return await add_api_consumer_key(await support_actor(org), issuer, public_key.read_text(), kid)
+        return await add_api_consumer_key(await support_actor(org), issuer, pem, kid)
 
     run(job)
     typer.echo(f"added key {kid} to {issuer}")
 
 
 @consumers_app.command("revoke-key")
-def consumers_revoke_key(org: str = typer.Option(...), issuer: str = typer.Option(...),
-                         kid: str = typer.Option(...)) -> None:
+def consumers_revoke_key(
+    org: str = typer.Option(...), issuer: str = typer.Option(...), kid: str = typer.Option(...)
+) -> None:
     """Revoke a key: tokens signed with it are refused from now on."""
     from chrgraph.resolvers.consumers.manage import revoke_api_consumer_key
 
@@ -253,30 +297,48 @@ def token(
 
 @logs_app.command("show")
 def logs_show(
-    org: str = typer.Option(...), consumer: str = typer.Option(None, help="Issuer."),
+    org: str = typer.Option(...),
+    consumer: str = typer.Option(None, help="Issuer."),
     since: datetime = typer.Option(None, help="ISO date or time (UTC)."),
-    limit: int = typer.Option(100), as_json: bool = typer.Option(False, "--json"),
+    limit: int = typer.Option(100),
+    as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Show API log rows, newest first."""
     from chrgraph.resolvers.audit.api_logs import api_logs_query
 
     async def job():
         actor = await support_actor(org)
-        query = await api_logs_query(actor, issuer=consumer,
-                                     since=since.replace(tzinfo=since.tzinfo or UTC) if since else None)
+        query = await api_logs_query(
+            actor, issuer=consumer, since=since.replace(tzinfo=since.tzinfo or UTC) if since else None
+        )
         return [_log_json(row) for row in await query.limit(limit)]
 
     rows = run(job)
-    emit(rows, as_json, "\n".join(
-        f"{r['createdAt']}\t{r['issuer']}\t{r['status']}\t{r['operationName'] or '-'}\t{r['requestId']}"
-        for r in rows) or "no rows")
+    emit(
+        rows,
+        as_json,
+        "\n".join(
+            f"{r['createdAt']}\t{r['issuer']}\t{r['status']}\t{r['operationName'] or '-'}\t{r['requestId']}"
+            for r in rows
+        )
+        or "no rows",
+    )
 
 
 def _log_json(row) -> dict:
-    return {"createdAt": row.created_at, "issuer": row.consumer.issuer, "keyId": row.key_id,
-            "requestId": row.request_id, "method": row.method, "operationName": row.operation_name,
-            "query": row.query, "variables": row.variables, "status": row.status,
-            "responseBody": row.response_body, "durationMs": round(row.duration_ms, 3)}
+    return {
+        "createdAt": row.created_at,
+        "issuer": row.consumer.issuer,
+        "keyId": row.key_id,
+        "requestId": row.request_id,
+        "method": row.method,
+        "operationName": row.operation_name,
+        "query": row.query,
+        "variables": row.variables,
+        "status": row.status,
+        "responseBody": row.response_body,
+        "durationMs": round(row.duration_ms, 3),
+    }
 
 
 @logs_app.command("purge")
@@ -304,8 +366,12 @@ def audit_checkpoint(org: str = typer.Option(None, help="Only this organization.
 @audit_app.command("verify")
 def audit_verify(
     org: str = typer.Option(...),
-    public_key: Path = typer.Option(None, exists=True, dir_okay=False,
-                                    help="Ed25519 public key (PEM or hex); default: from the signing key."),
+    public_key: Path = typer.Option(
+        None,
+        exists=True,
+        dir_okay=False,
+        help="Ed25519 public key (PEM or hex); default: from the signing key.",
+    ),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Exit 0 when the chain and its checkpoints are intact, 1 otherwise."""
@@ -318,18 +384,33 @@ def audit_verify(
         return await verify_chain((await organization(org)).id, key)
 
     report = run(job)
-    emit({"ok": report.ok, "events": report.events, "checkpoints": report.checkpoints,
-          "lastCheckpointSeq": report.last_checkpoint_seq, "problems": report.problems}, as_json,
-         "\n".join([f"events: {report.events}, checkpoints: {report.checkpoints}, "
-                    f"last checkpoint at seq {report.last_checkpoint_seq}", *report.problems,
-                    "OK" if report.ok else "TAMPERED"]))
+    emit(
+        {
+            "ok": report.ok,
+            "events": report.events,
+            "checkpoints": report.checkpoints,
+            "lastCheckpointSeq": report.last_checkpoint_seq,
+            "problems": report.problems,
+        },
+        as_json,
+        "\n".join(
+            [
+                f"events: {report.events}, checkpoints: {report.checkpoints}, "
+                f"last checkpoint at seq {report.last_checkpoint_seq}",
+                *report.problems,
+                "OK" if report.ok else "TAMPERED",
+            ]
+        ),
+    )
     raise typer.Exit(0 if report.ok else 1)
 
 
 @users_app.command("import")
-def users_import(org: str = typer.Option(..., help="Organization domain."),
-                 file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV of legacy users."),
-                 as_json: bool = typer.Option(False, "--json")) -> None:
+def users_import(
+    org: str = typer.Option(..., help="Organization domain."),
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV of legacy users."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
     """Import legacy users without licenses, then run license mapping and enforcement."""
     from rich.progress import Progress
 
@@ -345,8 +426,12 @@ def users_import(org: str = typer.Option(..., help="Organization domain."),
 
     result = run(job)
     mapping = result.mapping
-    summary = {"imported": len(result.imported), "mappedAutomatically": len(mapping.applied) if mapping else 0,
-               "unmapped": len(mapping.unmapped) if mapping else 0, "enforced": result.enforced}
+    summary = {
+        "imported": len(result.imported),
+        "mappedAutomatically": len(mapping.applied) if mapping else 0,
+        "unmapped": len(mapping.unmapped) if mapping else 0,
+        "enforced": result.enforced,
+    }
     emit(summary, as_json, ", ".join(f"{k}: {v}" for k, v in summary.items()))
 
 
@@ -361,16 +446,20 @@ def licenses_enforce(org: str = typer.Option(None, help="Only this organization.
         org_id = (await organization(org)).id if org else None
         with Progress(transient=True) as bar:
             task = bar.add_task("enforcing", total=None)
-            return await enforce_licenses(org_id, progress=lambda done, total: bar.update(
-                task, completed=done, total=total))
+            return await enforce_licenses(
+                org_id, progress=lambda done, total: bar.update(task, completed=done, total=total)
+            )
 
     typer.echo(f"assigned {run(job)} license(s)")
 
 
 @billing_app.command("statement")
-def billing_statement_cmd(org: str = typer.Option(...), month: str = typer.Option(..., help="YYYY-MM"),
-                          csv_out: bool = typer.Option(False, "--csv", help="CSV: license,billed,count,emails"),
-                          as_json: bool = typer.Option(False, "--json")) -> None:
+def billing_statement_cmd(
+    org: str = typer.Option(...),
+    month: str = typer.Option(..., help="YYYY-MM"),
+    csv_out: bool = typer.Option(False, "--csv", help="CSV: license,billed,count,emails"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
     """The month's billed users per license, the UNLICENSED line and next month's forecast."""
     import csv
     import sys
@@ -383,9 +472,16 @@ def billing_statement_cmd(org: str = typer.Option(...), month: str = typer.Optio
     statement, forecast = run(job)
 
     def rows(s):
-        return [{"month": s.month, "license": line.license.value if line.license else "UNLICENSED",
-                 "billed": line.billed, "count": line.count, "users": [u.email for u in line.users]}
-                for line in s.lines]
+        return [
+            {
+                "month": s.month,
+                "license": line.license.value if line.license else "UNLICENSED",
+                "billed": line.billed,
+                "count": line.count,
+                "users": [u.email for u in line.users],
+            }
+            for line in s.lines
+        ]
 
     if csv_out:
         writer = csv.writer(sys.stdout)
@@ -393,9 +489,14 @@ def billing_statement_cmd(org: str = typer.Option(...), month: str = typer.Optio
         for row in rows(statement) + rows(forecast):
             writer.writerow([row["month"], row["license"], row["billed"], row["count"], " ".join(row["users"])])
         return
-    emit({"statement": rows(statement), "forecast": rows(forecast)}, as_json, "\n".join(
-        f"{r['month']}  {r['license']:<17} {'billed' if r['billed'] else 'not billed':<10} {r['count']}"
-        for r in rows(statement) + rows(forecast)))
+    emit(
+        {"statement": rows(statement), "forecast": rows(forecast)},
+        as_json,
+        "\n".join(
+            f"{r['month']}  {r['license']:<17} {'billed' if r['billed'] else 'not billed':<10} {r['count']}"
+            for r in rows(statement) + rows(forecast)
+        ),
+    )
 
 
 def main() -> None:

@@ -54,45 +54,105 @@ async def _load() -> str:
     roles = {r.name: r.id for r in await Role.filter(organization_id=org.id)}
     today = date.today()
     people = [
-        ("frontdesk@demo.chrgraph.invalid", Profile(UserType.STAFF, None, License.STAFF, "Frank", "Desk"),
-         ["Front desk"], True),
-        ("billing@demo.chrgraph.invalid", Profile(UserType.STAFF, None, License.STAFF, "Bea", "Biller"),
-         ["Billing"], False),
-        ("dr.lee@demo.chrgraph.invalid", Profile(UserType.PRACTITIONER, Classification.STANDARD,
-                                                 License.CHR_PLUS, "Ana", "Lee", title="Dr.",
-                                                 billing_number="123456"), ["Practitioner"], True),
-        ("dr.gagne@demo.chrgraph.invalid", Profile(UserType.PRACTITIONER, Classification.STANDARD,
-                                                   License.CHR_LITE, "Éloïse", "Gagné", title="Dr."),
-         ["Practitioner"], True),
-        ("locum@demo.chrgraph.invalid", Profile(UserType.PRACTITIONER, Classification.LOCUM, License.LOCUM,
-                                                "Luc", "Locum", title="Dr."), ["Practitioner"], True),
-        ("trainee@demo.chrgraph.invalid", Profile(UserType.PRACTITIONER, Classification.CLINICAL_TRAINEE,
-                                                  License.CLINICAL_TRAINEE, "Tara", "Trainee",
-                                                  expected_end_of_training=today + timedelta(days=120)),
-         ["Practitioner"], True),
+        (
+            "frontdesk@demo.chrgraph.invalid",
+            Profile(UserType.STAFF, None, License.STAFF, "Frank", "Desk"),
+            ["Front desk"],
+            True,
+        ),
+        (
+            "billing@demo.chrgraph.invalid",
+            Profile(UserType.STAFF, None, License.STAFF, "Bea", "Biller"),
+            ["Billing"],
+            False,
+        ),
+        (
+            "dr.lee@demo.chrgraph.invalid",
+            Profile(
+                UserType.PRACTITIONER,
+                Classification.STANDARD,
+                License.CHR_PLUS,
+                "Ana",
+                "Lee",
+                title="Dr.",
+                billing_number="123456",
+            ),
+            ["Practitioner"],
+            True,
+        ),
+        (
+            "dr.gagne@demo.chrgraph.invalid",
+            Profile(
+                UserType.PRACTITIONER,
+                Classification.STANDARD,
+                License.CHR_LITE,
+                "Éloïse",
+                "Gagné",
+                title="Dr.",
+            ),
+            ["Practitioner"],
+            True,
+        ),
+        (
+            "locum@demo.chrgraph.invalid",
+            Profile(UserType.PRACTITIONER, Classification.LOCUM, License.LOCUM, "Luc", "Locum", title="Dr."),
+            ["Practitioner"],
+            True,
+        ),
+        (
+            "trainee@demo.chrgraph.invalid",
+            Profile(
+                UserType.PRACTITIONER,
+                Classification.CLINICAL_TRAINEE,
+                License.CLINICAL_TRAINEE,
+                "Tara",
+                "Trainee",
+                expected_end_of_training=today + timedelta(days=120),
+            ),
+            ["Practitioner"],
+            True,
+        ),
     ]
     for email, profile, role_names, accept in people:
         _, token = await invite_user(actor, email, profile, [roles[n] for n in role_names])
         if accept:
             await accept_invitation(token, DEMO_PASSWORD, profile.first_name, profile.last_name)
-    gone, _ = await invite_user(actor, "former@demo.chrgraph.invalid", Profile(
-        UserType.STAFF, None, License.STAFF, "Fern", "Former"), [roles["Front desk"]])
+    gone, _ = await invite_user(
+        actor,
+        "former@demo.chrgraph.invalid",
+        Profile(UserType.STAFF, None, License.STAFF, "Fern", "Former"),
+        [roles["Front desk"]],
+    )
     await deactivate_user(actor, gone.id)
-    await create_service_account(actor, email="it@demo.chrgraph.invalid", first_name="Ivan", last_name="Tech",
-                                 display_name="Lab results importer")
+    await create_service_account(
+        actor,
+        email="it@demo.chrgraph.invalid",
+        first_name="Ivan",
+        last_name="Tech",
+        display_name="Lab results importer",
+    )
     await _load_portal(actor)
     patients, appointments = await _load_clinical(actor)
     count = await User.filter(organization_id=org.id).count()
-    return (f"created demo organization {org.domain} (id {org.id}) with {count} users, {patients} patients and "
-            f"{appointments} appointments; password {DEMO_PASSWORD}")
+    return (
+        f"created demo organization {org.domain} (id {org.id}) with {count} users, {patients} patients and "
+        f"{appointments} appointments; password {DEMO_PASSWORD}"
+    )
 
 
 async def _load_portal(actor) -> None:
     """The portal on, with sample settings and a generated background (issue #7's demo)."""
     await set_portal_enabled(actor, True)
-    await update_portal_settings(actor, {
-        "portalAccessible": True, "accessibleForNewPatients": True, "selfRegistration": True,
-        "otpTimeoutMinutes": 10, "hiddenAppointmentStatuses": ["NO_SHOW"]})
+    await update_portal_settings(
+        actor,
+        {
+            "portalAccessible": True,
+            "accessibleForNewPatients": True,
+            "selfRegistration": True,
+            "otpTimeoutMinutes": 10,
+            "hiddenAppointmentStatuses": ["NO_SHOW"],
+        },
+    )
     gradient = Image.linear_gradient("L").resize((640, 360)).convert("RGB")
     buffer = io.BytesIO()
     gradient.save(buffer, format="PNG")
@@ -100,10 +160,16 @@ async def _load_portal(actor) -> None:
 
 
 DEMO_PATIENTS = [
-    ("Zoë", "Tremblay", date(1984, 3, 9)), ("Liam", "Gagnon", date(1990, 7, 21)),
-    ("王", "小明", date(2001, 1, 30)), ("Noah", "Roy", date(1975, 11, 2)), ("Olivia", "Côté", date(1968, 5, 14)),
-    ("Aarav", "Sharma", date(1999, 9, 9)), ("Fatima", "Haddad", date(1988, 2, 27)),
-    ("Émile", "Bouchard", date(2012, 6, 6)), ("Ava", "Morin", date(1955, 12, 24)), ("Kenji", "Sato", date(1993, 4, 1)),
+    ("Zoë", "Tremblay", date(1984, 3, 9)),
+    ("Liam", "Gagnon", date(1990, 7, 21)),
+    ("王", "小明", date(2001, 1, 30)),
+    ("Noah", "Roy", date(1975, 11, 2)),
+    ("Olivia", "Côté", date(1968, 5, 14)),
+    ("Aarav", "Sharma", date(1999, 9, 9)),
+    ("Fatima", "Haddad", date(1988, 2, 27)),
+    ("Émile", "Bouchard", date(2012, 6, 6)),
+    ("Ava", "Morin", date(1955, 12, 24)),
+    ("Kenji", "Sato", date(1993, 4, 1)),
 ]
 
 
@@ -113,13 +179,24 @@ async def _load_clinical(actor) -> tuple[int, int]:
     chart = await create_identifier_type(actor, "Chart number")
     patient_ids = []
     for index, (first, last, born) in enumerate(DEMO_PATIENTS):
-        row = await register_patient(actor, {
-            "first_name": first, "last_name": last, "date_of_birth": born,
-            "email": f"patient{index}@example.invalid", "phone": f"41655501{index:02}",
-            "health_card_number": f"ON{1000000000 + index * 7919}"}, [Identifier(chart.id, f"C-{1000 + index}")])
+        row = await register_patient(
+            actor,
+            {
+                "first_name": first,
+                "last_name": last,
+                "date_of_birth": born,
+                "email": f"patient{index}@example.invalid",
+                "phone": f"41655501{index:02}",
+                "health_card_number": f"ON{1000000000 + index * 7919}",
+            },
+            [Identifier(chart.id, f"C-{1000 + index}")],
+        )
         patient_ids.append(row.id)
-    doctors = await User.filter(organization_id=actor.organization_id, type=UserType.PRACTITIONER,
-                                status="ACTIVE").exclude(classification=Classification.CLINICAL_TRAINEE).order_by("id")
+    doctors = (
+        await User.filter(organization_id=actor.organization_id, type=UserType.PRACTITIONER, status="ACTIVE")
+        .exclude(classification=Classification.CLINICAL_TRAINEE)
+        .order_by("id")
+    )
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     booked = 0
     for day in range(1, 8):
@@ -128,13 +205,34 @@ async def _load_clinical(actor) -> tuple[int, int]:
             await book_appointment(actor, doctor.id, patient_ids[(day + slot) % len(patient_ids)], start, 30)
             booked += 1
     lead = doctors[0]
-    await create_questionnaire(actor, kind=QuestionnaireKind.RECURRING, title="Blood pressure diary",
-                               practitioner_id=lead.id, patient_id=patient_ids[0])
-    await create_questionnaire(actor, kind=QuestionnaireKind.SENT, title="Intake form", practitioner_id=lead.id,
-                               patient_id=patient_ids[1])
-    await create_inbox_message(actor, owner_id=lead.id, subject="Lab results ready", body="CBC within range.",
-                               patient_id=patient_ids[0])
-    await create_inbox_message(actor, owner_id=lead.id, subject="Refill request", body="Metformin 500 mg.",
-                               patient_id=patient_ids[3], snoozed_until=now + timedelta(days=2))
+    await create_questionnaire(
+        actor,
+        kind=QuestionnaireKind.RECURRING,
+        title="Blood pressure diary",
+        practitioner_id=lead.id,
+        patient_id=patient_ids[0],
+    )
+    await create_questionnaire(
+        actor,
+        kind=QuestionnaireKind.SENT,
+        title="Intake form",
+        practitioner_id=lead.id,
+        patient_id=patient_ids[1],
+    )
+    await create_inbox_message(
+        actor,
+        owner_id=lead.id,
+        subject="Lab results ready",
+        body="CBC within range.",
+        patient_id=patient_ids[0],
+    )
+    await create_inbox_message(
+        actor,
+        owner_id=lead.id,
+        subject="Refill request",
+        body="Metformin 500 mg.",
+        patient_id=patient_ids[3],
+        snoozed_until=now + timedelta(days=2),
+    )
     await create_lab_integration(actor, name="LifeLabs", backed_by_id=lead.id, is_main=True)
     return len(patient_ids), booked

@@ -23,9 +23,7 @@ class Errors:
     def __bool__(self) -> bool:
         return bool(self.items)
 
-    def text(
-        self, value: str | None, *field: str, max_length: int = 200, required: bool = False
-    ) -> str | None:
+    def text(self, value: str | None, *field: str, max_length: int = 200, required: bool = False) -> str | None:
         """Valid Unicode, no NUL or other C0 controls but tab/CR/LF, bounded length."""
         if value is None:
             if required:

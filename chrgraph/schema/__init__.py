@@ -23,18 +23,51 @@ from chrgraph.schema.users.mutations import UsersMutation
 from chrgraph.schema.users.queries import UsersQuery
 from chrgraph.schema.users.types import Role, User
 
-Query = merge_types("Query", (CoreQuery, UsersQuery, ConsumersQuery, PatientsQuery, SchedulingQuery, DeactivationQuery,
-                                    PortalQuery, LicensingQuery))
+Query = merge_types(
+    "Query",
+    (
+        CoreQuery,
+        UsersQuery,
+        ConsumersQuery,
+        PatientsQuery,
+        SchedulingQuery,
+        DeactivationQuery,
+        PortalQuery,
+        LicensingQuery,
+    ),
+)
 Mutation = merge_types(
-    "Mutation", (UsersMutation, ConsumersMutation, OrganizationMutation, PatientsMutation, SchedulingMutation,
-                 DeactivationMutation, PortalMutation, LicensingMutation),
+    "Mutation",
+    (
+        UsersMutation,
+        ConsumersMutation,
+        OrganizationMutation,
+        PatientsMutation,
+        SchedulingMutation,
+        DeactivationMutation,
+        PortalMutation,
+        LicensingMutation,
+    ),
 )
 
-schema = strawberry.Schema(query=Query, mutation=Mutation,
-                           types=[Organization, ApiConsumer, AuditEvent, User, Role, Patient, IdentifierType,
-                                  scheduling_types.Appointment, scheduling_types.Questionnaire,
-                                  scheduling_types.InboxMessage, scheduling_types.LabIntegration,
-                                  scheduling_types.MdBillingConnection])
+schema = strawberry.Schema(
+    query=Query,
+    mutation=Mutation,
+    types=[
+        Organization,
+        ApiConsumer,
+        AuditEvent,
+        User,
+        Role,
+        Patient,
+        IdentifierType,
+        scheduling_types.Appointment,
+        scheduling_types.Questionnaire,
+        scheduling_types.InboxMessage,
+        scheduling_types.LabIntegration,
+        scheduling_types.MdBillingConnection,
+    ],
+)
 
 
 def _fast_enum_output(enum_type: CustomGraphQLEnumType) -> None:

@@ -16,9 +16,7 @@ ErrorCode = strawberry.enum(DomainErrorCode, description="Why a mutation refused
 class UserError:
     code: ErrorCode = strawberry.field(description="What went wrong, as a stable code.")
     message: str = strawberry.field(description="A human-readable explanation.")
-    field: list[str] | None = strawberry.field(
-        description="The input path of the offending field, when there is one."
-    )
+    field: list[str] | None = strawberry.field(description="The input path of the offending field, when there is one.")
     related_id: strawberry.ID | None = strawberry.field(
         description="The id of a related object (e.g. the existing duplicate)."
     )

@@ -29,9 +29,7 @@ class RequestGuard:
             return
         ctype = (header(scope, b"content-type") or "").split(";")[0].strip().lower()
         multipart = ctype == "multipart/form-data"
-        limit = (
-            self.settings.max_multipart_body_bytes if multipart else self.settings.max_json_body_bytes
-        )
+        limit = self.settings.max_multipart_body_bytes if multipart else self.settings.max_json_body_bytes
         declared = header(scope, b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await send_json(send, 413, error_body("Request body is too large.", "PAYLOAD_TOO_LARGE"))
@@ -52,7 +50,8 @@ class RequestGuard:
             more = message.get("more_body", False)
         if ctype not in JSON_TYPES and not multipart:
             await send_json(
-                send, 415,
+                send,
+                415,
                 error_body("Send application/json, or multipart/form-data for uploads.", "UNSUPPORTED_MEDIA_TYPE"),
             )
             return

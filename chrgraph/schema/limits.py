@@ -21,9 +21,7 @@ from graphql import (
 
 class _Walker:
     def __init__(self, document: DocumentNode) -> None:
-        self.fragments = {
-            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-        }
+        self.fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
         self.memo: dict[str, tuple[int, int]] = {}
         self.operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
 

@@ -76,8 +76,12 @@ async def _role_members(ids: Iterable[int]) -> list[list[User]]:
     """Deactivated users disappear from member lists (§5)."""
     ids = list(ids)
     links = await UserRole.filter(role_id__in=ids)
-    users = {u.id: u for u in await User.filter(
-        id__in=list({link.user_id for link in links}), status__in=[UserStatus.INVITED, UserStatus.ACTIVE])}
+    users = {
+        u.id: u
+        for u in await User.filter(
+            id__in=list({link.user_id for link in links}), status__in=[UserStatus.INVITED, UserStatus.ACTIVE]
+        )
+    }
     grouped: dict[int, list[User]] = defaultdict(list)
     for link in sorted(links, key=lambda link: link.user_id):
         if link.user_id in users:

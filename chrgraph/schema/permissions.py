@@ -37,17 +37,20 @@ class Rule(BasePermission):
         if principal.kind is PrincipalKind.USER:
             if self.owner and principal.is_owner:
                 return True
-            return self.permission is not None and (
-                principal.is_owner or self.permission in principal.permissions
-            )
+            return self.permission is not None and (principal.is_owner or self.permission in principal.permissions)
         return False
 
 
-def allow(*, consumer: bool = False, support: bool = False, permission: str | None = None,
-          owner: bool = False, name: str) -> type[Rule]:
+def allow(
+    *,
+    consumer: bool = False,
+    support: bool = False,
+    permission: str | None = None,
+    owner: bool = False,
+    name: str,
+) -> type[Rule]:
     """A named rule class (strawberry wants classes, never shared instances)."""
-    return type(name, (Rule,), {"consumer": consumer, "support": support,
-                                "permission": permission, "owner": owner})
+    return type(name, (Rule,), {"consumer": consumer, "support": support, "permission": permission, "owner": owner})
 
 
 class Authenticated(Rule):

@@ -51,36 +51,58 @@ class Query:
     @strawberry.field(description="The calling principal.", permission_classes=[Authenticated])
     def viewer(self, info: strawberry.Info) -> Viewer:
         principal = info.context.principal
-        return Viewer(kind=principal.kind, organization_id=principal.organization_id,
-                      consumer_id=principal.consumer_id, user_id=principal.user_id)
+        return Viewer(
+            kind=principal.kind,
+            organization_id=principal.organization_id,
+            consumer_id=principal.consumer_id,
+            user_id=principal.user_id,
+        )
 
-    @strawberry.field(description="Any object of your organization by its global id.",
-                      permission_classes=[Authenticated])
+    @strawberry.field(
+        description="Any object of your organization by its global id.", permission_classes=[Authenticated]
+    )
     async def node(self, info: strawberry.Info, id: relay.GlobalID) -> relay.Node | None:
         return await resolve_node(info.context, id)
 
-    @strawberry.field(description="Several objects by global id (null where not found).",
-                      permission_classes=[Authenticated])
+    @strawberry.field(
+        description="Several objects by global id (null where not found).", permission_classes=[Authenticated]
+    )
     async def nodes(self, info: strawberry.Info, ids: list[relay.GlobalID]) -> list[relay.Node | None]:
         if len(ids) > info.context.settings.max_page_size:
             raise bad_user_input(f"At most {info.context.settings.max_page_size} ids.")
         return [await resolve_node(info.context, i) for i in ids]
 
-    @strawberry.field(description="The organization's audit events, newest first.",
-                      permission_classes=[CanViewAuditLog])
+    @strawberry.field(
+        description="The organization's audit events, newest first.", permission_classes=[CanViewAuditLog]
+    )
     async def audit_events(
-        self, info: strawberry.Info, filter: AuditEventFilter | None = None,
-        first: int | None = None, after: str | None = None,
-        last: int | None = None, before: str | None = None,
+        self,
+        info: strawberry.Info,
+        filter: AuditEventFilter | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[AuditEvent] | None:  # nullable: a refusal leaves sibling fields' data (§9)
         f = filter or AuditEventFilter()
         query = audit_events_query(
-            info.context.actor, actor_kind=f.actor_kind, actor_id=checked_text(f.actor_id, "actorId", 64),
+            info.context.actor,
+            actor_kind=f.actor_kind,
+            actor_id=checked_text(f.actor_id, "actorId", 64),
             action=checked_text(f.action, "action", 64),
             target_type=checked_text(f.target_type, "targetType", 64),
-            target_id=checked_text(f.target_id, "targetId", 64), since=f.since, until=f.until,
+            target_id=checked_text(f.target_id, "targetId", 64),
+            since=f.since,
+            until=f.until,
         )
         settings = info.context.settings
-        return await paginate(query, AuditEvent.from_model, first=first, after=after, last=last,
-                              before=before, default=settings.default_page_size,
-                              maximum=settings.max_page_size)
+        return await paginate(
+            query,
+            AuditEvent.from_model,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            default=settings.default_page_size,
+            maximum=settings.max_page_size,
+        )

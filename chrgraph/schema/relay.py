@@ -46,7 +46,7 @@ def decode_cursor(cursor: str) -> int:
         text = base64.urlsafe_b64decode(cursor.encode()).decode()
         if not text.startswith(_PREFIX):
             raise ValueError(cursor)
-        offset = int(text[len(_PREFIX):])
+        offset = int(text[len(_PREFIX) :])
         if offset < 0:
             raise ValueError(cursor)
         return offset
@@ -54,8 +54,15 @@ def decode_cursor(cursor: str) -> int:
         raise bad_user_input("Malformed cursor.") from exc
 
 
-def window(total: int, first: int | None, after: str | None, last: int | None,
-           before: str | None, default: int, maximum: int) -> tuple[int, int]:
+def window(
+    total: int,
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+    default: int,
+    maximum: int,
+) -> tuple[int, int]:
     """[start, end) of the page; refuses sizes above the maximum (§9)."""
     for name, size in (("first", first), ("last", last)):
         if size is not None and (size < 0 or size > maximum):
@@ -72,8 +79,17 @@ def window(total: int, first: int | None, after: str | None, last: int | None,
     return start, end
 
 
-async def paginate(query: Any, convert: Callable[[Any], T], *, first: int | None, after: str | None,
-                   last: int | None, before: str | None, default: int, maximum: int) -> Connection[T]:
+async def paginate(
+    query: Any,
+    convert: Callable[[Any], T],
+    *,
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+    default: int,
+    maximum: int,
+) -> Connection[T]:
     """One COUNT and one SELECT per connection, whatever its length."""
     total = await query.count()
     start, end = window(total, first, after, last, before, default, maximum)

@@ -84,11 +84,13 @@ class DocumentCache:
             return parse(query, no_location=False, max_tokens=self.settings.max_tokens)
         except GraphQLError as error:
             if "tokens" in error.message and "Parsing aborted" in error.message:
-                return Refused(400, "QUERY_TOO_COMPLEX",
-                               [f"The document has more than {self.settings.max_tokens} tokens."])
+                return Refused(
+                    400,
+                    "QUERY_TOO_COMPLEX",
+                    [f"The document has more than {self.settings.max_tokens} tokens."],
+                )
             if "nested too deeply" in error.message:  # graphql-core's own nesting cap (200)
-                return Refused(400, "QUERY_TOO_COMPLEX",
-                               ["The document is nested too deeply."])
+                return Refused(400, "QUERY_TOO_COMPLEX", ["The document is nested too deeply."])
             return Refused(400, "GRAPHQL_PARSE_FAILED", [error.message])
 
     def _prepare(self, query: str) -> Prepared | Refused:
@@ -98,23 +100,31 @@ class DocumentCache:
         # Validation compares field pairs (quadratic): count selections before paying for it.
         selections = _count_selections(document)
         if selections > self.settings.max_selections:
-            return Refused(400, "QUERY_TOO_COMPLEX",
-                           [f"The document has {selections} selections; at most {self.settings.max_selections}."])
+            return Refused(
+                400,
+                "QUERY_TOO_COMPLEX",
+                [f"The document has {selections} selections; at most {self.settings.max_selections}."],
+            )
         errors = validate(schema._schema, document, max_errors=20, hide_suggestions=True)
         if any(e.message == "Validation aborted." for e in errors):
             # graphql-core gave up: its field-comparison budget ran out (field duplication)
             # or validation recursed too deep. That is the document's cost, not a mistake.
             return Refused(400, "QUERY_TOO_COMPLEX", ["The document is too complex to validate."])
         if errors:
-            return Refused(400, "GRAPHQL_VALIDATION_FAILED",
-                           [_SUGGESTION.sub("", e.message) for e in errors])
+            return Refused(400, "GRAPHQL_VALIDATION_FAILED", [_SUGGESTION.sub("", e.message) for e in errors])
         depth, aliases = complexity(document)
         if depth > self.settings.max_depth:
-            return Refused(400, "QUERY_TOO_COMPLEX",
-                           [f"The query is {depth} levels deep; at most {self.settings.max_depth}."])
+            return Refused(
+                400,
+                "QUERY_TOO_COMPLEX",
+                [f"The query is {depth} levels deep; at most {self.settings.max_depth}."],
+            )
         if aliases > self.settings.max_aliases:
-            return Refused(400, "QUERY_TOO_COMPLEX",
-                           [f"The query uses {aliases} aliases; at most {self.settings.max_aliases}."])
+            return Refused(
+                400,
+                "QUERY_TOO_COMPLEX",
+                [f"The query uses {aliases} aliases; at most {self.settings.max_aliases}."],
+            )
         return Prepared(document)
 
 
@@ -213,8 +223,7 @@ class GraphQLEndpoint:
             await self._send_ide(send)
             return
         if method not in ("GET", "POST"):
-            await send_json(send, 405, error_body("Use GET or POST.", "METHOD_NOT_ALLOWED"),
-                            [(b"allow", b"GET, POST")])
+            await send_json(send, 405, error_body("Use GET or POST.", "METHOD_NOT_ALLOWED"), [(b"allow", b"GET, POST")])
             return
         form = None
         try:
@@ -237,11 +246,16 @@ class GraphQLEndpoint:
             body = {"errors": [{"message": m, "extensions": {"code": refused.code}} for m in refused.messages]}
             await send_json(send, refused.status, body, refused.headers)
             return
-        context = Context(request_id=scope.get("chrgraph.request_id", ""), principal=principal,
-                          settings=self.settings, loaders=make_loaders())
+        context = Context(
+            request_id=scope.get("chrgraph.request_id", ""),
+            principal=principal,
+            settings=self.settings,
+            loaders=make_loaders(),
+        )
         try:
-            results = await asyncio.gather(*(self._run(doc, req, context)
-                                             for doc, req in zip(prepared, requests, strict=True)))
+            results = await asyncio.gather(
+                *(self._run(doc, req, context) for doc, req in zip(prepared, requests, strict=True))
+            )
         finally:
             if form is not None:
                 await form.close()
@@ -253,9 +267,16 @@ class GraphQLEndpoint:
 
     async def _send_ide(self, send) -> None:
         html = get_graphql_ide_html("graphiql").encode()
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"text/html; charset=utf-8"),
-                                (b"content-length", str(len(html)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", b"text/html; charset=utf-8"),
+                    (b"content-length", str(len(html)).encode()),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": html})
 
     async def _read(self, scope) -> tuple[list[GraphQLRequest], bool, Any]:
@@ -265,8 +286,19 @@ class GraphQLEndpoint:
                 variables = orjson.loads(params["variables"]) if params.get("variables") else None
             except orjson.JSONDecodeError as exc:
                 raise Refused(400, "BAD_REQUEST", ["`variables` is not valid JSON."]) from exc
-            return [_request_from({"query": params.get("query"), "variables": variables,
-                                   "operationName": params.get("operationName")})], False, None
+            return (
+                [
+                    _request_from(
+                        {
+                            "query": params.get("query"),
+                            "variables": variables,
+                            "operationName": params.get("operationName"),
+                        }
+                    )
+                ],
+                False,
+                None,
+            )
         ctype = (header(scope, b"content-type") or "").split(";")[0].strip().lower()
         if ctype == "multipart/form-data":
             request, form = await _multipart_upload(scope)
@@ -304,8 +336,7 @@ class GraphQLEndpoint:
             if not isinstance(document, Refused):
                 operation = _operation(document, requests[0].operation_name)
                 if operation is not None and operation.operation is not OperationType.QUERY:
-                    raise Refused(405, "METHOD_NOT_ALLOWED", ["Mutations are sent with POST."],
-                                  [(b"allow", b"POST")])
+                    raise Refused(405, "METHOD_NOT_ALLOWED", ["Mutations are sent with POST."], [(b"allow", b"POST")])
         if batched and len(requests) > self.settings.max_batch:
             raise Refused(400, "BAD_REQUEST", [f"At most {self.settings.max_batch} operations per batch."])
         documents = []
@@ -329,9 +360,14 @@ class GraphQLEndpoint:
             span.set_attribute("graphql.operation.type", operation.operation.value if operation else "")
             describe_principal(span, context.principal)
             result = execute(
-                schema._schema, document, context_value=context, variable_values=request.variables,
+                schema._schema,
+                document,
+                context_value=context,
+                variable_values=request.variables,
                 operation_name=request.operation_name,
-                middleware=_MIDDLEWARE, is_awaitable=optimized_is_awaitable, hide_suggestions=True,
+                middleware=_MIDDLEWARE,
+                is_awaitable=optimized_is_awaitable,
+                hide_suggestions=True,
                 **execution_context_class_kwargs(StrawberryGraphQLCoreExecutionContext),
             )
             if asyncio.iscoroutine(result) or asyncio.isfuture(result):
@@ -381,8 +417,11 @@ def _public_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
         code = "BAD_USER_INPUT"  # variable, argument and global id coercion errors (graphql-core's own)
     if code is None:
         log.error("unexpected error request_id=%s path=%s", request_id, error.path, exc_info=original)
-        return {"message": f"Internal server error (request id {request_id}).", "path": error.path,
-                "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}}
+        return {
+            "message": f"Internal server error (request id {request_id}).",
+            "path": error.path,
+            "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+        }
     body: dict[str, Any] = {"message": _SUGGESTION.sub("", error.message), "extensions": {"code": code}}
     if error.path:
         body["path"] = error.path
@@ -395,6 +434,8 @@ def _log_view(requests: list[GraphQLRequest], batched: bool) -> tuple[Any, Any, 
     if not batched:
         r = requests[0]
         return r.query, r.operation_name, r.variables
-    return ("\n# ---\n".join(r.query for r in requests),
-            ",".join(r.operation_name or "" for r in requests) or None,
-            {"batch": [r.variables for r in requests]})
+    return (
+        "\n# ---\n".join(r.query for r in requests),
+        ",".join(r.operation_name or "" for r in requests) or None,
+        {"batch": [r.variables for r in requests]},
+    )

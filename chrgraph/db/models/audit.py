@@ -33,7 +33,9 @@ class AuditChainHead(Model):
     """The last link of an organization's chain, locked to serialize appends."""
 
     organization = fields.OneToOneField(
-        "chrgraph.Organization", related_name="audit_head", primary_key=True,
+        "chrgraph.Organization",
+        related_name="audit_head",
+        primary_key=True,
         on_delete=fields.RESTRICT,
     )
     seq = fields.BigIntField(default=0)
@@ -64,12 +66,8 @@ class ApiLog(Model):
     """One HTTP request of an authenticated API consumer, kept 90 days (§8)."""
 
     id = fields.BigIntField(primary_key=True)
-    organization = fields.ForeignKeyField(
-        "chrgraph.Organization", related_name="api_logs", on_delete=fields.RESTRICT
-    )
-    consumer = fields.ForeignKeyField(
-        "chrgraph.ApiConsumer", related_name="api_logs", on_delete=fields.RESTRICT
-    )
+    organization = fields.ForeignKeyField("chrgraph.Organization", related_name="api_logs", on_delete=fields.RESTRICT)
+    consumer = fields.ForeignKeyField("chrgraph.ApiConsumer", related_name="api_logs", on_delete=fields.RESTRICT)
     key_id = fields.CharField(max_length=255, null=True)
     request_id = fields.CharField(max_length=64)
     created_at = fields.DatetimeField(db_index=True)

@@ -22,9 +22,7 @@ class Patient(Model):
     """A patient of one organization (§7)."""
 
     id = fields.BigIntField(primary_key=True)
-    organization = fields.ForeignKeyField(
-        "chrgraph.Organization", related_name="patients", on_delete=fields.RESTRICT
-    )
+    organization = fields.ForeignKeyField("chrgraph.Organization", related_name="patients", on_delete=fields.RESTRICT)
     first_name = fields.CharField(max_length=100)
     last_name = fields.CharField(max_length=100)
     date_of_birth = fields.DateField(db_index=True)
@@ -61,9 +59,7 @@ class Appointment(Model):
     organization = fields.ForeignKeyField(
         "chrgraph.Organization", related_name="appointments", on_delete=fields.RESTRICT
     )
-    practitioner = fields.ForeignKeyField(
-        "chrgraph.User", related_name="appointments", on_delete=fields.RESTRICT
-    )
+    practitioner = fields.ForeignKeyField("chrgraph.User", related_name="appointments", on_delete=fields.RESTRICT)
     patient = fields.ForeignKeyField("chrgraph.Patient", related_name="appointments", on_delete=fields.RESTRICT)
     start = fields.DatetimeField(db_index=True)
     end = fields.DatetimeField()
@@ -85,9 +81,7 @@ class Questionnaire(Model):
     )
     kind = fields.CharEnumField(QuestionnaireKind, max_length=12)
     title = fields.CharField(max_length=200)
-    practitioner = fields.ForeignKeyField(
-        "chrgraph.User", related_name="questionnaires", on_delete=fields.RESTRICT
-    )
+    practitioner = fields.ForeignKeyField("chrgraph.User", related_name="questionnaires", on_delete=fields.RESTRICT)
     patient = fields.ForeignKeyField("chrgraph.Patient", related_name="questionnaires", on_delete=fields.RESTRICT)
     appointment = fields.ForeignKeyField(
         "chrgraph.Appointment", related_name="questionnaires", null=True, on_delete=fields.RESTRICT

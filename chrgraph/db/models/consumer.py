@@ -24,9 +24,7 @@ class ApiConsumerKey(Model):
     """One RSA public key of a consumer (revoked keys are kept for the record)."""
 
     id = fields.BigIntField(primary_key=True)
-    consumer = fields.ForeignKeyField(
-        "chrgraph.ApiConsumer", related_name="keys", on_delete=fields.RESTRICT
-    )
+    consumer = fields.ForeignKeyField("chrgraph.ApiConsumer", related_name="keys", on_delete=fields.RESTRICT)
     kid = fields.CharField(max_length=255, null=True)
     public_key_pem = fields.TextField()
     fingerprint = fields.CharField(max_length=64)

@@ -37,8 +37,9 @@ class LicenseChange(Model):
 class LicenseEvidence(Model):
     """Recent use per user (the importer's CSV columns): what license mapping reads."""
 
-    user = fields.OneToOneField("chrgraph.User", related_name="license_evidence", primary_key=True,
-                                on_delete=fields.RESTRICT)
+    user = fields.OneToOneField(
+        "chrgraph.User", related_name="license_evidence", primary_key=True, on_delete=fields.RESTRICT
+    )
     labs_90d = fields.IntField(default=0)
     prescriptions_90d = fields.IntField(default=0)
     virtual_visits_90d = fields.IntField(default=0)

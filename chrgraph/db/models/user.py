@@ -8,9 +8,7 @@ class User(Model):
     """A person (or service account) of one organization (§3). Never deleted (§5)."""
 
     id = fields.BigIntField(primary_key=True)
-    organization = fields.ForeignKeyField(
-        "chrgraph.Organization", related_name="users", on_delete=fields.RESTRICT
-    )
+    organization = fields.ForeignKeyField("chrgraph.Organization", related_name="users", on_delete=fields.RESTRICT)
     email = fields.CharField(max_length=254)
     # Folded email for login accounts, NULL for service accounts (which may reuse any
     # address): the unique constraint is the database's guarantee of §3.
@@ -26,9 +24,7 @@ class User(Model):
     position = fields.CharField(max_length=100, null=True)
     billing_number = fields.CharField(max_length=50, null=True)
     expected_end_of_training = fields.DateField(null=True)
-    locum_for = fields.ForeignKeyField(
-        "chrgraph.User", related_name=None, null=True, on_delete=fields.RESTRICT
-    )
+    locum_for = fields.ForeignKeyField("chrgraph.User", related_name=None, null=True, on_delete=fields.RESTRICT)
     locum_start = fields.DateField(null=True)
     locum_end = fields.DateField(null=True)
     # Case- and accent-folded "first last email" for search on every database.
@@ -55,9 +51,7 @@ class Role(Model):
     """A named set of permissions. Built-in roles are made for every organization."""
 
     id = fields.BigIntField(primary_key=True)
-    organization = fields.ForeignKeyField(
-        "chrgraph.Organization", related_name="roles", on_delete=fields.RESTRICT
-    )
+    organization = fields.ForeignKeyField("chrgraph.Organization", related_name="roles", on_delete=fields.RESTRICT)
     name = fields.CharField(max_length=100)
     description = fields.CharField(max_length=500, null=True)
     builtin = fields.BooleanField(default=False)
@@ -119,9 +113,7 @@ class OutboxMessage(Model):
     """Mail waiting for delivery (SMTP when CHRGRAPH_SMTP_URL is set)."""
 
     id = fields.BigIntField(primary_key=True)
-    organization = fields.ForeignKeyField(
-        "chrgraph.Organization", related_name="outbox", on_delete=fields.RESTRICT
-    )
+    organization = fields.ForeignKeyField("chrgraph.Organization", related_name="outbox", on_delete=fields.RESTRICT)
     to_email = fields.CharField(max_length=254)
     subject = fields.CharField(max_length=200)
     body = fields.TextField()

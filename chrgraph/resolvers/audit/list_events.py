@@ -9,15 +9,26 @@ from chrgraph.auth.principals import Actor
 from chrgraph.db.models import AuditEvent
 
 
-def audit_events_query(actor: Actor, *, actor_kind: Any = None, actor_id: str | None = None,
-                       action: str | None = None, target_type: str | None = None,
-                       target_id: str | None = None, since: datetime | None = None,
-                       until: datetime | None = None):
+def audit_events_query(
+    actor: Actor,
+    *,
+    actor_kind: Any = None,
+    actor_id: str | None = None,
+    action: str | None = None,
+    target_type: str | None = None,
+    target_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+):
     query = AuditEvent.filter(organization_id=actor.organization_id)
     if actor_kind is not None:
         query = query.filter(actor_kind=actor_kind)
-    for name, value in (("actor_id", actor_id), ("action", action),
-                        ("target_type", target_type), ("target_id", target_id)):
+    for name, value in (
+        ("actor_id", actor_id),
+        ("action", action),
+        ("target_type", target_type),
+        ("target_id", target_id),
+    ):
         if value is not None:
             query = query.filter(**{name: value})
     if since is not None:

@@ -50,8 +50,6 @@ def parse_public_key(text: str, field: str = "publicKey") -> PublicKey:
             f"RSA keys need a modulus of at least {MIN_RSA_BITS} bits.",
             field,
         )
-    pem = key.public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode("ascii")
+    pem = key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode("ascii")
     der = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     return PublicKey(pem=pem, fingerprint=hashlib.sha256(der).hexdigest(), bits=key.key_size, jwk_kid=jwk_kid)

@@ -54,11 +54,19 @@ async def create_api_consumer(
                 organization_id=actor.organization_id, name=name, issuer=issuer, using_db=conn
             )
             await ApiConsumerKey.create(
-                consumer=consumer, kid=kid, public_key_pem=key.pem, fingerprint=key.fingerprint,
-                bits=key.bits, using_db=conn,
+                consumer=consumer,
+                kid=kid,
+                public_key_pem=key.pem,
+                fingerprint=key.fingerprint,
+                bits=key.bits,
+                using_db=conn,
             )
             await events.record(
-                conn, actor, "API_CONSUMER_CREATED", "ApiConsumer", consumer.id,
+                conn,
+                actor,
+                "API_CONSUMER_CREATED",
+                "ApiConsumer",
+                consumer.id,
                 {"name": name, "issuer": issuer, "kid": kid, "keyFingerprint": key.fingerprint},
             )
     except IntegrityError as exc:  # a concurrent create took the issuer first
@@ -77,9 +85,11 @@ async def set_api_consumer_active(actor: Actor, issuer: str, active: bool) -> Ap
             await consumer.save(using_db=conn, update_fields=["active", "deactivated_at"])
             await epoch.bump(conn)
             await events.record(
-                conn, actor,
+                conn,
+                actor,
                 "API_CONSUMER_REACTIVATED" if active else "API_CONSUMER_DEACTIVATED",
-                "ApiConsumer", consumer.id,
+                "ApiConsumer",
+                consumer.id,
                 {"active": {"before": not active, "after": active}},
             )
     epoch.clear_local()
@@ -98,12 +108,20 @@ async def add_api_consumer_key(actor: Actor, issuer: str, public_key: str, kid: 
             if await ApiConsumerKey.filter(consumer_id=consumer.id, kid=kid).using_db(conn).exists():
                 raise fail(ErrorCode.KID_TAKEN, "This consumer already has a key with that kid.", "kid")
             row = await ApiConsumerKey.create(
-                consumer=consumer, kid=kid, public_key_pem=key.pem, fingerprint=key.fingerprint,
-                bits=key.bits, using_db=conn,
+                consumer=consumer,
+                kid=kid,
+                public_key_pem=key.pem,
+                fingerprint=key.fingerprint,
+                bits=key.bits,
+                using_db=conn,
             )
             await epoch.bump(conn)
             await events.record(
-                conn, actor, "API_CONSUMER_KEY_ADDED", "ApiConsumer", consumer.id,
+                conn,
+                actor,
+                "API_CONSUMER_KEY_ADDED",
+                "ApiConsumer",
+                consumer.id,
                 {"kid": kid, "keyFingerprint": key.fingerprint},
             )
     except IntegrityError as exc:
@@ -127,7 +145,11 @@ async def revoke_api_consumer_key(actor: Actor, issuer: str, kid: str) -> ApiCon
             await row.save(using_db=conn, update_fields=["revoked_at"])
             await epoch.bump(conn)
             await events.record(
-                conn, actor, "API_CONSUMER_KEY_REVOKED", "ApiConsumer", consumer.id,
+                conn,
+                actor,
+                "API_CONSUMER_KEY_REVOKED",
+                "ApiConsumer",
+                consumer.id,
                 {"kid": kid, "keyFingerprint": row.fingerprint},
             )
     epoch.clear_local()

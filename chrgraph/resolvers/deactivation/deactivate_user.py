@@ -63,8 +63,7 @@ class Preview:
 class Outcome:
     user: User
     moved: dict[str, list[int]] = field(default_factory=lambda: {"appointments": [], "recurring": [], "sent": []})
-    cancelled: dict[str, list[int]] = field(default_factory=lambda: {"appointments": [], "recurring": [],
-                                                                      "sent": []})
+    cancelled: dict[str, list[int]] = field(default_factory=lambda: {"appointments": [], "recurring": [], "sent": []})
     removed_questionnaires: list[int] = field(default_factory=list)
     forwarded: list[int] = field(default_factory=list)
     hidden: list[int] = field(default_factory=list)
@@ -76,10 +75,12 @@ async def _work(conn, user: User, now: datetime) -> Preview:
     def q(model):
         return model.filter(organization_id=user.organization_id).using_db(conn)
 
-    appointments = await q(Appointment).filter(practitioner_id=user.id, start__gt=now, status__in=BLOCKING).order_by(
-        "start")
-    questionnaires = await q(Questionnaire).filter(practitioner_id=user.id, status=QuestionnaireStatus.ACTIVE).order_by(
-        "id")
+    appointments = (
+        await q(Appointment).filter(practitioner_id=user.id, start__gt=now, status__in=BLOCKING).order_by("start")
+    )
+    questionnaires = (
+        await q(Questionnaire).filter(practitioner_id=user.id, status=QuestionnaireStatus.ACTIVE).order_by("id")
+    )
     return Preview(
         appointments=appointments,
         recurring_questionnaires=[x for x in questionnaires if x.kind is QuestionnaireKind.RECURRING],
@@ -96,10 +97,12 @@ async def deactivation_preview(actor: Actor, user_id: int | None) -> tuple[User,
         return user, await _work(conn, user, datetime.now(UTC))
 
 
-async def _active_member(conn, actor: Actor, user_id: int | None, exclude: int, path: tuple[str, ...],
-                         practitioner: bool) -> User | UserError:
+async def _active_member(
+    conn, actor: Actor, user_id: int | None, exclude: int, path: tuple[str, ...], practitioner: bool
+) -> User | UserError:
     query = User.filter(id=user_id, organization_id=actor.organization_id, status=UserStatus.ACTIVE).exclude(
-        type__in=[UserType.SUPPORT, UserType.SERVICE_ACCOUNT])
+        type__in=[UserType.SUPPORT, UserType.SERVICE_ACCOUNT]
+    )
     if practitioner:
         query = query.filter(type=UserType.PRACTITIONER)
     target = await query.using_db(conn).first() if user_id is not None else None
@@ -109,11 +112,17 @@ async def _active_member(conn, actor: Actor, user_id: int | None, exclude: int, 
     return target
 
 
-async def deactivate_user(actor: Actor, user_id: int | None, *, appointments: Choice = Choice(),
-                          recurring_questionnaires: Choice = Choice(), sent_questionnaires: Choice = Choice(),
-                          forward_inbox_to_user_id: int | None = None,
-                          lab_integration_successors: dict[int, int] | None = None,
-                          password: str | None = None) -> Outcome:
+async def deactivate_user(
+    actor: Actor,
+    user_id: int | None,
+    *,
+    appointments: Choice = Choice(),
+    recurring_questionnaires: Choice = Choice(),
+    sent_questionnaires: Choice = Choice(),
+    forward_inbox_to_user_id: int | None = None,
+    lab_integration_successors: dict[int, int] | None = None,
+    password: str | None = None,
+) -> Outcome:
     principal = actor.principal
     if principal.user_id is not None and principal.user_id == user_id:
         raise fail(ErrorCode.CANNOT_DEACTIVATE_SELF, "You cannot deactivate yourself.", "userId")
@@ -130,19 +139,29 @@ async def deactivate_user(actor: Actor, user_id: int | None, *, appointments: Ch
         work = await _work(conn, user, now)
         errors: list[UserError] = []
         targets: dict[str, User] = {}
-        for name, choice in (("appointments", appointments), ("recurringQuestionnaires", recurring_questionnaires),
-                             ("sentQuestionnaires", sent_questionnaires)):
+        for name, choice in (
+            ("appointments", appointments),
+            ("recurringQuestionnaires", recurring_questionnaires),
+            ("sentQuestionnaires", sent_questionnaires),
+        ):
             if choice.action is Handover.MOVE:
-                found = await _active_member(conn, actor, choice.to_practitioner_id, user.id,
-                                             (name, "toPractitionerId"), practitioner=True)
+                found = await _active_member(
+                    conn,
+                    actor,
+                    choice.to_practitioner_id,
+                    user.id,
+                    (name, "toPractitionerId"),
+                    practitioner=True,
+                )
                 if isinstance(found, UserError):
                     errors.append(found)
                 else:
                     targets[name] = found
         forward_to = None
         if forward_inbox_to_user_id is not None:
-            found = await _active_member(conn, actor, forward_inbox_to_user_id, user.id, ("forwardInboxToUserId",),
-                                         practitioner=False)
+            found = await _active_member(
+                conn, actor, forward_inbox_to_user_id, user.id, ("forwardInboxToUserId",), practitioner=False
+            )
             if isinstance(found, UserError):
                 errors.append(found)
             else:
@@ -150,33 +169,51 @@ async def deactivate_user(actor: Actor, user_id: int | None, *, appointments: Ch
         lab_targets: dict[int, User] = {}
         for lab in work.lab_integrations:
             if lab.id not in successors:
-                errors.append(UserError(ErrorCode.LAB_INTEGRATION_TRANSFER_REQUIRED,
-                                        f"The lab integration {lab.name!r} needs a successor.",
-                                        ("labIntegrationSuccessors",), global_id("LabIntegration", lab.id)))
+                errors.append(
+                    UserError(
+                        ErrorCode.LAB_INTEGRATION_TRANSFER_REQUIRED,
+                        f"The lab integration {lab.name!r} needs a successor.",
+                        ("labIntegrationSuccessors",),
+                        global_id("LabIntegration", lab.id),
+                    )
+                )
                 continue
-            found = await _active_member(conn, actor, successors[lab.id], user.id, ("labIntegrationSuccessors",),
-                                         practitioner=False)
+            found = await _active_member(
+                conn, actor, successors[lab.id], user.id, ("labIntegrationSuccessors",), practitioner=False
+            )
             if isinstance(found, UserError):
                 errors.append(found)
             else:
                 lab_targets[lab.id] = found
         unknown = set(successors) - {lab.id for lab in work.lab_integrations}
         if unknown:
-            errors.append(UserError(ErrorCode.NOT_FOUND, "Not a lab integration the user backs.",
-                                    ("labIntegrationSuccessors",)))
+            errors.append(
+                UserError(
+                    ErrorCode.NOT_FOUND,
+                    "Not a lab integration the user backs.",
+                    ("labIntegrationSuccessors",),
+                )
+            )
         if "appointments" in targets:
             for appointment in work.appointments:
                 taken = await clashes(conn, targets["appointments"].id, appointment.start, appointment.end)
-                errors.extend(UserError(ErrorCode.SLOT_CONFLICT,
-                                        f"The receiving practitioner is booked at {clash.start.isoformat()}.",
-                                        ("appointments",), global_id("Appointment", clash.id)) for clash in taken)
+                errors.extend(
+                    UserError(
+                        ErrorCode.SLOT_CONFLICT,
+                        f"The receiving practitioner is booked at {clash.start.isoformat()}.",
+                        ("appointments",),
+                        global_id("Appointment", clash.id),
+                    )
+                    for clash in taken
+                )
         if errors:
             raise OperationFailed(*errors)
         outcome = Outcome(user=user)
         await _hand_over_appointments(conn, actor, work, appointments, targets.get("appointments"), outcome)
-        for key, name, choice, items in (("recurring", "recurringQuestionnaires", recurring_questionnaires,
-                                          work.recurring_questionnaires),
-                                         ("sent", "sentQuestionnaires", sent_questionnaires, work.sent_questionnaires)):
+        for key, name, choice, items in (
+            ("recurring", "recurringQuestionnaires", recurring_questionnaires, work.recurring_questionnaires),
+            ("sent", "sentQuestionnaires", sent_questionnaires, work.sent_questionnaires),
+        ):
             await _hand_over_questionnaires(conn, actor, key, items, choice, targets.get(name), outcome)
         for message in work.inbox_messages:
             if forward_to is not None:
@@ -188,72 +225,146 @@ async def deactivate_user(actor: Actor, user_id: int | None, *, appointments: Ch
         for lab in work.lab_integrations:
             successor = lab_targets[lab.id]
             await LabIntegration.filter(id=lab.id).using_db(conn).update(backed_by_id=successor.id)
-            await events.record(conn, actor, "LAB_INTEGRATION_TRANSFERRED", "LabIntegration", lab.id,
-                                {"backedBy": {"before": user.id, "after": successor.id}, "isMain": lab.is_main})
+            await events.record(
+                conn,
+                actor,
+                "LAB_INTEGRATION_TRANSFERRED",
+                "LabIntegration",
+                lab.id,
+                {"backedBy": {"before": user.id, "after": successor.id}, "isMain": lab.is_main},
+            )
             outcome.transferred.append(lab.id)
         if work.mdbilling is not None:
-            await MdBillingConnection.filter(id=work.mdbilling.id).using_db(conn).update(
-                connected=False, disconnected_at=now)
-            await events.record(conn, actor, "MDBILLING_DISCONNECTED", "MdBillingConnection", work.mdbilling.id,
-                                {"connected": {"before": True, "after": False}})
+            await (
+                MdBillingConnection.filter(id=work.mdbilling.id)
+                .using_db(conn)
+                .update(connected=False, disconnected_at=now)
+            )
+            await events.record(
+                conn,
+                actor,
+                "MDBILLING_DISCONNECTED",
+                "MdBillingConnection",
+                work.mdbilling.id,
+                {"connected": {"before": True, "after": False}},
+            )
             outcome.disconnected.append(work.mdbilling.id)
         previous = user.status
-        await Invitation.filter(user_id=user.id, used_at__isnull=True, voided_at__isnull=True).using_db(conn).update(
-            voided_at=now)
-        user.status_before_deactivation, user.status, user.deactivated_at = previous, UserStatus.DEACTIVATED, now
+        await (
+            Invitation.filter(user_id=user.id, used_at__isnull=True, voided_at__isnull=True)
+            .using_db(conn)
+            .update(voided_at=now)
+        )
+        user.status_before_deactivation, user.status, user.deactivated_at = (
+            previous,
+            UserStatus.DEACTIVATED,
+            now,
+        )
         await user.save(using_db=conn, update_fields=["status", "status_before_deactivation", "deactivated_at"])
         await record_status(conn, user, UserStatus.DEACTIVATED, now)
         revoked = await revoke_sessions(conn, user.id)
-        await events.record(conn, actor, "USER_DEACTIVATED", "User", user.id, {
-            "status": {"before": previous, "after": UserStatus.DEACTIVATED},
-            "appointmentsMovedTo": targets["appointments"].id if "appointments" in targets else None,
-            "movedAppointments": outcome.moved["appointments"],
-            "cancelledAppointments": outcome.cancelled["appointments"],
-            "movedQuestionnaires": outcome.moved["recurring"] + outcome.moved["sent"],
-            "removedQuestionnaires": outcome.removed_questionnaires,
-            "inboxForwardedTo": forward_to.id if forward_to else None, "forwardedMessages": outcome.forwarded,
-            "hiddenMessages": outcome.hidden, "transferredLabIntegrations": outcome.transferred,
-            "disconnectedMdBilling": outcome.disconnected, "revokedSessions": revoked,
-        })
+        await events.record(
+            conn,
+            actor,
+            "USER_DEACTIVATED",
+            "User",
+            user.id,
+            {
+                "status": {"before": previous, "after": UserStatus.DEACTIVATED},
+                "appointmentsMovedTo": targets["appointments"].id if "appointments" in targets else None,
+                "movedAppointments": outcome.moved["appointments"],
+                "cancelledAppointments": outcome.cancelled["appointments"],
+                "movedQuestionnaires": outcome.moved["recurring"] + outcome.moved["sent"],
+                "removedQuestionnaires": outcome.removed_questionnaires,
+                "inboxForwardedTo": forward_to.id if forward_to else None,
+                "forwardedMessages": outcome.forwarded,
+                "hiddenMessages": outcome.hidden,
+                "transferredLabIntegrations": outcome.transferred,
+                "disconnectedMdBilling": outcome.disconnected,
+                "revokedSessions": revoked,
+            },
+        )
     epoch.clear_local()
     return outcome
 
 
-async def _hand_over_appointments(conn, actor: Actor, work: Preview, choice: Choice, target: User | None,
-                                  outcome: Outcome) -> None:
+async def _hand_over_appointments(
+    conn, actor: Actor, work: Preview, choice: Choice, target: User | None, outcome: Outcome
+) -> None:
     for appointment in work.appointments:
         if choice.action is Handover.MOVE and target is not None:
             await Appointment.filter(id=appointment.id).using_db(conn).update(practitioner_id=target.id)
-            await events.record(conn, actor, "APPOINTMENT_MOVED", "Appointment", appointment.id,
-                                {"practitioner": {"before": appointment.practitioner_id, "after": target.id}})
+            await events.record(
+                conn,
+                actor,
+                "APPOINTMENT_MOVED",
+                "Appointment",
+                appointment.id,
+                {"practitioner": {"before": appointment.practitioner_id, "after": target.id}},
+            )
             outcome.moved["appointments"].append(appointment.id)
         else:
-            await Appointment.filter(id=appointment.id).using_db(conn).update(
-                status=AppointmentStatus.CANCELLED, cancel_reason=CANCEL_REASON)
-            removed = await Questionnaire.filter(appointment_id=appointment.id).exclude(
-                status=QuestionnaireStatus.REMOVED).using_db(conn).values_list("id", flat=True)
+            await (
+                Appointment.filter(id=appointment.id)
+                .using_db(conn)
+                .update(status=AppointmentStatus.CANCELLED, cancel_reason=CANCEL_REASON)
+            )
+            removed = (
+                await Questionnaire.filter(appointment_id=appointment.id)
+                .exclude(status=QuestionnaireStatus.REMOVED)
+                .using_db(conn)
+                .values_list("id", flat=True)
+            )
             await Questionnaire.filter(id__in=list(removed)).using_db(conn).update(status=QuestionnaireStatus.REMOVED)
             outcome.removed_questionnaires.extend(removed)
-            await events.record(conn, actor, "APPOINTMENT_CANCELLED", "Appointment", appointment.id, {
-                "status": {"before": appointment.status, "after": AppointmentStatus.CANCELLED},
-                "cancelReason": CANCEL_REASON, "removedQuestionnaires": list(removed)})
+            await events.record(
+                conn,
+                actor,
+                "APPOINTMENT_CANCELLED",
+                "Appointment",
+                appointment.id,
+                {
+                    "status": {"before": appointment.status, "after": AppointmentStatus.CANCELLED},
+                    "cancelReason": CANCEL_REASON,
+                    "removedQuestionnaires": list(removed),
+                },
+            )
             outcome.cancelled["appointments"].append(appointment.id)
 
 
-async def _hand_over_questionnaires(conn, actor: Actor, key: str, items: list[Questionnaire], choice: Choice,
-                                    target: User | None, outcome: Outcome) -> None:
+async def _hand_over_questionnaires(
+    conn,
+    actor: Actor,
+    key: str,
+    items: list[Questionnaire],
+    choice: Choice,
+    target: User | None,
+    outcome: Outcome,
+) -> None:
     for item in items:
         if item.id in outcome.removed_questionnaires:
             continue  # already removed with its cancelled appointment
         if choice.action is Handover.MOVE and target is not None:
             await Questionnaire.filter(id=item.id).using_db(conn).update(practitioner_id=target.id)
-            await events.record(conn, actor, "QUESTIONNAIRE_MOVED", "Questionnaire", item.id,
-                                {"practitioner": {"before": item.practitioner_id, "after": target.id}})
+            await events.record(
+                conn,
+                actor,
+                "QUESTIONNAIRE_MOVED",
+                "Questionnaire",
+                item.id,
+                {"practitioner": {"before": item.practitioner_id, "after": target.id}},
+            )
             outcome.moved[key].append(item.id)
         else:
             await Questionnaire.filter(id=item.id).using_db(conn).update(status=QuestionnaireStatus.REMOVED)
-            await events.record(conn, actor, "QUESTIONNAIRE_REMOVED", "Questionnaire", item.id,
-                                {"status": {"before": item.status, "after": QuestionnaireStatus.REMOVED}})
+            await events.record(
+                conn,
+                actor,
+                "QUESTIONNAIRE_REMOVED",
+                "Questionnaire",
+                item.id,
+                {"status": {"before": item.status, "after": QuestionnaireStatus.REMOVED}},
+            )
             outcome.cancelled[key].append(item.id)
 
 
@@ -272,9 +383,15 @@ async def reactivate_user(actor: Actor, user_id: int | None) -> tuple[User, str 
         if restored is UserStatus.INVITED:
             org = await Organization.filter(id=actor.organization_id).using_db(conn).get()
             token = await issue_invitation(conn, user, org.name)
-        await events.record(conn, actor, "USER_REACTIVATED", "User", user.id,
-                            {"status": {"before": UserStatus.DEACTIVATED, "after": restored},
-                             "newInvitation": token is not None})
+        await events.record(
+            conn,
+            actor,
+            "USER_REACTIVATED",
+            "User",
+            user.id,
+            {
+                "status": {"before": UserStatus.DEACTIVATED, "after": restored},
+                "newInvitation": token is not None,
+            },
+        )
     return user, token
-
-

@@ -71,7 +71,8 @@ async def statement_for(org: Organization, first_day: date, now: datetime | None
     now = now or datetime.now(UTC)
     instant = min(start_of_day(first_day, org.time_zone), now)
     users = await User.filter(organization_id=org.id, type__in=[UserType.STAFF, UserType.PRACTITIONER]).order_by(
-        "last_name", "first_name", "id")
+        "last_name", "first_name", "id"
+    )
     ids = [u.id for u in users]
     changes: dict[int, list[LicenseChange]] = defaultdict(list)
     for change in await LicenseChange.filter(user_id__in=ids):

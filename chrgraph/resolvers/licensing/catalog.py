@@ -23,9 +23,17 @@ class Feature(str, Enum):
     PROVINCIAL_BILLING = "PROVINCIAL_BILLING"
 
 
-_BASE = frozenset({Feature.SCHEDULING, Feature.RECORD_KEEPING, Feature.QUESTIONNAIRES,
-                   Feature.PATIENT_MESSAGING, Feature.EBOOKING, Feature.APPOINTMENT_REMINDERS,
-                   Feature.ADVANCED_ANALYTICS})
+_BASE = frozenset(
+    {
+        Feature.SCHEDULING,
+        Feature.RECORD_KEEPING,
+        Feature.QUESTIONNAIRES,
+        Feature.PATIENT_MESSAGING,
+        Feature.EBOOKING,
+        Feature.APPOINTMENT_REMINDERS,
+        Feature.ADVANCED_ANALYTICS,
+    }
+)
 _LITE = _BASE | {Feature.CONNECT_APP}
 _LITE_VV = _LITE | {Feature.VIRTUAL_CARE}
 _PLUS = _LITE_VV | {Feature.LABS, Feature.PRESCRIPTIONS, Feature.PROVINCIAL_BILLING}
@@ -43,13 +51,16 @@ class LicenseInfo:
 CATALOG: dict[License, LicenseInfo] = {
     License.STAFF: LicenseInfo(License.STAFF, UserType.STAFF, None, 1, _BASE),
     License.CHR_LITE: LicenseInfo(License.CHR_LITE, UserType.PRACTITIONER, Classification.STANDARD, 1, _LITE),
-    License.CHR_LITE_VV: LicenseInfo(License.CHR_LITE_VV, UserType.PRACTITIONER, Classification.STANDARD, 2,
-                                     _LITE_VV),
+    License.CHR_LITE_VV: LicenseInfo(License.CHR_LITE_VV, UserType.PRACTITIONER, Classification.STANDARD, 2, _LITE_VV),
     License.CHR_PLUS: LicenseInfo(License.CHR_PLUS, UserType.PRACTITIONER, Classification.STANDARD, 3, _PLUS),
     License.LOCUM: LicenseInfo(License.LOCUM, UserType.PRACTITIONER, Classification.LOCUM, 3, _PLUS),
-    License.CLINICAL_TRAINEE: LicenseInfo(License.CLINICAL_TRAINEE, UserType.PRACTITIONER,
-                                          Classification.CLINICAL_TRAINEE, 1,
-                                          _LITE | {Feature.LABS, Feature.PRESCRIPTIONS}),
+    License.CLINICAL_TRAINEE: LicenseInfo(
+        License.CLINICAL_TRAINEE,
+        UserType.PRACTITIONER,
+        Classification.CLINICAL_TRAINEE,
+        1,
+        _LITE | {Feature.LABS, Feature.PRESCRIPTIONS},
+    ),
 }
 
 

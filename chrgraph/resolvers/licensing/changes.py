@@ -25,8 +25,11 @@ from chrgraph.resolvers.licensing.dates import first_of_next_month, local_date
 
 def access_license(user: User, today: date) -> License | None:
     """What access uses on `today` (the org-local date)."""
-    if user.pending_license is not None and user.pending_license_effective_on is not None \
-            and user.pending_license_effective_on <= today:
+    if (
+        user.pending_license is not None
+        and user.pending_license_effective_on is not None
+        and user.pending_license_effective_on <= today
+    ):
         return user.pending_license
     return user.license
 
@@ -39,9 +42,18 @@ async def record_status(conn, user: User, status: UserStatus, at: datetime | Non
     await UserStatusChange.create(user_id=user.id, status=status, at=at or datetime.now(UTC), using_db=conn)
 
 
-async def change_license(conn, actor: Actor, user: User, org: Organization, new: License,
-                         kind: LicenseChangeKind, *, now: datetime | None = None,
-                         immediate_access: bool = False, reviewed: bool = True) -> LicenseChange | None:
+async def change_license(
+    conn,
+    actor: Actor,
+    user: User,
+    org: Organization,
+    new: License,
+    kind: LicenseChangeKind,
+    *,
+    now: datetime | None = None,
+    immediate_access: bool = False,
+    reviewed: bool = True,
+) -> LicenseChange | None:
     """Record a change and apply what access sees. Returns None when nothing changes."""
     now = now or datetime.now(UTC)
     today = local_date(now, org.time_zone)
@@ -60,21 +72,41 @@ async def change_license(conn, actor: Actor, user: User, org: Organization, new:
         return None
     upgrade = immediate_access or _rank(new) >= _rank(current) or current is None
     change = await LicenseChange.create(
-        organization_id=org.id, user_id=user.id, kind=kind,
-        actor_kind=actor.principal.kind.value, actor_id=actor.principal.actor_id, changed_at=now,
-        from_license=current, to_license=new, effective_on=effective,
-        access_from=today if upgrade else effective, using_db=conn)
+        organization_id=org.id,
+        user_id=user.id,
+        kind=kind,
+        actor_kind=actor.principal.kind.value,
+        actor_id=actor.principal.actor_id,
+        changed_at=now,
+        from_license=current,
+        to_license=new,
+        effective_on=effective,
+        access_from=today if upgrade else effective,
+        using_db=conn,
+    )
     if upgrade:
         user.license = new
     else:
         user.pending_license, user.pending_license_effective_on = new, effective
     user.license_reviewed = reviewed
-    await user.save(using_db=conn, update_fields=["license", "pending_license", "pending_license_effective_on",
-                                                  "license_reviewed"])
-    await events.record(conn, actor, "LICENSE_CHANGED", "User", user.id, {
-        "license": {"before": current, "after": new}, "kind": kind, "effectiveOn": effective,
-        "accessFrom": change.access_from, "automatic": kind in (LicenseChangeKind.AUTOMATIC,
-                                                               LicenseChangeKind.ENFORCEMENT)})
+    await user.save(
+        using_db=conn,
+        update_fields=["license", "pending_license", "pending_license_effective_on", "license_reviewed"],
+    )
+    await events.record(
+        conn,
+        actor,
+        "LICENSE_CHANGED",
+        "User",
+        user.id,
+        {
+            "license": {"before": current, "after": new},
+            "kind": kind,
+            "effectiveOn": effective,
+            "accessFrom": change.access_from,
+            "automatic": kind in (LicenseChangeKind.AUTOMATIC, LicenseChangeKind.ENFORCEMENT),
+        },
+    )
     return change
 
 
@@ -82,23 +114,43 @@ async def cancel_pending(conn, user: User, now: datetime, audit: Actor | None) -
     """Cancel a pending (not yet effective) downgrade."""
     if user.pending_license is None:
         return False
-    await LicenseChange.filter(user_id=user.id, cancelled_at__isnull=True,
-                               to_license=user.pending_license,
-                               effective_on=user.pending_license_effective_on).using_db(conn).update(cancelled_at=now)
+    await (
+        LicenseChange.filter(
+            user_id=user.id,
+            cancelled_at__isnull=True,
+            to_license=user.pending_license,
+            effective_on=user.pending_license_effective_on,
+        )
+        .using_db(conn)
+        .update(cancelled_at=now)
+    )
     before = user.pending_license
     user.pending_license, user.pending_license_effective_on = None, None
     await user.save(using_db=conn, update_fields=["pending_license", "pending_license_effective_on"])
     if audit is not None:
-        await events.record(conn, audit, "LICENSE_CHANGE_CANCELLED", "User", user.id,
-                            {"pendingLicense": {"before": before, "after": None}})
+        await events.record(
+            conn,
+            audit,
+            "LICENSE_CHANGE_CANCELLED",
+            "User",
+            user.id,
+            {"pendingLicense": {"before": before, "after": None}},
+        )
     return True
 
 
 async def settle(conn, user: User, today: date) -> None:
     """Make a due pending change the current license."""
-    if user.pending_license is not None and user.pending_license_effective_on is not None \
-            and user.pending_license_effective_on <= today:
-        user.license, user.pending_license, user.pending_license_effective_on = user.pending_license, None, None
+    if (
+        user.pending_license is not None
+        and user.pending_license_effective_on is not None
+        and user.pending_license_effective_on <= today
+    ):
+        user.license, user.pending_license, user.pending_license_effective_on = (
+            user.pending_license,
+            None,
+            None,
+        )
         await user.save(using_db=conn, update_fields=["license", "pending_license", "pending_license_effective_on"])
 
 
@@ -108,8 +160,9 @@ async def settle_due_changes(now: datetime | None = None) -> int:
     settled = 0
     for org in await Organization.all():
         today = local_date(now, org.time_zone)
-        due = await User.filter(organization_id=org.id, pending_license__isnull=False,
-                                pending_license_effective_on__lte=today)
+        due = await User.filter(
+            organization_id=org.id, pending_license__isnull=False, pending_license_effective_on__lte=today
+        )
         for user in due:
             async with atomic() as conn:
                 await settle(conn, user, today)
@@ -123,7 +176,15 @@ async def initial_license(conn, actor: Actor, user: User, org: Organization, now
         return
     today = local_date(now, org.time_zone)
     await LicenseChange.create(
-        organization_id=org.id, user_id=user.id, kind=LicenseChangeKind.INITIAL,
-        actor_kind=actor.principal.kind.value, actor_id=actor.principal.actor_id, changed_at=now,
-        from_license=None, to_license=user.license, effective_on=first_of_next_month(today), access_from=today,
-        using_db=conn)
+        organization_id=org.id,
+        user_id=user.id,
+        kind=LicenseChangeKind.INITIAL,
+        actor_kind=actor.principal.kind.value,
+        actor_id=actor.principal.actor_id,
+        changed_at=now,
+        from_license=None,
+        to_license=user.license,
+        effective_on=first_of_next_month(today),
+        access_from=today,
+        using_db=conn,
+    )

@@ -36,8 +36,11 @@ def billed_from(enforcement: date, managed_since: datetime | None, time_zone: st
     return max(enforcement, first_of_next_month(since))
 
 
-async def enforce_licenses(organization_id: int | None = None, now: datetime | None = None,
-                           progress: Callable[[int, int], None] | None = None) -> int:
+async def enforce_licenses(
+    organization_id: int | None = None,
+    now: datetime | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
     """Returns how many users got a license. `progress(done, total)` drives a CLI bar."""
     now = now or datetime.now(UTC)
     orgs = Organization.filter(contract=Contract.STANDARD)
@@ -48,9 +51,13 @@ async def enforce_licenses(organization_id: int | None = None, now: datetime | N
         today = local_date(now, org.time_zone)
         if today < org.license_enforcement_date:
             continue
-        users = await User.filter(organization_id=org.id, license__isnull=True,
-                                  type__in=[UserType.STAFF, UserType.PRACTITIONER]).exclude(
-            status=UserStatus.DEACTIVATED).order_by("id")
+        users = (
+            await User.filter(
+                organization_id=org.id, license__isnull=True, type__in=[UserType.STAFF, UserType.PRACTITIONER]
+            )
+            .exclude(status=UserStatus.DEACTIVATED)
+            .order_by("id")
+        )
         actor = system_actor(org.id)
         for index, user in enumerate(users, start=1):
             license = highest_tier(user.type, user.classification)
@@ -60,14 +67,33 @@ async def enforce_licenses(organization_id: int | None = None, now: datetime | N
                 if fresh is None:
                     continue  # licensed meanwhile: idempotent
                 await LicenseChange.create(
-                    organization_id=org.id, user_id=user.id, kind=LicenseChangeKind.ENFORCEMENT,
-                    actor_kind=actor.principal.kind.value, actor_id=None, changed_at=now, from_license=None,
-                    to_license=license, effective_on=effective, access_from=today, using_db=conn)
+                    organization_id=org.id,
+                    user_id=user.id,
+                    kind=LicenseChangeKind.ENFORCEMENT,
+                    actor_kind=actor.principal.kind.value,
+                    actor_id=None,
+                    changed_at=now,
+                    from_license=None,
+                    to_license=license,
+                    effective_on=effective,
+                    access_from=today,
+                    using_db=conn,
+                )
                 fresh.license, fresh.license_reviewed = license, False
                 await fresh.save(using_db=conn, update_fields=["license", "license_reviewed"])
-                await events.record(conn, actor, "LICENSE_ENFORCED", "User", user.id, {
-                    "license": {"before": None, "after": license}, "effectiveOn": effective, "automatic": True,
-                    "reviewed": False})
+                await events.record(
+                    conn,
+                    actor,
+                    "LICENSE_ENFORCED",
+                    "User",
+                    user.id,
+                    {
+                        "license": {"before": None, "after": license},
+                        "effectiveOn": effective,
+                        "automatic": True,
+                        "reviewed": False,
+                    },
+                )
             assigned += 1
             if progress:
                 progress(index, len(users))

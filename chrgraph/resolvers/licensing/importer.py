@@ -36,8 +36,19 @@ from chrgraph.resolvers.users.invitations import issue_invitation
 from chrgraph.resolvers.users.profile import Profile, apply_profile, check_email, check_profile, snapshot
 from chrgraph.resolvers.validation import Errors
 
-COLUMNS = ["email", "first_name", "last_name", "type", "classification", "billing_number", "title", "labs_90d",
-           "prescriptions_90d", "virtual_visits_90d", "provincial_claims_90d"]
+COLUMNS = [
+    "email",
+    "first_name",
+    "last_name",
+    "type",
+    "classification",
+    "billing_number",
+    "title",
+    "labs_90d",
+    "prescriptions_90d",
+    "virtual_visits_90d",
+    "provincial_claims_90d",
+]
 USAGE = COLUMNS[7:]
 MAX_ROWS = 50_000
 
@@ -61,8 +72,9 @@ def parse_csv(text: str, org: Organization) -> list[ImportRow]:
     reader = csv.DictReader(io.StringIO(text))
     missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
-        raise OperationFailed(UserError(ErrorCode.INVALID_INPUT, f"line 1: missing columns {', '.join(missing)}",
-                                        ("file",)))
+        raise OperationFailed(
+            UserError(ErrorCode.INVALID_INPUT, f"line 1: missing columns {', '.join(missing)}", ("file",))
+        )
     rows, problems, seen = [], [], {}
     for index, raw in enumerate(reader):
         line = index + 2
@@ -95,13 +107,21 @@ def parse_csv(text: str, org: Organization) -> list[ImportRow]:
             try:
                 end_of_training = date.fromisoformat(raw["expected_end_of_training"].strip())
             except ValueError:
-                errors.add(ErrorCode.INVALID_INPUT, "expected_end_of_training is YYYY-MM-DD",
-                           "expected_end_of_training")
-        profile = Profile(type=user_type, classification=classification, license=None,
-                          expected_end_of_training=end_of_training,
-                          first_name=raw.get("first_name"), last_name=raw.get("last_name"),
-                          title=(raw.get("title") or "").strip() or None,
-                          billing_number=(raw.get("billing_number") or "").strip() or None)
+                errors.add(
+                    ErrorCode.INVALID_INPUT,
+                    "expected_end_of_training is YYYY-MM-DD",
+                    "expected_end_of_training",
+                )
+        profile = Profile(
+            type=user_type,
+            classification=classification,
+            license=None,
+            expected_end_of_training=end_of_training,
+            first_name=raw.get("first_name"),
+            last_name=raw.get("last_name"),
+            title=(raw.get("title") or "").strip() or None,
+            billing_number=(raw.get("billing_number") or "").strip() or None,
+        )
         # Imported users come without licenses: validate everything else as an invitation would.
         profile = check_profile(errors, org, profile, legacy=True)
         if email and email in seen:
@@ -123,32 +143,49 @@ async def import_users(actor: Actor, text: str, progress: Callable[[int, int], N
     rows = parse_csv(text, org)
     taken = set(await User.filter(login_email__in=[r.email for r in rows]).values_list("login_email", flat=True))
     if taken:
-        raise OperationFailed(*[UserError(ErrorCode.EMAIL_TAKEN, f"line {r.line}: email: already a user", ("file",))
-                                for r in rows if r.email in taken])
+        raise OperationFailed(
+            *[
+                UserError(ErrorCode.EMAIL_TAKEN, f"line {r.line}: email: already a user", ("file",))
+                for r in rows
+                if r.email in taken
+            ]
+        )
     result = ImportResult()
     now = datetime.now(UTC)
     try:
         async with atomic() as conn:
             for done, row in enumerate(rows, start=1):
-                user = User(organization_id=org.id, email=row.email, login_email=row.email,
-                            status=UserStatus.INVITED, invited_at=now, license_managed_since=now)
+                user = User(
+                    organization_id=org.id,
+                    email=row.email,
+                    login_email=row.email,
+                    status=UserStatus.INVITED,
+                    invited_at=now,
+                    license_managed_since=now,
+                )
                 apply_profile(user, row.profile)
                 await user.save(using_db=conn)
                 await record_status(conn, user, UserStatus.INVITED, now)
-                await LicenseEvidence.create(user_id=user.id, recorded_at=now, labs_90d=row.usage["labs_90d"],
-                                             prescriptions_90d=row.usage["prescriptions_90d"],
-                                             virtual_visits_90d=row.usage["virtual_visits_90d"],
-                                             provincial_claims_90d=row.usage["provincial_claims_90d"],
-                                             using_db=conn)
+                await LicenseEvidence.create(
+                    user_id=user.id,
+                    recorded_at=now,
+                    labs_90d=row.usage["labs_90d"],
+                    prescriptions_90d=row.usage["prescriptions_90d"],
+                    virtual_visits_90d=row.usage["virtual_visits_90d"],
+                    provincial_claims_90d=row.usage["provincial_claims_90d"],
+                    using_db=conn,
+                )
                 await issue_invitation(conn, user, org.name)
-                await events.record(conn, actor, "USER_IMPORTED", "User", user.id,
-                                    {**snapshot(user), "usage": row.usage})
+                await events.record(
+                    conn, actor, "USER_IMPORTED", "User", user.id, {**snapshot(user), "usage": row.usage}
+                )
                 result.imported.append(user)
                 if progress:
                     progress(done, len(rows))
     except IntegrityError as exc:  # a concurrent invitation took an address
-        raise OperationFailed(UserError(ErrorCode.EMAIL_TAKEN, "an email was taken during the import", ("file",))
-                              ) from exc
+        raise OperationFailed(
+            UserError(ErrorCode.EMAIL_TAKEN, "an email was taken during the import", ("file",))
+        ) from exc
     result.mapping = await run_license_mapping(actor, dry_run=False)
     result.enforced = await enforce_licenses(org.id)
     return result

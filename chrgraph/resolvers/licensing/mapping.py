@@ -44,8 +44,13 @@ def propose(user: User, evidence: LicenseEvidence | None) -> Proposal:
         "virtualVisits90d": evidence.virtual_visits_90d if evidence else 0,
         "provincialClaims90d": evidence.provincial_claims_90d if evidence else 0,
     }
-    facts = {"type": user.type.value, "classification": user.classification.value if user.classification else None,
-             "billingNumber": bool(user.billing_number), "evidenceRecorded": evidence is not None, **use}
+    facts = {
+        "type": user.type.value,
+        "classification": user.classification.value if user.classification else None,
+        "billingNumber": bool(user.billing_number),
+        "evidenceRecorded": evidence is not None,
+        **use,
+    }
 
     def decide(license: License, confidence: float, reason: str) -> Proposal:
         return Proposal(user, license, round(confidence, 2), reason, facts)
@@ -65,19 +70,28 @@ def propose(user: User, evidence: LicenseEvidence | None) -> Proposal:
     if use["labs90d"] > 0 or use["prescriptions90d"] > 0:
         return decide(License.CHR_PLUS, 0.95 - penalty, "R5: labs or prescriptions in the last 90 days." + note)
     if use["virtualVisits90d"] > 0:
-        return decide(License.CHR_LITE_VV, 0.92 - penalty, "R6: virtual visits, no labs, prescriptions or claims."
-                      + note)
+        return decide(
+            License.CHR_LITE_VV,
+            0.92 - penalty,
+            "R6: virtual visits, no labs, prescriptions or claims." + note,
+        )
     if user.billing_number:
-        return decide(License.CHR_PLUS, 0.6 - penalty,
-                      "R7: a billing number but no recent claims: provincial billing is likely, not shown." + note)
-    return decide(License.CHR_LITE, 0.7 - penalty,
-                  "R8: no recent use of virtual care, labs, prescriptions or billing: the lowest tier is a guess."
-                  + note)
+        return decide(
+            License.CHR_PLUS,
+            0.6 - penalty,
+            "R7: a billing number but no recent claims: provincial billing is likely, not shown." + note,
+        )
+    return decide(
+        License.CHR_LITE,
+        0.7 - penalty,
+        "R8: no recent use of virtual care, labs, prescriptions or billing: the lowest tier is a guess." + note,
+    )
 
 
 def _unlicensed(org: Organization):
-    return User.filter(organization_id=org.id, license__isnull=True,
-                       type__in=[UserType.STAFF, UserType.PRACTITIONER]).exclude(status=UserStatus.DEACTIVATED)
+    return User.filter(
+        organization_id=org.id, license__isnull=True, type__in=[UserType.STAFF, UserType.PRACTITIONER]
+    ).exclude(status=UserStatus.DEACTIVATED)
 
 
 async def proposals_for(org: Organization) -> list[Proposal]:
@@ -105,8 +119,9 @@ async def run_license_mapping(actor: Actor, dry_run: bool, progress=None) -> Map
         now = datetime.now(UTC)
         async with atomic() as conn:
             for proposal in applied:
-                await change_license(conn, actor, proposal.user, org, proposal.license, LicenseChangeKind.AUTOMATIC,
-                                     now=now)
+                await change_license(
+                    conn, actor, proposal.user, org, proposal.license, LicenseChangeKind.AUTOMATIC, now=now
+                )
                 if progress:
                     progress()
     return MappingResult(applied, unmapped, threshold)

@@ -30,8 +30,11 @@ from chrgraph.resolvers.validation import Errors
 
 def _check_fit(user: User, license: License, field: str = "license") -> None:
     if not licensed_type(user.type) or not fits(license, user.type, user.classification):
-        raise fail(ErrorCode.LICENSE_NOT_ALLOWED_FOR_TYPE,
-                   "That license does not fit the user's type and classification.", field)
+        raise fail(
+            ErrorCode.LICENSE_NOT_ALLOWED_FOR_TYPE,
+            "That license does not fit the user's type and classification.",
+            field,
+        )
 
 
 async def set_user_license(actor: Actor, user_id: int | None, license: License) -> User:
@@ -73,19 +76,34 @@ async def request_license_upgrade(actor: Actor, license: License, reason: str | 
     async with atomic() as conn:
         user = await get_user(actor, actor.principal.user_id, conn)
         _check_fit(user, license)
-        if await LicenseUpgradeRequest.filter(user_id=user.id, status=UpgradeRequestStatus.PENDING).using_db(
-                conn).exists():
+        if (
+            await LicenseUpgradeRequest.filter(user_id=user.id, status=UpgradeRequestStatus.PENDING)
+            .using_db(conn)
+            .exists()
+        ):
             raise fail(ErrorCode.INVALID_STATE, "You already have a pending request.", "license")
         request = await LicenseUpgradeRequest.create(
-            organization_id=actor.organization_id, user_id=user.id, requested_license=license, reason=reason,
-            created_at=datetime.now(UTC), using_db=conn)
-        await events.record(conn, actor, "LICENSE_UPGRADE_REQUESTED", "LicenseUpgradeRequest", request.id,
-                            {"license": license, "reason": reason})
+            organization_id=actor.organization_id,
+            user_id=user.id,
+            requested_license=license,
+            reason=reason,
+            created_at=datetime.now(UTC),
+            using_db=conn,
+        )
+        await events.record(
+            conn,
+            actor,
+            "LICENSE_UPGRADE_REQUESTED",
+            "LicenseUpgradeRequest",
+            request.id,
+            {"license": license, "reason": reason},
+        )
     return request
 
 
-async def decide_license_upgrade(actor: Actor, request_id: int | None, approve: bool,
-                                 reason: str | None = None) -> LicenseUpgradeRequest:
+async def decide_license_upgrade(
+    actor: Actor, request_id: int | None, approve: bool, reason: str | None = None
+) -> LicenseUpgradeRequest:
     errors = Errors()
     reason = errors.text(reason, "reason", max_length=1000)
     if errors:
@@ -99,16 +117,25 @@ async def decide_license_upgrade(actor: Actor, request_id: int | None, approve: 
             raise fail(ErrorCode.INVALID_STATE, "The request was already decided.", "requestId")
         now = datetime.now(UTC)
         request.status = UpgradeRequestStatus.APPROVED if approve else UpgradeRequestStatus.DECLINED
-        request.decided_by_id, request.decided_at, request.decision_reason = actor.principal.user_id, now, reason
+        request.decided_by_id, request.decided_at, request.decision_reason = (
+            actor.principal.user_id,
+            now,
+            reason,
+        )
         await request.save(using_db=conn)
         if approve:
             user = await User.filter(id=request.user_id).using_db(conn).get()
             _check_fit(user, request.requested_license, "requestId")
             org = await Organization.filter(id=actor.organization_id).using_db(conn).get()
-            await change_license(conn, actor, user, org, request.requested_license,
-                                 LicenseChangeKind.REQUEST_APPROVED)
-        await events.record(conn, actor, "LICENSE_UPGRADE_APPROVED" if approve else "LICENSE_UPGRADE_DECLINED",
-                            "LicenseUpgradeRequest", request.id, {"status": request.status, "reason": reason})
+            await change_license(conn, actor, user, org, request.requested_license, LicenseChangeKind.REQUEST_APPROVED)
+        await events.record(
+            conn,
+            actor,
+            "LICENSE_UPGRADE_APPROVED" if approve else "LICENSE_UPGRADE_DECLINED",
+            "LicenseUpgradeRequest",
+            request.id,
+            {"status": request.status, "reason": reason},
+        )
     return request
 
 
@@ -134,10 +161,21 @@ async def feature_access(actor: Actor, user_id: int | None, feature: Feature) ->
     included = (current is not None and feature in CATALOG[current].features) or not managed
     lowest = None
     if not included:
-        candidates = [info for info in CATALOG.values()
-                      if fits(info.license, user.type, user.classification) and feature in info.features]
+        candidates = [
+            info
+            for info in CATALOG.values()
+            if fits(info.license, user.type, user.classification) and feature in info.features
+        ]
         lowest = min(candidates, key=lambda info: info.rank).license if candidates else None
     permissions = await effective_permissions(user, org.owner_user_id == user.id)
     holds_upgrade = Permission.UPGRADE_TYPE_CLASSIFICATION.value in permissions
-    return FeatureAccess(user, feature, current, included, lowest, holds_upgrade and lowest is not None,
-                         not holds_upgrade and lowest is not None, managed)
+    return FeatureAccess(
+        user,
+        feature,
+        current,
+        included,
+        lowest,
+        holds_upgrade and lowest is not None,
+        not holds_upgrade and lowest is not None,
+        managed,
+    )

@@ -74,29 +74,48 @@ async def create_organization(
             "ORGANIZATION_CREATED",
             "Organization",
             org.id,
-            {"domain": domain, "name": name, "contract": contract, "province": province,
-             "timeZone": time_zone, "enterpriseApiEnabled": enterprise_api_enabled},
+            {
+                "domain": domain,
+                "name": name,
+                "contract": contract,
+                "province": province,
+                "timeZone": time_zone,
+                "enterpriseApiEnabled": enterprise_api_enabled,
+            },
         )
         await create_builtin_roles(conn, org.id)
         try:
-            support = User(organization_id=org.id, email=support_email, login_email=support_email,
-                           type=UserType.SUPPORT, status=UserStatus.ACTIVE, first_name="Support",
-                           last_name=name, display_name=f"{name} support",
-                           search_key=search_key("support", support_email))
+            support = User(
+                organization_id=org.id,
+                email=support_email,
+                login_email=support_email,
+                type=UserType.SUPPORT,
+                status=UserStatus.ACTIVE,
+                first_name="Support",
+                last_name=name,
+                display_name=f"{name} support",
+                search_key=search_key("support", support_email),
+            )
             await support.save(using_db=conn)
             await record_status(conn, support, UserStatus.ACTIVE)
         except IntegrityError as exc:
             raise fail(ErrorCode.EMAIL_TAKEN, "That support email is taken.", "supportEmail") from exc
-        await events.record(conn, system_actor(org.id), "SUPPORT_ACCOUNT_CREATED", "User", support.id,
-                            {"email": support_email})
+        await events.record(
+            conn,
+            system_actor(org.id),
+            "SUPPORT_ACCOUNT_CREATED",
+            "User",
+            support.id,
+            {"email": support_email},
+        )
         # The owner's invitation joins the same transaction (a savepoint): an owner
         # email that is taken leaves no organization behind.
         owner, token = None, None
         if owner_email is not None:
             owner, token = await invite_user(
-                support_cli_actor(org.id, support.id), owner_email,
+                support_cli_actor(org.id, support.id),
+                owner_email,
                 Profile(type=UserType.STAFF, license=License.STAFF, first_name="Owner", last_name=name),
                 owner=True,
             )
     return CreatedOrganization(org, owner, token, support)
-

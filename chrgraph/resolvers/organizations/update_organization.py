@@ -61,9 +61,15 @@ async def update_organization(actor: Actor, changes: dict[str, Any]) -> Organiza
                 await epoch.bump(conn)
             if delta.get("contract", {}).get("after") is Contract.STANDARD:
                 # Its users come under license management now (§4).
-                await User.filter(organization_id=org.id, license_managed_since__isnull=True,
-                                  type__in=[UserType.STAFF, UserType.PRACTITIONER]).using_db(conn).update(
-                    license_managed_since=datetime.now(UTC))
+                await (
+                    User.filter(
+                        organization_id=org.id,
+                        license_managed_since__isnull=True,
+                        type__in=[UserType.STAFF, UserType.PRACTITIONER],
+                    )
+                    .using_db(conn)
+                    .update(license_managed_since=datetime.now(UTC))
+                )
             await events.record(conn, actor, "ORGANIZATION_UPDATED", "Organization", org.id, delta)
     if delta and "enterpriseApiEnabled" in delta:
         epoch.clear_local()

@@ -44,8 +44,11 @@ def normalize_health_card(errors: Errors, value: str | None) -> str | None:
         return None
     compact = re.sub(r"[\s\-]", "", value).upper()
     if not re.fullmatch(r"[A-Z0-9]{4,20}", compact):
-        errors.add(ErrorCode.INVALID_INPUT, "A health card number has 4 to 20 letters and digits.",
-                   "healthCardNumber")
+        errors.add(
+            ErrorCode.INVALID_INPUT,
+            "A health card number has 4 to 20 letters and digits.",
+            "healthCardNumber",
+        )
         return None
     return compact
 
@@ -80,8 +83,11 @@ def _clean(errors: Errors, fields: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _identifiers(errors: Errors, org_id: int, identifiers: list[Identifier]) -> list[Identifier]:
-    known = set(await IdentifierType.filter(organization_id=org_id, id__in=[i.type_id for i in identifiers])
-                .values_list("id", flat=True))
+    known = set(
+        await IdentifierType.filter(organization_id=org_id, id__in=[i.type_id for i in identifiers]).values_list(
+            "id", flat=True
+        )
+    )
     result = []
     for index, item in enumerate(identifiers):
         value = errors.text(item.value, "identifiers", str(index), "value", max_length=100, required=True)
@@ -101,8 +107,12 @@ async def _duplicate(org_id: int, health_card: str | None, exclude: int | None =
     existing = await query.first()
     if existing is None:
         return None
-    return UserError(ErrorCode.PATIENT_ALREADY_EXISTS, "A patient with that health card number exists.",
-                     ("healthCardNumber",), global_id("Patient", existing.id))
+    return UserError(
+        ErrorCode.PATIENT_ALREADY_EXISTS,
+        "A patient with that health card number exists.",
+        ("healthCardNumber",),
+        global_id("Patient", existing.id),
+    )
 
 
 def snapshot(patient: Patient) -> dict[str, Any]:
@@ -123,14 +133,25 @@ async def register_patient(actor: Actor, fields: dict[str, Any], identifiers: li
         async with atomic() as conn:
             portal = await PortalSettings.filter(organization_id=actor.organization_id).using_db(conn).first()
             portal_access = bool(portal and portal.accessible_for_new_patients)
-            patient = Patient(organization_id=actor.organization_id, portal_access=portal_access,
-                              search_key=search_key(fields["first_name"], fields["last_name"]), **fields)
+            patient = Patient(
+                organization_id=actor.organization_id,
+                portal_access=portal_access,
+                search_key=search_key(fields["first_name"], fields["last_name"]),
+                **fields,
+            )
             await patient.save(using_db=conn)
             for item in identifiers:
-                await PatientIdentifier.create(patient_id=patient.id, identifier_type_id=item.type_id,
-                                               value=item.value, using_db=conn)
-            await events.record(conn, actor, "PATIENT_REGISTERED", "Patient", patient.id, {
-                **snapshot(patient), "identifiers": {str(i.type_id): i.value for i in identifiers}})
+                await PatientIdentifier.create(
+                    patient_id=patient.id, identifier_type_id=item.type_id, value=item.value, using_db=conn
+                )
+            await events.record(
+                conn,
+                actor,
+                "PATIENT_REGISTERED",
+                "Patient",
+                patient.id,
+                {**snapshot(patient), "identifiers": {str(i.type_id): i.value for i in identifiers}},
+            )
     except IntegrityError as exc:  # a concurrent registration took the health card number
         duplicate = await _duplicate(actor.organization_id, fields["health_card_number"])
         raise OperationFailed(duplicate or UserError(ErrorCode.PATIENT_ALREADY_EXISTS, "Already registered.")) from exc
@@ -145,8 +166,9 @@ async def get_patient(actor: Actor, patient_id: int | None, conn=None, field: st
     return patient
 
 
-async def update_patient(actor: Actor, patient_id: int, changes: dict[str, Any],
-                         identifiers: list[Identifier] | None = None) -> Patient:
+async def update_patient(
+    actor: Actor, patient_id: int, changes: dict[str, Any], identifiers: list[Identifier] | None = None
+) -> Patient:
     errors = Errors()
     changes = _clean(errors, {k: v for k, v in changes.items() if k in PATIENT_FIELDS})
     if identifiers is not None:
@@ -168,14 +190,21 @@ async def update_patient(actor: Actor, patient_id: int, changes: dict[str, Any],
             if identifiers is not None:
                 await PatientIdentifier.filter(patient_id=patient.id).using_db(conn).delete()
                 for item in identifiers:
-                    await PatientIdentifier.create(patient_id=patient.id, identifier_type_id=item.type_id,
-                                                   value=item.value, using_db=conn)
+                    await PatientIdentifier.create(
+                        patient_id=patient.id,
+                        identifier_type_id=item.type_id,
+                        value=item.value,
+                        using_db=conn,
+                    )
                 delta["identifiers"] = {"after": {str(i.type_id): i.value for i in identifiers}}
             if delta:
                 await events.record(conn, actor, "PATIENT_UPDATED", "Patient", patient.id, delta)
     except IntegrityError as exc:
-        raise fail(ErrorCode.PATIENT_ALREADY_EXISTS, "A patient with that health card number exists.",
-                   "healthCardNumber") from exc
+        raise fail(
+            ErrorCode.PATIENT_ALREADY_EXISTS,
+            "A patient with that health card number exists.",
+            "healthCardNumber",
+        ) from exc
     return patient
 
 
@@ -192,9 +221,15 @@ async def create_identifier_type(actor: Actor, name: str) -> IdentifierType:
     return row
 
 
-def patients_query(actor: Actor, *, search: str | None = None, date_of_birth: date | None = None,
-                   health_card_number: str | None = None, identifier_type_id: int | None = None,
-                   identifier_value: str | None = None):
+def patients_query(
+    actor: Actor,
+    *,
+    search: str | None = None,
+    date_of_birth: date | None = None,
+    health_card_number: str | None = None,
+    identifier_type_id: int | None = None,
+    identifier_value: str | None = None,
+):
     query = Patient.filter(organization_id=actor.organization_id)
     if search:
         for word in fold(search).split():
@@ -204,6 +239,7 @@ def patients_query(actor: Actor, *, search: str | None = None, date_of_birth: da
     if health_card_number:
         query = query.filter(health_card_number=re.sub(r"[\s\-]", "", health_card_number).upper())
     if identifier_type_id is not None and identifier_value is not None:
-        query = query.filter(identifiers__identifier_type_id=identifier_type_id,
-                             identifiers__value=identifier_value.strip())
+        query = query.filter(
+            identifiers__identifier_type_id=identifier_type_id, identifiers__value=identifier_value.strip()
+        )
     return query.order_by("last_name", "first_name", "id")

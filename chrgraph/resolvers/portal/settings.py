@@ -39,7 +39,12 @@ BOOLEAN_SETTINGS = {
     "portalBilling": "portal_billing",
     "extraSearchableIdentifications": "extra_searchable_identifications",
 }
-HISTORY_ACTIONS = ("PORTAL_SETTINGS_UPDATED", "PORTAL_ENABLED", "PORTAL_DISABLED", "PORTAL_BACKGROUND_UPLOADED")
+HISTORY_ACTIONS = (
+    "PORTAL_SETTINGS_UPDATED",
+    "PORTAL_ENABLED",
+    "PORTAL_DISABLED",
+    "PORTAL_BACKGROUND_UPLOADED",
+)
 
 
 async def portal_settings(organization_id: int, conn=None) -> tuple[PortalSettings, list[AppointmentStatus]]:
@@ -54,9 +59,12 @@ async def portal_settings(organization_id: int, conn=None) -> tuple[PortalSettin
 
 
 def _snapshot(row: PortalSettings, hidden: list[AppointmentStatus]) -> dict[str, Any]:
-    return {**{name: getattr(row, attr) for name, attr in BOOLEAN_SETTINGS.items()},
-            "otpTimeoutMinutes": row.otp_timeout_minutes, "notificationLogin": row.notification_login,
-            "hiddenAppointmentStatuses": [getattr(s, "value", s) for s in hidden]}
+    return {
+        **{name: getattr(row, attr) for name, attr in BOOLEAN_SETTINGS.items()},
+        "otpTimeoutMinutes": row.otp_timeout_minutes,
+        "notificationLogin": row.notification_login,
+        "hiddenAppointmentStatuses": [getattr(s, "value", s) for s in hidden],
+    }
 
 
 async def update_portal_settings(actor: Actor, changes: dict[str, Any]) -> tuple[PortalSettings, list]:
@@ -64,8 +72,11 @@ async def update_portal_settings(actor: Actor, changes: dict[str, Any]) -> tuple
     errors = Errors()
     org = await Organization.get(id=actor.organization_id)
     if "otpTimeoutMinutes" in changes and changes["otpTimeoutMinutes"] not in OTP_TIMEOUTS:
-        errors.add(ErrorCode.INVALID_INPUT, f"One of {', '.join(map(str, OTP_TIMEOUTS))} minutes.",
-                   "otpTimeoutMinutes")
+        errors.add(
+            ErrorCode.INVALID_INPUT,
+            f"One of {', '.join(map(str, OTP_TIMEOUTS))} minutes.",
+            "otpTimeoutMinutes",
+        )
     if changes.get("portalBilling") and not org.stripe_connected:
         errors.add(ErrorCode.STRIPE_INTEGRATION_REQUIRED, "Connect Stripe before portal billing.", "portalBilling")
     for name, value in changes.items():
@@ -84,15 +95,18 @@ async def update_portal_settings(actor: Actor, changes: dict[str, Any]) -> tuple
         if "notificationLogin" in changes:
             row.notification_login = NotificationLogin(changes["notificationLogin"])
         if "hiddenAppointmentStatuses" in changes:
-            hidden = sorted(set(changes["hiddenAppointmentStatuses"] or []),
-                            key=lambda s: list(AppointmentStatus).index(s))
+            hidden = sorted(
+                set(changes["hiddenAppointmentStatuses"] or []),
+                key=lambda s: list(AppointmentStatus).index(s),
+            )
         delta = events.diff(before, _snapshot(row, hidden))
         if delta:
             await row.save(using_db=conn)
             if "hiddenAppointmentStatuses" in delta:
                 await PortalHiddenStatus.filter(organization_id=org.id).using_db(conn).delete()
                 await PortalHiddenStatus.bulk_create(
-                    [PortalHiddenStatus(organization_id=org.id, status=s) for s in hidden], using_db=conn)
+                    [PortalHiddenStatus(organization_id=org.id, status=s) for s in hidden], using_db=conn
+                )
             await events.record(conn, actor, "PORTAL_SETTINGS_UPDATED", "PortalSettings", org.id, delta)
     return row, hidden
 
@@ -103,8 +117,14 @@ async def set_portal_enabled(actor: Actor, enabled: bool) -> Organization:
         if org.portal_enabled != enabled:
             org.portal_enabled = enabled
             await org.save(using_db=conn, update_fields=["portal_enabled"])
-            await events.record(conn, actor, "PORTAL_ENABLED" if enabled else "PORTAL_DISABLED", "Organization",
-                                org.id, {"portalEnabled": {"before": not enabled, "after": enabled}})
+            await events.record(
+                conn,
+                actor,
+                "PORTAL_ENABLED" if enabled else "PORTAL_DISABLED",
+                "Organization",
+                org.id,
+                {"portalEnabled": {"before": not enabled, "after": enabled}},
+            )
     return org
 
 
@@ -126,15 +146,34 @@ def inspect_image(data: bytes) -> tuple[str, int, int]:
 async def upload_background_image(actor: Actor, data: bytes) -> PortalImage:
     content_type, width, height = inspect_image(data)
     async with atomic() as conn:
-        await PortalImage.filter(organization_id=actor.organization_id, current=True).using_db(conn).update(
-            current=False)
+        await (
+            PortalImage.filter(organization_id=actor.organization_id, current=True).using_db(conn).update(current=False)
+        )
         image = await PortalImage.create(
-            organization_id=actor.organization_id, token=secrets.token_urlsafe(32), content_type=content_type,
-            width=width, height=height, size=len(data), sha256=hashlib.sha256(data).hexdigest(), data=data,
-            using_db=conn)
-        await events.record(conn, actor, "PORTAL_BACKGROUND_UPLOADED", "PortalImage", image.id, {
-            "contentType": content_type, "width": width, "height": height, "size": len(data),
-            "sha256": image.sha256})
+            organization_id=actor.organization_id,
+            token=secrets.token_urlsafe(32),
+            content_type=content_type,
+            width=width,
+            height=height,
+            size=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+            data=data,
+            using_db=conn,
+        )
+        await events.record(
+            conn,
+            actor,
+            "PORTAL_BACKGROUND_UPLOADED",
+            "PortalImage",
+            image.id,
+            {
+                "contentType": content_type,
+                "width": width,
+                "height": height,
+                "size": len(data),
+                "sha256": image.sha256,
+            },
+        )
     return image
 
 
@@ -148,8 +187,14 @@ async def set_patient_portal_access(actor: Actor, patient_id: int | None, enable
         if patient.portal_access != enabled:
             patient.portal_access = enabled
             await patient.save(using_db=conn, update_fields=["portal_access"])
-            await events.record(conn, actor, "PATIENT_PORTAL_ACCESS_SET", "Patient", patient.id,
-                                {"portalAccess": {"before": not enabled, "after": enabled}})
+            await events.record(
+                conn,
+                actor,
+                "PATIENT_PORTAL_ACCESS_SET",
+                "Patient",
+                patient.id,
+                {"portalAccess": {"before": not enabled, "after": enabled}},
+            )
     return patient
 
 

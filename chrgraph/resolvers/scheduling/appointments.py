@@ -28,9 +28,16 @@ from chrgraph.resolvers.validation import Errors
 
 BLOCKING = (AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED, AppointmentStatus.ARRIVED)
 TRANSITIONS = {
-    AppointmentStatus.BOOKED: {AppointmentStatus.CONFIRMED, AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW},
-    AppointmentStatus.CONFIRMED: {AppointmentStatus.ARRIVED, AppointmentStatus.CANCELLED,
-                                  AppointmentStatus.NO_SHOW},
+    AppointmentStatus.BOOKED: {
+        AppointmentStatus.CONFIRMED,
+        AppointmentStatus.CANCELLED,
+        AppointmentStatus.NO_SHOW,
+    },
+    AppointmentStatus.CONFIRMED: {
+        AppointmentStatus.ARRIVED,
+        AppointmentStatus.CANCELLED,
+        AppointmentStatus.NO_SHOW,
+    },
     AppointmentStatus.ARRIVED: {AppointmentStatus.COMPLETED},
 }
 MIN_MINUTES, MAX_MINUTES = 5, 480
@@ -63,8 +70,9 @@ async def lock_practitioner(conn, actor: Actor, practitioner_id: int | None, fie
     return practitioner
 
 
-async def clashes(conn, practitioner_id: int, start: datetime, end: datetime,
-                  exclude: list[int] | None = None) -> list[Appointment]:
+async def clashes(
+    conn, practitioner_id: int, start: datetime, end: datetime, exclude: list[int] | None = None
+) -> list[Appointment]:
     query = Appointment.filter(practitioner_id=practitioner_id, status__in=BLOCKING, start__lt=end, end__gt=start)
     if exclude:
         query = query.exclude(id__in=exclude)
@@ -72,12 +80,23 @@ async def clashes(conn, practitioner_id: int, start: datetime, end: datetime,
 
 
 def snapshot(a: Appointment) -> dict:
-    return {"practitioner": a.practitioner_id, "patient": a.patient_id, "start": a.start,
-            "durationMinutes": a.duration_minutes, "status": a.status, "cancelReason": a.cancel_reason}
+    return {
+        "practitioner": a.practitioner_id,
+        "patient": a.patient_id,
+        "start": a.start,
+        "durationMinutes": a.duration_minutes,
+        "status": a.status,
+        "cancelReason": a.cancel_reason,
+    }
 
 
-async def book_appointment(actor: Actor, practitioner_id: int | None, patient_id: int | None,
-                           start: datetime | None, duration_minutes: int | None) -> Appointment:
+async def book_appointment(
+    actor: Actor,
+    practitioner_id: int | None,
+    patient_id: int | None,
+    start: datetime | None,
+    duration_minutes: int | None,
+) -> Appointment:
     now = datetime.now(UTC)
     errors = Errors()
     check_slot(errors, start, duration_minutes, now)
@@ -91,11 +110,21 @@ async def book_appointment(actor: Actor, practitioner_id: int | None, patient_id
         if not bookable(practitioner, org, now):
             raise fail(ErrorCode.PRACTITIONER_NOT_BOOKABLE, "That practitioner cannot be booked.", "practitionerId")
         if taken := await clashes(conn, practitioner.id, start, end):
-            raise fail(ErrorCode.SLOT_TAKEN, "The practitioner is booked at that time.", "start",
-                       related_id=global_id("Appointment", taken[0].id))
+            raise fail(
+                ErrorCode.SLOT_TAKEN,
+                "The practitioner is booked at that time.",
+                "start",
+                related_id=global_id("Appointment", taken[0].id),
+            )
         appointment = await Appointment.create(
-            organization_id=org.id, practitioner_id=practitioner.id, patient_id=patient.id, start=start, end=end,
-            duration_minutes=duration_minutes, using_db=conn)
+            organization_id=org.id,
+            practitioner_id=practitioner.id,
+            patient_id=patient.id,
+            start=start,
+            end=end,
+            duration_minutes=duration_minutes,
+            using_db=conn,
+        )
         await events.record(conn, actor, "APPOINTMENT_BOOKED", "Appointment", appointment.id, snapshot(appointment))
     return appointment
 
@@ -108,8 +137,9 @@ async def _get(conn, actor: Actor, appointment_id: int | None) -> Appointment:
     return row
 
 
-async def reschedule_appointment(actor: Actor, appointment_id: int | None, start: datetime | None,
-                                 duration_minutes: int | None) -> Appointment:
+async def reschedule_appointment(
+    actor: Actor, appointment_id: int | None, start: datetime | None, duration_minutes: int | None
+) -> Appointment:
     now = datetime.now(UTC)
     async with atomic() as conn:
         appointment = await _get(conn, actor, appointment_id)
@@ -119,23 +149,37 @@ async def reschedule_appointment(actor: Actor, appointment_id: int | None, start
         if errors:
             raise OperationFailed(*errors.items)
         if appointment.status not in (AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED):
-            raise fail(ErrorCode.INVALID_STATUS_TRANSITION, "Only booked or confirmed appointments move.",
-                       "appointmentId")
+            raise fail(
+                ErrorCode.INVALID_STATUS_TRANSITION,
+                "Only booked or confirmed appointments move.",
+                "appointmentId",
+            )
         await lock_practitioner(conn, actor, appointment.practitioner_id)
         end = start + timedelta(minutes=duration)
         if taken := await clashes(conn, appointment.practitioner_id, start, end, [appointment.id]):
-            raise fail(ErrorCode.SLOT_TAKEN, "The practitioner is booked at that time.", "start",
-                       related_id=global_id("Appointment", taken[0].id))
+            raise fail(
+                ErrorCode.SLOT_TAKEN,
+                "The practitioner is booked at that time.",
+                "start",
+                related_id=global_id("Appointment", taken[0].id),
+            )
         before = snapshot(appointment)
         appointment.start, appointment.end, appointment.duration_minutes = start, end, duration
         await appointment.save(using_db=conn)
-        await events.record(conn, actor, "APPOINTMENT_RESCHEDULED", "Appointment", appointment.id,
-                            events.diff(before, snapshot(appointment)))
+        await events.record(
+            conn,
+            actor,
+            "APPOINTMENT_RESCHEDULED",
+            "Appointment",
+            appointment.id,
+            events.diff(before, snapshot(appointment)),
+        )
     return appointment
 
 
-async def set_appointment_status(actor: Actor, appointment_id: int | None, status: AppointmentStatus,
-                                 reason: str | None = None) -> Appointment:
+async def set_appointment_status(
+    actor: Actor, appointment_id: int | None, status: AppointmentStatus, reason: str | None = None
+) -> Appointment:
     errors = Errors()
     reason = errors.text(reason, "reason", max_length=500, required=status is AppointmentStatus.CANCELLED)
     if errors:
@@ -143,24 +187,42 @@ async def set_appointment_status(actor: Actor, appointment_id: int | None, statu
     async with atomic() as conn:
         appointment = await _get(conn, actor, appointment_id)
         if status not in TRANSITIONS.get(appointment.status, set()):
-            raise fail(ErrorCode.INVALID_STATUS_TRANSITION,
-                       f"{appointment.status.value} cannot become {status.value}.", "status")
+            raise fail(
+                ErrorCode.INVALID_STATUS_TRANSITION,
+                f"{appointment.status.value} cannot become {status.value}.",
+                "status",
+            )
         before = snapshot(appointment)
         appointment.status = status
         if status is AppointmentStatus.CANCELLED:
             appointment.cancel_reason = reason
             # Its questionnaires are removed, never deleted (§5).
-            await Questionnaire.filter(appointment_id=appointment.id).using_db(conn).update(
-                status=QuestionnaireStatus.REMOVED)
+            await (
+                Questionnaire.filter(appointment_id=appointment.id)
+                .using_db(conn)
+                .update(status=QuestionnaireStatus.REMOVED)
+            )
         await appointment.save(using_db=conn)
-        await events.record(conn, actor, f"APPOINTMENT_{status.value}", "Appointment", appointment.id,
-                            events.diff(before, snapshot(appointment)))
+        await events.record(
+            conn,
+            actor,
+            f"APPOINTMENT_{status.value}",
+            "Appointment",
+            appointment.id,
+            events.diff(before, snapshot(appointment)),
+        )
     return appointment
 
 
-def appointments_query(actor: Actor, *, practitioner_id: int | None = None, patient_id: int | None = None,
-                       start_from: datetime | None = None, start_before: datetime | None = None,
-                       statuses: list[AppointmentStatus] | None = None):
+def appointments_query(
+    actor: Actor,
+    *,
+    practitioner_id: int | None = None,
+    patient_id: int | None = None,
+    start_from: datetime | None = None,
+    start_before: datetime | None = None,
+    statuses: list[AppointmentStatus] | None = None,
+):
     query = Appointment.filter(organization_id=actor.organization_id)
     if practitioner_id is not None:
         query = query.filter(practitioner_id=practitioner_id)

@@ -26,7 +26,8 @@ from chrgraph.resolvers.validation import Errors
 
 async def _member(actor: Actor, user_id: int | None, field: str, conn=None, *, practitioner: bool = False) -> User:
     query = User.filter(id=user_id, organization_id=actor.organization_id).exclude(
-        type__in=[UserType.SUPPORT, UserType.SERVICE_ACCOUNT] if practitioner else [UserType.SUPPORT])
+        type__in=[UserType.SUPPORT, UserType.SERVICE_ACCOUNT] if practitioner else [UserType.SUPPORT]
+    )
     if practitioner:
         query = query.filter(type=UserType.PRACTITIONER)
     user = await (query.using_db(conn) if conn else query).first() if user_id is not None else None
@@ -35,8 +36,15 @@ async def _member(actor: Actor, user_id: int | None, field: str, conn=None, *, p
     return user
 
 
-async def create_questionnaire(actor: Actor, *, kind: QuestionnaireKind, title: str, practitioner_id: int | None,
-                               patient_id: int | None, appointment_id: int | None = None) -> Questionnaire:
+async def create_questionnaire(
+    actor: Actor,
+    *,
+    kind: QuestionnaireKind,
+    title: str,
+    practitioner_id: int | None,
+    patient_id: int | None,
+    appointment_id: int | None = None,
+) -> Questionnaire:
     errors = Errors()
     title = errors.text(title, "title", max_length=200, required=True)
     if errors:
@@ -44,21 +52,51 @@ async def create_questionnaire(actor: Actor, *, kind: QuestionnaireKind, title: 
     async with atomic() as conn:
         practitioner = await _member(actor, practitioner_id, "practitionerId", conn, practitioner=True)
         patient = await get_patient(actor, patient_id, conn)
-        if appointment_id is not None and not await Appointment.filter(
-                id=appointment_id, organization_id=actor.organization_id, patient_id=patient.id).using_db(conn).exists():
+        if (
+            appointment_id is not None
+            and not await Appointment.filter(
+                id=appointment_id, organization_id=actor.organization_id, patient_id=patient.id
+            )
+            .using_db(conn)
+            .exists()
+        ):
             raise fail(ErrorCode.NOT_FOUND, "No such appointment of this patient.", "appointmentId")
-        row = await Questionnaire.create(organization_id=actor.organization_id, kind=kind, title=title,
-                                         practitioner_id=practitioner.id, patient_id=patient.id,
-                                         appointment_id=appointment_id, using_db=conn)
-        await events.record(conn, actor, "QUESTIONNAIRE_CREATED", "Questionnaire", row.id, {
-            "kind": kind, "title": title, "practitioner": practitioner.id, "patient": patient.id,
-            "appointment": appointment_id})
+        row = await Questionnaire.create(
+            organization_id=actor.organization_id,
+            kind=kind,
+            title=title,
+            practitioner_id=practitioner.id,
+            patient_id=patient.id,
+            appointment_id=appointment_id,
+            using_db=conn,
+        )
+        await events.record(
+            conn,
+            actor,
+            "QUESTIONNAIRE_CREATED",
+            "Questionnaire",
+            row.id,
+            {
+                "kind": kind,
+                "title": title,
+                "practitioner": practitioner.id,
+                "patient": patient.id,
+                "appointment": appointment_id,
+            },
+        )
     return row
 
 
-async def create_inbox_message(actor: Actor, *, owner_id: int | None, subject: str, body: str,
-                               patient_id: int | None = None, sender_id: int | None = None,
-                               snoozed_until: datetime | None = None) -> InboxMessage:
+async def create_inbox_message(
+    actor: Actor,
+    *,
+    owner_id: int | None,
+    subject: str,
+    body: str,
+    patient_id: int | None = None,
+    sender_id: int | None = None,
+    snoozed_until: datetime | None = None,
+) -> InboxMessage:
     errors = Errors()
     subject = errors.text(subject, "subject", max_length=200, required=True)
     body = errors.text(body, "body", max_length=20_000, required=True)
@@ -68,17 +106,30 @@ async def create_inbox_message(actor: Actor, *, owner_id: int | None, subject: s
         owner = await _member(actor, owner_id, "ownerId", conn)
         sender = await _member(actor, sender_id, "senderId", conn) if sender_id is not None else None
         patient = await get_patient(actor, patient_id, conn) if patient_id is not None else None
-        row = await InboxMessage.create(organization_id=actor.organization_id, owner_id=owner.id,
-                                        sender_id=sender.id if sender else None,
-                                        patient_id=patient.id if patient else None, subject=subject, body=body,
-                                        snoozed_until=snoozed_until, using_db=conn)
-        await events.record(conn, actor, "INBOX_MESSAGE_CREATED", "InboxMessage", row.id, {
-            "owner": owner.id, "subject": subject, "patient": row.patient_id, "snoozedUntil": snoozed_until})
+        row = await InboxMessage.create(
+            organization_id=actor.organization_id,
+            owner_id=owner.id,
+            sender_id=sender.id if sender else None,
+            patient_id=patient.id if patient else None,
+            subject=subject,
+            body=body,
+            snoozed_until=snoozed_until,
+            using_db=conn,
+        )
+        await events.record(
+            conn,
+            actor,
+            "INBOX_MESSAGE_CREATED",
+            "InboxMessage",
+            row.id,
+            {"owner": owner.id, "subject": subject, "patient": row.patient_id, "snoozedUntil": snoozed_until},
+        )
     return row
 
 
-async def create_lab_integration(actor: Actor, *, name: str, backed_by_id: int | None,
-                                 is_main: bool = False) -> LabIntegration:
+async def create_lab_integration(
+    actor: Actor, *, name: str, backed_by_id: int | None, is_main: bool = False
+) -> LabIntegration:
     errors = Errors()
     name = errors.text(name, "name", max_length=200, required=True)
     if errors:
@@ -86,17 +137,30 @@ async def create_lab_integration(actor: Actor, *, name: str, backed_by_id: int |
     async with atomic() as conn:
         backer = await _member(actor, backed_by_id, "backedById", conn)
         if is_main:  # one main per organization: the new main replaces the old
-            await LabIntegration.filter(organization_id=actor.organization_id, is_main=True).using_db(conn).update(
-                is_main=False)
-        row = await LabIntegration.create(organization_id=actor.organization_id, name=name, backed_by_id=backer.id,
-                                          is_main=is_main, using_db=conn)
-        await events.record(conn, actor, "LAB_INTEGRATION_CREATED", "LabIntegration", row.id,
-                            {"name": name, "backedBy": backer.id, "isMain": is_main})
+            await (
+                LabIntegration.filter(organization_id=actor.organization_id, is_main=True)
+                .using_db(conn)
+                .update(is_main=False)
+            )
+        row = await LabIntegration.create(
+            organization_id=actor.organization_id,
+            name=name,
+            backed_by_id=backer.id,
+            is_main=is_main,
+            using_db=conn,
+        )
+        await events.record(
+            conn,
+            actor,
+            "LAB_INTEGRATION_CREATED",
+            "LabIntegration",
+            row.id,
+            {"name": name, "backedBy": backer.id, "isMain": is_main},
+        )
     return row
 
 
-async def create_mdbilling_connection(actor: Actor, *, user_id: int | None,
-                                      account_number: str) -> MdBillingConnection:
+async def create_mdbilling_connection(actor: Actor, *, user_id: int | None, account_number: str) -> MdBillingConnection:
     errors = Errors()
     account_number = errors.text(account_number, "accountNumber", max_length=50, required=True)
     if errors:
@@ -105,8 +169,18 @@ async def create_mdbilling_connection(actor: Actor, *, user_id: int | None,
         user = await _member(actor, user_id, "userId", conn, practitioner=True)
         if await MdBillingConnection.filter(user_id=user.id, connected=True).using_db(conn).exists():
             raise fail(ErrorCode.INVALID_STATE, "That practitioner already has an MDBilling connection.", "userId")
-        row = await MdBillingConnection.create(organization_id=actor.organization_id, user_id=user.id,
-                                               account_number=account_number, using_db=conn)
-        await events.record(conn, actor, "MDBILLING_CONNECTED", "MdBillingConnection", row.id,
-                            {"user": user.id, "accountNumber": account_number})
+        row = await MdBillingConnection.create(
+            organization_id=actor.organization_id,
+            user_id=user.id,
+            account_number=account_number,
+            using_db=conn,
+        )
+        await events.record(
+            conn,
+            actor,
+            "MDBILLING_CONNECTED",
+            "MdBillingConnection",
+            row.id,
+            {"user": user.id, "accountNumber": account_number},
+        )
     return row

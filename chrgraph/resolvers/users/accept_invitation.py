@@ -17,8 +17,9 @@ from chrgraph.resolvers.users.text import search_key
 from chrgraph.resolvers.validation import Errors
 
 
-async def accept_invitation(token: str, password: str, first_name: str, last_name: str,
-                            request_id: str | None = None) -> User:
+async def accept_invitation(
+    token: str, password: str, first_name: str, last_name: str, request_id: str | None = None
+) -> User:
     errors = Errors()
     token = errors.text(token, "token", max_length=200, required=True)
     first_name = errors.text(first_name, "firstName", max_length=100, required=True)

@@ -17,19 +17,29 @@ def token_hash(token: str) -> str:
 async def issue_invitation(conn, user: User, organization_name: str) -> str:
     """Void open invitations, make a new token, queue its email; returns the token."""
     now = datetime.now(UTC)
-    await Invitation.filter(user_id=user.id, used_at__isnull=True, voided_at__isnull=True).using_db(
-        conn).update(voided_at=now)
+    await (
+        Invitation.filter(user_id=user.id, used_at__isnull=True, voided_at__isnull=True)
+        .using_db(conn)
+        .update(voided_at=now)
+    )
     token = "inv_" + secrets.token_urlsafe(32)
     await Invitation.create(
-        user_id=user.id, token_hash=token_hash(token), created_at=now,
-        expires_at=now + timedelta(days=get_settings().invitation_ttl_days), using_db=conn,
+        user_id=user.id,
+        token_hash=token_hash(token),
+        created_at=now,
+        expires_at=now + timedelta(days=get_settings().invitation_ttl_days),
+        using_db=conn,
     )
     await OutboxMessage.create(
-        organization_id=user.organization_id, to_email=user.email,
+        organization_id=user.organization_id,
+        to_email=user.email,
         subject=f"You are invited to {organization_name}",
-        body=(f"Hello {user.first_name},\n\nYou have been invited to {organization_name} on chrgraph.\n"
-              f"Accept with this invitation token (valid {get_settings().invitation_ttl_days:g} days):\n\n"
-              f"{token}\n"),
-        created_at=now, using_db=conn,
+        body=(
+            f"Hello {user.first_name},\n\nYou have been invited to {organization_name} on chrgraph.\n"
+            f"Accept with this invitation token (valid {get_settings().invitation_ttl_days:g} days):\n\n"
+            f"{token}\n"
+        ),
+        created_at=now,
+        using_db=conn,
     )
     return token

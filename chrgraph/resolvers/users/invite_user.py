@@ -35,8 +35,9 @@ async def _roles(errors: Errors, org_id: int, role_ids: list[int]) -> list[Role]
     return roles
 
 
-async def invite_user(actor: Actor, email: str, profile: Profile, role_ids: list[int] | None = None,
-                      *, owner: bool = False) -> tuple[User, str]:
+async def invite_user(
+    actor: Actor, email: str, profile: Profile, role_ids: list[int] | None = None, *, owner: bool = False
+) -> tuple[User, str]:
     """Create an INVITED Staff or Practitioner and queue its invitation; returns the
     user and the token (which only the CLI prints: GraphQL sends it by mail)."""
     errors = Errors()
@@ -54,8 +55,14 @@ async def invite_user(actor: Actor, email: str, profile: Profile, role_ids: list
         async with atomic() as conn:
             if await User.filter(login_email=email).using_db(conn).exists():
                 raise email_taken()
-            user = User(organization_id=org.id, email=email, login_email=email, status=UserStatus.INVITED,
-                        invited_at=now, license_managed_since=now if org.contract is Contract.STANDARD else None)
+            user = User(
+                organization_id=org.id,
+                email=email,
+                login_email=email,
+                status=UserStatus.INVITED,
+                invited_at=now,
+                license_managed_since=now if org.contract is Contract.STANDARD else None,
+            )
             apply_profile(user, profile)
             await user.save(using_db=conn)
             await record_status(conn, user, UserStatus.INVITED, now)
@@ -65,20 +72,35 @@ async def invite_user(actor: Actor, email: str, profile: Profile, role_ids: list
             token = await issue_invitation(conn, user, org.name)
             if owner:
                 await Organization.filter(id=org.id).using_db(conn).update(owner_user_id=user.id)
-            await events.record(conn, actor, "USER_INVITED", "User", user.id,
-                                {**snapshot(user), "roles": sorted(r.name for r in roles), "owner": owner})
+            await events.record(
+                conn,
+                actor,
+                "USER_INVITED",
+                "User",
+                user.id,
+                {**snapshot(user), "roles": sorted(r.name for r in roles), "owner": owner},
+            )
     except IntegrityError as exc:  # a concurrent invitation took the address first
         raise email_taken() from exc
     return user, token
 
 
-async def create_service_account(actor: Actor, *, email: str, first_name: str, last_name: str,
-                                 display_name: str) -> User:
+async def create_service_account(
+    actor: Actor, *, email: str, first_name: str, last_name: str, display_name: str
+) -> User:
     errors = Errors()
     org = await Organization.get(id=actor.organization_id)
     email = check_email(errors, email, "email")
-    profile = check_profile(errors, org, Profile(type=UserType.SERVICE_ACCOUNT, first_name=first_name,
-                                                 last_name=last_name, display_name=display_name))
+    profile = check_profile(
+        errors,
+        org,
+        Profile(
+            type=UserType.SERVICE_ACCOUNT,
+            first_name=first_name,
+            last_name=last_name,
+            display_name=display_name,
+        ),
+    )
     if errors:
         raise OperationFailed(*errors.items)
     async with atomic() as conn:

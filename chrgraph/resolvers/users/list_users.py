@@ -7,15 +7,32 @@ from chrgraph.auth.principals import Actor
 from chrgraph.db.models import Role, User, UserType
 from chrgraph.resolvers.users.text import fold
 
-ORDERS = {"LAST_NAME": ("last_name", "first_name", "id"), "FIRST_NAME": ("first_name", "last_name", "id"),
-          "EMAIL": ("email", "id"), "CREATED_AT": ("created_at", "id")}
+ORDERS = {
+    "LAST_NAME": ("last_name", "first_name", "id"),
+    "FIRST_NAME": ("first_name", "last_name", "id"),
+    "EMAIL": ("email", "id"),
+    "CREATED_AT": ("created_at", "id"),
+}
 
 
-def users_query(actor: Actor, *, status=None, type=None, classification=None, license=None,
-                search: str | None = None, order: str = "LAST_NAME", descending: bool = False):
+def users_query(
+    actor: Actor,
+    *,
+    status=None,
+    type=None,
+    classification=None,
+    license=None,
+    search: str | None = None,
+    order: str = "LAST_NAME",
+    descending: bool = False,
+):
     query = User.filter(organization_id=actor.organization_id).exclude(type=UserType.SUPPORT)
-    for name, value in (("status", status), ("type", type), ("classification", classification),
-                        ("license", license)):
+    for name, value in (
+        ("status", status),
+        ("type", type),
+        ("classification", classification),
+        ("license", license),
+    ):
         if value is not None:
             query = query.filter(**{name: value})
     if search:

@@ -43,8 +43,9 @@ async def login(email: str, password: str, request_id: str | None = None) -> tup
     token, digest = new_session_token()
     expires_at = now + timedelta(hours=get_settings().session_ttl_hours)
     async with atomic() as conn:
-        session = await Session.create(user_id=user.id, token_hash=digest, created_at=now,
-                                       expires_at=expires_at, using_db=conn)
+        session = await Session.create(
+            user_id=user.id, token_hash=digest, created_at=now, expires_at=expires_at, using_db=conn
+        )
         kind = PrincipalKind.SUPPORT if user.type.value == "SUPPORT" else PrincipalKind.USER
         actor = Actor(Principal(kind, user.organization_id, user_id=user.id, session_id=session.id), request_id)
         await events.record(conn, actor, "USER_LOGGED_IN", "User", user.id, {"sessionId": session.id})
@@ -56,14 +57,16 @@ async def logout(actor: Actor) -> None:
     async with atomic() as conn:
         await Session.filter(id=session_id).using_db(conn).update(revoked_at=datetime.now(UTC))
         await epoch.bump(conn)
-        await events.record(conn, actor, "USER_LOGGED_OUT", "User", actor.principal.user_id,
-                            {"sessionId": session_id})
+        await events.record(conn, actor, "USER_LOGGED_OUT", "User", actor.principal.user_id, {"sessionId": session_id})
     epoch.clear_local()
 
 
 async def revoke_sessions(conn, user_id: int) -> int:
     """Revoke every open session of a user (deactivation); bumps the epoch."""
-    count = await Session.filter(user_id=user_id, revoked_at__isnull=True).using_db(conn).update(
-        revoked_at=datetime.now(UTC))
+    count = (
+        await Session.filter(user_id=user_id, revoked_at__isnull=True)
+        .using_db(conn)
+        .update(revoked_at=datetime.now(UTC))
+    )
     await epoch.bump(conn)
     return count

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from chrgraph.auth.passwords import MAX_LENGTH, verify_password
-from chrgraph.resolvers.validation import text_problem
 from chrgraph.auth.principals import Actor, PrincipalKind
 from chrgraph.db.models import User, UserType
 from chrgraph.resolvers.errors import ErrorCode, fail
+from chrgraph.resolvers.validation import text_problem
 
 
-async def get_user(actor: Actor, user_id: int | None, conn=None, field: str = "userId",
-                   *, include_support: bool = False) -> User:
+async def get_user(
+    actor: Actor, user_id: int | None, conn=None, field: str = "userId", *, include_support: bool = False
+) -> User:
     query = User.filter(id=user_id, organization_id=actor.organization_id)
     if not include_support:
         query = query.exclude(type=UserType.SUPPORT)
@@ -30,6 +31,5 @@ async def require_password(actor: Actor, password: str | None) -> None:
         raise fail(ErrorCode.PASSWORD_REQUIRED, "Re-enter your password to do this.", "password")
     user = await User.get(id=principal.user_id)
     # Checked before Argon2 runs: a 100,000-character "password" is refused, not hashed.
-    if text_problem(password, MAX_LENGTH) or \
-            not await verify_password(user.password_hash, password):
+    if text_problem(password, MAX_LENGTH) or not await verify_password(user.password_hash, password):
         raise fail(ErrorCode.PASSWORD_INVALID, "That password is not right.", "password")

@@ -36,8 +36,11 @@ async def deliver_pending(smtp_url: str) -> int:
         return 0
     sent, after = 0, 0
     while True:
-        batch = await OutboxMessage.filter(sent_at__isnull=True, attempts__lt=MAX_ATTEMPTS, id__gt=after).order_by(
-            "id").limit(100)
+        batch = (
+            await OutboxMessage.filter(sent_at__isnull=True, attempts__lt=MAX_ATTEMPTS, id__gt=after)
+            .order_by("id")
+            .limit(100)
+        )
         if not batch:
             return sent
         after = batch[-1].id
@@ -52,7 +55,8 @@ async def _deliver_batch(smtp_url: str, batch: list[OutboxMessage]) -> int:
         except (OSError, smtplib.SMTPException) as exc:
             log.warning("outbox delivery failed id=%s: %s", message.id, type(exc).__name__)
             await OutboxMessage.filter(id=message.id).update(
-                attempts=message.attempts + 1, last_error=type(exc).__name__)
+                attempts=message.attempts + 1, last_error=type(exc).__name__
+            )
             continue
         await OutboxMessage.filter(id=message.id).update(sent_at=datetime.now(UTC), attempts=message.attempts + 1)
         sent += 1

@@ -17,16 +17,21 @@ async def transfer_ownership(actor: Actor, user_id: int, password: str | None) -
     async with atomic() as conn:
         user = await get_user(actor, user_id, conn)
         if user.type not in (UserType.STAFF, UserType.PRACTITIONER) or user.status is not UserStatus.ACTIVE:
-            raise fail(ErrorCode.INVALID_STATE, "The new owner is an active Staff member or Practitioner.",
-                       "userId")
+            raise fail(ErrorCode.INVALID_STATE, "The new owner is an active Staff member or Practitioner.", "userId")
         org = await Organization.filter(id=actor.organization_id).using_db(conn).get()
         before = org.owner_user_id
         if before != user.id:
             org.owner_user_id = user.id
             await org.save(using_db=conn, update_fields=["owner_user_id"])
             await epoch.bump(conn)
-            await events.record(conn, actor, "OWNERSHIP_TRANSFERRED", "Organization", org.id,
-                                {"owner": {"before": before, "after": user.id}})
+            await events.record(
+                conn,
+                actor,
+                "OWNERSHIP_TRANSFERRED",
+                "Organization",
+                org.id,
+                {"owner": {"before": before, "after": user.id}},
+            )
     epoch.clear_local()
     return org
 
@@ -37,8 +42,7 @@ async def set_support_password(actor: Actor, password: str) -> User:
         raise fail(ErrorCode.PASSWORD_TOO_WEAK, problem, "password")
     password_hash = await hash_password(password)
     async with atomic() as conn:
-        support = await User.filter(organization_id=actor.organization_id, type=UserType.SUPPORT).using_db(
-            conn).get()
+        support = await User.filter(organization_id=actor.organization_id, type=UserType.SUPPORT).using_db(conn).get()
         support.password_hash = password_hash
         await support.save(using_db=conn, update_fields=["password_hash"])
         await events.record(conn, actor, "SUPPORT_PASSWORD_SET", "User", support.id, {"password": "set"})

@@ -17,8 +17,13 @@ NEVER_GRANTABLE = frozenset({Permission.MANAGE_API_CONSUMERS})
 
 async def create_builtin_roles(conn, organization_id: int) -> None:
     for name, permissions in BUILTIN_ROLES.items():
-        role = await Role.create(organization_id=organization_id, name=name, builtin=True,
-                                 description=f"Built-in {name} role", using_db=conn)
+        role = await Role.create(
+            organization_id=organization_id,
+            name=name,
+            builtin=True,
+            description=f"Built-in {name} role",
+            using_db=conn,
+        )
         await RolePermission.bulk_create(
             [RolePermission(role_id=role.id, permission=p) for p in sorted(permissions)], using_db=conn
         )
@@ -30,6 +35,4 @@ async def effective_permissions(user: User, is_owner: bool) -> frozenset[str]:
     role_ids = await UserRole.filter(user_id=user.id).values_list("role_id", flat=True)
     from_roles = await RolePermission.filter(role_id__in=list(role_ids)).values_list("permission", flat=True)
     extras = await UserPermission.filter(user_id=user.id).values_list("permission", flat=True)
-    return frozenset(getattr(p, "value", p) for p in [*from_roles, *extras]) - {
-        Permission.MANAGE_API_CONSUMERS.value
-    }
+    return frozenset(getattr(p, "value", p) for p in [*from_roles, *extras]) - {Permission.MANAGE_API_CONSUMERS.value}

@@ -14,7 +14,9 @@ from chrgraph.resolvers.licensing.catalog import fits, licensed_type
 from chrgraph.resolvers.users.text import normalize_email, search_key
 from chrgraph.resolvers.validation import Errors
 
-EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+EMAIL_RE = re.compile(
+    r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
 
 
 @dataclass(frozen=True)
@@ -43,10 +45,19 @@ class Profile:
         locum = None
         if user.locum_for_id or user.locum_start or user.locum_end:
             locum = Locum(user.locum_for_id, user.locum_start, user.locum_end)
-        return cls(type=user.type, classification=user.classification, license=user.license,
-                   first_name=user.first_name, last_name=user.last_name, display_name=user.display_name,
-                   title=user.title, position=user.position, billing_number=user.billing_number,
-                   expected_end_of_training=user.expected_end_of_training, locum=locum)
+        return cls(
+            type=user.type,
+            classification=user.classification,
+            license=user.license,
+            first_name=user.first_name,
+            last_name=user.last_name,
+            display_name=user.display_name,
+            title=user.title,
+            position=user.position,
+            billing_number=user.billing_number,
+            expected_end_of_training=user.expected_end_of_training,
+            locum=locum,
+        )
 
     def merged(self, changes: dict[str, Any]) -> Profile:
         return replace(self, **changes)
@@ -63,8 +74,9 @@ def check_email(errors: Errors, email: str | None, *path: str) -> str | None:
     return value
 
 
-def check_profile(errors: Errors, org: Organization, p: Profile, *, prefix: tuple[str, ...] = (),
-                  legacy: bool = False) -> Profile:
+def check_profile(
+    errors: Errors, org: Organization, p: Profile, *, prefix: tuple[str, ...] = (), legacy: bool = False
+) -> Profile:
     """Validate a whole profile; returns it with trimmed text. `legacy` (the importer):
     no license yet, and a practitioner may lack a classification (it counts as Standard)."""
 
@@ -74,30 +86,47 @@ def check_profile(errors: Errors, org: Organization, p: Profile, *, prefix: tupl
     cleaned = {
         name: errors.text(getattr(p, name), *at(key), max_length=limit, required=required)
         for name, key, limit, required in (
-            ("first_name", "firstName", 100, True), ("last_name", "lastName", 100, True),
+            ("first_name", "firstName", 100, True),
+            ("last_name", "lastName", 100, True),
             ("display_name", "displayName", 200, p.type is UserType.SERVICE_ACCOUNT),
-            ("title", "title", 100, False), ("position", "position", 100, False),
+            ("title", "title", 100, False),
+            ("position", "position", 100, False),
             ("billing_number", "billingNumber", 50, False),
         )
     }
     p = replace(p, **cleaned)
     if p.type is UserType.PRACTITIONER:
         if p.classification is None and not legacy:
-            errors.add(ErrorCode.CLASSIFICATION_REQUIRED, "Practitioners need a classification.",
-                       *at("classification"))
+            errors.add(
+                ErrorCode.CLASSIFICATION_REQUIRED,
+                "Practitioners need a classification.",
+                *at("classification"),
+            )
     elif p.classification is not None:
-        errors.add(ErrorCode.CLASSIFICATION_NOT_ALLOWED, "Only practitioners have a classification.",
-                   *at("classification"))
+        errors.add(
+            ErrorCode.CLASSIFICATION_NOT_ALLOWED,
+            "Only practitioners have a classification.",
+            *at("classification"),
+        )
     trainee = p.classification is Classification.CLINICAL_TRAINEE
     if trainee and p.expected_end_of_training is None:
-        errors.add(ErrorCode.END_OF_TRAINING_REQUIRED, "Clinical trainees need an expected end of training.",
-                   *at("expectedEndOfTraining"))
+        errors.add(
+            ErrorCode.END_OF_TRAINING_REQUIRED,
+            "Clinical trainees need an expected end of training.",
+            *at("expectedEndOfTraining"),
+        )
     if not trainee and p.expected_end_of_training is not None:
-        errors.add(ErrorCode.INVALID_INPUT, "Only clinical trainees have an end of training.",
-                   *at("expectedEndOfTraining"))
+        errors.add(
+            ErrorCode.INVALID_INPUT,
+            "Only clinical trainees have an end of training.",
+            *at("expectedEndOfTraining"),
+        )
     if p.billing_number and (trainee or p.type is not UserType.PRACTITIONER):
-        errors.add(ErrorCode.BILLING_NUMBER_NOT_ALLOWED,
-                   "Billing numbers are for practitioners other than clinical trainees.", *at("billingNumber"))
+        errors.add(
+            ErrorCode.BILLING_NUMBER_NOT_ALLOWED,
+            "Billing numbers are for practitioners other than clinical trainees.",
+            *at("billingNumber"),
+        )
     if p.locum is not None and p.classification is not Classification.LOCUM:
         errors.add(ErrorCode.INVALID_INPUT, "Only locum practitioners have locum details.", *at("locum"))
     if p.locum is not None and p.locum.start and p.locum.end and p.locum.end < p.locum.start:
@@ -106,26 +135,44 @@ def check_profile(errors: Errors, org: Organization, p: Profile, *, prefix: tupl
         if p.license is None and org.contract is Contract.STANDARD and not legacy:
             errors.add(ErrorCode.LICENSE_REQUIRED, "Users of a STANDARD contract need a license.", *at("license"))
         elif p.license is not None and not fits(p.license, p.type, p.classification):
-            errors.add(ErrorCode.LICENSE_NOT_ALLOWED_FOR_TYPE,
-                       "That license does not fit the user's type and classification.", *at("license"))
+            errors.add(
+                ErrorCode.LICENSE_NOT_ALLOWED_FOR_TYPE,
+                "That license does not fit the user's type and classification.",
+                *at("license"),
+            )
     elif p.license is not None:
         errors.add(ErrorCode.LICENSE_NOT_ALLOWED_FOR_TYPE, "Service accounts hold no license.", *at("license"))
     return p
 
 
-async def check_locum_target(errors: Errors, org_id: int, locum: Locum | None, user_id: int | None = None,
-                             *, prefix: tuple[str, ...] = ()) -> None:
+async def check_locum_target(
+    errors: Errors,
+    org_id: int,
+    locum: Locum | None,
+    user_id: int | None = None,
+    *,
+    prefix: tuple[str, ...] = (),
+) -> None:
     if locum is None or locum.covered_user_id is None:
         return
-    covered = await User.get_or_none(id=locum.covered_user_id, organization_id=org_id,
-                                     type=UserType.PRACTITIONER)
+    covered = await User.get_or_none(id=locum.covered_user_id, organization_id=org_id, type=UserType.PRACTITIONER)
     if covered is None or covered.id == user_id or covered.status is UserStatus.DEACTIVATED:
         errors.add(ErrorCode.NOT_FOUND, "No such practitioner to cover.", *prefix, "locum", "practitionerId")
 
 
 def apply_profile(user: User, p: Profile) -> None:
-    for name in ("type", "classification", "license", "first_name", "last_name", "display_name", "title",
-                 "position", "billing_number", "expected_end_of_training"):
+    for name in (
+        "type",
+        "classification",
+        "license",
+        "first_name",
+        "last_name",
+        "display_name",
+        "title",
+        "position",
+        "billing_number",
+        "expected_end_of_training",
+    ):
         setattr(user, name, getattr(p, name))
     user.locum_for_id = p.locum.covered_user_id if p.locum else None
     user.locum_start = p.locum.start if p.locum else None
@@ -136,10 +183,19 @@ def apply_profile(user: User, p: Profile) -> None:
 def snapshot(user: User) -> dict[str, Any]:
     """The audited view of a user (no password hash)."""
     return {
-        "email": user.email, "type": user.type, "classification": user.classification,
-        "license": user.license, "status": user.status, "firstName": user.first_name,
-        "lastName": user.last_name, "displayName": user.display_name, "title": user.title,
-        "position": user.position, "billingNumber": user.billing_number,
-        "expectedEndOfTraining": user.expected_end_of_training, "locumFor": user.locum_for_id,
-        "locumStart": user.locum_start, "locumEnd": user.locum_end,
+        "email": user.email,
+        "type": user.type,
+        "classification": user.classification,
+        "license": user.license,
+        "status": user.status,
+        "firstName": user.first_name,
+        "lastName": user.last_name,
+        "displayName": user.display_name,
+        "title": user.title,
+        "position": user.position,
+        "billingNumber": user.billing_number,
+        "expectedEndOfTraining": user.expected_end_of_training,
+        "locumFor": user.locum_for_id,
+        "locumStart": user.locum_start,
+        "locumEnd": user.locum_end,
     }

@@ -17,8 +17,7 @@ from chrgraph.resolvers.validation import Errors
 
 def _check_grantable(errors: Errors, permissions: list[Permission], field: str) -> None:
     if set(permissions) & NEVER_GRANTABLE:
-        errors.add(ErrorCode.PERMISSION_NOT_GRANTABLE, "MANAGE_API_CONSUMERS belongs to the support account.",
-                   field)
+        errors.add(ErrorCode.PERMISSION_NOT_GRANTABLE, "MANAGE_API_CONSUMERS belongs to the support account.", field)
 
 
 async def role_permissions(role_ids: list[int], conn=None) -> dict[int, list[Permission]]:
@@ -40,17 +39,30 @@ async def create_role(actor: Actor, name: str, description: str | None, permissi
     async with atomic() as conn:
         if await Role.filter(organization_id=actor.organization_id, name=name).using_db(conn).exists():
             raise fail(ErrorCode.ROLE_NAME_TAKEN, "A role with that name exists.", "name")
-        role = await Role.create(organization_id=actor.organization_id, name=name, description=description,
-                                 using_db=conn)
-        await RolePermission.bulk_create([RolePermission(role_id=role.id, permission=p)
-                                          for p in sorted(set(permissions))], using_db=conn)
-        await events.record(conn, actor, "ROLE_CREATED", "Role", role.id,
-                            {"name": name, "description": description, "permissions": sorted(set(permissions))})
+        role = await Role.create(
+            organization_id=actor.organization_id, name=name, description=description, using_db=conn
+        )
+        await RolePermission.bulk_create(
+            [RolePermission(role_id=role.id, permission=p) for p in sorted(set(permissions))], using_db=conn
+        )
+        await events.record(
+            conn,
+            actor,
+            "ROLE_CREATED",
+            "Role",
+            role.id,
+            {"name": name, "description": description, "permissions": sorted(set(permissions))},
+        )
     return role
 
 
-async def update_role(actor: Actor, role_id: int, name: str | None, description: str | None,
-                      permissions: list[Permission] | None) -> Role:
+async def update_role(
+    actor: Actor,
+    role_id: int,
+    name: str | None,
+    description: str | None,
+    permissions: list[Permission] | None,
+) -> Role:
     errors = Errors()
     name = errors.text(name, "name", max_length=100)
     description = errors.text(description, "description", max_length=500)
@@ -64,8 +76,11 @@ async def update_role(actor: Actor, role_id: int, name: str | None, description:
             raise fail(ErrorCode.NOT_FOUND, "No such role.", "roleId")
         if role.builtin:
             raise fail(ErrorCode.BUILTIN_ROLE_READ_ONLY, "Built-in roles keep their defaults.", "roleId")
-        before = {"name": role.name, "description": role.description,
-                  "permissions": sorted((await role_permissions([role.id], conn))[role.id])}
+        before = {
+            "name": role.name,
+            "description": role.description,
+            "permissions": sorted((await role_permissions([role.id], conn))[role.id]),
+        }
         if name and name != role.name:
             if await Role.filter(organization_id=actor.organization_id, name=name).using_db(conn).exists():
                 raise fail(ErrorCode.ROLE_NAME_TAKEN, "A role with that name exists.", "name")
@@ -75,10 +90,15 @@ async def update_role(actor: Actor, role_id: int, name: str | None, description:
         await role.save(using_db=conn)
         if permissions is not None:
             await RolePermission.filter(role_id=role.id).using_db(conn).delete()
-            await RolePermission.bulk_create([RolePermission(role_id=role.id, permission=p)
-                                              for p in sorted(set(permissions))], using_db=conn)
-        after = {"name": role.name, "description": role.description,
-                 "permissions": sorted(set(permissions)) if permissions is not None else before["permissions"]}
+            await RolePermission.bulk_create(
+                [RolePermission(role_id=role.id, permission=p) for p in sorted(set(permissions))],
+                using_db=conn,
+            )
+        after = {
+            "name": role.name,
+            "description": role.description,
+            "permissions": sorted(set(permissions)) if permissions is not None else before["permissions"],
+        }
         delta = events.diff(before, after)
         if delta:
             await epoch.bump(conn)
@@ -104,14 +124,24 @@ async def assign_roles(actor: Actor, user_id: int, role_ids: list[int], password
                 await UserRole.create(user_id=user.id, role_id=role_id, using_db=conn)
             names = {r.id: r.name for r in await Role.filter(id__in=list(current | wanted)).using_db(conn)}
             await epoch.bump(conn)
-            await events.record(conn, actor, "ROLES_ASSIGNED", "User", user.id, {"roles": {
-                "before": sorted(names[i] for i in current), "after": sorted(names[i] for i in wanted)}})
+            await events.record(
+                conn,
+                actor,
+                "ROLES_ASSIGNED",
+                "User",
+                user.id,
+                {
+                    "roles": {
+                        "before": sorted(names[i] for i in current),
+                        "after": sorted(names[i] for i in wanted),
+                    }
+                },
+            )
     epoch.clear_local()
     return user
 
 
-async def set_permission(actor: Actor, user_id: int, permission: Permission, granted: bool,
-                         password: str | None):
+async def set_permission(actor: Actor, user_id: int, permission: Permission, granted: bool, password: str | None):
     errors = Errors()
     _check_grantable(errors, [permission], "permission")
     if errors:
@@ -126,7 +156,13 @@ async def set_permission(actor: Actor, user_id: int, permission: Permission, gra
             await UserPermission.filter(id=existing.id).using_db(conn).delete()
         if granted == (existing is None):
             await epoch.bump(conn)
-            await events.record(conn, actor, "PERMISSION_GRANTED" if granted else "PERMISSION_REVOKED",
-                                "User", user.id, {"permission": permission})
+            await events.record(
+                conn,
+                actor,
+                "PERMISSION_GRANTED" if granted else "PERMISSION_REVOKED",
+                "User",
+                user.id,
+                {"permission": permission},
+            )
     epoch.clear_local()
     return user

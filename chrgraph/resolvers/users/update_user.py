@@ -22,8 +22,18 @@ from chrgraph.resolvers.users.profile import (
 )
 from chrgraph.resolvers.validation import Errors
 
-UPDATABLE = {"classification", "license", "first_name", "last_name", "display_name", "title", "position",
-             "billing_number", "expected_end_of_training", "locum"}
+UPDATABLE = {
+    "classification",
+    "license",
+    "first_name",
+    "last_name",
+    "display_name",
+    "title",
+    "position",
+    "billing_number",
+    "expected_end_of_training",
+    "locum",
+}
 
 
 async def update_user(actor: Actor, user_id: int, changes: dict[str, Any]):
@@ -50,8 +60,18 @@ async def update_user(actor: Actor, user_id: int, changes: dict[str, Any]):
         if delta:
             await user.save(using_db=conn)
             await events.record(conn, actor, "USER_UPDATED", "User", user.id, delta)
-        if profile.license is not None and profile.license != user.license or (
-                profile.license == user.license and user.pending_license is not None and "license" in changes):
-            await change_license(conn, actor, user, org, profile.license, LicenseChangeKind.MANUAL,
-                                 immediate_access="classification" in changes)
+        if (
+            profile.license is not None
+            and profile.license != user.license
+            or (profile.license == user.license and user.pending_license is not None and "license" in changes)
+        ):
+            await change_license(
+                conn,
+                actor,
+                user,
+                org,
+                profile.license,
+                LicenseChangeKind.MANUAL,
+                immediate_access="classification" in changes,
+            )
     return user

@@ -42,9 +42,17 @@ class AuditEvent(relay.Node):
             else:
                 changes.append(FieldChange(field=name, before=None, after=value))
         return cls(
-            id=row.id, seq=row.seq, occurred_at=row.occurred_at, actor_kind=row.actor_kind,
-            actor_id=row.actor_id, request_id=row.request_id, action=row.action,
-            target_type=row.target_type, target_id=row.target_id, changes=changes, hash=row.hash,
+            id=row.id,
+            seq=row.seq,
+            occurred_at=row.occurred_at,
+            actor_kind=row.actor_kind,
+            actor_id=row.actor_id,
+            request_id=row.request_id,
+            action=row.action,
+            target_type=row.target_type,
+            target_id=row.target_id,
+            changes=changes,
+            hash=row.hash,
         )
 
 

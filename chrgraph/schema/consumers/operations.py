@@ -43,10 +43,18 @@ class ApiLog:
 
     @classmethod
     def from_model(cls, row: ApiLogModel) -> ApiLog:
-        return cls(created_at=row.created_at, issuer=row.consumer.issuer, key_id=row.key_id,
-                   request_id=row.request_id, method=row.method, operation_name=row.operation_name,
-                   query=row.query, status=row.status, response_body=row.response_body,
-                   duration_ms=row.duration_ms)
+        return cls(
+            created_at=row.created_at,
+            issuer=row.consumer.issuer,
+            key_id=row.key_id,
+            request_id=row.request_id,
+            method=row.method,
+            operation_name=row.operation_name,
+            query=row.query,
+            status=row.status,
+            response_body=row.response_body,
+            duration_ms=row.duration_ms,
+        )
 
 
 @strawberry.input(description="Register an API consumer with its first public key.")
@@ -127,9 +135,15 @@ class ConsumersQuery:
         return [ApiConsumer.from_model(c) for c in await manage.list_api_consumers(info.context.actor)]
 
     @strawberry.field(description="API consumer requests, newest first.", permission_classes=[CanViewApiLogs])
-    async def api_logs(self, info: strawberry.Info, filter: ApiLogFilter | None = None,
-                       first: int | None = None, after: str | None = None, last: int | None = None,
-                       before: str | None = None) -> Connection[ApiLog]:
+    async def api_logs(
+        self,
+        info: strawberry.Info,
+        filter: ApiLogFilter | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[ApiLog]:
         f = filter or ApiLogFilter()
         issuer = None
         if f.consumer_id is not None:
@@ -139,59 +153,85 @@ class ConsumersQuery:
                 raise bad_user_input("No such API consumer.") from exc
         query = await api_logs_query(info.context.actor, issuer=issuer, since=f.since)
         s = info.context.settings
-        return await paginate(query, ApiLog.from_model, first=first, after=after, last=last, before=before,
-                              default=s.default_page_size, maximum=s.max_page_size)
+        return await paginate(
+            query,
+            ApiLog.from_model,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            default=s.default_page_size,
+            maximum=s.max_page_size,
+        )
 
 
 @strawberry.type
 class ConsumersMutation:
     @strawberry.mutation(description="Register an API consumer.", permission_classes=[CanManageApiConsumers])
-    async def create_api_consumer(self, info: strawberry.Info,
-                                  input: CreateApiConsumerInput) -> CreateApiConsumerPayload:
-        row, errors = await attempt(manage.create_api_consumer(
-            info.context.actor, name=input.name, public_key=input.public_key, issuer=input.issuer, kid=input.kid))
+    async def create_api_consumer(
+        self, info: strawberry.Info, input: CreateApiConsumerInput
+    ) -> CreateApiConsumerPayload:
+        row, errors = await attempt(
+            manage.create_api_consumer(
+                info.context.actor,
+                name=input.name,
+                public_key=input.public_key,
+                issuer=input.issuer,
+                kid=input.kid,
+            )
+        )
         return CreateApiConsumerPayload(api_consumer=ApiConsumer.from_model(row) if row else None, errors=errors)
 
-    @strawberry.mutation(description="Deactivate a consumer: refused from the next request.",
-                         permission_classes=[CanManageApiConsumers])
-    async def deactivate_api_consumer(self, info: strawberry.Info,
-                                      input: DeactivateApiConsumerInput) -> DeactivateApiConsumerPayload:
+    @strawberry.mutation(
+        description="Deactivate a consumer: refused from the next request.",
+        permission_classes=[CanManageApiConsumers],
+    )
+    async def deactivate_api_consumer(
+        self, info: strawberry.Info, input: DeactivateApiConsumerInput
+    ) -> DeactivateApiConsumerPayload:
         async def run():
-            return await manage.set_api_consumer_active(info.context.actor, await _issuer(info, input.consumer_id),
-                                                        False)
+            return await manage.set_api_consumer_active(
+                info.context.actor, await _issuer(info, input.consumer_id), False
+            )
 
         row, errors = await attempt(run())
-        return DeactivateApiConsumerPayload(api_consumer=ApiConsumer.from_model(row) if row else None,
-                                            errors=errors)
+        return DeactivateApiConsumerPayload(api_consumer=ApiConsumer.from_model(row) if row else None, errors=errors)
 
     @strawberry.mutation(description="Reactivate a consumer.", permission_classes=[CanManageApiConsumers])
-    async def reactivate_api_consumer(self, info: strawberry.Info,
-                                      input: ReactivateApiConsumerInput) -> ReactivateApiConsumerPayload:
+    async def reactivate_api_consumer(
+        self, info: strawberry.Info, input: ReactivateApiConsumerInput
+    ) -> ReactivateApiConsumerPayload:
         async def run():
-            return await manage.set_api_consumer_active(info.context.actor, await _issuer(info, input.consumer_id),
-                                                        True)
+            return await manage.set_api_consumer_active(
+                info.context.actor, await _issuer(info, input.consumer_id), True
+            )
 
         row, errors = await attempt(run())
-        return ReactivateApiConsumerPayload(api_consumer=ApiConsumer.from_model(row) if row else None,
-                                            errors=errors)
+        return ReactivateApiConsumerPayload(api_consumer=ApiConsumer.from_model(row) if row else None, errors=errors)
 
     @strawberry.mutation(description="Add a public key.", permission_classes=[CanManageApiConsumers])
-    async def add_api_consumer_key(self, info: strawberry.Info,
-                                   input: AddApiConsumerKeyInput) -> AddApiConsumerKeyPayload:
+    async def add_api_consumer_key(
+        self, info: strawberry.Info, input: AddApiConsumerKeyInput
+    ) -> AddApiConsumerKeyPayload:
         async def run():
-            return await manage.add_api_consumer_key(info.context.actor, await _issuer(info, input.consumer_id),
-                                                     input.public_key, input.kid)
+            return await manage.add_api_consumer_key(
+                info.context.actor, await _issuer(info, input.consumer_id), input.public_key, input.kid
+            )
 
         row, errors = await attempt(run())
         return AddApiConsumerKeyPayload(key=ApiConsumerKey.from_model(row) if row else None, errors=errors)
 
-    @strawberry.mutation(description="Revoke a public key: refused from the next request.",
-                         permission_classes=[CanManageApiConsumers])
-    async def revoke_api_consumer_key(self, info: strawberry.Info,
-                                      input: RevokeApiConsumerKeyInput) -> RevokeApiConsumerKeyPayload:
+    @strawberry.mutation(
+        description="Revoke a public key: refused from the next request.",
+        permission_classes=[CanManageApiConsumers],
+    )
+    async def revoke_api_consumer_key(
+        self, info: strawberry.Info, input: RevokeApiConsumerKeyInput
+    ) -> RevokeApiConsumerKeyPayload:
         async def run():
-            return await manage.revoke_api_consumer_key(info.context.actor,
-                                                        await _issuer(info, input.consumer_id), input.kid)
+            return await manage.revoke_api_consumer_key(
+                info.context.actor, await _issuer(info, input.consumer_id), input.kid
+            )
 
         row, errors = await attempt(run())
         return RevokeApiConsumerKeyPayload(key=ApiConsumerKey.from_model(row) if row else None, errors=errors)

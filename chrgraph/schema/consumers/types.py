@@ -19,8 +19,13 @@ class ApiConsumerKey:
 
     @classmethod
     def from_model(cls, row: KeyModel) -> ApiConsumerKey:
-        return cls(kid=row.kid, fingerprint=row.fingerprint, bits=row.bits,
-                   created_at=row.created_at, revoked_at=row.revoked_at)
+        return cls(
+            kid=row.kid,
+            fingerprint=row.fingerprint,
+            bits=row.bits,
+            created_at=row.created_at,
+            revoked_at=row.revoked_at,
+        )
 
 
 @strawberry.type(description="A vendor integration that signs its own RS512 JWTs.")
@@ -39,5 +44,11 @@ class ApiConsumer(relay.Node):
 
     @classmethod
     def from_model(cls, row: ApiConsumerModel) -> ApiConsumer:
-        return cls(id=row.id, name=row.name, issuer=row.issuer, active=row.active,
-                   last_used_at=row.last_used_at, created_at=row.created_at)
+        return cls(
+            id=row.id,
+            name=row.name,
+            issuer=row.issuer,
+            active=row.active,
+            last_used_at=row.last_used_at,
+            created_at=row.created_at,
+        )

@@ -25,9 +25,16 @@ from chrgraph.schema.users.types import User
 
 def _all(items: list, convert) -> Connection:
     edges = [Edge(cursor=encode_cursor(i), node=convert(item)) for i, item in enumerate(items)]
-    return Connection(edges=edges, total_count=len(items), page_info=PageInfo(
-        has_next_page=False, has_previous_page=False, start_cursor=edges[0].cursor if edges else None,
-        end_cursor=edges[-1].cursor if edges else None))
+    return Connection(
+        edges=edges,
+        total_count=len(items),
+        page_info=PageInfo(
+            has_next_page=False,
+            has_previous_page=False,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+    )
 
 
 @strawberry.type(description="What deactivating a user affects (the Member Deactivation window).")
@@ -66,9 +73,11 @@ class DeactivateUserInput:
     recurring_questionnaires: HandoverInput | None = strawberry.field(default=None, description="Recurring.")
     sent_questionnaires: HandoverInput | None = strawberry.field(default=None, description="Sent.")
     forward_inbox_to_user_id: relay.GlobalID | None = strawberry.field(
-        default=None, description="Who receives the inbox; without it messages are hidden.")
+        default=None, description="Who receives the inbox; without it messages are hidden."
+    )
     lab_integration_successors: list[LabIntegrationSuccessorInput] | None = strawberry.field(
-        default=None, description="One per lab integration the user backs.")
+        default=None, description="One per lab integration the user backs."
+    )
     password: str | None = strawberry.field(default=None, description="Sessions re-enter their password.")
 
 
@@ -133,34 +142,48 @@ class DeactivationQuery:
 
 @strawberry.type
 class DeactivationMutation:
-    @strawberry.mutation(description="Deactivate a user and hand over its work.", permission_classes=[CanEditOtherUsers])
+    @strawberry.mutation(
+        description="Deactivate a user and hand over its work.", permission_classes=[CanEditOtherUsers]
+    )
     async def deactivate_user(self, info: strawberry.Info, input: DeactivateUserInput) -> DeactivateUserPayload:
         async def run():
             successors = {
-                local_id(s.lab_integration_id, "LabIntegration", "labIntegrationSuccessors"):
-                    local_id(s.user_id, "User", "labIntegrationSuccessors")
-                for s in input.lab_integration_successors or []}
+                local_id(s.lab_integration_id, "LabIntegration", "labIntegrationSuccessors"): local_id(
+                    s.user_id, "User", "labIntegrationSuccessors"
+                )
+                for s in input.lab_integration_successors or []
+            }
             return await ops.deactivate_user(
-                info.context.actor, local_id(input.user_id, "User", "userId"),
+                info.context.actor,
+                local_id(input.user_id, "User", "userId"),
                 appointments=_choice(input.appointments, "appointments"),
                 recurring_questionnaires=_choice(input.recurring_questionnaires, "recurringQuestionnaires"),
                 sent_questionnaires=_choice(input.sent_questionnaires, "sentQuestionnaires"),
                 forward_inbox_to_user_id=local_id(input.forward_inbox_to_user_id, "User", "forwardInboxToUserId"),
-                lab_integration_successors=successors, password=input.password)
+                lab_integration_successors=successors,
+                password=input.password,
+            )
 
         outcome, errors = await attempt(run())
         if outcome is None:
             return DeactivateUserPayload(user=None, report=None, errors=errors)
-        return DeactivateUserPayload(user=User.from_model(outcome.user), errors=[], report=DeactivationReport(
-            moved_appointment_ids=_ids("Appointment", outcome.moved["appointments"]),
-            cancelled_appointment_ids=_ids("Appointment", outcome.cancelled["appointments"]),
-            moved_questionnaire_ids=_ids("Questionnaire", outcome.moved["recurring"] + outcome.moved["sent"]),
-            removed_questionnaire_ids=_ids("Questionnaire", outcome.removed_questionnaires
-                                           + outcome.cancelled["recurring"] + outcome.cancelled["sent"]),
-            forwarded_message_ids=_ids("InboxMessage", outcome.forwarded),
-            hidden_message_ids=_ids("InboxMessage", outcome.hidden),
-            transferred_lab_integration_ids=_ids("LabIntegration", outcome.transferred),
-            disconnected_md_billing_ids=_ids("MdBillingConnection", outcome.disconnected)))
+        return DeactivateUserPayload(
+            user=User.from_model(outcome.user),
+            errors=[],
+            report=DeactivationReport(
+                moved_appointment_ids=_ids("Appointment", outcome.moved["appointments"]),
+                cancelled_appointment_ids=_ids("Appointment", outcome.cancelled["appointments"]),
+                moved_questionnaire_ids=_ids("Questionnaire", outcome.moved["recurring"] + outcome.moved["sent"]),
+                removed_questionnaire_ids=_ids(
+                    "Questionnaire",
+                    outcome.removed_questionnaires + outcome.cancelled["recurring"] + outcome.cancelled["sent"],
+                ),
+                forwarded_message_ids=_ids("InboxMessage", outcome.forwarded),
+                hidden_message_ids=_ids("InboxMessage", outcome.hidden),
+                transferred_lab_integration_ids=_ids("LabIntegration", outcome.transferred),
+                disconnected_md_billing_ids=_ids("MdBillingConnection", outcome.disconnected),
+            ),
+        )
 
     @strawberry.mutation(description="Reactivate a deactivated user.", permission_classes=[CanEditOtherUsers])
     async def reactivate_user(self, info: strawberry.Info, input: ReactivateUserInput) -> ReactivateUserPayload:

@@ -65,8 +65,13 @@ class UnmappedUser:
 
 
 def _unmapped(p: Proposal) -> UnmappedUser:
-    return UnmappedUser(user=User.from_model(p.user), reason=p.reason, proposed_license=p.license,
-                        confidence=p.confidence, evidence=[f"{k}={v}" for k, v in sorted(p.evidence.items())])
+    return UnmappedUser(
+        user=User.from_model(p.user),
+        reason=p.reason,
+        proposed_license=p.license,
+        confidence=p.confidence,
+        evidence=[f"{k}={v}" for k, v in sorted(p.evidence.items())],
+    )
 
 
 @strawberry.type(description="A user's request for a higher license.")
@@ -87,9 +92,16 @@ class LicenseUpgradeRequest(relay.Node):
 
     @classmethod
     def from_model(cls, row: RequestModel) -> LicenseUpgradeRequest:
-        return cls(id=row.id, user_id=row.user_id, requested_license=row.requested_license, reason=row.reason,
-                   status=row.status, created_at=row.created_at, decided_at=row.decided_at,
-                   decision_reason=row.decision_reason)
+        return cls(
+            id=row.id,
+            user_id=row.user_id,
+            requested_license=row.requested_license,
+            reason=row.reason,
+            status=row.status,
+            created_at=row.created_at,
+            decided_at=row.decided_at,
+            decision_reason=row.decision_reason,
+        )
 
 
 @strawberry.type(description="One license's line of a billing statement.")
@@ -117,9 +129,16 @@ class BillingStatement:
 
 
 def _lines(statement) -> list[BillingLine]:
-    return [BillingLine(license=line.license, label=line.license.value if line.license else "UNLICENSED",
-                        billed=line.billed, count=line.count, users=[User.from_model(u) for u in line.users])
-            for line in statement.lines]
+    return [
+        BillingLine(
+            license=line.license,
+            label=line.license.value if line.license else "UNLICENSED",
+            billed=line.billed,
+            count=line.count,
+            users=[User.from_model(u) for u in line.users],
+        )
+        for line in statement.lines
+    ]
 
 
 @strawberry.input(description="Set a user's license (dated as §4 says; marks the user reviewed).")
@@ -208,50 +227,81 @@ class DeclineLicenseUpgradeRequestPayload:
 class LicensingQuery:
     @strawberry.field(description="The license table of §4.", permission_classes=[Authenticated])
     def license_catalog(self) -> list[LicenseInfo]:
-        return [LicenseInfo(license=i.license, user_type=i.user_type, classification=i.classification, rank=i.rank,
-                            features=sorted(i.features, key=list(DomainFeature).index)) for i in CATALOG.values()]
+        return [
+            LicenseInfo(
+                license=i.license,
+                user_type=i.user_type,
+                classification=i.classification,
+                rank=i.rank,
+                features=sorted(i.features, key=list(DomainFeature).index),
+            )
+            for i in CATALOG.values()
+        ]
 
     @strawberry.field(description="Whether a user's license includes a feature.", permission_classes=[CanViewUser])
-    async def feature_access(self, info: strawberry.Info, user_id: relay.GlobalID,
-                             feature: Feature) -> FeatureAccess | None:
+    async def feature_access(
+        self, info: strawberry.Info, user_id: relay.GlobalID, feature: Feature
+    ) -> FeatureAccess | None:
         try:
             result = await ops.feature_access(info.context.actor, local_id(user_id, "User", "userId"), feature)
         except OperationFailed:
             return None
-        return FeatureAccess(user=User.from_model(result.user), feature=result.feature, license=result.license,
-                             included=result.included, lowest_license=result.lowest_license,
-                             can_upgrade_self=result.can_upgrade_self, must_request=result.must_request)
+        return FeatureAccess(
+            user=User.from_model(result.user),
+            feature=result.feature,
+            license=result.license,
+            included=result.included,
+            lowest_license=result.lowest_license,
+            can_upgrade_self=result.can_upgrade_self,
+            must_request=result.must_request,
+        )
 
-    @strawberry.field(description="Users an admin must decide a license for (the banner).",
-                      permission_classes=[CanEditOtherUsers])
+    @strawberry.field(
+        description="Users an admin must decide a license for (the banner).",
+        permission_classes=[CanEditOtherUsers],
+    )
     async def unmapped_users(self, info: strawberry.Info) -> list[UnmappedUser]:
         org = await OrganizationModel.get(id=info.context.principal.organization_id)
         threshold = get_settings().license_mapping_threshold
         result = [_unmapped(p) for p in await proposals_for(org) if p.confidence < threshold]
         for user in await UserModel.filter(organization_id=org.id, license_reviewed=False).order_by("id"):
-            result.append(UnmappedUser(user=User.from_model(user), proposed_license=user.license, confidence=None,
-                                       reason="Assigned automatically by license enforcement: review it.",
-                                       evidence=[]))
+            result.append(
+                UnmappedUser(
+                    user=User.from_model(user),
+                    proposed_license=user.license,
+                    confidence=None,
+                    reason="Assigned automatically by license enforcement: review it.",
+                    evidence=[],
+                )
+            )
         return result
 
     @strawberry.field(description="License upgrade requests, newest first.", permission_classes=[CanEditOtherUsers])
-    async def license_upgrade_requests(self, info: strawberry.Info,
-                                       status: UpgradeRequestStatus | None = None) -> list[LicenseUpgradeRequest]:
+    async def license_upgrade_requests(
+        self, info: strawberry.Info, status: UpgradeRequestStatus | None = None
+    ) -> list[LicenseUpgradeRequest]:
         query = RequestModel.filter(organization_id=info.context.principal.organization_id)
         if status is not None:
             query = query.filter(status=status)
         return [LicenseUpgradeRequest.from_model(r) for r in await query.order_by("-id").limit(500)]
 
-    @strawberry.field(description="Billed users per license for a month (YYYY-MM), with a forecast.",
-                      permission_classes=[CanViewBilling])
+    @strawberry.field(
+        description="Billed users per license for a month (YYYY-MM), with a forecast.",
+        permission_classes=[CanViewBilling],
+    )
     async def billing_statement(self, info: strawberry.Info, month: str) -> BillingStatement:
         try:
             statement, forecast = await billing_statement(info.context.actor, month)
         except OperationFailed as exc:
             raise bad_user_input("`month` is written YYYY-MM.") from exc
-        return BillingStatement(month=statement.month, lines=_lines(statement), billed_total=statement.billed_total,
-                                forecast=BillingStatementForecast(month=forecast.month, lines=_lines(forecast),
-                                                                  billed_total=forecast.billed_total))
+        return BillingStatement(
+            month=statement.month,
+            lines=_lines(statement),
+            billed_total=statement.billed_total,
+            forecast=BillingStatementForecast(
+                month=forecast.month, lines=_lines(forecast), billed_total=forecast.billed_total
+            ),
+        )
 
 
 def _request_payload(cls, row, errors):
@@ -263,63 +313,79 @@ class LicensingMutation:
     @strawberry.mutation(description="Set a user's license.", permission_classes=[CanEditOtherUsers])
     async def set_user_license(self, info: strawberry.Info, input: SetUserLicenseInput) -> SetUserLicensePayload:
         async def run():
-            return await ops.set_user_license(info.context.actor, local_id(input.user_id, "User", "userId"),
-                                              input.license)
+            return await ops.set_user_license(
+                info.context.actor, local_id(input.user_id, "User", "userId"), input.license
+            )
 
         user, errors = await attempt(run())
         return SetUserLicensePayload(user=User.from_model(user) if user else None, errors=errors)
 
     @strawberry.mutation(description="Cancel a pending license change.", permission_classes=[CanEditOtherUsers])
     async def cancel_pending_license_change(
-            self, info: strawberry.Info, input: CancelPendingLicenseChangeInput) -> CancelPendingLicenseChangePayload:
+        self, info: strawberry.Info, input: CancelPendingLicenseChangeInput
+    ) -> CancelPendingLicenseChangePayload:
         async def run():
-            return await ops.cancel_pending_license_change(info.context.actor,
-                                                           local_id(input.user_id, "User", "userId"))
+            return await ops.cancel_pending_license_change(
+                info.context.actor, local_id(input.user_id, "User", "userId")
+            )
 
         user, errors = await attempt(run())
         return CancelPendingLicenseChangePayload(user=User.from_model(user) if user else None, errors=errors)
 
-    @strawberry.mutation(description="Propose (and unless dryRun apply) licenses for unlicensed users.",
-                         permission_classes=[CanEditOtherUsers])
-    async def run_license_mapping(self, info: strawberry.Info,
-                                  input: RunLicenseMappingInput) -> RunLicenseMappingPayload:
+    @strawberry.mutation(
+        description="Propose (and unless dryRun apply) licenses for unlicensed users.",
+        permission_classes=[CanEditOtherUsers],
+    )
+    async def run_license_mapping(
+        self, info: strawberry.Info, input: RunLicenseMappingInput
+    ) -> RunLicenseMappingPayload:
         result, errors = await attempt(run_license_mapping(info.context.actor, input.dry_run))
         if result is None:
             return RunLicenseMappingPayload(applied=[], unmapped=[], threshold=0.0, errors=errors)
-        return RunLicenseMappingPayload(applied=[_unmapped(p) for p in result.applied],
-                                        unmapped=[_unmapped(p) for p in result.unmapped],
-                                        threshold=result.threshold, errors=[])
+        return RunLicenseMappingPayload(
+            applied=[_unmapped(p) for p in result.applied],
+            unmapped=[_unmapped(p) for p in result.unmapped],
+            threshold=result.threshold,
+            errors=[],
+        )
 
     @strawberry.mutation(description="Upgrade your own license.", permission_classes=[CanUpgradeOwnLicense])
-    async def upgrade_own_license(self, info: strawberry.Info, input: UpgradeOwnLicenseInput) -> UpgradeOwnLicensePayload:
+    async def upgrade_own_license(
+        self, info: strawberry.Info, input: UpgradeOwnLicenseInput
+    ) -> UpgradeOwnLicensePayload:
         user, errors = await attempt(ops.upgrade_own_license(info.context.actor, input.license))
         return UpgradeOwnLicensePayload(user=User.from_model(user) if user else None, errors=errors)
 
     @strawberry.mutation(description="Ask for a higher license.", permission_classes=[UserSession])
-    async def request_license_upgrade(self, info: strawberry.Info,
-                                      input: RequestLicenseUpgradeInput) -> RequestLicenseUpgradePayload:
+    async def request_license_upgrade(
+        self, info: strawberry.Info, input: RequestLicenseUpgradeInput
+    ) -> RequestLicenseUpgradePayload:
         row, errors = await attempt(ops.request_license_upgrade(info.context.actor, input.license, input.reason))
         return _request_payload(RequestLicenseUpgradePayload, row, errors)
 
     @strawberry.mutation(description="Approve a license upgrade request.", permission_classes=[CanEditOtherUsers])
     async def approve_license_upgrade_request(
-            self, info: strawberry.Info,
-            input: ApproveLicenseUpgradeRequestInput) -> ApproveLicenseUpgradeRequestPayload:
+        self, info: strawberry.Info, input: ApproveLicenseUpgradeRequestInput
+    ) -> ApproveLicenseUpgradeRequestPayload:
         async def run():
             return await ops.decide_license_upgrade(
-                info.context.actor, local_id(input.request_id, "LicenseUpgradeRequest", "requestId"), True)
+                info.context.actor, local_id(input.request_id, "LicenseUpgradeRequest", "requestId"), True
+            )
 
         row, errors = await attempt(run())
         return _request_payload(ApproveLicenseUpgradeRequestPayload, row, errors)
 
     @strawberry.mutation(description="Decline a license upgrade request.", permission_classes=[CanEditOtherUsers])
     async def decline_license_upgrade_request(
-            self, info: strawberry.Info,
-            input: DeclineLicenseUpgradeRequestInput) -> DeclineLicenseUpgradeRequestPayload:
+        self, info: strawberry.Info, input: DeclineLicenseUpgradeRequestInput
+    ) -> DeclineLicenseUpgradeRequestPayload:
         async def run():
             return await ops.decide_license_upgrade(
-                info.context.actor, local_id(input.request_id, "LicenseUpgradeRequest", "requestId"), False,
-                input.reason)
+                info.context.actor,
+                local_id(input.request_id, "LicenseUpgradeRequest", "requestId"),
+                False,
+                input.reason,
+            )
 
         row, errors = await attempt(run())
         return _request_payload(DeclineLicenseUpgradeRequestPayload, row, errors)

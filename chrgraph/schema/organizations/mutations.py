@@ -32,13 +32,22 @@ class UpdateOrganizationPayload:
 
 @strawberry.type
 class OrganizationMutation:
-    @strawberry.mutation(description="Change the organization's settings.",
-                         permission_classes=[CanManageApiConsumers])
-    async def update_organization(self, info: strawberry.Info,
-                                  input: UpdateOrganizationInput) -> UpdateOrganizationPayload:
-        org, errors = await attempt(update_organization(info.context.actor, {
-            "name": input.name, "contract": input.contract, "province": input.province,
-            "timeZone": input.time_zone, "enterpriseApiEnabled": input.enterprise_api_enabled,
-            "stripeConnected": input.stripe_connected, "licenseEnforcementDate": input.license_enforcement_date,
-        }))
+    @strawberry.mutation(description="Change the organization's settings.", permission_classes=[CanManageApiConsumers])
+    async def update_organization(
+        self, info: strawberry.Info, input: UpdateOrganizationInput
+    ) -> UpdateOrganizationPayload:
+        org, errors = await attempt(
+            update_organization(
+                info.context.actor,
+                {
+                    "name": input.name,
+                    "contract": input.contract,
+                    "province": input.province,
+                    "timeZone": input.time_zone,
+                    "enterpriseApiEnabled": input.enterprise_api_enabled,
+                    "stripeConnected": input.stripe_connected,
+                    "licenseEnforcementDate": input.license_enforcement_date,
+                },
+            )
+        )
         return UpdateOrganizationPayload(organization=Organization.from_model(org) if org else None, errors=errors)

@@ -89,27 +89,52 @@ class PatientsQuery:
     @strawberry.field(description="One patient by id.", permission_classes=[CanManagePatients])
     async def patient(self, info: strawberry.Info, id: relay.GlobalID) -> Patient | None:
         parsed = parse_global_id(id, "Patient")
-        row = await PatientModel.get_or_none(id=parsed[1], organization_id=info.context.principal.organization_id) \
-            if parsed else None
+        row = (
+            await PatientModel.get_or_none(id=parsed[1], organization_id=info.context.principal.organization_id)
+            if parsed
+            else None
+        )
         return Patient.from_model(row) if row else None
 
     @strawberry.field(description="Patients, by name.", permission_classes=[CanManagePatients])
-    async def patients(self, info: strawberry.Info, filter: PatientFilter | None = None, first: int | None = None,
-                       after: str | None = None, last: int | None = None,
-                       before: str | None = None) -> Connection[Patient]:
+    async def patients(
+        self,
+        info: strawberry.Info,
+        filter: PatientFilter | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Patient]:
         f = filter or PatientFilter()
         checked_text(f.search, "search", 200)
         checked_text(f.health_card_number, "healthCardNumber", 30)
         type_id = value = None
         if f.identifier is not None:
             parsed = parse_global_id(f.identifier.type_id, "IdentifierType")
-            type_id, value = (parsed[1] if parsed else -1), checked_text(f.identifier.value, "identifier.value", 100)
-        query = ops.patients_query(info.context.actor, search=f.search, date_of_birth=f.date_of_birth,
-                                   health_card_number=f.health_card_number, identifier_type_id=type_id,
-                                   identifier_value=value)
+            type_id, value = (
+                (parsed[1] if parsed else -1),
+                checked_text(f.identifier.value, "identifier.value", 100),
+            )
+        query = ops.patients_query(
+            info.context.actor,
+            search=f.search,
+            date_of_birth=f.date_of_birth,
+            health_card_number=f.health_card_number,
+            identifier_type_id=type_id,
+            identifier_value=value,
+        )
         s = info.context.settings
-        return await paginate(query, Patient.from_model, first=first, after=after, last=last, before=before,
-                              default=s.default_page_size, maximum=s.max_page_size)
+        return await paginate(
+            query,
+            Patient.from_model,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            default=s.default_page_size,
+            maximum=s.max_page_size,
+        )
 
     @strawberry.field(description="The organization's identifier types.", permission_classes=[CanManagePatients])
     async def identifier_types(self, info: strawberry.Info) -> list[IdentifierType]:
@@ -122,9 +147,14 @@ class PatientsMutation:
     @strawberry.mutation(description="Register a patient.", permission_classes=[CanManagePatients])
     async def register_patient(self, info: strawberry.Info, input: RegisterPatientInput) -> RegisterPatientPayload:
         async def run():
-            fields = {"first_name": input.first_name, "last_name": input.last_name,
-                      "date_of_birth": input.date_of_birth, "email": input.email, "phone": input.phone,
-                      "health_card_number": input.health_card_number}
+            fields = {
+                "first_name": input.first_name,
+                "last_name": input.last_name,
+                "date_of_birth": input.date_of_birth,
+                "email": input.email,
+                "phone": input.phone,
+                "health_card_number": input.health_card_number,
+            }
             return await ops.register_patient(info.context.actor, fields, _identifiers(input.identifiers) or [])
 
         row, errors = await attempt(run())
@@ -133,20 +163,29 @@ class PatientsMutation:
     @strawberry.mutation(description="Change a patient.", permission_classes=[CanManagePatients])
     async def update_patient(self, info: strawberry.Info, input: UpdatePatientInput) -> UpdatePatientPayload:
         async def run():
-            changes = {name: getattr(input, name) for name in ops.PATIENT_FIELDS
-                       if getattr(input, name) is not strawberry.UNSET}
-            return await ops.update_patient(info.context.actor, local_id(input.patient_id, "Patient", "patientId"),
-                                            changes, _identifiers(input.identifiers))
+            changes = {
+                name: getattr(input, name)
+                for name in ops.PATIENT_FIELDS
+                if getattr(input, name) is not strawberry.UNSET
+            }
+            return await ops.update_patient(
+                info.context.actor,
+                local_id(input.patient_id, "Patient", "patientId"),
+                changes,
+                _identifiers(input.identifiers),
+            )
 
         row, errors = await attempt(run())
         return UpdatePatientPayload(patient=Patient.from_model(row) if row else None, errors=errors)
 
     @strawberry.mutation(description="Define an identifier type.", permission_classes=[CanManagePatients])
-    async def create_identifier_type(self, info: strawberry.Info,
-                                     input: CreateIdentifierTypeInput) -> CreateIdentifierTypePayload:
+    async def create_identifier_type(
+        self, info: strawberry.Info, input: CreateIdentifierTypeInput
+    ) -> CreateIdentifierTypePayload:
         row, errors = await attempt(ops.create_identifier_type(info.context.actor, input.name))
-        return CreateIdentifierTypePayload(identifier_type=IdentifierType.from_model(row) if row else None,
-                                           errors=errors)
+        return CreateIdentifierTypePayload(
+            identifier_type=IdentifierType.from_model(row) if row else None, errors=errors
+        )
 
 
 async def _patient_node(ctx, pk: int) -> Patient | None:

@@ -44,6 +44,14 @@ class Patient(relay.Node):
 
     @classmethod
     def from_model(cls, row: PatientModel) -> Patient:
-        return cls(id=row.id, first_name=row.first_name, last_name=row.last_name, date_of_birth=row.date_of_birth,
-                   email=row.email, phone=row.phone, health_card_number=row.health_card_number,
-                   portal_access=row.portal_access, created_at=row.created_at)
+        return cls(
+            id=row.id,
+            first_name=row.first_name,
+            last_name=row.last_name,
+            date_of_birth=row.date_of_birth,
+            email=row.email,
+            phone=row.phone,
+            health_card_number=row.health_card_number,
+            portal_access=row.portal_access,
+            created_at=row.created_at,
+        )

@@ -34,8 +34,13 @@ class PortalImage:
 
     @classmethod
     def from_model(cls, row: PortalImageModel) -> PortalImage:
-        return cls(url=IMAGE_PATH + row.token, content_type=row.content_type, width=row.width, height=row.height,
-                   size=row.size)
+        return cls(
+            url=IMAGE_PATH + row.token,
+            content_type=row.content_type,
+            width=row.width,
+            height=row.height,
+            size=row.size,
+        )
 
 
 @strawberry.type(description="The patient portal's settings (§6).")
@@ -60,28 +65,51 @@ async def _settings(organization_id: int) -> PortalSettings:
     return PortalSettings(
         portal_enabled=org.portal_enabled,
         **{attr: getattr(row, attr) for attr in ops.BOOLEAN_SETTINGS.values()},
-        otp_timeout_minutes=row.otp_timeout_minutes, hidden_appointment_statuses=hidden,
-        notification_login=row.notification_login, background_image=PortalImage.from_model(image) if image else None)
+        otp_timeout_minutes=row.otp_timeout_minutes,
+        hidden_appointment_statuses=hidden,
+        notification_login=row.notification_login,
+        background_image=PortalImage.from_model(image) if image else None,
+    )
 
 
 @strawberry.input(description="Change portal settings; omitted settings stay.")
 class UpdatePortalSettingsInput:
-    portal_accessible: bool | None = strawberry.field(default=strawberry.UNSET, description="Patients can reach the portal at all.")
-    accessible_for_new_patients: bool | None = strawberry.field(default=strawberry.UNSET, description="New patients get access by default.")
-    self_registration: bool | None = strawberry.field(default=strawberry.UNSET, description="Patients may register themselves.")
-    conversation_responses: bool | None = strawberry.field(default=strawberry.UNSET, description="Default for new messages.")
-    portal_billing: bool | None = strawberry.field(default=strawberry.UNSET, description="Needs Stripe (STRIPE_INTEGRATION_REQUIRED).")
-    extra_searchable_identifications: bool | None = strawberry.field(default=strawberry.UNSET, description="Extra identifications searchable.")
+    portal_accessible: bool | None = strawberry.field(
+        default=strawberry.UNSET, description="Patients can reach the portal at all."
+    )
+    accessible_for_new_patients: bool | None = strawberry.field(
+        default=strawberry.UNSET, description="New patients get access by default."
+    )
+    self_registration: bool | None = strawberry.field(
+        default=strawberry.UNSET, description="Patients may register themselves."
+    )
+    conversation_responses: bool | None = strawberry.field(
+        default=strawberry.UNSET, description="Default for new messages."
+    )
+    portal_billing: bool | None = strawberry.field(
+        default=strawberry.UNSET, description="Needs Stripe (STRIPE_INTEGRATION_REQUIRED)."
+    )
+    extra_searchable_identifications: bool | None = strawberry.field(
+        default=strawberry.UNSET, description="Extra identifications searchable."
+    )
     otp_timeout_minutes: int | None = strawberry.field(default=strawberry.UNSET, description="5, 10, 15, 30 or 60.")
-    hidden_appointment_statuses: list[AppointmentStatus] | None = strawberry.field(default=strawberry.UNSET, description="A subset of the appointment statuses (replaces).")
-    notification_login: NotificationLogin | None = strawberry.field(default=strawberry.UNSET, description="How notification links log in.")
+    hidden_appointment_statuses: list[AppointmentStatus] | None = strawberry.field(
+        default=strawberry.UNSET, description="A subset of the appointment statuses (replaces)."
+    )
+    notification_login: NotificationLogin | None = strawberry.field(
+        default=strawberry.UNSET, description="How notification links log in."
+    )
 
 
 _INPUT_NAMES = {
-    "portal_accessible": "portalAccessible", "accessible_for_new_patients": "accessibleForNewPatients",
-    "self_registration": "selfRegistration", "conversation_responses": "conversationResponses",
-    "portal_billing": "portalBilling", "extra_searchable_identifications": "extraSearchableIdentifications",
-    "otp_timeout_minutes": "otpTimeoutMinutes", "hidden_appointment_statuses": "hiddenAppointmentStatuses",
+    "portal_accessible": "portalAccessible",
+    "accessible_for_new_patients": "accessibleForNewPatients",
+    "self_registration": "selfRegistration",
+    "conversation_responses": "conversationResponses",
+    "portal_billing": "portalBilling",
+    "extra_searchable_identifications": "extraSearchableIdentifications",
+    "otp_timeout_minutes": "otpTimeoutMinutes",
+    "hidden_appointment_statuses": "hiddenAppointmentStatuses",
     "notification_login": "notificationLogin",
 }
 
@@ -133,14 +161,24 @@ class PortalQuery:
     async def portal_settings(self, info: strawberry.Info) -> PortalSettings:
         return await _settings(info.context.principal.organization_id)
 
-    @strawberry.field(description="Changes to the portal, newest first (from the audit log).",
-                      permission_classes=[CanManagePortal])
-    async def portal_settings_history(self, info: strawberry.Info, first: int | None = None,
-                                      after: str | None = None) -> Connection[AuditEvent]:
+    @strawberry.field(
+        description="Changes to the portal, newest first (from the audit log).",
+        permission_classes=[CanManagePortal],
+    )
+    async def portal_settings_history(
+        self, info: strawberry.Info, first: int | None = None, after: str | None = None
+    ) -> Connection[AuditEvent]:
         s = info.context.settings
-        return await paginate(ops.portal_history_query(info.context.actor), AuditEvent.from_model, first=first,
-                              after=after, last=None, before=None, default=s.default_page_size,
-                              maximum=s.max_page_size)
+        return await paginate(
+            ops.portal_history_query(info.context.actor),
+            AuditEvent.from_model,
+            first=first,
+            after=after,
+            last=None,
+            before=None,
+            default=s.default_page_size,
+            maximum=s.max_page_size,
+        )
 
 
 async def _read_upload(file) -> bytes:
@@ -152,8 +190,9 @@ async def _read_upload(file) -> bytes:
 @strawberry.type
 class PortalMutation:
     @strawberry.mutation(description="Change portal settings (partial).", permission_classes=[CanManagePortal])
-    async def update_portal_settings(self, info: strawberry.Info,
-                                     input: UpdatePortalSettingsInput) -> UpdatePortalSettingsPayload:
+    async def update_portal_settings(
+        self, info: strawberry.Info, input: UpdatePortalSettingsInput
+    ) -> UpdatePortalSettingsPayload:
         changes = {}
         for attr, name in _INPUT_NAMES.items():
             value = getattr(input, attr)
@@ -162,8 +201,9 @@ class PortalMutation:
         _, errors = await attempt(ops.update_portal_settings(info.context.actor, changes))
         if errors:
             return UpdatePortalSettingsPayload(portal_settings=None, errors=errors)
-        return UpdatePortalSettingsPayload(portal_settings=await _settings(info.context.principal.organization_id),
-                                           errors=[])
+        return UpdatePortalSettingsPayload(
+            portal_settings=await _settings(info.context.principal.organization_id), errors=[]
+        )
 
     @strawberry.mutation(description="Switch the portal on (owner or support).", permission_classes=[OwnerOrSupport])
     async def enable_portal(self, info: strawberry.Info) -> EnablePortalPayload:
@@ -177,20 +217,22 @@ class PortalMutation:
 
     @strawberry.mutation(description="Upload the portal background image.", permission_classes=[CanManagePortal])
     async def upload_portal_background_image(
-            self, info: strawberry.Info, input: UploadPortalBackgroundImageInput) -> UploadPortalBackgroundImagePayload:
+        self, info: strawberry.Info, input: UploadPortalBackgroundImageInput
+    ) -> UploadPortalBackgroundImagePayload:
         async def run():
             return await ops.upload_background_image(info.context.actor, await _read_upload(input.file))
 
         image, errors = await attempt(run())
-        return UploadPortalBackgroundImagePayload(image=PortalImage.from_model(image) if image else None,
-                                                  errors=errors)
+        return UploadPortalBackgroundImagePayload(image=PortalImage.from_model(image) if image else None, errors=errors)
 
     @strawberry.mutation(description="Give or take a patient's portal access.", permission_classes=[CanManagePatients])
-    async def set_patient_portal_access(self, info: strawberry.Info,
-                                        input: SetPatientPortalAccessInput) -> SetPatientPortalAccessPayload:
+    async def set_patient_portal_access(
+        self, info: strawberry.Info, input: SetPatientPortalAccessInput
+    ) -> SetPatientPortalAccessPayload:
         async def run():
             return await ops.set_patient_portal_access(
-                info.context.actor, local_id(input.patient_id, "Patient", "patientId"), input.enabled)
+                info.context.actor, local_id(input.patient_id, "Patient", "patientId"), input.enabled
+            )
 
         row, errors = await attempt(run())
         return SetPatientPortalAccessPayload(patient=Patient.from_model(row) if row else None, errors=errors)

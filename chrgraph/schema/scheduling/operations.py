@@ -171,26 +171,50 @@ class SchedulingQuery:
         return Appointment.from_model(row) if row else None
 
     @strawberry.field(description="Appointments ordered by start.", permission_classes=[CanManageSchedule])
-    async def appointments(self, info: strawberry.Info, filter: AppointmentFilter | None = None,
-                           first: int | None = None, after: str | None = None, last: int | None = None,
-                           before: str | None = None) -> Connection[Appointment]:
+    async def appointments(
+        self,
+        info: strawberry.Info,
+        filter: AppointmentFilter | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Appointment]:
         f = filter or AppointmentFilter()
         query = ops.appointments_query(
-            info.context.actor, practitioner_id=_filter_id(f.practitioner_id, "User"),
-            patient_id=_filter_id(f.patient_id, "Patient"), start_from=f.start_from, start_before=f.start_before,
-            statuses=[DomainStatus(s.value) for s in f.statuses] if f.statuses else None)
+            info.context.actor,
+            practitioner_id=_filter_id(f.practitioner_id, "User"),
+            patient_id=_filter_id(f.patient_id, "Patient"),
+            start_from=f.start_from,
+            start_before=f.start_before,
+            statuses=[DomainStatus(s.value) for s in f.statuses] if f.statuses else None,
+        )
         s = info.context.settings
-        page = await paginate(query, Appointment.from_model, first=first, after=after, last=last, before=before,
-                              default=s.default_page_size, maximum=s.max_page_size)
+        page = await paginate(
+            query,
+            Appointment.from_model,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            default=s.default_page_size,
+            maximum=s.max_page_size,
+        )
         if selects(info, "patient", "practitioner"):
             await preload_people([e.node for e in page.edges], ("practitioner_id",), ("patient_id",))
         return page
 
     @strawberry.field(description="Questionnaires, newest first.", permission_classes=[CanManageSchedule])
-    async def questionnaires(self, info: strawberry.Info, practitioner_id: relay.GlobalID | None = None,
-                             patient_id: relay.GlobalID | None = None, kind: QuestionnaireKind | None = None,
-                             status: QuestionnaireStatus | None = None, first: int | None = None,
-                             after: str | None = None) -> Connection[Questionnaire]:
+    async def questionnaires(
+        self,
+        info: strawberry.Info,
+        practitioner_id: relay.GlobalID | None = None,
+        patient_id: relay.GlobalID | None = None,
+        kind: QuestionnaireKind | None = None,
+        status: QuestionnaireStatus | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Questionnaire]:
         query = QuestionnaireModel.filter(organization_id=_org(info))
         if practitioner_id is not None:
             query = query.filter(practitioner_id=_filter_id(practitioner_id, "User"))
@@ -201,21 +225,42 @@ class SchedulingQuery:
         if status is not None:
             query = query.filter(status=status)
         s = info.context.settings
-        return await paginate(query.order_by("-id"), Questionnaire.from_model, first=first, after=after, last=None,
-                              before=None, default=s.default_page_size, maximum=s.max_page_size)
+        return await paginate(
+            query.order_by("-id"),
+            Questionnaire.from_model,
+            first=first,
+            after=after,
+            last=None,
+            before=None,
+            default=s.default_page_size,
+            maximum=s.max_page_size,
+        )
 
     @strawberry.field(description="Inbox messages, newest first.", permission_classes=[CanManageSchedule])
-    async def inbox_messages(self, info: strawberry.Info, owner_id: relay.GlobalID | None = None,
-                             include_hidden: bool = False, first: int | None = None,
-                             after: str | None = None) -> Connection[InboxMessage]:
+    async def inbox_messages(
+        self,
+        info: strawberry.Info,
+        owner_id: relay.GlobalID | None = None,
+        include_hidden: bool = False,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[InboxMessage]:
         query = InboxMessageModel.filter(organization_id=_org(info))
         if owner_id is not None:
             query = query.filter(owner_id=_filter_id(owner_id, "User"))
         if not include_hidden:
             query = query.filter(hidden=False)
         s = info.context.settings
-        return await paginate(query.order_by("-id"), InboxMessage.from_model, first=first, after=after, last=None,
-                              before=None, default=s.default_page_size, maximum=s.max_page_size)
+        return await paginate(
+            query.order_by("-id"),
+            InboxMessage.from_model,
+            first=first,
+            after=after,
+            last=None,
+            before=None,
+            default=s.default_page_size,
+            maximum=s.max_page_size,
+        )
 
     @strawberry.field(description="Lab integrations.", permission_classes=[CanManageSchedule])
     async def lab_integrations(self, info: strawberry.Info) -> list[LabIntegration]:
@@ -234,93 +279,128 @@ class SchedulingMutation:
     async def book_appointment(self, info: strawberry.Info, input: BookAppointmentInput) -> BookAppointmentPayload:
         async def run():
             return await ops.book_appointment(
-                info.context.actor, local_id(input.practitioner_id, "User", "practitionerId"),
-                local_id(input.patient_id, "Patient", "patientId"), input.start, input.duration_minutes)
+                info.context.actor,
+                local_id(input.practitioner_id, "User", "practitionerId"),
+                local_id(input.patient_id, "Patient", "patientId"),
+                input.start,
+                input.duration_minutes,
+            )
 
         row, errors = await attempt(run())
         return BookAppointmentPayload(appointment=Appointment.from_model(row) if row else None, errors=errors)
 
     @strawberry.mutation(description="Move an appointment.", permission_classes=[CanManageSchedule])
-    async def reschedule_appointment(self, info: strawberry.Info,
-                                     input: RescheduleAppointmentInput) -> RescheduleAppointmentPayload:
+    async def reschedule_appointment(
+        self, info: strawberry.Info, input: RescheduleAppointmentInput
+    ) -> RescheduleAppointmentPayload:
         async def run():
             return await ops.reschedule_appointment(
-                info.context.actor, local_id(input.appointment_id, "Appointment", "appointmentId"), input.start,
-                input.duration_minutes)
+                info.context.actor,
+                local_id(input.appointment_id, "Appointment", "appointmentId"),
+                input.start,
+                input.duration_minutes,
+            )
 
         row, errors = await attempt(run())
         return RescheduleAppointmentPayload(appointment=Appointment.from_model(row) if row else None, errors=errors)
 
     @strawberry.mutation(description="Cancel an appointment.", permission_classes=[CanManageSchedule])
-    async def cancel_appointment(self, info: strawberry.Info,
-                                 input: CancelAppointmentInput) -> CancelAppointmentPayload:
+    async def cancel_appointment(
+        self, info: strawberry.Info, input: CancelAppointmentInput
+    ) -> CancelAppointmentPayload:
         async def run():
             return await ops.set_appointment_status(
-                info.context.actor, local_id(input.appointment_id, "Appointment", "appointmentId"),
-                DomainStatus.CANCELLED, input.reason)
+                info.context.actor,
+                local_id(input.appointment_id, "Appointment", "appointmentId"),
+                DomainStatus.CANCELLED,
+                input.reason,
+            )
 
         row, errors = await attempt(run())
         return CancelAppointmentPayload(appointment=Appointment.from_model(row) if row else None, errors=errors)
 
     @strawberry.mutation(description="Change an appointment's status.", permission_classes=[CanManageSchedule])
-    async def set_appointment_status(self, info: strawberry.Info,
-                                     input: SetAppointmentStatusInput) -> SetAppointmentStatusPayload:
+    async def set_appointment_status(
+        self, info: strawberry.Info, input: SetAppointmentStatusInput
+    ) -> SetAppointmentStatusPayload:
         async def run():
             return await ops.set_appointment_status(
-                info.context.actor, local_id(input.appointment_id, "Appointment", "appointmentId"),
-                DomainStatus(input.status.value), input.reason)
+                info.context.actor,
+                local_id(input.appointment_id, "Appointment", "appointmentId"),
+                DomainStatus(input.status.value),
+                input.reason,
+            )
 
         row, errors = await attempt(run())
         return SetAppointmentStatusPayload(appointment=Appointment.from_model(row) if row else None, errors=errors)
 
     @strawberry.mutation(description="Create a questionnaire.", permission_classes=[CanManageSchedule])
-    async def create_questionnaire(self, info: strawberry.Info,
-                                   input: CreateQuestionnaireInput) -> CreateQuestionnairePayload:
+    async def create_questionnaire(
+        self, info: strawberry.Info, input: CreateQuestionnaireInput
+    ) -> CreateQuestionnairePayload:
         async def run():
             return await work.create_questionnaire(
-                info.context.actor, kind=input.kind, title=input.title,
+                info.context.actor,
+                kind=input.kind,
+                title=input.title,
                 practitioner_id=local_id(input.practitioner_id, "User", "practitionerId"),
                 patient_id=local_id(input.patient_id, "Patient", "patientId"),
-                appointment_id=local_id(input.appointment_id, "Appointment", "appointmentId"))
+                appointment_id=local_id(input.appointment_id, "Appointment", "appointmentId"),
+            )
 
         row, errors = await attempt(run())
         return CreateQuestionnairePayload(questionnaire=Questionnaire.from_model(row) if row else None, errors=errors)
 
     @strawberry.mutation(description="Put a message in a user's inbox.", permission_classes=[CanManageSchedule])
-    async def create_inbox_message(self, info: strawberry.Info,
-                                   input: CreateInboxMessageInput) -> CreateInboxMessagePayload:
+    async def create_inbox_message(
+        self, info: strawberry.Info, input: CreateInboxMessageInput
+    ) -> CreateInboxMessagePayload:
         async def run():
             return await work.create_inbox_message(
-                info.context.actor, owner_id=local_id(input.owner_id, "User", "ownerId"), subject=input.subject,
-                body=input.body, patient_id=local_id(input.patient_id, "Patient", "patientId"),
-                sender_id=local_id(input.sender_id, "User", "senderId"), snoozed_until=input.snoozed_until)
+                info.context.actor,
+                owner_id=local_id(input.owner_id, "User", "ownerId"),
+                subject=input.subject,
+                body=input.body,
+                patient_id=local_id(input.patient_id, "Patient", "patientId"),
+                sender_id=local_id(input.sender_id, "User", "senderId"),
+                snoozed_until=input.snoozed_until,
+            )
 
         row, errors = await attempt(run())
         return CreateInboxMessagePayload(inbox_message=InboxMessage.from_model(row) if row else None, errors=errors)
 
     @strawberry.mutation(description="Add a lab integration.", permission_classes=[CanManageSchedule])
-    async def create_lab_integration(self, info: strawberry.Info,
-                                     input: CreateLabIntegrationInput) -> CreateLabIntegrationPayload:
+    async def create_lab_integration(
+        self, info: strawberry.Info, input: CreateLabIntegrationInput
+    ) -> CreateLabIntegrationPayload:
         async def run():
             return await work.create_lab_integration(
-                info.context.actor, name=input.name, backed_by_id=local_id(input.backed_by_id, "User", "backedById"),
-                is_main=input.is_main)
+                info.context.actor,
+                name=input.name,
+                backed_by_id=local_id(input.backed_by_id, "User", "backedById"),
+                is_main=input.is_main,
+            )
 
         row, errors = await attempt(run())
-        return CreateLabIntegrationPayload(lab_integration=LabIntegration.from_model(row) if row else None,
-                                           errors=errors)
+        return CreateLabIntegrationPayload(
+            lab_integration=LabIntegration.from_model(row) if row else None, errors=errors
+        )
 
     @strawberry.mutation(description="Connect a practitioner to MDBilling.", permission_classes=[CanManageSchedule])
-    async def create_md_billing_connection(self, info: strawberry.Info,
-                                           input: CreateMdBillingConnectionInput) -> CreateMdBillingConnectionPayload:
+    async def create_md_billing_connection(
+        self, info: strawberry.Info, input: CreateMdBillingConnectionInput
+    ) -> CreateMdBillingConnectionPayload:
         async def run():
             return await work.create_mdbilling_connection(
-                info.context.actor, user_id=local_id(input.user_id, "User", "userId"),
-                account_number=input.account_number)
+                info.context.actor,
+                user_id=local_id(input.user_id, "User", "userId"),
+                account_number=input.account_number,
+            )
 
         row, errors = await attempt(run())
-        return CreateMdBillingConnectionPayload(connection=MdBillingConnection.from_model(row) if row else None,
-                                                errors=errors)
+        return CreateMdBillingConnectionPayload(
+            connection=MdBillingConnection.from_model(row) if row else None, errors=errors
+        )
 
 
 def _scoped(model, convert):
@@ -331,9 +411,11 @@ def _scoped(model, convert):
     return resolve
 
 
-for _name, _model, _type in (("Appointment", AppointmentModel, Appointment),
-                             ("Questionnaire", QuestionnaireModel, Questionnaire),
-                             ("InboxMessage", InboxMessageModel, InboxMessage),
-                             ("LabIntegration", LabIntegrationModel, LabIntegration),
-                             ("MdBillingConnection", MdBillingModel, MdBillingConnection)):
+for _name, _model, _type in (
+    ("Appointment", AppointmentModel, Appointment),
+    ("Questionnaire", QuestionnaireModel, Questionnaire),
+    ("InboxMessage", InboxMessageModel, InboxMessage),
+    ("LabIntegration", LabIntegrationModel, LabIntegration),
+    ("MdBillingConnection", MdBillingModel, MdBillingConnection),
+):
     register_node(_name, _scoped(_model, _type.from_model), CanManageSchedule)

@@ -7,15 +7,15 @@ import strawberry
 from strawberry import relay
 
 from chrgraph.db.models import Appointment as AppointmentModel
-from chrgraph.db.models import Patient as PatientModel
-from chrgraph.db.models import User as UserModel
 from chrgraph.db.models import AppointmentStatus as DomainAppointmentStatus
 from chrgraph.db.models import InboxMessage as InboxMessageModel
 from chrgraph.db.models import LabIntegration as LabIntegrationModel
 from chrgraph.db.models import MdBillingConnection as MdBillingModel
+from chrgraph.db.models import Patient as PatientModel
 from chrgraph.db.models import Questionnaire as QuestionnaireModel
 from chrgraph.db.models import QuestionnaireKind as DomainQuestionnaireKind
 from chrgraph.db.models import QuestionnaireStatus as DomainQuestionnaireStatus
+from chrgraph.db.models import User as UserModel
 from chrgraph.schema.patients.types import Patient
 from chrgraph.schema.users.types import User
 
@@ -58,8 +58,15 @@ class Questionnaire(relay.Node):
 
     @classmethod
     def from_model(cls, row: QuestionnaireModel) -> Questionnaire:
-        return cls(id=row.id, practitioner_id=row.practitioner_id, patient_id=row.patient_id, kind=row.kind,
-                   title=row.title, status=row.status, created_at=row.created_at)
+        return cls(
+            id=row.id,
+            practitioner_id=row.practitioner_id,
+            patient_id=row.patient_id,
+            kind=row.kind,
+            title=row.title,
+            status=row.status,
+            created_at=row.created_at,
+        )
 
 
 @dataclass
@@ -77,7 +84,9 @@ async def preload_people(items: list, user_attrs: tuple[str, ...], patient_attrs
     preloaded = Preloaded(
         users={u.id: User.from_model(u) for u in await UserModel.filter(id__in=list(user_ids))} if user_ids else {},
         patients={p.id: Patient.from_model(p) for p in await PatientModel.filter(id__in=list(patient_ids))}
-        if patient_ids else {})
+        if patient_ids
+        else {},
+    )
     for item in items:
         item.preloaded = preloaded
 
@@ -114,9 +123,16 @@ class Appointment(relay.Node):
 
     @classmethod
     def from_model(cls, row: AppointmentModel) -> Appointment:
-        return cls(id=row.id, practitioner_id=row.practitioner_id, patient_id=row.patient_id, start=row.start,
-                   duration_minutes=row.duration_minutes, end=row.end, status=row.status,
-                   cancel_reason=row.cancel_reason)
+        return cls(
+            id=row.id,
+            practitioner_id=row.practitioner_id,
+            patient_id=row.patient_id,
+            start=row.start,
+            duration_minutes=row.duration_minutes,
+            end=row.end,
+            status=row.status,
+            cancel_reason=row.cancel_reason,
+        )
 
 
 @strawberry.type(description="A message in a user's inbox.")
@@ -145,9 +161,17 @@ class InboxMessage(relay.Node):
 
     @classmethod
     def from_model(cls, row: InboxMessageModel) -> InboxMessage:
-        return cls(id=row.id, owner_id=row.owner_id, sender_id=row.sender_id, patient_id=row.patient_id,
-                   subject=row.subject, body=row.body, snoozed_until=row.snoozed_until, hidden=row.hidden,
-                   created_at=row.created_at)
+        return cls(
+            id=row.id,
+            owner_id=row.owner_id,
+            sender_id=row.sender_id,
+            patient_id=row.patient_id,
+            subject=row.subject,
+            body=row.body,
+            snoozed_until=row.snoozed_until,
+            hidden=row.hidden,
+            created_at=row.created_at,
+        )
 
 
 @strawberry.type(description="A lab connection backed by a user.")
@@ -180,5 +204,10 @@ class MdBillingConnection(relay.Node):
 
     @classmethod
     def from_model(cls, row: MdBillingModel) -> MdBillingConnection:
-        return cls(id=row.id, user_id=row.user_id, account_number=row.account_number, connected=row.connected,
-                   disconnected_at=row.disconnected_at)
+        return cls(
+            id=row.id,
+            user_id=row.user_id,
+            account_number=row.account_number,
+            connected=row.connected,
+            disconnected_at=row.disconnected_at,
+        )

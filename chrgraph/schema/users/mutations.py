@@ -104,10 +104,19 @@ class UpdateUserInput:
     display_name: str | None = strawberry.field(default=strawberry.UNSET, description="Display name.")
     title: str | None = strawberry.field(default=strawberry.UNSET, description="Title.")
     position: str | None = strawberry.field(default=strawberry.UNSET, description="Position.")
-    billing_number: str | None = strawberry.field(default=strawberry.UNSET, description="Billing number (not for trainees).")
-    classification: Classification | None = strawberry.field(default=strawberry.UNSET, description="Practitioners only; a misfit of the license needs `license` too.")
-    license: License | None = strawberry.field(default=strawberry.UNSET, description="Must fit type and classification.")
-    expected_end_of_training: datetime.date | None = strawberry.field(default=strawberry.UNSET, description="Clinical trainees only.")
+    billing_number: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Billing number (not for trainees)."
+    )
+    classification: Classification | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Practitioners only; a misfit of the license needs `license` too.",
+    )
+    license: License | None = strawberry.field(
+        default=strawberry.UNSET, description="Must fit type and classification."
+    )
+    expected_end_of_training: datetime.date | None = strawberry.field(
+        default=strawberry.UNSET, description="Clinical trainees only."
+    )
     locum: LocumInput | None = strawberry.field(default=strawberry.UNSET, description="Locums only.")
 
 
@@ -224,10 +233,17 @@ class UsersMutation:
     async def invite_user(self, info: strawberry.Info, input: InviteUserInput) -> InviteUserPayload:
         async def run():
             profile = Profile(
-                type=input.type, classification=input.classification, license=input.license,
-                first_name=input.first_name, last_name=input.last_name, title=input.title,
-                position=input.position, billing_number=input.billing_number,
-                expected_end_of_training=input.expected_end_of_training, locum=_locum(input.locum))
+                type=input.type,
+                classification=input.classification,
+                license=input.license,
+                first_name=input.first_name,
+                last_name=input.last_name,
+                title=input.title,
+                position=input.position,
+                billing_number=input.billing_number,
+                expected_end_of_training=input.expected_end_of_training,
+                locum=_locum(input.locum),
+            )
             roles = [local_id(r, "Role", "roleIds") for r in input.role_ids or []]
             return await invite_user(info.context.actor, input.email, profile, roles)
 
@@ -235,11 +251,18 @@ class UsersMutation:
         return InviteUserPayload(user=User.from_model(result[0]) if result else None, errors=errors)
 
     @strawberry.mutation(description="Create a service account.", permission_classes=[CanEditOtherUsers])
-    async def create_service_account(self, info: strawberry.Info,
-                                     input: CreateServiceAccountInput) -> CreateServiceAccountPayload:
-        user, errors = await attempt(create_service_account(
-            info.context.actor, email=input.email, first_name=input.first_name, last_name=input.last_name,
-            display_name=input.display_name))
+    async def create_service_account(
+        self, info: strawberry.Info, input: CreateServiceAccountInput
+    ) -> CreateServiceAccountPayload:
+        user, errors = await attempt(
+            create_service_account(
+                info.context.actor,
+                email=input.email,
+                first_name=input.first_name,
+                last_name=input.last_name,
+                display_name=input.display_name,
+            )
+        )
         return CreateServiceAccountPayload(user=User.from_model(user) if user else None, errors=errors)
 
     @strawberry.mutation(description="Issue a new invitation token.", permission_classes=[CanEditOtherUsers])
@@ -252,16 +275,29 @@ class UsersMutation:
 
     @strawberry.mutation(description="Accept an invitation (no credentials needed).", permission_classes=[Public])
     async def accept_invitation(self, info: strawberry.Info, input: AcceptInvitationInput) -> AcceptInvitationPayload:
-        user, errors = await attempt(accept_invitation(input.token, input.password, input.first_name,
-                                                       input.last_name, info.context.request_id))
+        user, errors = await attempt(
+            accept_invitation(input.token, input.password, input.first_name, input.last_name, info.context.request_id)
+        )
         return AcceptInvitationPayload(user=User.from_model(user) if user else None, errors=errors)
 
     @strawberry.mutation(description="Change a user's profile.", permission_classes=[CanEditOtherUsers])
     async def update_user(self, info: strawberry.Info, input: UpdateUserInput) -> UpdateUserPayload:
         async def run():
-            changes = {name: getattr(input, name) for name in (
-                "first_name", "last_name", "display_name", "title", "position", "billing_number",
-                "classification", "license", "expected_end_of_training") if _given(getattr(input, name))}
+            changes = {
+                name: getattr(input, name)
+                for name in (
+                    "first_name",
+                    "last_name",
+                    "display_name",
+                    "title",
+                    "position",
+                    "billing_number",
+                    "classification",
+                    "license",
+                    "expected_end_of_training",
+                )
+                if _given(getattr(input, name))
+            }
             if _given(input.locum):
                 changes["locum"] = _locum(input.locum)
             return await update_user(info.context.actor, local_id(input.user_id, "User", "userId"), changes)
@@ -286,8 +322,9 @@ class UsersMutation:
     async def assign_roles(self, info: strawberry.Info, input: AssignRolesInput) -> AssignRolesPayload:
         async def run():
             roles = [local_id(r, "Role", "roleIds") for r in input.role_ids]
-            return await role_ops.assign_roles(info.context.actor, local_id(input.user_id, "User", "userId"),
-                                               roles, input.password)
+            return await role_ops.assign_roles(
+                info.context.actor, local_id(input.user_id, "User", "userId"), roles, input.password
+            )
 
         user, errors = await attempt(run())
         return AssignRolesPayload(user=User.from_model(user) if user else None, errors=errors)
@@ -295,44 +332,60 @@ class UsersMutation:
     @strawberry.mutation(description="Grant an extra permission.", permission_classes=[CanEditOtherUsers])
     async def grant_permission(self, info: strawberry.Info, input: GrantPermissionInput) -> GrantPermissionPayload:
         async def run():
-            return await role_ops.set_permission(info.context.actor, local_id(input.user_id, "User", "userId"),
-                                                 input.permission, True, input.password)
+            return await role_ops.set_permission(
+                info.context.actor,
+                local_id(input.user_id, "User", "userId"),
+                input.permission,
+                True,
+                input.password,
+            )
 
         user, errors = await attempt(run())
         return GrantPermissionPayload(user=User.from_model(user) if user else None, errors=errors)
 
     @strawberry.mutation(description="Revoke an extra permission.", permission_classes=[CanEditOtherUsers])
-    async def revoke_permission(self, info: strawberry.Info,
-                                input: RevokePermissionInput) -> RevokePermissionPayload:
+    async def revoke_permission(self, info: strawberry.Info, input: RevokePermissionInput) -> RevokePermissionPayload:
         async def run():
-            return await role_ops.set_permission(info.context.actor, local_id(input.user_id, "User", "userId"),
-                                                 input.permission, False, input.password)
+            return await role_ops.set_permission(
+                info.context.actor,
+                local_id(input.user_id, "User", "userId"),
+                input.permission,
+                False,
+                input.password,
+            )
 
         user, errors = await attempt(run())
         return RevokePermissionPayload(user=User.from_model(user) if user else None, errors=errors)
 
     @strawberry.mutation(description="Create a custom role.", permission_classes=[CanEditRoles])
     async def create_role(self, info: strawberry.Info, input: CreateRoleInput) -> CreateRolePayload:
-        role, errors = await attempt(role_ops.create_role(info.context.actor, input.name, input.description,
-                                                          list(input.permissions)))
+        role, errors = await attempt(
+            role_ops.create_role(info.context.actor, input.name, input.description, list(input.permissions))
+        )
         return CreateRolePayload(role=Role.from_model(role) if role else None, errors=errors)
 
     @strawberry.mutation(description="Change a custom role.", permission_classes=[CanEditRoles])
     async def update_role(self, info: strawberry.Info, input: UpdateRoleInput) -> UpdateRolePayload:
         async def run():
             return await role_ops.update_role(
-                info.context.actor, local_id(input.role_id, "Role", "roleId"), input.name, input.description,
-                list(input.permissions) if input.permissions is not None else None)
+                info.context.actor,
+                local_id(input.role_id, "Role", "roleId"),
+                input.name,
+                input.description,
+                list(input.permissions) if input.permissions is not None else None,
+            )
 
         role, errors = await attempt(run())
         return UpdateRolePayload(role=Role.from_model(role) if role else None, errors=errors)
 
     @strawberry.mutation(description="Hand the organization to another user.", permission_classes=[OwnerOnly])
-    async def transfer_ownership(self, info: strawberry.Info,
-                                 input: TransferOwnershipInput) -> TransferOwnershipPayload:
+    async def transfer_ownership(
+        self, info: strawberry.Info, input: TransferOwnershipInput
+    ) -> TransferOwnershipPayload:
         async def run():
-            return await transfer_ownership(info.context.actor, local_id(input.user_id, "User", "userId"),
-                                            input.password)
+            return await transfer_ownership(
+                info.context.actor, local_id(input.user_id, "User", "userId"), input.password
+            )
 
         org, errors = await attempt(run())
         return TransferOwnershipPayload(organization=Organization.from_model(org) if org else None, errors=errors)

@@ -40,7 +40,8 @@ class UserFilter:
     classification: Classification | None = strawberry.field(default=None, description="Only this one.")
     license: License | None = strawberry.field(default=None, description="Only this license.")
     search: str | None = strawberry.field(
-        default=None, description="Words found in name or email, ignoring case and accents.")
+        default=None, description="Words found in name or email, ignoring case and accents."
+    )
 
 
 @strawberry.input(description="Ordering of `users`.")
@@ -51,26 +52,49 @@ class UserOrder:
 
 @strawberry.type
 class UsersQuery:
-    @strawberry.field(description="The organization's users (never its support account).",
-                      permission_classes=[CanViewUsers])
+    @strawberry.field(
+        description="The organization's users (never its support account).", permission_classes=[CanViewUsers]
+    )
     async def users(
-        self, info: strawberry.Info, filter: UserFilter | None = None, order_by: UserOrder | None = None,
-        first: int | None = None, after: str | None = None, last: int | None = None,
+        self,
+        info: strawberry.Info,
+        filter: UserFilter | None = None,
+        order_by: UserOrder | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
         before: str | None = None,
     ) -> Connection[User]:
         f, o = filter or UserFilter(), order_by or UserOrder()
         checked_text(f.search, "search", 200)
-        query = users_query(info.context.actor, status=f.status, type=f.type, classification=f.classification,
-                            license=f.license, search=f.search, order=o.field.value, descending=o.descending)
+        query = users_query(
+            info.context.actor,
+            status=f.status,
+            type=f.type,
+            classification=f.classification,
+            license=f.license,
+            search=f.search,
+            order=o.field.value,
+            descending=o.descending,
+        )
         s = info.context.settings
-        page = await paginate(query, User.from_model, first=first, after=after, last=last, before=before,
-                              default=s.default_page_size, maximum=s.max_page_size)
+        page = await paginate(
+            query,
+            User.from_model,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            default=s.default_page_size,
+            maximum=s.max_page_size,
+        )
         if selects(info, "roles", "permissions", "extraPermissions"):
             await preload_access([e.node for e in page.edges])
         return page
 
-    @strawberry.field(description="One user of your organization by id (yourself always).",
-                      permission_classes=[CanViewUser])
+    @strawberry.field(
+        description="One user of your organization by id (yourself always).", permission_classes=[CanViewUser]
+    )
     async def user(self, info: strawberry.Info, id: relay.GlobalID) -> User | None:
         parsed = parse_global_id(id, "User")
         if parsed is None:

@@ -13,9 +13,9 @@ from chrgraph.db.models import LicenseChangeKind as DomainLicenseChangeKind
 from chrgraph.db.models import Permission as DomainPermission
 from chrgraph.db.models import Role as RoleModel
 from chrgraph.db.models import RolePermission as RolePermissionModel
+from chrgraph.db.models import User as UserModel
 from chrgraph.db.models import UserPermission as UserPermissionModel
 from chrgraph.db.models import UserRole as UserRoleModel
-from chrgraph.db.models import User as UserModel
 from chrgraph.db.models import UserStatus as DomainUserStatus
 from chrgraph.db.models import UserType as DomainUserType
 from chrgraph.resolvers.licensing.dates import local_date
@@ -44,10 +44,16 @@ class LicenseChange:
     @classmethod
     def from_model(cls, row) -> LicenseChange:
         actor = getattr(row.actor_kind, "value", row.actor_kind)
-        return cls(kind=row.kind, changed_at=row.changed_at,
-                   changed_by=f"{actor}:{row.actor_id}" if row.actor_id else actor, from_license=row.from_license,
-                   to_license=row.to_license, effective_on=row.effective_on, access_from=row.access_from,
-                   cancelled_at=row.cancelled_at)
+        return cls(
+            kind=row.kind,
+            changed_at=row.changed_at,
+            changed_by=f"{actor}:{row.actor_id}" if row.actor_id else actor,
+            from_license=row.from_license,
+            to_license=row.to_license,
+            effective_on=row.effective_on,
+            access_from=row.access_from,
+            cancelled_at=row.cancelled_at,
+        )
 
 
 @dataclass
@@ -218,15 +224,28 @@ class User(relay.Node):
     def from_model(cls, row: UserModel) -> User:
         locum = None
         if row.classification is DomainClassification.LOCUM:
-            locum = LocumDetails(practitioner_id=row.locum_for_id, start_date=row.locum_start,
-                                 end_date=row.locum_end)
+            locum = LocumDetails(practitioner_id=row.locum_for_id, start_date=row.locum_start, end_date=row.locum_end)
         return cls(
-            id=row.id, organization_id=row.organization_id, email=row.email, type=row.type,
-            classification=row.classification, stored_license=row.license, stored_pending=row.pending_license,
-            stored_pending_on=row.pending_license_effective_on, license_reviewed=row.license_reviewed,
+            id=row.id,
+            organization_id=row.organization_id,
+            email=row.email,
+            type=row.type,
+            classification=row.classification,
+            stored_license=row.license,
+            stored_pending=row.pending_license,
+            stored_pending_on=row.pending_license_effective_on,
+            license_reviewed=row.license_reviewed,
             status=row.status,
-            first_name=row.first_name, last_name=row.last_name, display_name=row.display_name,
-            title=row.title, position=row.position, billing_number=row.billing_number,
-            expected_end_of_training=row.expected_end_of_training, locum=locum, created_at=row.created_at,
-            invited_at=row.invited_at, accepted_at=row.accepted_at, deactivated_at=row.deactivated_at,
+            first_name=row.first_name,
+            last_name=row.last_name,
+            display_name=row.display_name,
+            title=row.title,
+            position=row.position,
+            billing_number=row.billing_number,
+            expected_end_of_training=row.expected_end_of_training,
+            locum=locum,
+            created_at=row.created_at,
+            invited_at=row.invited_at,
+            accepted_at=row.accepted_at,
+            deactivated_at=row.deactivated_at,
         )
