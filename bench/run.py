@@ -157,7 +157,7 @@ class Server:
             "--workers",
             str(workers),
         ]
-        self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self._log = open(log_path, "wb")  # closed in stop()
         self.process = subprocess.Popen(
             command,
             cwd=ROOT,

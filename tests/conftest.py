@@ -9,16 +9,16 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 
+from chrgraph.app import create_app
+from chrgraph.settings import get_settings
 from tests.databases import create_database
+from tests.helpers import Vendor, make_vendor
 
+# Settings are read on first use (never at import), so setting the environment here,
+# before any fixture runs, is in time; subprocesses (CLI, servers) inherit it.
 _URL, _drop = create_database()
 os.environ["CHRGRAPH_DATABASE_URL"] = _URL
 os.environ["CHRGRAPH_AUDIT_SIGNING_KEY"] = os.path.join(tempfile.mkdtemp(prefix="chrgraph-key-"), "audit.key")
-
-from chrgraph.app import create_app  # noqa: E402  (after the environment is set)
-from chrgraph.settings import get_settings  # noqa: E402
-from tests.helpers import Vendor, make_vendor  # noqa: E402
-
 get_settings.cache_clear()
 
 
