@@ -8,6 +8,7 @@ from collections.abc import Iterable
 
 from strawberry.dataloader import DataLoader
 
+from chrgraph.db.compiled import ByIds
 from chrgraph.db.models import (
     ApiConsumer,
     ApiConsumerKey,
@@ -34,9 +35,12 @@ async def _keys_by_consumer(ids: Iterable[int]) -> list[list[ApiConsumerKey]]:
     return [grouped[i] for i in ids]
 
 
+_organizations_by_id = ByIds(Organization)
+
+
 async def _organizations(ids: Iterable[int]) -> list[Organization | None]:
     ids = list(ids)
-    found = {o.id: o for o in await Organization.filter(id__in=ids)}
+    found = {o.id: o for o in await _organizations_by_id.fetch(ids)}
     return [found.get(i) for i in ids]
 
 
