@@ -691,3 +691,59 @@ async def test_a_consumer_created_after_its_issuer_was_refused_is_accepted_at_on
     )
     vendor = Vendor(org, consumer, rsa_key(0), client)
     assert_accepted(await call_with(vendor, token), vendor)
+
+
+# --- a token sent again (verified-token cache, docs/performance.md) ---------------------
+
+
+class _Clock:
+    """`time` as chrgraph.auth.consumers sees it, moved forward by the test."""
+
+    def __init__(self, ahead: float) -> None:
+        self.ahead = ahead
+
+    def time(self) -> float:
+        return time.time() + self.ahead
+
+
+async def test_a_token_sent_again_is_not_verified_again(vendor, monkeypatch):
+    decodes: list[str] = []
+    real_decode = chrgraph.auth.consumers.jwt.decode
+
+    def counting_decode(value, *args, **kwargs):
+        decodes.append(value)
+        return real_decode(value, *args, **kwargs)
+
+    monkeypatch.setattr(chrgraph.auth.consumers.jwt, "decode", counting_decode)
+    token = vendor_token(vendor, jti=unique("once"))
+    for _ in range(3):
+        assert_accepted(await call_with(vendor, token), vendor)
+    assert decodes == [token]
+
+
+async def test_a_token_sent_again_is_refused_once_it_expired(vendor, monkeypatch):
+    token = vendor_token(vendor, iat=now(), exp=now() + 60)
+    assert_accepted(await call_with(vendor, token), vendor)
+    monkeypatch.setattr(chrgraph.auth.consumers, "time", _Clock(61))
+    await assert_token_refused(vendor, token, "TOKEN_EXPIRED")
+
+
+async def test_a_token_refused_as_not_yet_valid_is_accepted_when_its_time_comes(vendor, monkeypatch):
+    token = vendor_token(vendor, nbf=now() + 30)
+    await assert_token_refused(vendor, token, "NOT_YET_VALID")
+    monkeypatch.setattr(chrgraph.auth.consumers, "time", _Clock(31))
+    assert_accepted(await call_with(vendor, token), vendor)
+
+
+async def test_the_same_token_is_refused_right_after_its_key_is_revoked(vendor):
+    token = vendor_token(vendor)
+    assert_accepted(await call_with(vendor, token), vendor)
+    await revoke_api_consumer_key(org_actor(vendor), issuer(vendor), "k1")
+    await assert_token_refused(vendor, token, "BAD_SIGNATURE")
+
+
+async def test_the_same_token_is_refused_right_after_its_consumer_is_deactivated(vendor):
+    token = vendor_token(vendor)
+    assert_accepted(await call_with(vendor, token), vendor)
+    await set_api_consumer_active(org_actor(vendor), issuer(vendor), False)
+    await assert_token_refused(vendor, token, "UNKNOWN_OR_INACTIVE_ISSUER")

@@ -29,6 +29,7 @@ from chrgraph.settings import get_settings
 JWT_SHAPE = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
 ALLOWED_HEADER = {"alg", "kid", "typ"}
 _NEGATIVE_CACHE_SIZE = 10_000
+_VERIFIED_CACHE_SIZE = 4_096  # a token is under 8 KiB (max_token_bytes): at most ~32 MiB
 
 
 def looks_like_jwt(token: str) -> bool:
@@ -55,6 +56,9 @@ class _Registry:
     def clear(self) -> None:
         self._items.clear()
         self._generation += 1
+
+    def peek(self, issuer: str) -> CachedConsumer | None:
+        return self._items.get(issuer)
 
     async def get(self, issuer: str) -> CachedConsumer | None:
         if issuer in self._items:
@@ -85,6 +89,41 @@ async def _load(issuer: str) -> CachedConsumer | None:
 
 
 registry = _Registry()
+
+
+@dataclass(frozen=True)
+class _Verified:
+    """What a token's signature check established, kept so that a vendor sending the same
+    token again (clients reuse one for its lifetime, at most 15 minutes) does not pay the
+    parse and RSA verify again. Only the time checks depend on when it is sent: they run
+    again on every use."""
+
+    consumer: CachedConsumer
+    key_id: str | None
+    exp: float
+    nbf: float | None
+    iat: float | None
+
+
+class _VerifiedTokens:
+    """Token -> `_Verified`, dropped with every credential cache on each auth-epoch change
+    (a revoked key or consumer is refused exactly as soon as without this cache)."""
+
+    def __init__(self, size: int) -> None:
+        self._items: OrderedDict[str, _Verified] = OrderedDict()
+        self._size = size
+        epoch.register_cache(self._items.clear)
+
+    def get(self, token: str) -> _Verified | None:
+        return self._items.get(token)
+
+    def put(self, token: str, verified: _Verified) -> None:
+        self._items[token] = verified
+        if len(self._items) > self._size:
+            self._items.popitem(last=False)
+
+
+verified_tokens = _VerifiedTokens(_VERIFIED_CACHE_SIZE)
 
 
 def _b64json(segment: str) -> dict:
@@ -121,6 +160,12 @@ async def verify_consumer_token(token: str) -> Principal:
     settings = get_settings()
     if len(token) > settings.max_token_bytes or not looks_like_jwt(token):
         raise AuthError(AuthReason.MALFORMED_TOKEN)
+    await epoch.refresh_if_due()
+    known = verified_tokens.get(token)
+    if known is not None and known.consumer is registry.peek(known.consumer.issuer):
+        # Same bytes, same consumer and keys as when the signature was checked: every
+        # check before the signature passed then and would pass again.
+        return _principal_if_timely(known, settings)
     header_b64, payload_b64, _ = token.split(".")
     header = _b64json(header_b64)
     claims = _b64json(payload_b64)
@@ -137,7 +182,6 @@ async def verify_consumer_token(token: str) -> Principal:
     issuer = claims.get("iss")
     if not isinstance(issuer, str) or not issuer:
         raise AuthError(AuthReason.UNKNOWN_OR_INACTIVE_ISSUER)
-    await epoch.refresh_if_due()
     consumer = await registry.get(issuer)
     if consumer is None or not consumer.usable:
         raise AuthError(AuthReason.UNKNOWN_OR_INACTIVE_ISSUER)
@@ -155,19 +199,28 @@ async def verify_consumer_token(token: str) -> Principal:
     else:
         raise AuthError(AuthReason.BAD_SIGNATURE)
 
+    verified = _Verified(consumer, verified_kid, claims["exp"], claims.get("nbf"), claims.get("iat"))
+    principal = _principal_if_timely(verified, settings)
+    verified_tokens.put(token, verified)  # only a token that passed every check
+    return principal
+
+
+def _principal_if_timely(verified: _Verified, settings) -> Principal:
+    """The checks that depend on the moment of use, in §2.1's order."""
     now = time.time()
     leeway = settings.jwt_leeway_seconds
-    if claims["exp"] + leeway <= now:
+    if verified.exp + leeway <= now:
         raise AuthError(AuthReason.TOKEN_EXPIRED)
-    if claims["exp"] > now + settings.jwt_max_lifetime_seconds:
+    if verified.exp > now + settings.jwt_max_lifetime_seconds:
         raise AuthError(AuthReason.LIFETIME_TOO_LONG)
-    for name in ("nbf", "iat"):
-        if name in claims and claims[name] > now + leeway:
+    for moment in (verified.nbf, verified.iat):
+        if moment is not None and moment > now + leeway:
             raise AuthError(AuthReason.NOT_YET_VALID)
+    consumer = verified.consumer
     return Principal(
         kind=PrincipalKind.CONSUMER,
         organization_id=consumer.organization_id,
         consumer_id=consumer.id,
         issuer=consumer.issuer,
-        key_id=verified_kid,
+        key_id=verified.key_id,
     )
