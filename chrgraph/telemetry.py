@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import re
 import uuid
 from collections.abc import Iterator
@@ -30,14 +31,16 @@ class Tracer:
     def __init__(self, name: str) -> None:
         self._tracer = trace.get_tracer(name)  # a proxy until a provider is installed
 
-    @contextlib.contextmanager
-    def start_as_current_span(self, name: str, **kwargs: Any) -> Iterator[trace.Span]:
-        if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+    def start_as_current_span(self, name: str, **kwargs: Any) -> contextlib.AbstractContextManager[trace.Span]:
+        if not _provider_installed():
             # No provider installed (no OTLP endpoint, no test exporter): the span would not
             # record; skip the context switches it costs on every request and statement
             # (docs/performance.md). Installing a provider later takes effect at once.
-            yield trace.INVALID_SPAN
-            return
+            return _NO_SPAN
+        return self._recording_span(name, **kwargs)
+
+    @contextlib.contextmanager
+    def _recording_span(self, name: str, **kwargs: Any) -> Iterator[trace.Span]:
         with self._tracer.start_as_current_span(
             name, record_exception=False, set_status_on_exception=False, **kwargs
         ) as span:
@@ -47,6 +50,21 @@ class Tracer:
                 span.set_attribute("error.type", type(exc).__name__)
                 span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
                 raise
+
+
+_NO_SPAN = contextlib.nullcontext(trace.INVALID_SPAN)  # reusable: holds no state
+# The SDK can also be chosen through this variable; read once (it is fixed at start-up),
+# since `get_tracer_provider()` looks it up in os.environ on every call.
+_PROVIDER_FROM_ENVIRONMENT = "OTEL_PYTHON_TRACER_PROVIDER" in os.environ
+
+
+def _provider_installed() -> bool:
+    """Whether spans record: once set, OpenTelemetry's global provider never changes."""
+    if getattr(trace, "_TRACER_PROVIDER", None) is not None:
+        return True
+    if not _PROVIDER_FROM_ENVIRONMENT:
+        return not hasattr(trace, "_TRACER_PROVIDER")  # an API without it: assume spans record
+    return not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
 
 
 tracer = Tracer("chrgraph")
