@@ -27,7 +27,7 @@ MAX_BATCH = 256
 
 class ApiLogWriter:
     def __init__(self) -> None:
-        self._queue: asyncio.Queue[tuple[ApiLog, asyncio.Future[None]]] | None = None
+        self._queue: asyncio.Queue[tuple[ApiLogRow | ApiLog, asyncio.Future[None]]] | None = None
         self._task: asyncio.Task[None] | None = None
 
     def _ensure_started(self) -> asyncio.Queue:
@@ -39,7 +39,7 @@ class ApiLogWriter:
         assert self._queue is not None
         return self._queue
 
-    async def write(self, row: ApiLog) -> None:
+    async def write(self, row: ApiLogRow | ApiLog) -> None:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._ensure_started().put_nowait((row, future))
         await future
@@ -86,12 +86,49 @@ def _settle(future: asyncio.Future[None], error: Exception | None) -> None:
         future.set_exception(error)
 
 
-async def _commit(rows: list[ApiLog]) -> None:
+class ApiLogRow:
+    """An `ApiLog` row to insert, as a plain object: a Tortoise model instance cost about
+    15 µs to build per request (field setters, validators), and the row is never read
+    back. `_commit` still converts and validates every value through the model's fields."""
+
+    __slots__ = _COLUMNS = (
+        "organization_id",
+        "consumer_id",
+        "key_id",
+        "request_id",
+        "created_at",
+        "method",
+        "query",
+        "operation_name",
+        "variables",
+        "status",
+        "response_body",
+        "duration_ms",
+    )
+
+    def __init__(self, **values: Any) -> None:
+        for name in self._COLUMNS:
+            setattr(self, name, values[name])
+
+
+async def _insert(rows: list[ApiLogRow | ApiLog], conn) -> None:
+    """One multi-row INSERT through the model's own statement (Tortoise's executor builds
+    and caches it per connection) and its fields' `to_db_value`, which also validates."""
+    executor = conn.executor_class(model=ApiLog, db=conn)
+    fields = ApiLog._meta.fields_map
+    columns = [(name, fields[name]) for name in executor.regular_columns]
+    await conn.execute_many(
+        executor.insert_query,
+        [[field.to_db_value(getattr(row, name), row) for name, field in columns] for row in rows],
+    )
+
+
+async def _commit(rows: list[ApiLogRow | ApiLog]) -> None:
     last_used: dict[int, datetime] = {}
     for row in rows:
         last_used[row.consumer_id] = max(row.created_at, last_used.get(row.consumer_id, row.created_at))
     async with atomic() as conn:
-        await ApiLog.bulk_create(rows, using_db=conn)
+        await _insert(rows, conn)
         # lastUsedAt rides along in the same commit: no extra write per request.
         for consumer_id, when in last_used.items():
             await (
@@ -192,7 +229,7 @@ def _stored_as_is(response: bytes) -> bool:
     return True
 
 
-def _row(scope, principal, status: int, response: bytes, started: float) -> ApiLog:
+def _row(scope, principal, status: int, response: bytes, started: float) -> ApiLogRow:
     query, operation_name, variables = scope.get(GRAPHQL_REQUEST) or (None, None, None)
     if _stored_as_is(response):
         logged_body = response.decode()
@@ -201,7 +238,7 @@ def _row(scope, principal, status: int, response: bytes, started: float) -> ApiL
             logged_body = orjson.dumps(storable(redact(orjson.loads(response)))).decode()
         except orjson.JSONDecodeError:
             logged_body = storable(response.decode("utf-8", "replace"))
-    return ApiLog(
+    return ApiLogRow(
         organization_id=principal.organization_id,
         consumer_id=principal.consumer_id,
         key_id=principal.key_id,
