@@ -113,9 +113,10 @@ class RequestTraceMiddleware:
             async def send_with_id(message) -> None:
                 if message["type"] == "http.response.start":
                     status = message["status"]
-                    span.set_attribute("http.response.status_code", status)
-                    span.set_attribute("chrgraph.outcome", _outcome(status))
-                    _describe_request(span, scope)
+                    if span.is_recording():
+                        span.set_attribute("http.response.status_code", status)
+                        span.set_attribute("chrgraph.outcome", _outcome(status))
+                        _describe_request(span, scope)
                     message = {
                         **message,
                         "headers": [*message.get("headers", []), (b"x-request-id", request_id.encode())],
