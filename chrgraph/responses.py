@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import orjson
@@ -32,3 +33,31 @@ def header(scope, name: bytes) -> str | None:
         if key == name:
             return value.decode("latin-1")
     return None
+
+
+class ServerErrorAnswer:
+    """An exception that escapes (a database down while authenticating, a bug) becomes a
+    JSON 500 with the request id, like every other answer, and is logged with its trace;
+    it sits inside the API-log middleware, so the consumer's failed request is logged too.
+    After the answer started, nothing can be said any more: the exception goes on up."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        started = False
+
+        async def tracking_send(message) -> None:
+            nonlocal started
+            started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            request_id = scope.get("chrgraph.request_id")
+            if started:
+                raise
+            logging.getLogger("chrgraph").exception("unhandled error request_id=%s", request_id)
+            body = error_body("Internal server error.", "INTERNAL_SERVER_ERROR", requestId=request_id)
+            await send_json(send, 500, body)

@@ -437,3 +437,29 @@ async def test_the_server_purges_old_rows_on_its_schedule(client):
         await eventually(old_row_is_gone, time_limit=15)
 
     assert await ApiLog.filter(request_id=recent).exists()
+
+
+async def test_an_unexpected_error_is_a_logged_json_500_with_the_request_id(client, monkeypatch, caplog):
+    from chrgraph.schema import view
+
+    vendor = await new_vendor(client)
+    rid = request_id("unexpected")
+
+    def broken_loaders():
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(view, "make_loaders", broken_loaders)
+    with caplog.at_level(logging.ERROR, logger="chrgraph"):
+        response = await vendor.post("{ viewer { kind } }", headers={"X-Request-Id": rid})
+
+    assert response.status_code == 500
+    assert response.headers["x-request-id"] == rid
+    assert response.json() == {
+        "errors": [
+            {"message": "Internal server error.", "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": rid}}
+        ]
+    }
+    assert "a bug" not in response.text
+    assert any(rid in record.getMessage() and record.exc_info for record in caplog.records)
+    row = await log_row(rid)
+    assert row.status == 500 and row.consumer_id == vendor.consumer.id

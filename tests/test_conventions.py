@@ -511,7 +511,7 @@ async def test_the_same_document_is_parsed_and_validated_once(vendor, monkeypatc
 
 
 async def test_the_endpoint_caches_are_bounded(app):
-    [endpoint] = [route.endpoint for route in app.routes if getattr(route, "path", None) == "/graphql"]
+    endpoint = app.graphql_endpoint
 
     for cached in (endpoint.documents.parse, endpoint.documents.prepare):
         assert cached.cache_info().maxsize == endpoint.settings.parser_cache_size > 0
