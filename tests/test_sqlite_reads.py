@@ -1,0 +1,91 @@
+"""SQLite reads outside a transaction run on the event loop's thread, on a second,
+read-only connection (docs/decisions.md). What must hold: they see every committed write
+at once, a transaction still reads its own uncommitted writes, they are counted and
+fault-injected like any statement, they can never write, and a busy file sends the read
+the usual way instead of failing or holding the loop."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from tortoise import connections
+from tortoise.exceptions import OperationalError
+
+from chrgraph.db import hooks
+from chrgraph.db.models import Organization
+from chrgraph.db.transactions import atomic
+from tests.databases import backend
+from tests.helpers import unique
+
+pytestmark = pytest.mark.skipif(backend() != "sqlite", reason="the SQLite engine's reader")
+
+NAME = 'SELECT "name" FROM "organization" WHERE "id" = ?'
+
+
+async def _org(app) -> Organization:
+    return await Organization.create(name=unique("reads"), domain=unique("reads")[:60])
+
+
+async def test_a_write_committed_by_another_connection_is_read_at_once(app):
+    org = await _org(app)
+    client = connections.get("default")
+    other = sqlite3.connect(client.filename, isolation_level=None)
+    try:
+        other.execute('UPDATE "organization" SET "name" = ? WHERE "id" = ?', ("Renamed elsewhere", org.id))
+    finally:
+        other.close()
+    assert (await Organization.get(id=org.id)).name == "Renamed elsewhere"
+
+
+async def test_a_transaction_reads_its_own_uncommitted_write(app):
+    org = await _org(app)
+    client = connections.get("default")
+    async with atomic() as conn:
+        await Organization.filter(id=org.id).using_db(conn).update(name="Inside")
+        assert (await Organization.get(id=org.id).using_db(conn)).name == "Inside"
+        # Outside the transaction (the client itself), nobody sees it before the commit.
+        _, rows = await client.execute_query(NAME, [org.id])
+        assert rows[0]["name"] != "Inside"
+    assert (await Organization.get(id=org.id)).name == "Inside"
+
+
+async def test_direct_reads_are_counted_and_can_be_failed_by_fault_injection(app):
+    org = await _org(app)
+    counter = hooks.count_statements()
+    try:
+        await Organization.get(id=org.id)
+    finally:
+        hooks.stop_counting(counter)
+    assert counter.count == 1
+    hooks.arm_fault(hooks.FaultPlan(fail_at=1, match="organization", reads=True))
+    try:
+        with pytest.raises(hooks.InjectedFault):
+            await Organization.get(id=org.id)
+    finally:
+        hooks.disarm_fault()
+
+
+async def test_the_reader_cannot_write(app):
+    await _org(app)
+    client = connections.get("default")
+    with pytest.raises(OperationalError):
+        client._read('DELETE FROM "organization" WHERE 0 = 1 RETURNING 1', [])
+
+
+async def test_a_busy_file_sends_the_read_the_usual_way(app, monkeypatch):
+    org = await _org(app)
+    client = connections.get("default")
+
+    class BusyReader:
+        def execute(self, *args):
+            error = sqlite3.OperationalError("database is locked")
+            error.sqlite_errorcode = sqlite3.SQLITE_BUSY
+            raise error
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(client, "_reader", BusyReader())
+    _, rows = await client.execute_query(NAME, [org.id])
+    assert rows[0]["name"] == org.name
