@@ -8,8 +8,11 @@ import pytest
 from strawberry.relay import to_base64
 
 from chrgraph.db.models import AuditEvent, Invitation, OutboxMessage, User
+from chrgraph.resolvers.errors import ErrorCode, OperationFailed
+from chrgraph.resolvers.organizations.create_organization import create_organization
 from chrgraph.resolvers.users.invitations import token_hash
 from tests.accounts import PASSWORD, login, make_clinic
+from tests.database_snapshot import take_snapshot
 from tests.helpers import unique
 
 INVITE = """
@@ -128,8 +131,21 @@ async def test_invite_refuses_bad_input_and_writes_nothing(clinic, fields, code,
 async def test_invite_refuses_a_taken_email_whatever_its_case(clinic):
     email = f"{unique('dup')}@x.test"
     assert (await invite(clinic.owner, **staff(email)))["errors"] == []
+    before = await take_snapshot()
     again = await invite(clinic.owner, **staff(email.upper()))
     assert [e["code"] for e in again["errors"]] == ["EMAIL_TAKEN"]
+    # The database's unique column refused the INSERT: nothing of the invitation remains.
+    assert before.difference(await take_snapshot()) == {}
+
+
+async def test_a_taken_owner_email_leaves_no_organization_behind(clinic):
+    taken = f"{unique('own')}@x.test"
+    assert (await invite(clinic.owner, **staff(taken)))["errors"] == []
+    before = await take_snapshot()
+    with pytest.raises(OperationFailed) as refused:
+        await create_organization(domain=unique("clinic"), name="Twice", owner_email=taken.upper())
+    assert [(e.code, e.field) for e in refused.value.errors] == [(ErrorCode.EMAIL_TAKEN, ("email",))]
+    assert before.difference(await take_snapshot()) == {}
 
 
 async def test_invite_refuses_a_role_of_another_organization(client, clinic):

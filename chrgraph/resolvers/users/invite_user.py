@@ -51,37 +51,38 @@ async def invite_user(
     if errors:
         raise OperationFailed(*errors.items)
     now = datetime.now(UTC)
-    try:
-        async with atomic() as conn:
-            if await User.filter(login_email=email).using_db(conn).exists():
-                raise email_taken()
-            user = User(
-                organization_id=org.id,
-                email=email,
-                login_email=email,
-                status=UserStatus.INVITED,
-                invited_at=now,
-                license_managed_since=now if org.contract is Contract.STANDARD else None,
-            )
-            apply_profile(user, profile)
+    user = User(
+        organization_id=org.id,
+        email=email,
+        login_email=email,
+        status=UserStatus.INVITED,
+        invited_at=now,
+        license_managed_since=now if org.contract is Contract.STANDARD else None,
+    )
+    apply_profile(user, profile)
+    async with atomic() as conn:
+        # No SELECT beforehand: the unique login_email column answers "taken", also for
+        # an invitation running concurrently. The INSERT is the transaction's first write,
+        # so leaving by the exception rolls back everything (decisions.md).
+        try:
             await user.save(using_db=conn)
-            await record_status(conn, user, UserStatus.INVITED, now)
-            await initial_license(conn, actor, user, org, now)
-            for role in roles:
-                await UserRole.create(user_id=user.id, role_id=role.id, using_db=conn)
-            token = await issue_invitation(conn, user, org.name)
-            if owner:
-                await Organization.filter(id=org.id).using_db(conn).update(owner_user_id=user.id)
-            await events.record(
-                conn,
-                actor,
-                "USER_INVITED",
-                "User",
-                user.id,
-                {**snapshot(user), "roles": sorted(r.name for r in roles), "owner": owner},
-            )
-    except IntegrityError as exc:  # a concurrent invitation took the address first
-        raise email_taken() from exc
+        except IntegrityError as exc:
+            raise email_taken() from exc
+        await record_status(conn, user, UserStatus.INVITED, now)
+        await initial_license(conn, actor, user, org, now)
+        for role in roles:
+            await UserRole.create(user_id=user.id, role_id=role.id, using_db=conn)
+        token = await issue_invitation(conn, user, org.name)
+        if owner:
+            await Organization.filter(id=org.id).using_db(conn).update(owner_user_id=user.id)
+        await events.record(
+            conn,
+            actor,
+            "USER_INVITED",
+            "User",
+            user.id,
+            {**snapshot(user), "roles": sorted(r.name for r in roles), "owner": owner},
+        )
     return user, token
 
 
