@@ -14,14 +14,16 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def issue_invitation(conn, user: User, organization_name: str) -> str:
-    """Void open invitations, make a new token, queue its email; returns the token."""
+async def issue_invitation(conn, user: User, organization_name: str, *, new_user: bool = False) -> str:
+    """Void open invitations, make a new token, queue its email; returns the token.
+    `new_user`: the user was created in this transaction and has none to void."""
     now = datetime.now(UTC)
-    await (
-        Invitation.filter(user_id=user.id, used_at__isnull=True, voided_at__isnull=True)
-        .using_db(conn)
-        .update(voided_at=now)
-    )
+    if not new_user:
+        await (
+            Invitation.filter(user_id=user.id, used_at__isnull=True, voided_at__isnull=True)
+            .using_db(conn)
+            .update(voided_at=now)
+        )
     token = "inv_" + secrets.token_urlsafe(32)
     await Invitation.create(
         user_id=user.id,

@@ -72,7 +72,7 @@ async def invite_user(
         await initial_license(conn, actor, user, org, now)
         for role in roles:
             await UserRole.create(user_id=user.id, role_id=role.id, using_db=conn)
-        token = await issue_invitation(conn, user, org.name)
+        token = await issue_invitation(conn, user, org.name, new_user=True)
         if owner:
             await Organization.filter(id=org.id).using_db(conn).update(owner_user_id=user.id)
         await events.record(
