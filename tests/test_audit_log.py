@@ -29,7 +29,7 @@ from chrgraph.audit.checkpoint import (
 from chrgraph.audit.redact import REDACTED
 from chrgraph.audit.verify import verify_chain
 from chrgraph.auth.principals import Actor, Principal, PrincipalKind, support_cli_actor
-from chrgraph.db.hooks import FaultPlan, InjectedFault, arm_fault, disarm_fault
+from chrgraph.db.hooks import FaultPlan, InjectedFault, arm_fault, count_statements, disarm_fault, stop_counting
 from chrgraph.db.models import (
     ActorKind,
     ApiConsumer,
@@ -455,6 +455,41 @@ async def register_consumers(org: Organization, tag: str, count: int, start_at: 
 def writer_of(event: AuditEvent) -> str:
     name = event.changes["name"]
     return (name if isinstance(name, str) else name["after"]).split("-")[0]
+
+
+def head_reads(statements: list[str]) -> int:
+    return sum(sql.lstrip().upper().startswith("SELECT") and "audit_chain_head" in sql for sql in statements)
+
+
+async def test_an_append_links_to_the_true_head_after_another_process_or_a_rollback_moved_it(signing_key):
+    """This process appends from the head it last wrote without reading it; the chain
+    head row decides (a compare-and-swap), so a head moved elsewhere is read again."""
+    org = await new_organization()
+    await update_organization(support(org), {"name": "test-0"})
+
+    counter = count_statements()
+    try:
+        await update_organization(support(org), {"name": "test-1"})  # from the head it wrote
+        assert head_reads(counter.statements) == 0
+        done = await chrgraph("org", "set", "--domain", org.domain, "--name", "cli-0")  # another process
+        assert done.returncode == 0, done.stderr
+        await update_organization(support(org), {"name": "test-2"})
+        assert head_reads(counter.statements) == 1
+        with pytest.raises(RuntimeError):  # an appended event whose transaction rolls back
+            async with atomic() as conn:
+                await events.record(conn, support(org), "ROLLED_BACK", "Organization", org.id, {"name": "gone"})
+                raise RuntimeError("after the event")
+        await update_organization(support(org), {"name": "test-3"})
+        assert head_reads(counter.statements) == 2
+    finally:
+        stop_counting(counter)
+
+    recorded = await events_of(org.id)
+    assert [writer_of(e) for e in recorded[-5:]] == ["test", "test", "cli", "test", "test"]
+    assert_unbroken(recorded, org.id)
+    head = await AuditChainHead.get(organization_id=org.id)
+    assert (head.seq, head.hash) == (recorded[-1].seq, recorded[-1].hash)
+    assert (await verify_chain(org.id, signing_key.public_key())).ok
 
 
 async def test_processes_appending_at_once_leave_one_unbroken_chain(signing_key, tmp_path):

@@ -48,6 +48,25 @@ async def create_chain(conn, organization_id: int) -> None:
     )
 
 
+# The last head this process wrote, per organization: a guess that saves reading the
+# head row. The conditional UPDATE below checks it against the row (seq and hash), so a
+# stale guess (another process appended, a transaction rolled back) only costs the read.
+_heads: dict[int, tuple[int, str]] = {}
+_MAX_HEADS = 10_000
+_ADVANCE = {
+    "sqlite": 'UPDATE "audit_chain_head" SET "seq"=?,"hash"=? WHERE "organization_id"=? AND "seq"=? AND "hash"=?',
+    "postgres": 'UPDATE "audit_chain_head" SET "seq"=$1,"hash"=$2 '
+    'WHERE "organization_id"=$3 AND "seq"=$4 AND "hash"=$5',
+}
+
+
+async def _advance(conn, org_id: int, head: tuple[int, str], new: tuple[int, str]) -> bool:
+    """Move the head from `head` to `new` if it is still `head` (a compare-and-swap that
+    also takes the row's lock on PostgreSQL)."""
+    changed, _ = await conn.execute_query(_ADVANCE[conn.capabilities.dialect], [*new, org_id, *head])
+    return changed > 0
+
+
 async def record(
     conn,
     actor: Actor,
@@ -59,14 +78,15 @@ async def record(
 ) -> AuditEvent:
     """Append one event to the organization's chain, in the caller's transaction.
 
-    The chain head row is locked (PostgreSQL `FOR UPDATE`; on SQLite the write
-    transaction is already `BEGIN IMMEDIATE`), so concurrent appends serialize."""
+    Appends serialize on the chain head row: the head moves with a compare-and-swap
+    UPDATE from the head this process last wrote (no read), and otherwise from the head
+    read with `SELECT … FOR UPDATE` (on SQLite the write transaction is already
+    `BEGIN IMMEDIATE`). Either way the event links to the row's head at the time of the
+    locked UPDATE, and the event is inserted after it, in the same transaction."""
     org_id = organization_id if organization_id is not None else actor.organization_id
-    head = await AuditChainHead.filter(organization_id=org_id).using_db(conn).select_for_update().get()
     principal = actor.principal
     event = AuditEvent(
         organization_id=org_id,
-        seq=head.seq + 1,
         occurred_at=datetime.now(UTC),
         actor_kind=_ACTOR_KINDS[principal.kind],
         actor_id=principal.actor_id,
@@ -76,9 +96,22 @@ async def record(
         target_type=target_type,
         target_id=None if target_id is None else str(target_id),
         changes=_plain(redact(changes or {})),
-        prev_hash=head.hash,
     )
-    event.hash = event_hash(head.hash, hashed_fields(event))
+    guess = _heads.get(org_id)
+    if guess is None or not await _advance(conn, org_id, guess, _link(event, guess)):
+        row = await AuditChainHead.filter(organization_id=org_id).using_db(conn).select_for_update().get()
+        head = (row.seq, row.hash)
+        if not await _advance(conn, org_id, head, _link(event, head)):  # the row is locked: never
+            raise RuntimeError(f"audit chain head of organization {org_id} moved while locked")
     await event.save(using_db=conn)
-    await AuditChainHead.filter(organization_id=org_id).using_db(conn).update(seq=event.seq, hash=event.hash)
+    if len(_heads) >= _MAX_HEADS:
+        _heads.clear()
+    _heads[org_id] = (event.seq, event.hash)
     return event
+
+
+def _link(event: AuditEvent, head: tuple[int, str]) -> tuple[int, str]:
+    """Make `event` follow `head`; returns the new head."""
+    event.seq, event.prev_hash = head[0] + 1, head[1]
+    event.hash = event_hash(event.prev_hash, hashed_fields(event))
+    return event.seq, event.hash
