@@ -12,9 +12,11 @@ from tortoise.backends.sqlite.client import (
     SqliteTransactionContext,
     SqliteTransactionWrapper,
 )
+from tortoise.connection import get_connections
 from tortoise.exceptions import IntegrityError, OperationalError, TransactionManagementError
 
 from chrgraph.db import hooks
+from chrgraph.db.engine_sqlite.loop_connection import LoopConnection
 from chrgraph.db.observed import Observed
 
 
@@ -30,17 +32,51 @@ class ChrSqliteTransaction(Observed, SqliteTransactionWrapper):
             raise TransactionManagementError(exc) from exc
 
 
+class ChrSqliteTransactionContext(SqliteTransactionContext):
+    """Tortoise's, except that a BEGIN that fails (another process held the write lock
+    past the busy timeout) gives the lock and the connection context back: Tortoise's
+    leaves both taken, and every later write of the process would wait forever."""
+
+    async def __aenter__(self):
+        await self._trxlock.acquire()
+        try:
+            await self.ensure_connection()
+            self.token = get_connections().set(self.connection_name, self.connection)
+            try:
+                await self.connection.begin()
+            except BaseException:
+                get_connections().reset(self.token)
+                raise
+        except BaseException:
+            self._trxlock.release()
+            raise
+        return self.connection
+
+
 class ChrSqliteClient(Observed, SqliteClient):
-    """Reads outside a transaction run on the event loop's thread, on a second, read-only
-    connection: a SELECT through aiosqlite's worker thread cost about 110 µs of CPU (queue,
-    thread switch, wake-up of the loop, the client lock) against 6 µs run directly
-    (docs/performance.md). WAL lets this reader see every committed write without waiting
-    for the writer; a transaction's own statements still go through its connection."""
+    """Statements run on the event loop's thread: a statement through aiosqlite's worker
+    thread cost about 110 µs of CPU (queue, thread switch, waking the loop) against a few
+    µs run directly (docs/performance.md). Writes and transactions use `LoopConnection`
+    under Tortoise's lock as before; reads outside a transaction use a second, read-only
+    connection and skip that lock: WAL lets it see every committed write without waiting
+    for the writer, while a transaction's own reads go through its connection."""
 
     _reader: sqlite3.Connection | None = None
 
     def _in_transaction(self) -> TransactionContext:
-        return SqliteTransactionContext(ChrSqliteTransaction(self), self._lock)
+        return ChrSqliteTransactionContext(ChrSqliteTransaction(self), self._lock)
+
+    async def create_connection(self, with_db: bool) -> None:
+        """Tortoise's, with our loop-thread connection in place of aiosqlite's."""
+        if not self._connection:
+            self._connection = LoopConnection(self.filename)
+            for pragma, value in self.pragmas.items():
+                if pragma == "busy_timeout":  # waited for on the loop, never inside SQLite
+                    self._connection.busy_timeout = int(value) / 1000
+                    continue
+                cursor = await self._connection.execute(f"PRAGMA {pragma}={value}")
+                await cursor.close()
+            await self._post_connect()
 
     async def execute_query(self, query: str, values: list | None = None) -> Any:
         if not (_is_select(query) and self._direct_reads()):

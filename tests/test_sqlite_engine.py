@@ -1,11 +1,13 @@
-"""SQLite reads outside a transaction run on the event loop's thread, on a second,
-read-only connection (docs/decisions.md). What must hold: they see every committed write
-at once, a transaction still reads its own uncommitted writes, they are counted and
-fault-injected like any statement, they can never write, and a busy file sends the read
-the usual way instead of failing or holding the loop."""
+"""Our SQLite engine runs statements on the event loop's thread (docs/decisions.md):
+writes and transactions on the main connection, reads outside a transaction on a second,
+read-only one. What must hold: reads see every committed write at once, a transaction
+reads its own uncommitted writes, statements are counted and fault-injected as before,
+the reader can never write, a busy file never fails a read nor holds the loop, and a
+write waits (without blocking the loop) for another process's write lock."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 
 import pytest
@@ -89,3 +91,53 @@ async def test_a_busy_file_sends_the_read_the_usual_way(app, monkeypatch):
     monkeypatch.setattr(client, "_reader", BusyReader())
     _, rows = await client.execute_query(NAME, [org.id])
     assert rows[0]["name"] == org.name
+
+
+def _hold_write_lock(filename: str) -> sqlite3.Connection:
+    """Another process's writer, in effect: a connection in a write transaction."""
+    other = sqlite3.connect(filename, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    return other
+
+
+async def test_a_transaction_waits_for_another_writer_without_blocking_the_loop(app):
+    org = await _org(app)
+    client = connections.get("default")
+    other = _hold_write_lock(client.filename)
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    ticking = asyncio.create_task(ticker())
+    asyncio.get_running_loop().call_later(0.3, other.commit)
+    try:
+        async with atomic() as conn:
+            await Organization.filter(id=org.id).using_db(conn).update(name="After the wait")
+    finally:
+        ticking.cancel()
+        other.close()
+    assert ticks >= 10  # the loop ran other work all along the ~0.3 s wait
+    assert (await Organization.get(id=org.id)).name == "After the wait"
+
+
+async def test_a_writer_that_never_lets_go_is_a_clear_error(app, monkeypatch):
+    org = await _org(app)
+    client = connections.get("default")
+    monkeypatch.setattr(client._connection, "busy_timeout", 0.05)
+    other = _hold_write_lock(client.filename)
+    try:
+        with pytest.raises(Exception, match="locked"):
+            async with atomic() as conn:
+                await Organization.filter(id=org.id).using_db(conn).update(name="Never")
+    finally:
+        other.rollback()
+        other.close()
+    assert (await Organization.get(id=org.id)).name == org.name
+    # The failed BEGIN gave the process's transaction lock back: the next write goes on.
+    async with atomic() as conn:
+        await Organization.filter(id=org.id).using_db(conn).update(name="Later")
+    assert (await Organization.get(id=org.id)).name == "Later"
