@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any
@@ -10,6 +11,7 @@ from chrgraph.audit.chain import event_hash, genesis_hash, hashed_fields
 from chrgraph.audit.redact import redact
 from chrgraph.auth.principals import Actor, PrincipalKind
 from chrgraph.db.models import ActorKind, AuditChainHead, AuditEvent
+from chrgraph.db.rows import insert
 
 _ACTOR_KINDS = {
     PrincipalKind.CONSUMER: ActorKind.CONSUMER,
@@ -60,6 +62,30 @@ _ADVANCE = {
 }
 
 
+@dataclass(slots=True)
+class RecordedEvent:
+    """An appended event: `AuditEvent`'s columns, without a model instance (the row is
+    never read back in its transaction; chrgraph/db/rows.py)."""
+
+    organization_id: int
+    occurred_at: datetime
+    actor_kind: ActorKind
+    actor_id: str | None
+    consumer_id: int | None
+    request_id: str | None
+    action: str
+    target_type: str
+    target_id: str | None
+    changes: dict[str, Any]
+    seq: int = 0
+    prev_hash: str = ""
+    hash: str = ""
+    id: int | None = None
+
+    def columns(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__slots__ if name != "id"}
+
+
 async def _advance(conn, org_id: int, head: tuple[int, str], new: tuple[int, str]) -> bool:
     """Move the head from `head` to `new` if it is still `head` (a compare-and-swap that
     also takes the row's lock on PostgreSQL)."""
@@ -75,7 +101,7 @@ async def record(
     target_id: Any,
     changes: dict[str, Any] | None = None,
     organization_id: int | None = None,
-) -> AuditEvent:
+) -> RecordedEvent:
     """Append one event to the organization's chain, in the caller's transaction.
 
     Appends serialize on the chain head row: the head moves with a compare-and-swap
@@ -85,7 +111,7 @@ async def record(
     locked UPDATE, and the event is inserted after it, in the same transaction."""
     org_id = organization_id if organization_id is not None else actor.organization_id
     principal = actor.principal
-    event = AuditEvent(
+    event = RecordedEvent(
         organization_id=org_id,
         occurred_at=datetime.now(UTC),
         actor_kind=_ACTOR_KINDS[principal.kind],
@@ -103,14 +129,14 @@ async def record(
         head = (row.seq, row.hash)
         if not await _advance(conn, org_id, head, _link(event, head)):  # the row is locked: never
             raise RuntimeError(f"audit chain head of organization {org_id} moved while locked")
-    await event.save(using_db=conn)
+    event.id = await insert(conn, AuditEvent, **event.columns())
     if len(_heads) >= _MAX_HEADS:
         _heads.clear()
     _heads[org_id] = (event.seq, event.hash)
     return event
 
 
-def _link(event: AuditEvent, head: tuple[int, str]) -> tuple[int, str]:
+def _link(event: RecordedEvent, head: tuple[int, str]) -> tuple[int, str]:
     """Make `event` follow `head`; returns the new head."""
     event.seq, event.prev_hash = head[0] + 1, head[1]
     event.hash = event_hash(event.prev_hash, hashed_fields(event))

@@ -7,6 +7,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 
 from chrgraph.db.models import Invitation, OutboxMessage, User
+from chrgraph.db.rows import insert
 from chrgraph.settings import get_settings
 
 
@@ -25,14 +26,18 @@ async def issue_invitation(conn, user: User, organization_name: str, *, new_user
             .update(voided_at=now)
         )
     token = "inv_" + secrets.token_urlsafe(32)
-    await Invitation.create(
+    # Rows never read back here: inserted without model instances (chrgraph/db/rows.py).
+    await insert(
+        conn,
+        Invitation,
         user_id=user.id,
         token_hash=token_hash(token),
         created_at=now,
         expires_at=now + timedelta(days=get_settings().invitation_ttl_days),
-        using_db=conn,
     )
-    await OutboxMessage.create(
+    await insert(
+        conn,
+        OutboxMessage,
         organization_id=user.organization_id,
         to_email=user.email,
         subject=f"You are invited to {organization_name}",
@@ -42,6 +47,5 @@ async def issue_invitation(conn, user: User, organization_name: str, *, new_user
             f"{token}\n"
         ),
         created_at=now,
-        using_db=conn,
     )
     return token
