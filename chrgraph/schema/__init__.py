@@ -6,6 +6,7 @@ import strawberry
 from strawberry.schema.schema_converter import CustomGraphQLEnumType
 from strawberry.tools import merge_types
 
+from chrgraph.schema import execution
 from chrgraph.schema.audit.types import AuditEvent
 from chrgraph.schema.consumers.operations import ConsumersMutation, ConsumersQuery
 from chrgraph.schema.consumers.types import ApiConsumer
@@ -91,3 +92,5 @@ def _fast_enum_output(enum_type: CustomGraphQLEnumType) -> None:
 for _type in schema._schema.type_map.values():
     if isinstance(_type, CustomGraphQLEnumType):
         _fast_enum_output(_type)
+
+execution.install(schema)  # after the enum map: the fast paths keep each type's serializer

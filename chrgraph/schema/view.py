@@ -21,7 +21,6 @@ from graphql import (
     ExecutionResult,
     FieldNode,
     GraphQLError,
-    MiddlewareManager,
     OperationDefinitionNode,
     OperationType,
     execute,
@@ -34,7 +33,6 @@ from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.execution import optimized_is_awaitable
 from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema._graphql_core import execution_context_class_kwargs
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from chrgraph.audit.api_log import GRAPHQL_REQUEST
 from chrgraph.auth.errors import AuthError, AuthReason
@@ -42,6 +40,7 @@ from chrgraph.auth.middleware import PRINCIPAL, send_unauthorized
 from chrgraph.context import Context
 from chrgraph.responses import error_body, header, send_json
 from chrgraph.schema import schema
+from chrgraph.schema.execution import Executor
 from chrgraph.schema.limits import complexity
 from chrgraph.schema.loaders import make_loaders
 from chrgraph.settings import Settings
@@ -365,10 +364,9 @@ class GraphQLEndpoint:
                 context_value=context,
                 variable_values=request.variables,
                 operation_name=request.operation_name,
-                middleware=_MIDDLEWARE,
                 is_awaitable=optimized_is_awaitable,
                 hide_suggestions=True,
-                **execution_context_class_kwargs(StrawberryGraphQLCoreExecutionContext),
+                **execution_context_class_kwargs(Executor),
             )
             if asyncio.iscoroutine(result) or asyncio.isfuture(result):
                 result = await result
@@ -384,27 +382,6 @@ class GraphQLEndpoint:
 def _operation_name(document: DocumentNode, request: GraphQLRequest) -> str | None:
     operation = _operation(document, request.operation_name)
     return operation.name.value if operation is not None and operation.name else request.operation_name
-
-
-def _root_field_spans(next_, root, info, **kwargs):
-    """A child span per root field (argument values are never recorded). graphql-core
-    runs middleware on every field: nested fields pass straight through, synchronously,
-    because wrapping each in a coroutine makes every field of every list item awaitable
-    (tasks and gathers per item; measured in bench/, docs/performance.md)."""
-    if info.path.prev is not None:
-        return next_(root, info, **kwargs)
-    return _root_field_span(next_, root, info, kwargs)
-
-
-async def _root_field_span(next_, root, info, kwargs):
-    with tracer.start_as_current_span(f"resolve {info.parent_type.name}.{info.field_name}"):
-        result = next_(root, info, **kwargs)
-        return await result if asyncio.iscoroutine(result) else result
-
-
-# One manager for the process: it keeps the wrapped resolver of each schema field, which
-# graphql-core would otherwise rebuild for every field of every request.
-_MIDDLEWARE = MiddlewareManager(_root_field_spans)
 
 
 def _public_error(error: GraphQLError, request_id: str) -> dict[str, Any]:

@@ -1,0 +1,192 @@
+"""How chrgraph runs an operation: graphql-core's executor on strawberry's schema, with
+fast paths for what lists are made of (docs/decisions.md, docs/performance.md).
+
+A page of 100 items resolves a few hundred fields, and both libraries pay for each one:
+strawberry wraps every field in its resolver machinery (an `Info`, argument conversion,
+an extension chain) and graphql-core completes every value through `complete_value`.
+The fast paths below take the successful common case only:
+
+- a *plain field* (no resolver, no permission class, no extension, no argument) of a
+  scalar or enum type is read with `getattr` and serialized by its GraphQL type right
+  where graphql-core would have started resolving it;
+- a list of scalars or enums (`permissions`) is serialized item by item by its type;
+- a resolver field without permission classes, extensions or arguments is called
+  directly with a strawberry `Info`, as strawberry itself would call it.
+
+Anything else, and any value the fast path does not recognize (null in a non-null
+position, an awaitable, an invalid enum value, a serializer that raises or returns
+nothing), goes back to graphql-core's own path, which resolves or completes the same
+value again and so reports errors exactly as before. Serializers are pure functions and
+plain fields are attributes, so doing the work twice on the error path changes nothing
+but its cost."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from graphql import (
+    GraphQLEnumType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLScalarType,
+    MiddlewareManager,
+    Undefined,
+)
+from strawberry.schema.schema import Schema, StrawberryGraphQLCoreExecutionContext
+from strawberry.types.field import StrawberryField
+
+from chrgraph.telemetry import tracer
+
+
+class _Fallback(Exception):
+    """Leave the fast path: graphql-core's own path takes the value."""
+
+
+def _root_field_spans(next_, root, info, **kwargs):
+    """A child span per root field (argument values are never recorded)."""
+    return _root_field_span(next_, root, info, kwargs)
+
+
+async def _root_field_span(next_, root, info, kwargs):
+    with tracer.start_as_current_span(f"resolve {info.parent_type.name}.{info.field_name}"):
+        result = next_(root, info, **kwargs)
+        return await result if hasattr(result, "__await__") else result
+
+
+# Only root fields go through middleware (their span): graphql-core would otherwise
+# wrap every field of every list item. One manager for the process: it keeps each root
+# field's wrapped resolver.
+_ROOT_MIDDLEWARE = MiddlewareManager(_root_field_spans)
+
+# parent type -> field name -> (attribute, serializer, non-null)
+_PLAIN_LEAVES: dict[GraphQLObjectType, dict[str, tuple[str, Callable[[Any], Any], bool]]] = {}
+# id(field type) -> (item serializer, item non-null); the types live as long as the
+# schema, so their ids stay theirs.
+_LEAF_LISTS: dict[int, tuple[Callable[[Any], Any], bool]] = {}
+
+
+class Executor(StrawberryGraphQLCoreExecutionContext):
+    """graphql-core's executor (as strawberry configures it) with the fast paths above."""
+
+    def execute_field(self, parent_type, source, field_details_list, path, position_context):
+        if path.prev is None:  # a root field: its span, through the middleware
+            previous, self.middleware_manager = self.middleware_manager, _ROOT_MIDDLEWARE
+            try:
+                return super().execute_field(parent_type, source, field_details_list, path, position_context)
+            finally:
+                self.middleware_manager = previous
+        plans = _PLAIN_LEAVES.get(parent_type)
+        if plans is not None:
+            plan = plans.get(field_details_list[0].node.name.value)
+            if plan is not None:
+                attribute, serialize, non_null = plan
+                try:
+                    value = getattr(source, attribute)
+                    if value is None:
+                        if not non_null:
+                            return None
+                    elif not self.is_awaitable(value):
+                        serialized = serialize(value)
+                        if serialized is not None and serialized is not Undefined:
+                            return serialized
+                except Exception:  # noqa: BLE001, S110 - graphql-core's path reports it
+                    pass
+        return super().execute_field(parent_type, source, field_details_list, path, position_context)
+
+    def complete_value(self, return_type, field_details_list, info, path, result, position_context):
+        plan = _LEAF_LISTS.get(id(return_type))
+        if plan is not None and type(result) is list:
+            try:
+                return _serialize_list(result, plan[0], plan[1], self.is_awaitable)
+            except Exception:  # noqa: BLE001, S110 - graphql-core's path reports it
+                pass
+        return super().complete_value(return_type, field_details_list, info, path, result, position_context)
+
+
+def _serialize_list(items: list, serialize: Callable[[Any], Any], non_null: bool, is_awaitable) -> list:
+    completed = []
+    append = completed.append
+    for item in items:
+        if item is None:
+            if non_null:
+                raise _Fallback
+            append(None)
+            continue
+        if is_awaitable(item):
+            raise _Fallback
+        serialized = serialize(item)
+        if serialized is None or serialized is Undefined:
+            raise _Fallback
+        append(serialized)
+    return completed
+
+
+def _leaf(type_: Any) -> tuple[GraphQLScalarType | GraphQLEnumType | None, bool]:
+    """The scalar or enum type behind at most one non-null wrapper, and the wrapper."""
+    non_null = isinstance(type_, GraphQLNonNull)
+    inner = type_.of_type if non_null else type_
+    return (inner if isinstance(inner, (GraphQLScalarType, GraphQLEnumType)) else None), non_null
+
+
+def _fast_resolver(field: StrawberryField, info_class: type) -> Callable[..., Any] | None:
+    """A direct call of a resolver that needs no argument conversion, permission check
+    or extension: what strawberry's wrapper ends up calling, without the wrapper."""
+    resolver = field.base_resolver
+    if resolver is None or field.extensions or field.arguments or not callable(resolver.wrapped_func):
+        return None
+    function = resolver.wrapped_func
+    takes_self = resolver.self_parameter is not None
+    source_names = [p.name for p in (resolver.parent_parameter, resolver.root_parameter) if p is not None]
+    info_name = resolver.info_parameter.name if resolver.info_parameter is not None else None
+    if takes_self and not source_names and info_name is not None:
+
+        def resolve_self_info(source, info):
+            return function(source, **{info_name: info_class(_raw_info=info, _field=field)})
+
+        return resolve_self_info
+
+    def resolve(source, info):
+        kwargs = {name: source for name in source_names}
+        if info_name is not None:
+            kwargs[info_name] = info_class(_raw_info=info, _field=field)
+        return function(source, **kwargs) if takes_self else function(**kwargs)
+
+    return resolve
+
+
+def _attribute(name: str) -> Callable[..., Any]:
+    def resolve(source, info):
+        return getattr(source, name)
+
+    return resolve
+
+
+def install(schema: Schema) -> None:
+    """Find the plain fields, direct resolvers and leaf lists of the schema once, at import."""
+    core = schema._schema
+    if schema.exception_handlers or schema.config.default_resolver is not getattr:
+        return  # strawberry would wrap resolvers in handlers, or read attributes its own way
+    info_class = schema.config.info_class
+    streams = core.get_directive("stream") is not None  # a streamed list needs graphql-core's path
+    root_types = {core.query_type, core.mutation_type, core.subscription_type}
+    for type_ in core.type_map.values():
+        if not isinstance(type_, GraphQLObjectType) or type_.name.startswith("__") or type_ in root_types:
+            continue
+        for name, field_def in type_.fields.items():
+            field = schema.get_field_for_type(name, type_.name)
+            if field is None or field_def.args or type(field).get_result is not StrawberryField.get_result:
+                continue
+            leaf, non_null = _leaf(field_def.type)
+            if field.is_basic_field:
+                field_def.resolve = _attribute(field.python_name)
+                if leaf is not None:
+                    _PLAIN_LEAVES.setdefault(type_, {})[name] = (field.python_name, leaf.coerce_output_value, non_null)
+            elif (fast := _fast_resolver(field, info_class)) is not None:
+                field_def.resolve = fast
+            list_type = field_def.type.of_type if isinstance(field_def.type, GraphQLNonNull) else field_def.type
+            if isinstance(list_type, GraphQLList) and not streams:
+                item, item_non_null = _leaf(list_type.of_type)
+                if item is not None:
+                    _LEAF_LISTS[id(field_def.type)] = (item.coerce_output_value, item_non_null)

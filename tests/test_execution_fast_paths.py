@@ -1,0 +1,130 @@
+"""The executor's fast paths (chrgraph/schema/execution.py) answer exactly as graphql-core
+and strawberry do, errors included: each case runs on two copies of one schema, one with
+the fast paths installed and one stock, and the answers must be equal."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+import pytest
+import strawberry
+from graphql import execute, parse
+from strawberry.execution import optimized_is_awaitable
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from chrgraph.schema import execution
+
+
+@strawberry.enum
+class Colour(Enum):
+    RED = "RED"
+    BLUE = "BLUE"
+
+
+class Other(Enum):
+    GREEN = "GREEN"
+
+
+@strawberry.type
+class Item:
+    name: str
+    nickname: str | None
+    colour: Colour
+    colours: list[Colour]
+    maybe_colours: list[Colour | None]
+    tags: list[str]
+
+    @strawberry.field
+    def computed(self, info: strawberry.Info) -> list[Colour]:
+        assert info.context == {"who": "test"}
+        return self.colours
+
+    @strawberry.field
+    async def later(self) -> str:
+        return self.name
+
+
+ROWS: list[Any] = []
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    def items(self) -> list[Item]:
+        return ROWS
+
+
+DOCUMENT = parse("{ items { name nickname colour colours maybeColours tags computed later } }")
+FAST = strawberry.Schema(query=Query)
+STOCK = strawberry.Schema(query=Query)
+execution.install(FAST)
+
+
+def item(**changes: Any) -> Item:
+    values: dict[str, Any] = {
+        "name": "a",
+        "nickname": None,
+        "colour": Colour.RED,
+        "colours": [Colour.RED, Colour.BLUE],
+        "maybe_colours": [None, Colour.BLUE],
+        "tags": ["x", "y"],
+    }
+    values.update(changes)
+    return Item(**values)
+
+
+async def answer(schema: strawberry.Schema, executor: type) -> tuple[Any, list[dict]]:
+    result = execute(
+        schema._schema,
+        DOCUMENT,
+        context_value={"who": "test"},
+        is_awaitable=optimized_is_awaitable,
+        executor_class=executor,
+    )
+    if hasattr(result, "__await__"):
+        result = await result
+    return result.data, sorted((e.formatted for e in result.errors or []), key=repr)
+
+
+@pytest.mark.parametrize(
+    ("changes", "errors"),
+    [
+        ({}, 0),
+        ({"nickname": "b", "tags": ["x", 5, True]}, 0),
+        ({"name": None}, 1),  # null for a non-null String
+        ({"colour": "RED"}, 0),  # strawberry accepts a member's value
+        ({"colour": "PURPLE"}, 1),  # not a value of the enum
+        ({"colour": Other.GREEN}, 1),  # another enum's member
+        ({"colours": [Colour.RED, None]}, 1),  # null in a non-null list (the item is nulled)
+        ({"colours": [Colour.RED, Other.GREEN]}, 1),  # invalid enum value in a list
+        ({"maybe_colours": [None, "PURPLE"]}, 1),  # nullable items: that one is null, with an error
+        ({"tags": ["x", object()]}, 1),  # a String cannot represent it
+        ({"tags": None}, 1),  # null for a non-null list
+    ],
+)
+async def test_fast_paths_answer_as_graphql_core_does(changes, errors):
+    ROWS[:] = [item(), item(**changes), item(name="c")]
+    fast = await answer(FAST, execution.Executor)
+    stock = await answer(STOCK, StrawberryGraphQLCoreExecutionContext)
+    assert fast == stock
+    assert len(fast[1]) == errors, fast[1]
+
+
+async def test_an_item_without_the_attribute_is_an_error_as_before():
+    class Bare:
+        colour = Colour.RED
+
+    ROWS[:] = [item(), Bare()]
+    fast = await answer(FAST, execution.Executor)
+    stock = await answer(STOCK, StrawberryGraphQLCoreExecutionContext)
+    assert fast == stock
+    assert fast[1]
+
+
+def test_the_fast_paths_are_installed_where_they_apply():
+    item_type = FAST._schema.type_map["Item"]
+    assert set(execution._PLAIN_LEAVES[item_type]) == {"name", "nickname", "colour"}
+    leaf_lists = {name for name, f in item_type.fields.items() if id(f.type) in execution._LEAF_LISTS}
+    assert leaf_lists == {"colours", "maybeColours", "tags", "computed"}
+    assert item_type.fields["computed"].resolve is not STOCK._schema.type_map["Item"].fields["computed"].resolve
