@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import strawberry
 from graphql import execute, parse
+from strawberry import relay
 from strawberry.execution import optimized_is_awaitable
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
@@ -27,6 +28,12 @@ class Other(Enum):
 
 
 @strawberry.type
+class Child(relay.Node):
+    key: relay.NodeID[int]
+    label: str
+
+
+@strawberry.type
 class Item:
     name: str
     nickname: str | None
@@ -34,6 +41,8 @@ class Item:
     colours: list[Colour]
     maybe_colours: list[Colour | None]
     tags: list[str]
+    child: Child
+    children: list[Child]
 
     @strawberry.field
     def computed(self, info: strawberry.Info) -> list[Colour]:
@@ -55,7 +64,10 @@ class Query:
         return ROWS
 
 
-DOCUMENT = parse("{ items { name nickname colour colours maybeColours tags computed later } }")
+DOCUMENT = parse(
+    "{ items { name nickname colour colours maybeColours tags computed later"
+    " child { id label } children { id label } } }"
+)
 FAST = strawberry.Schema(query=Query)
 STOCK = strawberry.Schema(query=Query)
 execution.install(FAST)
@@ -69,6 +81,8 @@ def item(**changes: Any) -> Item:
         "colours": [Colour.RED, Colour.BLUE],
         "maybe_colours": [None, Colour.BLUE],
         "tags": ["x", "y"],
+        "child": Child(key=1, label="one"),
+        "children": [Child(key=2, label="two"), Child(key=3, label="three")],
     }
     values.update(changes)
     return Item(**values)
@@ -101,6 +115,11 @@ async def answer(schema: strawberry.Schema, executor: type) -> tuple[Any, list[d
         ({"maybe_colours": [None, "PURPLE"]}, 1),  # nullable items: that one is null, with an error
         ({"tags": ["x", object()]}, 1),  # a String cannot represent it
         ({"tags": None}, 1),  # null for a non-null list
+        ({"child": None}, 1),  # null for a non-null object
+        ({"child": Other.GREEN}, 1),  # not a Child: is_type_of refuses it
+        ({"child": Child(key=None, label="x")}, 1),  # a node without its id
+        ({"child": Child(key="k", label=None)}, 1),  # a string id is fine; a null label is not
+        ({"children": [Child(key=4, label="four"), None]}, 1),  # null in a non-null list of objects
     ],
 )
 async def test_fast_paths_answer_as_graphql_core_does(changes, errors):
@@ -125,6 +144,8 @@ async def test_an_item_without_the_attribute_is_an_error_as_before():
 def test_the_fast_paths_are_installed_where_they_apply():
     item_type = FAST._schema.type_map["Item"]
     assert set(execution._PLAIN_LEAVES[item_type]) == {"name", "nickname", "colour"}
+    assert set(execution._PLAIN_LEAVES[FAST._schema.type_map["Child"]]) == {"id", "label"}
+    assert id(item_type.fields["child"].type) in execution._OBJECTS
     leaf_lists = {name for name, f in item_type.fields.items() if id(f.type) in execution._LEAF_LISTS}
     assert leaf_lists == {"colours", "maybeColours", "tags", "computed"}
     assert item_type.fields["computed"].resolve is not STOCK._schema.type_map["Item"].fields["computed"].resolve

@@ -23,6 +23,7 @@ but its cost."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from operator import attrgetter
 from typing import Any
 
 from graphql import (
@@ -34,6 +35,7 @@ from graphql import (
     MiddlewareManager,
     Undefined,
 )
+from strawberry.relay import GlobalID, Node
 from strawberry.schema.schema import Schema, StrawberryGraphQLCoreExecutionContext
 from strawberry.types.field import StrawberryField
 
@@ -60,11 +62,14 @@ async def _root_field_span(next_, root, info, kwargs):
 # field's wrapped resolver.
 _ROOT_MIDDLEWARE = MiddlewareManager(_root_field_spans)
 
-# parent type -> field name -> (attribute, serializer, non-null)
-_PLAIN_LEAVES: dict[GraphQLObjectType, dict[str, tuple[str, Callable[[Any], Any], bool]]] = {}
+# parent type -> field name -> (read the value from the source, serializer, non-null)
+_PLAIN_LEAVES: dict[GraphQLObjectType, dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any], bool]]] = {}
 # id(field type) -> (item serializer, item non-null); the types live as long as the
 # schema, so their ids stay theirs.
 _LEAF_LISTS: dict[int, tuple[Callable[[Any], Any], bool]] = {}
+# id(type) -> object type, for an object type and its non-null wrapper, when the type
+# has no `is_type_of` or strawberry's own (which never awaits).
+_OBJECTS: dict[int, GraphQLObjectType] = {}
 
 
 class Executor(StrawberryGraphQLCoreExecutionContext):
@@ -81,9 +86,9 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         if plans is not None:
             plan = plans.get(field_details_list[0].node.name.value)
             if plan is not None:
-                attribute, serialize, non_null = plan
+                read, serialize, non_null = plan
                 try:
-                    value = getattr(source, attribute)
+                    value = read(source)
                     if value is None:
                         if not non_null:
                             return None
@@ -96,6 +101,16 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         return super().execute_field(parent_type, source, field_details_list, path, position_context)
 
     def complete_value(self, return_type, field_details_list, info, path, result, position_context):
+        object_type = _OBJECTS.get(id(return_type))
+        if object_type is not None and result is not None and position_context is None:
+            # graphql-core's complete_value → complete_object_value → collect and execute
+            # the subfields, in one step; errors raised by the subfields propagate to the
+            # caller exactly as they did through those layers.
+            is_type_of = object_type.is_type_of
+            if not isinstance(result, Exception) and (is_type_of is None or is_type_of(result, info) is True):
+                grouped_field_set, new_defer_usages, _ = self.collect_subfields(object_type, field_details_list)
+                if not new_defer_usages:
+                    return self.execute_fields(object_type, result, path, grouped_field_set, None)
         plan = _LEAF_LISTS.get(id(return_type))
         if plan is not None and type(result) is list:
             try:
@@ -156,11 +171,53 @@ def _fast_resolver(field: StrawberryField, info_class: type) -> Callable[..., An
     return resolve
 
 
+_NODE_ID = Node.__dict__["_id"].__func__  # strawberry's `Node.id` resolver
+
+
+def _node_id(origin: type, parent_name: str) -> Callable[[Any], Any] | None:
+    """The relay `id` of a type whose `resolve_id`/`resolve_typename` are strawberry's:
+    `GlobalID(<type name>, str(<NodeID attribute>))`, as `Node._id` makes it."""
+    if not (isinstance(origin, type) and issubclass(origin, Node)):
+        return None
+    if origin.resolve_id.__func__ is not Node.resolve_id.__func__:
+        return None
+    if origin.resolve_typename.__func__ is not Node.resolve_typename.__func__:
+        return None
+    attribute = origin.resolve_id_attr()
+
+    def read(source):
+        if type(source) is not origin:
+            raise _Fallback
+        key = getattr(source, attribute)
+        if key is None or hasattr(key, "__await__"):
+            raise _Fallback
+        return GlobalID(type_name=parent_name, node_id=str(key))
+
+    return read
+
+
 def _attribute(name: str) -> Callable[..., Any]:
     def resolve(source, info):
         return getattr(source, name)
 
     return resolve
+
+
+_STRAWBERRY_IS_TYPE_OF = "_get_is_type_of.<locals>.is_type_of"  # isinstance checks, never awaitable
+
+
+def _register_objects(type_: Any) -> None:
+    """Every wrapper level of a field's type that completes as an object."""
+    while True:
+        inner = type_.of_type if isinstance(type_, GraphQLNonNull) else type_
+        if isinstance(inner, GraphQLObjectType):
+            if inner.is_type_of is None or inner.is_type_of.__qualname__.endswith(_STRAWBERRY_IS_TYPE_OF):
+                _OBJECTS[id(type_)] = inner
+                _OBJECTS[id(inner)] = inner
+            return
+        if not isinstance(inner, GraphQLList):
+            return
+        type_ = inner.of_type
 
 
 def install(schema: Schema) -> None:
@@ -182,9 +239,18 @@ def install(schema: Schema) -> None:
             if field.is_basic_field:
                 field_def.resolve = _attribute(field.python_name)
                 if leaf is not None:
-                    _PLAIN_LEAVES.setdefault(type_, {})[name] = (field.python_name, leaf.coerce_output_value, non_null)
+                    _PLAIN_LEAVES.setdefault(type_, {})[name] = (
+                        attrgetter(field.python_name),
+                        leaf.coerce_output_value,
+                        non_null,
+                    )
+            elif leaf is not None and getattr(field.base_resolver.wrapped_func, "__func__", None) is _NODE_ID:
+                definition = schema.get_type_by_name(type_.name)
+                if (read := _node_id(getattr(definition, "origin", None), type_.name)) is not None:
+                    _PLAIN_LEAVES.setdefault(type_, {})[name] = (read, leaf.coerce_output_value, non_null)
             elif (fast := _fast_resolver(field, info_class)) is not None:
                 field_def.resolve = fast
+            _register_objects(field_def.type)
             list_type = field_def.type.of_type if isinstance(field_def.type, GraphQLNonNull) else field_def.type
             if isinstance(list_type, GraphQLList) and not streams:
                 item, item_non_null = _leaf(list_type.of_type)
