@@ -22,6 +22,7 @@ from chrgraph.schema.payloads import attempt, local_id
 from chrgraph.schema.permissions import CanManageSchedule
 from chrgraph.schema.relay import Connection, paginate, parse_global_id, selects
 from chrgraph.schema.scheduling.types import (
+    APPOINTMENT_COLUMNS,
     Appointment,
     AppointmentStatus,
     InboxMessage,
@@ -199,6 +200,7 @@ class SchedulingQuery:
             before=before,
             default=s.default_page_size,
             maximum=s.max_page_size,
+            columns=APPOINTMENT_COLUMNS,
         )
         if selects(info, "patient", "practitioner"):
             await preload_people([e.node for e in page.edges], ("practitioner_id",), ("patient_id",))

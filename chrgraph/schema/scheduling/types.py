@@ -17,7 +17,8 @@ from chrgraph.db.models import QuestionnaireKind as DomainQuestionnaireKind
 from chrgraph.db.models import QuestionnaireStatus as DomainQuestionnaireStatus
 from chrgraph.db.models import User as UserModel
 from chrgraph.schema.patients.types import Patient
-from chrgraph.schema.users.types import User
+from chrgraph.schema.relay import Row
+from chrgraph.schema.users.types import USER_COLUMNS, User
 
 AppointmentStatus = strawberry.enum(DomainAppointmentStatus, description="Where an appointment stands (§7).")
 QuestionnaireKind = strawberry.enum(DomainQuestionnaireKind, description="Recurring scheduled or sent.")
@@ -79,16 +80,31 @@ class Preloaded:
 
 
 async def preload_people(items: list, user_attrs: tuple[str, ...], patient_attrs: tuple[str, ...]) -> None:
+    """Users as `values()` rows (no model instances: a user has many columns the type does
+    not read); patients as models (measured: `values()` did not pay for them)."""
     user_ids = {getattr(i, a) for i in items for a in user_attrs} - {None}
     patient_ids = {getattr(i, a) for i in items for a in patient_attrs} - {None}
+    users = await UserModel.filter(id__in=list(user_ids)).values(*USER_COLUMNS) if user_ids else []
+    patients = await PatientModel.filter(id__in=list(patient_ids)) if patient_ids else []
     preloaded = Preloaded(
-        users={u.id: User.from_model(u) for u in await UserModel.filter(id__in=list(user_ids))} if user_ids else {},
-        patients={p.id: Patient.from_model(p) for p in await PatientModel.filter(id__in=list(patient_ids))}
-        if patient_ids
-        else {},
+        users={u["id"]: User.from_model(Row(u)) for u in users},
+        patients={p.id: Patient.from_model(p) for p in patients},
     )
     for item in items:
         item.preloaded = preloaded
+
+
+# What `Appointment.from_model` reads: list pages fetch these as `values()` rows.
+APPOINTMENT_COLUMNS = (
+    "id",
+    "practitioner_id",
+    "patient_id",
+    "start",
+    "duration_minutes",
+    "end",
+    "status",
+    "cancel_reason",
+)
 
 
 @strawberry.type(description="An appointment: `[start, start + durationMinutes)`.")

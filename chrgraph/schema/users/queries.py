@@ -15,6 +15,7 @@ from chrgraph.schema.nodes import register_node
 from chrgraph.schema.permissions import CanViewUser, CanViewUsers
 from chrgraph.schema.relay import Connection, paginate, parse_global_id, selects
 from chrgraph.schema.users.types import (
+    USER_COLUMNS,
     Classification,
     License,
     Role,
@@ -87,6 +88,7 @@ class UsersQuery:
             before=before,
             default=s.default_page_size,
             maximum=s.max_page_size,
+            columns=USER_COLUMNS,
         )
         if selects(info, "roles", "permissions", "extraPermissions"):
             await preload_access([e.node for e in page.edges])

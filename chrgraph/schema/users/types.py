@@ -56,6 +56,35 @@ class LicenseChange:
         )
 
 
+# What `User.from_model` reads: list pages fetch these as `values()` rows.
+USER_COLUMNS = (
+    "id",
+    "organization_id",
+    "email",
+    "type",
+    "classification",
+    "license",
+    "pending_license",
+    "pending_license_effective_on",
+    "license_reviewed",
+    "status",
+    "first_name",
+    "last_name",
+    "display_name",
+    "title",
+    "position",
+    "billing_number",
+    "expected_end_of_training",
+    "locum_for_id",
+    "locum_start",
+    "locum_end",
+    "created_at",
+    "invited_at",
+    "accepted_at",
+    "deactivated_at",
+)
+
+
 @dataclass
 class UserAccess:
     """Roles (with their permissions) and extra permissions of a whole page of users,
@@ -69,21 +98,25 @@ async def preload_access(users: list[User]) -> None:
     ids = [u.id for u in users]
     if not ids:
         return
-    links = await UserRoleModel.filter(user_id__in=ids).order_by("role_id")
-    role_ids = list({link.role_id for link in links})
+    # Link rows as tuples (values_list): no model instance per row.
+    links = await UserRoleModel.filter(user_id__in=ids).order_by("role_id").values_list("user_id", "role_id")
+    role_ids = list({role_id for _, role_id in links})
     permissions: dict[int, list] = defaultdict(list)
-    for row in await RolePermissionModel.filter(role_id__in=role_ids) if role_ids else []:
-        permissions[row.role_id].append(row.permission)
+    if role_ids:
+        for role_id, permission in await RolePermissionModel.filter(role_id__in=role_ids).values_list(
+            "role_id", "permission"
+        ):
+            permissions[role_id].append(permission)
     roles = {}
     for row in await RoleModel.filter(id__in=role_ids) if role_ids else []:
         role = Role.from_model(row)
         role.preloaded_permissions = sorted(permissions[row.id])
         roles[row.id] = role
     access = UserAccess()
-    for link in links:
-        access.roles.setdefault(link.user_id, []).append(roles[link.role_id])
-    for row in await UserPermissionModel.filter(user_id__in=ids):
-        access.extras.setdefault(row.user_id, []).append(row.permission)
+    for user_id, role_id in links:
+        access.roles.setdefault(user_id, []).append(roles[role_id])
+    for user_id, permission in await UserPermissionModel.filter(user_id__in=ids).values_list("user_id", "permission"):
+        access.extras.setdefault(user_id, []).append(permission)
     for user in users:
         user.preloaded = access
 
