@@ -17,7 +17,7 @@ from chrgraph.db.models import QuestionnaireKind as DomainQuestionnaireKind
 from chrgraph.db.models import QuestionnaireStatus as DomainQuestionnaireStatus
 from chrgraph.db.models import User as UserModel
 from chrgraph.schema.patients.types import Patient
-from chrgraph.schema.relay import Row
+from chrgraph.schema.relay import as_row
 from chrgraph.schema.users.types import USER_COLUMNS, User
 
 AppointmentStatus = strawberry.enum(DomainAppointmentStatus, description="Where an appointment stands (§7).")
@@ -87,7 +87,7 @@ async def preload_people(items: list, user_attrs: tuple[str, ...], patient_attrs
     users = await UserModel.filter(id__in=list(user_ids)).values(*USER_COLUMNS) if user_ids else []
     patients = await PatientModel.filter(id__in=list(patient_ids)) if patient_ids else []
     preloaded = Preloaded(
-        users={u["id"]: User.from_model(Row(u)) for u in users},
+        users={u["id"]: User.from_model(as_row(u)) for u in users},
         patients={p.id: Patient.from_model(p) for p in patients},
     )
     for item in items:
