@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 import strawberry
 from strawberry import relay
 
+from chrgraph.db.compiled import ByIds
 from chrgraph.db.models import Appointment as AppointmentModel
 from chrgraph.db.models import AppointmentStatus as DomainAppointmentStatus
 from chrgraph.db.models import InboxMessage as InboxMessageModel
@@ -79,13 +80,17 @@ class Preloaded:
     patients: dict[int, Patient] = field(default_factory=dict)
 
 
+_users = ByIds(UserModel)  # SQL built once per page length (chrgraph/db/compiled.py)
+_patients = ByIds(PatientModel)
+
+
 async def preload_people(items: list, user_attrs: tuple[str, ...], patient_attrs: tuple[str, ...]) -> None:
     """Users as `values()` rows (no model instances: a user has many columns the type does
     not read); patients as models (measured: `values()` did not pay for them)."""
     user_ids = {getattr(i, a) for i in items for a in user_attrs} - {None}
     patient_ids = {getattr(i, a) for i in items for a in patient_attrs} - {None}
-    users = await UserModel.filter(id__in=list(user_ids)).values(*USER_COLUMNS) if user_ids else []
-    patients = await PatientModel.filter(id__in=list(patient_ids)) if patient_ids else []
+    users = await _users.dicts(sorted(user_ids), *USER_COLUMNS)
+    patients = await _patients.fetch(sorted(patient_ids))
     preloaded = Preloaded(
         users={u["id"]: User.from_model(as_row(u)) for u in users},
         patients={p.id: Patient.from_model(p) for p in patients},

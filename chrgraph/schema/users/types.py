@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import strawberry
 from strawberry import relay
 
+from chrgraph.db.compiled import ByIds
 from chrgraph.db.models import Classification as DomainClassification
 from chrgraph.db.models import License as DomainLicense
 from chrgraph.db.models import LicenseChangeKind as DomainLicenseChangeKind
@@ -94,28 +95,32 @@ class UserAccess:
     extras: dict[int, list] = field(default_factory=dict)
 
 
+# The page's link queries, with SQL built once per page length (chrgraph/db/compiled.py).
+_roles_of_users = ByIds(UserRoleModel, "user_id")
+_permissions_of_roles = ByIds(RolePermissionModel, "role_id")
+_roles = ByIds(RoleModel)
+_extra_permissions_of_users = ByIds(UserPermissionModel, "user_id")
+
+
 async def preload_access(users: list[User]) -> None:
     ids = [u.id for u in users]
     if not ids:
         return
     # Link rows as tuples (values_list): no model instance per row.
-    links = await UserRoleModel.filter(user_id__in=ids).order_by("role_id").values_list("user_id", "role_id")
-    role_ids = list({role_id for _, role_id in links})
+    links = await _roles_of_users.tuples(ids, "user_id", "role_id", order_by=("role_id",))
+    role_ids = sorted({role_id for _, role_id in links})
     permissions: dict[int, list] = defaultdict(list)
-    if role_ids:
-        for role_id, permission in await RolePermissionModel.filter(role_id__in=role_ids).values_list(
-            "role_id", "permission"
-        ):
-            permissions[role_id].append(permission)
+    for role_id, permission in await _permissions_of_roles.tuples(role_ids, "role_id", "permission"):
+        permissions[role_id].append(permission)
     roles = {}
-    for row in await RoleModel.filter(id__in=role_ids) if role_ids else []:
+    for row in await _roles.fetch(role_ids):
         role = Role.from_model(row)
         role.preloaded_permissions = sorted(permissions[row.id])
         roles[row.id] = role
     access = UserAccess()
     for user_id, role_id in links:
         access.roles.setdefault(user_id, []).append(roles[role_id])
-    for user_id, permission in await UserPermissionModel.filter(user_id__in=ids).values_list("user_id", "permission"):
+    for user_id, permission in await _extra_permissions_of_users.tuples(ids, "user_id", "permission"):
         access.extras.setdefault(user_id, []).append(permission)
     for user in users:
         user.preloaded = access
