@@ -149,3 +149,31 @@ def test_the_fast_paths_are_installed_where_they_apply():
     leaf_lists = {name for name, f in item_type.fields.items() if id(f.type) in execution._LEAF_LISTS}
     assert leaf_lists == {"colours", "maybeColours", "tags", "computed"}
     assert item_type.fields["computed"].resolve is not STOCK._schema.type_map["Item"].fields["computed"].resolve
+
+
+@pytest.mark.parametrize(
+    ("shared", "fails"),
+    [
+        ([Colour.RED, Colour.BLUE], False),
+        ([Colour.RED, Other.GREEN], True),  # an invalid value
+        ([Colour.BLUE, None], True),  # null in a non-null list
+    ],
+)
+async def test_a_list_shared_by_many_items_answers_as_graphql_core_does(shared, fails):
+    """One list object in several places (a role's permissions, held by many users) is
+    serialized once per request; the answer and its errors are the same as without."""
+    ROWS[:] = [item(colours=shared), item(colours=shared, name="b"), item(colours=shared, name="c")]
+    fast = await answer(FAST, execution.Executor)
+    stock = await answer(STOCK, StrawberryGraphQLCoreExecutionContext)
+    assert fast == stock
+    assert bool(fast[1]) is fails, fast[1]
+
+
+async def test_a_shared_list_changed_between_requests_is_serialized_afresh():
+    shared = [Colour.RED]
+    ROWS[:] = [item(colours=shared), item(colours=shared)]
+    first = await answer(FAST, execution.Executor)
+    shared.append(Colour.BLUE)
+    second = await answer(FAST, execution.Executor)
+    assert first[0]["items"][0]["colours"] == ["RED"]
+    assert second[0]["items"][1]["colours"] == ["RED", "BLUE"]

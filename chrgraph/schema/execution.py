@@ -113,10 +113,20 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
                     return self.execute_fields(object_type, result, path, grouped_field_set, None)
         plan = _LEAF_LISTS.get(id(return_type))
         if plan is not None and type(result) is list:
+            # The same list object (a role's permissions, shared by every user holding the
+            # role) is serialized once per request: same list, same type, same answer.
+            memo = self.__dict__.setdefault("_leaf_lists", {})
+            key = (id(result), id(return_type))
+            seen = memo.get(key)
+            if seen is not None and seen[0] is result and seen[1] == len(result):
+                return seen[2]
             try:
-                return _serialize_list(result, plan[0], plan[1], self.is_awaitable)
+                completed = _serialize_list(result, plan[0], plan[1], self.is_awaitable)
             except Exception:  # noqa: BLE001, S110 - graphql-core's path reports it
                 pass
+            else:
+                memo[key] = (result, len(result), completed)  # holds `result`: its id stays its own
+                return completed
         return super().complete_value(return_type, field_details_list, info, path, result, position_context)
 
 

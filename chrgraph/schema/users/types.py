@@ -93,6 +93,19 @@ class UserAccess:
 
     roles: dict[int, list[Role]] = field(default_factory=dict)
     extras: dict[int, list] = field(default_factory=dict)
+    # Effective permissions per (roles, extras) combination: users holding the same roles
+    # share one list, which the executor then serializes once (schema/execution.py).
+    combined: dict[tuple, list] = field(default_factory=dict)
+
+    def permissions_of(self, user_id: int) -> list:
+        roles = self.roles.get(user_id, [])
+        extras = self.extras.get(user_id, [])
+        key = (tuple(role.id for role in roles), tuple(extras))
+        found = self.combined.get(key)
+        if found is None:
+            held = {p for role in roles for p in role.preloaded_permissions or []}
+            found = self.combined[key] = sorted(held | set(extras))
+        return found
 
 
 # The page's link queries, with SQL built once per page length (chrgraph/db/compiled.py).
@@ -243,8 +256,7 @@ class User(relay.Node):
     @strawberry.field(description="Every permission the user holds (roles and extras).")
     def permissions(self, info: strawberry.Info) -> list[Permission]:
         if self.preloaded is not None:
-            held = {p for role in self.preloaded.roles.get(self.id, []) for p in role.preloaded_permissions or []}
-            return sorted(held | set(self.preloaded.extras.get(self.id, [])))
+            return self.preloaded.permissions_of(self.id)
         return self._load_permissions(info)
 
     async def _load_permissions(self, info: strawberry.Info) -> list[Permission]:
