@@ -141,3 +141,19 @@ async def test_a_writer_that_never_lets_go_is_a_clear_error(app, monkeypatch):
     async with atomic() as conn:
         await Organization.filter(id=org.id).using_db(conn).update(name="Later")
     assert (await Organization.get(id=org.id)).name == "Later"
+
+
+async def test_wal_checkpoints_run_in_a_thread_not_inside_a_commit(app, monkeypatch):
+    org = await _org(app)
+    client = connections.get("default")
+    connection = client._connection
+    _, [setting] = await client.execute_query("PRAGMA wal_autocheckpoint")
+    assert setting[0] == 0  # SQLite's own checkpoint would run inside the commit, on the loop
+    checkpointer = connection.checkpointer
+    monkeypatch.setattr(checkpointer, "INTERVAL", 0.0)
+    if checkpointer._running is not None:
+        await asyncio.wait([checkpointer._running])
+    await Organization.filter(id=org.id).update(name="Checkpointed")
+    assert checkpointer._running is not None
+    await asyncio.wait([checkpointer._running])
+    assert checkpointer._running.exception() is None

@@ -16,7 +16,7 @@ from tortoise.connection import get_connections
 from tortoise.exceptions import IntegrityError, OperationalError, TransactionManagementError
 
 from chrgraph.db import hooks
-from chrgraph.db.engine_sqlite.loop_connection import LoopConnection
+from chrgraph.db.engine_sqlite.loop_connection import Checkpointer, LoopConnection
 from chrgraph.db.observed import Observed
 
 
@@ -76,6 +76,10 @@ class ChrSqliteClient(Observed, SqliteClient):
                     continue
                 cursor = await self._connection.execute(f"PRAGMA {pragma}={value}")
                 await cursor.close()
+            if self._direct_reads():  # a file: checkpoints leave the loop (Checkpointer)
+                cursor = await self._connection.execute("PRAGMA wal_autocheckpoint=0")
+                await cursor.close()
+                self._connection.checkpointer = Checkpointer(self.filename)
             await self._post_connect()
 
     async def execute_query(self, query: str, values: list | None = None) -> Any:

@@ -16,6 +16,7 @@ Two things aiosqlite's thread gave us for free are kept by hand:
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import time
 from collections.abc import Callable, Iterable
@@ -40,9 +41,54 @@ class LoopCursor:
         self._cursor.close()
 
 
+class Checkpointer:
+    """WAL checkpoints in a worker thread, not inside a commit on the event loop.
+
+    SQLite checkpoints automatically inside the commit that grows the WAL past 1,000
+    pages: copying the pages and syncing the file, on the loop's thread now that commits
+    run there, would stall every request in flight. The main connection turns that off
+    (`wal_autocheckpoint=0`); after a commit, at most every `INTERVAL` seconds, a PASSIVE
+    checkpoint (it never waits for readers or writers) runs on its own connection in a
+    thread. Committed data is in the WAL either way: this only moves the copying."""
+
+    INTERVAL = 1.0
+
+    def __init__(self, filename: str) -> None:
+        self.filename = filename
+        self._conn: sqlite3.Connection | None = None
+        self._running: asyncio.Future | None = None
+        self._last = time.monotonic()
+
+    def after_commit(self) -> None:
+        now = time.monotonic()
+        if now - self._last < self.INTERVAL or (self._running is not None and not self._running.done()):
+            return
+        self._last = now
+        self._running = asyncio.get_running_loop().run_in_executor(None, self._checkpoint)
+        self._running.add_done_callback(_log_failure)
+
+    def _checkpoint(self) -> None:
+        if self._conn is None:
+            self._conn = sqlite3.connect(self.filename, timeout=0, isolation_level=None, check_same_thread=False)
+        self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
+    async def close(self) -> None:
+        if self._running is not None:
+            await asyncio.wait([self._running])
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+def _log_failure(future: asyncio.Future) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        logging.getLogger("chrgraph").warning("WAL checkpoint failed: %s", future.exception())
+
+
 class LoopConnection:
     def __init__(self, filename: str, busy_timeout: float = BUSY_TIMEOUT) -> None:
         self.busy_timeout = busy_timeout
+        self.checkpointer: Checkpointer | None = None
         self._conn = sqlite3.connect(filename, timeout=0, isolation_level=None, check_same_thread=False)
         self._conn.row_factory = sqlite3.Row
         self._turn = time.perf_counter()
@@ -64,6 +110,8 @@ class LoopConnection:
             await asyncio.sleep(pause)
             waited += pause
             pause = min(pause * 2, 0.05)
+        if self.checkpointer is not None and not self._conn.in_transaction:
+            self.checkpointer.after_commit()
         now = time.perf_counter()
         if now - self._turn > YIELD_AFTER:
             await asyncio.sleep(0)
@@ -92,6 +140,8 @@ class LoopConnection:
         self._conn.rollback()
 
     async def close(self) -> None:
+        if self.checkpointer is not None:
+            await self.checkpointer.close()
         self._conn.close()
 
     def _insert(self, sql: str, parameters: Iterable[Any]) -> Any:
