@@ -39,3 +39,45 @@ async def test_users_with_roles_and_permissions_cost_the_same_for_10_and_100(cli
     await _count(clinic.owner, 1)  # warm the session cache: measure the list, not the login
     ten, hundred = await _count(clinic.owner, 10), await _count(clinic.owner, 100)
     assert ten == hundred, (ten, hundred)
+
+
+PAGE = """query($n: Int!, $after: String) { users(first: $n, after: $after) { %s edges { cursor node { id } } } }"""
+
+
+async def _page(session, n: int, after: str | None, extra: str) -> tuple[dict, list[str]]:
+    counter = hooks.count_statements()
+    try:
+        data = await session.gql(PAGE % extra, {"n": n, "after": after})
+    finally:
+        hooks.stop_counting(counter)
+    return data["users"], [sql for sql in counter.statements if "auth_epoch" not in sql]
+
+
+async def test_a_page_without_total_or_page_info_skips_the_count_and_pages_the_same(client):
+    clinic = await make_clinic(client)
+    actor = support_cli_actor(clinic.organization.id)
+    for i in range(5):
+        await invite_user(
+            actor,
+            f"{unique('p')}@x.test",
+            Profile(UserType.STAFF, license=License.STAFF, first_name="P", last_name=f"N{i:03}"),
+            [],
+        )
+    await _page(clinic.owner, 1, None, "")  # warm the session cache
+    counted, with_count = await _page(clinic.owner, 3, None, "totalCount pageInfo { hasNextPage endCursor }")
+    plain, without_count = await _page(clinic.owner, 3, None, "")
+    assert plain["edges"] == counted["edges"]
+    assert any("COUNT" in sql.upper() for sql in with_count)
+    assert not any("COUNT" in sql.upper() for sql in without_count)
+    assert len(without_count) == len(with_count) - 1
+    # Paging on from the last cursor reaches the same items either way, to the end.
+    seen, after = [], None
+    while True:
+        page, _ = await _page(clinic.owner, 3, after, "")
+        if not page["edges"]:
+            break
+        seen += [edge["node"]["id"] for edge in page["edges"]]
+        after = page["edges"][-1]["cursor"]
+    everything, _ = await _page(clinic.owner, 100, None, "totalCount")
+    assert seen == [edge["node"]["id"] for edge in everything["edges"]]
+    assert len(seen) == everything["totalCount"]

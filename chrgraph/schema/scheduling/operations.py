@@ -201,6 +201,7 @@ class SchedulingQuery:
             default=s.default_page_size,
             maximum=s.max_page_size,
             columns=APPOINTMENT_COLUMNS,
+            counted=selects(info, "totalCount", "pageInfo"),
         )
         if selects(info, "patient", "practitioner"):
             await preload_people([e.node for e in page.edges], ("practitioner_id",), ("patient_id",))

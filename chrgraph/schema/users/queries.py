@@ -89,6 +89,7 @@ class UsersQuery:
             default=s.default_page_size,
             maximum=s.max_page_size,
             columns=USER_COLUMNS,
+            counted=selects(info, "totalCount", "pageInfo"),
         )
         if selects(info, "roles", "permissions", "extraPermissions"):
             await preload_access([e.node for e in page.edges])
