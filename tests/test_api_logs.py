@@ -463,3 +463,22 @@ async def test_an_unexpected_error_is_a_logged_json_500_with_the_request_id(clie
     assert any(rid in record.getMessage() and record.exc_info for record in caplog.records)
     row = await log_row(rid)
     assert row.status == 500 and row.consumer_id == vendor.consumer.id
+
+
+@pytest.mark.parametrize(
+    ("body", "as_is"),
+    [
+        (b'{"data":{"viewer":{"kind":"CONSUMER"}}}', True),
+        ('{"data":{"name":"Zoë Ñúñez"}}'.encode(), True),  # non-ASCII, nothing to redact
+        (b'{"data":{"apiToken":"x"}}', False),  # a secret-like word, any case
+        (b'{"data":{"KEY":"x"}}', False),
+        ('{"data":{"passwordİ":"x"}}'.encode(), False),
+        ('{"data":{"\u0130d":"x"}}'.encode(), False),  # a letter re.IGNORECASE folds onto ASCII
+        (b'{"data":{"name":"\\u0000"}}', False),  # an escape: may carry a NUL or a surrogate
+        (b'{"data":{"name":"\xff"}}', False),  # not UTF-8
+    ],
+)
+def test_an_answer_is_stored_as_is_only_when_redaction_could_not_change_it(body, as_is):
+    from chrgraph.audit.api_log import _stored_as_is
+
+    assert _stored_as_is(body) is as_is

@@ -218,10 +218,18 @@ _SECRET_WORDS = (
 )
 
 
+_ASCII_WORDS = tuple(word for word in _SECRET_WORDS if word.isascii())
+
+
 def _stored_as_is(response: bytes) -> bool:
+    # An ASCII answer (most are: orjson escapes nothing, but ids, emails and enums are
+    # ASCII) cannot hold the non-ASCII letters and is valid UTF-8: skip those scans.
+    ascii_only = response.isascii()
     lowered = response.lower()
-    if any(word in lowered for word in _SECRET_WORDS):
+    if any(word in lowered for word in (_ASCII_WORDS if ascii_only else _SECRET_WORDS)):
         return False
+    if ascii_only:
+        return True
     try:
         response.decode()
     except UnicodeDecodeError:
