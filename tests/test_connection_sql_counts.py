@@ -25,6 +25,7 @@ from chrgraph.db import hooks
 from chrgraph.db.models import Classification, License, Permission, QuestionnaireKind, UserType
 from chrgraph.resolvers.consumers.manage import add_api_consumer_key, create_api_consumer
 from chrgraph.resolvers.errors import global_id
+from chrgraph.resolvers.licensing.importer import COLUMNS as IMPORT_COLUMNS
 from chrgraph.resolvers.licensing.importer import import_users
 from chrgraph.resolvers.licensing.operations import request_license_upgrade
 from chrgraph.resolvers.organizations.update_organization import update_organization
@@ -441,22 +442,7 @@ async def test_unmapped_users_cost_the_same_for_10_and_100(client):
     async def add(start: int, stop: int) -> None:
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        writer.writerow(
-            [
-                "email",
-                "first_name",
-                "last_name",
-                "type",
-                "classification",
-                "billing_number",
-                "title",
-                "labs_90d",
-                "prescriptions_90d",
-                "virtual_visits_90d",
-                "provincial_claims_90d",
-                "expected_end_of_training",
-            ]
-        )
+        writer.writerow([*IMPORT_COLUMNS, "expected_end_of_training"])
         for i in range(start, stop):
             # A billing number without claims (R7, 0.6) or nothing at all (R8, 0.7): unmapped.
             billing = f"{i:04}" if i % 2 else ""
