@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import strawberry
 from strawberry.permission import BasePermission
@@ -11,10 +11,15 @@ from chrgraph.auth.principals import PrincipalKind
 
 
 class Rule(BasePermission):
-    """Base of our rules: denial is a top-level `FORBIDDEN` error (§9)."""
+    """Base of our rules: denial is a top-level `FORBIDDEN` error, and the refused field
+    is null while its siblings keep their data."""
 
     message = "You are not allowed to do this."
     error_extensions = {"code": "FORBIDDEN"}
+    # Whether some caller that reaches execution is refused. A field guarded by such a
+    # rule is nullable: a non-null one would turn its refusal into `data: null` and wipe
+    # every field the caller may see (tests/test_partial_data.py walks the schema).
+    refuses_some_caller: ClassVar[bool] = True
     # What §11 says, for the table-driven tests and the documentation.
     consumer: bool = False
     support: bool = False
@@ -58,6 +63,9 @@ class Authenticated(Rule):
 
     consumer = True
     support = True
+    # An anonymous request is answered 401 before execution unless it is one public
+    # mutation, so every caller that reaches a field guarded by this rule passes.
+    refuses_some_caller = False
 
     def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
         return info.context.principal is not None
@@ -83,10 +91,11 @@ class CanViewUser(Rule):
 
 
 class Public(Rule):
-    """`login` and `acceptInvitation`: anyone, anonymous included (§2.4)."""
+    """`login` and `acceptInvitation`: anyone, anonymous included."""
 
     consumer = True
     support = True
+    refuses_some_caller = False
 
     def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
         return True

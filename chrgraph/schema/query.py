@@ -83,7 +83,7 @@ class Query:
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
-    ) -> Connection[AuditEvent] | None:  # nullable: a refusal leaves sibling fields' data (§9)
+    ) -> Connection[AuditEvent] | None:
         f = filter or AuditEventFilter()
         query = audit_events_query(
             info.context.actor,

@@ -131,7 +131,7 @@ class ApiLogFilter:
 @strawberry.type
 class ConsumersQuery:
     @strawberry.field(description="The organization's API consumers.", permission_classes=[CanManageApiConsumers])
-    async def api_consumers(self, info: strawberry.Info) -> list[ApiConsumer]:
+    async def api_consumers(self, info: strawberry.Info) -> list[ApiConsumer] | None:
         return [ApiConsumer.from_model(c) for c in await manage.list_api_consumers(info.context.actor)]
 
     @strawberry.field(description="API consumer requests, newest first.", permission_classes=[CanViewApiLogs])
@@ -143,7 +143,7 @@ class ConsumersQuery:
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
-    ) -> Connection[ApiLog]:
+    ) -> Connection[ApiLog] | None:
         f = filter or ApiLogFilter()
         issuer = None
         if f.consumer_id is not None:
@@ -170,7 +170,7 @@ class ConsumersMutation:
     @strawberry.mutation(description="Register an API consumer.", permission_classes=[CanManageApiConsumers])
     async def create_api_consumer(
         self, info: strawberry.Info, input: CreateApiConsumerInput
-    ) -> CreateApiConsumerPayload:
+    ) -> CreateApiConsumerPayload | None:
         row, errors = await attempt(
             manage.create_api_consumer(
                 info.context.actor,
@@ -188,7 +188,7 @@ class ConsumersMutation:
     )
     async def deactivate_api_consumer(
         self, info: strawberry.Info, input: DeactivateApiConsumerInput
-    ) -> DeactivateApiConsumerPayload:
+    ) -> DeactivateApiConsumerPayload | None:
         async def run():
             return await manage.set_api_consumer_active(
                 info.context.actor, await _issuer(info, input.consumer_id), False
@@ -200,7 +200,7 @@ class ConsumersMutation:
     @strawberry.mutation(description="Reactivate a consumer.", permission_classes=[CanManageApiConsumers])
     async def reactivate_api_consumer(
         self, info: strawberry.Info, input: ReactivateApiConsumerInput
-    ) -> ReactivateApiConsumerPayload:
+    ) -> ReactivateApiConsumerPayload | None:
         async def run():
             return await manage.set_api_consumer_active(
                 info.context.actor, await _issuer(info, input.consumer_id), True
@@ -212,7 +212,7 @@ class ConsumersMutation:
     @strawberry.mutation(description="Add a public key.", permission_classes=[CanManageApiConsumers])
     async def add_api_consumer_key(
         self, info: strawberry.Info, input: AddApiConsumerKeyInput
-    ) -> AddApiConsumerKeyPayload:
+    ) -> AddApiConsumerKeyPayload | None:
         async def run():
             return await manage.add_api_consumer_key(
                 info.context.actor, await _issuer(info, input.consumer_id), input.public_key, input.kid
@@ -227,7 +227,7 @@ class ConsumersMutation:
     )
     async def revoke_api_consumer_key(
         self, info: strawberry.Info, input: RevokeApiConsumerKeyInput
-    ) -> RevokeApiConsumerKeyPayload:
+    ) -> RevokeApiConsumerKeyPayload | None:
         async def run():
             return await manage.revoke_api_consumer_key(
                 info.context.actor, await _issuer(info, input.consumer_id), input.kid

@@ -145,7 +145,7 @@ class DeactivationMutation:
     @strawberry.mutation(
         description="Deactivate a user and hand over its work.", permission_classes=[CanEditOtherUsers]
     )
-    async def deactivate_user(self, info: strawberry.Info, input: DeactivateUserInput) -> DeactivateUserPayload:
+    async def deactivate_user(self, info: strawberry.Info, input: DeactivateUserInput) -> DeactivateUserPayload | None:
         async def run():
             successors = {
                 local_id(s.lab_integration_id, "LabIntegration", "labIntegrationSuccessors"): local_id(
@@ -186,7 +186,7 @@ class DeactivationMutation:
         )
 
     @strawberry.mutation(description="Reactivate a deactivated user.", permission_classes=[CanEditOtherUsers])
-    async def reactivate_user(self, info: strawberry.Info, input: ReactivateUserInput) -> ReactivateUserPayload:
+    async def reactivate_user(self, info: strawberry.Info, input: ReactivateUserInput) -> ReactivateUserPayload | None:
         async def run():
             return await ops.reactivate_user(info.context.actor, local_id(input.user_id, "User", "userId"))
 

@@ -260,7 +260,7 @@ class LicensingQuery:
         description="Users an admin must decide a license for (the banner).",
         permission_classes=[CanEditOtherUsers],
     )
-    async def unmapped_users(self, info: strawberry.Info) -> list[UnmappedUser]:
+    async def unmapped_users(self, info: strawberry.Info) -> list[UnmappedUser] | None:
         org = await OrganizationModel.get(id=info.context.principal.organization_id)
         threshold = get_settings().license_mapping_threshold
         result = [_unmapped(p) for p in await proposals_for(org) if p.confidence < threshold]
@@ -279,7 +279,7 @@ class LicensingQuery:
     @strawberry.field(description="License upgrade requests, newest first.", permission_classes=[CanEditOtherUsers])
     async def license_upgrade_requests(
         self, info: strawberry.Info, status: UpgradeRequestStatus | None = None
-    ) -> list[LicenseUpgradeRequest]:
+    ) -> list[LicenseUpgradeRequest] | None:
         query = RequestModel.filter(organization_id=info.context.principal.organization_id)
         if status is not None:
             query = query.filter(status=status)
@@ -289,7 +289,7 @@ class LicensingQuery:
         description="Billed users per license for a month (YYYY-MM), with a forecast.",
         permission_classes=[CanViewBilling],
     )
-    async def billing_statement(self, info: strawberry.Info, month: str) -> BillingStatement:
+    async def billing_statement(self, info: strawberry.Info, month: str) -> BillingStatement | None:
         try:
             statement, forecast = await billing_statement(info.context.actor, month)
         except OperationFailed as exc:
@@ -311,7 +311,7 @@ def _request_payload(cls, row, errors):
 @strawberry.type
 class LicensingMutation:
     @strawberry.mutation(description="Set a user's license.", permission_classes=[CanEditOtherUsers])
-    async def set_user_license(self, info: strawberry.Info, input: SetUserLicenseInput) -> SetUserLicensePayload:
+    async def set_user_license(self, info: strawberry.Info, input: SetUserLicenseInput) -> SetUserLicensePayload | None:
         async def run():
             return await ops.set_user_license(
                 info.context.actor, local_id(input.user_id, "User", "userId"), input.license
@@ -323,7 +323,7 @@ class LicensingMutation:
     @strawberry.mutation(description="Cancel a pending license change.", permission_classes=[CanEditOtherUsers])
     async def cancel_pending_license_change(
         self, info: strawberry.Info, input: CancelPendingLicenseChangeInput
-    ) -> CancelPendingLicenseChangePayload:
+    ) -> CancelPendingLicenseChangePayload | None:
         async def run():
             return await ops.cancel_pending_license_change(
                 info.context.actor, local_id(input.user_id, "User", "userId")
@@ -338,7 +338,7 @@ class LicensingMutation:
     )
     async def run_license_mapping(
         self, info: strawberry.Info, input: RunLicenseMappingInput
-    ) -> RunLicenseMappingPayload:
+    ) -> RunLicenseMappingPayload | None:
         result, errors = await attempt(run_license_mapping(info.context.actor, input.dry_run))
         if result is None:
             return RunLicenseMappingPayload(applied=[], unmapped=[], threshold=0.0, errors=errors)
@@ -352,21 +352,21 @@ class LicensingMutation:
     @strawberry.mutation(description="Upgrade your own license.", permission_classes=[CanUpgradeOwnLicense])
     async def upgrade_own_license(
         self, info: strawberry.Info, input: UpgradeOwnLicenseInput
-    ) -> UpgradeOwnLicensePayload:
+    ) -> UpgradeOwnLicensePayload | None:
         user, errors = await attempt(ops.upgrade_own_license(info.context.actor, input.license))
         return UpgradeOwnLicensePayload(user=User.from_model(user) if user else None, errors=errors)
 
     @strawberry.mutation(description="Ask for a higher license.", permission_classes=[UserSession])
     async def request_license_upgrade(
         self, info: strawberry.Info, input: RequestLicenseUpgradeInput
-    ) -> RequestLicenseUpgradePayload:
+    ) -> RequestLicenseUpgradePayload | None:
         row, errors = await attempt(ops.request_license_upgrade(info.context.actor, input.license, input.reason))
         return _request_payload(RequestLicenseUpgradePayload, row, errors)
 
     @strawberry.mutation(description="Approve a license upgrade request.", permission_classes=[CanEditOtherUsers])
     async def approve_license_upgrade_request(
         self, info: strawberry.Info, input: ApproveLicenseUpgradeRequestInput
-    ) -> ApproveLicenseUpgradeRequestPayload:
+    ) -> ApproveLicenseUpgradeRequestPayload | None:
         async def run():
             return await ops.decide_license_upgrade(
                 info.context.actor, local_id(input.request_id, "LicenseUpgradeRequest", "requestId"), True
@@ -378,7 +378,7 @@ class LicensingMutation:
     @strawberry.mutation(description="Decline a license upgrade request.", permission_classes=[CanEditOtherUsers])
     async def decline_license_upgrade_request(
         self, info: strawberry.Info, input: DeclineLicenseUpgradeRequestInput
-    ) -> DeclineLicenseUpgradeRequestPayload:
+    ) -> DeclineLicenseUpgradeRequestPayload | None:
         async def run():
             return await ops.decide_license_upgrade(
                 info.context.actor,

@@ -35,7 +35,7 @@ class OrganizationMutation:
     @strawberry.mutation(description="Change the organization's settings.", permission_classes=[CanManageApiConsumers])
     async def update_organization(
         self, info: strawberry.Info, input: UpdateOrganizationInput
-    ) -> UpdateOrganizationPayload:
+    ) -> UpdateOrganizationPayload | None:
         org, errors = await attempt(
             update_organization(
                 info.context.actor,

@@ -105,7 +105,7 @@ class PatientsQuery:
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
-    ) -> Connection[Patient]:
+    ) -> Connection[Patient] | None:
         f = filter or PatientFilter()
         checked_text(f.search, "search", 200)
         checked_text(f.health_card_number, "healthCardNumber", 30)
@@ -137,7 +137,7 @@ class PatientsQuery:
         )
 
     @strawberry.field(description="The organization's identifier types.", permission_classes=[CanManagePatients])
-    async def identifier_types(self, info: strawberry.Info) -> list[IdentifierType]:
+    async def identifier_types(self, info: strawberry.Info) -> list[IdentifierType] | None:
         rows = await IdentifierTypeModel.filter(organization_id=info.context.principal.organization_id).order_by("id")
         return [IdentifierType.from_model(r) for r in rows]
 
@@ -145,7 +145,9 @@ class PatientsQuery:
 @strawberry.type
 class PatientsMutation:
     @strawberry.mutation(description="Register a patient.", permission_classes=[CanManagePatients])
-    async def register_patient(self, info: strawberry.Info, input: RegisterPatientInput) -> RegisterPatientPayload:
+    async def register_patient(
+        self, info: strawberry.Info, input: RegisterPatientInput
+    ) -> RegisterPatientPayload | None:
         async def run():
             fields = {
                 "first_name": input.first_name,
@@ -161,7 +163,7 @@ class PatientsMutation:
         return RegisterPatientPayload(patient=Patient.from_model(row) if row else None, errors=errors)
 
     @strawberry.mutation(description="Change a patient.", permission_classes=[CanManagePatients])
-    async def update_patient(self, info: strawberry.Info, input: UpdatePatientInput) -> UpdatePatientPayload:
+    async def update_patient(self, info: strawberry.Info, input: UpdatePatientInput) -> UpdatePatientPayload | None:
         async def run():
             changes = {
                 name: getattr(input, name)
@@ -181,7 +183,7 @@ class PatientsMutation:
     @strawberry.mutation(description="Define an identifier type.", permission_classes=[CanManagePatients])
     async def create_identifier_type(
         self, info: strawberry.Info, input: CreateIdentifierTypeInput
-    ) -> CreateIdentifierTypePayload:
+    ) -> CreateIdentifierTypePayload | None:
         row, errors = await attempt(ops.create_identifier_type(info.context.actor, input.name))
         return CreateIdentifierTypePayload(
             identifier_type=IdentifierType.from_model(row) if row else None, errors=errors

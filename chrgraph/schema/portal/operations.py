@@ -158,7 +158,7 @@ class SetPatientPortalAccessPayload:
 @strawberry.type
 class PortalQuery:
     @strawberry.field(description="The portal's settings.", permission_classes=[CanManagePortal])
-    async def portal_settings(self, info: strawberry.Info) -> PortalSettings:
+    async def portal_settings(self, info: strawberry.Info) -> PortalSettings | None:
         return await _settings(info.context.principal.organization_id)
 
     @strawberry.field(
@@ -167,7 +167,7 @@ class PortalQuery:
     )
     async def portal_settings_history(
         self, info: strawberry.Info, first: int | None = None, after: str | None = None
-    ) -> Connection[AuditEvent]:
+    ) -> Connection[AuditEvent] | None:
         s = info.context.settings
         return await paginate(
             ops.portal_history_query(info.context.actor),
@@ -192,7 +192,7 @@ class PortalMutation:
     @strawberry.mutation(description="Change portal settings (partial).", permission_classes=[CanManagePortal])
     async def update_portal_settings(
         self, info: strawberry.Info, input: UpdatePortalSettingsInput
-    ) -> UpdatePortalSettingsPayload:
+    ) -> UpdatePortalSettingsPayload | None:
         changes = {}
         for attr, name in _INPUT_NAMES.items():
             value = getattr(input, attr)
@@ -206,19 +206,19 @@ class PortalMutation:
         )
 
     @strawberry.mutation(description="Switch the portal on (owner or support).", permission_classes=[OwnerOrSupport])
-    async def enable_portal(self, info: strawberry.Info) -> EnablePortalPayload:
+    async def enable_portal(self, info: strawberry.Info) -> EnablePortalPayload | None:
         org, errors = await attempt(ops.set_portal_enabled(info.context.actor, True))
         return EnablePortalPayload(organization=Organization.from_model(org) if org else None, errors=errors)
 
     @strawberry.mutation(description="Switch the portal off (owner or support).", permission_classes=[OwnerOrSupport])
-    async def disable_portal(self, info: strawberry.Info) -> DisablePortalPayload:
+    async def disable_portal(self, info: strawberry.Info) -> DisablePortalPayload | None:
         org, errors = await attempt(ops.set_portal_enabled(info.context.actor, False))
         return DisablePortalPayload(organization=Organization.from_model(org) if org else None, errors=errors)
 
     @strawberry.mutation(description="Upload the portal background image.", permission_classes=[CanManagePortal])
     async def upload_portal_background_image(
         self, info: strawberry.Info, input: UploadPortalBackgroundImageInput
-    ) -> UploadPortalBackgroundImagePayload:
+    ) -> UploadPortalBackgroundImagePayload | None:
         async def run():
             return await ops.upload_background_image(info.context.actor, await _read_upload(input.file))
 
@@ -228,7 +228,7 @@ class PortalMutation:
     @strawberry.mutation(description="Give or take a patient's portal access.", permission_classes=[CanManagePatients])
     async def set_patient_portal_access(
         self, info: strawberry.Info, input: SetPatientPortalAccessInput
-    ) -> SetPatientPortalAccessPayload:
+    ) -> SetPatientPortalAccessPayload | None:
         async def run():
             return await ops.set_patient_portal_access(
                 info.context.actor, local_id(input.patient_id, "Patient", "patientId"), input.enabled

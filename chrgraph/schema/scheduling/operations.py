@@ -180,7 +180,7 @@ class SchedulingQuery:
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
-    ) -> Connection[Appointment]:
+    ) -> Connection[Appointment] | None:
         f = filter or AppointmentFilter()
         query = ops.appointments_query(
             info.context.actor,
@@ -217,7 +217,7 @@ class SchedulingQuery:
         status: QuestionnaireStatus | None = None,
         first: int | None = None,
         after: str | None = None,
-    ) -> Connection[Questionnaire]:
+    ) -> Connection[Questionnaire] | None:
         query = QuestionnaireModel.filter(organization_id=_org(info))
         if practitioner_id is not None:
             query = query.filter(practitioner_id=_filter_id(practitioner_id, "User"))
@@ -247,7 +247,7 @@ class SchedulingQuery:
         include_hidden: bool = False,
         first: int | None = None,
         after: str | None = None,
-    ) -> Connection[InboxMessage]:
+    ) -> Connection[InboxMessage] | None:
         query = InboxMessageModel.filter(organization_id=_org(info))
         if owner_id is not None:
             query = query.filter(owner_id=_filter_id(owner_id, "User"))
@@ -266,12 +266,12 @@ class SchedulingQuery:
         )
 
     @strawberry.field(description="Lab integrations.", permission_classes=[CanManageSchedule])
-    async def lab_integrations(self, info: strawberry.Info) -> list[LabIntegration]:
+    async def lab_integrations(self, info: strawberry.Info) -> list[LabIntegration] | None:
         rows = await LabIntegrationModel.filter(organization_id=_org(info)).order_by("id")
         return [LabIntegration.from_model(r) for r in rows]
 
     @strawberry.field(description="MDBilling connections.", permission_classes=[CanManageSchedule])
-    async def md_billing_connections(self, info: strawberry.Info) -> list[MdBillingConnection]:
+    async def md_billing_connections(self, info: strawberry.Info) -> list[MdBillingConnection] | None:
         rows = await MdBillingModel.filter(organization_id=_org(info)).order_by("id")
         return [MdBillingConnection.from_model(r) for r in rows]
 
@@ -279,7 +279,9 @@ class SchedulingQuery:
 @strawberry.type
 class SchedulingMutation:
     @strawberry.mutation(description="Book an appointment.", permission_classes=[CanManageSchedule])
-    async def book_appointment(self, info: strawberry.Info, input: BookAppointmentInput) -> BookAppointmentPayload:
+    async def book_appointment(
+        self, info: strawberry.Info, input: BookAppointmentInput
+    ) -> BookAppointmentPayload | None:
         async def run():
             return await ops.book_appointment(
                 info.context.actor,
@@ -295,7 +297,7 @@ class SchedulingMutation:
     @strawberry.mutation(description="Move an appointment.", permission_classes=[CanManageSchedule])
     async def reschedule_appointment(
         self, info: strawberry.Info, input: RescheduleAppointmentInput
-    ) -> RescheduleAppointmentPayload:
+    ) -> RescheduleAppointmentPayload | None:
         async def run():
             return await ops.reschedule_appointment(
                 info.context.actor,
@@ -310,7 +312,7 @@ class SchedulingMutation:
     @strawberry.mutation(description="Cancel an appointment.", permission_classes=[CanManageSchedule])
     async def cancel_appointment(
         self, info: strawberry.Info, input: CancelAppointmentInput
-    ) -> CancelAppointmentPayload:
+    ) -> CancelAppointmentPayload | None:
         async def run():
             return await ops.set_appointment_status(
                 info.context.actor,
@@ -325,7 +327,7 @@ class SchedulingMutation:
     @strawberry.mutation(description="Change an appointment's status.", permission_classes=[CanManageSchedule])
     async def set_appointment_status(
         self, info: strawberry.Info, input: SetAppointmentStatusInput
-    ) -> SetAppointmentStatusPayload:
+    ) -> SetAppointmentStatusPayload | None:
         async def run():
             return await ops.set_appointment_status(
                 info.context.actor,
@@ -340,7 +342,7 @@ class SchedulingMutation:
     @strawberry.mutation(description="Create a questionnaire.", permission_classes=[CanManageSchedule])
     async def create_questionnaire(
         self, info: strawberry.Info, input: CreateQuestionnaireInput
-    ) -> CreateQuestionnairePayload:
+    ) -> CreateQuestionnairePayload | None:
         async def run():
             return await work.create_questionnaire(
                 info.context.actor,
@@ -357,7 +359,7 @@ class SchedulingMutation:
     @strawberry.mutation(description="Put a message in a user's inbox.", permission_classes=[CanManageSchedule])
     async def create_inbox_message(
         self, info: strawberry.Info, input: CreateInboxMessageInput
-    ) -> CreateInboxMessagePayload:
+    ) -> CreateInboxMessagePayload | None:
         async def run():
             return await work.create_inbox_message(
                 info.context.actor,
@@ -375,7 +377,7 @@ class SchedulingMutation:
     @strawberry.mutation(description="Add a lab integration.", permission_classes=[CanManageSchedule])
     async def create_lab_integration(
         self, info: strawberry.Info, input: CreateLabIntegrationInput
-    ) -> CreateLabIntegrationPayload:
+    ) -> CreateLabIntegrationPayload | None:
         async def run():
             return await work.create_lab_integration(
                 info.context.actor,
@@ -392,7 +394,7 @@ class SchedulingMutation:
     @strawberry.mutation(description="Connect a practitioner to MDBilling.", permission_classes=[CanManageSchedule])
     async def create_md_billing_connection(
         self, info: strawberry.Info, input: CreateMdBillingConnectionInput
-    ) -> CreateMdBillingConnectionPayload:
+    ) -> CreateMdBillingConnectionPayload | None:
         async def run():
             return await work.create_mdbilling_connection(
                 info.context.actor,

@@ -230,7 +230,7 @@ def _given(value):
 @strawberry.type
 class UsersMutation:
     @strawberry.mutation(description="Invite a Staff member or Practitioner.", permission_classes=[CanEditOtherUsers])
-    async def invite_user(self, info: strawberry.Info, input: InviteUserInput) -> InviteUserPayload:
+    async def invite_user(self, info: strawberry.Info, input: InviteUserInput) -> InviteUserPayload | None:
         async def run():
             profile = Profile(
                 type=input.type,
@@ -253,7 +253,7 @@ class UsersMutation:
     @strawberry.mutation(description="Create a service account.", permission_classes=[CanEditOtherUsers])
     async def create_service_account(
         self, info: strawberry.Info, input: CreateServiceAccountInput
-    ) -> CreateServiceAccountPayload:
+    ) -> CreateServiceAccountPayload | None:
         user, errors = await attempt(
             create_service_account(
                 info.context.actor,
@@ -266,7 +266,9 @@ class UsersMutation:
         return CreateServiceAccountPayload(user=User.from_model(user) if user else None, errors=errors)
 
     @strawberry.mutation(description="Issue a new invitation token.", permission_classes=[CanEditOtherUsers])
-    async def resend_invitation(self, info: strawberry.Info, input: ResendInvitationInput) -> ResendInvitationPayload:
+    async def resend_invitation(
+        self, info: strawberry.Info, input: ResendInvitationInput
+    ) -> ResendInvitationPayload | None:
         async def run():
             return await resend_invitation(info.context.actor, local_id(input.user_id, "User", "userId"))
 
@@ -281,7 +283,7 @@ class UsersMutation:
         return AcceptInvitationPayload(user=User.from_model(user) if user else None, errors=errors)
 
     @strawberry.mutation(description="Change a user's profile.", permission_classes=[CanEditOtherUsers])
-    async def update_user(self, info: strawberry.Info, input: UpdateUserInput) -> UpdateUserPayload:
+    async def update_user(self, info: strawberry.Info, input: UpdateUserInput) -> UpdateUserPayload | None:
         async def run():
             changes = {
                 name: getattr(input, name)
@@ -314,12 +316,12 @@ class UsersMutation:
         return LoginPayload(token=token, expires_at=expires_at, user=User.from_model(user), errors=[])
 
     @strawberry.mutation(description="End the current session.", permission_classes=[AnySession])
-    async def logout(self, info: strawberry.Info) -> LogoutPayload:
+    async def logout(self, info: strawberry.Info) -> LogoutPayload | None:
         _, errors = await attempt(logout(info.context.actor))
         return LogoutPayload(errors=errors)
 
     @strawberry.mutation(description="Replace a user's roles.", permission_classes=[CanEditOtherUsers])
-    async def assign_roles(self, info: strawberry.Info, input: AssignRolesInput) -> AssignRolesPayload:
+    async def assign_roles(self, info: strawberry.Info, input: AssignRolesInput) -> AssignRolesPayload | None:
         async def run():
             roles = [local_id(r, "Role", "roleIds") for r in input.role_ids]
             return await role_ops.assign_roles(
@@ -330,7 +332,9 @@ class UsersMutation:
         return AssignRolesPayload(user=User.from_model(user) if user else None, errors=errors)
 
     @strawberry.mutation(description="Grant an extra permission.", permission_classes=[CanEditOtherUsers])
-    async def grant_permission(self, info: strawberry.Info, input: GrantPermissionInput) -> GrantPermissionPayload:
+    async def grant_permission(
+        self, info: strawberry.Info, input: GrantPermissionInput
+    ) -> GrantPermissionPayload | None:
         async def run():
             return await role_ops.set_permission(
                 info.context.actor,
@@ -344,7 +348,9 @@ class UsersMutation:
         return GrantPermissionPayload(user=User.from_model(user) if user else None, errors=errors)
 
     @strawberry.mutation(description="Revoke an extra permission.", permission_classes=[CanEditOtherUsers])
-    async def revoke_permission(self, info: strawberry.Info, input: RevokePermissionInput) -> RevokePermissionPayload:
+    async def revoke_permission(
+        self, info: strawberry.Info, input: RevokePermissionInput
+    ) -> RevokePermissionPayload | None:
         async def run():
             return await role_ops.set_permission(
                 info.context.actor,
@@ -358,14 +364,14 @@ class UsersMutation:
         return RevokePermissionPayload(user=User.from_model(user) if user else None, errors=errors)
 
     @strawberry.mutation(description="Create a custom role.", permission_classes=[CanEditRoles])
-    async def create_role(self, info: strawberry.Info, input: CreateRoleInput) -> CreateRolePayload:
+    async def create_role(self, info: strawberry.Info, input: CreateRoleInput) -> CreateRolePayload | None:
         role, errors = await attempt(
             role_ops.create_role(info.context.actor, input.name, input.description, list(input.permissions))
         )
         return CreateRolePayload(role=Role.from_model(role) if role else None, errors=errors)
 
     @strawberry.mutation(description="Change a custom role.", permission_classes=[CanEditRoles])
-    async def update_role(self, info: strawberry.Info, input: UpdateRoleInput) -> UpdateRolePayload:
+    async def update_role(self, info: strawberry.Info, input: UpdateRoleInput) -> UpdateRolePayload | None:
         async def run():
             return await role_ops.update_role(
                 info.context.actor,
@@ -381,7 +387,7 @@ class UsersMutation:
     @strawberry.mutation(description="Hand the organization to another user.", permission_classes=[OwnerOnly])
     async def transfer_ownership(
         self, info: strawberry.Info, input: TransferOwnershipInput
-    ) -> TransferOwnershipPayload:
+    ) -> TransferOwnershipPayload | None:
         async def run():
             return await transfer_ownership(
                 info.context.actor, local_id(input.user_id, "User", "userId"), input.password

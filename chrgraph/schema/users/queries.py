@@ -65,7 +65,7 @@ class UsersQuery:
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
-    ) -> Connection[User]:
+    ) -> Connection[User] | None:
         f, o = filter or UserFilter(), order_by or UserOrder()
         checked_text(f.search, "search", 200)
         query = users_query(
@@ -108,7 +108,7 @@ class UsersQuery:
         return User.from_model(row)
 
     @strawberry.field(description="The organization's roles.", permission_classes=[CanViewUsers])
-    async def roles(self, info: strawberry.Info) -> list[Role]:
+    async def roles(self, info: strawberry.Info) -> list[Role] | None:
         return [Role.from_model(r) for r in await roles_query(info.context.actor)]
 
 
