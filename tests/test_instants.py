@@ -310,7 +310,8 @@ async def test_an_out_of_range_literal_in_the_document_is_refused_the_same_way(c
     dr = await practitioner(clinic.organization.id)
     pat = await patient(clinic.organization.id)
     document = f"""mutation {{ bookAppointment(input: {{practitionerId: "{dr}", patientId: "{pat}",
-      start: "9999-12-31T23:00:00-05:00", durationMinutes: 30}}) {{ appointment {{ id }} errors {{ code field }} }} }}"""
+      start: "9999-12-31T23:00:00-05:00", durationMinutes: 30}}) {{
+      appointment {{ id }} errors {{ code field }} }} }}"""
     data = await clinic.vendor.gql(document)
     assert data["bookAppointment"] == {"appointment": None, "errors": [{"code": "INVALID_INPUT", "field": ["start"]}]}
 
