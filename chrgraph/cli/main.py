@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import UTC, date, datetime
 from pathlib import Path
 
 import typer
 
-from chrgraph.cli.runtime import emit, organization, run, support_actor
+from chrgraph.cli.runtime import INSTANT_HELP, date_option, emit, instant_option, organization, run, support_actor
 from chrgraph.db.models import Contract
 from chrgraph.settings import get_settings
 
@@ -144,12 +143,12 @@ def org_set(
     time_zone: str = typer.Option(None),
     enterprise_api: bool = typer.Option(None, "--enterprise-api/--no-enterprise-api"),
     stripe_connected: bool = typer.Option(None, "--stripe-connected/--no-stripe-connected"),
-    license_enforcement_date: str = typer.Option(None, help="YYYY-MM-DD"),
+    license_enforcement_date: str = typer.Option(None, help="YYYY-MM-DD, 1900-01-01 to 2199-12-31."),
 ) -> None:
     """Change an organization's settings (as its support account)."""
     from chrgraph.resolvers.organizations.update_organization import update_organization
 
-    enforcement = date.fromisoformat(license_enforcement_date) if license_enforcement_date else None
+    enforcement = date_option(license_enforcement_date, "--license-enforcement-date")
 
     async def job():
         return await update_organization(
@@ -299,18 +298,19 @@ def token(
 def logs_show(
     org: str = typer.Option(...),
     consumer: str = typer.Option(None, help="Issuer."),
-    since: datetime = typer.Option(None, help="ISO date or time (UTC)."),
+    since: str = typer.Option(None, help=f"At or after this instant. {INSTANT_HELP}"),
+    until: str = typer.Option(None, help=f"Before this instant. {INSTANT_HELP}"),
     limit: int = typer.Option(100),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Show API log rows, newest first."""
     from chrgraph.resolvers.audit.api_logs import api_logs_query
 
+    window = {"since": instant_option(since, "--since"), "until": instant_option(until, "--until")}
+
     async def job():
         actor = await support_actor(org)
-        query = await api_logs_query(
-            actor, issuer=consumer, since=since.replace(tzinfo=since.tzinfo or UTC) if since else None
-        )
+        query = await api_logs_query(actor, issuer=consumer, **window)
         return [_log_json(row) for row in await query.limit(limit)]
 
     rows = run(job)

@@ -7,10 +7,12 @@ import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from datetime import date, datetime
+from typing import Any, NoReturn, TypeVar
 
 import typer
 
+from chrgraph import instants
 from chrgraph.auth.principals import Actor, support_cli_actor
 from chrgraph.db.config import close_db, init_db
 from chrgraph.db.models import Organization
@@ -50,6 +52,38 @@ async def organization(domain: str) -> Organization:
 async def support_actor(domain: str) -> Actor:
     org = await organization(domain)
     return support_cli_actor(org.id)
+
+
+INSTANT_HELP = (
+    "ISO 8601: 2027-01-11T12:00:00-05:00 or …Z; without an offset, UTC; a date alone is its "
+    "first instant in UTC. 1900-01-01 to 2199-12-31."
+)
+
+
+def instant_option(value: str | None, option: str) -> datetime | None:
+    """An option holding an instant, in UTC, parsed as the API parses one (the operator
+    may leave out the offset: UTC, as the help says); a bad value exits 2 with one line."""
+    if value is None:
+        return None
+    try:
+        return instants.parse_instant(value, naive_is_utc=True)
+    except ValueError as exc:
+        _bad_option(option, exc)
+
+
+def date_option(value: str | None, option: str) -> date | None:
+    """An option holding a calendar date (YYYY-MM-DD), checked as the API checks one."""
+    if value is None:
+        return None
+    try:
+        return instants.parse_date(value)
+    except ValueError as exc:
+        _bad_option(option, exc)
+
+
+def _bad_option(option: str, problem: ValueError) -> NoReturn:
+    typer.echo(f"error: {option}: {problem}", err=True)
+    raise typer.Exit(2)
 
 
 def emit(value: Any, as_json: bool, text: str) -> None:

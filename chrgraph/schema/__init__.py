@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import strawberry
+from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema_converter import CustomGraphQLEnumType
 from strawberry.tools import merge_types
 
@@ -18,6 +19,7 @@ from chrgraph.schema.patients.operations import PatientsMutation, PatientsQuery
 from chrgraph.schema.patients.types import IdentifierType, Patient
 from chrgraph.schema.portal.operations import PortalMutation, PortalQuery
 from chrgraph.schema.query import Query as CoreQuery
+from chrgraph.schema.scalars import SCALAR_OVERRIDES, guard_dates
 from chrgraph.schema.scheduling import types as scheduling_types
 from chrgraph.schema.scheduling.operations import SchedulingMutation, SchedulingQuery
 from chrgraph.schema.users.mutations import UsersMutation
@@ -51,9 +53,13 @@ Mutation = merge_types(
     ),
 )
 
+config = StrawberryConfig()
+guard_dates(Query, Mutation, config.name_converter)  # before the schema reads the fields' extensions
 schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
+    config=config,
+    scalar_overrides=SCALAR_OVERRIDES,
     types=[
         Organization,
         ApiConsumer,

@@ -4,6 +4,7 @@ migration schema editor by it)."""
 from __future__ import annotations
 
 import sqlite3
+from datetime import UTC, datetime
 from typing import Any
 
 from tortoise.backends.base.client import NestedTransactionContext, TransactionContext
@@ -18,6 +19,18 @@ from tortoise.exceptions import IntegrityError, OperationalError, TransactionMan
 from chrgraph.db import hooks
 from chrgraph.db.engine_sqlite.loop_connection import Checkpointer, LoopConnection
 from chrgraph.db.observed import Observed
+
+
+def _instant_text(value: datetime) -> str:
+    """SQLite stores an instant as text and compares it as text: only one offset makes
+    text order instant order, so every aware value is written in UTC (Tortoise's own
+    adapter keeps the offset it was given)."""
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC)
+    return value.isoformat(" ")
+
+
+sqlite3.register_adapter(datetime, _instant_text)  # replaces Tortoise's, registered on import above
 
 
 class ChrSqliteTransaction(Observed, SqliteTransactionWrapper):

@@ -9,7 +9,11 @@ from chrgraph.db.models import ApiConsumer, ApiLog
 from chrgraph.resolvers.errors import ErrorCode, fail
 
 
-async def api_logs_query(actor: Actor, *, issuer: str | None = None, since: datetime | None = None):
+async def api_logs_query(
+    actor: Actor, *, issuer: str | None = None, since: datetime | None = None, until: datetime | None = None
+):
+    """Rows of the organization, newest first; `since` inclusive, `until` exclusive
+    (aware instants: the GraphQL scalar and the command line give them in UTC)."""
     query = ApiLog.filter(organization_id=actor.organization_id)
     if issuer is not None:
         consumer = await ApiConsumer.get_or_none(issuer=issuer, organization_id=actor.organization_id)
@@ -18,4 +22,6 @@ async def api_logs_query(actor: Actor, *, issuer: str | None = None, since: date
         query = query.filter(consumer_id=consumer.id)
     if since is not None:
         query = query.filter(created_at__gte=since)
+    if until is not None:
+        query = query.filter(created_at__lt=until)
     return query.order_by("-created_at", "-id").select_related("consumer")

@@ -12,6 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+from chrgraph import instants
 from chrgraph.auth.principals import Actor
 from chrgraph.db.models import (
     License,
@@ -24,7 +25,7 @@ from chrgraph.db.models import (
 )
 from chrgraph.resolvers.errors import ErrorCode, fail
 from chrgraph.resolvers.licensing.catalog import CATALOG
-from chrgraph.resolvers.licensing.dates import first_of_next_month, month_start, start_of_day
+from chrgraph.resolvers.licensing.dates import first_of_next_month, start_of_day
 
 BILLABLE = (UserStatus.INVITED, UserStatus.ACTIVE)
 
@@ -93,8 +94,8 @@ async def statement_for(org: Organization, first_day: date, now: datetime | None
 async def billing_statement(actor: Actor, month: str, now: datetime | None = None) -> tuple[Statement, Statement]:
     """(the month's statement, the forecast of the month after it)."""
     try:
-        first_day = month_start(month)
+        first_day = instants.parse_month(month)
     except ValueError as exc:
-        raise fail(ErrorCode.INVALID_INPUT, "A month is written YYYY-MM.", "month") from exc
+        raise fail(ErrorCode.INVALID_INPUT, str(exc), "month") from exc
     org = await Organization.get(id=actor.organization_id)
     return await statement_for(org, first_day, now), await statement_for(org, first_of_next_month(first_day), now)

@@ -10,14 +10,6 @@ def first_of_next_month(day: date) -> date:
     return date(day.year + (day.month == 12), day.month % 12 + 1, 1)
 
 
-def month_start(month: str) -> date:
-    """'YYYY-MM' -> its first day; ValueError when malformed."""
-    year, _, number = month.partition("-")
-    if len(year) != 4 or len(number) != 2:
-        raise ValueError(month)
-    return date(int(year), int(number), 1)
-
-
 def start_of_day(day: date, time_zone: str) -> datetime:
     """The instant the organization's local day begins (UTC)."""
     return datetime.combine(day, time.min, tzinfo=ZoneInfo(time_zone)).astimezone(UTC)

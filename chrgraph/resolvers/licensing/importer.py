@@ -13,10 +13,11 @@ import csv
 import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 from tortoise.exceptions import IntegrityError
 
+from chrgraph import instants
 from chrgraph.audit import events
 from chrgraph.auth.principals import Actor
 from chrgraph.db.models import (
@@ -105,13 +106,9 @@ def parse_csv(text: str, org: Organization) -> list[ImportRow]:
         end_of_training = None
         if (raw.get("expected_end_of_training") or "").strip():
             try:
-                end_of_training = date.fromisoformat(raw["expected_end_of_training"].strip())
-            except ValueError:
-                errors.add(
-                    ErrorCode.INVALID_INPUT,
-                    "expected_end_of_training is YYYY-MM-DD",
-                    "expected_end_of_training",
-                )
+                end_of_training = instants.parse_date(raw["expected_end_of_training"])
+            except ValueError as exc:
+                errors.add(ErrorCode.INVALID_INPUT, f"expected_end_of_training: {exc}", "expected_end_of_training")
         profile = Profile(
             type=user_type,
             classification=classification,

@@ -21,5 +21,6 @@ def has_access(user: User, org: Organization, now: datetime | None = None) -> bo
         return False
     if user.classification is Classification.CLINICAL_TRAINEE:
         end = user.expected_end_of_training
-        return end is not None and local_today(org, now) <= end + TRAINEE_GRACE
+        # Counted back from today: `end + 14 days` overflows for an end date of 9999-12-31.
+        return end is not None and local_today(org, now) - TRAINEE_GRACE <= end
     return True

@@ -126,6 +126,7 @@ class RevokeApiConsumerKeyPayload:
 class ApiLogFilter:
     consumer_id: relay.GlobalID | None = strawberry.field(default=None, description="Only this consumer.")
     since: datetime.datetime | None = strawberry.field(default=None, description="At or after.")
+    until: datetime.datetime | None = strawberry.field(default=None, description="Before.")
 
 
 @strawberry.type
@@ -151,7 +152,7 @@ class ConsumersQuery:
                 issuer = await _issuer(info, f.consumer_id)
             except OperationFailed as exc:
                 raise bad_user_input("No such API consumer.") from exc
-        query = await api_logs_query(info.context.actor, issuer=issuer, since=f.since)
+        query = await api_logs_query(info.context.actor, issuer=issuer, since=f.since, until=f.until)
         s = info.context.settings
         return await paginate(
             query,

@@ -293,7 +293,7 @@ class LicensingQuery:
         try:
             statement, forecast = await billing_statement(info.context.actor, month)
         except OperationFailed as exc:
-            raise bad_user_input("`month` is written YYYY-MM.") from exc
+            raise bad_user_input(f"`month`: {exc.errors[0].message}") from exc
         return BillingStatement(
             month=statement.month,
             lines=_lines(statement),
