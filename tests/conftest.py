@@ -34,7 +34,7 @@ def database_url() -> str:
 @pytest.fixture(scope="session")
 async def app():
     application = create_app()
-    async with LifespanManager(application):
+    async with LifespanManager(application, startup_timeout=120):
         yield application
 
 

@@ -175,6 +175,8 @@ class RangeGuard(FieldExtension):
 def _payload_factory(field: StrawberryField) -> Callable[[list], Any]:
     """A mutation's payload holding only `errors` (its other fields null)."""
     payload = field.type
+    if isinstance(payload, StrawberryOptional):  # a payload a rule can refuse is nullable
+        payload = payload.of_type
     others = [f.name for f in dataclasses.fields(payload) if f.init and f.name != "errors"]
     definition = payload.__strawberry_definition__
     for name in others:
