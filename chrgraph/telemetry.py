@@ -98,7 +98,7 @@ class RequestTraceMiddleware:
             await self.app(scope, receive, send)
             return
         incoming = header(scope, b"x-request-id") or ""
-        request_id = incoming if _SANE_ID.match(incoming) else uuid.uuid4().hex
+        request_id = incoming if _SANE_ID.fullmatch(incoming) else uuid.uuid4().hex
         scope["chrgraph.request_id"] = request_id
         with tracer.start_as_current_span(
             f"{scope['method']} {scope['path']}",
