@@ -22,7 +22,7 @@ from chrgraph.db.models import PortalImage
 from chrgraph.resolvers.licensing.changes import settle_due_changes
 from chrgraph.resolvers.licensing.enforcement import enforce_licenses
 from chrgraph.resolvers.users.outbox import deliver_pending
-from chrgraph.responses import ServerErrorAnswer
+from chrgraph.responses import NO_STORE, ServerErrorAnswer
 from chrgraph.schema.guards import GRAPHQL_PATH, RequestGuard
 from chrgraph.schema.portal.operations import IMAGE_PATH
 from chrgraph.schema.view import GraphQLEndpoint
@@ -115,11 +115,12 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
             await close_db()
 
     endpoint = GraphQLEndpoint(settings)
-    # /graphql, every method, in §12's order: request id and span, API log, a JSON 500 for
+    # /graphql, every method, in §12's order: no-store on every answer, request id and span, API log, a JSON 500 for
     # whatever escapes, size and type guards, authentication, then the endpoint (which
     # answers 405 to methods other than GET and POST).
     graphql = RequestTraceMiddleware(
-        ApiLogMiddleware(ServerErrorAnswer(RequestGuard(AuthMiddleware(endpoint), settings=settings)))
+        ApiLogMiddleware(ServerErrorAnswer(RequestGuard(AuthMiddleware(endpoint), settings=settings))),
+        answer_headers=(NO_STORE,),
     )
     app = ChrGraphApp(
         graphql,

@@ -34,7 +34,9 @@ def database_url() -> str:
 @pytest.fixture(scope="session")
 async def app():
     application = create_app()
-    async with LifespanManager(application):
+    # Start-up migrates a new database: on a loaded machine that takes longer than the
+    # manager's default 5 seconds.
+    async with LifespanManager(application, startup_timeout=120):
         yield application
 
 
