@@ -84,7 +84,10 @@ PATH_STEPS = st.one_of(
     st.sampled_from(["variables", "i", "file", "list", "text", "0", "1", "7", "-1", "00", "", "\u0661"]),
     HOSTILE_TEXT,
 )
+KNOWN_STEPS = st.sampled_from(["i", "file", "list", "text", "missing", "0", "1", "2", "-1"])
 PATHS = st.one_of(
+    st.lists(KNOWN_STEPS, min_size=1, max_size=3).map(lambda steps: ".".join(["variables", *steps])),
+    st.lists(KNOWN_STEPS, min_size=1, max_size=3).map(lambda steps: ".".join(["variables", *steps])),
     st.lists(PATH_STEPS, min_size=1, max_size=5).map(".".join),
     st.lists(PATH_STEPS, min_size=0, max_size=3).map(lambda steps: ".".join(["variables", *steps])),
     JSON_VALUES,
@@ -102,6 +105,7 @@ VARIABLES = st.one_of(
 )
 OPERATIONS = st.one_of(
     st.builds(lambda variables: {"query": UPLOAD, "variables": variables}, VARIABLES),
+    st.builds(lambda variables: {"query": UPLOAD, "variables": variables}, VARIABLES),
     st.builds(
         lambda query, name, variables: {"query": query, "operationName": name, "variables": variables},
         st.one_of(st.just(UPLOAD), HOSTILE_TEXT),
@@ -113,21 +117,31 @@ OPERATIONS = st.one_of(
 FIELD_BYTES = st.one_of(st.binary(max_size=40), HOSTILE_TEXT.map(lambda t: t.encode("utf-8", "surrogatepass")))
 
 
+def mostly(draw, usual, other, in_ten: int = 8):
+    """Draw from `usual` `in_ten` times in ten, else from `other`: well-formed envelopes
+    carry the faults deeper (into the map's paths) than noise would."""
+    return draw(usual) if draw(st.integers(0, 9)) < in_ten else draw(other)
+
+
 @st.composite
 def multipart_parts(draw) -> list[tuple[bytes, bytes | None, bytes]]:
     """(field name, filename or None for a plain field, content) in the order sent."""
-    operations = draw(st.one_of(OPERATIONS.map(json_bytes), FIELD_BYTES))
-    mapping = draw(st.one_of(MAPS.map(json_bytes), FIELD_BYTES))
-    as_file = draw(st.sampled_from([None, "operations", "map"]))
+    operations = mostly(draw, OPERATIONS.map(json_bytes), FIELD_BYTES)
+    mapping = mostly(
+        draw, st.lists(PATHS, min_size=1, max_size=3).map(lambda p: json_bytes({"0": p})), MAPS.map(json_bytes)
+    )
+    as_file = mostly(draw, st.none(), st.sampled_from(["operations", "map"]), in_ten=9)
     parts = [
         (b"operations", b"o.json" if as_file == "operations" else None, operations),
         (b"map", b"m.json" if as_file == "map" else None, mapping),
     ]
-    for _ in range(draw(st.integers(0, 3))):
+    if mostly(draw, st.just(True), st.just(False)):
+        parts.append((b"0", b"background.png", draw(st.binary(max_size=64))))
+    for _ in range(draw(st.integers(0, 2))):
         name = draw(st.one_of(st.sampled_from([b"0", b"1", b"operations", b"map"]), FIELD_BYTES))
         filename = draw(st.one_of(st.none(), st.just(b"a.png"), FIELD_BYTES))
         parts.append((name, filename, draw(st.binary(max_size=64))))
-    if draw(st.booleans()):
+    if draw(st.integers(0, 9)) == 0:
         parts.reverse()  # the file before `operations`: out of the spec's order
     return parts
 
@@ -186,10 +200,18 @@ def token_parts(draw, issuer: str) -> tuple[dict[str, Any], dict[str, Any]]:
 @given(data=st.data(), signed=st.booleans())
 async def test_no_token_gets_a_server_error(fuzz_clinic, data, signed):
     header, payload = data.draw(token_parts(fuzz_clinic.vendor.consumer.issuer))
+    header_bytes, payload_bytes = json_bytes(header), json_bytes(payload)
+    depth = data.draw(st.sampled_from([0, 0, 0, 0, 2500]))
+    if depth:  # a member nested deeper than any JSON parser recurses (inside the 8 KiB)
+        nested = b', "nested": ' + b"[" * depth + b"]" * depth + b"}"
+        if data.draw(st.booleans()):
+            header_bytes = header_bytes[:-1] + nested
+        else:
+            payload_bytes = payload_bytes[:-1] + nested
     if signed:
-        token = rs512_signed(header, json_bytes(payload), fuzz_clinic.vendor.key)
+        token = rs512_signed(header_bytes, payload_bytes, fuzz_clinic.vendor.key)
     else:
-        token = f"{b64(json_bytes(header))}.{b64(json_bytes(payload))}.{b64(b'not a signature')}"
+        token = f"{b64(header_bytes)}.{b64(payload_bytes)}.{b64(b'not a signature')}"
     response = await fuzz_clinic.client.post(
         "/graphql", json={"query": "{ __typename }"}, headers={"Authorization": f"Bearer {token}"}
     )
@@ -238,7 +260,7 @@ HEADER_VALUES = st.one_of(
     request_id=HEADER_VALUES,
     forwarded_for=HEADER_VALUES,
     content_type=st.one_of(st.just(b"application/json"), HEADER_VALUES),
-    content_length=st.one_of(st.none(), HEADER_VALUES),
+    content_length=st.one_of(st.none(), st.sampled_from([b"\xb2", b"\xd9\xa1", b"-1", b"1e3", b" 7"]), HEADER_VALUES),
     accept=HEADER_VALUES,
     authorization=st.one_of(st.none(), HEADER_VALUES.map(lambda v: b"Bearer " + v), HEADER_VALUES),
     caller=st.sampled_from(["anonymous", "owner", "consumer"]),
