@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import re
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -43,9 +44,15 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ready"})
 
 
+# What the URL's token can be (`secrets.token_urlsafe`, within the column's 64): anything
+# else is not found before it reaches the database (which would refuse NUL or the length).
+_IMAGE_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
 async def portal_image(request: Request) -> Response:
     """§6: the background image, without credentials, at its unguessable URL."""
-    image = await PortalImage.get_or_none(token=request.path_params["token"])
+    token = request.path_params["token"]
+    image = await PortalImage.get_or_none(token=token) if _IMAGE_TOKEN.fullmatch(token) else None
     if image is None:
         return JSONResponse(
             {"errors": [{"message": "Not found.", "extensions": {"code": "NOT_FOUND"}}]}, status_code=404

@@ -603,3 +603,12 @@ async def test_a_content_length_that_is_not_ascii_digits_is_not_a_server_error(v
         ],
     )
     assert_data(response)
+
+
+@pytest.mark.parametrize(
+    "token", ["x" * 65, "x" * 5000, "a%00b", "%ED%A0%80", "%C3%A9t%C3%A9", "a%20b"], ids=lambda t: t[:12]
+)
+async def test_a_portal_image_url_that_no_image_can_have_is_not_found(client, token):
+    response = await client.get("/portal/background/" + token)
+    assert response.status_code == 404, response.text[:300]
+    assert response.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"
