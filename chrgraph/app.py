@@ -122,9 +122,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
             await close_db()
 
     endpoint = GraphQLEndpoint(settings)
-    # /graphql, every method, in §12's order: no-store on every answer, request id and span, API log, a JSON 500 for
-    # whatever escapes, size and type guards, authentication, then the endpoint (which
-    # answers 405 to methods other than GET and POST).
+    # /graphql, every method, in the order of its answers: request id, span and no-store on
+    # every answer, API log, a JSON 500 for whatever escapes, size and type guards,
+    # authentication, then the endpoint (which answers 405 to methods other than GET and POST).
     graphql = RequestTraceMiddleware(
         ApiLogMiddleware(ServerErrorAnswer(RequestGuard(AuthMiddleware(endpoint), settings=settings))),
         answer_headers=(NO_STORE,),

@@ -129,7 +129,7 @@ class DocumentCache:
 
 async def _multipart_upload(scope) -> tuple[GraphQLRequest, GraphQLRequest, Any]:
     """The GraphQL multipart request spec: `operations`, `map`, then the files, which
-    replace the variables the map names. Anything else is 400 BAD_REQUEST (§12).
+    replace the variables the map names. Anything else is 400 BAD_REQUEST.
     Returns the request to run (the files in place), the request as sent (files as
     null: what the API log keeps) and the form, to be closed once the request ran."""
     body = scope.get("chrgraph.body", b"")
