@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import re
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -22,7 +23,7 @@ from chrgraph.db.models import PortalImage
 from chrgraph.resolvers.licensing.changes import settle_due_changes
 from chrgraph.resolvers.licensing.enforcement import enforce_licenses
 from chrgraph.resolvers.users.outbox import deliver_pending
-from chrgraph.responses import ServerErrorAnswer
+from chrgraph.responses import NO_STORE, ServerErrorAnswer
 from chrgraph.schema.guards import GRAPHQL_PATH, RequestGuard
 from chrgraph.schema.portal.operations import IMAGE_PATH
 from chrgraph.schema.view import GraphQLEndpoint
@@ -43,9 +44,15 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ready"})
 
 
+# What the URL's token can be (`secrets.token_urlsafe`, within the column's 64): anything
+# else is not found before it reaches the database (which would refuse NUL or the length).
+_IMAGE_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
 async def portal_image(request: Request) -> Response:
     """§6: the background image, without credentials, at its unguessable URL."""
-    image = await PortalImage.get_or_none(token=request.path_params["token"])
+    token = request.path_params["token"]
+    image = await PortalImage.get_or_none(token=token) if _IMAGE_TOKEN.fullmatch(token) else None
     if image is None:
         return JSONResponse(
             {"errors": [{"message": "Not found.", "extensions": {"code": "NOT_FOUND"}}]}, status_code=404
@@ -115,11 +122,12 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
             await close_db()
 
     endpoint = GraphQLEndpoint(settings)
-    # /graphql, every method, in §12's order: request id and span, API log, a JSON 500 for
-    # whatever escapes, size and type guards, authentication, then the endpoint (which
-    # answers 405 to methods other than GET and POST).
+    # /graphql, every method, in the order of its answers: request id, span and no-store on
+    # every answer, API log, a JSON 500 for whatever escapes, size and type guards,
+    # authentication, then the endpoint (which answers 405 to methods other than GET and POST).
     graphql = RequestTraceMiddleware(
-        ApiLogMiddleware(ServerErrorAnswer(RequestGuard(AuthMiddleware(endpoint), settings=settings)))
+        ApiLogMiddleware(ServerErrorAnswer(RequestGuard(AuthMiddleware(endpoint), settings=settings))),
+        answer_headers=(NO_STORE,),
     )
     app = ChrGraphApp(
         graphql,

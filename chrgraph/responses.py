@@ -28,6 +28,11 @@ async def send_json(send, status: int, body: Any, headers: list[tuple[bytes, byt
     await send({"type": "http.response.body", "body": payload})
 
 
+# On every /graphql answer (health data, tokens, errors naming a request), whatever its
+# status and whichever layer gave it: the outermost middleware adds it (app.py).
+NO_STORE = (b"cache-control", b"no-store")
+
+
 def header(scope, name: bytes) -> str | None:
     for key, value in scope.get("headers", ()):
         if key == name:

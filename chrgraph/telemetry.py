@@ -88,17 +88,20 @@ def configure_tracing(settings: Settings) -> None:
 
 class RequestTraceMiddleware:
     """Outermost: a request id (X-Request-Id, ours unless the caller sent a sane one)
-    and the request's server span, closed with the HTTP status as its outcome."""
+    and the request's server span, closed with the HTTP status as its outcome. It adds
+    `answer_headers` to every answer too: it already rewrites each answer's headers, and
+    no answer passes it by, a late 500 included."""
 
-    def __init__(self, app) -> None:
+    def __init__(self, app, answer_headers: tuple[tuple[bytes, bytes], ...] = ()) -> None:
         self.app = app
+        self.answer_headers = answer_headers
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         incoming = header(scope, b"x-request-id") or ""
-        request_id = incoming if _SANE_ID.match(incoming) else uuid.uuid4().hex
+        request_id = incoming if _SANE_ID.fullmatch(incoming) else uuid.uuid4().hex
         scope["chrgraph.request_id"] = request_id
         with tracer.start_as_current_span(
             f"{scope['method']} {scope['path']}",
@@ -119,7 +122,11 @@ class RequestTraceMiddleware:
                         _describe_request(span, scope)
                     message = {
                         **message,
-                        "headers": [*message.get("headers", []), (b"x-request-id", request_id.encode())],
+                        "headers": [
+                            *message.get("headers", []),
+                            (b"x-request-id", request_id.encode()),
+                            *self.answer_headers,
+                        ],
                     }
                 await send(message)
 

@@ -34,6 +34,8 @@ def database_url() -> str:
 @pytest.fixture(scope="session")
 async def app():
     application = create_app()
+    # Start-up migrates a new database: on a loaded machine that takes longer than the
+    # manager's default 5 seconds.
     async with LifespanManager(application, startup_timeout=120):
         yield application
 

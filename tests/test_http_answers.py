@@ -502,3 +502,113 @@ async def test_health_endpoints_need_no_credentials(client, path):
     response = await client.get(path)
     assert response.status_code == 200, response.text
     assert response.json()["status"] in {"ok", "ready"}
+
+
+# --- every answer is no-store ------------------------------------------------------------
+
+GET_MUTATION = "/graphql?query=" + "mutation%20%7B%20logout%20%7B%20errors%20%7B%20code%20%7D%20%7D%20%7D"
+ANSWERS: list[Any] = [
+    pytest.param(
+        lambda v: v.client.post("/graphql", json={"query": VIEWER}, headers={"Authorization": bearer(v)}),
+        200,
+        id="200-query",
+    ),
+    pytest.param(
+        lambda v: v.client.post("/graphql", json=[{"query": TYPENAME}] * 2, headers={"Authorization": bearer(v)}),
+        200,
+        id="200-batch",
+    ),
+    pytest.param(
+        lambda v: v.client.get("/graphql?query=%7B__typename%7D", headers={"Authorization": bearer(v)}),
+        200,
+        id="200-get",
+    ),
+    pytest.param(lambda v: v.client.get("/graphql", headers={"Accept": "text/html"}), 200, id="200-graphiql-page"),
+    pytest.param(lambda v: post_raw(v.client, json_body(UNPARSEABLE), authorization=bearer(v)), 400, id="400-parse"),
+    pytest.param(lambda v: post_raw(v.client, b"{not json", authorization=bearer(v)), 400, id="400-not-json"),
+    pytest.param(
+        lambda v: post_raw(v.client, json_body(aliased(31)), authorization=bearer(v)), 400, id="400-too-complex"
+    ),
+    pytest.param(lambda v: post_raw(v.client, json_body(TYPENAME)), 401, id="401-anonymous"),
+    pytest.param(lambda v: post_raw(v.client, json_body(TYPENAME), authorization=BAD_TOKEN), 401, id="401-bad-token"),
+    pytest.param(lambda v: v.client.put("/graphql", json={"query": TYPENAME}), 405, id="405-put"),
+    pytest.param(
+        lambda v: v.client.get(GET_MUTATION, headers={"Authorization": bearer(v)}), 405, id="405-mutation-over-get"
+    ),
+    pytest.param(lambda v: post_raw(v.client, padded_to(MIB + 1), authorization=bearer(v)), 413, id="413"),
+    pytest.param(
+        lambda v: post_raw(v.client, b"{}", content_type="text/plain", authorization=bearer(v)), 415, id="415"
+    ),
+    pytest.param(
+        lambda v: post_raw(v.client, json_body(TYPENAME), authorization=bearer(v), headers={"X-Pad": "p" * 17_000}),
+        431,
+        id="431",
+    ),
+]
+
+
+def assert_no_store(response: httpx.Response, status: int) -> None:
+    assert response.status_code == status, response.text[:300]
+    assert response.headers.get_list("cache-control") == ["no-store"], response.headers
+
+
+@pytest.mark.parametrize(("send", "status"), ANSWERS)
+async def test_every_graphql_answer_is_no_store(vendor, send, status):
+    assert_no_store(await send(vendor), status)
+
+
+async def test_an_unexpected_error_answer_is_no_store(vendor, monkeypatch):
+    from chrgraph.schema import view
+
+    def broken_loaders():
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(view, "make_loaders", broken_loaders)
+    assert_no_store(await vendor.post(VIEWER), 500)
+
+
+async def test_an_answer_replaced_late_by_a_500_is_no_store(vendor):
+    """The API log replaces the whole answer, headers included, when its row cannot be
+    written: the header is added outside it."""
+    from chrgraph.db.hooks import FaultPlan, arm_fault, disarm_fault
+
+    plan = FaultPlan(fail_at=1, match="api_log")
+    arm_fault(plan)
+    try:
+        response = await vendor.post(VIEWER)
+    finally:
+        disarm_fault()
+    assert plan.fired
+    assert_no_store(response, 500)
+
+
+async def test_routes_beside_graphql_keep_their_own_caching(client):
+    assert "no-store" not in (await client.get("/healthz")).headers.get("cache-control", "")
+
+
+# --- headers that are not what they claim -------------------------------------------------
+
+
+@pytest.mark.parametrize("declared", [b"\xb2", b"\xb9\xb2", b"1e3", b"-1", b" 12 ", b"\xd9\xa1"])
+async def test_a_content_length_that_is_not_ascii_digits_is_not_a_server_error(vendor, declared):
+    """`"²".isdigit()` is true, and int() refuses it: such a length is ignored, the body
+    read as it comes (uvicorn refuses these before the app; an ASGI server might not)."""
+    response = await vendor.client.post(
+        "/graphql",
+        content=json_body(TYPENAME),
+        headers=[
+            (b"content-type", b"application/json"),
+            (b"content-length", declared),
+            (b"authorization", bearer(vendor).encode()),
+        ],
+    )
+    assert_data(response)
+
+
+@pytest.mark.parametrize(
+    "token", ["x" * 65, "x" * 5000, "a%00b", "%ED%A0%80", "%C3%A9t%C3%A9", "a%20b"], ids=lambda t: t[:12]
+)
+async def test_a_portal_image_url_that_no_image_can_have_is_not_found(client, token):
+    response = await client.get("/portal/background/" + token)
+    assert response.status_code == 404, response.text[:300]
+    assert response.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"

@@ -224,7 +224,9 @@ async def test_token_without_iss_is_refused(vendor):
     await assert_token_refused(vendor, vendor_token(vendor, iss=None), "UNKNOWN_OR_INACTIVE_ISSUER")
 
 
-@pytest.mark.parametrize("iss", ["nobody-we-know", "", 42, ["x"]], ids=["unknown", "empty", "number", "list"])
+@pytest.mark.parametrize(
+    "iss", ["nobody-we-know", "", "i" * 256], ids=["unknown", "empty", "longer-than-any-stored-issuer"]
+)
 async def test_token_from_an_unknown_issuer_is_refused(vendor, iss):
     await assert_token_refused(vendor, vendor_token(vendor, iss=iss), "UNKNOWN_OR_INACTIVE_ISSUER")
 
@@ -495,6 +497,106 @@ async def test_signed_token_with_an_unknown_header_parameter_is_malformed(vendor
 async def test_signed_token_with_a_typ_header_is_accepted(vendor):
     token = sign(claims(issuer(vendor)), vendor.key, header={"typ": "JWT"})
     assert_accepted(await call_with(vendor, token), vendor)
+
+
+# --- iss and kid are clean strings, checked before any database is asked ---------------
+
+UNCLEAN_IDENTIFIERS = [
+    pytest.param("\ud800", id="lone-high-surrogate"),
+    pytest.param("vendor-\udfff", id="lone-low-surrogate"),
+    pytest.param("ven\x00dor", id="nul"),
+    pytest.param("\x00", id="only-nul"),
+    pytest.param("vendor\n", id="trailing-newline"),
+    pytest.param("ven\tdor", id="tab"),
+    pytest.param("ven\rdor", id="carriage-return"),
+    pytest.param("\x1b[31mvendor", id="escape"),
+    pytest.param("vendor\x7f", id="delete"),
+    pytest.param("vendor\x85", id="c1-next-line"),
+    pytest.param("i" * 257, id="over-256-characters"),
+    pytest.param(42, id="number"),
+    pytest.param(["vendor"], id="list"),
+    pytest.param({"name": "vendor"}, id="object"),
+    pytest.param(None, id="null"),
+    pytest.param(True, id="boolean"),
+]
+
+
+def signed_with(vendor: Vendor, header: dict[str, Any], payload: dict[str, Any]) -> str:
+    """A genuine RS512 signature over exactly this JSON (ensure_ascii: a lone surrogate
+    travels as its `\\ud800` escape, as a hostile client would send it)."""
+    return rs512_signed(header, json.dumps(payload).encode(), vendor.key)
+
+
+async def statements_while(action) -> list[str]:
+    """The SQL statements sent while `action` runs (not the auth-epoch poll, on a clock)."""
+    from chrgraph.db import hooks
+
+    counter = hooks.count_statements()
+    try:
+        await action()
+    finally:
+        hooks.stop_counting(counter)
+    return [s for s in counter.statements if "auth_epoch" not in s]
+
+
+@pytest.mark.parametrize("iss", UNCLEAN_IDENTIFIERS)
+async def test_token_whose_iss_is_not_a_clean_string_is_malformed_before_any_query(vendor, iss):
+    token = signed_with(vendor, {"alg": "RS512", "kid": "k1"}, {**claims(issuer(vendor)), "iss": iss})
+    statements = await statements_while(lambda: assert_token_refused(vendor, token, "MALFORMED_TOKEN"))
+    assert statements == []
+
+
+@pytest.mark.parametrize("kid", UNCLEAN_IDENTIFIERS)
+async def test_token_whose_kid_is_not_a_clean_string_is_malformed_before_any_query(vendor, kid):
+    token = signed_with(vendor, {"alg": "RS512", "kid": kid}, claims(issuer(vendor)))
+    statements = await statements_while(lambda: assert_token_refused(vendor, token, "MALFORMED_TOKEN"))
+    assert statements == []
+
+
+@pytest.mark.parametrize("iss", ["\ud800", "a\x00b"], ids=["lone-surrogate", "nul"])
+async def test_an_unclean_iss_is_malformed_even_with_a_forbidden_algorithm(vendor, iss):
+    """MALFORMED_TOKEN comes before ALGORITHM_NOT_ALLOWED."""
+    token = raw_token({"alg": "none", "kid": "k1"}, {**claims(issuer(vendor)), "iss": iss})
+    await assert_token_refused(vendor, token, "MALFORMED_TOKEN")
+
+
+@pytest.mark.parametrize("iss", ["\ud800", "a\x00b", "x" * 300])
+async def test_an_unclean_iss_is_malformed_without_a_signature_or_key(client, iss):
+    """No consumer, no key, no signature: the token is refused for its shape alone."""
+    token = raw_token({"alg": "RS512"}, {**claims("whoever"), "iss": iss}, b"not-a-signature")
+    assert_refused(await call(client, f"Bearer {token}"), "MALFORMED_TOKEN", token)
+
+
+async def test_an_issuer_of_exactly_256_characters_is_just_unknown(vendor):
+    token = vendor_token(vendor, iss="i" * 256)
+    statements = await statements_while(lambda: assert_token_refused(vendor, token, "UNKNOWN_OR_INACTIVE_ISSUER"))
+    assert statements == []  # no stored issuer is that long: nothing to ask
+
+
+@pytest.mark.parametrize(
+    "iss", ["vendor-élodie", "vendör 🏥", "\u202eevil"], ids=["accents", "emoji-and-space", "bidi-control"]
+)
+async def test_an_issuer_with_other_unicode_is_a_clean_string_and_simply_unknown(vendor, iss):
+    await assert_token_refused(vendor, vendor_token(vendor, iss=iss), "UNKNOWN_OR_INACTIVE_ISSUER")
+
+
+@pytest.mark.parametrize("where", ["header", "payload"])
+async def test_a_token_nested_thousands_deep_is_malformed(client, where):
+    deep = "[" * 3000 + "]" * 3000
+    header = '{"alg": "RS512", "kid": %s}' % (deep if where == "header" else '"k1"')
+    payload = '{"iss": "x", "exp": 1, "nested": %s}' % (deep if where == "payload" else "0")
+    token = f"{b64(header.encode())}.{b64(payload.encode())}.{b64(b'signature')}"
+    assert_refused(await call(client, f"Bearer {token}"), "MALFORMED_TOKEN", token)
+
+
+@pytest.mark.parametrize("suffix", ["\n", "\r\n", "\x85", "\xa0"], ids=["lf", "crlf", "nel", "nbsp"])
+def test_a_token_followed_by_a_line_break_is_not_taken_for_a_token(suffix):
+    """A shape is the whole value: `$` in a pattern also matches before a final newline."""
+    from chrgraph.auth.consumers import looks_like_jwt
+    from chrgraph.auth.sessions import looks_like_session
+
+    assert not looks_like_jwt("aaaa.bbbb.cccc" + suffix)
+    assert not looks_like_session("chs_" + "A" * 43 + suffix)
 
 
 def token_of_length(vendor: Vendor, length: int) -> str:

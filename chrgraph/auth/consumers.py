@@ -22,18 +22,23 @@ from chrgraph.auth import epoch
 from chrgraph.auth.errors import AuthError, AuthReason
 from chrgraph.auth.principals import Principal, PrincipalKind
 from chrgraph.db.models import ApiConsumer, ApiConsumerKey
+from chrgraph.db.models.consumer import IDENTIFIER_MAX_LENGTH
+from chrgraph.resolvers.validation import identifier_problem
 from chrgraph.settings import get_settings
 
 # The signature part may be empty: that is how an unsecured (`alg: none`) JWT looks
 # (RFC 7519 §6.1), and §2.1 answers it ALGORITHM_NOT_ALLOWED, not MALFORMED_TOKEN.
-JWT_SHAPE = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
+JWT_SHAPE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 ALLOWED_HEADER = {"alg", "kid", "typ"}
 _NEGATIVE_CACHE_SIZE = 10_000
 _VERIFIED_CACHE_SIZE = 4_096  # a token is under 8 KiB (max_token_bytes): at most ~32 MiB
+# `iss` and `kid` longer than this are malformed; up to it, an issuer that cannot be
+# stored is simply unknown.
+MAX_TOKEN_IDENTIFIER = 256
 
 
 def looks_like_jwt(token: str) -> bool:
-    return bool(JWT_SHAPE.match(token))
+    return JWT_SHAPE.fullmatch(token) is not None
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,8 @@ class _Registry:
 
 
 async def _load(issuer: str) -> CachedConsumer | None:
+    if len(issuer) > IDENTIFIER_MAX_LENGTH:
+        return None  # no consumer can have it: the column would refuse the query
     consumer = await ApiConsumer.get_or_none(issuer=issuer).select_related("organization")
     if consumer is None:
         return None
@@ -131,7 +138,7 @@ def _b64json(segment: str) -> dict:
         raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
         text = raw.decode("utf-8")  # strict: no UTF-16 payloads
         value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_not_json)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: `[[[[…`
         raise AuthError(AuthReason.MALFORMED_TOKEN) from exc
     if not isinstance(value, dict):
         raise AuthError(AuthReason.MALFORMED_TOKEN)
@@ -169,8 +176,12 @@ async def verify_consumer_token(token: str) -> Principal:
     header_b64, payload_b64, _ = token.split(".")
     header = _b64json(header_b64)
     claims = _b64json(payload_b64)
-    if set(header) - ALLOWED_HEADER or not isinstance(header.get("kid", ""), str):
+    if set(header) - ALLOWED_HEADER:
         raise AuthError(AuthReason.MALFORMED_TOKEN)
+    # Both are looked up (the issuer in the database): clean strings only, before that.
+    for part, name in ((header, "kid"), (claims, "iss")):
+        if name in part and identifier_problem(part[name], MAX_TOKEN_IDENTIFIER) is not None:
+            raise AuthError(AuthReason.MALFORMED_TOKEN)
     if "exp" not in claims or not _numeric(claims["exp"]):
         raise AuthError(AuthReason.MALFORMED_TOKEN)
     for name in ("nbf", "iat"):

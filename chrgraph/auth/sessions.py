@@ -23,7 +23,7 @@ _CACHE_SIZE = 10_000
 
 
 def looks_like_session(token: str) -> bool:
-    return bool(SESSION_SHAPE.match(token))
+    return SESSION_SHAPE.fullmatch(token) is not None
 
 
 def new_session_token() -> tuple[str, str]:

@@ -416,13 +416,13 @@ def users_import(
 
     from chrgraph.resolvers.licensing.importer import import_users
 
-    text = file.read_text(encoding="utf-8-sig")
+    data = file.read_bytes()  # decoded by the importer, as Excel writes CSV
 
     async def job():
         actor = await support_actor(org)
         with Progress(transient=True, disable=as_json) as bar:
             task = bar.add_task("importing", total=None)
-            return await import_users(actor, text, lambda done, total: bar.update(task, completed=done, total=total))
+            return await import_users(actor, data, lambda done, total: bar.update(task, completed=done, total=total))
 
     result = run(job)
     mapping = result.mapping
@@ -461,9 +461,9 @@ def billing_statement_cmd(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """The month's billed users per license, the UNLICENSED line and next month's forecast."""
-    import csv
     import sys
 
+    from chrgraph.resolvers.csv_files import write_csv
     from chrgraph.resolvers.licensing.billing import billing_statement
 
     async def job():
@@ -484,10 +484,14 @@ def billing_statement_cmd(
         ]
 
     if csv_out:
-        writer = csv.writer(sys.stdout)
-        writer.writerow(["month", "license", "billed", "count", "users"])
-        for row in rows(statement) + rows(forecast):
-            writer.writerow([row["month"], row["license"], row["billed"], row["count"], " ".join(row["users"])])
+        write_csv(
+            sys.stdout,
+            ["month", "license", "billed", "count", "users"],
+            (
+                [row["month"], row["license"], row["billed"], row["count"], " ".join(row["users"])]
+                for row in rows(statement) + rows(forecast)
+            ),
+        )
         return
     emit(
         {"statement": rows(statement), "forecast": rows(forecast)},

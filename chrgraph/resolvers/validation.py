@@ -37,6 +37,14 @@ class Errors:
             return None
         return value.strip()
 
+    def identifier(self, value: str | None, *field: str, max_length: int, required: bool = False) -> str | None:
+        """Like `text`, under `identifier_problem`'s rule."""
+        value = self.text(value, *field, max_length=max_length, required=required)
+        if value is not None and (problem := identifier_problem(value, max_length)):
+            self.add(ErrorCode.INVALID_INPUT, problem, *field)
+            return None
+        return value
+
 
 def text_problem(value: str, max_length: int) -> str | None:
     if len(value) > max_length:
@@ -48,6 +56,22 @@ def text_problem(value: str, max_length: int) -> str | None:
     if any(ord(c) < 32 and c not in "\t\r\n" for c in value):
         return "Control characters (NUL included) are not allowed."
     return None
+
+
+# C0, DEL and C1 control characters: layout (tab, CR, LF) included.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def identifier_problem(value: object, max_length: int) -> str | None:
+    """An identifier (an issuer, a key id): a string of valid Unicode, at most
+    `max_length` characters, without any control character. Used where such a value
+    arrives and where it is registered, so that one is never accepted by the other only."""
+    if not isinstance(value, str):
+        return "Not a string."
+    problem = text_problem(value, max_length)
+    if problem is None and _CONTROL.search(value):
+        return "Control characters are not allowed."
+    return problem
 
 
 def valid_time_zone(name: str) -> bool:

@@ -31,7 +31,8 @@ class RequestGuard:
         multipart = ctype == "multipart/form-data"
         limit = self.settings.max_multipart_body_bytes if multipart else self.settings.max_json_body_bytes
         declared = header(scope, b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
+        # isdigit() alone also takes "²" and other digits int() refuses.
+        if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
             await send_json(send, 413, error_body("Request body is too large.", "PAYLOAD_TOO_LARGE"))
             return
         chunks: list[bytes] = []

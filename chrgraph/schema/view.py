@@ -127,9 +127,11 @@ class DocumentCache:
         return Prepared(document)
 
 
-async def _multipart_upload(scope) -> tuple[GraphQLRequest, Any]:
+async def _multipart_upload(scope) -> tuple[GraphQLRequest, GraphQLRequest, Any]:
     """The GraphQL multipart request spec: `operations`, `map`, then the files, which
-    replace the variables the map names. Anything else is 400 BAD_REQUEST (§12)."""
+    replace the variables the map names. Anything else is 400 BAD_REQUEST.
+    Returns the request to run (the files in place), the request as sent (files as
+    null: what the API log keeps) and the form, to be closed once the request ran."""
     body = scope.get("chrgraph.body", b"")
     delivered = False
 
@@ -146,38 +148,53 @@ async def _multipart_upload(scope) -> tuple[GraphQLRequest, Any]:
     except Exception as exc:  # python-multipart's parse errors and Starlette's limits
         raise not_upload from exc
     try:
-        operations = orjson.loads(form.get("operations") or b"")
-        mapping = orjson.loads(form.get("map") or b"")
-        if not isinstance(mapping, dict) or not mapping or not isinstance(operations, dict):
+        operations, mapping = form.get("operations"), form.get("map")
+        if not isinstance(operations, str) or not isinstance(mapping, str):
+            raise ValueError("operations and map are plain fields")
+        sent = _request_from(orjson.loads(operations))
+        mapping = orjson.loads(mapping)
+        if not isinstance(mapping, dict) or not mapping:
             raise ValueError("not an upload")
-        request = _request_from(operations)
-        variables = dict(request.variables or {})
+        # A second copy of the variables to fill in: the one as sent stays as it was.
+        variables = orjson.loads(operations).get("variables") or {}
         for key, paths in mapping.items():
             upload = form.get(key)
             if not isinstance(upload, UploadFile) or not isinstance(paths, list):
                 raise ValueError("map names a missing file")
             for path in paths:
-                _put(variables, str(path), upload)
-    except (ValueError, orjson.JSONDecodeError, Refused) as exc:
+                _put(variables, path, upload)
+    except (ValueError, Refused) as exc:  # orjson.JSONDecodeError is a ValueError
         await form.close()
         raise not_upload from exc
-    return GraphQLRequest(request.query, request.operation_name, variables), form
+    return GraphQLRequest(sent.query, sent.operation_name, variables), sent, form
 
 
-def _put(variables: dict[str, Any], path: str, value: Any) -> None:
-    parts = path.split(".")
-    if parts[0] != "variables" or len(parts) < 2:
-        raise ValueError(path)
-    target: Any = variables
-    for part in parts[1:-1]:
-        target = target[int(part)] if isinstance(target, list) else target[part]
-    last = parts[-1]
-    if isinstance(target, list):
-        target[int(last)] = value
-    elif isinstance(target, dict):
-        target[last] = value
-    else:
-        raise ValueError(path)
+_LIST_INDEX = re.compile(r"0|[1-9][0-9]{0,8}")
+
+
+def _put(variables: dict[str, Any], path: object, value: Any) -> None:
+    """Put `value` at `path` (`variables.input.files.0`). Every step must exist in the
+    variables as sent: a member of an object, or an index within a list. A path the
+    operation does not have, an index past a list's end, a step into a string, a number,
+    null or another file is a ValueError (the caller's 400), never an IndexError."""
+    if not isinstance(path, str):
+        raise ValueError("a path is a string")
+    root, *steps = path.split(".")
+    if root != "variables" or not steps:
+        raise ValueError("a path starts with `variables.`")
+    container: Any = variables
+    for position, step in enumerate(steps):
+        slot: str | int
+        if isinstance(container, dict) and step in container:
+            slot = step
+        elif isinstance(container, list) and _LIST_INDEX.fullmatch(step) and int(step) < len(container):
+            slot = int(step)
+        else:
+            raise ValueError("the path leaves the variables")
+        if position == len(steps) - 1:
+            container[slot] = value
+        else:
+            container = container[slot]
 
 
 def _count_selections(document: DocumentNode) -> int:
@@ -226,8 +243,8 @@ class GraphQLEndpoint:
             return
         form = None
         try:
-            requests, batched, form = await self._read(scope)
-            scope[GRAPHQL_REQUEST] = _log_view(requests, batched)
+            requests, sent, batched, form = await self._read(scope)
+            scope[GRAPHQL_REQUEST] = _log_view(sent, batched)
             principal = scope.get(PRINCIPAL)
             if principal is None:
                 self._check_anonymous(requests, batched)
@@ -278,30 +295,23 @@ class GraphQLEndpoint:
         )
         await send({"type": "http.response.body", "body": html})
 
-    async def _read(self, scope) -> tuple[list[GraphQLRequest], bool, Any]:
+    async def _read(self, scope) -> tuple[list[GraphQLRequest], list[GraphQLRequest], bool, Any]:
+        """The requests to run, the requests as sent (they differ for an upload only),
+        whether they came as a batch, and an upload's form."""
         if scope["method"] == "GET":
             params = {k: v[-1] for k, v in parse_qs(scope.get("query_string", b"").decode("latin-1")).items()}
             try:
                 variables = orjson.loads(params["variables"]) if params.get("variables") else None
             except orjson.JSONDecodeError as exc:
                 raise Refused(400, "BAD_REQUEST", ["`variables` is not valid JSON."]) from exc
-            return (
-                [
-                    _request_from(
-                        {
-                            "query": params.get("query"),
-                            "variables": variables,
-                            "operationName": params.get("operationName"),
-                        }
-                    )
-                ],
-                False,
-                None,
+            request = _request_from(
+                {"query": params.get("query"), "variables": variables, "operationName": params.get("operationName")}
             )
+            return [request], [request], False, None
         ctype = (header(scope, b"content-type") or "").split(";")[0].strip().lower()
         if ctype == "multipart/form-data":
-            request, form = await _multipart_upload(scope)
-            return [request], False, form
+            request, sent, form = await _multipart_upload(scope)
+            return [request], [sent], False, form
         try:
             data = orjson.loads(scope.get("chrgraph.body", b""))
         except orjson.JSONDecodeError as exc:
@@ -309,8 +319,10 @@ class GraphQLEndpoint:
         if isinstance(data, list):
             if not data:
                 raise Refused(400, "BAD_REQUEST", ["An empty batch."])
-            return [_request_from(item) for item in data], True, None
-        return [_request_from(data)], False, None
+            requests = [_request_from(item) for item in data]
+            return requests, requests, True, None
+        requests = [_request_from(data)]
+        return requests, requests, False, None
 
     def _check_anonymous(self, requests: list[GraphQLRequest], batched: bool) -> None:
         """§2.4: only a single `login` or `acceptInvitation` mutation, nothing else."""

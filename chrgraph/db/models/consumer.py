@@ -1,6 +1,8 @@
 from tortoise import fields
 from tortoise.models import Model
 
+IDENTIFIER_MAX_LENGTH = 255  # an issuer or a key id, as stored
+
 
 class ApiConsumer(Model):
     """A vendor integration that signs its own RS512 JWTs (§2.1)."""
@@ -10,7 +12,7 @@ class ApiConsumer(Model):
         "chrgraph.Organization", related_name="api_consumers", on_delete=fields.RESTRICT
     )
     name = fields.CharField(max_length=200)
-    issuer = fields.CharField(max_length=255, unique=True)
+    issuer = fields.CharField(max_length=IDENTIFIER_MAX_LENGTH, unique=True)
     active = fields.BooleanField(default=True)
     last_used_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -25,7 +27,7 @@ class ApiConsumerKey(Model):
 
     id = fields.BigIntField(primary_key=True)
     consumer = fields.ForeignKeyField("chrgraph.ApiConsumer", related_name="keys", on_delete=fields.RESTRICT)
-    kid = fields.CharField(max_length=255, null=True)
+    kid = fields.CharField(max_length=IDENTIFIER_MAX_LENGTH, null=True)
     public_key_pem = fields.TextField()
     fingerprint = fields.CharField(max_length=64)
     bits = fields.IntField()

@@ -10,7 +10,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from joserfc.jwk import RSAKey
 
+from chrgraph.db.models.consumer import IDENTIFIER_MAX_LENGTH
 from chrgraph.resolvers.errors import ErrorCode, fail
+from chrgraph.resolvers.validation import identifier_problem
 
 MIN_RSA_BITS = 2048
 
@@ -34,13 +36,15 @@ def parse_public_key(text: str, field: str = "publicKey") -> PublicKey:
                 raise fail(ErrorCode.KEY_TOO_WEAK, "Only RSA keys are accepted.", field)
             if "d" in data:
                 raise fail(ErrorCode.INVALID_KEY, "Send the public key, never the private key.", field)
-            jwk_kid = data.get("kid") if isinstance(data.get("kid"), str) else None
+            jwk_kid = data.get("kid")
+            if jwk_kid is not None and (problem := identifier_problem(jwk_kid, IDENTIFIER_MAX_LENGTH)):
+                raise fail(ErrorCode.INVALID_KEY, f"The key's kid: {problem}", field)
             key = RSAKey.import_key(data).get_op_key("verify")
         else:
             if "PRIVATE KEY" in text:
                 raise fail(ErrorCode.INVALID_KEY, "Send the public key, never the private key.", field)
             key = serialization.load_pem_public_key(text.encode("ascii"))
-    except (ValueError, TypeError, UnicodeEncodeError, KeyError) as exc:
+    except (ValueError, TypeError, UnicodeEncodeError, KeyError, RecursionError) as exc:
         raise fail(ErrorCode.INVALID_KEY, "The public key is neither a PEM nor a JWK RSA public key.", field) from exc
     if not isinstance(key, rsa.RSAPublicKey):
         raise fail(ErrorCode.KEY_TOO_WEAK, "Only RSA keys are accepted.", field)

@@ -12,6 +12,7 @@ from chrgraph.audit import events
 from chrgraph.auth import epoch
 from chrgraph.auth.principals import Actor
 from chrgraph.db.models import ApiConsumer, ApiConsumerKey
+from chrgraph.db.models.consumer import IDENTIFIER_MAX_LENGTH
 from chrgraph.db.transactions import atomic
 from chrgraph.resolvers.consumers.keys import parse_public_key
 from chrgraph.resolvers.errors import ErrorCode, OperationFailed, fail
@@ -40,8 +41,9 @@ async def create_api_consumer(
 ) -> ApiConsumer:
     errors = Errors()
     name = errors.text(name, "name", required=True)
-    issuer = errors.text(issuer, "issuer", max_length=255) or name
-    kid = errors.text(kid, "kid", max_length=255) or None
+    # An issuer and a key id are matched against what tokens carry: no control characters.
+    issuer = errors.identifier(issuer or name, "issuer", max_length=IDENTIFIER_MAX_LENGTH)
+    kid = errors.identifier(kid, "kid", max_length=IDENTIFIER_MAX_LENGTH) or None
     if errors:
         raise OperationFailed(*errors.items)
     key = parse_public_key(public_key)
@@ -98,7 +100,7 @@ async def set_api_consumer_active(actor: Actor, issuer: str, active: bool) -> Ap
 
 async def add_api_consumer_key(actor: Actor, issuer: str, public_key: str, kid: str) -> ApiConsumerKey:
     errors = Errors()
-    kid = errors.text(kid, "kid", max_length=255, required=True)
+    kid = errors.identifier(kid, "kid", max_length=IDENTIFIER_MAX_LENGTH, required=True)
     if errors:
         raise OperationFailed(*errors.items)
     key = parse_public_key(public_key)
@@ -132,7 +134,7 @@ async def add_api_consumer_key(actor: Actor, issuer: str, public_key: str, kid: 
 
 async def revoke_api_consumer_key(actor: Actor, issuer: str, kid: str) -> ApiConsumerKey:
     errors = Errors()
-    kid = errors.text(kid, "kid", max_length=255, required=True)
+    kid = errors.identifier(kid, "kid", max_length=IDENTIFIER_MAX_LENGTH, required=True)
     if errors:
         raise OperationFailed(*errors.items)
     async with atomic() as conn:

@@ -5,12 +5,11 @@ with line numbers and nothing of it is imported. Then mapping and enforcement ru
 Columns (header row required, docs/license-mapping.md): email, first_name, last_name,
 type (STAFF|PRACTITIONER), classification, billing_number, title, labs_90d,
 prescriptions_90d, virtual_visits_90d, provincial_claims_90d; optionally
-expected_end_of_training (YYYY-MM-DD), which clinical trainees need as when invited."""
+expected_end_of_training (YYYY-MM-DD), which clinical trainees need as when invited.
+The file is read as Excel writes it (`read_csv`)."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,6 +28,7 @@ from chrgraph.db.models import (
     UserType,
 )
 from chrgraph.db.transactions import atomic
+from chrgraph.resolvers.csv_files import read_csv
 from chrgraph.resolvers.errors import ErrorCode, OperationFailed, UserError
 from chrgraph.resolvers.licensing.changes import record_status
 from chrgraph.resolvers.licensing.enforcement import enforce_licenses
@@ -69,8 +69,8 @@ class ImportResult:
     enforced: int = 0
 
 
-def parse_csv(text: str, org: Organization) -> list[ImportRow]:
-    reader = csv.DictReader(io.StringIO(text))
+def parse_csv(data: bytes | str, org: Organization) -> list[ImportRow]:
+    reader = read_csv(data)
     missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
         raise OperationFailed(
@@ -135,9 +135,11 @@ def parse_csv(text: str, org: Organization) -> list[ImportRow]:
     return rows
 
 
-async def import_users(actor: Actor, text: str, progress: Callable[[int, int], None] | None = None) -> ImportResult:
+async def import_users(
+    actor: Actor, data: bytes | str, progress: Callable[[int, int], None] | None = None
+) -> ImportResult:
     org = await Organization.get(id=actor.organization_id)
-    rows = parse_csv(text, org)
+    rows = parse_csv(data, org)
     taken = set(await User.filter(login_email__in=[r.email for r in rows]).values_list("login_email", flat=True))
     if taken:
         raise OperationFailed(

@@ -42,7 +42,7 @@ async def create_organization(
     email) its owner: an INVITED Staff user with the STAFF license (§1, §2.3)."""
     errors = Errors()
     name = errors.text(name, "name", required=True)
-    if not DOMAIN_RE.match(domain or ""):
+    if not DOMAIN_RE.fullmatch(domain or ""):
         errors.add(ErrorCode.INVALID_INPUT, "A domain is a lowercase slug (a-z, 0-9, -).", "domain")
     if province not in PROVINCES:
         errors.add(ErrorCode.INVALID_INPUT, "Not a Canadian province or territory code.", "province")

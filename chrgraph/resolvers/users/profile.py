@@ -68,7 +68,7 @@ def check_email(errors: Errors, email: str | None, *path: str) -> str | None:
     if value is None:
         return None
     value = normalize_email(value)
-    if not EMAIL_RE.match(value):
+    if not EMAIL_RE.fullmatch(value):
         errors.add(ErrorCode.INVALID_EMAIL, "Not a valid email address.", *path)
         return None
     return value
