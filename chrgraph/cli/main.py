@@ -460,7 +460,9 @@ def billing_statement_cmd(
     csv_out: bool = typer.Option(False, "--csv", help="CSV: license,billed,count,emails"),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """The month's billed users per license, the UNLICENSED line and next month's forecast."""
+    """The month's billed users per license, the UNLICENSED line and next month's forecast.
+
+    An organization not under license management (CUSTOM contract) has no lines."""
     import csv
     import sys
 
@@ -483,6 +485,14 @@ def billing_statement_cmd(
             for line in s.lines
         ]
 
+    if not statement.under_license_management:
+        note = f"{org} is not under license management (CUSTOM contract): its statement has no lines."
+        if csv_out:
+            typer.echo(note, err=True)
+            csv.writer(sys.stdout).writerow(["month", "license", "billed", "count", "users"])
+        else:
+            emit({"underLicenseManagement": False, "statement": [], "forecast": []}, as_json, note)
+        return
     if csv_out:
         writer = csv.writer(sys.stdout)
         writer.writerow(["month", "license", "billed", "count", "users"])
@@ -490,7 +500,7 @@ def billing_statement_cmd(
             writer.writerow([row["month"], row["license"], row["billed"], row["count"], " ".join(row["users"])])
         return
     emit(
-        {"statement": rows(statement), "forecast": rows(forecast)},
+        {"underLicenseManagement": True, "statement": rows(statement), "forecast": rows(forecast)},
         as_json,
         "\n".join(
             f"{r['month']}  {r['license']:<17} {'billed' if r['billed'] else 'not billed':<10} {r['count']}"
