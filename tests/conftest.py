@@ -34,7 +34,8 @@ def database_url() -> str:
 @pytest.fixture(scope="session")
 async def app():
     application = create_app()
-    async with LifespanManager(application):
+    # Migrating a fresh database takes several seconds on a busy machine (the default: 5).
+    async with LifespanManager(application, startup_timeout=60):
         yield application
 
 

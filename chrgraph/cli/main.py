@@ -143,7 +143,9 @@ def org_set(
     province: str = typer.Option(None),
     time_zone: str = typer.Option(None),
     enterprise_api: bool = typer.Option(None, "--enterprise-api/--no-enterprise-api"),
-    stripe_connected: bool = typer.Option(None, "--stripe-connected/--no-stripe-connected"),
+    stripe_connected: bool = typer.Option(
+        None, "--stripe-connected/--no-stripe-connected", help="Disconnecting also turns portal billing off."
+    ),
     license_enforcement_date: str = typer.Option(None, help="YYYY-MM-DD"),
 ) -> None:
     """Change an organization's settings (as its support account)."""
