@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from chrgraph.auth.principals import support_cli_actor
-from chrgraph.db.models import AuditEvent
+from chrgraph.db import hooks
+from chrgraph.db.models import AuditEvent, Organization
 from chrgraph.resolvers.organizations.update_organization import update_organization
 from tests.accounts import make_clinic
 from tests.helpers import unique
@@ -174,6 +175,22 @@ async def test_disconnecting_stripe_turns_portal_billing_off_with_its_own_audit_
     # Reconnecting Stripe does not turn portal billing back on.
     await clinic.support.gql(ORG, {"i": {"stripeConnected": True}})
     assert (await clinic.owner.gql(BILLING))["portalSettings"]["portalBilling"] is False
+
+
+async def test_when_turning_portal_billing_off_fails_stripe_stays_connected(clinic):
+    await portal_billing_on(clinic)
+    events_before = await AuditEvent.filter(organization_id=clinic.organization.id).count()
+    plan = hooks.FaultPlan(fail_at=1, match='"portal_settings"')
+    hooks.arm_fault(plan)
+    try:
+        response = await clinic.support.post(ORG, {"i": {"stripeConnected": False}})
+    finally:
+        hooks.disarm_fault()
+    assert plan.fired
+    assert response.json()["errors"][0]["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+    assert (await Organization.get(id=clinic.organization.id)).stripe_connected is True
+    assert (await clinic.owner.gql(BILLING))["portalSettings"]["portalBilling"] is True
+    assert await AuditEvent.filter(organization_id=clinic.organization.id).count() == events_before
 
 
 async def test_disconnecting_stripe_with_portal_billing_off_records_no_billing_event(clinic):
