@@ -1,7 +1,8 @@
 """`chrgraph users import --org D FILE.csv`: legacy users without licenses, the
 migration path. Every row is validated first; a file with any bad row is reported
-with line numbers and nothing of it is imported. Then mapping and enforcement run (both do nothing for an
-organization not under license management, whose users are imported unmanaged).
+with line numbers and nothing of it is imported. Then mapping and enforcement run;
+both do nothing for an organization not under license management, whose users come
+in unmanaged.
 
 Columns (header row required, docs/license-mapping.md): email, first_name, last_name,
 type (STAFF|PRACTITIONER), classification, billing_number, title, labs_90d,
