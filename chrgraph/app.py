@@ -19,9 +19,9 @@ from chrgraph.audit.api_log import ApiLogMiddleware, purge_api_logs, writer
 from chrgraph.audit.checkpoint import sign_checkpoints
 from chrgraph.auth.middleware import AuthMiddleware
 from chrgraph.db.config import close_db, init_db
-from chrgraph.db.models import PortalImage
 from chrgraph.resolvers.licensing.changes import settle_due_changes
 from chrgraph.resolvers.licensing.enforcement import enforce_licenses
+from chrgraph.resolvers.portal.images import served_background
 from chrgraph.resolvers.users.outbox import deliver_pending
 from chrgraph.responses import NO_STORE, ServerErrorAnswer
 from chrgraph.schema.guards import GRAPHQL_PATH, RequestGuard
@@ -50,18 +50,23 @@ _IMAGE_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 async def portal_image(request: Request) -> Response:
-    """§6: the background image, without credentials, at its unguessable URL."""
+    """The portal's background image, without credentials, at its unguessable URL; a
+    replaced or removed image answers 404. Caches keep it at most an hour, so a removed
+    image leaves them soon; revalidation by ETag costs a 304."""
     token = request.path_params["token"]
-    image = await PortalImage.get_or_none(token=token) if _IMAGE_TOKEN.fullmatch(token) else None
+    image = await served_background(token) if _IMAGE_TOKEN.fullmatch(token) else None
     if image is None:
         return JSONResponse(
-            {"errors": [{"message": "Not found.", "extensions": {"code": "NOT_FOUND"}}]}, status_code=404
+            {"errors": [{"message": "Not found.", "extensions": {"code": "NOT_FOUND"}}]},
+            status_code=404,
+            headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
         )
     etag = f'"{image.sha256}"'
     headers = {
         "ETag": etag,
-        "Cache-Control": "public, max-age=31536000, immutable",
+        "Cache-Control": "public, max-age=3600",
         "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'",
     }
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)

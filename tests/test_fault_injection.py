@@ -44,6 +44,7 @@ from chrgraph.resolvers.deactivation.deactivate_user import deactivate_user
 from chrgraph.resolvers.licensing.operations import set_user_license
 from chrgraph.resolvers.organizations.update_organization import update_organization
 from chrgraph.resolvers.patients.patients import create_identifier_type
+from chrgraph.resolvers.portal.images import upload_background_image
 from chrgraph.resolvers.portal.settings import set_portal_enabled
 from chrgraph.resolvers.scheduling.appointments import book_appointment
 from chrgraph.resolvers.scheduling.work import (
@@ -574,6 +575,12 @@ async def upload_portal_background_image_call(w: World) -> Call:
     return Call("uploadPortalBackgroundImage", {}, w.owner, upload=png())
 
 
+async def remove_portal_background_image_call(w: World) -> Call:
+    clinic = await w.fresh_clinic()
+    await upload_background_image(support_cli_actor(clinic.organization.id), png())
+    return Call("removePortalBackgroundImage", None, clinic.owner.token)
+
+
 async def set_patient_portal_access_call(w: World) -> Call:
     return Call("setPatientPortalAccess", {"patientId": await patient(w.org_id), "enabled": True}, w.owner)
 
@@ -671,6 +678,7 @@ CALLS: dict[str, Callable[[World], Awaitable[Call]]] = {
     "enablePortal": enable_portal_call,
     "disablePortal": disable_portal_call,
     "uploadPortalBackgroundImage": upload_portal_background_image_call,
+    "removePortalBackgroundImage": remove_portal_background_image_call,
     "setPatientPortalAccess": set_patient_portal_access_call,
     "setUserLicense": set_user_license_call,
     "cancelPendingLicenseChange": cancel_pending_license_change_call,

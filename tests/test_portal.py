@@ -1,15 +1,18 @@
-"""The patient portal (SPEC §6)."""
+"""The patient portal: switching it, its settings, and per-patient access (the
+background image: test_portal_background_image.py)."""
 
 from __future__ import annotations
 
-import io
-import json
+import asyncio
+import os
+import sys
+from pathlib import Path
 
 import pytest
-from PIL import Image
 
 from chrgraph.auth.principals import support_cli_actor
-from chrgraph.db.models import AuditEvent, PortalImage
+from chrgraph.db import hooks
+from chrgraph.db.models import AuditEvent, Organization
 from chrgraph.resolvers.organizations.update_organization import update_organization
 from tests.accounts import make_clinic
 from tests.helpers import unique
@@ -22,9 +25,10 @@ UPDATE = """mutation($i: UpdatePortalSettingsInput!) { updatePortalSettings(inpu
   errors { code field } } }"""
 ENABLE = "mutation { enablePortal { organization { portalEnabled } errors { code } } }"
 DISABLE = "mutation { disablePortal { organization { portalEnabled } errors { code } } }"
-UPLOAD = """mutation($i: UploadPortalBackgroundImageInput!) { uploadPortalBackgroundImage(input: $i) {
-  image { url contentType width height size } errors { code field } } }"""
 HISTORY = "{ portalSettingsHistory { totalCount edges { node { action changes { field before after } } } } }"
+ORG = """mutation($i: UpdateOrganizationInput!) { updateOrganization(input: $i) {
+  organization { stripeConnected } errors { code } } }"""
+BILLING = "{ portalSettings { portalBilling } }"
 REGISTER = """mutation($i: RegisterPatientInput!) { registerPatient(input: $i) { patient { id portalAccess } } }"""
 ACCESS = """mutation($i: SetPatientPortalAccessInput!) { setPatientPortalAccess(input: $i) {
   patient { portalAccess } errors { code field } } }"""
@@ -33,22 +37,6 @@ ACCESS = """mutation($i: SetPatientPortalAccessInput!) { setPatientPortalAccess(
 @pytest.fixture
 async def clinic(client):
     return await make_clinic(client)
-
-
-def image_bytes(kind: str, size=(64, 32)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, (20, 120, 200)).save(buffer, format=kind)
-    return buffer.getvalue()
-
-
-async def upload(session, data: bytes, filename: str, content_type: str = "application/octet-stream"):
-    operations = json.dumps({"query": UPLOAD, "variables": {"i": {"file": None}}})
-    return await session.client.post(
-        "/graphql",
-        headers={"Authorization": f"Bearer {session.token}"},
-        data={"operations": operations, "map": json.dumps({"0": ["variables.i.file"]})},
-        files={"0": (filename, data, content_type)},
-    )
 
 
 async def test_defaults_are_the_specs(clinic):
@@ -126,44 +114,6 @@ async def test_only_owner_and_support_switch_the_portal(clinic):
     assert (await clinic.vendor.post(SETTINGS)).json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
 
-@pytest.mark.parametrize(("kind", "content_type"), [("PNG", "image/png"), ("JPEG", "image/jpeg")])
-async def test_a_real_image_is_stored_and_served_without_credentials(client, clinic, kind, content_type):
-    data = image_bytes(kind)
-    response = await upload(clinic.owner, data, "background.bin")
-    result = response.json()["data"]["uploadPortalBackgroundImage"]
-    assert result["errors"] == []
-    image = result["image"]
-    assert (image["contentType"], image["width"], image["height"], image["size"]) == (
-        content_type,
-        64,
-        32,
-        len(data),
-    )
-    served = await client.get(image["url"])
-    assert served.status_code == 200 and served.content == data
-    assert served.headers["content-type"] == content_type
-    assert "max-age" in served.headers["cache-control"] and served.headers["etag"]
-    assert len(image["url"].rsplit("/", 1)[1]) >= 40
-    assert (await client.get(image["url"], headers={"If-None-Match": served.headers["etag"]})).status_code == 304
-    assert (await clinic.support.gql(SETTINGS))["portalSettings"]["backgroundImage"]["url"] == image["url"]
-
-
-async def test_a_renamed_text_file_and_an_oversized_image_are_refused_and_nothing_is_stored(clinic):
-    before = await PortalImage.all().count()
-    text = await upload(clinic.owner, b"just some text, honestly\n" * 10, "photo.png", "image/png")
-    assert text.json()["data"]["uploadPortalBackgroundImage"]["errors"] == [
-        {"code": "UNSUPPORTED_IMAGE", "field": ["file"]}
-    ]
-    big = image_bytes("PNG") + b"\x00" * (5 * 1024 * 1024)
-    oversized = await upload(clinic.owner, big, "big.png", "image/png")
-    assert oversized.json()["data"]["uploadPortalBackgroundImage"]["errors"][0]["code"] == "IMAGE_TOO_LARGE"
-    gif = io.BytesIO()
-    Image.new("RGB", (4, 4)).save(gif, format="GIF")
-    other = await upload(clinic.owner, gif.getvalue(), "a.gif", "image/gif")
-    assert other.json()["data"]["uploadPortalBackgroundImage"]["errors"][0]["code"] == "UNSUPPORTED_IMAGE"
-    assert await PortalImage.all().count() == before
-
-
 async def test_multipart_that_is_not_an_upload_is_a_bad_request(clinic):
     response = await clinic.owner.client.post(
         "/graphql",
@@ -199,3 +149,76 @@ async def test_new_patients_get_access_when_accessible_for_new_patients_is_on(cl
         await clinic.owner.gql(ENABLE)
         second = await clinic.vendor.gql(REGISTER, {"i": {**pat, "lastName": unique("Next")}})
         assert second["registerPatient"]["patient"]["portalAccess"] is True
+
+
+async def portal_billing_on(clinic) -> None:
+    connected = await clinic.support.gql(ORG, {"i": {"stripeConnected": True}})
+    assert connected["updateOrganization"]["errors"] == []
+    result = (await clinic.owner.gql(UPDATE, {"i": {"portalBilling": True}}))["updatePortalSettings"]
+    assert result["errors"] == [] and result["portalSettings"]["portalBilling"] is True
+
+
+async def test_disconnecting_stripe_turns_portal_billing_off_with_its_own_audit_event(clinic):
+    await portal_billing_on(clinic)
+    result = (await clinic.support.gql(ORG, {"i": {"stripeConnected": False}}))["updateOrganization"]
+    assert result == {"organization": {"stripeConnected": False}, "errors": []}
+    assert (await clinic.owner.gql(BILLING))["portalSettings"]["portalBilling"] is False
+    org_id = clinic.organization.id
+    [updated] = await AuditEvent.filter(organization_id=org_id, action="ORGANIZATION_UPDATED").order_by("-seq").limit(1)
+    [billing] = await AuditEvent.filter(organization_id=org_id, action="PORTAL_BILLING_DISABLED")
+    assert billing.changes == {"portalBilling": {"before": True, "after": False}, "reason": "STRIPE_DISCONNECTED"}
+    assert updated.changes == {"stripeConnected": {"before": True, "after": False}}
+    # Written together: the two events follow each other in the chain, from one request.
+    assert billing.seq == updated.seq + 1 and billing.request_id == updated.request_id is not None
+    history = (await clinic.owner.gql(HISTORY))["portalSettingsHistory"]["edges"]
+    assert history[0]["node"]["action"] == "PORTAL_BILLING_DISABLED"
+    # Reconnecting Stripe does not turn portal billing back on.
+    await clinic.support.gql(ORG, {"i": {"stripeConnected": True}})
+    assert (await clinic.owner.gql(BILLING))["portalSettings"]["portalBilling"] is False
+
+
+async def test_when_turning_portal_billing_off_fails_stripe_stays_connected(clinic):
+    await portal_billing_on(clinic)
+    events_before = await AuditEvent.filter(organization_id=clinic.organization.id).count()
+    plan = hooks.FaultPlan(fail_at=1, match='"portal_settings"')
+    hooks.arm_fault(plan)
+    try:
+        response = await clinic.support.post(ORG, {"i": {"stripeConnected": False}})
+    finally:
+        hooks.disarm_fault()
+    assert plan.fired
+    assert response.json()["errors"][0]["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+    assert (await Organization.get(id=clinic.organization.id)).stripe_connected is True
+    assert (await clinic.owner.gql(BILLING))["portalSettings"]["portalBilling"] is True
+    assert await AuditEvent.filter(organization_id=clinic.organization.id).count() == events_before
+
+
+async def test_disconnecting_stripe_with_portal_billing_off_records_no_billing_event(clinic):
+    await clinic.support.gql(ORG, {"i": {"stripeConnected": True}})
+    await clinic.support.gql(ORG, {"i": {"stripeConnected": False}})
+    assert not await AuditEvent.filter(
+        organization_id=clinic.organization.id, action="PORTAL_BILLING_DISABLED"
+    ).exists()
+
+
+async def test_chrgraph_org_set_no_stripe_connected_turns_portal_billing_off(clinic, database_url):
+    await portal_billing_on(clinic)
+    process = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).parent / "chrgraph"),
+        "org",
+        "set",
+        "--domain",
+        clinic.domain,
+        "--no-stripe-connected",
+        env={**os.environ, "CHRGRAPH_DATABASE_URL": database_url},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 120)
+    assert process.returncode == 0, err.decode()
+    assert (await clinic.owner.gql(BILLING))["portalSettings"]["portalBilling"] is False
+    [billing] = await AuditEvent.filter(organization_id=clinic.organization.id, action="PORTAL_BILLING_DISABLED")
+    assert billing.actor_kind.value == "SUPPORT"
+    assert (await clinic.owner.gql(UPDATE, {"i": {"portalBilling": True}}))["updatePortalSettings"]["errors"] == [
+        {"code": "STRIPE_INTEGRATION_REQUIRED", "field": ["portalBilling"]}
+    ]

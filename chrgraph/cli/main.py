@@ -142,7 +142,9 @@ def org_set(
     province: str = typer.Option(None),
     time_zone: str = typer.Option(None),
     enterprise_api: bool = typer.Option(None, "--enterprise-api/--no-enterprise-api"),
-    stripe_connected: bool = typer.Option(None, "--stripe-connected/--no-stripe-connected"),
+    stripe_connected: bool = typer.Option(
+        None, "--stripe-connected/--no-stripe-connected", help="Disconnecting also turns portal billing off."
+    ),
     license_enforcement_date: str = typer.Option(None, help="YYYY-MM-DD, 1900-01-01 to 2199-12-31."),
 ) -> None:
     """Change an organization's settings (as its support account)."""
@@ -460,7 +462,9 @@ def billing_statement_cmd(
     csv_out: bool = typer.Option(False, "--csv", help="CSV: license,billed,count,emails"),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """The month's billed users per license, the UNLICENSED line and next month's forecast."""
+    """The month's billed users per license, the UNLICENSED line and next month's forecast.
+
+    An organization not under license management (CUSTOM contract) has no lines."""
     import sys
 
     from chrgraph.resolvers.csv_files import write_csv
@@ -483,6 +487,14 @@ def billing_statement_cmd(
             for line in s.lines
         ]
 
+    if not statement.under_license_management:
+        note = f"{org} is not under license management (CUSTOM contract): its statement has no lines."
+        if csv_out:
+            typer.echo(note, err=True)
+            write_csv(sys.stdout, ["month", "license", "billed", "count", "users"], [])
+        else:
+            emit({"underLicenseManagement": False, "statement": [], "forecast": []}, as_json, note)
+        return
     if csv_out:
         write_csv(
             sys.stdout,
@@ -494,7 +506,7 @@ def billing_statement_cmd(
         )
         return
     emit(
-        {"statement": rows(statement), "forecast": rows(forecast)},
+        {"underLicenseManagement": True, "statement": rows(statement), "forecast": rows(forecast)},
         as_json,
         "\n".join(
             f"{r['month']}  {r['license']:<17} {'billed' if r['billed'] else 'not billed':<10} {r['count']}"

@@ -14,11 +14,8 @@ from chrgraph.db.transactions import atomic
 from chrgraph.resolvers.deactivation.deactivate_user import deactivate_user
 from chrgraph.resolvers.organizations.create_organization import create_organization
 from chrgraph.resolvers.patients.patients import Identifier, create_identifier_type, register_patient
-from chrgraph.resolvers.portal.settings import (
-    set_portal_enabled,
-    update_portal_settings,
-    upload_background_image,
-)
+from chrgraph.resolvers.portal.images import upload_background_image
+from chrgraph.resolvers.portal.settings import set_portal_enabled, update_portal_settings
 from chrgraph.resolvers.scheduling.appointments import book_appointment
 from chrgraph.resolvers.scheduling.work import (
     create_inbox_message,

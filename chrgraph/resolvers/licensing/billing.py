@@ -1,10 +1,12 @@
-"""billingStatement (§4): for a month, per license the billed count and users.
+"""billingStatement: for a month, per license the billed count and users.
 
 Billed in a month: users whose license in effect for billing on the first day of
 that month (org-local) is that license and whose status at the start of that day was
 INVITED or ACTIVE (so a user deactivated during a month is billed for it, and not
 after). Users with no license then appear in an UNLICENSED line, not billed. The
-forecast is next month's statement from what is known now (pending changes count)."""
+forecast is next month's statement from what is known now (pending changes count).
+An organization not under license management (CUSTOM contract) has a statement with
+no lines that says so."""
 
 from __future__ import annotations
 
@@ -21,11 +23,11 @@ from chrgraph.db.models import (
     User,
     UserStatus,
     UserStatusChange,
-    UserType,
 )
 from chrgraph.resolvers.errors import ErrorCode, fail
 from chrgraph.resolvers.licensing.catalog import CATALOG
 from chrgraph.resolvers.licensing.dates import first_of_next_month, start_of_day
+from chrgraph.resolvers.licensing.management import managed_users
 
 BILLABLE = (UserStatus.INVITED, UserStatus.ACTIVE)
 
@@ -45,6 +47,7 @@ class StatementLine:
 class Statement:
     month: str
     lines: list[StatementLine]
+    under_license_management: bool = True
 
     @property
     def billed_total(self) -> int:
@@ -70,10 +73,12 @@ def _license_on(changes: list[LicenseChange], day: date, user: User) -> License 
 
 async def statement_for(org: Organization, first_day: date, now: datetime | None = None) -> Statement:
     now = now or datetime.now(UTC)
+    month = first_day.strftime("%Y-%m")
+    query = managed_users(org)
+    if query is None:
+        return Statement(month, [], under_license_management=False)
     instant = min(start_of_day(first_day, org.time_zone), now)
-    users = await User.filter(organization_id=org.id, type__in=[UserType.STAFF, UserType.PRACTITIONER]).order_by(
-        "last_name", "first_name", "id"
-    )
+    users = await query.order_by("last_name", "first_name", "id")
     ids = [u.id for u in users]
     changes: dict[int, list[LicenseChange]] = defaultdict(list)
     for change in await LicenseChange.filter(user_id__in=ids):
@@ -88,7 +93,7 @@ async def statement_for(org: Organization, first_day: date, now: datetime | None
         by_license[_license_on(changes[user.id], first_day, user)].append(user)
     lines = [StatementLine(info.license, True, by_license.get(info.license, [])) for info in CATALOG.values()]
     lines.append(StatementLine(None, False, by_license.get(None, [])))
-    return Statement(first_day.strftime("%Y-%m"), lines)
+    return Statement(month, lines)
 
 
 async def billing_statement(actor: Actor, month: str, now: datetime | None = None) -> tuple[Statement, Statement]:

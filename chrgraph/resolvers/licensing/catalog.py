@@ -73,6 +73,10 @@ def fits(license: License, user_type: UserType, classification: Classification |
     return True
 
 
+# Service and support accounts hold no license and are never billed.
+LICENSED_TYPES = (UserType.STAFF, UserType.PRACTITIONER)
+
+
 def licensed_type(user_type: UserType) -> bool:
-    """Service and support accounts hold no license and are never billed (§4)."""
-    return user_type in (UserType.STAFF, UserType.PRACTITIONER)
+    """Whether users of this type hold licenses (Staff and Practitioners)."""
+    return user_type in LICENSED_TYPES

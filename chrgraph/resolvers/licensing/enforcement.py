@@ -1,7 +1,8 @@
-"""License enforcement (§4): on and after the organization's enforcement date, a user
+"""License enforcement: on and after the organization's enforcement date, a user
 still without a license gets the highest tier that fits it, automatic and not
 reviewed, billed from the later of the enforcement date and the first day of the
-month after the user came under license management. Idempotent."""
+month after the user came under license management. Only organizations under license
+management are enforced. Idempotent."""
 
 from __future__ import annotations
 
@@ -12,18 +13,16 @@ from chrgraph.audit import events
 from chrgraph.auth.principals import system_actor
 from chrgraph.db.models import (
     Classification,
-    Contract,
     License,
     LicenseChange,
     LicenseChangeKind,
-    Organization,
     User,
-    UserStatus,
     UserType,
 )
 from chrgraph.db.transactions import atomic
 from chrgraph.resolvers.licensing.catalog import CATALOG, fits
 from chrgraph.resolvers.licensing.dates import first_of_next_month, local_date
+from chrgraph.resolvers.licensing.management import managed_organizations, unlicensed_users
 
 
 def highest_tier(user_type: UserType, classification: Classification | None) -> License:
@@ -43,7 +42,7 @@ async def enforce_licenses(
 ) -> int:
     """Returns how many users got a license. `progress(done, total)` drives a CLI bar."""
     now = now or datetime.now(UTC)
-    orgs = Organization.filter(contract=Contract.STANDARD)
+    orgs = managed_organizations()
     if organization_id is not None:
         orgs = orgs.filter(id=organization_id)
     assigned = 0
@@ -51,13 +50,10 @@ async def enforce_licenses(
         today = local_date(now, org.time_zone)
         if today < org.license_enforcement_date:
             continue
-        users = (
-            await User.filter(
-                organization_id=org.id, license__isnull=True, type__in=[UserType.STAFF, UserType.PRACTITIONER]
-            )
-            .exclude(status=UserStatus.DEACTIVATED)
-            .order_by("id")
-        )
+        query = unlicensed_users(org)
+        if query is None:
+            continue
+        users = await query.order_by("id")
         actor = system_actor(org.id)
         for index, user in enumerate(users, start=1):
             license = highest_tier(user.type, user.classification)

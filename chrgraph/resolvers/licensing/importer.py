@@ -1,6 +1,8 @@
-"""`chrgraph users import --org D FILE.csv` (§4): legacy users without licenses, the
+"""`chrgraph users import --org D FILE.csv`: legacy users without licenses, the
 migration path. Every row is validated first; a file with any bad row is reported
-with line numbers and nothing of it is imported. Then mapping and enforcement run.
+with line numbers and nothing of it is imported. Then mapping and enforcement run;
+both do nothing for an organization not under license management, whose users come
+in unmanaged.
 
 Columns (header row required, docs/license-mapping.md): email, first_name, last_name,
 type (STAFF|PRACTITIONER), classification, billing_number, title, labs_90d,
@@ -32,6 +34,7 @@ from chrgraph.resolvers.csv_files import read_csv
 from chrgraph.resolvers.errors import ErrorCode, OperationFailed, UserError
 from chrgraph.resolvers.licensing.changes import record_status
 from chrgraph.resolvers.licensing.enforcement import enforce_licenses
+from chrgraph.resolvers.licensing.management import under_license_management
 from chrgraph.resolvers.licensing.mapping import MappingResult, run_license_mapping
 from chrgraph.resolvers.users.invitations import issue_invitation
 from chrgraph.resolvers.users.profile import Profile, apply_profile, check_email, check_profile, snapshot
@@ -151,6 +154,7 @@ async def import_users(
         )
     result = ImportResult()
     now = datetime.now(UTC)
+    managed_since = now if under_license_management(org) else None
     try:
         async with atomic() as conn:
             for done, row in enumerate(rows, start=1):
@@ -160,7 +164,7 @@ async def import_users(
                     login_email=row.email,
                     status=UserStatus.INVITED,
                     invited_at=now,
-                    license_managed_since=now,
+                    license_managed_since=managed_since,
                 )
                 apply_profile(user, row.profile)
                 await user.save(using_db=conn)

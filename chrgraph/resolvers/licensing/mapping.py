@@ -1,6 +1,7 @@
-"""License mapping (§4, docs/license-mapping.md): a deterministic rule set proposes a
+"""License mapping (docs/license-mapping.md): a deterministic rule set proposes a
 license, a confidence and the evidence for each unlicensed user; proposals at or above
-the threshold are applied as automatic, the rest wait in `unmappedUsers`."""
+the threshold are applied as automatic, the rest wait in `unmappedUsers`. Only
+organizations under license management have proposals or unmapped users."""
 
 from __future__ import annotations
 
@@ -11,27 +12,27 @@ from typing import Any
 from chrgraph.auth.principals import Actor
 from chrgraph.db.models import (
     Classification,
-    Contract,
     License,
     LicenseChangeKind,
     LicenseEvidence,
     Organization,
     User,
-    UserStatus,
     UserType,
 )
 from chrgraph.db.transactions import atomic
 from chrgraph.resolvers.licensing.changes import change_license
+from chrgraph.resolvers.licensing.management import managed_users, unlicensed_users
 from chrgraph.settings import get_settings
 
 RULES_VERSION = "2026-11"
+ENFORCED_REASON = "Assigned automatically by license enforcement: review it."
 
 
 @dataclass(frozen=True)
 class Proposal:
     user: User
-    license: License
-    confidence: float
+    license: License | None
+    confidence: float | None  # None: assigned by enforcement, awaiting review
     reason: str
     evidence: dict[str, Any]
 
@@ -88,16 +89,18 @@ def propose(user: User, evidence: LicenseEvidence | None) -> Proposal:
     )
 
 
-def _unlicensed(org: Organization):
-    return User.filter(
-        organization_id=org.id, license__isnull=True, type__in=[UserType.STAFF, UserType.PRACTITIONER]
-    ).exclude(status=UserStatus.DEACTIVATED)
-
-
 async def proposals_for(org: Organization) -> list[Proposal]:
-    users = await _unlicensed(org).order_by("id")
+    """One proposal per unlicensed user; none outside license management."""
+    query = unlicensed_users(org)
+    if query is None:
+        return []
+    users = await query.order_by("id")
     evidence = {e.user_id: e for e in await LicenseEvidence.filter(user_id__in=[u.id for u in users])}
     return [propose(user, evidence.get(user.id)) for user in users]
+
+
+def _confident(proposal: Proposal, threshold: float) -> bool:
+    return proposal.confidence is not None and proposal.confidence >= threshold
 
 
 @dataclass
@@ -110,12 +113,10 @@ class MappingResult:
 async def run_license_mapping(actor: Actor, dry_run: bool, progress=None) -> MappingResult:
     threshold = get_settings().license_mapping_threshold
     org = await Organization.get(id=actor.organization_id)
-    if org.contract is not Contract.STANDARD:
-        return MappingResult([], [], threshold)  # CUSTOM contracts are outside license management
     proposals = await proposals_for(org)
-    applied = [p for p in proposals if p.confidence >= threshold]
-    unmapped = [p for p in proposals if p.confidence < threshold]
-    if not dry_run:
+    applied = [p for p in proposals if _confident(p, threshold)]
+    unmapped = [p for p in proposals if not _confident(p, threshold)]
+    if applied and not dry_run:
         now = datetime.now(UTC)
         async with atomic() as conn:
             for proposal in applied:
@@ -125,3 +126,18 @@ async def run_license_mapping(actor: Actor, dry_run: bool, progress=None) -> Map
                 if progress:
                     progress()
     return MappingResult(applied, unmapped, threshold)
+
+
+async def unmapped_users(actor: Actor) -> list[Proposal]:
+    """What the admin banner lists: proposals below the threshold, then users whose
+    license enforcement assigned and no admin has reviewed yet. Empty outside license
+    management."""
+    org = await Organization.get(id=actor.organization_id)
+    users = managed_users(org)
+    if users is None:
+        return []
+    threshold = get_settings().license_mapping_threshold
+    waiting = [p for p in await proposals_for(org) if not _confident(p, threshold)]
+    for user in await users.filter(license_reviewed=False).order_by("id"):
+        waiting.append(Proposal(user, user.license, None, ENFORCED_REASON, {}))
+    return waiting

@@ -1,5 +1,5 @@
 """setUserLicense, cancelPendingLicenseChange, upgradeOwnLicense, requestLicenseUpgrade,
-approve/decline, and featureAccess (§4, §11)."""
+approve/decline, and featureAccess."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from chrgraph.audit import events
 from chrgraph.auth.principals import Actor
 from chrgraph.db.models import (
-    Contract,
     License,
     LicenseChangeKind,
     LicenseUpgradeRequest,
@@ -23,6 +22,7 @@ from chrgraph.resolvers.errors import ErrorCode, OperationFailed, fail
 from chrgraph.resolvers.licensing.catalog import CATALOG, Feature, fits, licensed_type
 from chrgraph.resolvers.licensing.changes import access_license, cancel_pending, change_license
 from chrgraph.resolvers.licensing.dates import local_date
+from chrgraph.resolvers.licensing.management import managed_user
 from chrgraph.resolvers.users.lookup import get_user
 from chrgraph.resolvers.users.permissions import effective_permissions
 from chrgraph.resolvers.validation import Errors
@@ -157,7 +157,7 @@ async def feature_access(actor: Actor, user_id: int | None, feature: Feature) ->
     user = await get_user(actor, user_id)
     org = await Organization.get(id=actor.organization_id)
     current = access_license(user, local_date(datetime.now(UTC), org.time_zone))
-    managed = org.contract is Contract.STANDARD and licensed_type(user.type)
+    managed = managed_user(org, user.type)
     included = (current is not None and feature in CATALOG[current].features) or not managed
     lowest = None
     if not included:

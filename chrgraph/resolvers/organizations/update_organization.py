@@ -1,4 +1,4 @@
-"""`updateOrganization` and `chrgraph org set` (§1): the support account only."""
+"""`updateOrganization` and `chrgraph org set`: the support account only."""
 
 from __future__ import annotations
 
@@ -8,9 +8,12 @@ from typing import Any
 from chrgraph.audit import events
 from chrgraph.auth import epoch
 from chrgraph.auth.principals import Actor
-from chrgraph.db.models import Contract, Organization, User, UserType
+from chrgraph.db.models import Contract, Organization, User
 from chrgraph.db.transactions import atomic
 from chrgraph.resolvers.errors import ErrorCode, OperationFailed
+from chrgraph.resolvers.licensing.catalog import LICENSED_TYPES
+from chrgraph.resolvers.licensing.management import under_license_management
+from chrgraph.resolvers.portal.settings import stripe_disconnected
 from chrgraph.resolvers.validation import PROVINCES, Errors, valid_time_zone
 
 # input name -> model attribute
@@ -59,18 +62,19 @@ async def update_organization(actor: Actor, changes: dict[str, Any]) -> Organiza
             await org.save(using_db=conn, update_fields=[FIELDS[n] for n in changes])
             if "enterpriseApiEnabled" in delta:
                 await epoch.bump(conn)
-            if delta.get("contract", {}).get("after") is Contract.STANDARD:
-                # Its users come under license management now (§4).
-                await (
-                    User.filter(
-                        organization_id=org.id,
-                        license_managed_since__isnull=True,
-                        type__in=[UserType.STAFF, UserType.PRACTITIONER],
+            if "contract" in delta:
+                # Its users come under license management now, or leave it (and come
+                # under it afresh if the organization returns).
+                users = User.filter(organization_id=org.id, type__in=LICENSED_TYPES).using_db(conn)
+                if under_license_management(org):
+                    await users.filter(license_managed_since__isnull=True).update(
+                        license_managed_since=datetime.now(UTC)
                     )
-                    .using_db(conn)
-                    .update(license_managed_since=datetime.now(UTC))
-                )
+                else:
+                    await users.filter(license_managed_since__isnull=False).update(license_managed_since=None)
             await events.record(conn, actor, "ORGANIZATION_UPDATED", "Organization", org.id, delta)
+            if delta.get("stripeConnected", {}).get("after") is False:
+                await stripe_disconnected(conn, actor)
     if delta and "enterpriseApiEnabled" in delta:
         epoch.clear_local()
     return org

@@ -1,14 +1,9 @@
-"""Patient portal (§6): enable/disable, settings with their defaults, the background
-image, and per-patient access."""
+"""Patient portal: enable/disable, settings with their defaults, and per-patient
+access (the background image is in images.py)."""
 
 from __future__ import annotations
 
-import hashlib
-import io
-import secrets
 from typing import Any
-
-from PIL import Image, UnidentifiedImageError
 
 from chrgraph.audit import events
 from chrgraph.auth.principals import Actor
@@ -19,17 +14,14 @@ from chrgraph.db.models import (
     Organization,
     Patient,
     PortalHiddenStatus,
-    PortalImage,
     PortalSettings,
 )
 from chrgraph.db.transactions import atomic
-from chrgraph.resolvers.errors import ErrorCode, OperationFailed, fail
+from chrgraph.resolvers.errors import ErrorCode, OperationFailed
 from chrgraph.resolvers.patients.patients import get_patient
 from chrgraph.resolvers.validation import Errors
 
 OTP_TIMEOUTS = (5, 10, 15, 30, 60)
-MAX_IMAGE_BYTES = 5 * 1024 * 1024
-IMAGE_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg"}
 # input name -> model attribute
 BOOLEAN_SETTINGS = {
     "portalAccessible": "portal_accessible",
@@ -44,11 +36,13 @@ HISTORY_ACTIONS = (
     "PORTAL_ENABLED",
     "PORTAL_DISABLED",
     "PORTAL_BACKGROUND_UPLOADED",
+    "PORTAL_BACKGROUND_REMOVED",
+    "PORTAL_BILLING_DISABLED",
 )
 
 
 async def portal_settings(organization_id: int, conn=None) -> tuple[PortalSettings, list[AppointmentStatus]]:
-    """The settings (the SPEC's defaults when never changed) and the hidden statuses."""
+    """The settings (the defaults when never changed) and the hidden statuses."""
     query = PortalSettings.filter(organization_id=organization_id)
     row = await (query.using_db(conn) if conn else query).first()
     if row is None:
@@ -67,24 +61,32 @@ def _snapshot(row: PortalSettings, hidden: list[AppointmentStatus]) -> dict[str,
     }
 
 
+def _check_stripe(errors: Errors, org: Organization, changes: dict[str, Any]) -> None:
+    if changes.get("portalBilling") and not org.stripe_connected:
+        errors.add(ErrorCode.STRIPE_INTEGRATION_REQUIRED, "Connect Stripe before portal billing.", "portalBilling")
+
+
 async def update_portal_settings(actor: Actor, changes: dict[str, Any]) -> tuple[PortalSettings, list]:
     """Partial: only the given settings change; allowed while the portal is disabled."""
     errors = Errors()
-    org = await Organization.get(id=actor.organization_id)
+    _check_stripe(errors, await Organization.get(id=actor.organization_id), changes)
     if "otpTimeoutMinutes" in changes and changes["otpTimeoutMinutes"] not in OTP_TIMEOUTS:
         errors.add(
             ErrorCode.INVALID_INPUT,
             f"One of {', '.join(map(str, OTP_TIMEOUTS))} minutes.",
             "otpTimeoutMinutes",
         )
-    if changes.get("portalBilling") and not org.stripe_connected:
-        errors.add(ErrorCode.STRIPE_INTEGRATION_REQUIRED, "Connect Stripe before portal billing.", "portalBilling")
     for name, value in changes.items():
         if value is None and name != "hiddenAppointmentStatuses":
             errors.add(ErrorCode.INVALID_INPUT, "This setting cannot be null.", name)
     if errors:
         raise OperationFailed(*errors.items)
     async with atomic() as conn:
+        # Locked, so Stripe cannot be disconnected between this check and the write.
+        org = await Organization.filter(id=actor.organization_id).using_db(conn).select_for_update().get()
+        _check_stripe(errors, org, changes)
+        if errors:
+            raise OperationFailed(*errors.items)
         row, hidden = await portal_settings(org.id, conn)
         before = _snapshot(row, hidden)
         for name, attr in BOOLEAN_SETTINGS.items():
@@ -128,57 +130,23 @@ async def set_portal_enabled(actor: Actor, enabled: bool) -> Organization:
     return org
 
 
-def inspect_image(data: bytes) -> tuple[str, int, int]:
-    """(content type, width, height) of a PNG or JPEG recognised by its content."""
-    if len(data) > MAX_IMAGE_BYTES:
-        raise fail(ErrorCode.IMAGE_TOO_LARGE, "Images are at most 5 MiB.", "file")
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            kind, (width, height) = image.format, image.size
-            image.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise fail(ErrorCode.UNSUPPORTED_IMAGE, "Send a PNG or JPEG image.", "file") from exc
-    if kind not in IMAGE_TYPES:
-        raise fail(ErrorCode.UNSUPPORTED_IMAGE, "Send a PNG or JPEG image.", "file")
-    return IMAGE_TYPES[kind], width, height
-
-
-async def upload_background_image(actor: Actor, data: bytes) -> PortalImage:
-    content_type, width, height = inspect_image(data)
-    async with atomic() as conn:
-        await (
-            PortalImage.filter(organization_id=actor.organization_id, current=True).using_db(conn).update(current=False)
-        )
-        image = await PortalImage.create(
-            organization_id=actor.organization_id,
-            token=secrets.token_urlsafe(32),
-            content_type=content_type,
-            width=width,
-            height=height,
-            size=len(data),
-            sha256=hashlib.sha256(data).hexdigest(),
-            data=data,
-            using_db=conn,
-        )
+async def stripe_disconnected(conn, actor: Actor) -> None:
+    """Portal billing needs Stripe: disconnecting it turns portal billing off, in the
+    caller's transaction, with its own audit event."""
+    turned_off = await (
+        PortalSettings.filter(organization_id=actor.organization_id, portal_billing=True)
+        .using_db(conn)
+        .update(portal_billing=False)
+    )
+    if turned_off:
         await events.record(
             conn,
             actor,
-            "PORTAL_BACKGROUND_UPLOADED",
-            "PortalImage",
-            image.id,
-            {
-                "contentType": content_type,
-                "width": width,
-                "height": height,
-                "size": len(data),
-                "sha256": image.sha256,
-            },
+            "PORTAL_BILLING_DISABLED",
+            "PortalSettings",
+            actor.organization_id,
+            {"portalBilling": {"before": True, "after": False}, "reason": "STRIPE_DISCONNECTED"},
         )
-    return image
-
-
-async def current_background(organization_id: int) -> PortalImage | None:
-    return await PortalImage.filter(organization_id=organization_id, current=True).first()
 
 
 async def set_patient_portal_access(actor: Actor, patient_id: int | None, enabled: bool) -> Patient:

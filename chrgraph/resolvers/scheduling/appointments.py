@@ -12,7 +12,6 @@ from chrgraph.auth.principals import Actor
 from chrgraph.db.models import (
     Appointment,
     AppointmentStatus,
-    Contract,
     Organization,
     Questionnaire,
     QuestionnaireStatus,
@@ -22,6 +21,7 @@ from chrgraph.db.models import (
 from chrgraph.db.transactions import atomic
 from chrgraph.resolvers.errors import ErrorCode, OperationFailed, fail, global_id
 from chrgraph.resolvers.licensing.catalog import CATALOG, Feature
+from chrgraph.resolvers.licensing.management import under_license_management
 from chrgraph.resolvers.patients.patients import get_patient
 from chrgraph.resolvers.users.access import has_access
 from chrgraph.resolvers.validation import Errors
@@ -48,7 +48,7 @@ def bookable(practitioner: User, org: Organization, now: datetime | None = None)
     only those whose license includes scheduling (§7)."""
     if practitioner.type is not UserType.PRACTITIONER or not has_access(practitioner, org, now):
         return False
-    if org.contract is Contract.STANDARD:
+    if under_license_management(org):
         return practitioner.license is not None and Feature.SCHEDULING in CATALOG[practitioner.license].features
     return True
 

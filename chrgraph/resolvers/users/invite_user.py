@@ -9,10 +9,11 @@ from tortoise.exceptions import IntegrityError
 from chrgraph.audit import events
 from chrgraph.auth.principals import Actor
 from chrgraph.db.compiled import ByIds
-from chrgraph.db.models import Contract, Organization, Role, User, UserRole, UserStatus, UserType
+from chrgraph.db.models import Organization, Role, User, UserRole, UserStatus, UserType
 from chrgraph.db.transactions import atomic
 from chrgraph.resolvers.errors import ErrorCode, OperationFailed, fail
 from chrgraph.resolvers.licensing.changes import initial_license, record_status
+from chrgraph.resolvers.licensing.management import under_license_management
 from chrgraph.resolvers.users.invitations import issue_invitation
 from chrgraph.resolvers.users.profile import (
     Profile,
@@ -66,7 +67,7 @@ async def invite_user(
         login_email=email,
         status=UserStatus.INVITED,
         invited_at=now,
-        license_managed_since=now if org.contract is Contract.STANDARD else None,
+        license_managed_since=now if under_license_management(org) else None,
     )
     apply_profile(user, profile)
     async with atomic() as conn:

@@ -8,9 +8,10 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
-from chrgraph.db.models import Classification, Contract, License, Organization, User, UserStatus, UserType
+from chrgraph.db.models import Classification, License, Organization, User, UserStatus, UserType
 from chrgraph.resolvers.errors import ErrorCode
 from chrgraph.resolvers.licensing.catalog import fits, licensed_type
+from chrgraph.resolvers.licensing.management import under_license_management
 from chrgraph.resolvers.users.text import normalize_email, search_key
 from chrgraph.resolvers.validation import Errors
 
@@ -132,7 +133,7 @@ def check_profile(
     if p.locum is not None and p.locum.start and p.locum.end and p.locum.end < p.locum.start:
         errors.add(ErrorCode.INVALID_INPUT, "The locum period ends before it starts.", *at("locum"), "endDate")
     if licensed_type(p.type):
-        if p.license is None and org.contract is Contract.STANDARD and not legacy:
+        if p.license is None and under_license_management(org) and not legacy:
             errors.add(ErrorCode.LICENSE_REQUIRED, "Users of a STANDARD contract need a license.", *at("license"))
         elif p.license is not None and not fits(p.license, p.type, p.classification):
             errors.add(

@@ -8,15 +8,13 @@ import strawberry
 from strawberry import relay
 
 from chrgraph.db.models import LicenseUpgradeRequest as RequestModel
-from chrgraph.db.models import Organization as OrganizationModel
 from chrgraph.db.models import UpgradeRequestStatus as DomainRequestStatus
-from chrgraph.db.models import User as UserModel
 from chrgraph.resolvers.errors import OperationFailed
 from chrgraph.resolvers.licensing import operations as ops
 from chrgraph.resolvers.licensing.billing import billing_statement
 from chrgraph.resolvers.licensing.catalog import CATALOG
 from chrgraph.resolvers.licensing.catalog import Feature as DomainFeature
-from chrgraph.resolvers.licensing.mapping import Proposal, proposals_for, run_license_mapping
+from chrgraph.resolvers.licensing.mapping import Proposal, run_license_mapping, unmapped_users
 from chrgraph.schema.errors import UserError, bad_user_input
 from chrgraph.schema.nodes import register_node
 from chrgraph.schema.payloads import attempt, local_id
@@ -29,7 +27,6 @@ from chrgraph.schema.permissions import (
     UserSession,
 )
 from chrgraph.schema.users.types import Classification, License, User, UserType
-from chrgraph.settings import get_settings
 
 Feature = strawberry.enum(DomainFeature, description="A product feature a license may include (§4).")
 UpgradeRequestStatus = strawberry.enum(DomainRequestStatus, description="Where a request stands.")
@@ -116,15 +113,25 @@ class BillingLine:
 @strawberry.type(description="The next month's statement as pending changes make it.")
 class BillingStatementForecast:
     month: str = strawberry.field(description="YYYY-MM.")
-    lines: list[BillingLine] = strawberry.field(description="One per license, then UNLICENSED.")
+    lines: list[BillingLine] = strawberry.field(
+        description="One per license, then UNLICENSED; none when not under license management."
+    )
     billed_total: int = strawberry.field(description="Billed users.")
+    under_license_management: bool = strawberry.field(
+        description="False for a CUSTOM contract: nothing is billed per license and there are no lines."
+    )
 
 
 @strawberry.type(description="What a month costs, per license (§4).")
 class BillingStatement:
     month: str = strawberry.field(description="YYYY-MM.")
-    lines: list[BillingLine] = strawberry.field(description="One per license, then UNLICENSED.")
+    lines: list[BillingLine] = strawberry.field(
+        description="One per license, then UNLICENSED; none when not under license management."
+    )
     billed_total: int = strawberry.field(description="Billed users of the month.")
+    under_license_management: bool = strawberry.field(
+        description="False for a CUSTOM contract: nothing is billed per license and there are no lines."
+    )
     forecast: BillingStatementForecast = strawberry.field(description="The next month from what is known now.")
 
 
@@ -257,24 +264,12 @@ class LicensingQuery:
         )
 
     @strawberry.field(
-        description="Users an admin must decide a license for (the banner).",
+        description="Users an admin must decide a license for (the banner); always empty for an organization "
+        "not under license management (CUSTOM contract).",
         permission_classes=[CanEditOtherUsers],
     )
     async def unmapped_users(self, info: strawberry.Info) -> list[UnmappedUser] | None:
-        org = await OrganizationModel.get(id=info.context.principal.organization_id)
-        threshold = get_settings().license_mapping_threshold
-        result = [_unmapped(p) for p in await proposals_for(org) if p.confidence < threshold]
-        for user in await UserModel.filter(organization_id=org.id, license_reviewed=False).order_by("id"):
-            result.append(
-                UnmappedUser(
-                    user=User.from_model(user),
-                    proposed_license=user.license,
-                    confidence=None,
-                    reason="Assigned automatically by license enforcement: review it.",
-                    evidence=[],
-                )
-            )
-        return result
+        return [_unmapped(p) for p in await unmapped_users(info.context.actor)]
 
     @strawberry.field(description="License upgrade requests, newest first.", permission_classes=[CanEditOtherUsers])
     async def license_upgrade_requests(
@@ -298,8 +293,12 @@ class LicensingQuery:
             month=statement.month,
             lines=_lines(statement),
             billed_total=statement.billed_total,
+            under_license_management=statement.under_license_management,
             forecast=BillingStatementForecast(
-                month=forecast.month, lines=_lines(forecast), billed_total=forecast.billed_total
+                month=forecast.month,
+                lines=_lines(forecast),
+                billed_total=forecast.billed_total,
+                under_license_management=forecast.under_license_management,
             ),
         )
 

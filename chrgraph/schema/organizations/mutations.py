@@ -20,7 +20,9 @@ class UpdateOrganizationInput:
     province: str | None = strawberry.field(default=None, description="Two-letter code.")
     time_zone: str | None = strawberry.field(default=None, description="IANA time zone.")
     enterprise_api_enabled: bool | None = strawberry.field(default=None, description="Accept API consumers.")
-    stripe_connected: bool | None = strawberry.field(default=None, description="Stripe is connected.")
+    stripe_connected: bool | None = strawberry.field(
+        default=None, description="Stripe is connected; false also turns the portal's billing off."
+    )
     license_enforcement_date: datetime.date | None = strawberry.field(default=None, description="§4.")
 
 

@@ -1,4 +1,4 @@
-"""The patient portal through GraphQL (§6, §11)."""
+"""The patient portal through GraphQL."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from chrgraph.db.models import NotificationLogin as DomainNotificationLogin
 from chrgraph.db.models import Organization as OrganizationModel
 from chrgraph.db.models import PortalImage as PortalImageModel
 from chrgraph.resolvers.errors import ErrorCode, fail
+from chrgraph.resolvers.portal import images
 from chrgraph.resolvers.portal import settings as ops
 from chrgraph.schema.audit.types import AuditEvent
 from chrgraph.schema.errors import UserError
@@ -24,13 +25,15 @@ NotificationLogin = strawberry.enum(DomainNotificationLogin, description="How no
 IMAGE_PATH = "/portal/background/"
 
 
-@strawberry.type(description="The portal's background image.")
+@strawberry.type(description="The portal's background image, as stored (re-encoded, without metadata).")
 class PortalImage:
-    url: str = strawberry.field(description="Served without credentials at this unguessable path.")
+    url: str = strawberry.field(
+        description="Served without credentials at this unguessable path; 404 once replaced or removed."
+    )
     content_type: str = strawberry.field(description="image/png or image/jpeg.")
     width: int = strawberry.field(description="Pixels.")
     height: int = strawberry.field(description="Pixels.")
-    size: int = strawberry.field(description="Bytes.")
+    size: int = strawberry.field(description="Bytes stored (after re-encoding).")
 
     @classmethod
     def from_model(cls, row: PortalImageModel) -> PortalImage:
@@ -43,7 +46,7 @@ class PortalImage:
         )
 
 
-@strawberry.type(description="The patient portal's settings (§6).")
+@strawberry.type(description="The patient portal's settings.")
 class PortalSettings:
     portal_enabled: bool = strawberry.field(description="The portal exists for the clinic.")
     portal_accessible: bool = strawberry.field(description="Patients can reach the portal at all.")
@@ -61,7 +64,7 @@ class PortalSettings:
 async def _settings(organization_id: int) -> PortalSettings:
     org = await OrganizationModel.get(id=organization_id)
     row, hidden = await ops.portal_settings(organization_id)
-    image = await ops.current_background(organization_id)
+    image = await images.current_background(organization_id)
     return PortalSettings(
         portal_enabled=org.portal_enabled,
         **{attr: getattr(row, attr) for attr in ops.BOOLEAN_SETTINGS.values()},
@@ -134,13 +137,23 @@ class DisablePortalPayload:
 
 @strawberry.input(description="Upload the portal background (GraphQL multipart request).")
 class UploadPortalBackgroundImageInput:
-    file: Upload = strawberry.field(description="A PNG or JPEG of at most 5 MiB.")
+    file: Upload = strawberry.field(
+        description="A PNG or JPEG (recognised by its content) of at most 5 MiB, 8,000 pixels a side and 40 megapixels."
+    )
 
 
 @strawberry.type(description="The result of uploadPortalBackgroundImage.")
 class UploadPortalBackgroundImagePayload:
     image: PortalImage | None = strawberry.field(description="The stored image.")
-    errors: list[UserError] = strawberry.field(description="UNSUPPORTED_IMAGE or IMAGE_TOO_LARGE.")
+    errors: list[UserError] = strawberry.field(
+        description="UNSUPPORTED_IMAGE (not a whole PNG or JPEG) or IMAGE_TOO_LARGE (bytes, sides or pixels)."
+    )
+
+
+@strawberry.type(description="The result of removePortalBackgroundImage.")
+class RemovePortalBackgroundImagePayload:
+    portal_settings: PortalSettings | None = strawberry.field(description="The settings, without a background.")
+    errors: list[UserError] = strawberry.field(description="Always empty.")
 
 
 @strawberry.input(description="Give or take a patient's portal access.")
@@ -184,7 +197,7 @@ class PortalQuery:
 async def _read_upload(file) -> bytes:
     if not hasattr(file, "read"):
         raise fail(ErrorCode.UNSUPPORTED_IMAGE, "Send the image as a multipart file.", "file")
-    return await file.read(ops.MAX_IMAGE_BYTES + 1)
+    return await file.read(images.MAX_IMAGE_BYTES + 1)
 
 
 @strawberry.type
@@ -220,10 +233,22 @@ class PortalMutation:
         self, info: strawberry.Info, input: UploadPortalBackgroundImageInput
     ) -> UploadPortalBackgroundImagePayload | None:
         async def run():
-            return await ops.upload_background_image(info.context.actor, await _read_upload(input.file))
+            return await images.upload_background_image(info.context.actor, await _read_upload(input.file))
 
         image, errors = await attempt(run())
         return UploadPortalBackgroundImagePayload(image=PortalImage.from_model(image) if image else None, errors=errors)
+
+    @strawberry.mutation(
+        description="Remove the portal background image; its URL then answers 404. Removing none changes nothing.",
+        permission_classes=[CanManagePortal],
+    )
+    async def remove_portal_background_image(self, info: strawberry.Info) -> RemovePortalBackgroundImagePayload:
+        _, errors = await attempt(images.remove_background_image(info.context.actor))
+        if errors:
+            return RemovePortalBackgroundImagePayload(portal_settings=None, errors=errors)
+        return RemovePortalBackgroundImagePayload(
+            portal_settings=await _settings(info.context.principal.organization_id), errors=[]
+        )
 
     @strawberry.mutation(description="Give or take a patient's portal access.", permission_classes=[CanManagePatients])
     async def set_patient_portal_access(
