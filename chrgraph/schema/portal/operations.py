@@ -242,7 +242,7 @@ class PortalMutation:
         description="Remove the portal background image; its URL then answers 404. Removing none changes nothing.",
         permission_classes=[CanManagePortal],
     )
-    async def remove_portal_background_image(self, info: strawberry.Info) -> RemovePortalBackgroundImagePayload:
+    async def remove_portal_background_image(self, info: strawberry.Info) -> RemovePortalBackgroundImagePayload | None:
         _, errors = await attempt(images.remove_background_image(info.context.actor))
         if errors:
             return RemovePortalBackgroundImagePayload(portal_settings=None, errors=errors)
