@@ -34,7 +34,8 @@ def database_url() -> str:
 @pytest.fixture(scope="session")
 async def app():
     application = create_app()
-    async with LifespanManager(application):
+    # Migrating a fresh database takes seconds of CPU; on a busy machine more than the default 5 s.
+    async with LifespanManager(application, startup_timeout=120, shutdown_timeout=60):
         yield application
 
 
