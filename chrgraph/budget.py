@@ -50,9 +50,9 @@ class CostBudgets:
     def __init__(self, redis_url: str) -> None:
         self._redis_url = redis_url
         self._storage: Storage | None = None
-        # consumer id -> end of its current window, as last learned: the window's end is
-        # only read back from the storage when another process may have opened it.
-        self._resets: dict[int, float] = {}
+        # issuer -> end of its current window, as last learned: the window's end is only
+        # read back from the storage when another process may have opened it.
+        self._resets: dict[str, float] = {}
 
     def _store(self) -> Storage:
         if self._storage is None:
@@ -64,18 +64,20 @@ class CostBudgets:
         assert self._storage is not None
         return self._storage
 
-    async def charge(self, consumer_id: int, limit: int, cost: int) -> Charge:
+    async def charge(self, issuer: str, limit: int, cost: int) -> Charge:
+        """Spend `cost` from the consumer's budget of `limit` per minute, or nothing when
+        what is left cannot pay for it. Keyed by issuer, unique among consumers."""
         storage = self._store()
-        key = f"chrgraph/cost/{consumer_id}"
+        key = f"chrgraph/cost/{issuer}"
         try:
             spent = await storage.incr(key, WINDOW_SECONDS, amount=cost)
             now = time.time()
-            reset = self._resets.get(consumer_id)
+            reset = self._resets.get(issuer)
             if spent == cost:
                 reset = now + WINDOW_SECONDS  # this request opened the window
             elif reset is None or reset <= now:
                 reset = await storage.get_expiry(key)
-            self._resets[consumer_id] = reset
+            self._resets[issuer] = reset
             if spent > limit:
                 if cost:
                     await storage.decr(key, cost)  # refused: it spends nothing

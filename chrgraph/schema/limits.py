@@ -212,7 +212,8 @@ class _Walker:
                 name = selection.name.value
                 if name in INTROSPECTION_ROOTS:
                     # Its own nesting counts neither against depth nor cost; only expansions.
-                    inner = self.measure(selection.selection_set, self._field_type(parent, name)[0])
+                    meta = self.rules.schema.get_type("__Schema" if name == "__schema" else "__Type")
+                    inner = self.measure(selection.selection_set, meta)
                     depth, aliases = max(depth, 1), aliases + inner.aliases
                     expansions = max(expansions, inner.expansions)
                     continue

@@ -324,10 +324,10 @@ class GraphQLEndpoint:
     async def _charge(self, principal, cost: int) -> Charge:
         """An API consumer pays for the document from its budget per minute; others
         (sessions, the support account, anonymous mutations) are only told the cost."""
-        if principal is None or principal.kind is not PrincipalKind.CONSUMER or principal.consumer_id is None:
+        if principal is None or principal.kind is not PrincipalKind.CONSUMER or principal.issuer is None:
             return Charge(True, cost)
         limit = principal.cost_budget if principal.cost_budget is not None else self.settings.consumer_cost_per_minute
-        charge = await self.budgets.charge(principal.consumer_id, limit, cost)
+        charge = await self.budgets.charge(principal.issuer, limit, cost)
         if not charge.allowed:
             raise Refused(
                 429,
