@@ -80,7 +80,9 @@ class CostBudgets:
             self._resets[issuer] = reset
             if spent > limit:
                 if cost:
-                    await storage.decr(key, cost)  # refused: it spends nothing
+                    # Refused: it spends nothing (the Redis storage has no decr; a negative
+                    # increment is the same atomic INCRBY).
+                    await storage.incr(key, WINDOW_SECONDS, amount=-cost)
                 return Charge(False, cost, limit, max(limit - (spent - cost), 0), reset)
             return Charge(True, cost, limit, limit - spent, reset)
         except StorageError:

@@ -479,14 +479,13 @@ async def _unless_client_leaves(work: asyncio.Future, receive) -> list[dict[str,
     try:
         await asyncio.wait((work, watcher), return_when=asyncio.FIRST_COMPLETED)
     finally:
-        if not work.done():
+        watcher.cancel()
+        left = not work.done()
+        if left:
             work.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await work
-        watcher.cancel()
-    if work.cancelled():
-        return None
-    return work.result()
+    return None if left else work.result()
 
 
 async def _disconnected(receive) -> None:
