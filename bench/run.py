@@ -474,10 +474,12 @@ class Bench:
 
 
 def targets_met(config: dict, sqlite_one_worker: bool) -> dict[str, dict]:
-    if not sqlite_one_worker:
-        return {}
-    met: dict[str, dict] = {}
     scen = config["scenarios"]
+    # Every answer clean: a 429 (the cost budget) or any other refusal is a failure.
+    refused = sum(s["non_2xx"] + s["socket_errors"] + s["logged_failures"] for s in scen.values())
+    met: dict[str, dict] = {"no refused or failed answer (429 included)": {"value": refused, "met": refused == 0}}
+    if not sqlite_one_worker:
+        return met
     for name, floor in TARGETS.items():
         if name in scen:
             met[f"{name} ratio >= {floor}"] = {

@@ -13,7 +13,11 @@ from joserfc.jwk import RSAKey
 from chrgraph.auth.principals import support_cli_actor
 from chrgraph.db.config import close_db, init_db
 from chrgraph.db.models import Classification, License, Role, UserType
-from chrgraph.resolvers.consumers.manage import create_api_consumer
+from chrgraph.resolvers.consumers.manage import (
+    MAX_COST_BUDGET_PER_MINUTE,
+    create_api_consumer,
+    set_api_consumer_cost_budget,
+)
 from chrgraph.resolvers.organizations.create_organization import create_organization
 from chrgraph.resolvers.patients.patients import register_patient
 from chrgraph.resolvers.scheduling.appointments import book_appointment
@@ -61,6 +65,9 @@ async def _seed() -> Seeded:
 
     key = RSAKey.generate_key(2048)
     await create_api_consumer(actor, name=ISSUER, public_key=key.as_pem(private=False).decode(), kid=KID)
+    # The load must never be refused for its cost (S2 alone asks for ~75 M objects a minute):
+    # the highest budget support can set.
+    await set_api_consumer_cost_budget(actor, ISSUER, MAX_COST_BUDGET_PER_MINUTE)
 
     roles = [r.id for r in await Role.filter(organization_id=org.id).order_by("id")]
     for i in range(STAFF):

@@ -27,6 +27,15 @@ class Settings:
     max_selections: int = 500
     max_tokens: int = 5000
     max_batch: int = 10
+    max_directives: int = 50
+    # Validation stops after this many errors (then one more error says so).
+    max_validation_errors: int = 5
+    # Objects one document (a batch: all its operations) may return, computed before it runs.
+    max_nodes: int = 10_000
+    # Default cost budget of an API consumer per minute (support may set one per consumer).
+    consumer_cost_per_minute: int = 100_000
+    # Shared counters for the cost budgets (e.g. redis://127.0.0.1:6379/0); per process when empty.
+    redis_url: str = ""
     max_json_body_bytes: int = 1024 * 1024
     max_multipart_body_bytes: int = 6 * 1024 * 1024
     max_header_bytes: int = 16 * 1024

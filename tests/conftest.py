@@ -36,7 +36,7 @@ async def app():
     application = create_app()
     # Start-up migrates a new database: on a loaded machine that takes longer than the
     # manager's default 5 seconds.
-    async with LifespanManager(application, startup_timeout=120):
+    async with LifespanManager(application, startup_timeout=120, shutdown_timeout=60):
         yield application
 
 

@@ -48,6 +48,7 @@ class CachedConsumer:
     issuer: str
     usable: bool  # active and its organization's Enterprise API on
     keys: tuple[tuple[str | None, RSAKey], ...]
+    cost_budget: int | None = None
 
 
 class _Registry:
@@ -92,6 +93,7 @@ async def _load(issuer: str) -> CachedConsumer | None:
         issuer=consumer.issuer,
         usable=consumer.active and consumer.organization.enterprise_api_enabled,
         keys=keys,
+        cost_budget=consumer.cost_budget_per_minute,
     )
 
 
@@ -234,4 +236,5 @@ def _principal_if_timely(verified: _Verified, settings) -> Principal:
         consumer_id=consumer.id,
         issuer=consumer.issuer,
         key_id=verified.key_id,
+        cost_budget=consumer.cost_budget,
     )

@@ -24,6 +24,8 @@ class Principal:
     session_id: int | None = None
     is_owner: bool = False
     permissions: frozenset[str] = field(default_factory=frozenset)
+    # A consumer's own cost budget per minute (None: the server's default).
+    cost_budget: int | None = None
 
     @property
     def actor_id(self) -> str | None:

@@ -176,6 +176,7 @@ def _consumer_json(consumer, keys) -> dict:
         "issuer": consumer.issuer,
         "active": consumer.active,
         "lastUsedAt": consumer.last_used_at,
+        "costBudgetPerMinute": consumer.cost_budget_per_minute,
         "keys": [{"kid": k.kid, "fingerprint": k.fingerprint, "bits": k.bits, "revokedAt": k.revoked_at} for k in keys],
     }
 
@@ -274,6 +275,27 @@ def consumers_revoke_key(
 
     run(job)
     typer.echo(f"revoked key {kid} of {issuer}")
+
+
+@consumers_app.command("set-cost-budget")
+def consumers_set_cost_budget(
+    org: str = typer.Option(...),
+    issuer: str = typer.Option(...),
+    cost_per_minute: int = typer.Option(None, help="Objects its documents may ask for per minute."),
+    default: bool = typer.Option(False, "--default", help="Use the server's default budget again."),
+) -> None:
+    """Set a consumer's cost budget per minute (or --default)."""
+    from chrgraph.resolvers.consumers.manage import set_api_consumer_cost_budget
+
+    if (cost_per_minute is None) == (not default):
+        typer.echo("error: give either --cost-per-minute N or --default", err=True)
+        raise typer.Exit(2)
+
+    async def job():
+        return await set_api_consumer_cost_budget(await support_actor(org), issuer, cost_per_minute)
+
+    run(job)
+    typer.echo(f"cost budget of {issuer}: {cost_per_minute if cost_per_minute is not None else 'default'} per minute")
 
 
 @app.command()

@@ -22,6 +22,8 @@ but its cost."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable
 from operator import attrgetter
 from typing import Any
@@ -72,8 +74,18 @@ _LEAF_LISTS: dict[int, tuple[Callable[[Any], Any], bool]] = {}
 _OBJECTS: dict[int, GraphQLObjectType] = {}
 
 
+# A long answer gives the event loop a turn this often (checked every 1,024 completed
+# values), so that it notices a client that went away and the query can be stopped
+# (the endpoint cancels it); completing values is otherwise synchronous for seconds.
+_TURN_EVERY = 1023
+_TURN_SECONDS = 0.05
+
+
 class Executor(StrawberryGraphQLCoreExecutionContext):
     """graphql-core's executor (as strawberry configures it) with the fast paths above."""
+
+    _completed = 0
+    _last_turn = 0.0
 
     def execute_field(self, parent_type, source, field_details_list, path, position_context):
         if path.prev is None:  # a root field: its span, through the middleware
@@ -101,6 +113,22 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         return super().execute_field(parent_type, source, field_details_list, path, position_context)
 
     def complete_value(self, return_type, field_details_list, info, path, result, position_context):
+        self._completed += 1
+        if not self._completed & _TURN_EVERY:
+            now = time.monotonic()
+            if not self._last_turn:
+                self._last_turn = now
+            elif now - self._last_turn > _TURN_SECONDS:
+                self._last_turn = now
+                return self._after_a_turn(return_type, field_details_list, info, path, result, position_context)
+        return self._complete(return_type, field_details_list, info, path, result, position_context)
+
+    async def _after_a_turn(self, return_type, field_details_list, info, path, result, position_context):
+        await asyncio.sleep(0)
+        completed = self._complete(return_type, field_details_list, info, path, result, position_context)
+        return await completed if self.is_awaitable(completed) else completed
+
+    def _complete(self, return_type, field_details_list, info, path, result, position_context):
         object_type = _OBJECTS.get(id(return_type))
         if object_type is not None and result is not None and position_context is None:
             # graphql-core's complete_value → complete_object_value → collect and execute

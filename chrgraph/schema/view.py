@@ -9,6 +9,7 @@ does. Unexpected exceptions are masked with the request id; the details go to th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -37,11 +38,13 @@ from strawberry.schema._graphql_core import execution_context_class_kwargs
 from chrgraph.audit.api_log import GRAPHQL_REQUEST
 from chrgraph.auth.errors import AuthError, AuthReason
 from chrgraph.auth.middleware import PRINCIPAL, send_unauthorized
+from chrgraph.auth.principals import PrincipalKind
+from chrgraph.budget import Charge, CostBudgets
 from chrgraph.context import Context
 from chrgraph.responses import error_body, header, send_json
 from chrgraph.schema import schema
 from chrgraph.schema.execution import Executor
-from chrgraph.schema.limits import complexity
+from chrgraph.schema.limits import CostRules, Measured, measure
 from chrgraph.schema.loaders import make_loaders
 from chrgraph.settings import Settings
 from chrgraph.telemetry import describe_principal, log, tracer
@@ -53,9 +56,10 @@ _SUGGESTION = re.compile(r"\s*Did you mean .*\?$")
 class Refused(Exception):
     """An answer before execution: HTTP status and GraphQL-shaped errors."""
 
-    def __init__(self, status: int, code: str, messages: list[str], headers=None) -> None:
+    def __init__(self, status: int, code: str, messages: list[str], headers=None, extensions=None) -> None:
         super().__init__(code)
         self.status, self.code, self.messages, self.headers = status, code, messages, headers
+        self.extensions = extensions or {}
 
 
 @dataclass(frozen=True)
@@ -67,14 +71,26 @@ class GraphQLRequest:
 
 @dataclass(frozen=True)
 class Prepared:
-    """A document that parsed, validated and is within the limits."""
+    """A document that parsed, validated and is within the limits, with what each of
+    its operations costs."""
 
     document: DocumentNode
+    measured: Measured
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """One operation of the request, ready to run, and what it costs with its variables."""
+
+    document: DocumentNode
+    operation: OperationDefinitionNode
+    cost: int
 
 
 class DocumentCache:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.rules = CostRules(schema._schema, settings.default_page_size, settings.max_page_size)
         self.prepare = lru_cache(maxsize=settings.parser_cache_size)(self._prepare)
         self.parse = lru_cache(maxsize=settings.parser_cache_size)(self._parse)
 
@@ -96,22 +112,40 @@ class DocumentCache:
         document = self.parse(query)
         if isinstance(document, Refused):
             return document
-        # Validation compares field pairs (quadratic): count selections before paying for it.
-        selections = _count_selections(document)
+        # Validation compares field pairs (quadratic) and reports each unknown directive:
+        # count selections and directives before paying for it.
+        selections, directives = _count_selections(document)
         if selections > self.settings.max_selections:
             return Refused(
                 400,
                 "QUERY_TOO_COMPLEX",
                 [f"The document has {selections} selections; at most {self.settings.max_selections}."],
             )
-        errors = validate(schema._schema, document, max_errors=20, hide_suggestions=True)
+        if directives > self.settings.max_directives:
+            return Refused(
+                400,
+                "QUERY_TOO_COMPLEX",
+                [f"The document has {directives} directives; at most {self.settings.max_directives}."],
+            )
+        most = self.settings.max_validation_errors
+        errors = validate(schema._schema, document, max_errors=most, hide_suggestions=True)
         if any(e.message == "Validation aborted." for e in errors):
             # graphql-core gave up: its field-comparison budget ran out (field duplication)
             # or validation recursed too deep. That is the document's cost, not a mistake.
             return Refused(400, "QUERY_TOO_COMPLEX", ["The document is too complex to validate."])
         if errors:
-            return Refused(400, "GRAPHQL_VALIDATION_FAILED", [_SUGGESTION.sub("", e.message) for e in errors])
-        depth, aliases = complexity(document)
+            messages = [_SUGGESTION.sub("", e.message) for e in errors[:most]]
+            if len(errors) > most:  # graphql-core's own "error limit reached" entry
+                messages.append(f"Validation stopped after {most} errors.")
+            return Refused(400, "GRAPHQL_VALIDATION_FAILED", messages)
+        measured = measure(document, self.rules)
+        depth, aliases = measured.depth, measured.aliases
+        if measured.expansions > 1:
+            return Refused(
+                400,
+                "QUERY_TOO_COMPLEX",
+                ["Introspection may list a type's fields, interfaces or members once per path."],
+            )
         if depth > self.settings.max_depth:
             return Refused(
                 400,
@@ -124,7 +158,7 @@ class DocumentCache:
                 "QUERY_TOO_COMPLEX",
                 [f"The query uses {aliases} aliases; at most {self.settings.max_aliases}."],
             )
-        return Prepared(document)
+        return Prepared(document, measured)
 
 
 async def _multipart_upload(scope) -> tuple[GraphQLRequest, GraphQLRequest, Any]:
@@ -197,16 +231,25 @@ def _put(variables: dict[str, Any], path: object, value: Any) -> None:
             container = container[slot]
 
 
-def _count_selections(document: DocumentNode) -> int:
-    """Selections written in the document (fragments counted where defined)."""
-    count, stack = 0, [getattr(d, "selection_set", None) for d in document.definitions]
+def _count_selections(document: DocumentNode) -> tuple[int, int]:
+    """Selections and directives written in the document (fragments counted where
+    defined)."""
+    count = directives = 0
+    stack = []
+    for definition in document.definitions:
+        directives += len(definition.directives or ())
+        for variable in getattr(definition, "variable_definitions", None) or ():
+            directives += len(variable.directives or ())
+        stack.append(getattr(definition, "selection_set", None))
     while stack:
         selection_set = stack.pop()
         if selection_set is None:
             continue
         count += len(selection_set.selections)
-        stack.extend(getattr(s, "selection_set", None) for s in selection_set.selections)
-    return count
+        for selection in selection_set.selections:
+            directives += len(selection.directives or ())
+            stack.append(getattr(selection, "selection_set", None))
+    return count, directives
 
 
 def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
@@ -232,6 +275,7 @@ class GraphQLEndpoint:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.documents = DocumentCache(settings)
+        self.budgets = CostBudgets(settings.redis_url)
 
     async def __call__(self, scope, receive, send) -> None:
         method = scope["method"]
@@ -250,16 +294,23 @@ class GraphQLEndpoint:
                 self._check_anonymous(requests, batched)
             prepared = self._prepare_all(requests, batched, method)
             # Name the operation for the API log even when the client sent no operationName.
-            named = [_operation_name(doc, req) for doc, req in zip(prepared, requests, strict=True)]
+            named = [_operation_name(p.operation, req) for p, req in zip(prepared, requests, strict=True)]
             query, _, variables = scope[GRAPHQL_REQUEST]
             scope[GRAPHQL_REQUEST] = (query, ",".join(n or "" for n in named) or None, variables)
+            charge = await self._charge(principal, sum(p.cost for p in prepared))
         except Refused as refused:
             if form is not None:
                 await form.close()
             if refused.status == 401:
                 await send_unauthorized(send, AuthError(AuthReason.MISSING_CREDENTIALS))
                 return
-            body = {"errors": [{"message": m, "extensions": {"code": refused.code}} for m in refused.messages]}
+            body: dict[str, Any] = {
+                "errors": [
+                    {"message": m, "extensions": {"code": refused.code, **refused.extensions}} for m in refused.messages
+                ]
+            }
+            if "cost" in refused.extensions:
+                body["extensions"] = {"cost": refused.extensions["cost"]}
             await send_json(send, refused.status, body, refused.headers)
             return
         context = Context(
@@ -269,13 +320,43 @@ class GraphQLEndpoint:
             loaders=make_loaders(),
         )
         try:
-            results = await asyncio.gather(
-                *(self._run(doc, req, context) for doc, req in zip(prepared, requests, strict=True))
-            )
+            work = asyncio.gather(*(self._run(p, req, context) for p, req in zip(prepared, requests, strict=True)))
+            if all(p.operation.operation is OperationType.QUERY for p in prepared):
+                results = await _unless_client_leaves(work, receive)
+            else:
+                results = await work  # a mutation that started runs to its end
         finally:
             if form is not None:
                 await form.close()
+        if results is None:
+            log.info("query stopped: the client went away request_id=%s", context.request_id)
+            # Nobody reads it; the API log records the request with nginx's "client closed" status.
+            await send_json(send, 499, error_body("The client went away.", "CLIENT_CLOSED_REQUEST"))
+            return
+        report = charge.report()
+        for result, p in zip(results, prepared, strict=True):
+            result["extensions"] = {"cost": {**report, "requested": p.cost}}
         await send_json(send, 200, results if batched else results[0])
+
+    async def _charge(self, principal, cost: int) -> Charge:
+        """An API consumer pays for the document from its budget per minute; others
+        (sessions, the support account, anonymous mutations) are only told the cost."""
+        if principal is None or principal.kind is not PrincipalKind.CONSUMER or principal.issuer is None:
+            return Charge(True, cost)
+        limit = principal.cost_budget if principal.cost_budget is not None else self.settings.consumer_cost_per_minute
+        charge = await self.budgets.charge(principal.issuer, limit, cost)
+        if not charge.allowed:
+            raise Refused(
+                429,
+                "RATE_LIMITED",
+                [
+                    f"This request costs {cost}; {charge.remaining} of this consumer's {limit} per minute "
+                    f"remain until {charge.report()['resetAt']}."
+                ],
+                [(b"retry-after", str(charge.retry_after()).encode())],
+                {"cost": charge.report()},
+            )
+        return charge
 
     def _wants_ide(self, scope) -> bool:
         accept = header(scope, b"accept") or ""
@@ -341,7 +422,7 @@ class GraphQLEndpoint:
         ):
             raise Refused(401, "UNAUTHENTICATED", [])
 
-    def _prepare_all(self, requests: list[GraphQLRequest], batched: bool, method: str) -> list[DocumentNode]:
+    def _prepare_all(self, requests: list[GraphQLRequest], batched: bool, method: str) -> list[Planned]:
         if method == "GET":
             document = self.documents.parse(requests[0].query)
             if not isinstance(document, Refused):
@@ -350,7 +431,8 @@ class GraphQLEndpoint:
                     raise Refused(405, "METHOD_NOT_ALLOWED", ["Mutations are sent with POST."], [(b"allow", b"POST")])
         if batched and len(requests) > self.settings.max_batch:
             raise Refused(400, "BAD_REQUEST", [f"At most {self.settings.max_batch} operations per batch."])
-        documents = []
+        planned = []
+        settings = self.settings
         for request in requests:
             prepared = self.documents.prepare(request.query)
             if isinstance(prepared, Refused):
@@ -360,19 +442,30 @@ class GraphQLEndpoint:
                 raise Refused(400, "BAD_REQUEST", ["Name the operation to run (`operationName`)."])
             if batched and operation.operation is not OperationType.QUERY:
                 raise Refused(400, "BAD_REQUEST", ["Batches may hold queries only."])
-            documents.append(prepared.document)
-        return documents
+            cost = prepared.measured.cost(
+                request.operation_name, request.variables, settings.default_page_size, settings.max_page_size
+            )
+            planned.append(Planned(prepared.document, operation, cost))
+        total = sum(p.cost for p in planned)
+        if total > settings.max_nodes:
+            raise Refused(
+                400,
+                "QUERY_TOO_COMPLEX",
+                [f"The {'batch' if batched else 'query'} may return {total} objects; at most {settings.max_nodes}."],
+                extensions={"cost": total, "limit": settings.max_nodes},
+            )
+        return planned
 
-    async def _run(self, document: DocumentNode, request: GraphQLRequest, context: Context) -> dict[str, Any]:
-        operation = _operation(document, request.operation_name)
-        name = operation.name.value if operation and operation.name else None
+    async def _run(self, planned: Planned, request: GraphQLRequest, context: Context) -> dict[str, Any]:
+        operation = planned.operation
+        name = operation.name.value if operation.name else None
         with tracer.start_as_current_span("graphql.execute") as span:
             span.set_attribute("graphql.operation.name", name or "")
-            span.set_attribute("graphql.operation.type", operation.operation.value if operation else "")
+            span.set_attribute("graphql.operation.type", operation.operation.value)
             describe_principal(span, context.principal)
             result = execute(
                 schema._schema,
-                document,
+                planned.document,
                 context_value=context,
                 variable_values=request.variables,
                 operation_name=request.operation_name,
@@ -391,9 +484,30 @@ class GraphQLEndpoint:
         return body
 
 
-def _operation_name(document: DocumentNode, request: GraphQLRequest) -> str | None:
-    operation = _operation(document, request.operation_name)
-    return operation.name.value if operation is not None and operation.name else request.operation_name
+async def _unless_client_leaves(work: asyncio.Future, receive) -> list[dict[str, Any]] | None:
+    """The queries' results, or None when the client disconnected first: the work is
+    cancelled then (queries only: nobody would read the answer)."""
+    watcher = asyncio.ensure_future(_disconnected(receive))
+    try:
+        await asyncio.wait((work, watcher), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        watcher.cancel()
+        left = not work.done()
+        if left:
+            work.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await work
+    return None if left else work.result()
+
+
+async def _disconnected(receive) -> None:
+    # The body was read already (the guards); what comes next is the disconnect.
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+def _operation_name(operation: OperationDefinitionNode, request: GraphQLRequest) -> str | None:
+    return operation.name.value if operation.name else request.operation_name
 
 
 def _public_error(error: GraphQLError, request_id: str) -> dict[str, Any]:

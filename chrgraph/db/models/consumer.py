@@ -17,6 +17,8 @@ class ApiConsumer(Model):
     last_used_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     deactivated_at = fields.DatetimeField(null=True)
+    # Objects its queries may ask for per minute; null: the server's default.
+    cost_budget_per_minute = fields.IntField(null=True)
 
     class Meta:
         table = "api_consumer"

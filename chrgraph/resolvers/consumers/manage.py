@@ -156,3 +156,36 @@ async def revoke_api_consumer_key(actor: Actor, issuer: str, kid: str) -> ApiCon
             )
     epoch.clear_local()
     return row
+
+
+# An upper bound that keeps budgets within a 32-bit column and any counter store.
+MAX_COST_BUDGET_PER_MINUTE = 1_000_000_000
+
+
+async def set_api_consumer_cost_budget(actor: Actor, issuer: str, cost_per_minute: int | None) -> ApiConsumer:
+    """A consumer's own cost budget per minute (objects its documents may ask for), or
+    None for the server's default. Every server process applies it within a second (the
+    credential caches that carry it are renewed through the auth epoch)."""
+    if cost_per_minute is not None and not 0 <= cost_per_minute <= MAX_COST_BUDGET_PER_MINUTE:
+        raise fail(
+            ErrorCode.INVALID_INPUT,
+            f"A cost budget is between 0 and {MAX_COST_BUDGET_PER_MINUTE} per minute.",
+            "costPerMinute",
+        )
+    async with atomic() as conn:
+        consumer = await get_consumer(actor, issuer, conn)
+        before = consumer.cost_budget_per_minute
+        if before != cost_per_minute:
+            consumer.cost_budget_per_minute = cost_per_minute
+            await consumer.save(using_db=conn, update_fields=["cost_budget_per_minute"])
+            await epoch.bump(conn)
+            await events.record(
+                conn,
+                actor,
+                "API_CONSUMER_COST_BUDGET_SET",
+                "ApiConsumer",
+                consumer.id,
+                {"costBudgetPerMinute": {"before": before, "after": cost_per_minute}},
+            )
+    epoch.clear_local()
+    return consumer

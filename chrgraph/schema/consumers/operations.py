@@ -122,6 +122,23 @@ class RevokeApiConsumerKeyPayload:
     errors: list[UserError] = strawberry.field(description="Why nothing was written.")
 
 
+@strawberry.input(description="Set an API consumer's cost budget.")
+class SetApiConsumerCostBudgetInput:
+    consumer_id: relay.GlobalID = strawberry.field(description="The consumer.")
+    cost_per_minute: int | None = strawberry.field(
+        description=(
+            "Objects its documents may ask for per minute, 0 to 1,000,000,000 (INVALID_INPUT otherwise); "
+            "null: the server's default."
+        )
+    )
+
+
+@strawberry.type(description="The result of setApiConsumerCostBudget.")
+class SetApiConsumerCostBudgetPayload:
+    api_consumer: ApiConsumer | None = strawberry.field(description="The consumer.")
+    errors: list[UserError] = strawberry.field(description="Why nothing was written.")
+
+
 @strawberry.input(description="Narrow `apiLogs`.")
 class ApiLogFilter:
     consumer_id: relay.GlobalID | None = strawberry.field(default=None, description="Only this consumer.")
@@ -236,3 +253,21 @@ class ConsumersMutation:
 
         row, errors = await attempt(run())
         return RevokeApiConsumerKeyPayload(key=ApiConsumerKey.from_model(row) if row else None, errors=errors)
+
+    @strawberry.mutation(
+        description=(
+            "Set a consumer's cost budget per minute (every server process applies it within a second). "
+            "Errors: NOT_FOUND, INVALID_INPUT."
+        ),
+        permission_classes=[CanManageApiConsumers],
+    )
+    async def set_api_consumer_cost_budget(
+        self, info: strawberry.Info, input: SetApiConsumerCostBudgetInput
+    ) -> SetApiConsumerCostBudgetPayload:
+        async def run():
+            return await manage.set_api_consumer_cost_budget(
+                info.context.actor, await _issuer(info, input.consumer_id), input.cost_per_minute
+            )
+
+        row, errors = await attempt(run())
+        return SetApiConsumerCostBudgetPayload(api_consumer=ApiConsumer.from_model(row) if row else None, errors=errors)

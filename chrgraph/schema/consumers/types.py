@@ -36,6 +36,9 @@ class ApiConsumer(relay.Node):
     active: bool = strawberry.field(description="Inactive consumers are refused.")
     last_used_at: datetime.datetime | None = strawberry.field(description="Last authenticated request.")
     created_at: datetime.datetime = strawberry.field(description="When it was registered.")
+    cost_budget_per_minute: int | None = strawberry.field(
+        description="Objects its documents may ask for per minute, set by support; null: the server's default."
+    )
 
     @strawberry.field(description="Its public keys, revoked ones included.")
     async def keys(self, info: strawberry.Info) -> list[ApiConsumerKey]:
@@ -51,4 +54,5 @@ class ApiConsumer(relay.Node):
             active=row.active,
             last_used_at=row.last_used_at,
             created_at=row.created_at,
+            cost_budget_per_minute=row.cost_budget_per_minute,
         )
