@@ -181,9 +181,10 @@ async def test_node_of_another_organization_is_null_like_a_missing_one(client, v
     for gid in theirs.values():
         response = await vendor.post(NODE, {"id": gid})
         assert response.status_code == 200
-        assert response.json() == {"data": {"node": None}}
+        assert {k: v for k, v in response.json().items() if k != "extensions"} == {"data": {"node": None}}
     missing = str(relay.GlobalID("AuditEvent", "999999999"))
-    assert (await vendor.post(NODE, {"id": missing})).json() == {"data": {"node": None}}
+    missing_answer = (await vendor.post(NODE, {"id": missing})).json()
+    assert {k: v for k, v in missing_answer.items() if k != "extensions"} == {"data": {"node": None}}
 
 
 async def test_nodes_mixes_found_objects_and_nulls(client, vendor):
@@ -236,7 +237,9 @@ async def test_global_id_of_an_unknown_type_or_a_non_numeric_key_is_null(vendor)
         relay.GlobalID("Organization", "1.5"),
     ):
         response = await vendor.post(NODE, {"id": str(gid)})
-        assert response.json() == {"data": {"node": None}}, response.text
+        assert {k: v for k, v in response.json().items() if k != "extensions"} == {"data": {"node": None}}, (
+            response.text
+        )
 
 
 # --- connections (§9) ------------------------------------------------------------------

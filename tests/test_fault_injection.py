@@ -377,6 +377,14 @@ async def revoke_api_consumer_key_call(w: World) -> Call:
     return Call("revokeApiConsumerKey", {"consumerId": gid("ApiConsumer", await _consumer(w)), "kid": "k1"}, w.support)
 
 
+async def set_api_consumer_cost_budget_call(w: World) -> Call:
+    return Call(
+        "setApiConsumerCostBudget",
+        {"consumerId": gid("ApiConsumer", await _consumer(w)), "costPerMinute": 500},
+        w.support,
+    )
+
+
 async def update_organization_call(w: World) -> Call:
     return Call("updateOrganization", {"name": unique("Clinic"), "province": "QC"}, w.support)
 
@@ -660,6 +668,7 @@ CALLS: dict[str, Callable[[World], Awaitable[Call]]] = {
     "reactivateApiConsumer": reactivate_api_consumer_call,
     "addApiConsumerKey": add_api_consumer_key_call,
     "revokeApiConsumerKey": revoke_api_consumer_key_call,
+    "setApiConsumerCostBudget": set_api_consumer_cost_budget_call,
     "updateOrganization": update_organization_call,
     "registerPatient": register_patient_call,
     "updatePatient": update_patient_call,

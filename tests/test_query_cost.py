@@ -21,7 +21,9 @@ from tests.refusal_proof import refused_before_resolvers
 
 # The issue's query: 970,000 objects from one request before costs were counted.
 NESTED_MEMBERS = "{ users(first:100){ edges{ node{ roles{ members{ roles{ members{ email }}}}}}}}"
-USERS_WITH_ROLES = "query UsersWithRoles { users(first: 100) { edges { node { id roles { name } } } } }"  # 2,100
+USERS_WITH_ROLES = "query UsersWithRoles { users(first: 100) { edges { node { id roles { name } } } } }"  # 600
+# 10 users + their roles (5 each at most) + those roles' members (50 each at most): 2,560.
+MEMBERS_OF_TEN = "query MembersOfTen { users(first: 10) { edges { node { roles { members { id } } } } } }"
 USERS_PAGE_OF = "query Page($n: Int) { users(first: $n) { edges { node { roles { members { id } } } } } }"
 USERS_PAGE_WITH_DEFAULT = (
     "query Page($n: Int = 100) { users(first: $n) { edges { node { roles { members { id } } } } } }"
@@ -74,34 +76,35 @@ async def test_the_issues_nested_members_query_is_refused_with_its_cost_and_the_
     [error] = response.json()["errors"]
     assert error["extensions"]["code"] == "QUERY_TOO_COMPLEX"
     assert error["extensions"]["limit"] == 10_000
-    # 100 users × 20 roles × 100 members × 20 roles × 100 members, and every level above.
-    assert error["extensions"]["cost"] == 100 + 100 * 20 + 100 * 20 * 100 + 100 * 20 * 100 * 20 * (1 + 100)
+    # 100 users × 5 roles × 50 members × 5 roles × 50 members, and every level above.
+    assert error["extensions"]["cost"] == 100 + 100 * 5 + 100 * 5 * 50 + 100 * 5 * 50 * 5 * (1 + 50)
     assert str(error["extensions"]["cost"]) in error["message"]
 
 
 async def test_a_batch_costs_the_sum_of_its_operations(vendor):
+    three = await vendor.client.post(
+        "/graphql", json=[{"query": MEMBERS_OF_TEN}] * 3, headers={"Authorization": f"Bearer {vendor.token()}"}
+    )
+    assert three.status_code == 200, three.text
+    assert [r["extensions"]["cost"]["requested"] for r in three.json()] == [2560] * 3
     four = await vendor.client.post(
-        "/graphql", json=[{"query": USERS_WITH_ROLES}] * 4, headers={"Authorization": f"Bearer {vendor.token()}"}
+        "/graphql", json=[{"query": MEMBERS_OF_TEN}] * 4, headers={"Authorization": f"Bearer {vendor.token()}"}
     )
-    assert four.status_code == 200, four.text
-    assert [r["extensions"]["cost"]["requested"] for r in four.json()] == [2100] * 4
-    five = await vendor.client.post(
-        "/graphql", json=[{"query": USERS_WITH_ROLES}] * 5, headers={"Authorization": f"Bearer {vendor.token()}"}
-    )
-    assert five.status_code == 400, five.text
-    [error] = five.json()["errors"]
-    assert error["extensions"] == {"code": "QUERY_TOO_COMPLEX", "cost": 10_500, "limit": 10_000}
+    assert four.status_code == 400, four.text
+    [error] = four.json()["errors"]
+    assert error["extensions"] == {"code": "QUERY_TOO_COMPLEX", "cost": 10_240, "limit": 10_000}
 
 
 async def test_page_sizes_given_as_variables_are_counted_with_their_values_or_defaults(vendor):
     small = await vendor.post(USERS_PAGE_OF, {"n": 2})
     assert small.status_code == 200, small.text
-    assert small.json()["extensions"]["cost"]["requested"] == 2 + 2 * 20 + 2 * 20 * 100
-    assert (await vendor.post(USERS_PAGE_OF, {"n": 4})).status_code == 200  # 8,084
-    assert (await vendor.post(USERS_PAGE_OF, {"n": 5})).json()["errors"][0]["extensions"]["cost"] == 10_105
-    assert (await vendor.post(USERS_PAGE_OF, {"n": 1000})).json()["errors"][0]["extensions"]["cost"] == 202_100
+    assert small.json()["extensions"]["cost"]["requested"] == 2 + 2 * 5 + 2 * 5 * 50
+    assert (await vendor.post(USERS_PAGE_OF, {"n": 39})).status_code == 200  # 9,984
+    assert (await vendor.post(USERS_PAGE_OF, {"n": 40})).json()["errors"][0]["extensions"]["cost"] == 10_240
+    # Above the largest page (100) the connection refuses it anyway: counted as 100.
+    assert (await vendor.post(USERS_PAGE_OF, {"n": 1000})).json()["errors"][0]["extensions"]["cost"] == 25_600
     defaulted = await vendor.post(USERS_PAGE_WITH_DEFAULT)
-    assert defaulted.json()["errors"][0]["extensions"]["cost"] == 202_100
+    assert defaulted.json()["errors"][0]["extensions"]["cost"] == 25_600
 
 
 def _plain_lists_of_objects() -> set[str]:
@@ -140,16 +143,16 @@ def test_every_plain_list_of_objects_declares_its_maximum():
 async def test_a_consumers_answers_report_cost_budget_remaining_and_reset(vendor):
     first = (await vendor.post(VIEWER)).json()["extensions"]["cost"]
     second = (await vendor.post(USERS_WITH_ROLES)).json()["extensions"]["cost"]
-    assert first["requested"] == 2 and second["requested"] == 2100
+    assert first["requested"] == 2 and second["requested"] == 600
     assert first["limit"] == second["limit"] == 100_000
-    assert second["remaining"] == first["remaining"] - 2100
+    assert second["remaining"] == first["remaining"] - 600
     reset = datetime.fromisoformat(second["resetAt"].replace("Z", "+00:00"))
     assert 0 < (reset - datetime.now(UTC)).total_seconds() <= 61
 
 
 async def test_a_sessions_answers_report_their_cost_without_a_budget(clinic):
     body = (await clinic.owner.post(USERS_WITH_ROLES)).json()
-    assert body["extensions"]["cost"] == {"requested": 2100, "limit": None, "remaining": None, "resetAt": None}
+    assert body["extensions"]["cost"] == {"requested": 600, "limit": None, "remaining": None, "resetAt": None}
     assert (await clinic.owner.post(NESTED_MEMBERS)).json()["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
 
 

@@ -45,26 +45,26 @@ from graphql import (
 # size of a large clinic (docs/decisions.md). A new plain list of objects must be added
 # here or be a connection (tests/test_query_cost.py walks the schema).
 LIST_MAXIMA: dict[str, int] = {
-    "User.roles": 20,
-    "User.licenseHistory": 50,
-    "Role.members": 100,
-    "Query.roles": 50,
-    "Query.apiConsumers": 20,
+    "Query.licenseCatalog": 6,  # one per license
+    "BillingStatement.lines": 7,  # one per license, then the unlicensed
+    "BillingStatementForecast.lines": 7,
+    "AuditEvent.changes": 20,  # one per changed column of a record
     "ApiConsumer.keys": 10,
-    "Query.identifierTypes": 20,
-    "Patient.identifiers": 20,  # at most one per identifier type
-    "Appointment.questionnaires": 10,
-    "AuditEvent.changes": 50,  # one per changed column
-    "Query.labIntegrations": 50,
+    "User.roles": 5,
+    "User.licenseHistory": 20,
+    "Role.members": 50,
+    "Query.roles": 20,
+    "Query.apiConsumers": 20,
+    "Query.identifierTypes": 10,
+    "Patient.identifiers": 5,
+    "Appointment.questionnaires": 5,
+    "Query.labIntegrations": 20,
     "Query.mdBillingConnections": 20,
-    "Query.licenseCatalog": 10,  # one per license
-    "BillingStatement.lines": 20,  # one per license and contract rule
-    "BillingStatementForecast.lines": 20,
-    "BillingLine.users": 500,
-    "Query.unmappedUsers": 500,
-    "Query.licenseUpgradeRequests": 100,
-    "RunLicenseMappingPayload.applied": 500,
-    "RunLicenseMappingPayload.unmapped": 500,
+    "Query.licenseUpgradeRequests": 50,
+    "BillingLine.users": 200,
+    "Query.unmappedUsers": 200,
+    "RunLicenseMappingPayload.applied": 200,
+    "RunLicenseMappingPayload.unmapped": 200,
 }
 # Lists declared by their item type wherever they appear: a payload's errors.
 ITEM_MAXIMA: dict[str, int] = {"UserError": 20}
