@@ -34,7 +34,8 @@ def database_url() -> str:
 @pytest.fixture(scope="session")
 async def app():
     application = create_app()
-    async with LifespanManager(application):
+    # Start-up migrates a fresh database: seconds on a busy small machine, not the default 5.
+    async with LifespanManager(application, startup_timeout=120):
         yield application
 
 
