@@ -114,23 +114,24 @@ def _command_paths(command, prefix: tuple[str, ...] = ()) -> set[str]:
 
 
 # Every command that works on the database and must not create one, with arguments it
-# accepts; the key file exists so that only the database is missing.
+# accepts (`@name`: one of the input files); the key file exists so that only the
+# database is missing.
 NO_DATABASE_COMMANDS: dict[str, list[str]] = {
     "org create": ["--domain", "absent", "--name", "Absent", "--owner-email", "owner@example.com"],
     "org list": ["--json"],
     "org set": ["--domain", "absent", "--name", "Renamed"],
     "org support-password": ["--org", "absent"],
-    "consumers create": ["--org", "absent", "--name", "v", "--public-key", "{rsa_public.pem}"],
+    "consumers create": ["--org", "absent", "--name", "v", "--public-key", "@rsa_public.pem"],
     "consumers list": ["--org", "absent"],
     "consumers deactivate": ["--org", "absent", "--issuer", "v"],
     "consumers reactivate": ["--org", "absent", "--issuer", "v"],
-    "consumers add-key": ["--org", "absent", "--issuer", "v", "--public-key", "{rsa_public.pem}", "--kid", "k2"],
+    "consumers add-key": ["--org", "absent", "--issuer", "v", "--public-key", "@rsa_public.pem", "--kid", "k2"],
     "consumers revoke-key": ["--org", "absent", "--issuer", "v", "--kid", "k1"],
     "logs show": ["--org", "absent"],
     "logs purge": [],
     "audit checkpoint": [],
     "audit verify": ["--org", "absent"],
-    "users import": ["--org", "absent", "{users.csv}"],
+    "users import": ["--org", "absent", "@users.csv"],
     "licenses enforce": [],
     "billing statement": ["--org", "absent", "--month", "2026-03"],
 }
@@ -150,7 +151,7 @@ async def test_no_command_but_migrate_serve_and_demo_creates_a_missing_database(
     load_signing_key(tmp_path / "audit.key", create=True)
 
     async def attempt(path: str, args: list[str]) -> tuple[str, Completed]:
-        argv = [a.format(**{k: str(v) for k, v in files.items()}) for a in args]
+        argv = [str(files[a[1:]]) if a.startswith("@") else a for a in args]
         return path, await chrgraph(*path.split(), *argv, env=env, cwd=tmp_path)
 
     results = await few_at_a_time(*(attempt(path, args) for path, args in NO_DATABASE_COMMANDS.items()))
