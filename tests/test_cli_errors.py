@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import stat
 import sys
 import uuid
@@ -29,7 +30,7 @@ from chrgraph.resolvers.licensing.importer import COLUMNS
 from chrgraph.settings import SettingError, Settings
 from tests.databases import ADMIN_URL, backend
 from tests.helpers import make_organization, make_vendor, public_pem, rsa_key, unique
-from tests.processes import ROOT, Completed, chrgraph, environment, run_process
+from tests.processes import ROOT, Completed, chrgraph, environment, free_port, run_process
 
 T = TypeVar("T")
 DATABASE_VARIABLE = "CHRGRAPH_DATABASE_URL"
@@ -253,7 +254,7 @@ async def test_a_malformed_setting_stops_every_kind_of_command_with_one_line_nam
 
     results = await few_at_a_time(
         chrgraph("org", "list", env=env),
-        chrgraph("serve", "--port", "1", env=env),
+        chrgraph("serve", "--port", str(free_port()), env=env),
         chrgraph("audit", "init", env=env),
         chrgraph("org", "list", "--json", env=env),
     )
@@ -483,6 +484,15 @@ async def test_with_postgresql_the_signing_key_setting_is_required():
     for done in results:
         line = one_line_error(done, 2)
         assert line.startswith(f"error: INVALID_SETTING: {KEY_VARIABLE} ")
+
+
+async def test_serve_on_a_taken_port_is_one_line_before_any_work():
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        done = await chrgraph("serve", "--port", str(port))
+
+    line = one_line_error(done, 2)
+    assert line.startswith(f"error: PORT_UNAVAILABLE (port): cannot listen on 127.0.0.1:{port}: "), line
 
 
 # --- version, org list, internal errors, make serve ---------------------------------------

@@ -73,12 +73,20 @@ def serve(
     workers: int = typer.Option(1, min=1),
 ) -> None:
     """Migrate if needed, then serve."""
+    import socket
+
     import uvicorn
 
     async def migrate_only() -> None:
         return None  # opening the database migrates it
 
-    key = _signing_key_path()
+    key = _signing_key_path()  # reads (and checks) every setting first
+    try:  # a taken port or unknown host: one line before any work, not uvicorn's log
+        socket.create_server((host, port)).close()
+    except OSError as exc:
+        raise CommandFailed(
+            "PORT_UNAVAILABLE", f"cannot listen on {host}:{port}: {exc.strerror or exc}", "port"
+        ) from None
     run(migrate_only, create=True)
     _create_signing_key(key)
     uvicorn.run(
