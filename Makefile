@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PG_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+# `make serve PORT=8080 HOST=0.0.0.0`
+HOST ?= 127.0.0.1
+PORT ?= 8000
 
 .PHONY: serve test lint schema bench clean
 
@@ -16,7 +19,7 @@ $(STAMP): pyproject.toml
 serve: $(STAMP)
 	$(BIN)/chrgraph migrate
 	$(BIN)/chrgraph demo
-	$(BIN)/chrgraph serve --host 127.0.0.1 --port 8000
+	$(BIN)/chrgraph serve --host $(HOST) --port $(PORT)
 
 # SQLite always; PostgreSQL too when it answers (CHRGRAPH_TEST_PG_URL names the server).
 test: $(STAMP)

@@ -16,7 +16,7 @@ from starlette.routing import Route
 from tortoise import connections
 
 from chrgraph.audit.api_log import ApiLogMiddleware, purge_api_logs, writer
-from chrgraph.audit.checkpoint import sign_checkpoints
+from chrgraph.audit.checkpoint import load_signing_key, sign_checkpoints, signing_key_path
 from chrgraph.auth.middleware import AuthMiddleware
 from chrgraph.db.config import close_db, init_db
 from chrgraph.resolvers.licensing.changes import settle_due_changes
@@ -95,6 +95,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
         await init_db(settings.database_url, migrate=migrate)
+        # The server is one of the few places that may make a missing audit signing key.
+        key_path = signing_key_path(settings)
+        load_signing_key(key_path, create=True)
         jobs = [
             asyncio.create_task(
                 _every(
@@ -106,7 +109,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
             asyncio.create_task(
                 _every(
                     settings.audit_checkpoint_interval_seconds,
-                    lambda: sign_checkpoints(settings.audit_signing_key),
+                    lambda: sign_checkpoints(key_path),
                     "audit checkpoint",
                 )
             ),

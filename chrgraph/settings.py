@@ -2,13 +2,61 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, fields
 from functools import lru_cache
+from urllib.parse import urlsplit
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+# The URL settings and the schemes each accepts.
+_URL_SCHEMES = {
+    "database_url": ("sqlite", "postgres", "postgresql", "asyncpg"),
+    "smtp_url": ("smtp", "smtps"),
+    "otlp_endpoint": ("http", "https"),
+}
 
 
-def _bool(value: str) -> bool:
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+class SettingError(ValueError):
+    """A CHRGRAPH_ variable holds a value the process cannot run with; the message is one
+    line naming the variable, and never echoes a URL's password."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        super().__init__(f"{variable} {problem}")
+        self.variable = variable
+
+
+def _shown(raw: str) -> str:
+    return repr(raw if len(raw) <= 40 else raw[:40] + "…")
+
+
+def _parse(name: str, kind: type, raw: str) -> object:
+    variable = "CHRGRAPH_" + name.upper()
+    text = raw.strip()
+    if kind is bool:
+        if text.lower() not in _TRUE | _FALSE:
+            raise SettingError(variable, f"must be true or false (1/0, yes/no, on/off), not {_shown(raw)}")
+        return text.lower() in _TRUE
+    if kind is int or kind is float:
+        try:
+            number = kind(text)
+        except ValueError:
+            expected = "a whole number" if kind is int else "a number"
+            raise SettingError(variable, f"must be {expected}, not {_shown(raw)}") from None
+        if not math.isfinite(number) or number < 0:
+            raise SettingError(variable, f"must be a finite number of at least 0, not {_shown(raw)}")
+        return number
+    schemes = _URL_SCHEMES.get(name)
+    if schemes and text:
+        try:
+            parts = urlsplit(text)
+            parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+        except ValueError:
+            raise SettingError(variable, "is not a valid URL") from None
+        if parts.scheme not in schemes:
+            raise SettingError(variable, f"must start with {' or '.join(s + '://' for s in schemes)}")
+    return text
 
 
 @dataclass(frozen=True)
@@ -45,7 +93,8 @@ class Settings:
     parser_cache_size: int = 1024
     api_log_retention_days: int = 90
     api_log_purge_interval_seconds: float = 3600.0
-    audit_signing_key: str = "chrgraph-audit-signing.key"
+    # Empty: chrgraph-audit-signing.key beside the SQLite file; required with PostgreSQL.
+    audit_signing_key: str = ""
     audit_checkpoint_interval_seconds: float = 600.0
     otlp_endpoint: str = ""
     smtp_url: str = ""
@@ -56,21 +105,14 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        """Read every setting; a malformed value raises `SettingError`."""
         env = os.environ if environ is None else environ
         values: dict[str, object] = {}
         for f in fields(cls):
             raw = env.get("CHRGRAPH_" + f.name.upper())
             if raw is None:
                 continue
-            kind = type(f.default)
-            if kind is bool:
-                values[f.name] = _bool(raw)
-            elif kind is int:
-                values[f.name] = int(raw)
-            elif kind is float:
-                values[f.name] = float(raw)
-            else:
-                values[f.name] = raw
+            values[f.name] = _parse(f.name, type(f.default), raw)
         return cls(**values)  # type: ignore[arg-type]
 
 

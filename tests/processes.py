@@ -45,26 +45,31 @@ async def _kill(process: asyncio.subprocess.Process) -> None:
             await asyncio.wait_for(process.wait(), 10)
 
 
-async def run_process(*argv: str, env: dict[str, str] | None = None, time_limit: float = 60) -> Completed:
+async def run_process(
+    *argv: str, env: dict[str, str] | None = None, time_limit: float = 60, cwd: Path = ROOT, stdin: bytes = b""
+) -> Completed:
     process = await asyncio.create_subprocess_exec(
         *argv,
+        stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         env=env or environment(),
-        cwd=ROOT,
+        cwd=cwd,
         start_new_session=True,
     )
     try:
-        out, err = await asyncio.wait_for(process.communicate(), time_limit)
+        out, err = await asyncio.wait_for(process.communicate(stdin), time_limit)
     finally:
         await _kill(process)
     assert process.returncode is not None
     return Completed(process.returncode, out.decode(), err.decode())
 
 
-async def chrgraph(*args: str, env: dict[str, str] | None = None, time_limit: float = 60) -> Completed:
-    """`chrgraph ARGS…` as an operator would type it."""
-    return await run_process(CHRGRAPH, *args, env=env, time_limit=time_limit)
+async def chrgraph(
+    *args: str, env: dict[str, str] | None = None, time_limit: float = 60, cwd: Path = ROOT, stdin: bytes = b""
+) -> Completed:
+    """`chrgraph ARGS…` as an operator would type it (in folder `cwd`)."""
+    return await run_process(CHRGRAPH, *args, env=env, time_limit=time_limit, cwd=cwd, stdin=stdin)
 
 
 async def python_script(module: str, *args: str, time_limit: float = 60) -> Completed:

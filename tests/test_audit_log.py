@@ -85,7 +85,7 @@ REFUSED = (OperationalError, asyncpg.exceptions.RaiseError)
 @pytest.fixture(scope="module")
 def signing_key():
     """The server's key file (CHRGRAPH_AUDIT_SIGNING_KEY), made before any process races to."""
-    return load_signing_key(get_settings().audit_signing_key)
+    return load_signing_key(get_settings().audit_signing_key, create=True)
 
 
 def support(org: Organization, request_id: str | None = None) -> Actor:
@@ -639,7 +639,7 @@ async def test_verify_accepts_the_public_key_as_a_hex_file(signing_key, tmp_path
 async def test_verify_fails_when_a_checkpoint_was_signed_with_another_key(signing_key, tmp_path):
     org = await new_organization()
     other_key_file = tmp_path / "other.key"
-    other = load_signing_key(str(other_key_file))
+    other = load_signing_key(str(other_key_file), create=True)
     other_hex = tmp_path / "other.pub"
     other_hex.write_text(public_key_hex(other.public_key()))
 

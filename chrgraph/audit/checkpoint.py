@@ -9,31 +9,65 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from chrgraph.audit.chain import timestamp
+from chrgraph.db.config import dialect, sqlite_file
 from chrgraph.db.models import AuditChainHead, AuditCheckpoint
 from chrgraph.db.transactions import atomic
+from chrgraph.settings import SettingError, Settings
 from chrgraph.telemetry import log
 
+KEY_SETTING = "CHRGRAPH_AUDIT_SIGNING_KEY"
+DEFAULT_KEY_NAME = "chrgraph-audit-signing.key"
 
-def load_signing_key(path: str) -> Ed25519PrivateKey:
-    """Read the key; create it (mode 0600) on first use so a fresh install just works."""
+
+class SigningKeyError(Exception):
+    """The audit signing key (or a public key given to check against) is missing,
+    unreadable or not an Ed25519 key; the message is one line naming the file."""
+
+
+def signing_key_path(settings: Settings) -> Path:
+    """The key file every process uses for one database: the setting, or beside the
+    SQLite file by default. A PostgreSQL database has no file to sit beside, so there
+    the setting is required."""
+    if settings.audit_signing_key:
+        return Path(settings.audit_signing_key)
+    if dialect(settings.database_url) == "sqlite":
+        file = sqlite_file(settings.database_url)
+        return (file.parent if file else Path()) / DEFAULT_KEY_NAME
+    raise SettingError(KEY_SETTING, "must name the audit signing key file when the database is PostgreSQL")
+
+
+def load_signing_key(path: str | Path, *, create: bool = False) -> Ed25519PrivateKey:
+    """Read the key. Only the server, `chrgraph migrate` and `chrgraph audit init` pass
+    `create`: they make a missing key (mode 0600); anything else stops, since a key made
+    in the wrong place would sign checkpoints nobody can check."""
     file = Path(path)
     if not file.exists():
+        if not create:
+            raise SigningKeyError(
+                f"no audit signing key at {file}: create it with `chrgraph audit init`, "
+                f"or set {KEY_SETTING} to the key file"
+            )
         key = Ed25519PrivateKey.generate()
         pem = key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
-        fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process made it first: use theirs
+            return load_signing_key(file)
+        except OSError as exc:
+            raise SigningKeyError(f"cannot create the audit signing key at {file}: {exc.strerror}") from None
         with os.fdopen(fd, "wb") as handle:
             handle.write(pem)
         log.warning("created a new audit signing key at %s: keep it outside the database", file)
         return key
-    key = serialization.load_pem_private_key(file.read_bytes(), password=None)
-    if not isinstance(key, Ed25519PrivateKey):
-        raise ValueError(f"{path} is not an Ed25519 private key")
+    key = _load_key_file(file, private=True)
+    assert isinstance(key, Ed25519PrivateKey)
     return key
 
 
@@ -41,26 +75,43 @@ def public_key_hex(key: Ed25519PublicKey) -> str:
     return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw).hex()
 
 
-def load_public_key(path: str) -> Ed25519PublicKey:
-    data = Path(path).read_bytes()
-    text = data.decode("ascii", "replace").strip()
-    if len(text) == 64 and all(c in "0123456789abcdef" for c in text.lower()):
-        return Ed25519PublicKey.from_public_bytes(bytes.fromhex(text))
-    if b"PRIVATE KEY" in data:
-        private = serialization.load_pem_private_key(data, password=None)
-        assert isinstance(private, Ed25519PrivateKey)
-        return private.public_key()
-    key = serialization.load_pem_public_key(data)
-    if not isinstance(key, Ed25519PublicKey):
-        raise ValueError(f"{path} is not an Ed25519 public key")
-    return key
+def load_public_key(path: str | Path) -> Ed25519PublicKey:
+    """An Ed25519 public key from a file: 64 hex digits, a PEM public key, or the PEM
+    private key itself."""
+    file = Path(path)
+    if not file.exists():
+        raise SigningKeyError(f"no key file at {file}")
+    key = _load_key_file(file, private=False)
+    return key.public_key() if isinstance(key, Ed25519PrivateKey) else key
+
+
+def _load_key_file(file: Path, *, private: bool) -> Ed25519PrivateKey | Ed25519PublicKey:
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise SigningKeyError(f"cannot read the key file {file}: {exc.strerror}") from None
+    wanted = "an Ed25519 private key (PEM)" if private else "an Ed25519 key (64 hex digits or PEM)"
+    key: object = None
+    try:
+        text = data.decode("ascii").strip()
+        if not private and len(text) == 64 and all(c in "0123456789abcdef" for c in text.lower()):
+            return Ed25519PublicKey.from_public_bytes(bytes.fromhex(text))
+        if b"PRIVATE KEY" in data:
+            key = serialization.load_pem_private_key(data, password=None)
+        elif not private:
+            key = serialization.load_pem_public_key(data)
+    except (ValueError, TypeError, UnsupportedAlgorithm):  # never echo what the file holds
+        key = None
+    if isinstance(key, Ed25519PrivateKey) or (not private and isinstance(key, Ed25519PublicKey)):
+        return key
+    raise SigningKeyError(f"the key file {file} is not {wanted}")
 
 
 def checkpoint_message(organization_id: int, seq: int, chain_hash: str, signed_at: datetime) -> bytes:
     return f"chrgraph-audit-checkpoint:v1:{organization_id}:{seq}:{chain_hash}:{timestamp(signed_at)}".encode()
 
 
-async def sign_checkpoints(key_path: str, organization_id: int | None = None) -> list[AuditCheckpoint]:
+async def sign_checkpoints(key_path: str | Path, organization_id: int | None = None) -> list[AuditCheckpoint]:
     """Sign every chain head that moved since its last checkpoint."""
     key = load_signing_key(key_path)
     public = public_key_hex(key.public_key())

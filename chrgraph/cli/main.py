@@ -1,15 +1,29 @@
-"""The `chrgraph` command (§10). Every command goes through the same operations,
-validation and audit as GraphQL, acting as the organization's support principal."""
+"""The `chrgraph` command. Every command goes through the same operations, validation
+and audit as GraphQL, acting as the organization's support principal. A failure of any
+kind is one line on stderr and a non-zero exit (chrgraph.cli.boundary)."""
 
 from __future__ import annotations
 
-import asyncio
+import sys
 import time
+from importlib.metadata import version as installed_version
 from pathlib import Path
 
 import typer
 
-from chrgraph.cli.runtime import INSTANT_HELP, date_option, emit, instant_option, organization, run, support_actor
+from chrgraph.cli import boundary
+from chrgraph.cli.boundary import CommandFailed
+from chrgraph.cli.files import read_bytes, read_text
+from chrgraph.cli.runtime import (
+    INSTANT_HELP,
+    date_option,
+    emit,
+    instant_option,
+    organization,
+    progress_bar,
+    run,
+    support_actor,
+)
 from chrgraph.db.models import Contract
 from chrgraph.settings import get_settings
 
@@ -30,18 +44,59 @@ app.add_typer(licenses_app, name="licenses")
 app.add_typer(billing_app, name="billing")
 
 
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        typer.echo(f"chrgraph {installed_version('chrgraph')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", is_eager=True, callback=_print_version, help="Print the version and exit."
+    ),
+) -> None:
+    """chrgraph: the clinic health records Enterprise API server."""
+
+
+def _signing_key_path() -> Path:
+    """Where this database's audit signing key lives; resolved before any work, so a
+    missing setting stops a command before it changes anything."""
+    from chrgraph.audit.checkpoint import signing_key_path
+
+    return signing_key_path(get_settings())
+
+
+def _create_signing_key(path: Path) -> None:
+    """Make the key if it is missing: serve, migrate and `audit init` only."""
+    from chrgraph.audit.checkpoint import load_signing_key
+
+    load_signing_key(path, create=True)
+
+
 @app.command()
-def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+def serve(
+    host: str = "127.0.0.1",
+    port: int = typer.Option(8000, min=1, max=65535),
+    workers: int = typer.Option(1, min=1),
+) -> None:
     """Migrate if needed, then serve."""
+    import socket
+
     import uvicorn
 
-    from chrgraph.db.config import close_db, init_db
-
     async def migrate_only() -> None:
-        await init_db()
-        await close_db()
+        return None  # opening the database migrates it
 
-    asyncio.run(migrate_only())
+    key = _signing_key_path()  # reads (and checks) every setting first
+    try:  # a taken port or unknown host: one line before any work, not uvicorn's log
+        socket.create_server((host, port)).close()
+    except OSError as exc:
+        raise CommandFailed(
+            "PORT_UNAVAILABLE", f"cannot listen on {host}:{port}: {exc.strerror or exc}", "port"
+        ) from None
+    run(migrate_only, create=True)
+    _create_signing_key(key)
     uvicorn.run(
         "chrgraph.app:app_factory",
         factory=True,
@@ -56,13 +111,16 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
 
 @app.command()
 def migrate() -> None:
-    """Apply the database migrations."""
+    """Create the database if needed and apply the migrations; make the audit signing key
+    if it is missing."""
 
     async def job() -> None:
-        return None  # init_db migrates
+        return None  # opening the database migrates it
 
-    run(job)
-    typer.echo("database is up to date")
+    key = _signing_key_path()
+    run(job, create=True)
+    _create_signing_key(key)
+    typer.echo(f"database is up to date; audit signing key: {key}")
 
 
 @app.command()
@@ -70,7 +128,7 @@ def demo() -> None:
     """Load the demo organization (domain `demo`); idempotent."""
     from chrgraph.resolvers.demo import load_demo
 
-    summary = run(load_demo)
+    summary = run(load_demo, create=True)
     typer.echo(summary)
 
 
@@ -115,6 +173,31 @@ def org_create(
         f"created organization {org.domain}\nowner {created.owner.email} invitation token: "
         f"{created.owner_invitation_token}\nsupport account: {created.support.email} "
         f"(set its password with `chrgraph org support-password --org {org.domain}`)",
+    )
+
+
+@org_app.command("list")
+def org_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """List the organizations, by domain."""
+    from chrgraph.resolvers.organizations.list_organizations import list_organizations
+
+    rows = [
+        {
+            "id": org.id,
+            "domain": org.domain,
+            "name": org.name,
+            "contract": org.contract.value,
+            "province": org.province,
+            "timeZone": org.time_zone,
+            "enterpriseApiEnabled": org.enterprise_api_enabled,
+            "createdAt": org.created_at,
+        }
+        for org in run(list_organizations)
+    ]
+    emit(
+        rows,
+        as_json,
+        "\n".join(f"{r['domain']}\t{r['name']}\t{r['contract']}\t{r['province']}" for r in rows) or "no organizations",
     )
 
 
@@ -186,14 +269,14 @@ def consumers_create(
     org: str = typer.Option(..., help="Organization domain."),
     name: str = typer.Option(...),
     issuer: str = typer.Option(None, help="Defaults to the name."),
-    public_key: Path = typer.Option(..., exists=True, dir_okay=False, help="PEM or JWK file."),
+    public_key: Path = typer.Option(..., help="PEM or JWK file."),
     kid: str = typer.Option(None),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Register an API consumer with its first public key."""
     from chrgraph.resolvers.consumers.manage import create_api_consumer
 
-    pem = public_key.read_text()  # read before the event loop runs
+    pem = read_text(public_key, "--public-key")  # read before the event loop runs
 
     async def job():
         return await create_api_consumer(await support_actor(org), name=name, issuer=issuer, public_key=pem, kid=kid)
@@ -248,13 +331,13 @@ def consumers_reactivate(org: str = typer.Option(...), issuer: str = typer.Optio
 def consumers_add_key(
     org: str = typer.Option(...),
     issuer: str = typer.Option(...),
-    public_key: Path = typer.Option(..., exists=True, dir_okay=False),
+    public_key: Path = typer.Option(..., help="PEM or JWK file."),
     kid: str = typer.Option(...),
 ) -> None:
     """Add a public key (key rotation)."""
     from chrgraph.resolvers.consumers.manage import add_api_consumer_key
 
-    pem = public_key.read_text()  # read before the event loop runs
+    pem = read_text(public_key, "--public-key")  # read before the event loop runs
 
     async def job():
         return await add_api_consumer_key(await support_actor(org), issuer, pem, kid)
@@ -301,18 +384,22 @@ def consumers_set_cost_budget(
 @app.command()
 def token(
     issuer: str = typer.Option(...),
-    private_key: Path = typer.Option(..., exists=True, dir_okay=False, help="RSA private key (PEM)."),
-    ttl: int = typer.Option(300, help="Seconds of validity (at most 900)."),
+    private_key: Path = typer.Option(..., help="RSA private key (PEM)."),
+    ttl: int = typer.Option(300, min=1, max=900, help="Seconds of validity (at most 900)."),
     kid: str = typer.Option(None),
 ) -> None:
     """Sign an RS512 token the way a vendor would (for trying the API with curl)."""
     from joserfc import jwt
+    from joserfc.errors import JoseError
     from joserfc.jwk import RSAKey
 
-    if not 0 < ttl <= 900:
-        typer.echo("error: --ttl must be between 1 and 900 seconds", err=True)
-        raise typer.Exit(2)
-    key = RSAKey.import_key(private_key.read_bytes())
+    data = read_bytes(private_key, "--private-key")
+    try:
+        key = RSAKey.import_key(data)
+    except (ValueError, TypeError, JoseError):  # never echo what the file holds
+        key = None
+    if key is None or not key.is_private:
+        raise CommandFailed("INVALID_KEY", f"--private-key {private_key} is not an RSA private key (PEM)", "privateKey")
     now = int(time.time())
     header = {"alg": "RS512", **({"kid": kid} if kid else {})}
     typer.echo(jwt.encode(header, {"iss": issuer, "iat": now, "exp": now + ttl}, key, algorithms=["RS512"]))
@@ -324,7 +411,7 @@ def logs_show(
     consumer: str = typer.Option(None, help="Issuer."),
     since: str = typer.Option(None, help=f"At or after this instant. {INSTANT_HELP}"),
     until: str = typer.Option(None, help=f"Before this instant. {INSTANT_HELP}"),
-    limit: int = typer.Option(100),
+    limit: int = typer.Option(100, min=1, help="At most this many rows."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Show API log rows, newest first."""
@@ -374,14 +461,27 @@ def logs_purge() -> None:
     typer.echo(f"purged {count} row(s)")
 
 
+@audit_app.command("init")
+def audit_init() -> None:
+    """Make the audit signing key if it is missing (beside the SQLite database by
+    default, or at CHRGRAPH_AUDIT_SIGNING_KEY); an existing key is kept."""
+    path = _signing_key_path()
+    existed = path.exists()
+    _create_signing_key(path)  # an existing file must hold a key
+    typer.echo(f"audit signing key {'already at' if existed else 'created at'} {path}")
+
+
 @audit_app.command("checkpoint")
 def audit_checkpoint(org: str = typer.Option(None, help="Only this organization.")) -> None:
     """Sign a checkpoint of each audit chain head now."""
-    from chrgraph.audit.checkpoint import sign_checkpoints
+    from chrgraph.audit.checkpoint import load_signing_key, sign_checkpoints
+
+    key_path = _signing_key_path()
+    load_signing_key(key_path)  # a missing or wrong key stops before the database is opened
 
     async def job():
         org_id = (await organization(org)).id if org else None
-        return await sign_checkpoints(get_settings().audit_signing_key, org_id)
+        return await sign_checkpoints(key_path, org_id)
 
     made = run(job)
     typer.echo(f"signed {len(made)} checkpoint(s)")
@@ -390,24 +490,25 @@ def audit_checkpoint(org: str = typer.Option(None, help="Only this organization.
 @audit_app.command("verify")
 def audit_verify(
     org: str = typer.Option(...),
-    public_key: Path = typer.Option(
-        None,
-        exists=True,
-        dir_okay=False,
-        help="Ed25519 public key (PEM or hex); default: from the signing key.",
-    ),
+    public_key: Path = typer.Option(None, help="Ed25519 public key (PEM or hex); default: from the signing key."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Exit 0 when the chain and its checkpoints are intact, 1 otherwise."""
-    from chrgraph.audit.checkpoint import load_public_key
+    """Exit 0 when the chain and its checkpoints are intact, 1 when they are not, 2 for a
+    usage or configuration error (unknown organization, unreadable key)."""
+    from chrgraph.audit.checkpoint import load_public_key, load_signing_key
     from chrgraph.audit.verify import verify_chain
+    from chrgraph.resolvers.errors import OperationFailed
 
-    key = load_public_key(str(public_key) if public_key else get_settings().audit_signing_key)
+    key = load_public_key(public_key) if public_key else load_signing_key(_signing_key_path()).public_key()
 
     async def job():
         return await verify_chain((await organization(org)).id, key)
 
-    report = run(job)
+    try:
+        report = run(job)
+    except OperationFailed as failed:  # exit 1 means "tampered": an unknown organization is not that
+        error = failed.errors[0]
+        raise CommandFailed(error.code.value, error.message, "org") from None
     emit(
         {
             "ok": report.ok,
@@ -432,19 +533,17 @@ def audit_verify(
 @users_app.command("import")
 def users_import(
     org: str = typer.Option(..., help="Organization domain."),
-    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV of legacy users."),
+    file: Path = typer.Argument(..., help="CSV of legacy users (UTF-8, with or without a BOM)."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Import legacy users without licenses, then run license mapping and enforcement."""
-    from rich.progress import Progress
-
     from chrgraph.resolvers.licensing.importer import import_users
 
-    data = file.read_bytes()  # decoded by the importer, as Excel writes CSV
+    data = read_bytes(file, "FILE")  # decoded by the importer, as Excel writes CSV
 
     async def job():
         actor = await support_actor(org)
-        with Progress(transient=True, disable=as_json) as bar:
+        with progress_bar(quiet=as_json) as bar:
             task = bar.add_task("importing", total=None)
             return await import_users(actor, data, lambda done, total: bar.update(task, completed=done, total=total))
 
@@ -462,13 +561,11 @@ def users_import(
 @licenses_app.command("enforce")
 def licenses_enforce(org: str = typer.Option(None, help="Only this organization.")) -> None:
     """Give unlicensed users the highest fitting tier on and after the enforcement date."""
-    from rich.progress import Progress
-
     from chrgraph.resolvers.licensing.enforcement import enforce_licenses
 
     async def job():
         org_id = (await organization(org)).id if org else None
-        with Progress(transient=True) as bar:
+        with progress_bar() as bar:
             task = bar.add_task("enforcing", total=None)
             return await enforce_licenses(
                 org_id, progress=lambda done, total: bar.update(task, completed=done, total=total)
@@ -538,4 +635,4 @@ def billing_statement_cmd(
 
 
 def main() -> None:
-    app()
+    sys.exit(boundary.run(app, sys.argv[1:]))

@@ -1,5 +1,6 @@
 """What every CLI command shares: the database session, the support actor of an
-organization, and typed errors to stderr with a non-zero exit (§10)."""
+organization, and output for people or scripts. Failures are raised, and reported by
+the boundary (chrgraph.cli.boundary)."""
 
 from __future__ import annotations
 
@@ -8,36 +9,35 @@ import json
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import typer
 
 from chrgraph import instants
 from chrgraph.auth.principals import Actor, support_cli_actor
-from chrgraph.db.config import close_db, init_db
+from chrgraph.cli.boundary import CommandFailed
+from chrgraph.db.config import close_db, open_database
 from chrgraph.db.models import Organization
-from chrgraph.resolvers.errors import OperationFailed
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 T = TypeVar("T")
 
 
-def run(job: Callable[[], Awaitable[T]]) -> T:
-    """Run one command's work with the database open; typed failures exit 1."""
+def run(job: Callable[[], Awaitable[T]], *, create: bool = False) -> T:
+    """Run one command's work with the database open. Only the commands that set up a
+    database (`migrate`, `serve`, `demo`) pass `create`; every other one stops when
+    there is no database rather than making an empty one."""
 
     async def wrapped() -> T:
-        await init_db()
+        await open_database(create=create)
         try:
             return await job()
         finally:
             await close_db()
 
-    try:
-        return asyncio.run(wrapped())
-    except OperationFailed as failed:
-        for error in failed.errors:
-            where = f" ({'.'.join(error.field)})" if error.field else ""
-            typer.echo(f"error: {error.code.value}{where}: {error.message}", err=True)
-        raise typer.Exit(1) from None
+    return asyncio.run(wrapped())
 
 
 async def organization(domain: str) -> Organization:
@@ -82,8 +82,16 @@ def date_option(value: str | None, option: str) -> date | None:
 
 
 def _bad_option(option: str, problem: ValueError) -> NoReturn:
-    typer.echo(f"error: {option}: {problem}", err=True)
-    raise typer.Exit(2)
+    raise CommandFailed("INVALID_INPUT", f"{option}: {problem}", option)
+
+
+def progress_bar(quiet: bool = False) -> Progress:
+    """A transient bar on stderr, and only on a terminal: stdout stays the command's
+    output alone (a script reads it), and a log file gets no control characters."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    return Progress(transient=True, console=Console(stderr=True), disable=quiet or not sys.stderr.isatty())
 
 
 def emit(value: Any, as_json: bool, text: str) -> None:
