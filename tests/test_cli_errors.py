@@ -128,6 +128,7 @@ NO_DATABASE_COMMANDS: dict[str, list[str]] = {
     "consumers reactivate": ["--org", "absent", "--issuer", "v"],
     "consumers add-key": ["--org", "absent", "--issuer", "v", "--public-key", "@rsa_public.pem", "--kid", "k2"],
     "consumers revoke-key": ["--org", "absent", "--issuer", "v", "--kid", "k1"],
+    "consumers set-cost-budget": ["--org", "absent", "--issuer", "v", "--cost-per-minute", "500"],
     "logs show": ["--org", "absent"],
     "logs purge": [],
     "audit checkpoint": [],
@@ -353,7 +354,8 @@ async def test_users_import_refuses_a_missing_or_non_utf8_csv_with_one_line(clie
     )
 
     assert "no such file" in one_line_error(missing, 2)
-    assert "not UTF-8 text" in one_line_error(latin1, 2)
+    # Readable but not UTF-8: the importer refuses its content (exit 1), saying how to save it.
+    assert "not UTF-8" in one_line_error(latin1, 1)
     [error] = json_error(folder, 2)
     assert (error["code"], error["field"]) == ("FILE_UNREADABLE", ["file"])
     assert await User.filter(organization_id=org.id).count() == users_before

@@ -82,7 +82,8 @@ def date_option(value: str | None, option: str) -> date | None:
 
 
 def _bad_option(option: str, problem: ValueError) -> NoReturn:
-    raise CommandFailed("INVALID_INPUT", f"{option}: {problem}", option)
+    head, *rest = option.lstrip("-").split("-")
+    raise CommandFailed("INVALID_USAGE", str(problem), head + "".join(part.title() for part in rest))
 
 
 def progress_bar(quiet: bool = False) -> Progress:
