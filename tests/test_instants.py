@@ -246,7 +246,9 @@ async def test_logs_show_since_and_until_take_any_offset(client):
 async def test_logs_show_refuses_a_bad_instant_in_one_line(clinic, value):
     shown = await chrgraph("logs", "show", "--org", clinic.domain, "--since", value)
     assert shown.returncode == 2
-    assert shown.stderr.strip().count("\n") == 0 and shown.stderr.startswith("error: INVALID_USAGE (since): "), shown.stderr
+    assert shown.stderr.strip().count("\n") == 0 and shown.stderr.startswith("error: INVALID_USAGE (since): "), (
+        shown.stderr
+    )
     assert "Traceback" not in shown.stderr
 
 
