@@ -263,7 +263,7 @@ class ConsumersMutation:
     )
     async def set_api_consumer_cost_budget(
         self, info: strawberry.Info, input: SetApiConsumerCostBudgetInput
-    ) -> SetApiConsumerCostBudgetPayload:
+    ) -> SetApiConsumerCostBudgetPayload | None:
         async def run():
             return await manage.set_api_consumer_cost_budget(
                 info.context.actor, await _issuer(info, input.consumer_id), input.cost_per_minute
