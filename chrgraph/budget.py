@@ -11,6 +11,7 @@ import math
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from limits.aio.storage import MemoryStorage, Storage
@@ -36,14 +37,18 @@ class Charge:
     def report(self) -> dict[str, Any]:
         """`extensions.cost`: requested objects, budget per minute, what is left of it,
         and when it is whole again (ISO 8601, UTC)."""
-        reset = None
-        if self.reset_at is not None:
-            reset = datetime.fromtimestamp(math.ceil(self.reset_at), UTC).isoformat().replace("+00:00", "Z")
+        reset = None if self.reset_at is None else _instant(math.ceil(self.reset_at))
         return {"requested": self.requested, "limit": self.limit, "remaining": self.remaining, "resetAt": reset}
 
     def retry_after(self) -> int:
         """Whole seconds until the budget is renewed (at least one)."""
         return max(1, math.ceil((self.reset_at or time.time()) - time.time()))
+
+
+@lru_cache(maxsize=256)
+def _instant(seconds: int) -> str:
+    # One window's end is reported to every request of that window: format it once.
+    return datetime.fromtimestamp(seconds, UTC).isoformat().replace("+00:00", "Z")
 
 
 class CostBudgets:

@@ -9,7 +9,6 @@ does. Unexpected exceptions are masked with the request id; the details go to th
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -484,20 +483,32 @@ class GraphQLEndpoint:
         return body
 
 
+# Queries that end sooner are never watched: a watcher is a task per request.
+_WATCH_AFTER_SECONDS = 0.05
+
+
 async def _unless_client_leaves(work: asyncio.Future, receive) -> list[dict[str, Any]] | None:
     """The queries' results, or None when the client disconnected first: the work is
-    cancelled then (queries only: nobody would read the answer)."""
-    watcher = asyncio.ensure_future(_disconnected(receive))
+    cancelled then (queries only: nobody would read the answer). The disconnect is
+    watched for from 50 ms on."""
+    watcher: asyncio.Future | None = None
+
+    def watch() -> None:
+        nonlocal watcher
+        watcher = asyncio.ensure_future(_disconnected(receive))
+        watcher.add_done_callback(lambda w: w.cancelled() or work.cancel())
+
+    timer = asyncio.get_running_loop().call_later(_WATCH_AFTER_SECONDS, watch)
     try:
-        await asyncio.wait((work, watcher), return_when=asyncio.FIRST_COMPLETED)
+        return await work
+    except asyncio.CancelledError:
+        if watcher is not None and watcher.done() and not watcher.cancelled():
+            return None  # the client went away; our own task was not cancelled
+        raise
     finally:
-        watcher.cancel()
-        left = not work.done()
-        if left:
-            work.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await work
-    return None if left else work.result()
+        timer.cancel()
+        if watcher is not None:
+            watcher.cancel()
 
 
 async def _disconnected(receive) -> None:
