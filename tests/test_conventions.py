@@ -1,4 +1,4 @@
-"""GraphQL conventions (§9): Relay ids and connections, tenancy of `node` (§1), SQL
+"""GraphQL conventions: Relay ids and connections, tenancy of `node`, SQL
 statements per request, the committed SDL, declared permissions, masked errors, the
 parse/validation cache and the request id."""
 
@@ -152,7 +152,7 @@ async def busy(client) -> BusyOrganization:
     return BusyOrganization(vendor, initial, moment)
 
 
-# --- node / nodes (§1, §9) -------------------------------------------------------------
+# --- node / nodes ---------------------------------------------------------------------
 
 
 async def test_node_returns_the_callers_own_organization_consumer_and_audit_event(vendor):
@@ -242,7 +242,7 @@ async def test_global_id_of_an_unknown_type_or_a_non_numeric_key_is_null(vendor)
         )
 
 
-# --- connections (§9) ------------------------------------------------------------------
+# --- connections ----------------------------------------------------------------------
 
 
 async def test_connection_pages_50_items_by_default_with_total_count(busy):
@@ -379,7 +379,7 @@ async def test_audit_event_filters_narrow_the_list_and_its_total(busy):
     assert "ORGANIZATION_CREATED" in {node["action"] for node in nodes}
 
 
-# --- SQL statements per request (§9) --------------------------------------------------
+# --- SQL statements per request -------------------------------------------------------
 
 
 async def _statements_of(vendor: Vendor, document: str) -> list[str]:
@@ -416,7 +416,7 @@ async def test_viewer_query_costs_a_small_fixed_number_of_statements(vendor):
     assert sum(s.lstrip().upper().startswith("SELECT") for s in first) == 2, first
 
 
-# --- the committed SDL (§9) -----------------------------------------------------------
+# --- the committed SDL ----------------------------------------------------------------
 
 
 def test_committed_schema_graphql_matches_the_code():
@@ -427,7 +427,7 @@ def test_committed_schema_graphql_matches_the_code():
     )
 
 
-# --- permissions are declared (§11) ---------------------------------------------------
+# --- permissions are declared ---------------------------------------------------------
 
 
 def test_every_root_field_declares_a_permission_class():
@@ -445,7 +445,7 @@ def test_every_root_field_declares_a_permission_class():
     assert undeclared == [], f"root fields without a permission class: {undeclared}"
 
 
-# --- unexpected errors are masked (§9) ------------------------------------------------
+# --- unexpected errors are masked -----------------------------------------------------
 
 LEAKY_DETAIL = 'relation "audit_event" is broken near SELECT secret-detail-7731'
 
@@ -488,7 +488,7 @@ async def test_a_fault_plan_without_reads_leaves_queries_alone(vendor):
     assert plan.fired is False
 
 
-# --- the parse and validation cache (§9, LIBRARY-NOTES) -------------------------------
+# --- the parse and validation cache ---------------------------------------------------
 
 
 async def test_the_same_document_is_parsed_and_validated_once(vendor, monkeypatch):
