@@ -8,6 +8,7 @@ import asyncio
 import base64
 import logging
 import re
+import subprocess
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -425,6 +426,32 @@ def test_committed_schema_graphql_matches_the_code():
     assert committed == schema.as_str() + "\n", (
         "schema.graphql is out of date with chrgraph.schema: run `make schema` and commit it"
     )
+
+
+# --- the repository stands alone ------------------------------------------------------
+
+# Spelled in pieces so that this file does not match itself.
+OUTSIDE_PAPERS = ("../" + "shared", "SPEC" + ".md", "\N{SECTION SIGN}", "LIBRARY" + "-NOTES", "STYLE" + ".md")
+
+
+def test_no_tracked_file_points_to_papers_outside_the_repository():
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True)
+    pointing = []
+    for name in listed.stdout.decode().split("\0"):
+        path = ROOT / name
+        if not name or name == "docs/decisions.md" or not path.is_file():
+            continue
+        content = path.read_bytes()
+        if b"\0" in content:
+            continue  # binary
+        text = content.decode("utf-8", errors="replace")
+        pointing += [
+            f"{name}:{n}: {line.strip()}"
+            for n, line in enumerate(text.splitlines(), 1)
+            if any(p in line for p in OUTSIDE_PAPERS)
+        ]
+
+    assert pointing == [], "say the rule in the project's own words:\n" + "\n".join(pointing)
 
 
 # --- permissions are declared ---------------------------------------------------------
