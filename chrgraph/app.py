@@ -83,7 +83,7 @@ async def _every(seconds: float, job, name: str) -> None:
 
 
 async def _license_jobs() -> None:
-    """Pending license changes that became due, then enforcement (§4)."""
+    """Pending license changes that became due, then enforcement."""
     await settle_due_changes()
     await enforce_licenses()
 

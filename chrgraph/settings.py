@@ -65,7 +65,8 @@ class Settings:
     jwt_leeway_seconds: int = 0
     jwt_max_lifetime_seconds: int = 900
     max_token_bytes: int = 8192
-    # How often a process re-reads the shared auth epoch (must stay under 1 s, §2.1).
+    # How often a process re-reads the shared auth epoch (must stay under 1 s: revocation
+    # reaches every process within one second).
     auth_epoch_poll_seconds: float = 0.5
     session_ttl_hours: float = 12.0
     graphiql: bool = True

@@ -1,4 +1,4 @@
-"""OpenTelemetry (§10): a span per request with operation name, principal and outcome,
+"""OpenTelemetry: a span per request with operation name, principal and outcome,
 child spans for root resolvers and SQL statements, never argument values or query
 text (health data). An OTLP exporter when CHRGRAPH_OTLP_ENDPOINT is set."""
 
@@ -25,7 +25,7 @@ from chrgraph.settings import Settings
 class Tracer:
     """OpenTelemetry's tracer, except that an exception leaves only its type on the span.
     An exception's message can echo argument values (a driver's "invalid input syntax
-    for type bigint: <value>", a coercion error), and spans never carry those (§10); the
+    for type bigint: <value>", a coercion error), and spans never carry those; the
     message goes to the log with the request id instead."""
 
     def __init__(self, name: str) -> None:

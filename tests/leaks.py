@@ -1,4 +1,4 @@
-"""What must never reach a client (§9): a database driver's text, SQL, a stack trace,
+"""What must never reach a client: a database driver's text, SQL, a stack trace,
 a file path of the server, or the text of an injected fault. Used on every response the
 fuzzer, the hygiene corpus and the API log show us.
 

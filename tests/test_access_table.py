@@ -1,4 +1,4 @@
-"""SPEC §11, row by row: what a consumer, the support account, the owner and a user
+"""Who may do what, row by row: what a consumer, the support account, the owner and a user
 without the permission may do. Later issues add their rows to ROWS."""
 
 from __future__ import annotations
@@ -264,7 +264,7 @@ async def ask(caller, document, variables):
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[r[0] for r in ROWS])
-async def test_section_11_row(clinic, row):
+async def test_access_table_row(clinic, row):
     name, document, build, consumer_ok, support_ok, owner_ok, permission = row
     variables = build(clinic) if build else None
     plain = await clinic.member()  # a user without any role or extra permission

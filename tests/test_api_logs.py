@@ -1,4 +1,4 @@
-"""API logs (§8): one row per request of an authenticated API consumer, committed
+"""API logs: one row per request of an authenticated API consumer, committed
 before its response leaves (group commit), with secrets redacted; read with
 `chrgraph logs show`, purged after the retention by the server and `chrgraph logs purge`."""
 

@@ -1,4 +1,4 @@
-"""Appointments (SPEC §7): half-open slots, transitions, who can be booked."""
+"""Appointments: half-open slots, transitions, who can be booked."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """GraphQL attacks (issue 9, point 2): one test per attack. Each is refused with the
-code of §12 before any resolver runs: graphql-core's `execute` is never called, and the
+HTTP code its check gives before any resolver runs: graphql-core's `execute` is never called, and the
 only SQL sent is the caller's authentication and API-log row (tests/refusal_proof.py).
 tests/test_http_answers.py covers the HTTP answers themselves in more variants."""
 

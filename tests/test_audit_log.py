@@ -1,4 +1,4 @@
-"""The audit log (§8): one event per change in the change's own transaction, secrets
+"""The audit log: one event per change in the change's own transaction, secrets
 redacted, append-only at the database, one hash chain per organization that stays
 unbroken when several processes append at once, and signed checkpoints that
 `chrgraph audit verify` checks."""

@@ -1,4 +1,4 @@
-"""billingStatement (§4): who is billed for a month, in the organization's time zone."""
+"""billingStatement: who is billed for a month, in the organization's time zone."""
 
 from __future__ import annotations
 

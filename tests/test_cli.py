@@ -1,4 +1,4 @@
-"""The `chrgraph` command (§10): the same operations, validation and audit as GraphQL,
+"""The `chrgraph` command: the same operations, validation and audit as GraphQL,
 typed errors on stderr with a non-zero exit, `--json` where a script reads it.
 
 Each test runs the real command in a child process on the test database."""
@@ -102,8 +102,8 @@ def _bearer(token: str) -> dict[str, str]:
 
 
 async def _answer_within_a_second(client, token: str, status: int):
-    """The server (this process) sees a change another process made within one second
-    (§2.1); a little slack for a loaded machine."""
+    """The server (this process) sees a change another process made within one second;
+    a little slack for a loaded machine."""
     deadline = time.monotonic() + 1.5
     while True:
         response = await client.post("/graphql", json={"query": VIEWER}, headers=_bearer(token))
@@ -365,7 +365,7 @@ async def test_consumer_deactivate_reactivate_add_key_and_revoke_key_are_audited
         "API_CONSUMER_KEY_ADDED",
         "API_CONSUMER_KEY_REVOKED",
     ]
-    # The server in this process sees the other process's changes (§2.1): k2 in, k1 out.
+    # The server in this process sees the other process's changes: k2 in, k1 out.
     with_k2 = await _answer_within_a_second(client, sign(claims(issuer), rsa_key(1), kid="k2"), 200)
     assert with_k2.json()["data"]["viewer"]["consumer"] == {"issuer": issuer}
     with_k1 = await _answer_within_a_second(client, vendor.token(), 401)

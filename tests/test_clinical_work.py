@@ -1,4 +1,4 @@
-"""Questionnaires, inbox messages, lab integrations, MDBilling connections (§7)."""
+"""Questionnaires, inbox messages, lab integrations, MDBilling connections."""
 
 from __future__ import annotations
 

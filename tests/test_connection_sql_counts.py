@@ -1,4 +1,4 @@
-"""§9, issue 5: every connection, and every list that grows with an organization, costs
+"""Issue 5: every connection, and every list that grows with an organization, costs
 the same SQL statements for 10 items as for 100, related fields included (DataLoaders:
 no statement per item). `users`, `appointments` and `auditEvents` have theirs beside
 their operations (test_user_lists_sql.py, test_appointments.py, test_conventions.py).
@@ -294,7 +294,7 @@ async def test_portal_settings_history_costs_the_same_for_10_and_100_changes(cli
     def changes(data: dict) -> list:
         return [e for e in edges("portalSettingsHistory")(data) if e["node"]["action"] == "PORTAL_SETTINGS_UPDATED"]
 
-    # MANAGE_PORTAL: the support account (consumers may not, §11).
+    # MANAGE_PORTAL: the support account (consumers may not).
     await assert_same_cost_for_10_and_100(clinic.support, PORTAL_HISTORY, add, changes)
 
 
@@ -417,7 +417,7 @@ async def test_api_consumers_with_keys_cost_the_same_for_10_and_100(client):
     def created(data: dict) -> list:
         return [c for c in data["apiConsumers"] if c["name"].startswith("counted ")]
 
-    # MANAGE_API_CONSUMERS: the support account alone (§2.3).
+    # MANAGE_API_CONSUMERS: the support account alone.
     await assert_same_cost_for_10_and_100(clinic.support, API_CONSUMERS, add, created)
 
 

@@ -1,4 +1,4 @@
-"""The support account manages API consumers over GraphQL (§2.3, §11)."""
+"""The support account manages API consumers over GraphQL."""
 
 from __future__ import annotations
 

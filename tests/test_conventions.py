@@ -1,4 +1,4 @@
-"""GraphQL conventions (§9): Relay ids and connections, tenancy of `node` (§1), SQL
+"""GraphQL conventions: Relay ids and connections, tenancy of `node`, SQL
 statements per request, the committed SDL, declared permissions, masked errors, the
 parse/validation cache and the request id."""
 
@@ -8,6 +8,7 @@ import asyncio
 import base64
 import logging
 import re
+import subprocess
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -152,7 +153,7 @@ async def busy(client) -> BusyOrganization:
     return BusyOrganization(vendor, initial, moment)
 
 
-# --- node / nodes (§1, §9) -------------------------------------------------------------
+# --- node / nodes ---------------------------------------------------------------------
 
 
 async def test_node_returns_the_callers_own_organization_consumer_and_audit_event(vendor):
@@ -242,7 +243,7 @@ async def test_global_id_of_an_unknown_type_or_a_non_numeric_key_is_null(vendor)
         )
 
 
-# --- connections (§9) ------------------------------------------------------------------
+# --- connections ----------------------------------------------------------------------
 
 
 async def test_connection_pages_50_items_by_default_with_total_count(busy):
@@ -379,7 +380,7 @@ async def test_audit_event_filters_narrow_the_list_and_its_total(busy):
     assert "ORGANIZATION_CREATED" in {node["action"] for node in nodes}
 
 
-# --- SQL statements per request (§9) --------------------------------------------------
+# --- SQL statements per request -------------------------------------------------------
 
 
 async def _statements_of(vendor: Vendor, document: str) -> list[str]:
@@ -416,7 +417,7 @@ async def test_viewer_query_costs_a_small_fixed_number_of_statements(vendor):
     assert sum(s.lstrip().upper().startswith("SELECT") for s in first) == 2, first
 
 
-# --- the committed SDL (§9) -----------------------------------------------------------
+# --- the committed SDL ----------------------------------------------------------------
 
 
 def test_committed_schema_graphql_matches_the_code():
@@ -427,7 +428,33 @@ def test_committed_schema_graphql_matches_the_code():
     )
 
 
-# --- permissions are declared (§11) ---------------------------------------------------
+# --- the repository stands alone ------------------------------------------------------
+
+# Spelled in pieces so that this file does not match itself.
+OUTSIDE_PAPERS = ("../" + "shared", "SP" + "EC.md", "\N{SECTION SIGN}", "LIBRARY" + "-NOTES", "STYLE" + ".md")
+
+
+def test_no_tracked_file_points_to_papers_outside_the_repository():
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True)
+    pointing = []
+    for name in listed.stdout.decode().split("\0"):
+        path = ROOT / name
+        if not name or name == "docs/decisions.md" or not path.is_file():
+            continue
+        content = path.read_bytes()
+        if b"\0" in content:
+            continue  # binary
+        text = content.decode("utf-8", errors="replace")
+        pointing += [
+            f"{name}:{n}: {line.strip()}"
+            for n, line in enumerate(text.splitlines(), 1)
+            if any(p in line for p in OUTSIDE_PAPERS)
+        ]
+
+    assert pointing == [], "say the rule in the project's own words:\n" + "\n".join(pointing)
+
+
+# --- permissions are declared ---------------------------------------------------------
 
 
 def test_every_root_field_declares_a_permission_class():
@@ -445,7 +472,7 @@ def test_every_root_field_declares_a_permission_class():
     assert undeclared == [], f"root fields without a permission class: {undeclared}"
 
 
-# --- unexpected errors are masked (§9) ------------------------------------------------
+# --- unexpected errors are masked -----------------------------------------------------
 
 LEAKY_DETAIL = 'relation "audit_event" is broken near SELECT secret-detail-7731'
 
@@ -488,7 +515,7 @@ async def test_a_fault_plan_without_reads_leaves_queries_alone(vendor):
     assert plan.fired is False
 
 
-# --- the parse and validation cache (§9, LIBRARY-NOTES) -------------------------------
+# --- the parse and validation cache ---------------------------------------------------
 
 
 async def test_the_same_document_is_parsed_and_validated_once(vendor, monkeypatch):

@@ -1,4 +1,4 @@
-"""Deactivation and reactivation with handover (SPEC §5)."""
+"""Deactivation and reactivation with handover."""
 
 from __future__ import annotations
 

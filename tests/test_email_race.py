@@ -1,4 +1,4 @@
-"""§3: twenty concurrent invitations of one address (differing in case) make one user."""
+"""Twenty concurrent invitations of one address (differing in case) make one user."""
 
 from __future__ import annotations
 

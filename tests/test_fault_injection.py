@@ -1,5 +1,5 @@
-"""Fault injection (issue 9, point 4; §8 "no change without its event, no event without
-its change"; §9 "nothing is written"). For every mutation of the schema: run it once on
+"""Fault injection (issue 9, point 4: no change without its audit event, no event
+without its change; a refused mutation writes nothing). For every mutation of the schema: run it once on
 fresh data and count its writes; then, for each N, run it again on fresh data with the
 database failing at its Nth write, and prove that not one row of any table changed (no
 half-written change, no audit event for a change that did not happen) and that the

@@ -1,4 +1,4 @@
-"""§12 in order (with §2.4 and the limits of §9): which HTTP answer a request gets,
+"""The HTTP checks in order (with anonymous requests and the GraphQL limits): which HTTP answer a request gets,
 and which check wins when a request fails several."""
 
 from __future__ import annotations
@@ -320,7 +320,7 @@ async def test_multipart_that_is_not_a_graphql_upload_is_400(vendor):
     assert_error(response, 400, "BAD_REQUEST")
 
 
-# --- 5. anonymous requests (§2.4) -------------------------------------------------------
+# --- 5. anonymous requests -------------------------------------------------------
 
 
 @pytest.mark.parametrize(

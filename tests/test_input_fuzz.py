@@ -142,7 +142,7 @@ def multipart_parts(draw) -> list[tuple[bytes, bytes | None, bytes]]:
         filename = draw(st.one_of(st.none(), st.just(b"a.png"), FIELD_BYTES))
         parts.append((name, filename, draw(st.binary(max_size=64))))
     if draw(st.integers(0, 9)) == 0:
-        parts.reverse()  # the file before `operations`: out of the spec's order
+        parts.reverse()  # the file before `operations`: out of the multipart request spec's order
     return parts
 
 

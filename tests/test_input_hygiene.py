@@ -1,11 +1,12 @@
-"""Input hygiene (issue 9, point 3; §9, §12): every string input is checked for valid
+"""Input hygiene (issue 9, point 3): every string input is checked for valid
 Unicode, NUL and other control characters, length and format before it reaches the
 database; emails are normalised; no response shows a driver's text, SQL or a stack trace.
 
 The corpus is generated from the schema: every String and ID leaf of every mutation's
 input (on the valid call that tests/test_fault_injection.py builds for it) and of every
-query's arguments gets each hostile value in turn. Each answer must be a refusal with the
-code of §12, write nothing, and leak nothing (tests/leaks.py)."""
+query's arguments gets each hostile value in turn. Each answer must be a refusal with its
+typed code (INVALID_INPUT in a payload, BAD_USER_INPUT for a query argument), write
+nothing, and leak nothing (tests/leaks.py)."""
 
 from __future__ import annotations
 
@@ -57,7 +58,7 @@ HOSTILE_IDS = {
     "a number beyond BIGINT": to_base64("User", "9" * 25),
     "a non-canonical number": to_base64("User", " 1"),
 }
-# Codes a field-level refusal may carry (§12: hygiene failures are INVALID_INPUT; a
+# Codes a field-level refusal may carry (hygiene failures are INVALID_INPUT; a
 # format check may say more precisely what is wrong).
 REFUSALS = {"INVALID_INPUT", "INVALID_EMAIL", "INVALID_KEY", "INVALID_TIME_ZONE", "PASSWORD_TOO_WEAK"}
 # Fields whose refusal is deliberately vaguer (a re-entered password; login's single error).
@@ -316,7 +317,7 @@ async def test_every_string_and_id_argument_of_a_query_is_checked(world, name):
             codes = answer.top_level_codes()
             if leaf.scalar == "String":
                 assert codes == ["BAD_USER_INPUT"], f"{where} was not refused as BAD_USER_INPUT: {answer.body}"
-            else:  # an id that names nothing is null (§1), or BAD_USER_INPUT when it is not an id
+            else:  # an id that names nothing is null, or BAD_USER_INPUT when it is not an id
                 assert set(codes) <= {"BAD_USER_INPUT"}, f"{where}: {answer.body}"
 
 

@@ -1,4 +1,4 @@
-"""§3, §8: what one inviteUser writes, statement by statement (the bench's S3 path)."""
+"""What one inviteUser writes, statement by statement (the bench's S3 path)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""§2.1: which API-consumer JWTs are accepted, and why every other one is refused.
+"""Which API-consumer JWTs are accepted, and why every other one is refused.
 
 Every token here is a real one: signed with RSA keys the tests generate (key 0 is the
 vendor's registered key, the others are "wrong" or rotated keys), or forged by hand
@@ -119,7 +119,7 @@ def key_material(key: RSAKey) -> list[str]:
 def assert_refused(
     response: httpx.Response, reason: str, token: str | None = None, keys: tuple[RSAKey, ...] = ()
 ) -> None:
-    """401, the RFC 6750 challenge, the §2.1 body, and nothing secret echoed."""
+    """401, the RFC 6750 challenge, the UNAUTHENTICATED body with its reason, and nothing secret echoed."""
     assert response.status_code == 401, response.text
     assert response.headers["www-authenticate"] == INVALID_TOKEN_CHALLENGE
     body = response.json()
@@ -162,7 +162,7 @@ async def test_bearer_scheme_is_case_insensitive(vendor):
 
 @pytest.mark.parametrize("alg", ["none", "None", "NONE"])
 async def test_unsecured_token_with_alg_none_is_refused(vendor, alg):
-    # RFC 7519 §6.1: an unsecured JWT has an empty signature part.
+    # RFC 7519, section 6.1: an unsecured JWT has an empty signature part.
     token = raw_token({"alg": alg, "kid": "k1"}, claims(issuer(vendor)))
     assert token.endswith(".")
     await assert_token_refused(vendor, token, "ALGORITHM_NOT_ALLOWED")

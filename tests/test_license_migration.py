@@ -1,4 +1,4 @@
-"""Migration of legacy users (§4): import, mapping, enforcement, the admin banner."""
+"""Migration of legacy users: import, mapping, enforcement, the admin banner."""
 
 from __future__ import annotations
 

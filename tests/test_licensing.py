@@ -1,4 +1,4 @@
-"""License management (SPEC §4): catalogue, dated changes, upgrades, feature access."""
+"""License management: catalogue, dated changes, upgrades, feature access."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def pk(global_id: str) -> int:
     return int(from_base64(global_id)[1])
 
 
-async def test_the_catalogue_is_the_table_of_section_4(clinic):
+async def test_the_catalogue_is_the_license_table(clinic):
     rows = {r["license"]: r for r in (await clinic.vendor.gql(CATALOG))["licenseCatalog"]}
     assert list(rows) == ["STAFF", "CHR_LITE", "CHR_LITE_VV", "CHR_PLUS", "LOCUM", "CLINICAL_TRAINEE"]
     assert (rows["LOCUM"]["rank"], rows["LOCUM"]["classification"]) == (3, "LOCUM")

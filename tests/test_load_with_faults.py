@@ -1,4 +1,4 @@
-"""Load with faults (issue 9, point 5; §2.1, §7, §8): 200 concurrent mixed requests
+"""Load with faults (issue 9, point 5): 200 concurrent mixed requests
 (reads, inviteUser, bookAppointment) from four API consumers, at two real server
 processes on PostgreSQL, while the `chrgraph` command deactivates one consumer and
 revokes another's key mid-run. Afterwards:
@@ -8,7 +8,7 @@ revokes another's key mid-run. Afterwards:
 - every accepted mutation has exactly one audit event, and no refused one has any;
 - the organization's audit chain verifies against a freshly signed checkpoint;
 - races stayed safe: one user per email, no practitioner double-booked;
-- every answered consumer request has its API-log row (§8)."""
+- every answered consumer request has its API-log row."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ pytestmark = [
 
 REQUESTS = 200
 BURST = 20
-REVOCATION_BOUND = 1.0  # seconds (§2.1)
+REVOCATION_BOUND = 1.0  # seconds
 REQUEST_TIME_LIMIT = 30.0
 RUN_TIME_LIMIT = 120.0
 SEED = 9

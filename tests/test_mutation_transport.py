@@ -1,4 +1,4 @@
-"""§2.4 and §12 rules that need a mutation."""
+"""Rules of anonymous requests and HTTP answers that need a mutation."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Patients (SPEC §7) as a vendor integration registers and finds them."""
+"""Patients as a vendor integration registers and finds them."""
 
 from __future__ import annotations
 

@@ -39,7 +39,7 @@ async def clinic(client):
     return await make_clinic(client)
 
 
-async def test_defaults_are_the_specs(clinic):
+async def test_the_settings_start_at_their_documented_defaults(clinic):
     assert (await clinic.support.gql(SETTINGS))["portalSettings"] == {
         "portalEnabled": False,
         "portalAccessible": False,

@@ -1,4 +1,4 @@
-"""§2.1: a consumer deactivated, a key revoked or an organization's API switched off is
+"""A consumer deactivated, a key revoked or an organization's API switched off is
 refused "within one second in every other process". A real uvicorn server process
 serves the test database; the change is made by the `chrgraph` command, a third
 process; the server must refuse within one second of the command's exit."""
@@ -27,7 +27,7 @@ VIEWER = "{ viewer { kind consumer { issuer } } }"
 
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parent.parent
-REVOCATION_BOUND = 1.0  # seconds, §2.1
+REVOCATION_BOUND = 1.0  # seconds
 STARTUP_LIMIT = 30.0
 COMMAND_LIMIT = 60.0
 ROTATED_KEY = 2

@@ -1,4 +1,4 @@
-"""Roles, extra permissions and ownership (SPEC §1, §3)."""
+"""Roles, extra permissions and ownership."""
 
 from __future__ import annotations
 

@@ -7,12 +7,12 @@ String and ID arguments are drawn half the time from a dictionary of hostile str
 SQL fragments, NUL, lone surrogates, bidi controls, a 1 MB string, emoji, CR/LF.
 
 Configured expectations, each argued in docs/decisions.md:
-- operations §11 denies a consumer answer FORBIDDEN: schemathesis counts that as a
+- operations a consumer may not call answer FORBIDDEN: schemathesis counts that as a
   server error, so `not_a_server_error` is off for exactly those operations (derived from
-  the schema's permission rules) and `refuses_what_section_11_denies` checks instead that
+  the schema's permission rules) and `refuses_what_a_consumer_may_not_do` checks instead that
   they answer FORBIDDEN (or a client error) and never data;
 - `positive_data_acceptance` is off: schema-valid arguments that break a business rule
-  (`first: 101`, a malformed global id) are BAD_USER_INPUT by contract (§9);
+  (`first: 101`, a malformed global id) are BAD_USER_INPUT by contract;
 - every response, of every operation, passes `answers_without_leaks_or_masked_errors`."""
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ KEY = rsa_key(0)
 
 
 def consumer_denied_operations() -> set[str]:
-    """`Query.x` / `Mutation.y` for every root field whose §11 rule refuses a consumer."""
+    """`Query.x` / `Mutation.y` for every root field whose permission rule refuses a consumer."""
     denied = set()
     for root in (chrgraph_schema._schema.query_type, chrgraph_schema._schema.mutation_type):
         for name, field in root.fields.items():
@@ -185,7 +185,7 @@ def answers_without_leaks_or_masked_errors(ctx, response, case) -> None:
     assert not found, f"the response shows {found}: {response.content[:2000]!r}"
 
 
-def refuses_what_section_11_denies(ctx, response, case) -> None:
+def refuses_what_a_consumer_may_not_do(ctx, response, case) -> None:
     """A denied operation answers FORBIDDEN, or a client error when its arguments are
     bad; it never returns data."""
     if case.operation.label not in DENIED or response.status_code != 200:
@@ -203,7 +203,7 @@ def test_fuzzed_operation_answers_within_the_contract(case, fuzz_server):
     _fuzzed.append(case.operation.label)
     case.call_and_validate(
         base_url=base_url,
-        additional_checks=[answers_without_leaks_or_masked_errors, refuses_what_section_11_denies],
+        additional_checks=[answers_without_leaks_or_masked_errors, refuses_what_a_consumer_may_not_do],
     )
 
 

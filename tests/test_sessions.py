@@ -1,4 +1,4 @@
-"""User sessions (SPEC §2.2, §2.3): login, logout, one refusal, the throttle."""
+"""User sessions: login, logout, one refusal, the throttle."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""OpenTelemetry (§10): a server span per request naming the operation, the principal
+"""OpenTelemetry: a server span per request naming the operation, the principal
 and the outcome; child spans for root resolvers and SQL statements; never argument
 values or query text (health data); an OTLP exporter only when configured."""
 

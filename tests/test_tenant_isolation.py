@@ -1,4 +1,4 @@
-"""§1: another organization's ids behave exactly like ids that do not exist."""
+"""Another organization's ids behave exactly like ids that do not exist."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""§9: users with their roles and permissions load in a fixed number of statements."""
+"""Users with their roles and permissions load in a fixed number of statements."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Users, invitations and profiles (SPEC §3) through GraphQL."""
+"""Users, invitations and profiles through GraphQL."""
 
 from __future__ import annotations
 

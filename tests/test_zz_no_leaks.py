@@ -1,6 +1,6 @@
-"""No driver text, SQL or stack trace in any response (issue 9, point 3; §9).
+"""No driver text, SQL or stack trace in any response (issue 9, point 3).
 
-This file runs last (pytest takes files in alphabetical order). The API log (§8) holds
+This file runs last (pytest takes files in alphabetical order). The API log holds
 the response body of every request an API consumer made during the whole session: the
 fuzzer's against the real server, the hygiene corpus, the attacks, every other test's.
 Each is read back and checked with tests/leaks.py. A small hostile corpus of its own

@@ -1,4 +1,4 @@
-"""API logs (§8): one row per HTTP request of an authenticated consumer, written
+"""API logs: one row per HTTP request of an authenticated consumer, written
 before its response leaves. Rows from concurrent requests are group-committed: each
 request waits for the commit that holds its row, so none is lost to a crash once its
 response was sent, and a burst costs one transaction instead of one per request."""
@@ -263,6 +263,6 @@ def _row(scope, principal, status: int, response: bytes, started: float) -> ApiL
 
 
 async def purge_api_logs(retention_days: int, now: datetime | None = None) -> int:
-    """Delete rows older than the retention (§8); returns how many went."""
+    """Delete rows older than the retention; returns how many went."""
     cutoff = (now or datetime.now(UTC)) - timedelta(days=retention_days)
     return await ApiLog.filter(created_at__lt=cutoff).delete()

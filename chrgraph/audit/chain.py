@@ -1,4 +1,4 @@
-"""The hash that links an organization's audit events (§8)."""
+"""The hash that links an organization's audit events."""
 
 from __future__ import annotations
 

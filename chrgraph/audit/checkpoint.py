@@ -1,4 +1,4 @@
-"""Signed checkpoints of each audit chain head (§8): Ed25519, with a key kept in a
+"""Signed checkpoints of each audit chain head: Ed25519, with a key kept in a
 file outside the database, stored in the database and written to the application
 log (outside the database) too."""
 

@@ -1,4 +1,4 @@
-"""Recording audit events inside the transaction of their change (§8)."""
+"""Recording audit events inside the transaction of their change."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Secrets never reach audit events or API logs (§8)."""
+"""Secrets never reach audit events or API logs."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`chrgraph audit verify` (§8): recompute an organization's chain and check every
+"""`chrgraph audit verify`: recompute an organization's chain and check every
 signed checkpoint against it.
 
 Detected: any event edited, removed or inserted at or before the last checkpoint,

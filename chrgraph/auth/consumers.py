@@ -1,6 +1,6 @@
-"""API consumer JWTs, exactly as §2.1 orders the checks.
+"""API consumer JWTs: the checks in a fixed order, the first failing one gives the reason.
 
-We decode header and payload ourselves first (to give the reasons in the SPEC's
+We decode header and payload ourselves first (to give the reasons in that
 order and to refuse what joserfc tolerates: duplicated members, non-UTF-8 text,
 unknown header parameters), then let joserfc verify the signature with
 `algorithms=["RS512"]` and a cached, already-imported key."""
@@ -27,7 +27,7 @@ from chrgraph.resolvers.validation import identifier_problem
 from chrgraph.settings import get_settings
 
 # The signature part may be empty: that is how an unsecured (`alg: none`) JWT looks
-# (RFC 7519 §6.1), and §2.1 answers it ALGORITHM_NOT_ALLOWED, not MALFORMED_TOKEN.
+# (RFC 7519, section 6.1), and it is answered ALGORITHM_NOT_ALLOWED, not MALFORMED_TOKEN.
 JWT_SHAPE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 ALLOWED_HEADER = {"alg", "kid", "typ"}
 _NEGATIVE_CACHE_SIZE = 10_000
@@ -219,7 +219,7 @@ async def verify_consumer_token(token: str) -> Principal:
 
 
 def _principal_if_timely(verified: _Verified, settings) -> Principal:
-    """The checks that depend on the moment of use, in §2.1's order."""
+    """The checks that depend on the moment of use, in the order of the refusal reasons."""
     now = time.time()
     leeway = settings.jwt_leeway_seconds
     if verified.exp + leeway <= now:

@@ -1,4 +1,4 @@
-"""Revocation that crosses processes (§2.1: refused on the next request of the
+"""Revocation that crosses processes (refused on the next request of the
 process that made the change, within one second in every other).
 
 A change that revokes credentials bumps one counter row in its own transaction, and

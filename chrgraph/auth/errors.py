@@ -1,4 +1,4 @@
-"""Why a request's credentials were refused (§2.1); each is HTTP 401."""
+"""Why a request's credentials were refused; each is HTTP 401."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""Authentication (§2, §12 step 3): credentials that were sent and fail are a 401
-here; otherwise the principal (or None for an anonymous request) goes on the scope."""
+"""Authentication (the third HTTP check, after body size and content type): credentials
+that were sent and fail are a 401 here; otherwise the principal (or None for an anonymous
+request) goes on the scope."""
 
 from __future__ import annotations
 

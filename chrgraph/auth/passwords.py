@@ -1,4 +1,4 @@
-"""Passwords (§2.2): Argon2id with the OWASP profile (19 MiB, 2 iterations, p=1)."""
+"""Passwords: Argon2id with the OWASP profile (19 MiB, 2 iterations, p=1)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from chrgraph.resolvers.validation import text_problem
 MIN_LENGTH = 12
 MAX_LENGTH = 256
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
-# Verified against when the user is unknown, so timing does not tell (§2.2).
+# Verified against when the user is unknown, so timing does not tell.
 _DUMMY = _hasher.hash("chrgraph-dummy-password")
 
 

@@ -1,4 +1,4 @@
-"""Who is calling: the principal the auth middleware puts on the request (§2)."""
+"""Who is calling: the principal the auth middleware puts on the request."""
 
 from __future__ import annotations
 
@@ -53,5 +53,5 @@ def system_actor(organization_id: int, request_id: str | None = None) -> Actor:
 
 
 def support_cli_actor(organization_id: int, user_id: int | None = None) -> Actor:
-    """The CLI acts as the organization's support principal (§2.3)."""
+    """The CLI acts as the organization's support principal."""
     return Actor(Principal(PrincipalKind.SUPPORT, organization_id, user_id=user_id), None)

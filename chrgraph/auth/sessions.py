@@ -1,4 +1,4 @@
-"""User session tokens (§2.2): opaque, told apart from JWTs by their shape; only the
+"""User session tokens: opaque, told apart from JWTs by their shape; only the
 token's SHA-256 is stored. Verified sessions are cached per process and dropped on
 every auth-epoch change (logout, deactivation, role or permission change)."""
 

@@ -1,4 +1,4 @@
-"""The Tortoise configuration, built from CHRGRAPH_DATABASE_URL alone (§10)."""
+"""The Tortoise configuration, built from CHRGRAPH_DATABASE_URL alone."""
 
 from __future__ import annotations
 
@@ -58,8 +58,9 @@ def tortoise_config(url: str | None = None) -> dict[str, Any]:
     credentials = expanded["credentials"]
     if dialect(url) == "sqlite":
         engine = "chrgraph.db.engine_sqlite"
-        # WAL + NORMAL: durable against a process crash (the API-log promise of §8),
-        # about 5x cheaper per commit than FULL (LIBRARY-NOTES). busy_timeout lets the
+        # WAL + NORMAL: durable against a process crash (an answered consumer request
+        # keeps its API-log row),
+        # about 5x cheaper per commit than FULL. busy_timeout lets the
         # CLI and the server share the file.
         credentials.setdefault("journal_mode", "WAL")
         credentials.setdefault("synchronous", "NORMAL")

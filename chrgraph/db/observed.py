@@ -1,7 +1,7 @@
 """The Tortoise clients of chrgraph have two needs built in: every statement passes through
 `hooks` (counts, spans, fault injection), and SQLite write transactions begin
 IMMEDIATE so that two processes appending to one audit chain serialize instead of
-forking it (LIBRARY-NOTES: SQLite transactions start deferred)."""
+forking it (SQLite transactions start DEFERRED by default)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`chrgraph demo` (§10): the demo organization (domain `demo`) with users of every
+"""`chrgraph demo`: the demo organization (domain `demo`) with users of every
 type, status and classification; idempotent. Demo passwords are in the README."""
 
 from __future__ import annotations

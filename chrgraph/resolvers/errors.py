@@ -1,4 +1,4 @@
-"""Typed business errors (§9, §12). Operations collect `UserError`s and write nothing
+"""Typed business errors. Operations collect `UserError`s and write nothing
 when there is any; the GraphQL layer returns them in the payload's `errors`."""
 
 from __future__ import annotations

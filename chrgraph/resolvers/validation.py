@@ -1,4 +1,4 @@
-"""String hygiene and formats, checked before anything reaches the database (§9)."""
+"""String hygiene and formats, checked before anything reaches the database."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""GraphQL errors: the payload `UserError` (§9) and top-level typed errors."""
+"""GraphQL errors: the payload `UserError` and top-level typed errors."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def forbidden(message: str = "You are not allowed to do this.") -> GraphQLError:
 
 
 def checked_text(value: str | None, argument: str, max_length: int = 200) -> str | None:
-    """A query argument's string hygiene (§9): its failure is BAD_USER_INPUT (§12), and the
+    """A query argument's string hygiene: its failure is BAD_USER_INPUT, and the
     value never reaches the database."""
     if value is not None and (problem := text_problem(value, max_length)):
         raise bad_user_input(f"`{argument}`: {problem}")

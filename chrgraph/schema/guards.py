@@ -1,4 +1,4 @@
-"""The first two answers of §12, before anyone is authenticated: a body or headers
+"""The first two HTTP checks, before anyone is authenticated: a body or headers
 over their limit (413 / 431), then a content type that is neither JSON nor GraphQL
 multipart (415). The body is read here, once, and left on the scope."""
 

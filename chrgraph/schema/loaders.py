@@ -1,4 +1,4 @@
-"""DataLoaders, fresh for each request (§9: statements per request do not grow with a
+"""DataLoaders, fresh for each request (statements per request do not grow with a
 list's length)."""
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ async def _extra_permissions(ids: Iterable[int]) -> list[list[str]]:
 
 
 async def _role_members(ids: Iterable[int]) -> list[list[User]]:
-    """Deactivated users disappear from member lists (§5)."""
+    """Deactivated users disappear from member lists."""
     ids = list(ids)
     links = await UserRole.filter(role_id__in=ids)
     users = {

@@ -1,5 +1,5 @@
 """`node`/`nodes`: any object of the caller's organization by its global id; an id of
-another organization is exactly like one that does not exist (§1)."""
+another organization is exactly like one that does not exist."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ NODE_RESOLVERS: dict[str, tuple[Resolver, type[Rule] | None]] = {
 
 
 def register_node(type_name: str, resolver: Resolver, rule: type[Rule] | None = None) -> None:
-    """`rule` is what the caller needs to see this type (§11: node is within the caller's rights)."""
+    """`rule` is what the caller needs to see this type (node is within the caller's rights)."""
     NODE_RESOLVERS[type_name] = (resolver, rule)
 
 

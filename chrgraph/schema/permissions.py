@@ -1,4 +1,4 @@
-"""Who may do what (§11), declared on each root field as a permission class."""
+"""Who may do what, declared on each root field as a permission class."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ class Rule(BasePermission):
     # rule is nullable: a non-null one would turn its refusal into `data: null` and wipe
     # every field the caller may see (tests/test_partial_data.py walks the schema).
     refuses_some_caller: ClassVar[bool] = True
-    # What §11 says, for the table-driven tests and the documentation.
+    # Who may call the field, for the table-driven tests and the documentation.
     consumer: bool = False
     support: bool = False
     permission: str | None = None
@@ -75,7 +75,7 @@ CanViewAuditLog = allow(consumer=True, support=True, permission="VIEW_AUDIT_LOG"
 
 
 class CanViewUser(Rule):
-    """`user(id)`, `featureAccess(userId)`: VIEW_USERS, or always oneself (§11)."""
+    """`user(id)`, `featureAccess(userId)`: VIEW_USERS, or always oneself."""
 
     consumer = True
     support = True

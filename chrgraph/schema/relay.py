@@ -1,4 +1,4 @@
-"""Relay conventions (§9): global ids, and cursor connections with `totalCount`,
+"""Relay conventions: global ids, and cursor connections with `totalCount`,
 50 items by default and `first`/`last` above 100 refused (not clamped)."""
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def window(
     default: int,
     maximum: int,
 ) -> tuple[int, int]:
-    """[start, end) of the page; refuses sizes above the maximum (§9)."""
+    """[start, end) of the page; refuses sizes above the maximum."""
     for name, size in (("first", first), ("last", last)):
         if size is not None and (size < 0 or size > maximum):
             raise bad_user_input(f"`{name}` must be between 0 and {maximum}.")

@@ -1,5 +1,8 @@
-"""The `/graphql` endpoint: steps 4 to 8 of §12, in that order (the guard and the
-auth middleware did 1 to 3).
+"""The `/graphql` endpoint: the HTTP checks after size, content type and credentials
+(the guard and the auth middleware did those), in order: a body that is not a GraphQL
+request or batch (400), an anonymous request other than a public mutation (401), a
+mutation over GET (405), a document that does not parse, validate or fit the limits
+(400), a consumer over its cost budget (429), then the answer (200).
 
 We parse, validate and measure documents ourselves (bounded LRU caches, keyed by the
 document text) so that each failure gets its own HTTP status and code, then run the
@@ -405,7 +408,7 @@ class GraphQLEndpoint:
         return requests, requests, False, None
 
     def _check_anonymous(self, requests: list[GraphQLRequest], batched: bool) -> None:
-        """§2.4: only a single `login` or `acceptInvitation` mutation, nothing else."""
+        """Anonymous requests: only a single `login` or `acceptInvitation` mutation, nothing else."""
         if batched:
             raise Refused(401, "UNAUTHENTICATED", [])
         document = self.documents.parse(requests[0].query)
@@ -522,7 +525,7 @@ def _operation_name(operation: OperationDefinitionNode, request: GraphQLRequest)
 
 
 def _public_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
-    """Typed errors keep their code; anything unexpected is masked (§9)."""
+    """Typed errors keep their code; anything unexpected is masked."""
     original = error.original_error
     code = (error.extensions or {}).get("code")
     if code is None and isinstance(original, GraphQLError):

@@ -35,7 +35,7 @@ class Migration(migrations.Migration):
                 ('license_enforcement_date', fields.DateField(default=datetime.date.fromisoformat('2026-02-01'))),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
             ],
-            options={'table': 'organization', 'app': 'chrgraph', 'pk_attr': 'id', 'table_description': 'One CHR domain (§1).'},
+            options={'table': 'organization', 'app': 'chrgraph', 'pk_attr': 'id', 'table_description': 'One CHR domain.'},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -50,7 +50,7 @@ class Migration(migrations.Migration):
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
                 ('deactivated_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'api_consumer', 'app': 'chrgraph', 'pk_attr': 'id', 'table_description': 'A vendor integration that signs its own RS512 JWTs (§2.1).'},
+            options={'table': 'api_consumer', 'app': 'chrgraph', 'pk_attr': 'id', 'table_description': 'A vendor integration that signs its own RS512 JWTs.'},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -85,7 +85,7 @@ class Migration(migrations.Migration):
                 ('response_body', fields.TextField(unique=False)),
                 ('duration_ms', fields.FloatField()),
             ],
-            options={'table': 'api_log', 'app': 'chrgraph', 'pk_attr': 'id', 'table_description': 'One HTTP request of an authenticated API consumer, kept 90 days (§8).'},
+            options={'table': 'api_log', 'app': 'chrgraph', 'pk_attr': 'id', 'table_description': 'One HTTP request of an authenticated API consumer, kept 90 days.'},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -130,7 +130,7 @@ class Migration(migrations.Migration):
                 ('prev_hash', fields.CharField(max_length=64)),
                 ('hash', fields.CharField(max_length=64)),
             ],
-            options={'table': 'audit_event', 'app': 'chrgraph', 'unique_together': (('organization', 'seq'),), 'pk_attr': 'id', 'table_description': 'One successful mutation (§8). Append-only, triggers refuse UPDATE and DELETE.'},
+            options={'table': 'audit_event', 'app': 'chrgraph', 'unique_together': (('organization', 'seq'),), 'pk_attr': 'id', 'table_description': 'One successful mutation. Append-only, triggers refuse UPDATE and DELETE.'},
             bases=['Model'],
         ),
     ]

@@ -1,4 +1,4 @@
-"""Make audit events append-only at the database (§8): UPDATE and DELETE raise."""
+"""Make audit events append-only at the database: UPDATE and DELETE raise."""
 
 from tortoise import migrations
 from tortoise.migrations import operations as ops

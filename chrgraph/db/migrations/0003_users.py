@@ -17,7 +17,7 @@ class Migration(migrations.Migration):
                 ('email', fields.CharField(db_index=True, max_length=254)),
                 ('at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'login_failure', 'app': 'chrgraph', 'pk_attr': 'id', 'table_description': 'Failed logins per folded email, for the 5-in-15-minutes throttle (§2.2).'},
+            options={'table': 'login_failure', 'app': 'chrgraph', 'pk_attr': 'id', 'table_description': 'Failed logins per folded email, for the 5-in-15-minutes throttle.'},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -87,7 +87,7 @@ class Migration(migrations.Migration):
                 ('accepted_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('deactivated_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'user', 'app': 'chrgraph', 'pk_attr': 'id', 'table_description': 'A person (or service account) of one organization (§3). Never deleted (§5).'},
+            options={'table': 'user', 'app': 'chrgraph', 'pk_attr': 'id', 'table_description': 'A person (or service account) of one organization. Never deleted.'},
             bases=['Model'],
         ),
         ops.CreateModel(

@@ -1,4 +1,4 @@
-"""Users are never deleted (§5): the database refuses DELETE on the user table."""
+"""Users are never deleted: the database refuses DELETE on the user table."""
 
 from tortoise import migrations
 from tortoise.migrations import operations as ops

@@ -62,7 +62,7 @@ class Migration(migrations.Migration):
                 ('search_key', fields.CharField(db_index=True, max_length=300)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
             ],
-            options={'table': 'patient', 'app': 'chrgraph', 'unique_together': (('organization', 'health_card_number'),), 'pk_attr': 'id', 'table_description': 'A patient of one organization (§7).'},
+            options={'table': 'patient', 'app': 'chrgraph', 'unique_together': (('organization', 'health_card_number'),), 'pk_attr': 'id', 'table_description': 'A patient of one organization.'},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -123,7 +123,7 @@ class Migration(migrations.Migration):
                 ('status', fields.CharEnumField(default=QuestionnaireStatus.ACTIVE, description='ACTIVE: ACTIVE\nCOMPLETED: COMPLETED\nREMOVED: REMOVED', enum_type=QuestionnaireStatus, max_length=12)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
             ],
-            options={'table': 'questionnaire', 'app': 'chrgraph', 'pk_attr': 'id', 'table_description': 'A recurring scheduled or a sent questionnaire (§5, §7).'},
+            options={'table': 'questionnaire', 'app': 'chrgraph', 'pk_attr': 'id', 'table_description': 'A recurring scheduled or a sent questionnaire.'},
             bases=['Model'],
         ),
     ]

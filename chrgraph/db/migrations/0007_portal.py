@@ -51,7 +51,7 @@ class Migration(migrations.Migration):
                 ('otp_timeout_minutes', fields.IntField(default=15)),
                 ('notification_login', fields.CharEnumField(default=NotificationLogin.OTP_AND_DATE_OF_BIRTH, description='OTP_AND_DATE_OF_BIRTH: OTP_AND_DATE_OF_BIRTH\nID_AND_DATE_OF_BIRTH: ID_AND_DATE_OF_BIRTH', enum_type=NotificationLogin, max_length=32)),
             ],
-            options={'table': 'portal_settings', 'app': 'chrgraph', 'pk_attr': 'organization_id', 'table_description': "The patient portal's settings of one organization (§6), defaults as in the SPEC."},
+            options={'table': 'portal_settings', 'app': 'chrgraph', 'pk_attr': 'organization_id', 'table_description': "The patient portal's settings of one organization, with their documented defaults."},
             bases=['Model'],
         ),
     ]

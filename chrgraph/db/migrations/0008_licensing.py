@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
                 ('access_from', fields.DateField()),
                 ('cancelled_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'license_change', 'app': 'chrgraph', 'pk_attr': 'id', 'table_description': 'One dated license change (§4): who, when, from, to, and when it counts. Billing'},
+            options={'table': 'license_change', 'app': 'chrgraph', 'pk_attr': 'id', 'table_description': 'One dated license change: who, when, from, to, and when it counts. Billing'},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -72,7 +72,7 @@ class Migration(migrations.Migration):
         ),
         ops.AlterModelOptions(
             name='PortalSettings',
-            options={'table': 'portal_settings', 'app': 'chrgraph', 'pk_attr': 'organization_id', 'table_description': "The patient portal's settings of one organization (§6), defaults as in the SPEC."},
+            options={'table': 'portal_settings', 'app': 'chrgraph', 'pk_attr': 'organization_id', 'table_description': "The patient portal's settings of one organization, with their documented defaults."},
         ),
         ops.AddField(
             model_name='User',

@@ -1,5 +1,5 @@
 """PostgreSQL refused user deletes with the append-only message of the audit tables;
-say what the rule is: users are never deleted (§5). SQLite's trigger already says so."""
+say what the rule is: users are never deleted. SQLite's trigger already says so."""
 
 from tortoise import migrations
 from tortoise.migrations import operations as ops

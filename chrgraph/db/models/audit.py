@@ -5,7 +5,7 @@ from chrgraph.db.models.enums import ActorKind
 
 
 class AuditEvent(Model):
-    """One successful mutation (§8). Append-only, triggers refuse UPDATE and DELETE."""
+    """One successful mutation. Append-only, triggers refuse UPDATE and DELETE."""
 
     id = fields.BigIntField(primary_key=True)
     organization = fields.ForeignKeyField(
@@ -63,7 +63,7 @@ class AuditCheckpoint(Model):
 
 
 class ApiLog(Model):
-    """One HTTP request of an authenticated API consumer, kept 90 days (§8)."""
+    """One HTTP request of an authenticated API consumer, kept 90 days."""
 
     id = fields.BigIntField(primary_key=True)
     organization = fields.ForeignKeyField("chrgraph.Organization", related_name="api_logs", on_delete=fields.RESTRICT)

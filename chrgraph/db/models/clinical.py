@@ -19,7 +19,7 @@ class IdentifierType(Model):
 
 
 class Patient(Model):
-    """A patient of one organization (§7)."""
+    """A patient of one organization."""
 
     id = fields.BigIntField(primary_key=True)
     organization = fields.ForeignKeyField("chrgraph.Organization", related_name="patients", on_delete=fields.RESTRICT)
@@ -73,7 +73,7 @@ class Appointment(Model):
 
 
 class Questionnaire(Model):
-    """A recurring scheduled or a sent questionnaire (§5, §7)."""
+    """A recurring scheduled or a sent questionnaire."""
 
     id = fields.BigIntField(primary_key=True)
     organization = fields.ForeignKeyField(

@@ -5,7 +5,7 @@ IDENTIFIER_MAX_LENGTH = 255  # an issuer or a key id, as stored
 
 
 class ApiConsumer(Model):
-    """A vendor integration that signs its own RS512 JWTs (§2.1)."""
+    """A vendor integration that signs its own RS512 JWTs."""
 
     id = fields.BigIntField(primary_key=True)
     organization = fields.ForeignKeyField(

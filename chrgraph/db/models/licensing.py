@@ -11,7 +11,7 @@ from chrgraph.db.models.enums import (
 
 
 class LicenseChange(Model):
-    """One dated license change (§4): who, when, from, to, and when it counts. Billing
+    """One dated license change: who, when, from, to, and when it counts. Billing
     uses `effective_on` (the first day of the following month); access uses
     `access_from` (at once for an upgrade, the effective date for a downgrade)."""
 

@@ -7,7 +7,7 @@ from chrgraph.db.models.enums import Contract
 
 
 class Organization(Model):
-    """One CHR domain (§1)."""
+    """One CHR domain."""
 
     id = fields.BigIntField(primary_key=True)
     name = fields.CharField(max_length=200)

@@ -5,7 +5,7 @@ from chrgraph.db.models.enums import AppointmentStatus, NotificationLogin
 
 
 class PortalSettings(Model):
-    """The patient portal's settings of one organization (§6), defaults as in the SPEC."""
+    """The patient portal's settings of one organization, with their documented defaults."""
 
     organization = fields.OneToOneField(
         "chrgraph.Organization", related_name="portal_settings", primary_key=True, on_delete=fields.RESTRICT

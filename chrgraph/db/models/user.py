@@ -5,13 +5,14 @@ from chrgraph.db.models.enums import Classification, License, Permission, UserSt
 
 
 class User(Model):
-    """A person (or service account) of one organization (§3). Never deleted (§5)."""
+    """A person (or service account) of one organization. Never deleted."""
 
     id = fields.BigIntField(primary_key=True)
     organization = fields.ForeignKeyField("chrgraph.Organization", related_name="users", on_delete=fields.RESTRICT)
     email = fields.CharField(max_length=254)
     # Folded email for login accounts, NULL for service accounts (which may reuse any
-    # address): the unique constraint is the database's guarantee of §3.
+    # address): the unique constraint is the database's guarantee that
+    # one email is one login account.
     login_email = fields.CharField(max_length=254, null=True, unique=True)
     type = fields.CharEnumField(UserType, max_length=16)
     classification = fields.CharEnumField(Classification, max_length=16, null=True)
@@ -34,13 +35,14 @@ class User(Model):
     invited_at = fields.DatetimeField(null=True)
     accepted_at = fields.DatetimeField(null=True)
     deactivated_at = fields.DatetimeField(null=True)
-    # §4: what billing will use next, and whether an admin reviewed an automatic license.
+    # What billing will use next (from the first day of the following month), and whether
+    # an admin reviewed an automatic license.
     pending_license = fields.CharEnumField(License, max_length=16, null=True)
     pending_license_effective_on = fields.DateField(null=True)
     license_reviewed = fields.BooleanField(default=True)
     # When the user came under license management (created, imported, contract switch).
     license_managed_since = fields.DatetimeField(null=True)
-    # What reactivation restores (§5): ACTIVE, or INVITED with a fresh invitation.
+    # What reactivation restores: ACTIVE, or INVITED with a fresh invitation.
     status_before_deactivation = fields.CharEnumField(UserStatus, max_length=12, null=True)
 
     class Meta:
@@ -141,7 +143,7 @@ class Session(Model):
 
 
 class LoginFailure(Model):
-    """Failed logins per folded email, for the 5-in-15-minutes throttle (§2.2)."""
+    """Failed logins per folded email, for the 5-in-15-minutes throttle."""
 
     id = fields.BigIntField(primary_key=True)
     email = fields.CharField(max_length=254, db_index=True)

@@ -1,4 +1,4 @@
-"""Reading API logs (§8): `apiLogs` and `chrgraph logs show`."""
+"""Reading API logs: `apiLogs` and `chrgraph logs show`."""
 
 from __future__ import annotations
 

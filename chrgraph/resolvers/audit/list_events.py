@@ -1,4 +1,4 @@
-"""`auditEvents` (§8): the organization's events, newest first, filtered."""
+"""`auditEvents`: the organization's events, newest first, filtered."""
 
 from __future__ import annotations
 

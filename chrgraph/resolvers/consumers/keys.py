@@ -1,4 +1,4 @@
-"""Registering a consumer's public key: RSA only, modulus >= 2048 bits (§2.1)."""
+"""Registering a consumer's public key: RSA only, modulus >= 2048 bits."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""API consumer management (§2.1, §2.3, §10): the support account only, through
+"""API consumer management: the support account only, through
 GraphQL or the CLI. Each operation validates, writes in one transaction with its
 audit event, and revokes cached credentials where it must."""
 
@@ -28,7 +28,7 @@ async def list_api_consumers(actor: Actor) -> list[ApiConsumer]:
 
 
 async def get_consumer(actor: Actor, issuer: str, conn=None) -> ApiConsumer:
-    """By issuer within the actor's organization; any other is NOT_FOUND (§1)."""
+    """By issuer within the actor's organization; any other is NOT_FOUND."""
     query = ApiConsumer.filter(issuer=issuer, organization_id=actor.organization_id)
     consumer = await (query.using_db(conn) if conn else query).first()
     if consumer is None:

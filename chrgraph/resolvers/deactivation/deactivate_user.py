@@ -1,4 +1,4 @@
-"""deactivationPreview, deactivateUser and reactivateUser (§5). Users are never
+"""deactivationPreview, deactivateUser and reactivateUser. Users are never
 deleted; their work is moved or cancelled, their messages forwarded or hidden, their
 lab integrations handed to successors, their MDBilling connection disconnected, and
 their sessions revoked, in one transaction with an audit event per step."""

@@ -1,4 +1,4 @@
-"""The license table of §4: what each license fits, its rank and its features."""
+"""The license table: what each license fits, its rank and its features."""
 
 from __future__ import annotations
 

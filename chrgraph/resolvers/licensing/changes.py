@@ -1,4 +1,4 @@
-"""Dated license changes (§4). Billing takes a change from the first day of the
+"""Dated license changes. Billing takes a change from the first day of the
 following month; access follows an upgrade at once and a downgrade on its effective
 date; a pending change can be cancelled before then. `User.license` is what access
 uses now (a due pending change counts, even before the job that settles it ran)."""

@@ -1,4 +1,4 @@
-"""Calendar rules of licensing in the organization's time zone (§1, §4)."""
+"""Calendar rules of licensing in the organization's time zone."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`chrgraph org create` (§1, §10)."""
+"""`chrgraph org create`."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ async def create_organization(
     enterprise_api_enabled: bool = True,
 ) -> CreatedOrganization:
     """The organization, its built-in roles, its support user and (with an owner
-    email) its owner: an INVITED Staff user with the STAFF license (§1, §2.3)."""
+    email) its owner: an INVITED Staff user with the STAFF license."""
     errors = Errors()
     name = errors.text(name, "name", required=True)
     if not DOMAIN_RE.fullmatch(domain or ""):

@@ -1,4 +1,4 @@
-"""Patients (§7): registerPatient, updatePatient, search, identifier types."""
+"""Patients: registerPatient, updatePatient, search, identifier types."""
 
 from __future__ import annotations
 
@@ -121,7 +121,7 @@ def snapshot(patient: Patient) -> dict[str, Any]:
 
 async def register_patient(actor: Actor, fields: dict[str, Any], identifiers: list[Identifier]) -> Patient:
     """A new patient gets portal access when `accessibleForNewPatients` is on, whether or
-    not the portal is enabled yet (§6)."""
+    not the portal is enabled yet."""
     errors = Errors()
     fields = _clean(errors, {name: fields.get(name) for name in PATIENT_FIELDS})
     identifiers = await _identifiers(errors, actor.organization_id, identifiers)

@@ -1,4 +1,4 @@
-"""Appointments (§7): half-open slots `[start, start + duration)`; BOOKED, CONFIRMED
+"""Appointments: half-open slots `[start, start + duration)`; BOOKED, CONFIRMED
 and ARRIVED block the time. Two bookings that race serialize on the practitioner's
 row (PostgreSQL `FOR UPDATE`; SQLite write transactions are `IMMEDIATE`), so the
 second sees the first and gets SLOT_TAKEN."""
@@ -45,7 +45,7 @@ MIN_MINUTES, MAX_MINUTES = 5, 480
 
 def bookable(practitioner: User, org: Organization, now: datetime | None = None) -> bool:
     """ACTIVE practitioners whose access has not expired; under license management
-    only those whose license includes scheduling (§7)."""
+    only those whose license includes scheduling."""
     if practitioner.type is not UserType.PRACTITIONER or not has_access(practitioner, org, now):
         return False
     if under_license_management(org):
@@ -196,7 +196,7 @@ async def set_appointment_status(
         appointment.status = status
         if status is AppointmentStatus.CANCELLED:
             appointment.cancel_reason = reason
-            # Its questionnaires are removed, never deleted (§5).
+            # Its questionnaires are removed, never deleted.
             await (
                 Questionnaire.filter(appointment_id=appointment.id)
                 .using_db(conn)

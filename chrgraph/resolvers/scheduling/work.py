@@ -1,5 +1,5 @@
-"""Questionnaires, inbox messages, lab integrations and MDBilling connections (§7):
-what deactivation (§5) hands over. Create and list."""
+"""Questionnaires, inbox messages, lab integrations and MDBilling connections:
+what deactivation hands over. Create and list."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""acceptInvitation and resendInvitation (§3)."""
+"""acceptInvitation and resendInvitation."""
 
 from __future__ import annotations
 

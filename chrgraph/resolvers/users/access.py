@@ -1,4 +1,4 @@
-"""Whether a user may act at all (§2.2, §3): ACTIVE, a login type, and for clinical
+"""Whether a user may act at all: ACTIVE, a login type, and for clinical
 trainees the organization's local date at most 14 days after the end of training."""
 
 from __future__ import annotations

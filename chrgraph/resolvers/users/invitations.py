@@ -1,4 +1,4 @@
-"""Invitation tokens and the outbox (§3): single-use, hashed, expiring tokens."""
+"""Invitation tokens and the outbox: single-use, hashed, expiring tokens."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""inviteUser and createServiceAccount (§3)."""
+"""inviteUser and createServiceAccount."""
 
 from __future__ import annotations
 

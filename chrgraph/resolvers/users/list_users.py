@@ -1,4 +1,4 @@
-"""`users` (§3): the organization's users (never its support account), filtered and
+"""`users`: the organization's users (never its support account), filtered and
 ordered; text search on the folded name-and-email key."""
 
 from __future__ import annotations

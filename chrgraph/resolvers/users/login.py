@@ -1,4 +1,4 @@
-"""login and logout (§2.2). Every refusal is the same INVALID_CREDENTIALS; a refused
+"""login and logout. Every refusal is the same INVALID_CREDENTIALS; a refused
 attempt's one write is its failure row, and 5 failures for an email within 15
 minutes refuse further attempts the same way until the window passes."""
 

@@ -1,4 +1,4 @@
-"""Finding a user of the actor's organization; anything else is NOT_FOUND (§1)."""
+"""Finding a user of the actor's organization; anything else is NOT_FOUND."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ async def get_user(
 
 
 async def require_password(actor: Actor, password: str | None) -> None:
-    """Sessions re-enter their password for sensitive changes (§3, §5); API consumers
+    """Sessions re-enter their password for sensitive changes; API consumers
     sign every request and have none."""
     principal = actor.principal
     if principal.kind not in (PrincipalKind.USER, PrincipalKind.SUPPORT) or principal.session_id is None:

@@ -1,4 +1,4 @@
-"""Delivering queued mail over SMTP when CHRGRAPH_SMTP_URL is set (§3).
+"""Delivering queued mail over SMTP when CHRGRAPH_SMTP_URL is set.
 
 `smtp://host:port` or `smtps://user:pass@host:port`; the stdlib client runs in a thread.
 Failed deliveries stay queued with their error and are retried by the server's job."""

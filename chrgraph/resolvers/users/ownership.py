@@ -1,4 +1,4 @@
-"""transferOwnership (§1) and the support account's password (§2.3)."""
+"""transferOwnership and the support account's password."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Roles and permissions (§3): built-in roles, and what a user may do."""
+"""Roles and permissions: built-in roles, and what a user may do."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ BUILTIN_ROLES: dict[str, frozenset[Permission]] = {
     "Front desk": frozenset({Permission.VIEW_USERS, Permission.MANAGE_PATIENTS, Permission.MANAGE_SCHEDULE}),
     "Billing": frozenset({Permission.VIEW_USERS, Permission.VIEW_BILLING}),
 }
-# No role or grant can give this one; only the support account holds it (§2.3).
+# No role or grant can give this one; only the support account holds it.
 NEVER_GRANTABLE = frozenset({Permission.MANAGE_API_CONSUMERS})
 
 

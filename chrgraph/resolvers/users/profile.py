@@ -1,5 +1,5 @@
 """The validation of a user's profile, shared by inviteUser, updateUser and the
-importer (§3, §4): one rule, one place."""
+importer: one rule, one place."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Roles and individual permissions (§3, §11): createRole, updateRole, assignRoles,
+"""Roles and individual permissions: createRole, updateRole, assignRoles,
 grantPermission, revokePermission. Changes bump the auth epoch: cached session
 principals carry their permissions."""
 

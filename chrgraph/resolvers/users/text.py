@@ -1,4 +1,4 @@
-"""Folded text for case- and accent-insensitive search on every database (§3)."""
+"""Folded text for case- and accent-insensitive search on every database."""
 
 from __future__ import annotations
 

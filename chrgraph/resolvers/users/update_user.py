@@ -1,4 +1,4 @@
-"""updateUser (§3): profile fields, classification, billing number, locum details and
+"""updateUser: profile fields, classification, billing number, locum details and
 end of training, with the same validation as inviting."""
 
 from __future__ import annotations
@@ -49,12 +49,12 @@ async def update_user(actor: Actor, user_id: int, changes: dict[str, Any]):
         errors = Errors()
         profile = check_profile(errors, org, Profile.of(user).merged(changes))
         # A classification that the current license does not fit is reported on
-        # `license` by check_profile: the input must carry a fitting one (§3).
+        # `license` by check_profile: the input must carry a fitting one.
         await check_locum_target(errors, org.id, profile.locum, user.id)
         if errors:
             raise OperationFailed(*errors.items)
         before = snapshot(user)
-        # The license goes through the dated-change rule (§4), the rest is plain profile.
+        # The license goes through the dated-change rule, the rest is plain profile.
         apply_profile(user, replace(profile, license=user.license))
         delta = events.diff(before, snapshot(user))
         if delta:

@@ -1,4 +1,4 @@
-"""API consumer management and API logs through GraphQL (§2.3, §8, §11): the support
+"""API consumer management and API logs through GraphQL: the support
 account only (apiLogs: support and owner)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Deactivation and reactivation through GraphQL (§5, §11: EDIT_OTHER_USERS)."""
+"""Deactivation and reactivation through GraphQL (EDIT_OTHER_USERS)."""
 
 from __future__ import annotations
 

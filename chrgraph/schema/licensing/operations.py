@@ -1,4 +1,4 @@
-"""Licensing through GraphQL (§4, §11)."""
+"""Licensing through GraphQL."""
 
 from __future__ import annotations
 
@@ -28,11 +28,11 @@ from chrgraph.schema.permissions import (
 )
 from chrgraph.schema.users.types import Classification, License, User, UserType
 
-Feature = strawberry.enum(DomainFeature, description="A product feature a license may include (§4).")
+Feature = strawberry.enum(DomainFeature, description="A product feature a license may include.")
 UpgradeRequestStatus = strawberry.enum(DomainRequestStatus, description="Where a request stands.")
 
 
-@strawberry.type(description="One row of the license table of §4.")
+@strawberry.type(description="One row of the license table.")
 class LicenseInfo:
     license: License = strawberry.field(description="The license.")
     user_type: UserType = strawberry.field(description="The user type it fits.")
@@ -122,7 +122,7 @@ class BillingStatementForecast:
     )
 
 
-@strawberry.type(description="What a month costs, per license (§4).")
+@strawberry.type(description="What a month costs, per license.")
 class BillingStatement:
     month: str = strawberry.field(description="YYYY-MM.")
     lines: list[BillingLine] = strawberry.field(
@@ -148,7 +148,12 @@ def _lines(statement) -> list[BillingLine]:
     ]
 
 
-@strawberry.input(description="Set a user's license (dated as §4 says; marks the user reviewed).")
+@strawberry.input(
+    description=(
+        "Set a user's license, dated: billing uses it from the first day of the next month, access "
+        "at once for an upgrade and from that day for a downgrade. Marks the user reviewed."
+    )
+)
 class SetUserLicenseInput:
     user_id: relay.GlobalID = strawberry.field(description="The user.")
     license: License = strawberry.field(description="Must fit type and classification.")
@@ -232,7 +237,10 @@ class DeclineLicenseUpgradeRequestPayload:
 
 @strawberry.type
 class LicensingQuery:
-    @strawberry.field(description="The license table of §4.", permission_classes=[Authenticated])
+    @strawberry.field(
+        description="The license table: each license, the user type and classification it fits, rank, features.",
+        permission_classes=[Authenticated],
+    )
     def license_catalog(self) -> list[LicenseInfo]:
         return [
             LicenseInfo(

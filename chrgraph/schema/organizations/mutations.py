@@ -1,4 +1,4 @@
-"""updateOrganization (§1, §11): the support account only."""
+"""updateOrganization: the support account only."""
 
 from __future__ import annotations
 
@@ -23,7 +23,9 @@ class UpdateOrganizationInput:
     stripe_connected: bool | None = strawberry.field(
         default=None, description="Stripe is connected; false also turns the portal's billing off."
     )
-    license_enforcement_date: datetime.date | None = strawberry.field(default=None, description="§4.")
+    license_enforcement_date: datetime.date | None = strawberry.field(
+        default=None, description="From this date, users still without a license get the highest one that fits."
+    )
 
 
 @strawberry.type(description="The result of updateOrganization.")

@@ -8,7 +8,7 @@ from strawberry import relay
 from chrgraph.db.models import Contract as DomainContract
 from chrgraph.db.models import Organization as OrganizationModel
 
-Contract = strawberry.enum(DomainContract, description="How the clinic is billed (§1, §4).")
+Contract = strawberry.enum(DomainContract, description="How the clinic is billed.")
 
 
 @strawberry.type(description="One clinic account (a CHR domain).")

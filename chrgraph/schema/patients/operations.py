@@ -1,4 +1,4 @@
-"""Patients through GraphQL (§7, §11: MANAGE_PATIENTS; consumers yes, support no)."""
+"""Patients through GraphQL (MANAGE_PATIENTS; consumers yes, support no)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Appointments, questionnaires, inbox, lab integrations and MDBilling connections
-through GraphQL (§7, §11: MANAGE_SCHEDULE; consumers yes, support no)."""
+through GraphQL (MANAGE_SCHEDULE; consumers yes, support no)."""
 
 from __future__ import annotations
 

@@ -21,7 +21,7 @@ from chrgraph.schema.patients.types import Patient
 from chrgraph.schema.relay import as_row
 from chrgraph.schema.users.types import USER_COLUMNS, User
 
-AppointmentStatus = strawberry.enum(DomainAppointmentStatus, description="Where an appointment stands (§7).")
+AppointmentStatus = strawberry.enum(DomainAppointmentStatus, description="Where an appointment stands.")
 QuestionnaireKind = strawberry.enum(DomainQuestionnaireKind, description="Recurring scheduled or sent.")
 QuestionnaireStatus = strawberry.enum(DomainQuestionnaireStatus, description="Active, completed or removed.")
 

@@ -1,4 +1,4 @@
-"""Mutations of users, sessions, roles and permissions (§2.2, §3, §11). Thin: each
+"""Mutations of users, sessions, roles and permissions. Thin: each
 calls its operation in `chrgraph.resolvers.users`."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Queries of users and roles (§3, §11)."""
+"""Queries of users and roles."""
 
 from __future__ import annotations
 

@@ -21,17 +21,17 @@ from chrgraph.db.models import UserStatus as DomainUserStatus
 from chrgraph.db.models import UserType as DomainUserType
 from chrgraph.resolvers.licensing.dates import local_date
 
-UserType = strawberry.enum(DomainUserType, description="What kind of user (§3).")
+UserType = strawberry.enum(DomainUserType, description="What kind of user.")
 Classification = strawberry.enum(DomainClassification, description="A practitioner's classification.")
 UserStatus = strawberry.enum(DomainUserStatus, description="Invited, active or deactivated.")
-License = strawberry.enum(DomainLicense, description="A user license (§4).")
-Permission = strawberry.enum(DomainPermission, description="What a user may do (§3, §11).")
+License = strawberry.enum(DomainLicense, description="A user license.")
+Permission = strawberry.enum(DomainPermission, description="What a user may do.")
 
 
 LicenseChangeKind = strawberry.enum(DomainLicenseChangeKind, description="What made a license change.")
 
 
-@strawberry.type(description="One dated license change (§4).")
+@strawberry.type(description="One dated license change.")
 class LicenseChange:
     kind: LicenseChangeKind = strawberry.field(description="Manual, automatic, enforcement…")
     changed_at: datetime.datetime = strawberry.field(description="When it was made.")
@@ -209,7 +209,7 @@ class User(relay.Node):
         org = await info.context.loaders["organization"].load(self.organization_id)
         return local_date(datetime.datetime.now(datetime.UTC), org.time_zone)
 
-    @strawberry.field(description="The license access uses now (§4).")
+    @strawberry.field(description="The license access uses now.")
     async def license(self, info: strawberry.Info) -> License | None:
         if self.stored_pending is None:
             return self.stored_license
