@@ -113,22 +113,14 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         return super().execute_field(parent_type, source, field_details_list, path, position_context)
 
     def complete_value(self, return_type, field_details_list, info, path, result, position_context):
-        self._completed += 1
-        if not self._completed & _TURN_EVERY:
+        completed = self._completed = self._completed + 1
+        if not completed & _TURN_EVERY:
             now = time.monotonic()
             if not self._last_turn:
                 self._last_turn = now
             elif now - self._last_turn > _TURN_SECONDS:
                 self._last_turn = now
                 return self._after_a_turn(return_type, field_details_list, info, path, result, position_context)
-        return self._complete(return_type, field_details_list, info, path, result, position_context)
-
-    async def _after_a_turn(self, return_type, field_details_list, info, path, result, position_context):
-        await asyncio.sleep(0)
-        completed = self._complete(return_type, field_details_list, info, path, result, position_context)
-        return await completed if self.is_awaitable(completed) else completed
-
-    def _complete(self, return_type, field_details_list, info, path, result, position_context):
         object_type = _OBJECTS.get(id(return_type))
         if object_type is not None and result is not None and position_context is None:
             # graphql-core's complete_value → complete_object_value → collect and execute
@@ -156,6 +148,11 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
                 memo[key] = (result, len(result), completed)  # holds `result`: its id stays its own
                 return completed
         return super().complete_value(return_type, field_details_list, info, path, result, position_context)
+
+    async def _after_a_turn(self, return_type, field_details_list, info, path, result, position_context):
+        await asyncio.sleep(0)  # the loop sees I/O (a closed connection) and cancellations
+        completed = self.complete_value(return_type, field_details_list, info, path, result, position_context)
+        return await completed if self.is_awaitable(completed) else completed
 
 
 def _serialize_list(items: list, serialize: Callable[[Any], Any], non_null: bool, is_awaitable) -> list:
