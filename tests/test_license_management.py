@@ -17,6 +17,7 @@ import pytest
 from chrgraph.auth.principals import support_cli_actor
 from chrgraph.db.models import Classification, Contract, License, LicenseChange, Organization, User, UserType
 from chrgraph.resolvers.licensing.enforcement import enforce_licenses
+from chrgraph.resolvers.licensing.importer import COLUMNS
 from chrgraph.resolvers.organizations.update_organization import update_organization
 from chrgraph.resolvers.users.invite_user import invite_user
 from chrgraph.resolvers.users.profile import Profile
@@ -161,21 +162,7 @@ async def test_importing_into_a_custom_organization_maps_and_enforces_nothing(cu
     tag = unique("imp")[-8:]
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(
-        [
-            "email",
-            "first_name",
-            "last_name",
-            "type",
-            "classification",
-            "billing_number",
-            "title",
-            "labs_90d",
-            "prescriptions_90d",
-            "virtual_visits_90d",
-            "provincial_claims_90d",
-        ]
-    )
+    writer.writerow(COLUMNS)  # the importer's own header
     writer.writerow([f"staff.{tag}@import.test", "Ida", "Staff", "STAFF", "", "", "", 0, 0, 0, 0])
     writer.writerow([f"doc.{tag}@import.test", "Ole", "Doc", "PRACTITIONER", "STANDARD", "", "", 0, 0, 0, 0])
     path = tmp_path / "legacy.csv"
