@@ -6,11 +6,11 @@ from datetime import UTC, date, datetime, timedelta
 
 from chrgraph.auth.principals import support_cli_actor
 from chrgraph.db.models import Classification, License, UserType
-from chrgraph.resolvers.errors import global_id
 from chrgraph.resolvers.patients.patients import register_patient
 from chrgraph.resolvers.users.accept_invitation import accept_invitation
 from chrgraph.resolvers.users.invite_user import invite_user
 from chrgraph.resolvers.users.profile import Profile
+from chrgraph.schema.relay import global_id
 from tests.accounts import PASSWORD
 from tests.helpers import unique
 

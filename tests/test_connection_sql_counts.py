@@ -24,7 +24,6 @@ from chrgraph.auth.principals import Actor, Principal, PrincipalKind, support_cl
 from chrgraph.db import hooks
 from chrgraph.db.models import Classification, License, Permission, QuestionnaireKind, UserType
 from chrgraph.resolvers.consumers.manage import add_api_consumer_key, create_api_consumer
-from chrgraph.resolvers.errors import global_id
 from chrgraph.resolvers.licensing.importer import COLUMNS as IMPORT_COLUMNS
 from chrgraph.resolvers.licensing.importer import import_users
 from chrgraph.resolvers.licensing.operations import request_license_upgrade
@@ -42,6 +41,7 @@ from chrgraph.resolvers.users.accept_invitation import accept_invitation
 from chrgraph.resolvers.users.invite_user import invite_user
 from chrgraph.resolvers.users.profile import Profile
 from chrgraph.resolvers.users.roles import create_role
+from chrgraph.schema.relay import global_id
 from tests.accounts import PASSWORD, Clinic, make_clinic
 from tests.helpers import public_pem, rsa_key, unique
 from tests.scheduling_helpers import at

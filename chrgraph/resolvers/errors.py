@@ -3,7 +3,6 @@ when there is any; the GraphQL layer returns them in the payload's `errors`."""
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 from enum import Enum
 
@@ -56,7 +55,9 @@ class UserError:
     code: ErrorCode
     message: str
     field: tuple[str, ...] | None = None
-    related_id: str | None = None
+    # A related object (e.g. the existing duplicate) as (GraphQL type name, key); the
+    # schema turns it into the client's global id.
+    related: tuple[str, int] | None = None
 
 
 class OperationFailed(Exception):
@@ -67,10 +68,7 @@ class OperationFailed(Exception):
         self.errors = list(errors)
 
 
-def fail(code: ErrorCode, message: str, field: str | None = None, **kw: str) -> OperationFailed:
-    return OperationFailed(UserError(code, message, (field,) if field else None, **kw))
-
-
-def global_id(type_name: str, pk: int) -> str:
-    """The client-facing id of an object (Relay's base64 "Type:id"), for `relatedId`."""
-    return base64.b64encode(f"{type_name}:{pk}".encode()).decode()
+def fail(
+    code: ErrorCode, message: str, field: str | None = None, related: tuple[str, int] | None = None
+) -> OperationFailed:
+    return OperationFailed(UserError(code, message, (field,) if field else None, related))

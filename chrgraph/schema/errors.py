@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.relay import to_base64
 
 from chrgraph.resolvers.errors import ErrorCode as DomainErrorCode
 from chrgraph.resolvers.errors import UserError as DomainUserError
@@ -27,7 +28,7 @@ class UserError:
             code=error.code,
             message=error.message,
             field=list(error.field) if error.field else None,
-            related_id=strawberry.ID(error.related_id) if error.related_id else None,
+            related_id=strawberry.ID(to_base64(*error.related)) if error.related else None,
         )
 
 

@@ -153,6 +153,11 @@ def numeric_id(node_id: str) -> int | None:
     return key if key <= _MAX_KEY else None
 
 
+def global_id(type_name: str, pk: int) -> str:
+    """The client-facing id of an object (Relay's base64 "Type:id")."""
+    return relay.to_base64(type_name, pk)
+
+
 def parse_global_id(value: relay.GlobalID, expected: str | None = None) -> tuple[str, int] | None:
     """(type name, integer id), or None when the id cannot name one of our objects."""
     if expected is not None and value.type_name != expected:

@@ -28,7 +28,7 @@ from chrgraph.db.models import (
     UserType,
 )
 from chrgraph.db.transactions import atomic
-from chrgraph.resolvers.errors import ErrorCode, OperationFailed, UserError, fail, global_id
+from chrgraph.resolvers.errors import ErrorCode, OperationFailed, UserError, fail
 from chrgraph.resolvers.licensing.changes import record_status
 from chrgraph.resolvers.scheduling.appointments import BLOCKING, clashes
 from chrgraph.resolvers.users.invitations import issue_invitation
@@ -174,7 +174,7 @@ async def deactivate_user(
                         ErrorCode.LAB_INTEGRATION_TRANSFER_REQUIRED,
                         f"The lab integration {lab.name!r} needs a successor.",
                         ("labIntegrationSuccessors",),
-                        global_id("LabIntegration", lab.id),
+                        ("LabIntegration", lab.id),
                     )
                 )
                 continue
@@ -202,7 +202,7 @@ async def deactivate_user(
                         ErrorCode.SLOT_CONFLICT,
                         f"The receiving practitioner is booked at {clash.start.isoformat()}.",
                         ("appointments",),
-                        global_id("Appointment", clash.id),
+                        ("Appointment", clash.id),
                     )
                     for clash in taken
                 )

@@ -13,7 +13,7 @@ from chrgraph.audit import events
 from chrgraph.auth.principals import Actor
 from chrgraph.db.models import IdentifierType, Patient, PatientIdentifier, PortalSettings
 from chrgraph.db.transactions import atomic
-from chrgraph.resolvers.errors import ErrorCode, OperationFailed, UserError, fail, global_id
+from chrgraph.resolvers.errors import ErrorCode, OperationFailed, UserError, fail
 from chrgraph.resolvers.users.profile import check_email
 from chrgraph.resolvers.users.text import fold, search_key
 from chrgraph.resolvers.validation import Errors
@@ -111,7 +111,7 @@ async def _duplicate(org_id: int, health_card: str | None, exclude: int | None =
         ErrorCode.PATIENT_ALREADY_EXISTS,
         "A patient with that health card number exists.",
         ("healthCardNumber",),
-        global_id("Patient", existing.id),
+        ("Patient", existing.id),
     )
 
 

@@ -19,7 +19,7 @@ from chrgraph.db.models import (
     UserType,
 )
 from chrgraph.db.transactions import atomic
-from chrgraph.resolvers.errors import ErrorCode, OperationFailed, fail, global_id
+from chrgraph.resolvers.errors import ErrorCode, OperationFailed, fail
 from chrgraph.resolvers.licensing.catalog import CATALOG, Feature
 from chrgraph.resolvers.licensing.management import under_license_management
 from chrgraph.resolvers.patients.patients import get_patient
@@ -114,7 +114,7 @@ async def book_appointment(
                 ErrorCode.SLOT_TAKEN,
                 "The practitioner is booked at that time.",
                 "start",
-                related_id=global_id("Appointment", taken[0].id),
+                related=("Appointment", taken[0].id),
             )
         appointment = await Appointment.create(
             organization_id=org.id,
@@ -161,7 +161,7 @@ async def reschedule_appointment(
                 ErrorCode.SLOT_TAKEN,
                 "The practitioner is booked at that time.",
                 "start",
-                related_id=global_id("Appointment", taken[0].id),
+                related=("Appointment", taken[0].id),
             )
         before = snapshot(appointment)
         appointment.start, appointment.end, appointment.duration_minutes = start, end, duration
