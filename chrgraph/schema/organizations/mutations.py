@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime
+from functools import partial
 
 import strawberry
 
 from chrgraph.resolvers.organizations.update_organization import update_organization
 from chrgraph.schema.errors import UserError
 from chrgraph.schema.organizations.types import Contract, Organization
-from chrgraph.schema.payloads import attempt
+from chrgraph.schema.payloads import perform, public_names
 from chrgraph.schema.permissions import CanManageApiConsumers
 
 
@@ -34,24 +35,16 @@ class UpdateOrganizationPayload:
     errors: list[UserError] = strawberry.field(description="Why nothing was written.")
 
 
+def _update_organization(actor, **settings):
+    # The operation names settings as the CLI and the audit log do (camelCase).
+    return update_organization(actor, public_names(settings))
+
+
 @strawberry.type
 class OrganizationMutation:
     @strawberry.mutation(description="Change the organization's settings.", permission_classes=[CanManageApiConsumers])
     async def update_organization(
         self, info: strawberry.Info, input: UpdateOrganizationInput
     ) -> UpdateOrganizationPayload | None:
-        org, errors = await attempt(
-            update_organization(
-                info.context.actor,
-                {
-                    "name": input.name,
-                    "contract": input.contract,
-                    "province": input.province,
-                    "timeZone": input.time_zone,
-                    "enterpriseApiEnabled": input.enterprise_api_enabled,
-                    "stripeConnected": input.stripe_connected,
-                    "licenseEnforcementDate": input.license_enforcement_date,
-                },
-            )
-        )
-        return UpdateOrganizationPayload(organization=Organization.from_model(org) if org else None, errors=errors)
+        operation = partial(_update_organization, info.context.actor)
+        return await perform(UpdateOrganizationPayload, operation, input, organization=Organization.from_model)

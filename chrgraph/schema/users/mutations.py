@@ -4,6 +4,8 @@ calls its operation in `chrgraph.resolvers.users`."""
 from __future__ import annotations
 
 import datetime
+from functools import partial
+from operator import itemgetter
 
 import strawberry
 from strawberry import relay
@@ -17,22 +19,18 @@ from chrgraph.resolvers.users.profile import Locum, Profile
 from chrgraph.resolvers.users.update_user import update_user
 from chrgraph.schema.errors import UserError
 from chrgraph.schema.organizations.types import Organization
-from chrgraph.schema.payloads import attempt, local_id
+from chrgraph.schema.payloads import perform, refers_to
 from chrgraph.schema.permissions import AnySession, CanEditOtherUsers, CanEditRoles, OwnerOnly, Public
 from chrgraph.schema.users.types import Classification, License, Permission, Role, User, UserType
 
 
 @strawberry.input(description="Whom a locum covers, and when.")
 class LocumInput:
-    practitioner_id: relay.GlobalID | None = strawberry.field(default=None, description="Covered practitioner.")
+    practitioner_id: relay.GlobalID | None = strawberry.field(
+        default=None, description="Covered practitioner.", metadata=refers_to("User")
+    )
     start_date: datetime.date | None = strawberry.field(default=None, description="First day.")
     end_date: datetime.date | None = strawberry.field(default=None, description="Last day.")
-
-
-def _locum(value: LocumInput | None, path: str = "locum") -> Locum | None:
-    if value is None:
-        return None
-    return Locum(local_id(value.practitioner_id, "User", path), value.start_date, value.end_date)
 
 
 @strawberry.input(description="Invite a Staff member or Practitioner.")
@@ -48,7 +46,9 @@ class InviteUserInput:
     billing_number: str | None = strawberry.field(default=None, description="Not for clinical trainees.")
     expected_end_of_training: datetime.date | None = strawberry.field(default=None, description="Trainees.")
     locum: LocumInput | None = strawberry.field(default=None, description="Locums only.")
-    role_ids: list[relay.GlobalID] | None = strawberry.field(default=None, description="Roles to hold.")
+    role_ids: list[relay.GlobalID] | None = strawberry.field(
+        default=None, description="Roles to hold.", metadata=refers_to("Role")
+    )
 
 
 @strawberry.type(description="The result of inviteUser.")
@@ -73,7 +73,7 @@ class CreateServiceAccountPayload:
 
 @strawberry.input(description="Send an invited user a new token (the old one is voided).")
 class ResendInvitationInput:
-    user_id: relay.GlobalID = strawberry.field(description="An INVITED user.")
+    user_id: relay.GlobalID = strawberry.field(description="An INVITED user.", metadata=refers_to("User"))
 
 
 @strawberry.type(description="The result of resendInvitation.")
@@ -98,7 +98,7 @@ class AcceptInvitationPayload:
 
 @strawberry.input(description="Change a user's profile; omitted fields stay, null clears.")
 class UpdateUserInput:
-    user_id: relay.GlobalID = strawberry.field(description="The user.")
+    user_id: relay.GlobalID = strawberry.field(description="The user.", metadata=refers_to("User"))
     first_name: str | None = strawberry.field(default=strawberry.UNSET, description="Given name.")
     last_name: str | None = strawberry.field(default=strawberry.UNSET, description="Family name.")
     display_name: str | None = strawberry.field(default=strawberry.UNSET, description="Display name.")
@@ -147,8 +147,10 @@ class LogoutPayload:
 
 @strawberry.input(description="Replace a user's roles.")
 class AssignRolesInput:
-    user_id: relay.GlobalID = strawberry.field(description="The user.")
-    role_ids: list[relay.GlobalID] = strawberry.field(description="The roles to hold, all of them.")
+    user_id: relay.GlobalID = strawberry.field(description="The user.", metadata=refers_to("User"))
+    role_ids: list[relay.GlobalID] = strawberry.field(
+        description="The roles to hold, all of them.", metadata=refers_to("Role")
+    )
     password: str | None = strawberry.field(default=None, description="Sessions re-enter their password.")
 
 
@@ -160,7 +162,7 @@ class AssignRolesPayload:
 
 @strawberry.input(description="Grant one extra permission.")
 class GrantPermissionInput:
-    user_id: relay.GlobalID = strawberry.field(description="The user.")
+    user_id: relay.GlobalID = strawberry.field(description="The user.", metadata=refers_to("User"))
     permission: Permission = strawberry.field(description="Never MANAGE_API_CONSUMERS.")
     password: str | None = strawberry.field(default=None, description="Sessions re-enter their password.")
 
@@ -173,7 +175,7 @@ class GrantPermissionPayload:
 
 @strawberry.input(description="Revoke one extra permission.")
 class RevokePermissionInput:
-    user_id: relay.GlobalID = strawberry.field(description="The user.")
+    user_id: relay.GlobalID = strawberry.field(description="The user.", metadata=refers_to("User"))
     permission: Permission = strawberry.field(description="The permission.")
     password: str | None = strawberry.field(default=None, description="Sessions re-enter their password.")
 
@@ -199,7 +201,7 @@ class CreateRolePayload:
 
 @strawberry.input(description="Change a custom role; omitted fields stay.")
 class UpdateRoleInput:
-    role_id: relay.GlobalID = strawberry.field(description="The role.")
+    role_id: relay.GlobalID = strawberry.field(description="The role.", metadata=refers_to("Role"))
     name: str | None = strawberry.field(default=None, description="New name.")
     description: str | None = strawberry.field(default=None, description="New description.")
     permissions: list[Permission] | None = strawberry.field(default=None, description="All its permissions.")
@@ -213,7 +215,7 @@ class UpdateRolePayload:
 
 @strawberry.input(description="Make another active Staff member or Practitioner the owner.")
 class TransferOwnershipInput:
-    user_id: relay.GlobalID = strawberry.field(description="The new owner.")
+    user_id: relay.GlobalID = strawberry.field(description="The new owner.", metadata=refers_to("User"))
     password: str | None = strawberry.field(default=None, description="Re-enter your password.")
 
 
@@ -223,175 +225,104 @@ class TransferOwnershipPayload:
     errors: list[UserError] = strawberry.field(description="Why nothing was written.")
 
 
-def _given(value):
-    return value is not strawberry.UNSET
+def _locum(value: dict | None) -> Locum | None:
+    return None if value is None else Locum(value["practitioner_id"], value["start_date"], value["end_date"])
+
+
+def _invite(actor, email, role_ids=None, locum=None, **profile):
+    return invite_user(actor, email, Profile(**profile, locum=_locum(locum)), role_ids or [])
+
+
+def _update_user(actor, user_id, **changes):
+    if "locum" in changes:
+        changes["locum"] = _locum(changes["locum"])
+    return update_user(actor, user_id, changes)
+
+
+def _user(result) -> User:
+    return User.from_model(result)
+
+
+def _first_user(result) -> User:
+    return User.from_model(result[0])
 
 
 @strawberry.type
 class UsersMutation:
     @strawberry.mutation(description="Invite a Staff member or Practitioner.", permission_classes=[CanEditOtherUsers])
     async def invite_user(self, info: strawberry.Info, input: InviteUserInput) -> InviteUserPayload | None:
-        async def run():
-            profile = Profile(
-                type=input.type,
-                classification=input.classification,
-                license=input.license,
-                first_name=input.first_name,
-                last_name=input.last_name,
-                title=input.title,
-                position=input.position,
-                billing_number=input.billing_number,
-                expected_end_of_training=input.expected_end_of_training,
-                locum=_locum(input.locum),
-            )
-            roles = [local_id(r, "Role", "roleIds") for r in input.role_ids or []]
-            return await invite_user(info.context.actor, input.email, profile, roles)
-
-        result, errors = await attempt(run())
-        return InviteUserPayload(user=User.from_model(result[0]) if result else None, errors=errors)
+        return await perform(InviteUserPayload, partial(_invite, info.context.actor), input, user=_first_user)
 
     @strawberry.mutation(description="Create a service account.", permission_classes=[CanEditOtherUsers])
     async def create_service_account(
         self, info: strawberry.Info, input: CreateServiceAccountInput
     ) -> CreateServiceAccountPayload | None:
-        user, errors = await attempt(
-            create_service_account(
-                info.context.actor,
-                email=input.email,
-                first_name=input.first_name,
-                last_name=input.last_name,
-                display_name=input.display_name,
-            )
-        )
-        return CreateServiceAccountPayload(user=User.from_model(user) if user else None, errors=errors)
+        operation = partial(create_service_account, info.context.actor)
+        return await perform(CreateServiceAccountPayload, operation, input, user=_user)
 
     @strawberry.mutation(description="Issue a new invitation token.", permission_classes=[CanEditOtherUsers])
     async def resend_invitation(
         self, info: strawberry.Info, input: ResendInvitationInput
     ) -> ResendInvitationPayload | None:
-        async def run():
-            return await resend_invitation(info.context.actor, local_id(input.user_id, "User", "userId"))
-
-        result, errors = await attempt(run())
-        return ResendInvitationPayload(user=User.from_model(result[0]) if result else None, errors=errors)
+        operation = partial(resend_invitation, info.context.actor)
+        return await perform(ResendInvitationPayload, operation, input, user=_first_user)
 
     @strawberry.mutation(description="Accept an invitation (no credentials needed).", permission_classes=[Public])
     async def accept_invitation(self, info: strawberry.Info, input: AcceptInvitationInput) -> AcceptInvitationPayload:
-        user, errors = await attempt(
-            accept_invitation(input.token, input.password, input.first_name, input.last_name, info.context.request_id)
-        )
-        return AcceptInvitationPayload(user=User.from_model(user) if user else None, errors=errors)
+        operation = partial(accept_invitation, request_id=info.context.request_id)
+        return await perform(AcceptInvitationPayload, operation, input, user=_user)
 
     @strawberry.mutation(description="Change a user's profile.", permission_classes=[CanEditOtherUsers])
     async def update_user(self, info: strawberry.Info, input: UpdateUserInput) -> UpdateUserPayload | None:
-        async def run():
-            changes = {
-                name: getattr(input, name)
-                for name in (
-                    "first_name",
-                    "last_name",
-                    "display_name",
-                    "title",
-                    "position",
-                    "billing_number",
-                    "classification",
-                    "license",
-                    "expected_end_of_training",
-                )
-                if _given(getattr(input, name))
-            }
-            if _given(input.locum):
-                changes["locum"] = _locum(input.locum)
-            return await update_user(info.context.actor, local_id(input.user_id, "User", "userId"), changes)
-
-        user, errors = await attempt(run())
-        return UpdateUserPayload(user=User.from_model(user) if user else None, errors=errors)
+        return await perform(UpdateUserPayload, partial(_update_user, info.context.actor), input, user=_user)
 
     @strawberry.mutation(description="Log in (no credentials needed).", permission_classes=[Public])
     async def login(self, info: strawberry.Info, input: LoginInput) -> LoginPayload:
-        result, errors = await attempt(login(input.email, input.password, info.context.request_id))
-        if result is None:
-            return LoginPayload(token=None, expires_at=None, user=None, errors=errors)
-        token, expires_at, user = result
-        return LoginPayload(token=token, expires_at=expires_at, user=User.from_model(user), errors=[])
+        return await perform(
+            LoginPayload,
+            partial(login, request_id=info.context.request_id),
+            input,
+            token=itemgetter(0),
+            expires_at=itemgetter(1),
+            user=lambda result: User.from_model(result[2]),
+        )
 
     @strawberry.mutation(description="End the current session.", permission_classes=[AnySession])
     async def logout(self, info: strawberry.Info) -> LogoutPayload | None:
-        _, errors = await attempt(logout(info.context.actor))
-        return LogoutPayload(errors=errors)
+        return await perform(LogoutPayload, partial(logout, info.context.actor))
 
     @strawberry.mutation(description="Replace a user's roles.", permission_classes=[CanEditOtherUsers])
     async def assign_roles(self, info: strawberry.Info, input: AssignRolesInput) -> AssignRolesPayload | None:
-        async def run():
-            roles = [local_id(r, "Role", "roleIds") for r in input.role_ids]
-            return await role_ops.assign_roles(
-                info.context.actor, local_id(input.user_id, "User", "userId"), roles, input.password
-            )
-
-        user, errors = await attempt(run())
-        return AssignRolesPayload(user=User.from_model(user) if user else None, errors=errors)
+        operation = partial(role_ops.assign_roles, info.context.actor)
+        return await perform(AssignRolesPayload, operation, input, user=_user)
 
     @strawberry.mutation(description="Grant an extra permission.", permission_classes=[CanEditOtherUsers])
     async def grant_permission(
         self, info: strawberry.Info, input: GrantPermissionInput
     ) -> GrantPermissionPayload | None:
-        async def run():
-            return await role_ops.set_permission(
-                info.context.actor,
-                local_id(input.user_id, "User", "userId"),
-                input.permission,
-                True,
-                input.password,
-            )
-
-        user, errors = await attempt(run())
-        return GrantPermissionPayload(user=User.from_model(user) if user else None, errors=errors)
+        operation = partial(role_ops.set_permission, info.context.actor, granted=True)
+        return await perform(GrantPermissionPayload, operation, input, user=_user)
 
     @strawberry.mutation(description="Revoke an extra permission.", permission_classes=[CanEditOtherUsers])
     async def revoke_permission(
         self, info: strawberry.Info, input: RevokePermissionInput
     ) -> RevokePermissionPayload | None:
-        async def run():
-            return await role_ops.set_permission(
-                info.context.actor,
-                local_id(input.user_id, "User", "userId"),
-                input.permission,
-                False,
-                input.password,
-            )
-
-        user, errors = await attempt(run())
-        return RevokePermissionPayload(user=User.from_model(user) if user else None, errors=errors)
+        operation = partial(role_ops.set_permission, info.context.actor, granted=False)
+        return await perform(RevokePermissionPayload, operation, input, user=_user)
 
     @strawberry.mutation(description="Create a custom role.", permission_classes=[CanEditRoles])
     async def create_role(self, info: strawberry.Info, input: CreateRoleInput) -> CreateRolePayload | None:
-        role, errors = await attempt(
-            role_ops.create_role(info.context.actor, input.name, input.description, list(input.permissions))
-        )
-        return CreateRolePayload(role=Role.from_model(role) if role else None, errors=errors)
+        operation = partial(role_ops.create_role, info.context.actor)
+        return await perform(CreateRolePayload, operation, input, role=Role.from_model)
 
     @strawberry.mutation(description="Change a custom role.", permission_classes=[CanEditRoles])
     async def update_role(self, info: strawberry.Info, input: UpdateRoleInput) -> UpdateRolePayload | None:
-        async def run():
-            return await role_ops.update_role(
-                info.context.actor,
-                local_id(input.role_id, "Role", "roleId"),
-                input.name,
-                input.description,
-                list(input.permissions) if input.permissions is not None else None,
-            )
-
-        role, errors = await attempt(run())
-        return UpdateRolePayload(role=Role.from_model(role) if role else None, errors=errors)
+        operation = partial(role_ops.update_role, info.context.actor)
+        return await perform(UpdateRolePayload, operation, input, role=Role.from_model)
 
     @strawberry.mutation(description="Hand the organization to another user.", permission_classes=[OwnerOnly])
     async def transfer_ownership(
         self, info: strawberry.Info, input: TransferOwnershipInput
     ) -> TransferOwnershipPayload | None:
-        async def run():
-            return await transfer_ownership(
-                info.context.actor, local_id(input.user_id, "User", "userId"), input.password
-            )
-
-        org, errors = await attempt(run())
-        return TransferOwnershipPayload(organization=Organization.from_model(org) if org else None, errors=errors)
+        operation = partial(transfer_ownership, info.context.actor)
+        return await perform(TransferOwnershipPayload, operation, input, organization=Organization.from_model)
