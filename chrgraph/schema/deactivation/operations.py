@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from enum import Enum
+from functools import partial
 
 import strawberry
 from strawberry import relay
 
 from chrgraph.resolvers.deactivation import deactivate_user as ops
-from chrgraph.resolvers.errors import OperationFailed, global_id
+from chrgraph.resolvers.errors import OperationFailed
 from chrgraph.schema.errors import UserError
-from chrgraph.schema.payloads import attempt, local_id
+from chrgraph.schema.payloads import local_id, perform, refers_to
 from chrgraph.schema.permissions import CanEditOtherUsers
 from chrgraph.schema.relay import Connection, Edge, PageInfo, encode_cursor
 from chrgraph.schema.scheduling.types import (
@@ -57,23 +58,33 @@ class HandoverAction(Enum):
 @strawberry.input(description="MOVE to an active practitioner, or CANCEL (the default).")
 class HandoverInput:
     action: HandoverAction = strawberry.field(default=HandoverAction.CANCEL, description="MOVE or CANCEL.")
-    to_practitioner_id: relay.GlobalID | None = strawberry.field(default=None, description="For MOVE.")
+    to_practitioner_id: relay.GlobalID | None = strawberry.field(
+        default=None, description="For MOVE.", metadata=refers_to("User")
+    )
 
 
 @strawberry.input(description="Who takes over a lab integration.")
 class LabIntegrationSuccessorInput:
-    lab_integration_id: relay.GlobalID = strawberry.field(description="A lab integration the user backs.")
-    user_id: relay.GlobalID = strawberry.field(description="The active user who backs it from now on.")
+    lab_integration_id: relay.GlobalID = strawberry.field(
+        description="A lab integration the user backs.", metadata=refers_to("LabIntegration")
+    )
+    user_id: relay.GlobalID = strawberry.field(
+        description="The active user who backs it from now on.", metadata=refers_to("User")
+    )
 
 
 @strawberry.input(description="Deactivate a user and hand over its work.")
 class DeactivateUserInput:
-    user_id: relay.GlobalID = strawberry.field(description="The user (never yourself, never the owner).")
+    user_id: relay.GlobalID = strawberry.field(
+        description="The user (never yourself, never the owner).", metadata=refers_to("User")
+    )
     appointments: HandoverInput | None = strawberry.field(default=None, description="Future appointments.")
     recurring_questionnaires: HandoverInput | None = strawberry.field(default=None, description="Recurring.")
     sent_questionnaires: HandoverInput | None = strawberry.field(default=None, description="Sent.")
     forward_inbox_to_user_id: relay.GlobalID | None = strawberry.field(
-        default=None, description="Who receives the inbox; without it messages are hidden."
+        default=None,
+        description="Who receives the inbox; without it messages are hidden.",
+        metadata=refers_to("User"),
     )
     lab_integration_successors: list[LabIntegrationSuccessorInput] | None = strawberry.field(
         default=None, description="One per lab integration the user backs."
@@ -102,7 +113,7 @@ class DeactivateUserPayload:
 
 @strawberry.input(description="Reactivate a user.")
 class ReactivateUserInput:
-    user_id: relay.GlobalID = strawberry.field(description="A deactivated user.")
+    user_id: relay.GlobalID = strawberry.field(description="A deactivated user.", metadata=refers_to("User"))
 
 
 @strawberry.type(description="The result of reactivateUser.")
@@ -111,14 +122,50 @@ class ReactivateUserPayload:
     errors: list[UserError] = strawberry.field(description="Why nothing was written.")
 
 
-def _choice(value: HandoverInput | None, path: str) -> ops.Choice:
+def _choice(value: dict | None) -> ops.Choice:
     if value is None:
         return ops.Choice()
-    return ops.Choice(ops.Handover(value.action.value), local_id(value.to_practitioner_id, "User", path))
+    return ops.Choice(ops.Handover(value["action"].value), value["to_practitioner_id"])
+
+
+def _deactivate(
+    actor,
+    user_id,
+    appointments=None,
+    recurring_questionnaires=None,
+    sent_questionnaires=None,
+    lab_integration_successors=None,
+    **rest,
+):
+    return ops.deactivate_user(
+        actor,
+        user_id,
+        appointments=_choice(appointments),
+        recurring_questionnaires=_choice(recurring_questionnaires),
+        sent_questionnaires=_choice(sent_questionnaires),
+        lab_integration_successors={s["lab_integration_id"]: s["user_id"] for s in lab_integration_successors or []},
+        **rest,
+    )
 
 
 def _ids(type_name: str, ids: list[int]) -> list[relay.GlobalID]:
-    return [relay.GlobalID.from_id(global_id(type_name, i)) for i in ids]
+    return [relay.GlobalID(type_name, str(i)) for i in ids]
+
+
+def _report(outcome: ops.Outcome) -> DeactivationReport:
+    return DeactivationReport(
+        moved_appointment_ids=_ids("Appointment", outcome.moved["appointments"]),
+        cancelled_appointment_ids=_ids("Appointment", outcome.cancelled["appointments"]),
+        moved_questionnaire_ids=_ids("Questionnaire", outcome.moved["recurring"] + outcome.moved["sent"]),
+        removed_questionnaire_ids=_ids(
+            "Questionnaire",
+            outcome.removed_questionnaires + outcome.cancelled["recurring"] + outcome.cancelled["sent"],
+        ),
+        forwarded_message_ids=_ids("InboxMessage", outcome.forwarded),
+        hidden_message_ids=_ids("InboxMessage", outcome.hidden),
+        transferred_lab_integration_ids=_ids("LabIntegration", outcome.transferred),
+        disconnected_md_billing_ids=_ids("MdBillingConnection", outcome.disconnected),
+    )
 
 
 @strawberry.type
@@ -146,49 +193,15 @@ class DeactivationMutation:
         description="Deactivate a user and hand over its work.", permission_classes=[CanEditOtherUsers]
     )
     async def deactivate_user(self, info: strawberry.Info, input: DeactivateUserInput) -> DeactivateUserPayload | None:
-        async def run():
-            successors = {
-                local_id(s.lab_integration_id, "LabIntegration", "labIntegrationSuccessors"): local_id(
-                    s.user_id, "User", "labIntegrationSuccessors"
-                )
-                for s in input.lab_integration_successors or []
-            }
-            return await ops.deactivate_user(
-                info.context.actor,
-                local_id(input.user_id, "User", "userId"),
-                appointments=_choice(input.appointments, "appointments"),
-                recurring_questionnaires=_choice(input.recurring_questionnaires, "recurringQuestionnaires"),
-                sent_questionnaires=_choice(input.sent_questionnaires, "sentQuestionnaires"),
-                forward_inbox_to_user_id=local_id(input.forward_inbox_to_user_id, "User", "forwardInboxToUserId"),
-                lab_integration_successors=successors,
-                password=input.password,
-            )
-
-        outcome, errors = await attempt(run())
-        if outcome is None:
-            return DeactivateUserPayload(user=None, report=None, errors=errors)
-        return DeactivateUserPayload(
-            user=User.from_model(outcome.user),
-            errors=[],
-            report=DeactivationReport(
-                moved_appointment_ids=_ids("Appointment", outcome.moved["appointments"]),
-                cancelled_appointment_ids=_ids("Appointment", outcome.cancelled["appointments"]),
-                moved_questionnaire_ids=_ids("Questionnaire", outcome.moved["recurring"] + outcome.moved["sent"]),
-                removed_questionnaire_ids=_ids(
-                    "Questionnaire",
-                    outcome.removed_questionnaires + outcome.cancelled["recurring"] + outcome.cancelled["sent"],
-                ),
-                forwarded_message_ids=_ids("InboxMessage", outcome.forwarded),
-                hidden_message_ids=_ids("InboxMessage", outcome.hidden),
-                transferred_lab_integration_ids=_ids("LabIntegration", outcome.transferred),
-                disconnected_md_billing_ids=_ids("MdBillingConnection", outcome.disconnected),
-            ),
+        return await perform(
+            DeactivateUserPayload,
+            partial(_deactivate, info.context.actor),
+            input,
+            user=lambda outcome: User.from_model(outcome.user),
+            report=_report,
         )
 
     @strawberry.mutation(description="Reactivate a deactivated user.", permission_classes=[CanEditOtherUsers])
     async def reactivate_user(self, info: strawberry.Info, input: ReactivateUserInput) -> ReactivateUserPayload | None:
-        async def run():
-            return await ops.reactivate_user(info.context.actor, local_id(input.user_id, "User", "userId"))
-
-        result, errors = await attempt(run())
-        return ReactivateUserPayload(user=User.from_model(result[0]) if result else None, errors=errors)
+        operation = partial(ops.reactivate_user, info.context.actor)
+        return await perform(ReactivateUserPayload, operation, input, user=lambda result: User.from_model(result[0]))
