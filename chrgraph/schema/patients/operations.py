@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from functools import partial
 
 import strawberry
 from strawberry import relay
@@ -13,21 +14,29 @@ from chrgraph.resolvers.patients import patients as ops
 from chrgraph.schema.errors import UserError, checked_text
 from chrgraph.schema.nodes import register_node
 from chrgraph.schema.patients.types import IdentifierType, Patient
-from chrgraph.schema.payloads import attempt, local_id
+from chrgraph.schema.payloads import perform, refers_to
 from chrgraph.schema.permissions import CanManagePatients
 from chrgraph.schema.relay import Connection, paginate, parse_global_id
 
 
 @strawberry.input(description="A value of one of the organization's identifier types.")
 class IdentifierInput:
-    type_id: relay.GlobalID = strawberry.field(description="The identifier type.")
+    type_id: relay.GlobalID = strawberry.field(description="The identifier type.", metadata=refers_to("IdentifierType"))
     value: str = strawberry.field(description="The identifier.")
 
 
-def _identifiers(values: list[IdentifierInput] | None) -> list[ops.Identifier] | None:
+def _identifiers(values: list[dict] | None) -> list[ops.Identifier] | None:
     if values is None:
         return None
-    return [ops.Identifier(local_id(v.type_id, "IdentifierType", "identifiers") or 0, v.value) for v in values]
+    return [ops.Identifier(v["type_id"], v["value"]) for v in values]
+
+
+def _register_patient(actor, identifiers=None, **fields):
+    return ops.register_patient(actor, fields, _identifiers(identifiers) or [])
+
+
+def _update_patient(actor, patient_id, identifiers=None, **changes):
+    return ops.update_patient(actor, patient_id, changes, _identifiers(identifiers))
 
 
 @strawberry.input(description="Register a patient.")
@@ -49,7 +58,7 @@ class RegisterPatientPayload:
 
 @strawberry.input(description="Change a patient; omitted fields stay.")
 class UpdatePatientInput:
-    patient_id: relay.GlobalID = strawberry.field(description="The patient.")
+    patient_id: relay.GlobalID = strawberry.field(description="The patient.", metadata=refers_to("Patient"))
     first_name: str | None = strawberry.field(default=strawberry.UNSET, description="Given name.")
     last_name: str | None = strawberry.field(default=strawberry.UNSET, description="Family name.")
     date_of_birth: datetime.date | None = strawberry.field(default=strawberry.UNSET, description="Birth date.")
@@ -148,46 +157,20 @@ class PatientsMutation:
     async def register_patient(
         self, info: strawberry.Info, input: RegisterPatientInput
     ) -> RegisterPatientPayload | None:
-        async def run():
-            fields = {
-                "first_name": input.first_name,
-                "last_name": input.last_name,
-                "date_of_birth": input.date_of_birth,
-                "email": input.email,
-                "phone": input.phone,
-                "health_card_number": input.health_card_number,
-            }
-            return await ops.register_patient(info.context.actor, fields, _identifiers(input.identifiers) or [])
-
-        row, errors = await attempt(run())
-        return RegisterPatientPayload(patient=Patient.from_model(row) if row else None, errors=errors)
+        operation = partial(_register_patient, info.context.actor)
+        return await perform(RegisterPatientPayload, operation, input, patient=Patient.from_model)
 
     @strawberry.mutation(description="Change a patient.", permission_classes=[CanManagePatients])
     async def update_patient(self, info: strawberry.Info, input: UpdatePatientInput) -> UpdatePatientPayload | None:
-        async def run():
-            changes = {
-                name: getattr(input, name)
-                for name in ops.PATIENT_FIELDS
-                if getattr(input, name) is not strawberry.UNSET
-            }
-            return await ops.update_patient(
-                info.context.actor,
-                local_id(input.patient_id, "Patient", "patientId"),
-                changes,
-                _identifiers(input.identifiers),
-            )
-
-        row, errors = await attempt(run())
-        return UpdatePatientPayload(patient=Patient.from_model(row) if row else None, errors=errors)
+        operation = partial(_update_patient, info.context.actor)
+        return await perform(UpdatePatientPayload, operation, input, patient=Patient.from_model)
 
     @strawberry.mutation(description="Define an identifier type.", permission_classes=[CanManagePatients])
     async def create_identifier_type(
         self, info: strawberry.Info, input: CreateIdentifierTypeInput
     ) -> CreateIdentifierTypePayload | None:
-        row, errors = await attempt(ops.create_identifier_type(info.context.actor, input.name))
-        return CreateIdentifierTypePayload(
-            identifier_type=IdentifierType.from_model(row) if row else None, errors=errors
-        )
+        operation = partial(ops.create_identifier_type, info.context.actor)
+        return await perform(CreateIdentifierTypePayload, operation, input, identifier_type=IdentifierType.from_model)
 
 
 async def _patient_node(ctx, pk: int) -> Patient | None:
