@@ -4,6 +4,7 @@ through GraphQL (MANAGE_SCHEDULE; consumers yes, support no)."""
 from __future__ import annotations
 
 import datetime
+from functools import partial
 
 import strawberry
 from strawberry import relay
@@ -18,7 +19,7 @@ from chrgraph.resolvers.scheduling import appointments as ops
 from chrgraph.resolvers.scheduling import work
 from chrgraph.schema.errors import UserError
 from chrgraph.schema.nodes import register_node
-from chrgraph.schema.payloads import attempt, local_id
+from chrgraph.schema.payloads import perform, refers_to
 from chrgraph.schema.permissions import CanManageSchedule
 from chrgraph.schema.relay import Connection, paginate, parse_global_id, selects
 from chrgraph.schema.scheduling.types import (
@@ -37,8 +38,10 @@ from chrgraph.schema.scheduling.types import (
 
 @strawberry.input(description="Book an appointment.")
 class BookAppointmentInput:
-    practitioner_id: relay.GlobalID = strawberry.field(description="An active, bookable practitioner.")
-    patient_id: relay.GlobalID = strawberry.field(description="The patient.")
+    practitioner_id: relay.GlobalID = strawberry.field(
+        description="An active, bookable practitioner.", metadata=refers_to("User")
+    )
+    patient_id: relay.GlobalID = strawberry.field(description="The patient.", metadata=refers_to("Patient"))
     start: datetime.datetime = strawberry.field(description="Start, with a UTC offset, in the future.")
     duration_minutes: int = strawberry.field(description="5 to 480 minutes.")
 
@@ -51,7 +54,7 @@ class BookAppointmentPayload:
 
 @strawberry.input(description="Move an appointment.")
 class RescheduleAppointmentInput:
-    appointment_id: relay.GlobalID = strawberry.field(description="The appointment.")
+    appointment_id: relay.GlobalID = strawberry.field(description="The appointment.", metadata=refers_to("Appointment"))
     start: datetime.datetime = strawberry.field(description="New start.")
     duration_minutes: int | None = strawberry.field(default=None, description="New length (default: same).")
 
@@ -64,7 +67,7 @@ class RescheduleAppointmentPayload:
 
 @strawberry.input(description="Cancel an appointment.")
 class CancelAppointmentInput:
-    appointment_id: relay.GlobalID = strawberry.field(description="The appointment.")
+    appointment_id: relay.GlobalID = strawberry.field(description="The appointment.", metadata=refers_to("Appointment"))
     reason: str = strawberry.field(description="Why.")
 
 
@@ -76,7 +79,7 @@ class CancelAppointmentPayload:
 
 @strawberry.input(description="Move an appointment along BOOKED → CONFIRMED → ARRIVED → COMPLETED.")
 class SetAppointmentStatusInput:
-    appointment_id: relay.GlobalID = strawberry.field(description="The appointment.")
+    appointment_id: relay.GlobalID = strawberry.field(description="The appointment.", metadata=refers_to("Appointment"))
     status: AppointmentStatus = strawberry.field(description="The next status.")
     reason: str | None = strawberry.field(default=None, description="Required for CANCELLED.")
 
@@ -100,9 +103,13 @@ class AppointmentFilter:
 class CreateQuestionnaireInput:
     kind: QuestionnaireKind = strawberry.field(description="Recurring scheduled or sent.")
     title: str = strawberry.field(description="Title.")
-    practitioner_id: relay.GlobalID = strawberry.field(description="Responsible practitioner.")
-    patient_id: relay.GlobalID = strawberry.field(description="The patient.")
-    appointment_id: relay.GlobalID | None = strawberry.field(default=None, description="Attached appointment.")
+    practitioner_id: relay.GlobalID = strawberry.field(
+        description="Responsible practitioner.", metadata=refers_to("User")
+    )
+    patient_id: relay.GlobalID = strawberry.field(description="The patient.", metadata=refers_to("Patient"))
+    appointment_id: relay.GlobalID | None = strawberry.field(
+        default=None, description="Attached appointment.", metadata=refers_to("Appointment")
+    )
 
 
 @strawberry.type(description="The result of createQuestionnaire.")
@@ -113,11 +120,15 @@ class CreateQuestionnairePayload:
 
 @strawberry.input(description="Put a message in a user's inbox.")
 class CreateInboxMessageInput:
-    owner_id: relay.GlobalID = strawberry.field(description="Whose inbox.")
+    owner_id: relay.GlobalID = strawberry.field(description="Whose inbox.", metadata=refers_to("User"))
     subject: str = strawberry.field(description="Subject.")
     body: str = strawberry.field(description="Body.")
-    sender_id: relay.GlobalID | None = strawberry.field(default=None, description="Sending user.")
-    patient_id: relay.GlobalID | None = strawberry.field(default=None, description="Patient concerned.")
+    sender_id: relay.GlobalID | None = strawberry.field(
+        default=None, description="Sending user.", metadata=refers_to("User")
+    )
+    patient_id: relay.GlobalID | None = strawberry.field(
+        default=None, description="Patient concerned.", metadata=refers_to("Patient")
+    )
     snoozed_until: datetime.datetime | None = strawberry.field(default=None, description="Snooze until.")
 
 
@@ -130,7 +141,7 @@ class CreateInboxMessagePayload:
 @strawberry.input(description="Add a lab integration.")
 class CreateLabIntegrationInput:
     name: str = strawberry.field(description="Lab name.")
-    backed_by_id: relay.GlobalID = strawberry.field(description="The user backing it.")
+    backed_by_id: relay.GlobalID = strawberry.field(description="The user backing it.", metadata=refers_to("User"))
     is_main: bool = strawberry.field(default=False, description="Make it the main one (replaces the old main).")
 
 
@@ -142,7 +153,7 @@ class CreateLabIntegrationPayload:
 
 @strawberry.input(description="Connect a practitioner to MDBilling.")
 class CreateMdBillingConnectionInput:
-    user_id: relay.GlobalID = strawberry.field(description="The practitioner.")
+    user_id: relay.GlobalID = strawberry.field(description="The practitioner.", metadata=refers_to("User"))
     account_number: str = strawberry.field(description="MDBilling account.")
 
 
@@ -282,129 +293,58 @@ class SchedulingMutation:
     async def book_appointment(
         self, info: strawberry.Info, input: BookAppointmentInput
     ) -> BookAppointmentPayload | None:
-        async def run():
-            return await ops.book_appointment(
-                info.context.actor,
-                local_id(input.practitioner_id, "User", "practitionerId"),
-                local_id(input.patient_id, "Patient", "patientId"),
-                input.start,
-                input.duration_minutes,
-            )
-
-        row, errors = await attempt(run())
-        return BookAppointmentPayload(appointment=Appointment.from_model(row) if row else None, errors=errors)
+        operation = partial(ops.book_appointment, info.context.actor)
+        return await perform(BookAppointmentPayload, operation, input, appointment=Appointment.from_model)
 
     @strawberry.mutation(description="Move an appointment.", permission_classes=[CanManageSchedule])
     async def reschedule_appointment(
         self, info: strawberry.Info, input: RescheduleAppointmentInput
     ) -> RescheduleAppointmentPayload | None:
-        async def run():
-            return await ops.reschedule_appointment(
-                info.context.actor,
-                local_id(input.appointment_id, "Appointment", "appointmentId"),
-                input.start,
-                input.duration_minutes,
-            )
-
-        row, errors = await attempt(run())
-        return RescheduleAppointmentPayload(appointment=Appointment.from_model(row) if row else None, errors=errors)
+        operation = partial(ops.reschedule_appointment, info.context.actor)
+        return await perform(RescheduleAppointmentPayload, operation, input, appointment=Appointment.from_model)
 
     @strawberry.mutation(description="Cancel an appointment.", permission_classes=[CanManageSchedule])
     async def cancel_appointment(
         self, info: strawberry.Info, input: CancelAppointmentInput
     ) -> CancelAppointmentPayload | None:
-        async def run():
-            return await ops.set_appointment_status(
-                info.context.actor,
-                local_id(input.appointment_id, "Appointment", "appointmentId"),
-                DomainStatus.CANCELLED,
-                input.reason,
-            )
-
-        row, errors = await attempt(run())
-        return CancelAppointmentPayload(appointment=Appointment.from_model(row) if row else None, errors=errors)
+        operation = partial(ops.set_appointment_status, info.context.actor, status=DomainStatus.CANCELLED)
+        return await perform(CancelAppointmentPayload, operation, input, appointment=Appointment.from_model)
 
     @strawberry.mutation(description="Change an appointment's status.", permission_classes=[CanManageSchedule])
     async def set_appointment_status(
         self, info: strawberry.Info, input: SetAppointmentStatusInput
     ) -> SetAppointmentStatusPayload | None:
-        async def run():
-            return await ops.set_appointment_status(
-                info.context.actor,
-                local_id(input.appointment_id, "Appointment", "appointmentId"),
-                DomainStatus(input.status.value),
-                input.reason,
-            )
-
-        row, errors = await attempt(run())
-        return SetAppointmentStatusPayload(appointment=Appointment.from_model(row) if row else None, errors=errors)
+        operation = partial(ops.set_appointment_status, info.context.actor)
+        return await perform(SetAppointmentStatusPayload, operation, input, appointment=Appointment.from_model)
 
     @strawberry.mutation(description="Create a questionnaire.", permission_classes=[CanManageSchedule])
     async def create_questionnaire(
         self, info: strawberry.Info, input: CreateQuestionnaireInput
     ) -> CreateQuestionnairePayload | None:
-        async def run():
-            return await work.create_questionnaire(
-                info.context.actor,
-                kind=input.kind,
-                title=input.title,
-                practitioner_id=local_id(input.practitioner_id, "User", "practitionerId"),
-                patient_id=local_id(input.patient_id, "Patient", "patientId"),
-                appointment_id=local_id(input.appointment_id, "Appointment", "appointmentId"),
-            )
-
-        row, errors = await attempt(run())
-        return CreateQuestionnairePayload(questionnaire=Questionnaire.from_model(row) if row else None, errors=errors)
+        operation = partial(work.create_questionnaire, info.context.actor)
+        return await perform(CreateQuestionnairePayload, operation, input, questionnaire=Questionnaire.from_model)
 
     @strawberry.mutation(description="Put a message in a user's inbox.", permission_classes=[CanManageSchedule])
     async def create_inbox_message(
         self, info: strawberry.Info, input: CreateInboxMessageInput
     ) -> CreateInboxMessagePayload | None:
-        async def run():
-            return await work.create_inbox_message(
-                info.context.actor,
-                owner_id=local_id(input.owner_id, "User", "ownerId"),
-                subject=input.subject,
-                body=input.body,
-                patient_id=local_id(input.patient_id, "Patient", "patientId"),
-                sender_id=local_id(input.sender_id, "User", "senderId"),
-                snoozed_until=input.snoozed_until,
-            )
-
-        row, errors = await attempt(run())
-        return CreateInboxMessagePayload(inbox_message=InboxMessage.from_model(row) if row else None, errors=errors)
+        operation = partial(work.create_inbox_message, info.context.actor)
+        return await perform(CreateInboxMessagePayload, operation, input, inbox_message=InboxMessage.from_model)
 
     @strawberry.mutation(description="Add a lab integration.", permission_classes=[CanManageSchedule])
     async def create_lab_integration(
         self, info: strawberry.Info, input: CreateLabIntegrationInput
     ) -> CreateLabIntegrationPayload | None:
-        async def run():
-            return await work.create_lab_integration(
-                info.context.actor,
-                name=input.name,
-                backed_by_id=local_id(input.backed_by_id, "User", "backedById"),
-                is_main=input.is_main,
-            )
-
-        row, errors = await attempt(run())
-        return CreateLabIntegrationPayload(
-            lab_integration=LabIntegration.from_model(row) if row else None, errors=errors
-        )
+        operation = partial(work.create_lab_integration, info.context.actor)
+        return await perform(CreateLabIntegrationPayload, operation, input, lab_integration=LabIntegration.from_model)
 
     @strawberry.mutation(description="Connect a practitioner to MDBilling.", permission_classes=[CanManageSchedule])
     async def create_md_billing_connection(
         self, info: strawberry.Info, input: CreateMdBillingConnectionInput
     ) -> CreateMdBillingConnectionPayload | None:
-        async def run():
-            return await work.create_mdbilling_connection(
-                info.context.actor,
-                user_id=local_id(input.user_id, "User", "userId"),
-                account_number=input.account_number,
-            )
-
-        row, errors = await attempt(run())
-        return CreateMdBillingConnectionPayload(
-            connection=MdBillingConnection.from_model(row) if row else None, errors=errors
+        operation = partial(work.create_mdbilling_connection, info.context.actor)
+        return await perform(
+            CreateMdBillingConnectionPayload, operation, input, connection=MdBillingConnection.from_model
         )
 
 
