@@ -36,6 +36,15 @@ async def get_consumer(actor: Actor, issuer: str, conn=None) -> ApiConsumer:
     return consumer
 
 
+async def consumer_issuer(actor: Actor, consumer_id: int | None) -> str:
+    """The issuer of one of the actor's organization's consumers, by key (how GraphQL
+    names a consumer); any other is NOT_FOUND."""
+    row = await ApiConsumer.get_or_none(id=consumer_id, organization_id=actor.organization_id)
+    if row is None:
+        raise fail(ErrorCode.NOT_FOUND, "No such API consumer.", "consumerId")
+    return row.issuer
+
+
 async def create_api_consumer(
     actor: Actor, *, name: str, public_key: str, issuer: str | None = None, kid: str | None = None
 ) -> ApiConsumer:

@@ -4,28 +4,33 @@ account only (apiLogs: support and owner)."""
 from __future__ import annotations
 
 import datetime
+from functools import partial
 
 import strawberry
 from strawberry import relay
 
-from chrgraph.db.models import ApiConsumer as ApiConsumerModel
 from chrgraph.db.models import ApiLog as ApiLogModel
 from chrgraph.resolvers.audit.api_logs import api_logs_query
 from chrgraph.resolvers.consumers import manage
-from chrgraph.resolvers.errors import ErrorCode, OperationFailed, fail
+from chrgraph.resolvers.errors import OperationFailed
 from chrgraph.schema.consumers.types import ApiConsumer, ApiConsumerKey
 from chrgraph.schema.errors import UserError, bad_user_input
-from chrgraph.schema.payloads import attempt, local_id
+from chrgraph.schema.payloads import local_id, perform, refers_to
 from chrgraph.schema.permissions import CanManageApiConsumers, CanViewApiLogs
 from chrgraph.schema.relay import Connection, paginate
 
 
 async def _issuer(info: strawberry.Info, consumer_id: relay.GlobalID) -> str:
-    pk = local_id(consumer_id, "ApiConsumer", "consumerId")
-    row = await ApiConsumerModel.get_or_none(id=pk, organization_id=info.context.principal.organization_id)
-    if row is None:
-        raise fail(ErrorCode.NOT_FOUND, "No such API consumer.", "consumerId")
-    return row.issuer
+    return await manage.consumer_issuer(info.context.actor, local_id(consumer_id, "ApiConsumer", "consumerId"))
+
+
+def _by_issuer(actor, operation, **fixed):
+    """`operation(actor, issuer, ...)` called with the consumer's key instead of its issuer."""
+
+    async def run(consumer_id: int, **arguments):
+        return await operation(actor, await manage.consumer_issuer(actor, consumer_id), **arguments, **fixed)
+
+    return run
 
 
 @strawberry.type(description="One HTTP request of an API consumer (secrets redacted).")
@@ -73,12 +78,12 @@ class CreateApiConsumerPayload:
 
 @strawberry.input(description="Deactivate an API consumer.")
 class DeactivateApiConsumerInput:
-    consumer_id: relay.GlobalID = strawberry.field(description="The consumer.")
+    consumer_id: relay.GlobalID = strawberry.field(description="The consumer.", metadata=refers_to("ApiConsumer"))
 
 
 @strawberry.input(description="Reactivate an API consumer.")
 class ReactivateApiConsumerInput:
-    consumer_id: relay.GlobalID = strawberry.field(description="The consumer.")
+    consumer_id: relay.GlobalID = strawberry.field(description="The consumer.", metadata=refers_to("ApiConsumer"))
 
 
 @strawberry.type(description="The result of deactivating or reactivating a consumer.")
@@ -99,7 +104,7 @@ class ReactivateApiConsumerPayload(ApiConsumerPayload):
 
 @strawberry.input(description="Add a public key (rotation).")
 class AddApiConsumerKeyInput:
-    consumer_id: relay.GlobalID = strawberry.field(description="The consumer.")
+    consumer_id: relay.GlobalID = strawberry.field(description="The consumer.", metadata=refers_to("ApiConsumer"))
     public_key: str = strawberry.field(description="RSA public key, PEM or JWK.")
     kid: str = strawberry.field(description="Key id, unique for the consumer.")
 
@@ -112,7 +117,7 @@ class AddApiConsumerKeyPayload:
 
 @strawberry.input(description="Revoke a public key.")
 class RevokeApiConsumerKeyInput:
-    consumer_id: relay.GlobalID = strawberry.field(description="The consumer.")
+    consumer_id: relay.GlobalID = strawberry.field(description="The consumer.", metadata=refers_to("ApiConsumer"))
     kid: str = strawberry.field(description="The key id.")
 
 
@@ -124,7 +129,7 @@ class RevokeApiConsumerKeyPayload:
 
 @strawberry.input(description="Set an API consumer's cost budget.")
 class SetApiConsumerCostBudgetInput:
-    consumer_id: relay.GlobalID = strawberry.field(description="The consumer.")
+    consumer_id: relay.GlobalID = strawberry.field(description="The consumer.", metadata=refers_to("ApiConsumer"))
     cost_per_minute: int | None = strawberry.field(
         description=(
             "Objects its documents may ask for per minute, 0 to 1,000,000,000 (INVALID_INPUT otherwise); "
@@ -189,16 +194,8 @@ class ConsumersMutation:
     async def create_api_consumer(
         self, info: strawberry.Info, input: CreateApiConsumerInput
     ) -> CreateApiConsumerPayload | None:
-        row, errors = await attempt(
-            manage.create_api_consumer(
-                info.context.actor,
-                name=input.name,
-                public_key=input.public_key,
-                issuer=input.issuer,
-                kid=input.kid,
-            )
-        )
-        return CreateApiConsumerPayload(api_consumer=ApiConsumer.from_model(row) if row else None, errors=errors)
+        operation = partial(manage.create_api_consumer, info.context.actor)
+        return await perform(CreateApiConsumerPayload, operation, input, api_consumer=ApiConsumer.from_model)
 
     @strawberry.mutation(
         description="Deactivate a consumer: refused from the next request.",
@@ -207,37 +204,22 @@ class ConsumersMutation:
     async def deactivate_api_consumer(
         self, info: strawberry.Info, input: DeactivateApiConsumerInput
     ) -> DeactivateApiConsumerPayload | None:
-        async def run():
-            return await manage.set_api_consumer_active(
-                info.context.actor, await _issuer(info, input.consumer_id), False
-            )
-
-        row, errors = await attempt(run())
-        return DeactivateApiConsumerPayload(api_consumer=ApiConsumer.from_model(row) if row else None, errors=errors)
+        operation = _by_issuer(info.context.actor, manage.set_api_consumer_active, active=False)
+        return await perform(DeactivateApiConsumerPayload, operation, input, api_consumer=ApiConsumer.from_model)
 
     @strawberry.mutation(description="Reactivate a consumer.", permission_classes=[CanManageApiConsumers])
     async def reactivate_api_consumer(
         self, info: strawberry.Info, input: ReactivateApiConsumerInput
     ) -> ReactivateApiConsumerPayload | None:
-        async def run():
-            return await manage.set_api_consumer_active(
-                info.context.actor, await _issuer(info, input.consumer_id), True
-            )
-
-        row, errors = await attempt(run())
-        return ReactivateApiConsumerPayload(api_consumer=ApiConsumer.from_model(row) if row else None, errors=errors)
+        operation = _by_issuer(info.context.actor, manage.set_api_consumer_active, active=True)
+        return await perform(ReactivateApiConsumerPayload, operation, input, api_consumer=ApiConsumer.from_model)
 
     @strawberry.mutation(description="Add a public key.", permission_classes=[CanManageApiConsumers])
     async def add_api_consumer_key(
         self, info: strawberry.Info, input: AddApiConsumerKeyInput
     ) -> AddApiConsumerKeyPayload | None:
-        async def run():
-            return await manage.add_api_consumer_key(
-                info.context.actor, await _issuer(info, input.consumer_id), input.public_key, input.kid
-            )
-
-        row, errors = await attempt(run())
-        return AddApiConsumerKeyPayload(key=ApiConsumerKey.from_model(row) if row else None, errors=errors)
+        operation = _by_issuer(info.context.actor, manage.add_api_consumer_key)
+        return await perform(AddApiConsumerKeyPayload, operation, input, key=ApiConsumerKey.from_model)
 
     @strawberry.mutation(
         description="Revoke a public key: refused from the next request.",
@@ -246,13 +228,8 @@ class ConsumersMutation:
     async def revoke_api_consumer_key(
         self, info: strawberry.Info, input: RevokeApiConsumerKeyInput
     ) -> RevokeApiConsumerKeyPayload | None:
-        async def run():
-            return await manage.revoke_api_consumer_key(
-                info.context.actor, await _issuer(info, input.consumer_id), input.kid
-            )
-
-        row, errors = await attempt(run())
-        return RevokeApiConsumerKeyPayload(key=ApiConsumerKey.from_model(row) if row else None, errors=errors)
+        operation = _by_issuer(info.context.actor, manage.revoke_api_consumer_key)
+        return await perform(RevokeApiConsumerKeyPayload, operation, input, key=ApiConsumerKey.from_model)
 
     @strawberry.mutation(
         description=(
@@ -264,10 +241,5 @@ class ConsumersMutation:
     async def set_api_consumer_cost_budget(
         self, info: strawberry.Info, input: SetApiConsumerCostBudgetInput
     ) -> SetApiConsumerCostBudgetPayload | None:
-        async def run():
-            return await manage.set_api_consumer_cost_budget(
-                info.context.actor, await _issuer(info, input.consumer_id), input.cost_per_minute
-            )
-
-        row, errors = await attempt(run())
-        return SetApiConsumerCostBudgetPayload(api_consumer=ApiConsumer.from_model(row) if row else None, errors=errors)
+        operation = _by_issuer(info.context.actor, manage.set_api_consumer_cost_budget)
+        return await perform(SetApiConsumerCostBudgetPayload, operation, input, api_consumer=ApiConsumer.from_model)
