@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from functools import partial
 
 import strawberry
 from strawberry import relay
@@ -17,7 +18,7 @@ from chrgraph.resolvers.licensing.catalog import Feature as DomainFeature
 from chrgraph.resolvers.licensing.mapping import Proposal, run_license_mapping, unmapped_users
 from chrgraph.schema.errors import UserError, bad_user_input
 from chrgraph.schema.nodes import register_node
-from chrgraph.schema.payloads import attempt, local_id
+from chrgraph.schema.payloads import local_id, perform, refers_to
 from chrgraph.schema.permissions import (
     Authenticated,
     CanEditOtherUsers,
@@ -155,7 +156,7 @@ def _lines(statement) -> list[BillingLine]:
     )
 )
 class SetUserLicenseInput:
-    user_id: relay.GlobalID = strawberry.field(description="The user.")
+    user_id: relay.GlobalID = strawberry.field(description="The user.", metadata=refers_to("User"))
     license: License = strawberry.field(description="Must fit type and classification.")
 
 
@@ -167,7 +168,7 @@ class SetUserLicensePayload:
 
 @strawberry.input(description="Cancel a pending (not yet effective) license change.")
 class CancelPendingLicenseChangeInput:
-    user_id: relay.GlobalID = strawberry.field(description="The user.")
+    user_id: relay.GlobalID = strawberry.field(description="The user.", metadata=refers_to("User"))
 
 
 @strawberry.type(description="The result of cancelPendingLicenseChange.")
@@ -183,9 +184,11 @@ class RunLicenseMappingInput:
 
 @strawberry.type(description="The result of runLicenseMapping.")
 class RunLicenseMappingPayload:
-    applied: list[UnmappedUser] = strawberry.field(description="Proposals at or above the threshold.")
-    unmapped: list[UnmappedUser] = strawberry.field(description="Proposals below it.")
-    threshold: float = strawberry.field(description="The confidence threshold.")
+    applied: list[UnmappedUser] = strawberry.field(
+        default_factory=list, description="Proposals at or above the threshold."
+    )
+    unmapped: list[UnmappedUser] = strawberry.field(default_factory=list, description="Proposals below it.")
+    threshold: float = strawberry.field(default=0.0, description="The confidence threshold.")
     errors: list[UserError] = strawberry.field(description="Why nothing was written.")
 
 
@@ -214,7 +217,9 @@ class RequestLicenseUpgradePayload:
 
 @strawberry.input(description="Approve a license upgrade request.")
 class ApproveLicenseUpgradeRequestInput:
-    request_id: relay.GlobalID = strawberry.field(description="The request.")
+    request_id: relay.GlobalID = strawberry.field(
+        description="The request.", metadata=refers_to("LicenseUpgradeRequest")
+    )
 
 
 @strawberry.type(description="The result of approveLicenseUpgradeRequest.")
@@ -225,7 +230,9 @@ class ApproveLicenseUpgradeRequestPayload:
 
 @strawberry.input(description="Decline a license upgrade request.")
 class DeclineLicenseUpgradeRequestInput:
-    request_id: relay.GlobalID = strawberry.field(description="The request.")
+    request_id: relay.GlobalID = strawberry.field(
+        description="The request.", metadata=refers_to("LicenseUpgradeRequest")
+    )
     reason: str | None = strawberry.field(default=None, description="Why.")
 
 
@@ -311,33 +318,19 @@ class LicensingQuery:
         )
 
 
-def _request_payload(cls, row, errors):
-    return cls(request=LicenseUpgradeRequest.from_model(row) if row else None, errors=errors)
-
-
 @strawberry.type
 class LicensingMutation:
     @strawberry.mutation(description="Set a user's license.", permission_classes=[CanEditOtherUsers])
     async def set_user_license(self, info: strawberry.Info, input: SetUserLicenseInput) -> SetUserLicensePayload | None:
-        async def run():
-            return await ops.set_user_license(
-                info.context.actor, local_id(input.user_id, "User", "userId"), input.license
-            )
-
-        user, errors = await attempt(run())
-        return SetUserLicensePayload(user=User.from_model(user) if user else None, errors=errors)
+        operation = partial(ops.set_user_license, info.context.actor)
+        return await perform(SetUserLicensePayload, operation, input, user=User.from_model)
 
     @strawberry.mutation(description="Cancel a pending license change.", permission_classes=[CanEditOtherUsers])
     async def cancel_pending_license_change(
         self, info: strawberry.Info, input: CancelPendingLicenseChangeInput
     ) -> CancelPendingLicenseChangePayload | None:
-        async def run():
-            return await ops.cancel_pending_license_change(
-                info.context.actor, local_id(input.user_id, "User", "userId")
-            )
-
-        user, errors = await attempt(run())
-        return CancelPendingLicenseChangePayload(user=User.from_model(user) if user else None, errors=errors)
+        operation = partial(ops.cancel_pending_license_change, info.context.actor)
+        return await perform(CancelPendingLicenseChangePayload, operation, input, user=User.from_model)
 
     @strawberry.mutation(
         description="Propose (and unless dryRun apply) licenses for unlicensed users.",
@@ -346,56 +339,46 @@ class LicensingMutation:
     async def run_license_mapping(
         self, info: strawberry.Info, input: RunLicenseMappingInput
     ) -> RunLicenseMappingPayload | None:
-        result, errors = await attempt(run_license_mapping(info.context.actor, input.dry_run))
-        if result is None:
-            return RunLicenseMappingPayload(applied=[], unmapped=[], threshold=0.0, errors=errors)
-        return RunLicenseMappingPayload(
-            applied=[_unmapped(p) for p in result.applied],
-            unmapped=[_unmapped(p) for p in result.unmapped],
-            threshold=result.threshold,
-            errors=[],
+        return await perform(
+            RunLicenseMappingPayload,
+            partial(run_license_mapping, info.context.actor),
+            input,
+            applied=lambda result: [_unmapped(p) for p in result.applied],
+            unmapped=lambda result: [_unmapped(p) for p in result.unmapped],
+            threshold=lambda result: result.threshold,
         )
 
     @strawberry.mutation(description="Upgrade your own license.", permission_classes=[CanUpgradeOwnLicense])
     async def upgrade_own_license(
         self, info: strawberry.Info, input: UpgradeOwnLicenseInput
     ) -> UpgradeOwnLicensePayload | None:
-        user, errors = await attempt(ops.upgrade_own_license(info.context.actor, input.license))
-        return UpgradeOwnLicensePayload(user=User.from_model(user) if user else None, errors=errors)
+        operation = partial(ops.upgrade_own_license, info.context.actor)
+        return await perform(UpgradeOwnLicensePayload, operation, input, user=User.from_model)
 
     @strawberry.mutation(description="Ask for a higher license.", permission_classes=[UserSession])
     async def request_license_upgrade(
         self, info: strawberry.Info, input: RequestLicenseUpgradeInput
     ) -> RequestLicenseUpgradePayload | None:
-        row, errors = await attempt(ops.request_license_upgrade(info.context.actor, input.license, input.reason))
-        return _request_payload(RequestLicenseUpgradePayload, row, errors)
+        operation = partial(ops.request_license_upgrade, info.context.actor)
+        return await perform(RequestLicenseUpgradePayload, operation, input, request=LicenseUpgradeRequest.from_model)
 
     @strawberry.mutation(description="Approve a license upgrade request.", permission_classes=[CanEditOtherUsers])
     async def approve_license_upgrade_request(
         self, info: strawberry.Info, input: ApproveLicenseUpgradeRequestInput
     ) -> ApproveLicenseUpgradeRequestPayload | None:
-        async def run():
-            return await ops.decide_license_upgrade(
-                info.context.actor, local_id(input.request_id, "LicenseUpgradeRequest", "requestId"), True
-            )
-
-        row, errors = await attempt(run())
-        return _request_payload(ApproveLicenseUpgradeRequestPayload, row, errors)
+        operation = partial(ops.decide_license_upgrade, info.context.actor, approve=True)
+        return await perform(
+            ApproveLicenseUpgradeRequestPayload, operation, input, request=LicenseUpgradeRequest.from_model
+        )
 
     @strawberry.mutation(description="Decline a license upgrade request.", permission_classes=[CanEditOtherUsers])
     async def decline_license_upgrade_request(
         self, info: strawberry.Info, input: DeclineLicenseUpgradeRequestInput
     ) -> DeclineLicenseUpgradeRequestPayload | None:
-        async def run():
-            return await ops.decide_license_upgrade(
-                info.context.actor,
-                local_id(input.request_id, "LicenseUpgradeRequest", "requestId"),
-                False,
-                input.reason,
-            )
-
-        row, errors = await attempt(run())
-        return _request_payload(DeclineLicenseUpgradeRequestPayload, row, errors)
+        operation = partial(ops.decide_license_upgrade, info.context.actor, approve=False)
+        return await perform(
+            DeclineLicenseUpgradeRequestPayload, operation, input, request=LicenseUpgradeRequest.from_model
+        )
 
 
 async def _request_node(ctx, pk: int):
