@@ -136,10 +136,3 @@ def _default(payload: Any, name: str) -> Any:
             if f.default is not dataclasses.MISSING:
                 return f.default
     return None
-
-
-async def attempt(operation: Awaitable[Any]) -> tuple[Any, list[UserError]]:
-    try:
-        return await operation, []
-    except OperationFailed as failed:
-        return None, [UserError.from_domain(e) for e in failed.errors]

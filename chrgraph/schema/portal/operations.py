@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import strawberry
 from strawberry import relay
 from strawberry.file_uploads import Upload
@@ -16,7 +18,7 @@ from chrgraph.schema.audit.types import AuditEvent
 from chrgraph.schema.errors import UserError
 from chrgraph.schema.organizations.types import Organization
 from chrgraph.schema.patients.types import Patient
-from chrgraph.schema.payloads import attempt, local_id
+from chrgraph.schema.payloads import perform, public_names, refers_to
 from chrgraph.schema.permissions import CanManagePatients, CanManagePortal, OwnerOrSupport
 from chrgraph.schema.relay import Connection, paginate
 from chrgraph.schema.scheduling.types import AppointmentStatus
@@ -104,19 +106,6 @@ class UpdatePortalSettingsInput:
     )
 
 
-_INPUT_NAMES = {
-    "portal_accessible": "portalAccessible",
-    "accessible_for_new_patients": "accessibleForNewPatients",
-    "self_registration": "selfRegistration",
-    "conversation_responses": "conversationResponses",
-    "portal_billing": "portalBilling",
-    "extra_searchable_identifications": "extraSearchableIdentifications",
-    "otp_timeout_minutes": "otpTimeoutMinutes",
-    "hidden_appointment_statuses": "hiddenAppointmentStatuses",
-    "notification_login": "notificationLogin",
-}
-
-
 @strawberry.type(description="The result of updatePortalSettings.")
 class UpdatePortalSettingsPayload:
     portal_settings: PortalSettings | None = strawberry.field(description="The settings.")
@@ -158,7 +147,7 @@ class RemovePortalBackgroundImagePayload:
 
 @strawberry.input(description="Give or take a patient's portal access.")
 class SetPatientPortalAccessInput:
-    patient_id: relay.GlobalID = strawberry.field(description="The patient.")
+    patient_id: relay.GlobalID = strawberry.field(description="The patient.", metadata=refers_to("Patient"))
     enabled: bool = strawberry.field(description="Access on or off.")
 
 
@@ -200,64 +189,61 @@ async def _read_upload(file) -> bytes:
     return await file.read(images.MAX_IMAGE_BYTES + 1)
 
 
+def _update_portal_settings(actor, **settings):
+    if settings.get("hidden_appointment_statuses"):
+        settings["hidden_appointment_statuses"] = [s.value for s in settings["hidden_appointment_statuses"]]
+    # The operation names settings as the audit log does (camelCase).
+    return ops.update_portal_settings(actor, public_names(settings))
+
+
+def _upload_background_image(actor):
+    async def run(file):
+        return await images.upload_background_image(actor, await _read_upload(file))
+
+    return run
+
+
+def _current_settings(info: strawberry.Info):
+    return lambda _: _settings(info.context.principal.organization_id)
+
+
 @strawberry.type
 class PortalMutation:
     @strawberry.mutation(description="Change portal settings (partial).", permission_classes=[CanManagePortal])
     async def update_portal_settings(
         self, info: strawberry.Info, input: UpdatePortalSettingsInput
     ) -> UpdatePortalSettingsPayload | None:
-        changes = {}
-        for attr, name in _INPUT_NAMES.items():
-            value = getattr(input, attr)
-            if value is not strawberry.UNSET:
-                changes[name] = [s.value for s in value] if attr == "hidden_appointment_statuses" and value else value
-        _, errors = await attempt(ops.update_portal_settings(info.context.actor, changes))
-        if errors:
-            return UpdatePortalSettingsPayload(portal_settings=None, errors=errors)
-        return UpdatePortalSettingsPayload(
-            portal_settings=await _settings(info.context.principal.organization_id), errors=[]
-        )
+        operation = partial(_update_portal_settings, info.context.actor)
+        return await perform(UpdatePortalSettingsPayload, operation, input, portal_settings=_current_settings(info))
 
     @strawberry.mutation(description="Switch the portal on (owner or support).", permission_classes=[OwnerOrSupport])
     async def enable_portal(self, info: strawberry.Info) -> EnablePortalPayload | None:
-        org, errors = await attempt(ops.set_portal_enabled(info.context.actor, True))
-        return EnablePortalPayload(organization=Organization.from_model(org) if org else None, errors=errors)
+        operation = partial(ops.set_portal_enabled, info.context.actor, True)
+        return await perform(EnablePortalPayload, operation, organization=Organization.from_model)
 
     @strawberry.mutation(description="Switch the portal off (owner or support).", permission_classes=[OwnerOrSupport])
     async def disable_portal(self, info: strawberry.Info) -> DisablePortalPayload | None:
-        org, errors = await attempt(ops.set_portal_enabled(info.context.actor, False))
-        return DisablePortalPayload(organization=Organization.from_model(org) if org else None, errors=errors)
+        operation = partial(ops.set_portal_enabled, info.context.actor, False)
+        return await perform(DisablePortalPayload, operation, organization=Organization.from_model)
 
     @strawberry.mutation(description="Upload the portal background image.", permission_classes=[CanManagePortal])
     async def upload_portal_background_image(
         self, info: strawberry.Info, input: UploadPortalBackgroundImageInput
     ) -> UploadPortalBackgroundImagePayload | None:
-        async def run():
-            return await images.upload_background_image(info.context.actor, await _read_upload(input.file))
-
-        image, errors = await attempt(run())
-        return UploadPortalBackgroundImagePayload(image=PortalImage.from_model(image) if image else None, errors=errors)
+        operation = _upload_background_image(info.context.actor)
+        return await perform(UploadPortalBackgroundImagePayload, operation, input, image=PortalImage.from_model)
 
     @strawberry.mutation(
         description="Remove the portal background image; its URL then answers 404. Removing none changes nothing.",
         permission_classes=[CanManagePortal],
     )
     async def remove_portal_background_image(self, info: strawberry.Info) -> RemovePortalBackgroundImagePayload | None:
-        _, errors = await attempt(images.remove_background_image(info.context.actor))
-        if errors:
-            return RemovePortalBackgroundImagePayload(portal_settings=None, errors=errors)
-        return RemovePortalBackgroundImagePayload(
-            portal_settings=await _settings(info.context.principal.organization_id), errors=[]
-        )
+        operation = partial(images.remove_background_image, info.context.actor)
+        return await perform(RemovePortalBackgroundImagePayload, operation, portal_settings=_current_settings(info))
 
     @strawberry.mutation(description="Give or take a patient's portal access.", permission_classes=[CanManagePatients])
     async def set_patient_portal_access(
         self, info: strawberry.Info, input: SetPatientPortalAccessInput
     ) -> SetPatientPortalAccessPayload | None:
-        async def run():
-            return await ops.set_patient_portal_access(
-                info.context.actor, local_id(input.patient_id, "Patient", "patientId"), input.enabled
-            )
-
-        row, errors = await attempt(run())
-        return SetPatientPortalAccessPayload(patient=Patient.from_model(row) if row else None, errors=errors)
+        operation = partial(ops.set_patient_portal_access, info.context.actor)
+        return await perform(SetPatientPortalAccessPayload, operation, input, patient=Patient.from_model)
