@@ -21,9 +21,14 @@ from chrgraph.schema.patients.types import Patient
 from chrgraph.schema.relay import as_row
 from chrgraph.schema.users.types import USER_COLUMNS, User
 
-AppointmentStatus = strawberry.enum(DomainAppointmentStatus, description="Where an appointment stands.")
-QuestionnaireKind = strawberry.enum(DomainQuestionnaireKind, description="Recurring scheduled or sent.")
-QuestionnaireStatus = strawberry.enum(DomainQuestionnaireStatus, description="Active, completed or removed.")
+# strawberry.enum registers the domain enum in place and returns it; the plain alias
+# below each call is what type checkers read as a type.
+strawberry.enum(DomainAppointmentStatus, description="Where an appointment stands.")
+AppointmentStatus = DomainAppointmentStatus
+strawberry.enum(DomainQuestionnaireKind, description="Recurring scheduled or sent.")
+QuestionnaireKind = DomainQuestionnaireKind
+strawberry.enum(DomainQuestionnaireStatus, description="Active, completed or removed.")
+QuestionnaireStatus = DomainQuestionnaireStatus
 
 
 async def _user(info: strawberry.Info, pk: int | None) -> User | None:

@@ -21,14 +21,22 @@ from chrgraph.db.models import UserStatus as DomainUserStatus
 from chrgraph.db.models import UserType as DomainUserType
 from chrgraph.resolvers.licensing.dates import local_date
 
-UserType = strawberry.enum(DomainUserType, description="What kind of user.")
-Classification = strawberry.enum(DomainClassification, description="A practitioner's classification.")
-UserStatus = strawberry.enum(DomainUserStatus, description="Invited, active or deactivated.")
-License = strawberry.enum(DomainLicense, description="A user license.")
-Permission = strawberry.enum(DomainPermission, description="What a user may do.")
+# strawberry.enum registers the domain enum in place and returns it; the plain alias
+# below each call is what type checkers read as a type.
+strawberry.enum(DomainUserType, description="What kind of user.")
+UserType = DomainUserType
+strawberry.enum(DomainClassification, description="A practitioner's classification.")
+Classification = DomainClassification
+strawberry.enum(DomainUserStatus, description="Invited, active or deactivated.")
+UserStatus = DomainUserStatus
+strawberry.enum(DomainLicense, description="A user license.")
+License = DomainLicense
+strawberry.enum(DomainPermission, description="What a user may do.")
+Permission = DomainPermission
 
 
-LicenseChangeKind = strawberry.enum(DomainLicenseChangeKind, description="What made a license change.")
+strawberry.enum(DomainLicenseChangeKind, description="What made a license change.")
+LicenseChangeKind = DomainLicenseChangeKind
 
 
 @strawberry.type(description="One dated license change.")
