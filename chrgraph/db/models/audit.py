@@ -1,4 +1,4 @@
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -27,7 +27,7 @@ class AuditEvent(Model):
     action = fields.CharField(max_length=64)
     target_type = fields.CharField(max_length=64)
     target_id = fields.CharField(max_length=64, null=True)
-    changes = fields.JSONField(default=dict)
+    changes: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     prev_hash = fields.CharField(max_length=64)
     hash = fields.CharField(max_length=64)
 
@@ -89,7 +89,7 @@ class ApiLog(Model):
     method = fields.CharField(max_length=8)
     operation_name = fields.CharField(max_length=255, null=True)
     query = fields.TextField(null=True)
-    variables = fields.JSONField(null=True)
+    variables: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)
     status = fields.IntField()
     response_body = fields.TextField()
     duration_ms = fields.FloatField()
