@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import cast
 
 from tortoise.exceptions import IntegrityError
 
@@ -143,7 +144,12 @@ async def import_users(
 ) -> ImportResult:
     org = await Organization.get(id=actor.organization_id)
     rows = parse_csv(data, org)
-    taken = set(await User.filter(login_email__in=[r.email for r in rows]).values_list("login_email", flat=True))
+    # Tortoise types a flat values_list as a list of tuples: the cast names the element type.
+    taken = set(
+        cast(
+            list[str], await User.filter(login_email__in=[r.email for r in rows]).values_list("login_email", flat=True)
+        )
+    )
     if taken:
         raise OperationFailed(
             *[
