@@ -34,7 +34,7 @@ class LicenseChange(Model):
     actor_kind = fields.CharEnumField(ActorKind, max_length=16)
     actor_id = fields.CharField(max_length=64, null=True)
     changed_at = fields.DatetimeField()
-    from_license = fields.CharEnumField(License, max_length=16, null=True)
+    from_license: fields.Field[License | None] = fields.CharEnumField(License, max_length=16, null=True)  # type: ignore[assignment]  # Tortoise: null=True untyped
     to_license = fields.CharEnumField(License, max_length=16)
     effective_on = fields.DateField()
     access_from = fields.DateField()

@@ -23,8 +23,8 @@ class User(Model):
     # one email is one login account.
     login_email = fields.CharField(max_length=254, null=True, unique=True)
     type = fields.CharEnumField(UserType, max_length=16)
-    classification = fields.CharEnumField(Classification, max_length=16, null=True)
-    license = fields.CharEnumField(License, max_length=16, null=True)
+    classification: fields.Field[Classification | None] = fields.CharEnumField(Classification, max_length=16, null=True)  # type: ignore[assignment]  # Tortoise: null=True untyped
+    license: fields.Field[License | None] = fields.CharEnumField(License, max_length=16, null=True)  # type: ignore[assignment]  # Tortoise: null=True untyped
     status = fields.CharEnumField(UserStatus, max_length=12)
     first_name = fields.CharField(max_length=100)
     last_name = fields.CharField(max_length=100)
@@ -48,13 +48,15 @@ class User(Model):
     deactivated_at = fields.DatetimeField(null=True)
     # What billing will use next (from the first day of the following month), and whether
     # an admin reviewed an automatic license.
-    pending_license = fields.CharEnumField(License, max_length=16, null=True)
+    pending_license: fields.Field[License | None] = fields.CharEnumField(License, max_length=16, null=True)  # type: ignore[assignment]  # Tortoise: null=True untyped
     pending_license_effective_on = fields.DateField(null=True)
     license_reviewed = fields.BooleanField(default=True)
     # When the user came under license management (created, imported, contract switch).
     license_managed_since = fields.DatetimeField(null=True)
     # What reactivation restores: ACTIVE, or INVITED with a fresh invitation.
-    status_before_deactivation = fields.CharEnumField(UserStatus, max_length=12, null=True)
+    status_before_deactivation: fields.Field[UserStatus | None] = fields.CharEnumField(
+        UserStatus, max_length=12, null=True
+    )  # type: ignore[assignment]  # Tortoise: null=True untyped
 
     class Meta:
         table = "user"

@@ -80,7 +80,8 @@ def parse_csv(data: bytes | str, org: Organization) -> list[ImportRow]:
         raise OperationFailed(
             UserError(ErrorCode.INVALID_INPUT, f"line 1: missing columns {', '.join(missing)}", ("file",))
         )
-    rows, problems, seen = [], [], {}
+    rows, problems = [], []
+    seen: dict[str, int] = {}
     for index, raw in enumerate(reader):
         line = index + 2
         if index >= MAX_ROWS:
@@ -133,6 +134,7 @@ def parse_csv(data: bytes | str, org: Organization) -> list[ImportRow]:
             where = ".".join(error.field or ())
             problems.append(UserError(error.code, f"line {line}: {where}: {error.message}", ("file",)))
         if not errors:
+            assert email is not None  # check_email returns None only with an error recorded
             rows.append(ImportRow(line, email, profile, usage))
     if problems:
         raise OperationFailed(*problems)
