@@ -134,13 +134,13 @@ class Appointment(relay.Node):
     def practitioner(self, info: strawberry.Info) -> User | None:
         if self.preloaded is not None:
             return self.preloaded.users.get(self.practitioner_id)
-        return _user(info, self.practitioner_id)  # an awaitable: graphql-core awaits it
+        return _user(info, self.practitioner_id)  # type: ignore[return-value]  # an awaitable: graphql-core awaits it
 
     @strawberry.field(description="The patient.")
     def patient(self, info: strawberry.Info) -> Patient | None:
         if self.preloaded is not None:
             return self.preloaded.patients.get(self.patient_id)
-        return _patient(info, self.patient_id)
+        return _patient(info, self.patient_id)  # type: ignore[return-value]  # an awaitable, awaited
 
     @strawberry.field(description="Questionnaires attached to it.")
     async def questionnaires(self, info: strawberry.Info) -> list[Questionnaire]:
