@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from strawberry import relay
 
@@ -25,6 +25,10 @@ def refused(*errors: UserError) -> list[UserErrorType]:
     return [UserErrorType.from_domain(e) for e in errors]
 
 
+@overload
+def local_id(global_id: relay.GlobalID, type_name: str, field: str) -> int: ...
+@overload
+def local_id(global_id: relay.GlobalID | None, type_name: str, field: str) -> int | None: ...
 def local_id(global_id: relay.GlobalID | None, type_name: str, field: str) -> int | None:
     """The integer id behind a global id of the expected type; anything else is
     NOT_FOUND at `field` (another type, a non-numeric id)."""
