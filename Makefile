@@ -24,6 +24,7 @@ serve: $(STAMP)
 # SQLite always; PostgreSQL too when it answers (CHRGRAPH_TEST_PG_URL names the server).
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy chrgraph
 	$(BIN)/pytest -q
 	@if $(BIN)/python -m tests.pg_available; then \
 		echo "== PostgreSQL run =="; \

@@ -105,6 +105,8 @@ class ApiLogRow:
         "response_body",
         "duration_ms",
     )
+    consumer_id: int  # what `_commit` reads (the slots above hold every column)
+    created_at: datetime
 
     def __init__(self, **values: Any) -> None:
         for name in self._COLUMNS:
@@ -119,7 +121,7 @@ async def _insert(rows: list[ApiLogRow | ApiLog], conn) -> None:
     columns = [(name, fields[name]) for name in executor.regular_columns]
     await conn.execute_many(
         executor.insert_query,
-        [[field.to_db_value(getattr(row, name), row) for name, field in columns] for row in rows],
+        [[field.to_db_value(getattr(row, name), row) for name, field in columns] for row in rows],  # type: ignore[arg-type]  # ApiLogRow stands in for the model
     )
 
 

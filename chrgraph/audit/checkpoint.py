@@ -66,9 +66,9 @@ def load_signing_key(path: str | Path, *, create: bool = False) -> Ed25519Privat
             handle.write(pem)
         log.warning("created a new audit signing key at %s: keep it outside the database", file)
         return key
-    key = _load_key_file(file, private=True)
-    assert isinstance(key, Ed25519PrivateKey)
-    return key
+    loaded = _load_key_file(file, private=True)
+    assert isinstance(loaded, Ed25519PrivateKey)
+    return loaded
 
 
 def public_key_hex(key: Ed25519PublicKey) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from tortoise.expressions import F
 
@@ -16,7 +17,7 @@ from chrgraph.db.models import AuthEpoch
 from chrgraph.settings import get_settings
 
 _clearers: list[Callable[[], None]] = []
-_state = {"epoch": None, "checked": 0.0}
+_state: dict[str, Any] = {"epoch": None, "checked": 0.0}
 
 
 def register_cache(clear: Callable[[], None]) -> None:

@@ -160,6 +160,7 @@ def org_create(
         )
     )
     org = created.organization
+    assert created.owner is not None  # --owner-email is required
     emit(
         {
             "id": org.id,

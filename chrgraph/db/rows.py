@@ -31,6 +31,6 @@ async def insert(conn, model: type[Model], **values: Any) -> int:
             value = values[name]
         else:
             value = field.default() if callable(field.default) else field.default
-        params.append(field.to_db_value(value, row))
+        params.append(field.to_db_value(value, row))  # type: ignore[arg-type]  # the stand-in above
     result = await conn.execute_insert(executor.insert_query, params)
     return result if isinstance(result, int) else result[model._meta.db_pk_column]

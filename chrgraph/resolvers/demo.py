@@ -47,6 +47,7 @@ async def _load() -> str:
     org = created.organization
     actor = support_cli_actor(org.id, created.support.id)
     await set_support_password(actor, DEMO_PASSWORD)
+    assert created.owner_invitation_token is not None  # an owner was invited
     await accept_invitation(created.owner_invitation_token, DEMO_PASSWORD, "Olivia", "Owner")
     roles = {r.name: r.id for r in await Role.filter(organization_id=org.id)}
     today = date.today()
@@ -113,6 +114,7 @@ async def _load() -> str:
     for email, profile, role_names, accept in people:
         _, token = await invite_user(actor, email, profile, [roles[n] for n in role_names])
         if accept:
+            assert profile.first_name is not None and profile.last_name is not None  # every demo person has both
             await accept_invitation(token, DEMO_PASSWORD, profile.first_name, profile.last_name)
     gone, _ = await invite_user(
         actor,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Literal, overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chrgraph.resolvers.errors import ErrorCode, UserError
@@ -23,6 +24,12 @@ class Errors:
     def __bool__(self) -> bool:
         return bool(self.items)
 
+    # Typing only: a required value is typed `str`. It is None just when an error was
+    # recorded, and every caller raises on recorded errors before using the value.
+    @overload
+    def text(self, value: str | None, *field: str, max_length: int = ..., required: Literal[True]) -> str: ...
+    @overload
+    def text(self, value: str | None, *field: str, max_length: int = ..., required: bool = ...) -> str | None: ...
     def text(self, value: str | None, *field: str, max_length: int = 200, required: bool = False) -> str | None:
         """Valid Unicode, no NUL or other C0 controls but tab/CR/LF, bounded length."""
         if value is None:
@@ -37,6 +44,10 @@ class Errors:
             return None
         return value.strip()
 
+    @overload
+    def identifier(self, value: str | None, *field: str, max_length: int, required: Literal[True]) -> str: ...
+    @overload
+    def identifier(self, value: str | None, *field: str, max_length: int, required: bool = ...) -> str | None: ...
     def identifier(self, value: str | None, *field: str, max_length: int, required: bool = False) -> str | None:
         """Like `text`, under `identifier_problem`'s rule."""
         value = self.text(value, *field, max_length=max_length, required=required)

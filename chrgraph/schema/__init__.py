@@ -92,7 +92,7 @@ def _fast_enum_output(enum_type: CustomGraphQLEnumType) -> None:
                 return name
         return slow(output_value)
 
-    enum_type.coerce_output_value = coerce_output_value
+    enum_type.coerce_output_value = coerce_output_value  # type: ignore[method-assign]  # the patch itself
 
 
 for _type in schema._schema.type_map.values():

@@ -10,7 +10,10 @@ from chrgraph.resolvers.errors import ErrorCode as DomainErrorCode
 from chrgraph.resolvers.errors import UserError as DomainUserError
 from chrgraph.resolvers.validation import text_problem
 
-ErrorCode = strawberry.enum(DomainErrorCode, description="Why a mutation refused its input.")
+# strawberry.enum registers the domain enum in place and returns it; the plain alias
+# below each call is what type checkers read as a type.
+strawberry.enum(DomainErrorCode, description="Why a mutation refused its input.")
+ErrorCode = DomainErrorCode
 
 
 @strawberry.type(description="A business-rule failure; nothing was written.")

@@ -113,8 +113,8 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         return super().execute_field(parent_type, source, field_details_list, path, position_context)
 
     def complete_value(self, return_type, field_details_list, info, path, result, position_context):
-        completed = self._completed = self._completed + 1
-        if not completed & _TURN_EVERY:
+        turn = self._completed = self._completed + 1
+        if not turn & _TURN_EVERY:
             now = time.monotonic()
             if not self._last_turn:
                 self._last_turn = now
@@ -156,7 +156,7 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
 
 
 def _serialize_list(items: list, serialize: Callable[[Any], Any], non_null: bool, is_awaitable) -> list:
-    completed = []
+    completed: list[Any] = []
     append = completed.append
     for item in items:
         if item is None:
@@ -209,14 +209,14 @@ def _fast_resolver(field: StrawberryField, info_class: type) -> Callable[..., An
 _NODE_ID = Node.__dict__["_id"].__func__  # strawberry's `Node.id` resolver
 
 
-def _node_id(origin: type, parent_name: str) -> Callable[[Any], Any] | None:
+def _node_id(origin: object, parent_name: str) -> Callable[[Any], Any] | None:
     """The relay `id` of a type whose `resolve_id`/`resolve_typename` are strawberry's:
     `GlobalID(<type name>, str(<NodeID attribute>))`, as `Node._id` makes it."""
     if not (isinstance(origin, type) and issubclass(origin, Node)):
         return None
-    if origin.resolve_id.__func__ is not Node.resolve_id.__func__:
+    if origin.resolve_id.__func__ is not Node.resolve_id.__func__:  # type: ignore[attr-defined]  # classmethods
         return None
-    if origin.resolve_typename.__func__ is not Node.resolve_typename.__func__:
+    if origin.resolve_typename.__func__ is not Node.resolve_typename.__func__:  # type: ignore[attr-defined]  # classmethods
         return None
     attribute = origin.resolve_id_attr()
 
@@ -279,7 +279,11 @@ def install(schema: Schema) -> None:
                         leaf.coerce_output_value,
                         non_null,
                     )
-            elif leaf is not None and getattr(field.base_resolver.wrapped_func, "__func__", None) is _NODE_ID:
+            elif (
+                leaf is not None
+                and field.base_resolver is not None  # always: not a basic field
+                and getattr(field.base_resolver.wrapped_func, "__func__", None) is _NODE_ID
+            ):
                 definition = schema.get_type_by_name(type_.name)
                 if (read := _node_id(getattr(definition, "origin", None), type_.name)) is not None:
                     _PLAIN_LEAVES.setdefault(type_, {})[name] = (read, leaf.coerce_output_value, non_null)

@@ -4,7 +4,8 @@ list's length)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any
 
 from strawberry.dataloader import DataLoader
 
@@ -110,7 +111,7 @@ async def _identifiers_by_patient(ids: Iterable[int]) -> list[list[tuple[Identif
 
 async def _questionnaires_by_appointment(ids: Iterable[int]) -> list[list[Questionnaire]]:
     ids = list(ids)
-    grouped: dict[int, list[Questionnaire]] = defaultdict(list)
+    grouped: dict[int | None, list[Questionnaire]] = defaultdict(list)
     for row in await Questionnaire.filter(appointment_id__in=ids).order_by("id"):
         grouped[row.appointment_id].append(row)
     return [grouped[i] for i in ids]
@@ -130,7 +131,7 @@ async def _consumers(ids: Iterable[int]) -> list[ApiConsumer | None]:
     return [found.get(i) for i in ids]
 
 
-_LOAD_FUNCTIONS = {
+_LOAD_FUNCTIONS: dict[str, Callable[[list[Any]], Awaitable[Sequence[Any]]]] = {
     "keys_by_consumer": _keys_by_consumer,
     "organization": _organizations,
     "consumer": _consumers,

@@ -22,6 +22,7 @@ Resolver = Callable[[Context, int], Awaitable[Any]]
 
 
 async def _organization(ctx: Context, pk: int) -> Organization | None:
+    assert ctx.principal is not None  # the node field needs a signed-in caller
     if pk != ctx.principal.organization_id:
         return None
     row = await OrganizationModel.get_or_none(id=pk)
@@ -29,6 +30,7 @@ async def _organization(ctx: Context, pk: int) -> Organization | None:
 
 
 async def _consumer(ctx: Context, pk: int) -> ApiConsumer | None:
+    assert ctx.principal is not None  # the node field needs a signed-in caller
     if not (CanManageApiConsumers.allows(ctx.principal) or ctx.principal.consumer_id == pk):
         return None  # support manages consumers; a consumer sees itself
     row = await ApiConsumerModel.get_or_none(id=pk, organization_id=ctx.principal.organization_id)
@@ -36,6 +38,7 @@ async def _consumer(ctx: Context, pk: int) -> ApiConsumer | None:
 
 
 async def _audit_event(ctx: Context, pk: int) -> AuditEvent | None:
+    assert ctx.principal is not None  # the node field needs a signed-in caller
     row = await AuditEventModel.get_or_none(id=pk, organization_id=ctx.principal.organization_id)
     return AuditEvent.from_model(row) if row else None
 

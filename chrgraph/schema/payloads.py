@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import strawberry
 from strawberry import relay
@@ -42,6 +42,10 @@ def refers_to(type_name: str) -> dict[str, str]:
     return {_REFERS_TO: type_name}
 
 
+@overload
+def local_id(global_id: relay.GlobalID, type_name: str, field: str) -> int: ...
+@overload
+def local_id(global_id: relay.GlobalID | None, type_name: str, field: str) -> int | None: ...
 def local_id(global_id: relay.GlobalID | None, type_name: str, field: str) -> int | None:
     """The integer id behind a global id of the expected type; anything else is
     NOT_FOUND at `field` (another type, a non-numeric id)."""

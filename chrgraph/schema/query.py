@@ -16,7 +16,10 @@ from chrgraph.schema.permissions import Authenticated, CanViewAuditLog
 from chrgraph.schema.relay import Connection, paginate
 from chrgraph.schema.users.types import User
 
-PrincipalKind = strawberry.enum(DomainPrincipalKind, description="What kind of principal is calling.")
+# strawberry.enum registers the domain enum in place and returns it; the plain alias
+# below each call is what type checkers read as a type.
+strawberry.enum(DomainPrincipalKind, description="What kind of principal is calling.")
+PrincipalKind = DomainPrincipalKind
 
 
 @strawberry.type(description="Who is calling, and in which organization.")

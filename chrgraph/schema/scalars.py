@@ -21,7 +21,7 @@ import strawberry
 from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.extensions.field_extension import FieldExtension
 from strawberry.schema.name_converter import NameConverter
-from strawberry.types.base import StrawberryList, StrawberryOptional
+from strawberry.types.base import StrawberryList, StrawberryOptional, get_object_definition
 from strawberry.types.field import StrawberryField
 from strawberry.types.scalar import ScalarDefinition
 
@@ -93,7 +93,7 @@ Date = ScalarDefinition(
     origin=datetime.date,
 )
 
-SCALAR_OVERRIDES = {datetime.datetime: DateTime, datetime.date: Date}
+SCALAR_OVERRIDES: dict[object, ScalarDefinition] = {datetime.datetime: DateTime, datetime.date: Date}
 
 
 # --- the guard ------------------------------------------------------------------------
@@ -174,7 +174,7 @@ class RangeGuard(FieldExtension):
 
 def _payload_factory(field: StrawberryField) -> Callable[[list], Any]:
     """A mutation's payload holding only `errors` (its other fields null)."""
-    payload = field.type
+    payload: Any = field.type  # the payload class
     if isinstance(payload, StrawberryOptional):  # a payload a rule can refuse is nullable
         payload = payload.of_type
     others = [f.name for f in dataclasses.fields(payload) if f.init and f.name != "errors"]
@@ -191,7 +191,7 @@ def guard_dates(query: type, mutation: type, names: NameConverter) -> list[str]:
     returns their GraphQL names. Must run before the schema is built."""
     guarded = []
     for root, is_mutation in ((query, False), (mutation, True)):
-        for field in root.__strawberry_definition__.fields:
+        for field in get_object_definition(root, strict=True).fields:
             arguments = [
                 (argument.python_name, names.from_argument(argument), plan)
                 for argument in field.arguments

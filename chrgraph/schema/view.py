@@ -239,7 +239,7 @@ def _count_selections(document: DocumentNode) -> tuple[int, int]:
     count = directives = 0
     stack = []
     for definition in document.definitions:
-        directives += len(definition.directives or ())
+        directives += len(getattr(definition, "directives", None) or ())
         for variable in getattr(definition, "variable_definitions", None) or ():
             directives += len(variable.directives or ())
         stack.append(getattr(definition, "selection_set", None))
@@ -471,7 +471,7 @@ class GraphQLEndpoint:
                 context_value=context,
                 variable_values=request.variables,
                 operation_name=request.operation_name,
-                is_awaitable=optimized_is_awaitable,
+                is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]  # typed bool, not TypeGuard
                 hide_suggestions=True,
                 **execution_context_class_kwargs(Executor),
             )

@@ -82,17 +82,19 @@ class ChrSqliteClient(Observed, SqliteClient):
     async def create_connection(self, with_db: bool) -> None:
         """Tortoise's, with our loop-thread connection in place of aiosqlite's."""
         if not self._connection:
-            self._connection = LoopConnection(self.filename)
+            connection = LoopConnection(self.filename)
+            # Tortoise declares aiosqlite's Connection here; ours offers the same calls.
+            self._connection = connection  # type: ignore[assignment]
             for pragma, value in self.pragmas.items():
                 if pragma == "busy_timeout":  # waited for on the loop, never inside SQLite
-                    self._connection.busy_timeout = int(value) / 1000
+                    connection.busy_timeout = int(value) / 1000
                     continue
-                cursor = await self._connection.execute(f"PRAGMA {pragma}={value}")
+                cursor = await connection.execute(f"PRAGMA {pragma}={value}")
                 await cursor.close()
             if self._direct_reads():  # a file: checkpoints leave the loop (Checkpointer)
-                cursor = await self._connection.execute("PRAGMA wal_autocheckpoint=0")
+                cursor = await connection.execute("PRAGMA wal_autocheckpoint=0")
                 await cursor.close()
-                self._connection.checkpointer = Checkpointer(self.filename)
+                connection.checkpointer = Checkpointer(self.filename)
             await self._post_connect()
 
     async def execute_query(self, query: str, values: list | None = None) -> Any:

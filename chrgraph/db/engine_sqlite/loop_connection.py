@@ -19,7 +19,7 @@ import asyncio
 import logging
 import sqlite3
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 BUSY_TIMEOUT = 5.0  # seconds, sqlite3's default
@@ -144,10 +144,10 @@ class LoopConnection:
             await self.checkpointer.close()
         self._conn.close()
 
-    def _insert(self, sql: str, parameters: Iterable[Any]) -> Any:
+    def _insert(self, sql: str, parameters: Sequence[Any]) -> Any:
         cursor = self._conn.execute(sql, parameters)
         cursor.execute("SELECT last_insert_rowid()")
         return cursor.fetchone()
 
-    def _fetchall(self, sql: str, parameters: Iterable[Any]) -> list[Any]:
+    def _fetchall(self, sql: str, parameters: Sequence[Any]) -> list[Any]:
         return self._conn.execute(sql, parameters).fetchall()

@@ -8,7 +8,7 @@ on every resend). The names are ours; Tortoise's autodetector does not track the
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 
-INDEXES = {
+INDEXES: dict[str, list[tuple[str, ...]]] = {
     "api_consumer": [("organization_id",)],
     "api_log": [("organization_id", "created_at"), ("consumer_id",)],
     "appointment": [("organization_id", "start"), ("practitioner_id", "start"), ("patient_id",)],

@@ -1,16 +1,23 @@
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 from tortoise.models import Model
 
 from chrgraph.db.models.enums import AppointmentStatus, QuestionnaireKind, QuestionnaireStatus
+
+if TYPE_CHECKING:
+    from chrgraph.db.models.organization import Organization
+    from chrgraph.db.models.user import User
 
 
 class IdentifierType(Model):
     """A kind of patient identifier an organization defines (e.g. chart number)."""
 
     id = fields.BigIntField(primary_key=True)
-    organization = fields.ForeignKeyField(
+    organization: fields.ForeignKeyRelation["Organization"] = fields.ForeignKeyField(
         "chrgraph.Organization", related_name="identifier_types", on_delete=fields.RESTRICT
     )
+    organization_id: int
     name = fields.CharField(max_length=100)
 
     class Meta:
@@ -22,7 +29,10 @@ class Patient(Model):
     """A patient of one organization."""
 
     id = fields.BigIntField(primary_key=True)
-    organization = fields.ForeignKeyField("chrgraph.Organization", related_name="patients", on_delete=fields.RESTRICT)
+    organization: fields.ForeignKeyRelation["Organization"] = fields.ForeignKeyField(
+        "chrgraph.Organization", related_name="patients", on_delete=fields.RESTRICT
+    )
+    organization_id: int
     first_name = fields.CharField(max_length=100)
     last_name = fields.CharField(max_length=100)
     date_of_birth = fields.DateField(db_index=True)
@@ -40,10 +50,14 @@ class Patient(Model):
 
 class PatientIdentifier(Model):
     id = fields.BigIntField(primary_key=True)
-    patient = fields.ForeignKeyField("chrgraph.Patient", related_name="identifiers", on_delete=fields.RESTRICT)
-    identifier_type = fields.ForeignKeyField(
+    patient: fields.ForeignKeyRelation["Patient"] = fields.ForeignKeyField(
+        "chrgraph.Patient", related_name="identifiers", on_delete=fields.RESTRICT
+    )
+    patient_id: int
+    identifier_type: fields.ForeignKeyRelation["IdentifierType"] = fields.ForeignKeyField(
         "chrgraph.IdentifierType", related_name="values", on_delete=fields.RESTRICT
     )
+    identifier_type_id: int
     value = fields.CharField(max_length=100)
 
     class Meta:
@@ -56,11 +70,18 @@ class Appointment(Model):
     `end` is stored (start + duration) so overlap checks are one indexed query."""
 
     id = fields.BigIntField(primary_key=True)
-    organization = fields.ForeignKeyField(
+    organization: fields.ForeignKeyRelation["Organization"] = fields.ForeignKeyField(
         "chrgraph.Organization", related_name="appointments", on_delete=fields.RESTRICT
     )
-    practitioner = fields.ForeignKeyField("chrgraph.User", related_name="appointments", on_delete=fields.RESTRICT)
-    patient = fields.ForeignKeyField("chrgraph.Patient", related_name="appointments", on_delete=fields.RESTRICT)
+    organization_id: int
+    practitioner: fields.ForeignKeyRelation["User"] = fields.ForeignKeyField(
+        "chrgraph.User", related_name="appointments", on_delete=fields.RESTRICT
+    )
+    practitioner_id: int
+    patient: fields.ForeignKeyRelation["Patient"] = fields.ForeignKeyField(
+        "chrgraph.Patient", related_name="appointments", on_delete=fields.RESTRICT
+    )
+    patient_id: int
     start = fields.DatetimeField(db_index=True)
     end = fields.DatetimeField()
     duration_minutes = fields.IntField()
@@ -76,16 +97,24 @@ class Questionnaire(Model):
     """A recurring scheduled or a sent questionnaire."""
 
     id = fields.BigIntField(primary_key=True)
-    organization = fields.ForeignKeyField(
+    organization: fields.ForeignKeyRelation["Organization"] = fields.ForeignKeyField(
         "chrgraph.Organization", related_name="questionnaires", on_delete=fields.RESTRICT
     )
+    organization_id: int
     kind = fields.CharEnumField(QuestionnaireKind, max_length=12)
     title = fields.CharField(max_length=200)
-    practitioner = fields.ForeignKeyField("chrgraph.User", related_name="questionnaires", on_delete=fields.RESTRICT)
-    patient = fields.ForeignKeyField("chrgraph.Patient", related_name="questionnaires", on_delete=fields.RESTRICT)
-    appointment = fields.ForeignKeyField(
+    practitioner: fields.ForeignKeyRelation["User"] = fields.ForeignKeyField(
+        "chrgraph.User", related_name="questionnaires", on_delete=fields.RESTRICT
+    )
+    practitioner_id: int
+    patient: fields.ForeignKeyRelation["Patient"] = fields.ForeignKeyField(
+        "chrgraph.Patient", related_name="questionnaires", on_delete=fields.RESTRICT
+    )
+    patient_id: int
+    appointment: fields.ForeignKeyNullableRelation["Appointment"] = fields.ForeignKeyField(
         "chrgraph.Appointment", related_name="questionnaires", null=True, on_delete=fields.RESTRICT
     )
+    appointment_id: int | None
     status = fields.CharEnumField(QuestionnaireStatus, max_length=12, default=QuestionnaireStatus.ACTIVE)
     created_at = fields.DatetimeField(auto_now_add=True)
 
@@ -97,14 +126,22 @@ class InboxMessage(Model):
     """A message in a user's inbox: snoozable, hideable, never deleted."""
 
     id = fields.BigIntField(primary_key=True)
-    organization = fields.ForeignKeyField(
+    organization: fields.ForeignKeyRelation["Organization"] = fields.ForeignKeyField(
         "chrgraph.Organization", related_name="inbox_messages", on_delete=fields.RESTRICT
     )
-    owner = fields.ForeignKeyField("chrgraph.User", related_name="inbox", on_delete=fields.RESTRICT)
-    sender = fields.ForeignKeyField("chrgraph.User", related_name=None, null=True, on_delete=fields.RESTRICT)
-    patient = fields.ForeignKeyField(
+    organization_id: int
+    owner: fields.ForeignKeyRelation["User"] = fields.ForeignKeyField(
+        "chrgraph.User", related_name="inbox", on_delete=fields.RESTRICT
+    )
+    owner_id: int
+    sender: fields.ForeignKeyNullableRelation["User"] = fields.ForeignKeyField(
+        "chrgraph.User", related_name=None, null=True, on_delete=fields.RESTRICT
+    )
+    sender_id: int | None
+    patient: fields.ForeignKeyNullableRelation["Patient"] = fields.ForeignKeyField(
         "chrgraph.Patient", related_name="inbox_messages", null=True, on_delete=fields.RESTRICT
     )
+    patient_id: int | None
     subject = fields.CharField(max_length=200)
     body = fields.TextField()
     snoozed_until = fields.DatetimeField(null=True)
@@ -119,11 +156,15 @@ class LabIntegration(Model):
     """A lab connection backed by a user (one main per organization)."""
 
     id = fields.BigIntField(primary_key=True)
-    organization = fields.ForeignKeyField(
+    organization: fields.ForeignKeyRelation["Organization"] = fields.ForeignKeyField(
         "chrgraph.Organization", related_name="lab_integrations", on_delete=fields.RESTRICT
     )
+    organization_id: int
     name = fields.CharField(max_length=200)
-    backed_by = fields.ForeignKeyField("chrgraph.User", related_name="lab_integrations", on_delete=fields.RESTRICT)
+    backed_by: fields.ForeignKeyRelation["User"] = fields.ForeignKeyField(
+        "chrgraph.User", related_name="lab_integrations", on_delete=fields.RESTRICT
+    )
+    backed_by_id: int
     is_main = fields.BooleanField(default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
 
@@ -135,10 +176,14 @@ class MdBillingConnection(Model):
     """A practitioner's MDBilling (Ontario) connection."""
 
     id = fields.BigIntField(primary_key=True)
-    organization = fields.ForeignKeyField(
+    organization: fields.ForeignKeyRelation["Organization"] = fields.ForeignKeyField(
         "chrgraph.Organization", related_name="mdbilling_connections", on_delete=fields.RESTRICT
     )
-    user = fields.ForeignKeyField("chrgraph.User", related_name="mdbilling_connections", on_delete=fields.RESTRICT)
+    organization_id: int
+    user: fields.ForeignKeyRelation["User"] = fields.ForeignKeyField(
+        "chrgraph.User", related_name="mdbilling_connections", on_delete=fields.RESTRICT
+    )
+    user_id: int
     account_number = fields.CharField(max_length=50)
     connected = fields.BooleanField(default=True)
     created_at = fields.DatetimeField(auto_now_add=True)

@@ -1,5 +1,10 @@
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from chrgraph.db.models.organization import Organization
 
 IDENTIFIER_MAX_LENGTH = 255  # an issuer or a key id, as stored
 
@@ -8,9 +13,10 @@ class ApiConsumer(Model):
     """A vendor integration that signs its own RS512 JWTs."""
 
     id = fields.BigIntField(primary_key=True)
-    organization = fields.ForeignKeyField(
+    organization: fields.ForeignKeyRelation["Organization"] = fields.ForeignKeyField(
         "chrgraph.Organization", related_name="api_consumers", on_delete=fields.RESTRICT
     )
+    organization_id: int
     name = fields.CharField(max_length=200)
     issuer = fields.CharField(max_length=IDENTIFIER_MAX_LENGTH, unique=True)
     active = fields.BooleanField(default=True)
@@ -28,7 +34,10 @@ class ApiConsumerKey(Model):
     """One RSA public key of a consumer (revoked keys are kept for the record)."""
 
     id = fields.BigIntField(primary_key=True)
-    consumer = fields.ForeignKeyField("chrgraph.ApiConsumer", related_name="keys", on_delete=fields.RESTRICT)
+    consumer: fields.ForeignKeyRelation["ApiConsumer"] = fields.ForeignKeyField(
+        "chrgraph.ApiConsumer", related_name="keys", on_delete=fields.RESTRICT
+    )
+    consumer_id: int
     kid = fields.CharField(max_length=IDENTIFIER_MAX_LENGTH, null=True)
     public_key_pem = fields.TextField()
     fingerprint = fields.CharField(max_length=64)

@@ -1,22 +1,30 @@
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 from tortoise.models import Model
 
 from chrgraph.db.models.enums import Classification, License, Permission, UserStatus, UserType
+
+if TYPE_CHECKING:
+    from chrgraph.db.models.organization import Organization
 
 
 class User(Model):
     """A person (or service account) of one organization. Never deleted."""
 
     id = fields.BigIntField(primary_key=True)
-    organization = fields.ForeignKeyField("chrgraph.Organization", related_name="users", on_delete=fields.RESTRICT)
+    organization: fields.ForeignKeyRelation["Organization"] = fields.ForeignKeyField(
+        "chrgraph.Organization", related_name="users", on_delete=fields.RESTRICT
+    )
+    organization_id: int
     email = fields.CharField(max_length=254)
     # Folded email for login accounts, NULL for service accounts (which may reuse any
     # address): the unique constraint is the database's guarantee that
     # one email is one login account.
     login_email = fields.CharField(max_length=254, null=True, unique=True)
     type = fields.CharEnumField(UserType, max_length=16)
-    classification = fields.CharEnumField(Classification, max_length=16, null=True)
-    license = fields.CharEnumField(License, max_length=16, null=True)
+    classification: fields.Field[Classification | None] = fields.CharEnumField(Classification, max_length=16, null=True)  # type: ignore[assignment]  # Tortoise: null=True untyped
+    license: fields.Field[License | None] = fields.CharEnumField(License, max_length=16, null=True)  # type: ignore[assignment]  # Tortoise: null=True untyped
     status = fields.CharEnumField(UserStatus, max_length=12)
     first_name = fields.CharField(max_length=100)
     last_name = fields.CharField(max_length=100)
@@ -25,7 +33,10 @@ class User(Model):
     position = fields.CharField(max_length=100, null=True)
     billing_number = fields.CharField(max_length=50, null=True)
     expected_end_of_training = fields.DateField(null=True)
-    locum_for = fields.ForeignKeyField("chrgraph.User", related_name=None, null=True, on_delete=fields.RESTRICT)
+    locum_for: fields.ForeignKeyNullableRelation["User"] = fields.ForeignKeyField(
+        "chrgraph.User", related_name=None, null=True, on_delete=fields.RESTRICT
+    )
+    locum_for_id: int | None
     locum_start = fields.DateField(null=True)
     locum_end = fields.DateField(null=True)
     # Case- and accent-folded "first last email" for search on every database.
@@ -37,13 +48,15 @@ class User(Model):
     deactivated_at = fields.DatetimeField(null=True)
     # What billing will use next (from the first day of the following month), and whether
     # an admin reviewed an automatic license.
-    pending_license = fields.CharEnumField(License, max_length=16, null=True)
+    pending_license: fields.Field[License | None] = fields.CharEnumField(License, max_length=16, null=True)  # type: ignore[assignment]  # Tortoise: null=True untyped
     pending_license_effective_on = fields.DateField(null=True)
     license_reviewed = fields.BooleanField(default=True)
     # When the user came under license management (created, imported, contract switch).
     license_managed_since = fields.DatetimeField(null=True)
     # What reactivation restores: ACTIVE, or INVITED with a fresh invitation.
-    status_before_deactivation = fields.CharEnumField(UserStatus, max_length=12, null=True)
+    status_before_deactivation: fields.Field[UserStatus | None] = fields.CharEnumField(
+        UserStatus, max_length=12, null=True
+    )  # type: ignore[assignment]  # Tortoise: null=True untyped
 
     class Meta:
         table = "user"
@@ -53,7 +66,10 @@ class Role(Model):
     """A named set of permissions. Built-in roles are made for every organization."""
 
     id = fields.BigIntField(primary_key=True)
-    organization = fields.ForeignKeyField("chrgraph.Organization", related_name="roles", on_delete=fields.RESTRICT)
+    organization: fields.ForeignKeyRelation["Organization"] = fields.ForeignKeyField(
+        "chrgraph.Organization", related_name="roles", on_delete=fields.RESTRICT
+    )
+    organization_id: int
     name = fields.CharField(max_length=100)
     description = fields.CharField(max_length=500, null=True)
     builtin = fields.BooleanField(default=False)
@@ -66,7 +82,10 @@ class Role(Model):
 
 class RolePermission(Model):
     id = fields.BigIntField(primary_key=True)
-    role = fields.ForeignKeyField("chrgraph.Role", related_name="permissions", on_delete=fields.CASCADE)
+    role: fields.ForeignKeyRelation["Role"] = fields.ForeignKeyField(
+        "chrgraph.Role", related_name="permissions", on_delete=fields.CASCADE
+    )
+    role_id: int
     permission = fields.CharEnumField(Permission, max_length=32)
 
     class Meta:
@@ -76,8 +95,14 @@ class RolePermission(Model):
 
 class UserRole(Model):
     id = fields.BigIntField(primary_key=True)
-    user = fields.ForeignKeyField("chrgraph.User", related_name="role_links", on_delete=fields.RESTRICT)
-    role = fields.ForeignKeyField("chrgraph.Role", related_name="user_links", on_delete=fields.RESTRICT)
+    user: fields.ForeignKeyRelation["User"] = fields.ForeignKeyField(
+        "chrgraph.User", related_name="role_links", on_delete=fields.RESTRICT
+    )
+    user_id: int
+    role: fields.ForeignKeyRelation["Role"] = fields.ForeignKeyField(
+        "chrgraph.Role", related_name="user_links", on_delete=fields.RESTRICT
+    )
+    role_id: int
 
     class Meta:
         table = "user_role"
@@ -88,7 +113,10 @@ class UserPermission(Model):
     """An extra individual permission (never MANAGE_API_CONSUMERS)."""
 
     id = fields.BigIntField(primary_key=True)
-    user = fields.ForeignKeyField("chrgraph.User", related_name="extra_permissions", on_delete=fields.RESTRICT)
+    user: fields.ForeignKeyRelation["User"] = fields.ForeignKeyField(
+        "chrgraph.User", related_name="extra_permissions", on_delete=fields.RESTRICT
+    )
+    user_id: int
     permission = fields.CharEnumField(Permission, max_length=32)
 
     class Meta:
@@ -100,7 +128,10 @@ class Invitation(Model):
     """A single-use invitation token (only its hash is stored)."""
 
     id = fields.BigIntField(primary_key=True)
-    user = fields.ForeignKeyField("chrgraph.User", related_name="invitations", on_delete=fields.RESTRICT)
+    user: fields.ForeignKeyRelation["User"] = fields.ForeignKeyField(
+        "chrgraph.User", related_name="invitations", on_delete=fields.RESTRICT
+    )
+    user_id: int
     token_hash = fields.CharField(max_length=64, unique=True)
     created_at = fields.DatetimeField()
     expires_at = fields.DatetimeField()
@@ -115,7 +146,10 @@ class OutboxMessage(Model):
     """Mail waiting for delivery (SMTP when CHRGRAPH_SMTP_URL is set)."""
 
     id = fields.BigIntField(primary_key=True)
-    organization = fields.ForeignKeyField("chrgraph.Organization", related_name="outbox", on_delete=fields.RESTRICT)
+    organization: fields.ForeignKeyRelation["Organization"] = fields.ForeignKeyField(
+        "chrgraph.Organization", related_name="outbox", on_delete=fields.RESTRICT
+    )
+    organization_id: int
     to_email = fields.CharField(max_length=254)
     subject = fields.CharField(max_length=200)
     body = fields.TextField()
@@ -132,7 +166,10 @@ class Session(Model):
     """A user session (only the token's hash is stored)."""
 
     id = fields.BigIntField(primary_key=True)
-    user = fields.ForeignKeyField("chrgraph.User", related_name="sessions", on_delete=fields.RESTRICT)
+    user: fields.ForeignKeyRelation["User"] = fields.ForeignKeyField(
+        "chrgraph.User", related_name="sessions", on_delete=fields.RESTRICT
+    )
+    user_id: int
     token_hash = fields.CharField(max_length=64, unique=True)
     created_at = fields.DatetimeField()
     expires_at = fields.DatetimeField()

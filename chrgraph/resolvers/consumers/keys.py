@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from joserfc.jwk import RSAKey
 
 from chrgraph.db.models.consumer import IDENTIFIER_MAX_LENGTH
@@ -29,6 +30,7 @@ def parse_public_key(text: str, field: str = "publicKey") -> PublicKey:
     """Accept a PEM public key or a JWK (JSON); refuse anything else with a typed error."""
     text = text.strip()
     jwk_kid = None
+    key: PublicKeyTypes
     try:
         if text.startswith("{"):
             data = json.loads(text)

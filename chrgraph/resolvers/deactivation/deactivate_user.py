@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
+from typing import cast
 
 from chrgraph.audit import events
 from chrgraph.auth import epoch
@@ -309,11 +310,12 @@ async def _hand_over_appointments(
                 .using_db(conn)
                 .update(status=AppointmentStatus.CANCELLED, cancel_reason=CANCEL_REASON)
             )
-            removed = (
+            removed = cast(
+                list[int],  # Tortoise types a flat values_list as tuples
                 await Questionnaire.filter(appointment_id=appointment.id)
                 .exclude(status=QuestionnaireStatus.REMOVED)
                 .using_db(conn)
-                .values_list("id", flat=True)
+                .values_list("id", flat=True),
             )
             await Questionnaire.filter(id__in=list(removed)).using_db(conn).update(status=QuestionnaireStatus.REMOVED)
             outcome.removed_questionnaires.extend(removed)

@@ -47,7 +47,7 @@ async def change_license(
     actor: Actor,
     user: User,
     org: Organization,
-    new: License,
+    new: License | None,  # None only when it is the current license too: cancels a pending change
     kind: LicenseChangeKind,
     *,
     now: datetime | None = None,

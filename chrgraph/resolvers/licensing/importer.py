@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import cast
 
 from tortoise.exceptions import IntegrityError
 
@@ -79,7 +80,8 @@ def parse_csv(data: bytes | str, org: Organization) -> list[ImportRow]:
         raise OperationFailed(
             UserError(ErrorCode.INVALID_INPUT, f"line 1: missing columns {', '.join(missing)}", ("file",))
         )
-    rows, problems, seen = [], [], {}
+    rows, problems = [], []
+    seen: dict[str, int] = {}
     for index, raw in enumerate(reader):
         line = index + 2
         if index >= MAX_ROWS:
@@ -132,6 +134,7 @@ def parse_csv(data: bytes | str, org: Organization) -> list[ImportRow]:
             where = ".".join(error.field or ())
             problems.append(UserError(error.code, f"line {line}: {where}: {error.message}", ("file",)))
         if not errors:
+            assert email is not None  # check_email returns None only with an error recorded
             rows.append(ImportRow(line, email, profile, usage))
     if problems:
         raise OperationFailed(*problems)
@@ -143,7 +146,12 @@ async def import_users(
 ) -> ImportResult:
     org = await Organization.get(id=actor.organization_id)
     rows = parse_csv(data, org)
-    taken = set(await User.filter(login_email__in=[r.email for r in rows]).values_list("login_email", flat=True))
+    # Tortoise types a flat values_list as a list of tuples: the cast names the element type.
+    taken = set(
+        cast(
+            list[str], await User.filter(login_email__in=[r.email for r in rows]).values_list("login_email", flat=True)
+        )
+    )
     if taken:
         raise OperationFailed(
             *[

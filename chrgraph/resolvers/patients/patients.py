@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from tortoise.exceptions import IntegrityError
 
@@ -84,8 +84,11 @@ def _clean(errors: Errors, fields: dict[str, Any]) -> dict[str, Any]:
 
 async def _identifiers(errors: Errors, org_id: int, identifiers: list[Identifier]) -> list[Identifier]:
     known = set(
-        await IdentifierType.filter(organization_id=org_id, id__in=[i.type_id for i in identifiers]).values_list(
-            "id", flat=True
+        cast(
+            list[int],  # Tortoise types a flat values_list as tuples
+            await IdentifierType.filter(organization_id=org_id, id__in=[i.type_id for i in identifiers]).values_list(
+                "id", flat=True
+            ),
         )
     )
     result = []

@@ -13,7 +13,7 @@ import secrets
 import threading
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from PIL import Image, ImageOps, JpegImagePlugin, UnidentifiedImageError
 
@@ -192,7 +192,7 @@ async def remove_background_image(actor: Actor) -> bool:
 async def _delete_current(conn, organization_id: int) -> int | None:
     """Delete the organization's stored background(s); the id of the one shown, if any."""
     query = PortalImage.filter(organization_id=organization_id).using_db(conn)
-    ids = await query.order_by("-id").values_list("id", flat=True)
+    ids = cast(list[int], await query.order_by("-id").values_list("id", flat=True))  # Tortoise types it as tuples
     if ids:
         await PortalImage.filter(id__in=ids).using_db(conn).delete()
     return ids[0] if ids else None

@@ -3,7 +3,7 @@ access (the background image is in images.py)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from chrgraph.audit import events
 from chrgraph.auth.principals import Actor
@@ -48,7 +48,11 @@ async def portal_settings(organization_id: int, conn=None) -> tuple[PortalSettin
     if row is None:
         row = PortalSettings(organization_id=organization_id)
     hidden_query = PortalHiddenStatus.filter(organization_id=organization_id)
-    hidden = await (hidden_query.using_db(conn) if conn else hidden_query).values_list("status", flat=True)
+    # Tortoise types a flat values_list as a list of tuples: the cast names the element type.
+    hidden = cast(
+        list[AppointmentStatus],
+        await (hidden_query.using_db(conn) if conn else hidden_query).values_list("status", flat=True),
+    )
     return row, sorted(hidden, key=lambda s: list(AppointmentStatus).index(s))
 
 

@@ -102,6 +102,7 @@ async def book_appointment(
     check_slot(errors, start, duration_minutes, now)
     if errors:
         raise OperationFailed(*errors.items)
+    assert start is not None and duration_minutes is not None  # check_slot refused None
     end = start + timedelta(minutes=duration_minutes)
     org = await Organization.get(id=actor.organization_id)
     async with atomic() as conn:
@@ -148,6 +149,7 @@ async def reschedule_appointment(
         check_slot(errors, start, duration, now)
         if errors:
             raise OperationFailed(*errors.items)
+        assert start is not None  # check_slot refused None
         if appointment.status not in (AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED):
             raise fail(
                 ErrorCode.INVALID_STATUS_TRANSITION,

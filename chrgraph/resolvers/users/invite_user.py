@@ -52,7 +52,7 @@ async def invite_user(
     user and the token (which only the CLI prints: GraphQL sends it by mail)."""
     errors = Errors()
     org = await _organization(actor.organization_id)
-    email = check_email(errors, email, "email")
+    email = check_email(errors, email, "email") or ""  # "" only with an error recorded
     if profile.type not in (UserType.STAFF, UserType.PRACTITIONER):
         errors.add(ErrorCode.INVALID_INPUT, "Invite Staff or Practitioners only.", "type")
     profile = check_profile(errors, org, profile)
@@ -101,7 +101,7 @@ async def create_service_account(
 ) -> User:
     errors = Errors()
     org = await _organization(actor.organization_id)
-    email = check_email(errors, email, "email")
+    email = check_email(errors, email, "email") or ""  # "" only with an error recorded
     profile = check_profile(
         errors,
         org,

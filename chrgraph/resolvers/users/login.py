@@ -37,7 +37,7 @@ async def login(email: str, password: str, request_id: str | None = None) -> tup
     # Always verify (against a dummy hash when unknown) so timing tells nothing.
     password_ok = await verify_password(user.password_hash if user else None, password)
     org = await Organization.get(id=user.organization_id) if user else None
-    if recent >= THROTTLE_LIMIT or user is None or not password_ok or not has_access(user, org, now):
+    if recent >= THROTTLE_LIMIT or user is None or org is None or not password_ok or not has_access(user, org, now):
         await LoginFailure.create(email=key, at=now)
         raise _refused()
     token, digest = new_session_token()

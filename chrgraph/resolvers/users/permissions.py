@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from chrgraph.db.models import Permission, Role, RolePermission, User, UserPermission, UserRole
 
 ALL_BUT_SUPPORT = frozenset(p for p in Permission if p is not Permission.MANAGE_API_CONSUMERS)
@@ -33,6 +35,9 @@ async def effective_permissions(user: User, is_owner: bool) -> frozenset[str]:
     if is_owner:
         return frozenset(p.value for p in ALL_BUT_SUPPORT)
     role_ids = await UserRole.filter(user_id=user.id).values_list("role_id", flat=True)
-    from_roles = await RolePermission.filter(role_id__in=list(role_ids)).values_list("permission", flat=True)
-    extras = await UserPermission.filter(user_id=user.id).values_list("permission", flat=True)
+    # Tortoise types a flat values_list as a list of tuples: the casts name the element type.
+    from_roles = cast(
+        list[Permission], await RolePermission.filter(role_id__in=list(role_ids)).values_list("permission", flat=True)
+    )
+    extras = cast(list[Permission], await UserPermission.filter(user_id=user.id).values_list("permission", flat=True))
     return frozenset(getattr(p, "value", p) for p in [*from_roles, *extras]) - {Permission.MANAGE_API_CONSUMERS.value}

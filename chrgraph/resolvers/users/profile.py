@@ -84,7 +84,7 @@ def check_profile(
     def at(name: str) -> tuple[str, ...]:
         return (*prefix, name)
 
-    cleaned = {
+    cleaned: dict[str, Any] = {
         name: errors.text(getattr(p, name), *at(key), max_length=limit, required=required)
         for name, key, limit, required in (
             ("first_name", "firstName", 100, True),

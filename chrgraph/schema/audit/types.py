@@ -9,7 +9,10 @@ from strawberry.scalars import JSON
 from chrgraph.db.models import ActorKind as DomainActorKind
 from chrgraph.db.models import AuditEvent as AuditEventModel
 
-ActorKind = strawberry.enum(DomainActorKind, description="Who made a change.")
+# strawberry.enum registers the domain enum in place and returns it; the plain alias
+# below each call is what type checkers read as a type.
+strawberry.enum(DomainActorKind, description="Who made a change.")
+ActorKind = DomainActorKind
 
 
 @strawberry.type(description="One changed field of an audited change (secrets redacted).")

@@ -29,8 +29,12 @@ from chrgraph.schema.permissions import (
 )
 from chrgraph.schema.users.types import Classification, License, User, UserType
 
-Feature = strawberry.enum(DomainFeature, description="A product feature a license may include.")
-UpgradeRequestStatus = strawberry.enum(DomainRequestStatus, description="Where a request stands.")
+# strawberry.enum registers the domain enum in place and returns it; the plain alias
+# below each call is what type checkers read as a type.
+strawberry.enum(DomainFeature, description="A product feature a license may include.")
+Feature = DomainFeature
+strawberry.enum(DomainRequestStatus, description="Where a request stands.")
+UpgradeRequestStatus = DomainRequestStatus
 
 
 @strawberry.type(description="One row of the license table.")

@@ -8,7 +8,10 @@ from strawberry import relay
 from chrgraph.db.models import Contract as DomainContract
 from chrgraph.db.models import Organization as OrganizationModel
 
-Contract = strawberry.enum(DomainContract, description="How the clinic is billed.")
+# strawberry.enum registers the domain enum in place and returns it; the plain alias
+# below each call is what type checkers read as a type.
+strawberry.enum(DomainContract, description="How the clinic is billed.")
+Contract = DomainContract
 
 
 @strawberry.type(description="One clinic account (a CHR domain).")

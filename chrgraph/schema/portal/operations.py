@@ -23,7 +23,10 @@ from chrgraph.schema.permissions import CanManagePatients, CanManagePortal, Owne
 from chrgraph.schema.relay import Connection, paginate
 from chrgraph.schema.scheduling.types import AppointmentStatus
 
-NotificationLogin = strawberry.enum(DomainNotificationLogin, description="How notification links log in.")
+# strawberry.enum registers the domain enum in place and returns it; the plain alias
+# below each call is what type checkers read as a type.
+strawberry.enum(DomainNotificationLogin, description="How notification links log in.")
+NotificationLogin = DomainNotificationLogin
 IMAGE_PATH = "/portal/background/"
 
 

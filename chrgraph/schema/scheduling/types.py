@@ -21,9 +21,14 @@ from chrgraph.schema.patients.types import Patient
 from chrgraph.schema.relay import as_row
 from chrgraph.schema.users.types import USER_COLUMNS, User
 
-AppointmentStatus = strawberry.enum(DomainAppointmentStatus, description="Where an appointment stands.")
-QuestionnaireKind = strawberry.enum(DomainQuestionnaireKind, description="Recurring scheduled or sent.")
-QuestionnaireStatus = strawberry.enum(DomainQuestionnaireStatus, description="Active, completed or removed.")
+# strawberry.enum registers the domain enum in place and returns it; the plain alias
+# below each call is what type checkers read as a type.
+strawberry.enum(DomainAppointmentStatus, description="Where an appointment stands.")
+AppointmentStatus = DomainAppointmentStatus
+strawberry.enum(DomainQuestionnaireKind, description="Recurring scheduled or sent.")
+QuestionnaireKind = DomainQuestionnaireKind
+strawberry.enum(DomainQuestionnaireStatus, description="Active, completed or removed.")
+QuestionnaireStatus = DomainQuestionnaireStatus
 
 
 async def _user(info: strawberry.Info, pk: int | None) -> User | None:
@@ -129,13 +134,13 @@ class Appointment(relay.Node):
     def practitioner(self, info: strawberry.Info) -> User | None:
         if self.preloaded is not None:
             return self.preloaded.users.get(self.practitioner_id)
-        return _user(info, self.practitioner_id)  # an awaitable: graphql-core awaits it
+        return _user(info, self.practitioner_id)  # type: ignore[return-value]  # an awaitable: graphql-core awaits it
 
     @strawberry.field(description="The patient.")
     def patient(self, info: strawberry.Info) -> Patient | None:
         if self.preloaded is not None:
             return self.preloaded.patients.get(self.patient_id)
-        return _patient(info, self.patient_id)
+        return _patient(info, self.patient_id)  # type: ignore[return-value]  # an awaitable, awaited
 
     @strawberry.field(description="Questionnaires attached to it.")
     async def questionnaires(self, info: strawberry.Info) -> list[Questionnaire]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 import strawberry
 from strawberry import relay
@@ -21,14 +22,22 @@ from chrgraph.db.models import UserStatus as DomainUserStatus
 from chrgraph.db.models import UserType as DomainUserType
 from chrgraph.resolvers.licensing.dates import local_date
 
-UserType = strawberry.enum(DomainUserType, description="What kind of user.")
-Classification = strawberry.enum(DomainClassification, description="A practitioner's classification.")
-UserStatus = strawberry.enum(DomainUserStatus, description="Invited, active or deactivated.")
-License = strawberry.enum(DomainLicense, description="A user license.")
-Permission = strawberry.enum(DomainPermission, description="What a user may do.")
+# strawberry.enum registers the domain enum in place and returns it; the plain alias
+# below each call is what type checkers read as a type.
+strawberry.enum(DomainUserType, description="What kind of user.")
+UserType = DomainUserType
+strawberry.enum(DomainClassification, description="A practitioner's classification.")
+Classification = DomainClassification
+strawberry.enum(DomainUserStatus, description="Invited, active or deactivated.")
+UserStatus = DomainUserStatus
+strawberry.enum(DomainLicense, description="A user license.")
+License = DomainLicense
+strawberry.enum(DomainPermission, description="What a user may do.")
+Permission = DomainPermission
 
 
-LicenseChangeKind = strawberry.enum(DomainLicenseChangeKind, description="What made a license change.")
+strawberry.enum(DomainLicenseChangeKind, description="What made a license change.")
+LicenseChangeKind = DomainLicenseChangeKind
 
 
 @strawberry.type(description="One dated license change.")
@@ -166,7 +175,7 @@ class Role(relay.Node):
     def permissions(self, info: strawberry.Info) -> list[Permission]:
         if self.preloaded_permissions is not None:
             return self.preloaded_permissions
-        return self._load_permissions(info)  # an awaitable: graphql-core awaits it
+        return self._load_permissions(info)  # type: ignore[return-value]  # an awaitable: graphql-core awaits it
 
     async def _load_permissions(self, info: strawberry.Info) -> list[Permission]:
         return sorted(await info.context.loaders["role_permissions"].load(self.id))
@@ -214,17 +223,26 @@ class User(relay.Node):
         if self.stored_pending is None:
             return self.stored_license
         today = await self._today(info)
+        assert self.stored_pending_on is not None  # stored with the pending license
         return self.stored_pending if self.stored_pending_on <= today else self.stored_license
 
     @strawberry.field(description="The license billing will use next, when a change is pending.")
     async def pending_license(self, info: strawberry.Info) -> License | None:
-        if self.stored_pending is None or self.stored_pending_on <= await self._today(info):
+        if (
+            self.stored_pending is None
+            or self.stored_pending_on is None
+            or self.stored_pending_on <= await self._today(info)
+        ):
             return None
         return self.stored_pending
 
     @strawberry.field(description="From when the pending license counts (first day of a month).")
     async def pending_license_effective_on(self, info: strawberry.Info) -> datetime.date | None:
-        if self.stored_pending is None or self.stored_pending_on <= await self._today(info):
+        if (
+            self.stored_pending is None
+            or self.stored_pending_on is None
+            or self.stored_pending_on <= await self._today(info)
+        ):
             return None
         return self.stored_pending_on
 
@@ -239,7 +257,7 @@ class User(relay.Node):
     def roles(self, info: strawberry.Info) -> list[Role]:
         if self.preloaded is not None:
             return self.preloaded.roles.get(self.id, [])
-        return self._load_roles(info)  # an awaitable: graphql-core awaits it
+        return self._load_roles(info)  # type: ignore[return-value]  # an awaitable: graphql-core awaits it
 
     async def _load_roles(self, info: strawberry.Info) -> list[Role]:
         return [Role.from_model(r) for r in await info.context.loaders["roles_by_user"].load(self.id)]
@@ -248,7 +266,7 @@ class User(relay.Node):
     def extra_permissions(self, info: strawberry.Info) -> list[Permission]:
         if self.preloaded is not None:
             return sorted(self.preloaded.extras.get(self.id, []))
-        return self._load_extra_permissions(info)
+        return self._load_extra_permissions(info)  # type: ignore[return-value]  # an awaitable, awaited
 
     async def _load_extra_permissions(self, info: strawberry.Info) -> list[Permission]:
         return sorted(await info.context.loaders["extra_permissions"].load(self.id))
@@ -257,7 +275,7 @@ class User(relay.Node):
     def permissions(self, info: strawberry.Info) -> list[Permission]:
         if self.preloaded is not None:
             return self.preloaded.permissions_of(self.id)
-        return self._load_permissions(info)
+        return self._load_permissions(info)  # type: ignore[return-value]  # an awaitable, awaited
 
     async def _load_permissions(self, info: strawberry.Info) -> list[Permission]:
         roles = await info.context.loaders["roles_by_user"].load(self.id)
@@ -271,7 +289,7 @@ class User(relay.Node):
         return org.owner_user_id == self.id
 
     @classmethod
-    def from_model(cls, row: UserModel) -> User:
+    def from_model(cls, row: UserModel | SimpleNamespace) -> User:  # or a values() row (relay.as_row)
         locum = None
         if row.classification is DomainClassification.LOCUM:
             locum = LocumDetails(practitioner_id=row.locum_for_id, start_date=row.locum_start, end_date=row.locum_end)
