@@ -89,22 +89,22 @@ class OrganizationData:
             raise TypeError(f"{model.__name__} has no organization: query it through its owner")
         return model.filter(organization_id=self.organization_id)
 
-    async def get(self, model: type[M], pk: int | None, conn: BaseDBAsyncClient | None = None) -> M | None:
+    async def get(self, model: type[M], pk: int | None, using_db: BaseDBAsyncClient | None = None) -> M | None:
         """The row with this id, or None when it does not exist or is another organization's."""
         if pk is None:
             return None
         query = self.query(model)
-        return await (query.using_db(conn) if conn is not None else query).get_or_none(id=pk)
+        return await (query.using_db(using_db) if using_db is not None else query).get_or_none(id=pk)
 
     def new(self, model: type[M], **fields: Any) -> M:
         """An unsaved row of this organization (for `save` or `bulk_create`)."""
         self.query(model)  # refuses a model without an organization
         return model(organization_id=self.organization_id, **fields)
 
-    async def create(self, model: type[M], conn: BaseDBAsyncClient | None = None, **fields: Any) -> M:
+    async def create(self, model: type[M], using_db: BaseDBAsyncClient | None = None, **fields: Any) -> M:
         """A saved row of this organization."""
         self.query(model)
-        return await model.create(organization_id=self.organization_id, using_db=conn, **fields)
+        return await model.create(organization_id=self.organization_id, using_db=using_db, **fields)
 
     # The organization itself (its row has no organization column: it is one).
     @property

@@ -12,7 +12,7 @@ from chrgraph.resolvers.validation import text_problem
 async def get_user(
     actor: Actor, user_id: int | None, conn=None, field: str = "userId", *, include_support: bool = False
 ) -> User:
-    query = User.filter(id=user_id, organization_id=actor.organization_id)
+    query = actor.data.users.filter(id=user_id)
     if not include_support:
         query = query.exclude(type=UserType.SUPPORT)
     user = await (query.using_db(conn) if conn else query).first() if user_id is not None else None
