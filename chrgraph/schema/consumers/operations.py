@@ -8,10 +8,9 @@ import datetime
 import strawberry
 from strawberry import relay
 
-from chrgraph.db.models import ApiConsumer as ApiConsumerModel
 from chrgraph.db.models import ApiLog as ApiLogModel
 from chrgraph.resolvers.audit.api_logs import api_logs_query
-from chrgraph.resolvers.consumers import manage
+from chrgraph.resolvers.consumers import manage, queries
 from chrgraph.resolvers.errors import ErrorCode, OperationFailed, fail
 from chrgraph.schema.consumers.types import ApiConsumer, ApiConsumerKey
 from chrgraph.schema.errors import UserError, bad_user_input
@@ -22,7 +21,7 @@ from chrgraph.schema.relay import Connection, paginate
 
 async def _issuer(info: strawberry.Info, consumer_id: relay.GlobalID) -> str:
     pk = local_id(consumer_id, "ApiConsumer", "consumerId")
-    row = await ApiConsumerModel.get_or_none(id=pk, organization_id=info.context.principal.organization_id)
+    row = await queries.consumer(info.context.data, pk)
     if row is None:
         raise fail(ErrorCode.NOT_FOUND, "No such API consumer.", "consumerId")
     return row.issuer
