@@ -116,7 +116,8 @@ async def cancel_pending(conn, user: User, now: datetime, audit: Actor | None) -
     if user.pending_license is None:
         return False
     await (
-        LicenseChange.filter(
+        OrganizationData(user.organization_id)
+        .license_changes.filter(
             user_id=user.id,
             cancelled_at__isnull=True,
             to_license=user.pending_license,

@@ -29,7 +29,7 @@ async def require_password(actor: Actor, password: str | None) -> None:
         return
     if not password:
         raise fail(ErrorCode.PASSWORD_REQUIRED, "Re-enter your password to do this.", "password")
-    user = await User.get(id=principal.user_id)
+    user = await actor.data.users.get(id=principal.user_id)
     # Checked before Argon2 runs: a 100,000-character "password" is refused, not hashed.
     if text_problem(password, MAX_LENGTH) or not await verify_password(user.password_hash, password):
         raise fail(ErrorCode.PASSWORD_INVALID, "That password is not right.", "password")
