@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chrgraph.auth.principals import Actor, Principal
+from chrgraph.db.tenant import OrganizationData
 from chrgraph.settings import Settings
 
 
@@ -21,3 +22,9 @@ class Context:
     def actor(self) -> Actor:
         assert self.principal is not None
         return Actor(self.principal, self.request_id)
+
+    @property
+    def data(self) -> OrganizationData:
+        """The caller's organization's data (reads of a tenant-owned model start here)."""
+        assert self.principal is not None
+        return OrganizationData(self.principal.organization_id)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+from chrgraph.db.tenant import OrganizationData
+
 
 class PrincipalKind(str, Enum):
     CONSUMER = "CONSUMER"
@@ -46,6 +48,11 @@ class Actor:
     @property
     def organization_id(self) -> int:
         return self.principal.organization_id
+
+    @property
+    def data(self) -> OrganizationData:
+        """The organization's data: every query of a tenant-owned model starts here."""
+        return OrganizationData(self.principal.organization_id)
 
 
 def system_actor(organization_id: int, request_id: str | None = None) -> Actor:

@@ -9,9 +9,9 @@ from typing import Any
 from strawberry import relay
 
 from chrgraph.context import Context
-from chrgraph.db.models import ApiConsumer as ApiConsumerModel
-from chrgraph.db.models import AuditEvent as AuditEventModel
-from chrgraph.db.models import Organization as OrganizationModel
+from chrgraph.resolvers.audit import queries as audit_queries
+from chrgraph.resolvers.consumers import queries as consumer_queries
+from chrgraph.resolvers.organizations import queries as organization_queries
 from chrgraph.schema.audit.types import AuditEvent
 from chrgraph.schema.consumers.types import ApiConsumer
 from chrgraph.schema.organizations.types import Organization
@@ -25,7 +25,7 @@ async def _organization(ctx: Context, pk: int) -> Organization | None:
     assert ctx.principal is not None  # the node field needs a signed-in caller
     if pk != ctx.principal.organization_id:
         return None
-    row = await OrganizationModel.get_or_none(id=pk)
+    row = await organization_queries.organization(ctx.data)
     return Organization.from_model(row) if row else None
 
 
@@ -33,13 +33,12 @@ async def _consumer(ctx: Context, pk: int) -> ApiConsumer | None:
     assert ctx.principal is not None  # the node field needs a signed-in caller
     if not (CanManageApiConsumers.allows(ctx.principal) or ctx.principal.consumer_id == pk):
         return None  # support manages consumers; a consumer sees itself
-    row = await ApiConsumerModel.get_or_none(id=pk, organization_id=ctx.principal.organization_id)
+    row = await consumer_queries.consumer(ctx.data, pk)
     return ApiConsumer.from_model(row) if row else None
 
 
 async def _audit_event(ctx: Context, pk: int) -> AuditEvent | None:
-    assert ctx.principal is not None  # the node field needs a signed-in caller
-    row = await AuditEventModel.get_or_none(id=pk, organization_id=ctx.principal.organization_id)
+    row = await audit_queries.audit_event(ctx.data, pk)
     return AuditEvent.from_model(row) if row else None
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from chrgraph.auth.principals import Actor
-from chrgraph.db.models import ApiConsumer, ApiLog
 from chrgraph.resolvers.errors import ErrorCode, fail
 
 
@@ -14,9 +13,9 @@ async def api_logs_query(
 ):
     """Rows of the organization, newest first; `since` inclusive, `until` exclusive
     (aware instants: the GraphQL scalar and the command line give them in UTC)."""
-    query = ApiLog.filter(organization_id=actor.organization_id)
+    query = actor.data.api_logs
     if issuer is not None:
-        consumer = await ApiConsumer.get_or_none(issuer=issuer, organization_id=actor.organization_id)
+        consumer = await actor.data.api_consumers.get_or_none(issuer=issuer)
         if consumer is None:
             raise fail(ErrorCode.NOT_FOUND, "No such API consumer.", "consumer")
         query = query.filter(consumer_id=consumer.id)

@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Any
 
 from chrgraph.auth.principals import Actor
-from chrgraph.db.models import AuditEvent
 
 
 def audit_events_query(
@@ -20,7 +19,7 @@ def audit_events_query(
     since: datetime | None = None,
     until: datetime | None = None,
 ):
-    query = AuditEvent.filter(organization_id=actor.organization_id)
+    query = actor.data.audit_events
     if actor_kind is not None:
         query = query.filter(actor_kind=actor_kind)
     for name, value in (

@@ -24,12 +24,12 @@ def _issuer_taken() -> OperationFailed:
 
 
 async def list_api_consumers(actor: Actor) -> list[ApiConsumer]:
-    return await ApiConsumer.filter(organization_id=actor.organization_id).order_by("id")
+    return await actor.data.api_consumers.order_by("id")
 
 
 async def get_consumer(actor: Actor, issuer: str, conn=None) -> ApiConsumer:
     """By issuer within the actor's organization; any other is NOT_FOUND."""
-    query = ApiConsumer.filter(issuer=issuer, organization_id=actor.organization_id)
+    query = actor.data.api_consumers.filter(issuer=issuer)
     consumer = await (query.using_db(conn) if conn else query).first()
     if consumer is None:
         raise fail(ErrorCode.NOT_FOUND, "No such API consumer.", "issuer")
@@ -39,7 +39,7 @@ async def get_consumer(actor: Actor, issuer: str, conn=None) -> ApiConsumer:
 async def consumer_issuer(actor: Actor, consumer_id: int | None) -> str:
     """The issuer of one of the actor's organization's consumers, by key (how GraphQL
     names a consumer); any other is NOT_FOUND."""
-    row = await ApiConsumer.get_or_none(id=consumer_id, organization_id=actor.organization_id)
+    row = await actor.data.get(ApiConsumer, consumer_id)
     if row is None:
         raise fail(ErrorCode.NOT_FOUND, "No such API consumer.", "consumerId")
     return row.issuer
@@ -61,9 +61,7 @@ async def create_api_consumer(
         async with atomic() as conn:
             if await ApiConsumer.filter(issuer=issuer).using_db(conn).exists():
                 raise _issuer_taken()
-            consumer = await ApiConsumer.create(
-                organization_id=actor.organization_id, name=name, issuer=issuer, using_db=conn
-            )
+            consumer = await actor.data.create(ApiConsumer, name=name, issuer=issuer, using_db=conn)
             await ApiConsumerKey.create(
                 consumer=consumer,
                 kid=kid,

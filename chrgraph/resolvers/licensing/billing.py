@@ -24,6 +24,7 @@ from chrgraph.db.models import (
     UserStatus,
     UserStatusChange,
 )
+from chrgraph.db.tenant import OrganizationData
 from chrgraph.resolvers.errors import ErrorCode, fail
 from chrgraph.resolvers.licensing.catalog import CATALOG
 from chrgraph.resolvers.licensing.dates import first_of_next_month, start_of_day
@@ -81,7 +82,7 @@ async def statement_for(org: Organization, first_day: date, now: datetime | None
     users = await query.order_by("last_name", "first_name", "id")
     ids = [u.id for u in users]
     changes: dict[int, list[LicenseChange]] = defaultdict(list)
-    for change in await LicenseChange.filter(user_id__in=ids):
+    for change in await OrganizationData(org.id).license_changes.filter(user_id__in=ids):
         changes[change.user_id].append(change)
     history: dict[int, list[UserStatusChange]] = defaultdict(list)
     for row in await UserStatusChange.filter(user_id__in=ids):

@@ -18,6 +18,7 @@ from chrgraph.db.models import (
     UserStatus,
     UserStatusChange,
 )
+from chrgraph.db.tenant import OrganizationData
 from chrgraph.db.transactions import atomic
 from chrgraph.resolvers.licensing.catalog import CATALOG
 from chrgraph.resolvers.licensing.dates import first_of_next_month, local_date
@@ -71,8 +72,8 @@ async def change_license(
         await user.save(using_db=conn, update_fields=["license_reviewed"])
         return None
     upgrade = immediate_access or _rank(new) >= _rank(current) or current is None
-    change = await LicenseChange.create(
-        organization_id=org.id,
+    change = await OrganizationData(org.id).create(
+        LicenseChange,
         user_id=user.id,
         kind=kind,
         actor_kind=actor.principal.kind.value,
@@ -115,7 +116,8 @@ async def cancel_pending(conn, user: User, now: datetime, audit: Actor | None) -
     if user.pending_license is None:
         return False
     await (
-        LicenseChange.filter(
+        OrganizationData(user.organization_id)
+        .license_changes.filter(
             user_id=user.id,
             cancelled_at__isnull=True,
             to_license=user.pending_license,
@@ -160,8 +162,8 @@ async def settle_due_changes(now: datetime | None = None) -> int:
     settled = 0
     for org in await Organization.all():
         today = local_date(now, org.time_zone)
-        due = await User.filter(
-            organization_id=org.id, pending_license__isnull=False, pending_license_effective_on__lte=today
+        due = await OrganizationData(org.id).users.filter(
+            pending_license__isnull=False, pending_license_effective_on__lte=today
         )
         for user in due:
             async with atomic() as conn:
@@ -175,8 +177,8 @@ async def initial_license(conn, actor: Actor, user: User, org: Organization, now
     if user.license is None:
         return
     today = local_date(now, org.time_zone)
-    await LicenseChange.create(
-        organization_id=org.id,
+    await OrganizationData(org.id).create(
+        LicenseChange,
         user_id=user.id,
         kind=LicenseChangeKind.INITIAL,
         actor_kind=actor.principal.kind.value,

@@ -16,7 +16,6 @@ from chrgraph.db.models import (
     License,
     LicenseChange,
     LicenseChangeKind,
-    User,
     UserType,
 )
 from chrgraph.db.transactions import atomic
@@ -59,11 +58,11 @@ async def enforce_licenses(
             license = highest_tier(user.type, user.classification)
             effective = billed_from(org.license_enforcement_date, user.license_managed_since, org.time_zone, now)
             async with atomic() as conn:
-                fresh = await User.filter(id=user.id, license__isnull=True).using_db(conn).first()
+                fresh = await actor.data.users.filter(id=user.id, license__isnull=True).using_db(conn).first()
                 if fresh is None:
                     continue  # licensed meanwhile: idempotent
-                await LicenseChange.create(
-                    organization_id=org.id,
+                await actor.data.create(
+                    LicenseChange,
                     user_id=user.id,
                     kind=LicenseChangeKind.ENFORCEMENT,
                     actor_kind=actor.principal.kind.value,

@@ -30,6 +30,7 @@ from chrgraph.db.models import (
     UserStatus,
     UserType,
 )
+from chrgraph.db.tenant import OrganizationData
 from chrgraph.db.transactions import atomic
 from chrgraph.resolvers.csv_files import read_csv
 from chrgraph.resolvers.errors import ErrorCode, OperationFailed, UserError
@@ -166,8 +167,8 @@ async def import_users(
     try:
         async with atomic() as conn:
             for done, row in enumerate(rows, start=1):
-                user = User(
-                    organization_id=org.id,
+                user = OrganizationData(org.id).new(
+                    User,
                     email=row.email,
                     login_email=row.email,
                     status=UserStatus.INVITED,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from tortoise.queryset import QuerySet
 
 from chrgraph.db.models import Contract, Organization, User, UserStatus, UserType
+from chrgraph.db.tenant import OrganizationData
 from chrgraph.resolvers.licensing.catalog import LICENSED_TYPES, licensed_type
 
 MANAGED_CONTRACT = Contract.STANDARD
@@ -36,7 +37,7 @@ def managed_users(org: Organization) -> QuerySet[User] | None:
     or None when the organization is not under license management."""
     if not under_license_management(org):
         return None
-    return User.filter(organization_id=org.id, type__in=LICENSED_TYPES)
+    return OrganizationData(org.id).users.filter(type__in=LICENSED_TYPES)
 
 
 def unlicensed_users(org: Organization) -> QuerySet[User] | None:

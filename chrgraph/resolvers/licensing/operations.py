@@ -77,13 +77,13 @@ async def request_license_upgrade(actor: Actor, license: License, reason: str | 
         user = await get_user(actor, actor.principal.user_id, conn)
         _check_fit(user, license)
         if (
-            await LicenseUpgradeRequest.filter(user_id=user.id, status=UpgradeRequestStatus.PENDING)
+            await actor.data.license_upgrade_requests.filter(user_id=user.id, status=UpgradeRequestStatus.PENDING)
             .using_db(conn)
             .exists()
         ):
             raise fail(ErrorCode.INVALID_STATE, "You already have a pending request.", "license")
-        request = await LicenseUpgradeRequest.create(
-            organization_id=actor.organization_id,
+        request = await actor.data.create(
+            LicenseUpgradeRequest,
             user_id=user.id,
             requested_license=license,
             reason=reason,
@@ -109,7 +109,7 @@ async def decide_license_upgrade(
     if errors:
         raise OperationFailed(*errors.items)
     async with atomic() as conn:
-        query = LicenseUpgradeRequest.filter(id=request_id, organization_id=actor.organization_id)
+        query = actor.data.license_upgrade_requests.filter(id=request_id)
         request = await query.using_db(conn).first() if request_id is not None else None
         if request is None:
             raise fail(ErrorCode.NOT_FOUND, "No such request.", "requestId")
@@ -124,7 +124,7 @@ async def decide_license_upgrade(
         )
         await request.save(using_db=conn)
         if approve:
-            user = await User.filter(id=request.user_id).using_db(conn).get()
+            user = await actor.data.users.filter(id=request.user_id).using_db(conn).get()
             _check_fit(user, request.requested_license, "requestId")
             org = await Organization.filter(id=actor.organization_id).using_db(conn).get()
             await change_license(conn, actor, user, org, request.requested_license, LicenseChangeKind.REQUEST_APPROVED)

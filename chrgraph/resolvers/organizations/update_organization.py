@@ -8,7 +8,7 @@ from typing import Any
 from chrgraph.audit import events
 from chrgraph.auth import epoch
 from chrgraph.auth.principals import Actor
-from chrgraph.db.models import Contract, Organization, User
+from chrgraph.db.models import Contract, Organization
 from chrgraph.db.transactions import atomic
 from chrgraph.resolvers.errors import ErrorCode, OperationFailed
 from chrgraph.resolvers.licensing.catalog import LICENSED_TYPES
@@ -65,7 +65,7 @@ async def update_organization(actor: Actor, changes: dict[str, Any]) -> Organiza
             if "contract" in delta:
                 # Its users come under license management now, or leave it (and come
                 # under it afresh if the organization returns).
-                users = User.filter(organization_id=org.id, type__in=LICENSED_TYPES).using_db(conn)
+                users = actor.data.users.filter(type__in=LICENSED_TYPES).using_db(conn)
                 if under_license_management(org):
                     await users.filter(license_managed_since__isnull=True).update(
                         license_managed_since=datetime.now(UTC)

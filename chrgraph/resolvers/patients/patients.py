@@ -11,7 +11,8 @@ from tortoise.exceptions import IntegrityError
 
 from chrgraph.audit import events
 from chrgraph.auth.principals import Actor
-from chrgraph.db.models import IdentifierType, Patient, PatientIdentifier, PortalSettings
+from chrgraph.db.models import IdentifierType, Patient, PatientIdentifier
+from chrgraph.db.tenant import OrganizationData
 from chrgraph.db.transactions import atomic
 from chrgraph.resolvers.errors import ErrorCode, OperationFailed, UserError, fail
 from chrgraph.resolvers.users.profile import check_email
@@ -82,13 +83,11 @@ def _clean(errors: Errors, fields: dict[str, Any]) -> dict[str, Any]:
     return cleaned
 
 
-async def _identifiers(errors: Errors, org_id: int, identifiers: list[Identifier]) -> list[Identifier]:
+async def _identifiers(errors: Errors, data: OrganizationData, identifiers: list[Identifier]) -> list[Identifier]:
     known = set(
         cast(
             list[int],  # Tortoise types a flat values_list as tuples
-            await IdentifierType.filter(organization_id=org_id, id__in=[i.type_id for i in identifiers]).values_list(
-                "id", flat=True
-            ),
+            await data.identifier_types.filter(id__in=[i.type_id for i in identifiers]).values_list("id", flat=True),
         )
     )
     result = []
@@ -101,10 +100,10 @@ async def _identifiers(errors: Errors, org_id: int, identifiers: list[Identifier
     return result
 
 
-async def _duplicate(org_id: int, health_card: str | None, exclude: int | None = None) -> UserError | None:
+async def _duplicate(data: OrganizationData, health_card: str | None, exclude: int | None = None) -> UserError | None:
     if not health_card:
         return None
-    query = Patient.filter(organization_id=org_id, health_card_number=health_card)
+    query = data.patients.filter(health_card_number=health_card)
     if exclude is not None:
         query = query.exclude(id=exclude)
     existing = await query.first()
@@ -127,17 +126,17 @@ async def register_patient(actor: Actor, fields: dict[str, Any], identifiers: li
     not the portal is enabled yet."""
     errors = Errors()
     fields = _clean(errors, {name: fields.get(name) for name in PATIENT_FIELDS})
-    identifiers = await _identifiers(errors, actor.organization_id, identifiers)
+    identifiers = await _identifiers(errors, actor.data, identifiers)
     if errors:
         raise OperationFailed(*errors.items)
-    if duplicate := await _duplicate(actor.organization_id, fields["health_card_number"]):
+    if duplicate := await _duplicate(actor.data, fields["health_card_number"]):
         raise OperationFailed(duplicate)
     try:
         async with atomic() as conn:
-            portal = await PortalSettings.filter(organization_id=actor.organization_id).using_db(conn).first()
+            portal = await actor.data.portal_settings.using_db(conn).first()
             portal_access = bool(portal and portal.accessible_for_new_patients)
-            patient = Patient(
-                organization_id=actor.organization_id,
+            patient = actor.data.new(
+                Patient,
                 portal_access=portal_access,
                 search_key=search_key(fields["first_name"], fields["last_name"]),
                 **fields,
@@ -156,13 +155,13 @@ async def register_patient(actor: Actor, fields: dict[str, Any], identifiers: li
                 {**snapshot(patient), "identifiers": {str(i.type_id): i.value for i in identifiers}},
             )
     except IntegrityError as exc:  # a concurrent registration took the health card number
-        duplicate = await _duplicate(actor.organization_id, fields["health_card_number"])
+        duplicate = await _duplicate(actor.data, fields["health_card_number"])
         raise OperationFailed(duplicate or UserError(ErrorCode.PATIENT_ALREADY_EXISTS, "Already registered.")) from exc
     return patient
 
 
 async def get_patient(actor: Actor, patient_id: int | None, conn=None, field: str = "patientId") -> Patient:
-    query = Patient.filter(id=patient_id, organization_id=actor.organization_id)
+    query = actor.data.patients.filter(id=patient_id)
     patient = await (query.using_db(conn) if conn else query).first() if patient_id is not None else None
     if patient is None:
         raise fail(ErrorCode.NOT_FOUND, "No such patient.", field)
@@ -175,11 +174,11 @@ async def update_patient(
     errors = Errors()
     changes = _clean(errors, {k: v for k, v in changes.items() if k in PATIENT_FIELDS})
     if identifiers is not None:
-        identifiers = await _identifiers(errors, actor.organization_id, identifiers)
+        identifiers = await _identifiers(errors, actor.data, identifiers)
     if errors:
         raise OperationFailed(*errors.items)
     patient = await get_patient(actor, patient_id)
-    if duplicate := await _duplicate(actor.organization_id, changes.get("health_card_number"), patient.id):
+    if duplicate := await _duplicate(actor.data, changes.get("health_card_number"), patient.id):
         raise OperationFailed(duplicate)
     try:
         async with atomic() as conn:
@@ -217,9 +216,9 @@ async def create_identifier_type(actor: Actor, name: str) -> IdentifierType:
     if errors:
         raise OperationFailed(*errors.items)
     async with atomic() as conn:
-        if await IdentifierType.filter(organization_id=actor.organization_id, name=name).using_db(conn).exists():
+        if await actor.data.identifier_types.filter(name=name).using_db(conn).exists():
             raise fail(ErrorCode.INVALID_INPUT, "An identifier type with that name exists.", "name")
-        row = await IdentifierType.create(organization_id=actor.organization_id, name=name, using_db=conn)
+        row = await actor.data.create(IdentifierType, name=name, using_db=conn)
         await events.record(conn, actor, "IDENTIFIER_TYPE_CREATED", "IdentifierType", row.id, {"name": name})
     return row
 
@@ -233,7 +232,7 @@ def patients_query(
     identifier_type_id: int | None = None,
     identifier_value: str | None = None,
 ):
-    query = Patient.filter(organization_id=actor.organization_id)
+    query = actor.data.patients
     if search:
         for word in fold(search).split():
             query = query.filter(search_key__contains=word)

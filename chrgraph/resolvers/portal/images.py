@@ -20,6 +20,7 @@ from PIL import Image, ImageOps, JpegImagePlugin, UnidentifiedImageError
 from chrgraph.audit import events
 from chrgraph.auth.principals import Actor
 from chrgraph.db.models import Organization, PortalImage
+from chrgraph.db.tenant import OrganizationData
 from chrgraph.db.transactions import atomic
 from chrgraph.resolvers.errors import ErrorCode, OperationFailed, fail
 
@@ -137,9 +138,9 @@ async def upload_background_image(actor: Actor, data: bytes) -> PortalImage:
     async with atomic() as conn:
         # Serialize uploads and removals of one organization.
         await Organization.filter(id=actor.organization_id).using_db(conn).select_for_update().get()
-        replaced = await _delete_current(conn, actor.organization_id)
-        image = await PortalImage.create(
-            organization_id=actor.organization_id,
+        replaced = await _delete_current(conn, actor.data)
+        image = await actor.data.create(
+            PortalImage,
             token=secrets.token_urlsafe(32),
             content_type=clean.content_type,
             width=clean.width,
@@ -173,11 +174,11 @@ async def remove_background_image(actor: Actor) -> bool:
     removing none changes and records nothing."""
     async with atomic() as conn:
         await Organization.filter(id=actor.organization_id).using_db(conn).select_for_update().get()
-        query = PortalImage.filter(organization_id=actor.organization_id, current=True)
+        query = actor.data.portal_images.filter(current=True)
         current = await query.using_db(conn).first()
         if current is None:
             return False
-        await _delete_current(conn, actor.organization_id)
+        await _delete_current(conn, actor.data)
         await events.record(
             conn,
             actor,
@@ -189,17 +190,17 @@ async def remove_background_image(actor: Actor) -> bool:
     return True
 
 
-async def _delete_current(conn, organization_id: int) -> int | None:
+async def _delete_current(conn, data: OrganizationData) -> int | None:
     """Delete the organization's stored background(s); the id of the one shown, if any."""
-    query = PortalImage.filter(organization_id=organization_id).using_db(conn)
+    query = data.portal_images.using_db(conn)
     ids = cast(list[int], await query.order_by("-id").values_list("id", flat=True))  # Tortoise types it as tuples
     if ids:
-        await PortalImage.filter(id__in=ids).using_db(conn).delete()
+        await data.portal_images.filter(id__in=ids).using_db(conn).delete()
     return ids[0] if ids else None
 
 
-async def current_background(organization_id: int) -> PortalImage | None:
-    return await PortalImage.filter(organization_id=organization_id, current=True).first()
+async def current_background(data: OrganizationData) -> PortalImage | None:
+    return await data.portal_images.filter(current=True).first()
 
 
 async def served_background(token: str) -> PortalImage | None:

@@ -9,13 +9,13 @@ from chrgraph.audit import events
 from chrgraph.auth.principals import Actor
 from chrgraph.db.models import (
     AppointmentStatus,
-    AuditEvent,
     NotificationLogin,
     Organization,
     Patient,
     PortalHiddenStatus,
     PortalSettings,
 )
+from chrgraph.db.tenant import OrganizationData
 from chrgraph.db.transactions import atomic
 from chrgraph.resolvers.errors import ErrorCode, OperationFailed
 from chrgraph.resolvers.patients.patients import get_patient
@@ -41,13 +41,13 @@ HISTORY_ACTIONS = (
 )
 
 
-async def portal_settings(organization_id: int, conn=None) -> tuple[PortalSettings, list[AppointmentStatus]]:
+async def portal_settings(data: OrganizationData, conn=None) -> tuple[PortalSettings, list[AppointmentStatus]]:
     """The settings (the defaults when never changed) and the hidden statuses."""
-    query = PortalSettings.filter(organization_id=organization_id)
+    query = data.portal_settings
     row = await (query.using_db(conn) if conn else query).first()
     if row is None:
-        row = PortalSettings(organization_id=organization_id)
-    hidden_query = PortalHiddenStatus.filter(organization_id=organization_id)
+        row = data.new(PortalSettings)
+    hidden_query = data.portal_hidden_statuses
     # Tortoise types a flat values_list as a list of tuples: the cast names the element type.
     hidden = cast(
         list[AppointmentStatus],
@@ -91,7 +91,7 @@ async def update_portal_settings(actor: Actor, changes: dict[str, Any]) -> tuple
         _check_stripe(errors, org, changes)
         if errors:
             raise OperationFailed(*errors.items)
-        row, hidden = await portal_settings(org.id, conn)
+        row, hidden = await portal_settings(actor.data, conn)
         before = _snapshot(row, hidden)
         for name, attr in BOOLEAN_SETTINGS.items():
             if name in changes:
@@ -109,9 +109,9 @@ async def update_portal_settings(actor: Actor, changes: dict[str, Any]) -> tuple
         if delta:
             await row.save(using_db=conn)
             if "hiddenAppointmentStatuses" in delta:
-                await PortalHiddenStatus.filter(organization_id=org.id).using_db(conn).delete()
+                await actor.data.portal_hidden_statuses.using_db(conn).delete()
                 await PortalHiddenStatus.bulk_create(
-                    [PortalHiddenStatus(organization_id=org.id, status=s) for s in hidden], using_db=conn
+                    [actor.data.new(PortalHiddenStatus, status=s) for s in hidden], using_db=conn
                 )
             await events.record(conn, actor, "PORTAL_SETTINGS_UPDATED", "PortalSettings", org.id, delta)
     return row, hidden
@@ -138,9 +138,7 @@ async def stripe_disconnected(conn, actor: Actor) -> None:
     """Portal billing needs Stripe: disconnecting it turns portal billing off, in the
     caller's transaction, with its own audit event."""
     turned_off = await (
-        PortalSettings.filter(organization_id=actor.organization_id, portal_billing=True)
-        .using_db(conn)
-        .update(portal_billing=False)
+        actor.data.portal_settings.filter(portal_billing=True).using_db(conn).update(portal_billing=False)
     )
     if turned_off:
         await events.record(
@@ -171,4 +169,4 @@ async def set_patient_portal_access(actor: Actor, patient_id: int | None, enable
 
 
 def portal_history_query(actor: Actor):
-    return AuditEvent.filter(organization_id=actor.organization_id, action__in=HISTORY_ACTIONS).order_by("-seq")
+    return actor.data.audit_events.filter(action__in=HISTORY_ACTIONS).order_by("-seq")

@@ -13,7 +13,6 @@ from chrgraph.db.models import (
     Appointment,
     AppointmentStatus,
     Organization,
-    Questionnaire,
     QuestionnaireStatus,
     User,
     UserType,
@@ -63,7 +62,7 @@ def check_slot(errors: Errors, start: datetime | None, duration: int | None, now
 
 
 async def lock_practitioner(conn, actor: Actor, practitioner_id: int | None, field: str = "practitionerId") -> User:
-    query = User.filter(id=practitioner_id, organization_id=actor.organization_id).exclude(type=UserType.SUPPORT)
+    query = actor.data.users.filter(id=practitioner_id).exclude(type=UserType.SUPPORT)
     practitioner = await query.using_db(conn).select_for_update().first() if practitioner_id else None
     if practitioner is None:
         raise fail(ErrorCode.NOT_FOUND, "No such practitioner.", field)
@@ -117,8 +116,8 @@ async def book_appointment(
                 "start",
                 related=("Appointment", taken[0].id),
             )
-        appointment = await Appointment.create(
-            organization_id=org.id,
+        appointment = await actor.data.create(
+            Appointment,
             practitioner_id=practitioner.id,
             patient_id=patient.id,
             start=start,
@@ -131,7 +130,7 @@ async def book_appointment(
 
 
 async def _get(conn, actor: Actor, appointment_id: int | None) -> Appointment:
-    query = Appointment.filter(id=appointment_id, organization_id=actor.organization_id)
+    query = actor.data.appointments.filter(id=appointment_id)
     row = await query.using_db(conn).first() if appointment_id is not None else None
     if row is None:
         raise fail(ErrorCode.NOT_FOUND, "No such appointment.", "appointmentId")
@@ -200,7 +199,7 @@ async def set_appointment_status(
             appointment.cancel_reason = reason
             # Its questionnaires are removed, never deleted.
             await (
-                Questionnaire.filter(appointment_id=appointment.id)
+                actor.data.questionnaires.filter(appointment_id=appointment.id)
                 .using_db(conn)
                 .update(status=QuestionnaireStatus.REMOVED)
             )
@@ -225,7 +224,7 @@ def appointments_query(
     start_before: datetime | None = None,
     statuses: list[AppointmentStatus] | None = None,
 ):
-    query = Appointment.filter(organization_id=actor.organization_id)
+    query = actor.data.appointments
     if practitioner_id is not None:
         query = query.filter(practitioner_id=practitioner_id)
     if patient_id is not None:

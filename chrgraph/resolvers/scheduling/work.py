@@ -8,7 +8,6 @@ from datetime import datetime
 from chrgraph.audit import events
 from chrgraph.auth.principals import Actor
 from chrgraph.db.models import (
-    Appointment,
     InboxMessage,
     LabIntegration,
     MdBillingConnection,
@@ -25,7 +24,7 @@ from chrgraph.resolvers.validation import Errors
 
 
 async def _member(actor: Actor, user_id: int | None, field: str, conn=None, *, practitioner: bool = False) -> User:
-    query = User.filter(id=user_id, organization_id=actor.organization_id).exclude(
+    query = actor.data.users.filter(id=user_id).exclude(
         type__in=[UserType.SUPPORT, UserType.SERVICE_ACCOUNT] if practitioner else [UserType.SUPPORT]
     )
     if practitioner:
@@ -54,15 +53,13 @@ async def create_questionnaire(
         patient = await get_patient(actor, patient_id, conn)
         if (
             appointment_id is not None
-            and not await Appointment.filter(
-                id=appointment_id, organization_id=actor.organization_id, patient_id=patient.id
-            )
+            and not await actor.data.appointments.filter(id=appointment_id, patient_id=patient.id)
             .using_db(conn)
             .exists()
         ):
             raise fail(ErrorCode.NOT_FOUND, "No such appointment of this patient.", "appointmentId")
-        row = await Questionnaire.create(
-            organization_id=actor.organization_id,
+        row = await actor.data.create(
+            Questionnaire,
             kind=kind,
             title=title,
             practitioner_id=practitioner.id,
@@ -106,8 +103,8 @@ async def create_inbox_message(
         owner = await _member(actor, owner_id, "ownerId", conn)
         sender = await _member(actor, sender_id, "senderId", conn) if sender_id is not None else None
         patient = await get_patient(actor, patient_id, conn) if patient_id is not None else None
-        row = await InboxMessage.create(
-            organization_id=actor.organization_id,
+        row = await actor.data.create(
+            InboxMessage,
             owner_id=owner.id,
             sender_id=sender.id if sender else None,
             patient_id=patient.id if patient else None,
@@ -137,13 +134,9 @@ async def create_lab_integration(
     async with atomic() as conn:
         backer = await _member(actor, backed_by_id, "backedById", conn)
         if is_main:  # one main per organization: the new main replaces the old
-            await (
-                LabIntegration.filter(organization_id=actor.organization_id, is_main=True)
-                .using_db(conn)
-                .update(is_main=False)
-            )
-        row = await LabIntegration.create(
-            organization_id=actor.organization_id,
+            await actor.data.lab_integrations.filter(is_main=True).using_db(conn).update(is_main=False)
+        row = await actor.data.create(
+            LabIntegration,
             name=name,
             backed_by_id=backer.id,
             is_main=is_main,
@@ -167,10 +160,10 @@ async def create_mdbilling_connection(actor: Actor, *, user_id: int | None, acco
         raise OperationFailed(*errors.items)
     async with atomic() as conn:
         user = await _member(actor, user_id, "userId", conn, practitioner=True)
-        if await MdBillingConnection.filter(user_id=user.id, connected=True).using_db(conn).exists():
+        if await actor.data.md_billing_connections.filter(user_id=user.id, connected=True).using_db(conn).exists():
             raise fail(ErrorCode.INVALID_STATE, "That practitioner already has an MDBilling connection.", "userId")
-        row = await MdBillingConnection.create(
-            organization_id=actor.organization_id,
+        row = await actor.data.create(
+            MdBillingConnection,
             user_id=user.id,
             account_number=account_number,
             using_db=conn,

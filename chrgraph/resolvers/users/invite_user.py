@@ -10,6 +10,7 @@ from chrgraph.audit import events
 from chrgraph.auth.principals import Actor
 from chrgraph.db.compiled import ByIds
 from chrgraph.db.models import Organization, Role, User, UserRole, UserStatus, UserType
+from chrgraph.db.tenant import OrganizationData
 from chrgraph.db.transactions import atomic
 from chrgraph.resolvers.errors import ErrorCode, OperationFailed, fail
 from chrgraph.resolvers.licensing.changes import initial_license, record_status
@@ -38,8 +39,8 @@ def email_taken() -> OperationFailed:
     return fail(ErrorCode.EMAIL_TAKEN, "A user with that email exists.", "email")
 
 
-async def _roles(errors: Errors, org_id: int, role_ids: list[int]) -> list[Role]:
-    roles = await Role.filter(id__in=role_ids, organization_id=org_id) if role_ids else []
+async def _roles(errors: Errors, data: OrganizationData, role_ids: list[int]) -> list[Role]:
+    roles = await data.roles.filter(id__in=role_ids) if role_ids else []
     if len({r.id for r in roles}) != len(set(role_ids)):
         errors.add(ErrorCode.NOT_FOUND, "No such role.", "roleIds")
     return roles
@@ -56,13 +57,13 @@ async def invite_user(
     if profile.type not in (UserType.STAFF, UserType.PRACTITIONER):
         errors.add(ErrorCode.INVALID_INPUT, "Invite Staff or Practitioners only.", "type")
     profile = check_profile(errors, org, profile)
-    await check_locum_target(errors, org.id, profile.locum)
-    roles = await _roles(errors, org.id, role_ids or [])
+    await check_locum_target(errors, actor.data, profile.locum)
+    roles = await _roles(errors, actor.data, role_ids or [])
     if errors:
         raise OperationFailed(*errors.items)
     now = datetime.now(UTC)
-    user = User(
-        organization_id=org.id,
+    user = actor.data.new(
+        User,
         email=email,
         login_email=email,
         status=UserStatus.INVITED,
@@ -116,7 +117,7 @@ async def create_service_account(
         raise OperationFailed(*errors.items)
     async with atomic() as conn:
         # Service accounts may reuse any address and never log in: no login_email.
-        user = User(organization_id=org.id, email=email, login_email=None, status=UserStatus.ACTIVE)
+        user = actor.data.new(User, email=email, login_email=None, status=UserStatus.ACTIVE)
         apply_profile(user, profile)
         await user.save(using_db=conn)
         await record_status(conn, user, UserStatus.ACTIVE)

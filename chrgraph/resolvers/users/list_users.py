@@ -4,7 +4,7 @@ ordered; text search on the folded name-and-email key."""
 from __future__ import annotations
 
 from chrgraph.auth.principals import Actor
-from chrgraph.db.models import Role, User, UserType
+from chrgraph.db.models import UserType
 from chrgraph.resolvers.users.text import fold
 
 ORDERS = {
@@ -26,7 +26,7 @@ def users_query(
     order: str = "LAST_NAME",
     descending: bool = False,
 ):
-    query = User.filter(organization_id=actor.organization_id).exclude(type=UserType.SUPPORT)
+    query = actor.data.users.exclude(type=UserType.SUPPORT)
     for name, value in (
         ("status", status),
         ("type", type),
@@ -43,4 +43,4 @@ def users_query(
 
 
 def roles_query(actor: Actor):
-    return Role.filter(organization_id=actor.organization_id).order_by("id")
+    return actor.data.roles.order_by("id")

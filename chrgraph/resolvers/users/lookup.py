@@ -12,7 +12,7 @@ from chrgraph.resolvers.validation import text_problem
 async def get_user(
     actor: Actor, user_id: int | None, conn=None, field: str = "userId", *, include_support: bool = False
 ) -> User:
-    query = User.filter(id=user_id, organization_id=actor.organization_id)
+    query = actor.data.users.filter(id=user_id)
     if not include_support:
         query = query.exclude(type=UserType.SUPPORT)
     user = await (query.using_db(conn) if conn else query).first() if user_id is not None else None
@@ -29,7 +29,7 @@ async def require_password(actor: Actor, password: str | None) -> None:
         return
     if not password:
         raise fail(ErrorCode.PASSWORD_REQUIRED, "Re-enter your password to do this.", "password")
-    user = await User.get(id=principal.user_id)
+    user = await actor.data.users.get(id=principal.user_id)
     # Checked before Argon2 runs: a 100,000-character "password" is refused, not hashed.
     if text_problem(password, MAX_LENGTH) or not await verify_password(user.password_hash, password):
         raise fail(ErrorCode.PASSWORD_INVALID, "That password is not right.", "password")

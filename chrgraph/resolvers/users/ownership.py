@@ -42,7 +42,7 @@ async def set_support_password(actor: Actor, password: str) -> User:
         raise fail(ErrorCode.PASSWORD_TOO_WEAK, problem, "password")
     password_hash = await hash_password(password)
     async with atomic() as conn:
-        support = await User.filter(organization_id=actor.organization_id, type=UserType.SUPPORT).using_db(conn).get()
+        support = await actor.data.users.filter(type=UserType.SUPPORT).using_db(conn).get()
         support.password_hash = password_hash
         await support.save(using_db=conn, update_fields=["password_hash"])
         await events.record(conn, actor, "SUPPORT_PASSWORD_SET", "User", support.id, {"password": "set"})

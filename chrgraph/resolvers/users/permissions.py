@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import cast
 
 from chrgraph.db.models import Permission, Role, RolePermission, User, UserPermission, UserRole
+from chrgraph.db.tenant import OrganizationData
 
 ALL_BUT_SUPPORT = frozenset(p for p in Permission if p is not Permission.MANAGE_API_CONSUMERS)
 BUILTIN_ROLES: dict[str, frozenset[Permission]] = {
@@ -19,8 +20,8 @@ NEVER_GRANTABLE = frozenset({Permission.MANAGE_API_CONSUMERS})
 
 async def create_builtin_roles(conn, organization_id: int) -> None:
     for name, permissions in BUILTIN_ROLES.items():
-        role = await Role.create(
-            organization_id=organization_id,
+        role = await OrganizationData(organization_id).create(
+            Role,
             name=name,
             builtin=True,
             description=f"Built-in {name} role",

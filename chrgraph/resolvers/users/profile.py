@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any
 
 from chrgraph.db.models import Classification, License, Organization, User, UserStatus, UserType
+from chrgraph.db.tenant import OrganizationData
 from chrgraph.resolvers.errors import ErrorCode
 from chrgraph.resolvers.licensing.catalog import fits, licensed_type
 from chrgraph.resolvers.licensing.management import under_license_management
@@ -148,7 +149,7 @@ def check_profile(
 
 async def check_locum_target(
     errors: Errors,
-    org_id: int,
+    data: OrganizationData,
     locum: Locum | None,
     user_id: int | None = None,
     *,
@@ -156,7 +157,7 @@ async def check_locum_target(
 ) -> None:
     if locum is None or locum.covered_user_id is None:
         return
-    covered = await User.get_or_none(id=locum.covered_user_id, organization_id=org_id, type=UserType.PRACTITIONER)
+    covered = await data.users.get_or_none(id=locum.covered_user_id, type=UserType.PRACTITIONER)
     if covered is None or covered.id == user_id or covered.status is UserStatus.DEACTIVATED:
         errors.add(ErrorCode.NOT_FOUND, "No such practitioner to cover.", *prefix, "locum", "practitionerId")
 

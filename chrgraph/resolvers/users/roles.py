@@ -37,11 +37,9 @@ async def create_role(actor: Actor, name: str, description: str | None, permissi
     if errors:
         raise OperationFailed(*errors.items)
     async with atomic() as conn:
-        if await Role.filter(organization_id=actor.organization_id, name=name).using_db(conn).exists():
+        if await actor.data.roles.filter(name=name).using_db(conn).exists():
             raise fail(ErrorCode.ROLE_NAME_TAKEN, "A role with that name exists.", "name")
-        role = await Role.create(
-            organization_id=actor.organization_id, name=name, description=description, using_db=conn
-        )
+        role = await actor.data.create(Role, name=name, description=description, using_db=conn)
         await RolePermission.bulk_create(
             [RolePermission(role_id=role.id, permission=p) for p in sorted(set(permissions))], using_db=conn
         )
@@ -71,7 +69,7 @@ async def update_role(
     if errors:
         raise OperationFailed(*errors.items)
     async with atomic() as conn:
-        role = await Role.filter(id=role_id, organization_id=actor.organization_id).using_db(conn).first()
+        role = await actor.data.roles.filter(id=role_id).using_db(conn).first()
         if role is None:
             raise fail(ErrorCode.NOT_FOUND, "No such role.", "roleId")
         if role.builtin:
@@ -82,7 +80,7 @@ async def update_role(
             "permissions": sorted((await role_permissions([role.id], conn))[role.id]),
         }
         if name and name != role.name:
-            if await Role.filter(organization_id=actor.organization_id, name=name).using_db(conn).exists():
+            if await actor.data.roles.filter(name=name).using_db(conn).exists():
                 raise fail(ErrorCode.ROLE_NAME_TAKEN, "A role with that name exists.", "name")
             role.name = name
         if description is not None:
@@ -111,7 +109,7 @@ async def assign_roles(actor: Actor, user_id: int, role_ids: list[int], password
     await require_password(actor, password)
     async with atomic() as conn:
         user = await get_user(actor, user_id, conn)
-        roles = await Role.filter(id__in=role_ids, organization_id=actor.organization_id).using_db(conn)
+        roles = await actor.data.roles.filter(id__in=role_ids).using_db(conn)
         if len(roles) != len(set(role_ids)):
             raise fail(ErrorCode.NOT_FOUND, "No such role.", "roleIds")
         if user.status is UserStatus.DEACTIVATED:
@@ -122,7 +120,7 @@ async def assign_roles(actor: Actor, user_id: int, role_ids: list[int], password
             await UserRole.filter(user_id=user.id, role_id__in=list(current - wanted)).using_db(conn).delete()
             for role_id in sorted(wanted - current):
                 await UserRole.create(user_id=user.id, role_id=role_id, using_db=conn)
-            names = {r.id: r.name for r in await Role.filter(id__in=list(current | wanted)).using_db(conn)}
+            names = {r.id: r.name for r in await actor.data.roles.filter(id__in=list(current | wanted)).using_db(conn)}
             await epoch.bump(conn)
             await events.record(
                 conn,

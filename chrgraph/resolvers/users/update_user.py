@@ -50,7 +50,7 @@ async def update_user(actor: Actor, user_id: int, changes: dict[str, Any]):
         profile = check_profile(errors, org, Profile.of(user).merged(changes))
         # A classification that the current license does not fit is reported on
         # `license` by check_profile: the input must carry a fitting one.
-        await check_locum_target(errors, org.id, profile.locum, user.id)
+        await check_locum_target(errors, actor.data, profile.locum, user.id)
         if errors:
             raise OperationFailed(*errors.items)
         before = snapshot(user)

@@ -12,6 +12,7 @@ from chrgraph.db.models import LicenseUpgradeRequest as RequestModel
 from chrgraph.db.models import UpgradeRequestStatus as DomainRequestStatus
 from chrgraph.resolvers.errors import OperationFailed
 from chrgraph.resolvers.licensing import operations as ops
+from chrgraph.resolvers.licensing import queries
 from chrgraph.resolvers.licensing.billing import billing_statement
 from chrgraph.resolvers.licensing.catalog import CATALOG
 from chrgraph.resolvers.licensing.catalog import Feature as DomainFeature
@@ -294,10 +295,8 @@ class LicensingQuery:
     async def license_upgrade_requests(
         self, info: strawberry.Info, status: UpgradeRequestStatus | None = None
     ) -> list[LicenseUpgradeRequest] | None:
-        query = RequestModel.filter(organization_id=info.context.principal.organization_id)
-        if status is not None:
-            query = query.filter(status=status)
-        return [LicenseUpgradeRequest.from_model(r) for r in await query.order_by("-id").limit(500)]
+        rows = await queries.license_upgrade_requests(info.context.data, status)
+        return [LicenseUpgradeRequest.from_model(r) for r in rows]
 
     @strawberry.field(
         description="Billed users per license for a month (YYYY-MM), with a forecast.",
@@ -386,7 +385,7 @@ class LicensingMutation:
 
 
 async def _request_node(ctx, pk: int):
-    row = await RequestModel.get_or_none(id=pk, organization_id=ctx.principal.organization_id)
+    row = await queries.license_upgrade_request(ctx.data, pk)
     return LicenseUpgradeRequest.from_model(row) if row else None
 
 

@@ -8,9 +8,8 @@ from functools import partial
 import strawberry
 from strawberry import relay
 
-from chrgraph.db.models import IdentifierType as IdentifierTypeModel
-from chrgraph.db.models import Patient as PatientModel
 from chrgraph.resolvers.patients import patients as ops
+from chrgraph.resolvers.patients import queries
 from chrgraph.schema.errors import UserError, checked_text
 from chrgraph.schema.nodes import register_node
 from chrgraph.schema.patients.types import IdentifierType, Patient
@@ -98,11 +97,7 @@ class PatientsQuery:
     @strawberry.field(description="One patient by id.", permission_classes=[CanManagePatients])
     async def patient(self, info: strawberry.Info, id: relay.GlobalID) -> Patient | None:
         parsed = parse_global_id(id, "Patient")
-        row = (
-            await PatientModel.get_or_none(id=parsed[1], organization_id=info.context.principal.organization_id)
-            if parsed
-            else None
-        )
+        row = await queries.patient(info.context.data, parsed[1]) if parsed else None
         return Patient.from_model(row) if row else None
 
     @strawberry.field(description="Patients, by name.", permission_classes=[CanManagePatients])
@@ -147,7 +142,7 @@ class PatientsQuery:
 
     @strawberry.field(description="The organization's identifier types.", permission_classes=[CanManagePatients])
     async def identifier_types(self, info: strawberry.Info) -> list[IdentifierType] | None:
-        rows = await IdentifierTypeModel.filter(organization_id=info.context.principal.organization_id).order_by("id")
+        rows = await queries.identifier_types(info.context.data)
         return [IdentifierType.from_model(r) for r in rows]
 
 
@@ -174,7 +169,7 @@ class PatientsMutation:
 
 
 async def _patient_node(ctx, pk: int) -> Patient | None:
-    row = await PatientModel.get_or_none(id=pk, organization_id=ctx.principal.organization_id)
+    row = await queries.patient(ctx.data, pk)
     return Patient.from_model(row) if row else None
 
 

@@ -9,11 +9,11 @@ from strawberry import relay
 from strawberry.file_uploads import Upload
 
 from chrgraph.db.models import NotificationLogin as DomainNotificationLogin
-from chrgraph.db.models import Organization as OrganizationModel
 from chrgraph.db.models import PortalImage as PortalImageModel
 from chrgraph.resolvers.errors import ErrorCode, fail
 from chrgraph.resolvers.portal import images
 from chrgraph.resolvers.portal import settings as ops
+from chrgraph.resolvers.portal.queries import portal_view
 from chrgraph.schema.audit.types import AuditEvent
 from chrgraph.schema.errors import UserError
 from chrgraph.schema.organizations.types import Organization
@@ -67,14 +67,13 @@ class PortalSettings:
 
 
 async def _settings(organization_id: int) -> PortalSettings:
-    org = await OrganizationModel.get(id=organization_id)
-    row, hidden = await ops.portal_settings(organization_id)
-    image = await images.current_background(organization_id)
+    view = await portal_view(organization_id)
+    row, image = view.settings, view.background
     return PortalSettings(
-        portal_enabled=org.portal_enabled,
+        portal_enabled=view.organization.portal_enabled,
         **{attr: getattr(row, attr) for attr in ops.BOOLEAN_SETTINGS.values()},
         otp_timeout_minutes=row.otp_timeout_minutes,
-        hidden_appointment_statuses=hidden,
+        hidden_appointment_statuses=view.hidden_statuses,
         notification_login=row.notification_login,
         background_image=PortalImage.from_model(image) if image else None,
     )

@@ -9,14 +9,9 @@ from functools import partial
 import strawberry
 from strawberry import relay
 
-from chrgraph.db.models import Appointment as AppointmentModel
 from chrgraph.db.models import AppointmentStatus as DomainStatus
-from chrgraph.db.models import InboxMessage as InboxMessageModel
-from chrgraph.db.models import LabIntegration as LabIntegrationModel
-from chrgraph.db.models import MdBillingConnection as MdBillingModel
-from chrgraph.db.models import Questionnaire as QuestionnaireModel
 from chrgraph.resolvers.scheduling import appointments as ops
-from chrgraph.resolvers.scheduling import work
+from chrgraph.resolvers.scheduling import queries, work
 from chrgraph.schema.errors import UserError
 from chrgraph.schema.nodes import register_node
 from chrgraph.schema.payloads import perform, refers_to
@@ -170,16 +165,12 @@ def _filter_id(value: relay.GlobalID | None, type_name: str) -> int | None:
     return parsed[1] if parsed else -1  # an id of another type matches nothing
 
 
-def _org(info: strawberry.Info) -> int:
-    return info.context.principal.organization_id
-
-
 @strawberry.type
 class SchedulingQuery:
     @strawberry.field(description="One appointment by id.", permission_classes=[CanManageSchedule])
     async def appointment(self, info: strawberry.Info, id: relay.GlobalID) -> Appointment | None:
         parsed = parse_global_id(id, "Appointment")
-        row = await AppointmentModel.get_or_none(id=parsed[1], organization_id=_org(info)) if parsed else None
+        row = await queries.appointment(info.context.data, parsed[1]) if parsed else None
         return Appointment.from_model(row) if row else None
 
     @strawberry.field(description="Appointments ordered by start.", permission_classes=[CanManageSchedule])
@@ -229,18 +220,16 @@ class SchedulingQuery:
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[Questionnaire] | None:
-        query = QuestionnaireModel.filter(organization_id=_org(info))
-        if practitioner_id is not None:
-            query = query.filter(practitioner_id=_filter_id(practitioner_id, "User"))
-        if patient_id is not None:
-            query = query.filter(patient_id=_filter_id(patient_id, "Patient"))
-        if kind is not None:
-            query = query.filter(kind=kind)
-        if status is not None:
-            query = query.filter(status=status)
+        query = queries.questionnaires_query(
+            info.context.data,
+            practitioner_id=_filter_id(practitioner_id, "User"),
+            patient_id=_filter_id(patient_id, "Patient"),
+            kind=kind,
+            status=status,
+        )
         s = info.context.settings
         return await paginate(
-            query.order_by("-id"),
+            query,
             Questionnaire.from_model,
             first=first,
             after=after,
@@ -259,14 +248,12 @@ class SchedulingQuery:
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[InboxMessage] | None:
-        query = InboxMessageModel.filter(organization_id=_org(info))
-        if owner_id is not None:
-            query = query.filter(owner_id=_filter_id(owner_id, "User"))
-        if not include_hidden:
-            query = query.filter(hidden=False)
+        query = queries.inbox_messages_query(
+            info.context.data, owner_id=_filter_id(owner_id, "User"), include_hidden=include_hidden
+        )
         s = info.context.settings
         return await paginate(
-            query.order_by("-id"),
+            query,
             InboxMessage.from_model,
             first=first,
             after=after,
@@ -278,12 +265,12 @@ class SchedulingQuery:
 
     @strawberry.field(description="Lab integrations.", permission_classes=[CanManageSchedule])
     async def lab_integrations(self, info: strawberry.Info) -> list[LabIntegration] | None:
-        rows = await LabIntegrationModel.filter(organization_id=_org(info)).order_by("id")
+        rows = await queries.lab_integrations(info.context.data)
         return [LabIntegration.from_model(r) for r in rows]
 
     @strawberry.field(description="MDBilling connections.", permission_classes=[CanManageSchedule])
     async def md_billing_connections(self, info: strawberry.Info) -> list[MdBillingConnection] | None:
-        rows = await MdBillingModel.filter(organization_id=_org(info)).order_by("id")
+        rows = await queries.md_billing_connections(info.context.data)
         return [MdBillingConnection.from_model(r) for r in rows]
 
 
@@ -348,19 +335,13 @@ class SchedulingMutation:
         )
 
 
-def _scoped(model, convert):
+def _scoped(type_name: str, convert):
     async def resolve(ctx, pk: int):
-        row = await model.get_or_none(id=pk, organization_id=ctx.principal.organization_id)
+        row = await queries.scheduling_item(ctx.data, type_name, pk)
         return convert(row) if row else None
 
     return resolve
 
 
-for _name, _model, _type in (
-    ("Appointment", AppointmentModel, Appointment),
-    ("Questionnaire", QuestionnaireModel, Questionnaire),
-    ("InboxMessage", InboxMessageModel, InboxMessage),
-    ("LabIntegration", LabIntegrationModel, LabIntegration),
-    ("MdBillingConnection", MdBillingModel, MdBillingConnection),
-):
-    register_node(_name, _scoped(_model, _type.from_model), CanManageSchedule)
+for _type in (Appointment, Questionnaire, InboxMessage, LabIntegration, MdBillingConnection):
+    register_node(_type.__name__, _scoped(_type.__name__, _type.from_model), CanManageSchedule)

@@ -6,17 +6,15 @@ from dataclasses import dataclass, field
 import strawberry
 from strawberry import relay
 
-from chrgraph.db.compiled import ByIds
 from chrgraph.db.models import Appointment as AppointmentModel
 from chrgraph.db.models import AppointmentStatus as DomainAppointmentStatus
 from chrgraph.db.models import InboxMessage as InboxMessageModel
 from chrgraph.db.models import LabIntegration as LabIntegrationModel
 from chrgraph.db.models import MdBillingConnection as MdBillingModel
-from chrgraph.db.models import Patient as PatientModel
 from chrgraph.db.models import Questionnaire as QuestionnaireModel
 from chrgraph.db.models import QuestionnaireKind as DomainQuestionnaireKind
 from chrgraph.db.models import QuestionnaireStatus as DomainQuestionnaireStatus
-from chrgraph.db.models import User as UserModel
+from chrgraph.resolvers.scheduling.queries import people
 from chrgraph.schema.patients.types import Patient
 from chrgraph.schema.relay import as_row
 from chrgraph.schema.users.types import USER_COLUMNS, User
@@ -85,17 +83,10 @@ class Preloaded:
     patients: dict[int, Patient] = field(default_factory=dict)
 
 
-_users = ByIds(UserModel)  # SQL built once per page length (chrgraph/db/compiled.py)
-_patients = ByIds(PatientModel)
-
-
 async def preload_people(items: list, user_attrs: tuple[str, ...], patient_attrs: tuple[str, ...]) -> None:
-    """Users as `values()` rows (no model instances: a user has many columns the type does
-    not read); patients as models (measured: `values()` did not pay for them)."""
     user_ids = {getattr(i, a) for i in items for a in user_attrs} - {None}
     patient_ids = {getattr(i, a) for i in items for a in patient_attrs} - {None}
-    users = await _users.dicts(sorted(user_ids), *USER_COLUMNS)
-    patients = await _patients.fetch(sorted(patient_ids))
+    users, patients = await people(sorted(user_ids), sorted(patient_ids), USER_COLUMNS)
     preloaded = Preloaded(
         users={u["id"]: User.from_model(as_row(u)) for u in users},
         patients={p.id: Patient.from_model(p) for p in patients},

@@ -7,8 +7,7 @@ from enum import Enum
 import strawberry
 from strawberry import relay
 
-from chrgraph.db.models import Role as RoleModel
-from chrgraph.db.models import User as UserModel
+from chrgraph.resolvers.users import queries
 from chrgraph.resolvers.users.list_users import roles_query, users_query
 from chrgraph.schema.errors import checked_text
 from chrgraph.schema.nodes import register_node
@@ -102,10 +101,8 @@ class UsersQuery:
         parsed = parse_global_id(id, "User")
         if parsed is None:
             return None
-        row = await UserModel.get_or_none(id=parsed[1], organization_id=info.context.principal.organization_id)
-        if row is None or row.type.value == "SUPPORT":
-            return None
-        return User.from_model(row)
+        row = await queries.visible_user(info.context.data, parsed[1])
+        return User.from_model(row) if row else None
 
     @strawberry.field(description="The organization's roles.", permission_classes=[CanViewUsers])
     async def roles(self, info: strawberry.Info) -> list[Role] | None:
@@ -115,12 +112,12 @@ class UsersQuery:
 async def _user_node(ctx, pk: int) -> User | None:
     if not (CanViewUsers.allows(ctx.principal) or ctx.principal.user_id == pk):
         return None
-    row = await UserModel.get_or_none(id=pk, organization_id=ctx.principal.organization_id)
-    return User.from_model(row) if row and row.type.value != "SUPPORT" else None
+    row = await queries.visible_user(ctx.data, pk)
+    return User.from_model(row) if row else None
 
 
 async def _role_node(ctx, pk: int) -> Role | None:
-    row = await RoleModel.get_or_none(id=pk, organization_id=ctx.principal.organization_id)
+    row = await queries.role(ctx.data, pk)
     return Role.from_model(row) if row else None
 
 

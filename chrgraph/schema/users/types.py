@@ -1,26 +1,22 @@
 from __future__ import annotations
 
 import datetime
-from collections import defaultdict
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 import strawberry
 from strawberry import relay
 
-from chrgraph.db.compiled import ByIds
 from chrgraph.db.models import Classification as DomainClassification
 from chrgraph.db.models import License as DomainLicense
 from chrgraph.db.models import LicenseChangeKind as DomainLicenseChangeKind
 from chrgraph.db.models import Permission as DomainPermission
 from chrgraph.db.models import Role as RoleModel
-from chrgraph.db.models import RolePermission as RolePermissionModel
 from chrgraph.db.models import User as UserModel
-from chrgraph.db.models import UserPermission as UserPermissionModel
-from chrgraph.db.models import UserRole as UserRoleModel
 from chrgraph.db.models import UserStatus as DomainUserStatus
 from chrgraph.db.models import UserType as DomainUserType
 from chrgraph.resolvers.licensing.dates import local_date
+from chrgraph.resolvers.users.queries import access_of_users
 
 # strawberry.enum registers the domain enum in place and returns it; the plain alias
 # below each call is what type checkers read as a type.
@@ -117,32 +113,20 @@ class UserAccess:
         return found
 
 
-# The page's link queries, with SQL built once per page length (chrgraph/db/compiled.py).
-_roles_of_users = ByIds(UserRoleModel, "user_id")
-_permissions_of_roles = ByIds(RolePermissionModel, "role_id")
-_roles = ByIds(RoleModel)
-_extra_permissions_of_users = ByIds(UserPermissionModel, "user_id")
-
-
 async def preload_access(users: list[User]) -> None:
     ids = [u.id for u in users]
     if not ids:
         return
-    # Link rows as tuples (values_list): no model instance per row.
-    links = await _roles_of_users.tuples(ids, "user_id", "role_id", order_by=("role_id",))
-    role_ids = sorted({role_id for _, role_id in links})
-    permissions: dict[int, list] = defaultdict(list)
-    for role_id, permission in await _permissions_of_roles.tuples(role_ids, "role_id", "permission"):
-        permissions[role_id].append(permission)
+    rows = await access_of_users(ids)
     roles = {}
-    for row in await _roles.fetch(role_ids):
+    for row in rows.roles:
         role = Role.from_model(row)
-        role.preloaded_permissions = sorted(permissions[row.id])
+        role.preloaded_permissions = sorted(rows.permissions_of_roles.get(row.id, []))
         roles[row.id] = role
     access = UserAccess()
-    for user_id, role_id in links:
+    for user_id, role_id in rows.links:
         access.roles.setdefault(user_id, []).append(roles[role_id])
-    for user_id, permission in await _extra_permissions_of_users.tuples(ids, "user_id", "permission"):
+    for user_id, permission in rows.extras:
         access.extras.setdefault(user_id, []).append(permission)
     for user in users:
         user.preloaded = access
