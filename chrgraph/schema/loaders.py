@@ -8,7 +8,6 @@ from collections.abc import Iterable
 
 from strawberry.dataloader import DataLoader
 
-from chrgraph.db.compiled import ByIds
 from chrgraph.db.models import (
     ApiConsumer,
     ApiConsumerKey,
@@ -25,6 +24,7 @@ from chrgraph.db.models import (
     UserRole,
     UserStatus,
 )
+from chrgraph.db.raw import ByIds
 
 
 async def _keys_by_consumer(ids: Iterable[int]) -> list[list[ApiConsumerKey]]:

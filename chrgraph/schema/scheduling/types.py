@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 import strawberry
 from strawberry import relay
 
-from chrgraph.db.compiled import ByIds
 from chrgraph.db.models import Appointment as AppointmentModel
 from chrgraph.db.models import AppointmentStatus as DomainAppointmentStatus
 from chrgraph.db.models import InboxMessage as InboxMessageModel
@@ -17,6 +16,7 @@ from chrgraph.db.models import Questionnaire as QuestionnaireModel
 from chrgraph.db.models import QuestionnaireKind as DomainQuestionnaireKind
 from chrgraph.db.models import QuestionnaireStatus as DomainQuestionnaireStatus
 from chrgraph.db.models import User as UserModel
+from chrgraph.db.raw import ByIds
 from chrgraph.schema.patients.types import Patient
 from chrgraph.schema.relay import as_row
 from chrgraph.schema.users.types import USER_COLUMNS, User
@@ -80,7 +80,7 @@ class Preloaded:
     patients: dict[int, Patient] = field(default_factory=dict)
 
 
-_users = ByIds(UserModel)  # SQL built once per page length (chrgraph/db/compiled.py)
+_users = ByIds(UserModel)  # SQL built once per page length (chrgraph/db/raw.py)
 _patients = ByIds(PatientModel)
 
 

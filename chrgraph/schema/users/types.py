@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 import strawberry
 from strawberry import relay
 
-from chrgraph.db.compiled import ByIds
 from chrgraph.db.models import Classification as DomainClassification
 from chrgraph.db.models import License as DomainLicense
 from chrgraph.db.models import LicenseChangeKind as DomainLicenseChangeKind
@@ -19,6 +18,7 @@ from chrgraph.db.models import UserPermission as UserPermissionModel
 from chrgraph.db.models import UserRole as UserRoleModel
 from chrgraph.db.models import UserStatus as DomainUserStatus
 from chrgraph.db.models import UserType as DomainUserType
+from chrgraph.db.raw import ByIds
 from chrgraph.resolvers.licensing.dates import local_date
 
 UserType = strawberry.enum(DomainUserType, description="What kind of user.")
@@ -108,7 +108,7 @@ class UserAccess:
         return found
 
 
-# The page's link queries, with SQL built once per page length (chrgraph/db/compiled.py).
+# The page's link queries, with SQL built once per page length (chrgraph/db/raw.py).
 _roles_of_users = ByIds(UserRoleModel, "user_id")
 _permissions_of_roles = ByIds(RolePermissionModel, "role_id")
 _roles = ByIds(RoleModel)
