@@ -534,6 +534,8 @@ FAILING_COMMAND = """
 import typer
 from chrgraph.cli import boundary
 
+pytestmark = pytest.mark.cli
+
 app = typer.Typer()
 
 @app.command()
