@@ -73,4 +73,3 @@ schema = strawberry.Schema(
         scheduling_types.MdBillingConnection,
     ],
 )
-

@@ -93,7 +93,13 @@ class ChrSqliteClient(Observed, SqliteClient):
     for the writer, while a transaction's own reads go through its connection."""
 
     _reader: sqlite3.Connection | None = None
-    _fast = False  # this client's connection takes the fast paths
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._fast = _fast  # this client takes the fast paths (as installed when it was made)
+        # Replaces Tortoise's adapter (registered when its SQLite client was imported),
+        # before this client sends any statement.
+        sqlite3.register_adapter(datetime, _instant_text)
 
     def _in_transaction(self) -> TransactionContext:
         return ChrSqliteTransactionContext(ChrSqliteTransaction(self), self._lock)
@@ -101,10 +107,6 @@ class ChrSqliteClient(Observed, SqliteClient):
     async def create_connection(self, with_db: bool) -> None:
         """Tortoise's, with our loop-thread connection in place of aiosqlite's when the
         fast paths are on."""
-        # Replaces Tortoise's adapter (registered when its SQLite client was imported).
-        sqlite3.register_adapter(datetime, _instant_text)
-        if not self._connection:
-            self._fast = _fast
         if not self._connection and not self._fast:
             await super().create_connection(with_db)
         elif not self._connection:
