@@ -103,6 +103,9 @@ class Settings:
     invitation_ttl_days: float = 7.0
     license_mapping_threshold: float = 0.9
     license_job_interval_seconds: float = 3600.0
+    # The fast paths that reach into library internals (graphql-core, strawberry, Tortoise,
+    # OpenTelemetry): off runs each library's own path, with the same answers.
+    fast_paths: bool = True
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:

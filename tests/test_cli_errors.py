@@ -32,6 +32,8 @@ from tests.databases import ADMIN_URL, backend
 from tests.helpers import make_organization, make_vendor, public_pem, rsa_key, unique
 from tests.processes import ROOT, Completed, chrgraph, environment, free_port, run_process
 
+pytestmark = pytest.mark.cli
+
 T = TypeVar("T")
 DATABASE_VARIABLE = "CHRGRAPH_DATABASE_URL"
 KEY_VARIABLE = "CHRGRAPH_AUDIT_SIGNING_KEY"

@@ -17,7 +17,7 @@ import pytest
 from strawberry import relay
 from strawberry.permission import BasePermission
 
-import chrgraph.schema.view as view
+import chrgraph.http.graphql as view
 from chrgraph.auth import epoch
 from chrgraph.auth.principals import support_cli_actor
 from chrgraph.db import hooks

@@ -101,7 +101,7 @@ class _Scan(ast.NodeVisitor):
                         if alias.name == "models":
                             self.module_names.add(alias.asname or alias.name)
                 if node.module.split(".")[0] == "tortoise" or node.module in (
-                    "chrgraph.db.compiled",
+                    "chrgraph.db.raw",
                     "chrgraph.db.tenant",
                 ):
                     self.library_imports.append((node.lineno, node.module))

@@ -11,7 +11,7 @@ from chrgraph.audit.chain import event_hash, genesis_hash, hashed_fields
 from chrgraph.audit.redact import redact
 from chrgraph.auth.principals import Actor, PrincipalKind
 from chrgraph.db.models import ActorKind, AuditChainHead, AuditEvent
-from chrgraph.db.rows import insert
+from chrgraph.db.raw import insert
 
 _ACTOR_KINDS = {
     PrincipalKind.CONSUMER: ActorKind.CONSUMER,
@@ -65,7 +65,7 @@ _ADVANCE = {
 @dataclass(slots=True)
 class RecordedEvent:
     """An appended event: `AuditEvent`'s columns, without a model instance (the row is
-    never read back in its transaction; chrgraph/db/rows.py)."""
+    never read back in its transaction; chrgraph/db/raw.py)."""
 
     organization_id: int
     occurred_at: datetime

@@ -28,7 +28,7 @@ class Loaders(dict):
     and making all of them for every request was measurable (docs/performance.md)."""
 
     def __missing__(self, name: str) -> DataLoader:
-        loader = self[name] = DataLoader(_LOAD_FUNCTIONS[name])
+        loader = self[name] = DataLoader(_LOAD_FUNCTIONS[name])  # type: ignore[arg-type]  # batch functions take any iterable
         return loader
 
 

@@ -8,8 +8,8 @@ from tortoise.exceptions import IntegrityError
 
 from chrgraph.audit import events
 from chrgraph.auth.principals import Actor
-from chrgraph.db.compiled import ByIds
 from chrgraph.db.models import Organization, Role, User, UserRole, UserStatus, UserType
+from chrgraph.db.raw import ByIds
 from chrgraph.db.tenant import OrganizationData
 from chrgraph.db.transactions import atomic
 from chrgraph.resolvers.errors import ErrorCode, OperationFailed, fail

@@ -99,7 +99,7 @@ class UserAccess:
     roles: dict[int, list[Role]] = field(default_factory=dict)
     extras: dict[int, list] = field(default_factory=dict)
     # Effective permissions per (roles, extras) combination: users holding the same roles
-    # share one list, which the executor then serializes once (schema/execution.py).
+    # share one list, which the executor then serializes once (graphql_engine/executor.py).
     combined: dict[tuple, list] = field(default_factory=dict)
 
     def permissions_of(self, user_id: int) -> list:
