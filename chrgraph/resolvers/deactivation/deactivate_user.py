@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from enum import Enum
 
 from chrgraph.audit import events
-from chrgraph.auth import epoch
 from chrgraph.auth.principals import Actor
 from chrgraph.db.models import (
     Appointment,
@@ -129,7 +128,7 @@ async def deactivate_user(
     await require_password(actor, password)
     successors = lab_integration_successors or {}
     now = datetime.now(UTC)
-    async with atomic() as conn:
+    async with atomic(revokes_credentials=True) as conn:
         user = await get_user(actor, user_id, conn)
         org = await Organization.filter(id=actor.organization_id).using_db(conn).get()
         if org.owner_user_id == user.id:
@@ -284,7 +283,6 @@ async def deactivate_user(
                 "revokedSessions": revoked,
             },
         )
-    epoch.clear_local()
     return outcome
 
 

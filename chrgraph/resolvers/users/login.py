@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from chrgraph.audit import events
-from chrgraph.auth import epoch
 from chrgraph.auth.passwords import verify_password
 from chrgraph.auth.principals import Actor, Principal, PrincipalKind
 from chrgraph.auth.sessions import new_session_token
@@ -54,19 +53,17 @@ async def login(email: str, password: str, request_id: str | None = None) -> tup
 
 async def logout(actor: Actor) -> None:
     session_id = actor.principal.session_id
-    async with atomic() as conn:
+    async with atomic(revokes_credentials=True) as conn:
         await Session.filter(id=session_id).using_db(conn).update(revoked_at=datetime.now(UTC))
-        await epoch.bump(conn)
         await events.record(conn, actor, "USER_LOGGED_OUT", "User", actor.principal.user_id, {"sessionId": session_id})
-    epoch.clear_local()
 
 
 async def revoke_sessions(conn, user_id: int) -> int:
-    """Revoke every open session of a user (deactivation); bumps the epoch."""
+    """Revoke every open session of a user (deactivation), in a transaction that
+    declares `revokes_credentials`."""
     count = (
         await Session.filter(user_id=user_id, revoked_at__isnull=True)
         .using_db(conn)
         .update(revoked_at=datetime.now(UTC))
     )
-    await epoch.bump(conn)
     return count

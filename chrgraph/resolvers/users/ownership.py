@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from chrgraph.audit import events
-from chrgraph.auth import epoch
 from chrgraph.auth.passwords import hash_password, password_problem
 from chrgraph.auth.principals import Actor
 from chrgraph.db.models import Organization, User, UserStatus, UserType
@@ -14,7 +13,7 @@ from chrgraph.resolvers.users.lookup import get_user, require_password
 
 async def transfer_ownership(actor: Actor, user_id: int, password: str | None) -> Organization:
     await require_password(actor, password)
-    async with atomic() as conn:
+    async with atomic(revokes_credentials=True) as conn:
         user = await get_user(actor, user_id, conn)
         if user.type not in (UserType.STAFF, UserType.PRACTITIONER) or user.status is not UserStatus.ACTIVE:
             raise fail(ErrorCode.INVALID_STATE, "The new owner is an active Staff member or Practitioner.", "userId")
@@ -23,7 +22,6 @@ async def transfer_ownership(actor: Actor, user_id: int, password: str | None) -
         if before != user.id:
             org.owner_user_id = user.id
             await org.save(using_db=conn, update_fields=["owner_user_id"])
-            await epoch.bump(conn)
             await events.record(
                 conn,
                 actor,
@@ -32,7 +30,6 @@ async def transfer_ownership(actor: Actor, user_id: int, password: str | None) -
                 org.id,
                 {"owner": {"before": before, "after": user.id}},
             )
-    epoch.clear_local()
     return org
 
 

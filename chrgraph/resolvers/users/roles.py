@@ -1,11 +1,10 @@
 """Roles and individual permissions: createRole, updateRole, assignRoles,
-grantPermission, revokePermission. Changes bump the auth epoch: cached session
-principals carry their permissions."""
+grantPermission, revokePermission. Changes revoke credentials (their transactions
+say so): cached session principals carry their permissions."""
 
 from __future__ import annotations
 
 from chrgraph.audit import events
-from chrgraph.auth import epoch
 from chrgraph.auth.principals import Actor
 from chrgraph.db.models import Permission, Role, RolePermission, UserPermission, UserRole, UserStatus
 from chrgraph.db.transactions import atomic
@@ -70,7 +69,7 @@ async def update_role(
         _check_grantable(errors, permissions, "permissions")
     if errors:
         raise OperationFailed(*errors.items)
-    async with atomic() as conn:
+    async with atomic(revokes_credentials=True) as conn:
         role = await Role.filter(id=role_id, organization_id=actor.organization_id).using_db(conn).first()
         if role is None:
             raise fail(ErrorCode.NOT_FOUND, "No such role.", "roleId")
@@ -101,15 +100,13 @@ async def update_role(
         }
         delta = events.diff(before, after)
         if delta:
-            await epoch.bump(conn)
             await events.record(conn, actor, "ROLE_UPDATED", "Role", role.id, delta)
-    epoch.clear_local()
     return role
 
 
 async def assign_roles(actor: Actor, user_id: int, role_ids: list[int], password: str | None):
     await require_password(actor, password)
-    async with atomic() as conn:
+    async with atomic(revokes_credentials=True) as conn:
         user = await get_user(actor, user_id, conn)
         roles = await Role.filter(id__in=role_ids, organization_id=actor.organization_id).using_db(conn)
         if len(roles) != len(set(role_ids)):
@@ -123,7 +120,6 @@ async def assign_roles(actor: Actor, user_id: int, role_ids: list[int], password
             for role_id in sorted(wanted - current):
                 await UserRole.create(user_id=user.id, role_id=role_id, using_db=conn)
             names = {r.id: r.name for r in await Role.filter(id__in=list(current | wanted)).using_db(conn)}
-            await epoch.bump(conn)
             await events.record(
                 conn,
                 actor,
@@ -137,7 +133,6 @@ async def assign_roles(actor: Actor, user_id: int, role_ids: list[int], password
                     }
                 },
             )
-    epoch.clear_local()
     return user
 
 
@@ -147,7 +142,7 @@ async def set_permission(actor: Actor, user_id: int, permission: Permission, gra
     if errors:
         raise OperationFailed(*errors.items)
     await require_password(actor, password)
-    async with atomic() as conn:
+    async with atomic(revokes_credentials=True) as conn:
         user = await get_user(actor, user_id, conn)
         existing = await UserPermission.filter(user_id=user.id, permission=permission).using_db(conn).first()
         if granted and existing is None:
@@ -155,7 +150,6 @@ async def set_permission(actor: Actor, user_id: int, permission: Permission, gra
         elif not granted and existing is not None:
             await UserPermission.filter(id=existing.id).using_db(conn).delete()
         if granted == (existing is None):
-            await epoch.bump(conn)
             await events.record(
                 conn,
                 actor,
@@ -164,5 +158,4 @@ async def set_permission(actor: Actor, user_id: int, permission: Permission, gra
                 user.id,
                 {"permission": permission},
             )
-    epoch.clear_local()
     return user

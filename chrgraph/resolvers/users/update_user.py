@@ -34,6 +34,7 @@ UPDATABLE = {
     "expected_end_of_training",
     "locum",
 }
+REVOKING = frozenset({"classification", "expected_end_of_training"})
 
 
 async def update_user(actor: Actor, user_id: int, changes: dict[str, Any]):
@@ -42,7 +43,8 @@ async def update_user(actor: Actor, user_id: int, changes: dict[str, Any]):
     if unknown:
         raise fail(ErrorCode.INVALID_INPUT, f"Cannot change {', '.join(sorted(unknown))}.")
     org = await Organization.get(id=actor.organization_id)
-    async with atomic() as conn:
+    # A cached session carries whether its user may act, which these decide.
+    async with atomic(revokes_credentials=bool(REVOKING & changes.keys())) as conn:
         user = await get_user(actor, user_id, conn)
         if user.type is UserType.SUPPORT:
             raise fail(ErrorCode.NOT_FOUND, "No such user.", "userId")
