@@ -4,13 +4,15 @@ rollback does neither."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from chrgraph.auth.principals import support_cli_actor
 from chrgraph.auth.sessions import session_hash
-from chrgraph.db.models import AuthEpoch, Session
+from chrgraph.db.models import AuthEpoch, Classification, License, Session, User, UserType
 from chrgraph.db.transactions import atomic
+from chrgraph.resolvers.users.update_user import update_user
 from tests.accounts import make_clinic
 
 VIEWER = "{ viewer { kind } }"
@@ -55,3 +57,18 @@ async def test_a_transaction_that_declares_nothing_leaves_the_epoch_alone(client
     before = await epoch_value()
     await expire(session_hash(member.token), revokes_credentials=False)
     assert await epoch_value() == before
+
+
+async def test_ending_a_trainees_training_refuses_their_cached_session_at_once(client):
+    clinic = await make_clinic(client)
+    trainee = await clinic.member(
+        type=UserType.PRACTITIONER,
+        classification=Classification.CLINICAL_TRAINEE,
+        license=License.CLINICAL_TRAINEE,
+        expected_end_of_training=date.today() + timedelta(days=30),
+    )
+    assert (await trainee.post(VIEWER)).status_code == 200  # now cached
+    ended = date.today() - timedelta(days=15)
+    user = await User.get(email=trainee.email)
+    await update_user(support_cli_actor(clinic.organization.id), user.id, {"expected_end_of_training": ended})
+    assert (await trainee.post(VIEWER)).status_code == 401
