@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from tortoise.exceptions import IntegrityError
 
 from chrgraph.audit import events
+from chrgraph.audit.actions import AuditAction
 from chrgraph.auth.principals import Actor
 from chrgraph.db.models import ApiConsumer, ApiConsumerKey
 from chrgraph.db.models.consumer import IDENTIFIER_MAX_LENGTH
@@ -66,7 +67,7 @@ async def create_api_consumer(
             await events.record(
                 conn,
                 actor,
-                "API_CONSUMER_CREATED",
+                AuditAction.API_CONSUMER_CREATED,
                 "ApiConsumer",
                 consumer.id,
                 {"name": name, "issuer": issuer, "kid": kid, "keyFingerprint": key.fingerprint},
@@ -86,7 +87,7 @@ async def set_api_consumer_active(actor: Actor, issuer: str, active: bool) -> Ap
             await events.record(
                 conn,
                 actor,
-                "API_CONSUMER_REACTIVATED" if active else "API_CONSUMER_DEACTIVATED",
+                AuditAction.API_CONSUMER_REACTIVATED if active else AuditAction.API_CONSUMER_DEACTIVATED,
                 "ApiConsumer",
                 consumer.id,
                 {"active": {"before": not active, "after": active}},
@@ -116,7 +117,7 @@ async def add_api_consumer_key(actor: Actor, issuer: str, public_key: str, kid: 
             await events.record(
                 conn,
                 actor,
-                "API_CONSUMER_KEY_ADDED",
+                AuditAction.API_CONSUMER_KEY_ADDED,
                 "ApiConsumer",
                 consumer.id,
                 {"kid": kid, "keyFingerprint": key.fingerprint},
@@ -142,7 +143,7 @@ async def revoke_api_consumer_key(actor: Actor, issuer: str, kid: str) -> ApiCon
             await events.record(
                 conn,
                 actor,
-                "API_CONSUMER_KEY_REVOKED",
+                AuditAction.API_CONSUMER_KEY_REVOKED,
                 "ApiConsumer",
                 consumer.id,
                 {"kid": kid, "keyFingerprint": row.fingerprint},
@@ -173,7 +174,7 @@ async def set_api_consumer_cost_budget(actor: Actor, issuer: str, cost_per_minut
             await events.record(
                 conn,
                 actor,
-                "API_CONSUMER_COST_BUDGET_SET",
+                AuditAction.API_CONSUMER_COST_BUDGET_SET,
                 "ApiConsumer",
                 consumer.id,
                 {"costBudgetPerMinute": {"before": before, "after": cost_per_minute}},

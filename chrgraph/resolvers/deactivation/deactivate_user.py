@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from enum import Enum
 
 from chrgraph.audit import events
+from chrgraph.audit.actions import AuditAction
 from chrgraph.auth.principals import Actor
 from chrgraph.db.models import (
     Appointment,
@@ -227,7 +228,7 @@ async def deactivate_user(
             await events.record(
                 conn,
                 actor,
-                "LAB_INTEGRATION_TRANSFERRED",
+                AuditAction.LAB_INTEGRATION_TRANSFERRED,
                 "LabIntegration",
                 lab.id,
                 {"backedBy": {"before": user.id, "after": successor.id}, "isMain": lab.is_main},
@@ -242,7 +243,7 @@ async def deactivate_user(
             await events.record(
                 conn,
                 actor,
-                "MDBILLING_DISCONNECTED",
+                AuditAction.MDBILLING_DISCONNECTED,
                 "MdBillingConnection",
                 work.mdbilling.id,
                 {"connected": {"before": True, "after": False}},
@@ -265,7 +266,7 @@ async def deactivate_user(
         await events.record(
             conn,
             actor,
-            "USER_DEACTIVATED",
+            AuditAction.USER_DEACTIVATED,
             "User",
             user.id,
             {
@@ -295,7 +296,7 @@ async def _hand_over_appointments(
             await events.record(
                 conn,
                 actor,
-                "APPOINTMENT_MOVED",
+                AuditAction.APPOINTMENT_MOVED,
                 "Appointment",
                 appointment.id,
                 {"practitioner": {"before": appointment.practitioner_id, "after": target.id}},
@@ -318,7 +319,7 @@ async def _hand_over_appointments(
             await events.record(
                 conn,
                 actor,
-                "APPOINTMENT_CANCELLED",
+                AuditAction.APPOINTMENT_CANCELLED,
                 "Appointment",
                 appointment.id,
                 {
@@ -347,7 +348,7 @@ async def _hand_over_questionnaires(
             await events.record(
                 conn,
                 actor,
-                "QUESTIONNAIRE_MOVED",
+                AuditAction.QUESTIONNAIRE_MOVED,
                 "Questionnaire",
                 item.id,
                 {"practitioner": {"before": item.practitioner_id, "after": target.id}},
@@ -358,7 +359,7 @@ async def _hand_over_questionnaires(
             await events.record(
                 conn,
                 actor,
-                "QUESTIONNAIRE_REMOVED",
+                AuditAction.QUESTIONNAIRE_REMOVED,
                 "Questionnaire",
                 item.id,
                 {"status": {"before": item.status, "after": QuestionnaireStatus.REMOVED}},
@@ -384,7 +385,7 @@ async def reactivate_user(actor: Actor, user_id: int | None) -> tuple[User, str 
         await events.record(
             conn,
             actor,
-            "USER_REACTIVATED",
+            AuditAction.USER_REACTIVATED,
             "User",
             user.id,
             {

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from chrgraph.audit import events
+from chrgraph.audit.actions import AuditAction
 from chrgraph.auth.principals import Actor
 from chrgraph.db.models import Contract, Organization, User
 from chrgraph.db.transactions import atomic
@@ -73,7 +74,7 @@ async def update_organization(actor: Actor, changes: dict[str, Any]) -> Organiza
                     )
                 else:
                     await users.filter(license_managed_since__isnull=False).update(license_managed_since=None)
-            await events.record(conn, actor, "ORGANIZATION_UPDATED", "Organization", org.id, delta)
+            await events.record(conn, actor, AuditAction.ORGANIZATION_UPDATED, "Organization", org.id, delta)
             if delta.get("stripeConnected", {}).get("after") is False:
                 await stripe_disconnected(conn, actor)
     return org

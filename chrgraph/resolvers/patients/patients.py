@@ -10,6 +10,7 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 
 from chrgraph.audit import events
+from chrgraph.audit.actions import AuditAction
 from chrgraph.auth.principals import Actor
 from chrgraph.db.models import IdentifierType, Patient, PatientIdentifier, PortalSettings
 from chrgraph.db.transactions import atomic
@@ -147,7 +148,7 @@ async def register_patient(actor: Actor, fields: dict[str, Any], identifiers: li
             await events.record(
                 conn,
                 actor,
-                "PATIENT_REGISTERED",
+                AuditAction.PATIENT_REGISTERED,
                 "Patient",
                 patient.id,
                 {**snapshot(patient), "identifiers": {str(i.type_id): i.value for i in identifiers}},
@@ -198,7 +199,7 @@ async def update_patient(
                     )
                 delta["identifiers"] = {"after": {str(i.type_id): i.value for i in identifiers}}
             if delta:
-                await events.record(conn, actor, "PATIENT_UPDATED", "Patient", patient.id, delta)
+                await events.record(conn, actor, AuditAction.PATIENT_UPDATED, "Patient", patient.id, delta)
     except IntegrityError as exc:
         raise fail(
             ErrorCode.PATIENT_ALREADY_EXISTS,
@@ -217,7 +218,7 @@ async def create_identifier_type(actor: Actor, name: str) -> IdentifierType:
         if await IdentifierType.filter(organization_id=actor.organization_id, name=name).using_db(conn).exists():
             raise fail(ErrorCode.INVALID_INPUT, "An identifier type with that name exists.", "name")
         row = await IdentifierType.create(organization_id=actor.organization_id, name=name, using_db=conn)
-        await events.record(conn, actor, "IDENTIFIER_TYPE_CREATED", "IdentifierType", row.id, {"name": name})
+        await events.record(conn, actor, AuditAction.IDENTIFIER_TYPE_CREATED, "IdentifierType", row.id, {"name": name})
     return row
 
 

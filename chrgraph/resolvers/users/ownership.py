@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from chrgraph.audit import events
+from chrgraph.audit.actions import AuditAction
 from chrgraph.auth.passwords import hash_password, password_problem
 from chrgraph.auth.principals import Actor
 from chrgraph.db.models import Organization, User, UserStatus, UserType
@@ -25,7 +26,7 @@ async def transfer_ownership(actor: Actor, user_id: int, password: str | None) -
             await events.record(
                 conn,
                 actor,
-                "OWNERSHIP_TRANSFERRED",
+                AuditAction.OWNERSHIP_TRANSFERRED,
                 "Organization",
                 org.id,
                 {"owner": {"before": before, "after": user.id}},
@@ -42,5 +43,5 @@ async def set_support_password(actor: Actor, password: str) -> User:
         support = await User.filter(organization_id=actor.organization_id, type=UserType.SUPPORT).using_db(conn).get()
         support.password_hash = password_hash
         await support.save(using_db=conn, update_fields=["password_hash"])
-        await events.record(conn, actor, "SUPPORT_PASSWORD_SET", "User", support.id, {"password": "set"})
+        await events.record(conn, actor, AuditAction.SUPPORT_PASSWORD_SET, "User", support.id, {"password": "set"})
     return support

@@ -5,6 +5,7 @@ say so): cached session principals carry their permissions."""
 from __future__ import annotations
 
 from chrgraph.audit import events
+from chrgraph.audit.actions import AuditAction
 from chrgraph.auth.principals import Actor
 from chrgraph.db.models import Permission, Role, RolePermission, UserPermission, UserRole, UserStatus
 from chrgraph.db.transactions import atomic
@@ -47,7 +48,7 @@ async def create_role(actor: Actor, name: str, description: str | None, permissi
         await events.record(
             conn,
             actor,
-            "ROLE_CREATED",
+            AuditAction.ROLE_CREATED,
             "Role",
             role.id,
             {"name": name, "description": description, "permissions": sorted(set(permissions))},
@@ -100,7 +101,7 @@ async def update_role(
         }
         delta = events.diff(before, after)
         if delta:
-            await events.record(conn, actor, "ROLE_UPDATED", "Role", role.id, delta)
+            await events.record(conn, actor, AuditAction.ROLE_UPDATED, "Role", role.id, delta)
     return role
 
 
@@ -123,7 +124,7 @@ async def assign_roles(actor: Actor, user_id: int, role_ids: list[int], password
             await events.record(
                 conn,
                 actor,
-                "ROLES_ASSIGNED",
+                AuditAction.ROLES_ASSIGNED,
                 "User",
                 user.id,
                 {
@@ -153,7 +154,7 @@ async def set_permission(actor: Actor, user_id: int, permission: Permission, gra
             await events.record(
                 conn,
                 actor,
-                "PERMISSION_GRANTED" if granted else "PERMISSION_REVOKED",
+                AuditAction.PERMISSION_GRANTED if granted else AuditAction.PERMISSION_REVOKED,
                 "User",
                 user.id,
                 {"permission": permission},

@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from chrgraph.audit import events
+from chrgraph.audit.actions import AuditAction
 from chrgraph.auth.principals import Actor
 from chrgraph.db.models import LicenseChangeKind, Organization, UserType
 from chrgraph.db.transactions import atomic
@@ -61,7 +62,7 @@ async def update_user(actor: Actor, user_id: int, changes: dict[str, Any]):
         delta = events.diff(before, snapshot(user))
         if delta:
             await user.save(using_db=conn)
-            await events.record(conn, actor, "USER_UPDATED", "User", user.id, delta)
+            await events.record(conn, actor, AuditAction.USER_UPDATED, "User", user.id, delta)
         if (
             profile.license is not None
             and profile.license != user.license
