@@ -1,5 +1,6 @@
 """Vocabulary declared once: the audit actions an operation records come from one
-enum, whose words are the ones stored."""
+enum, whose words are the ones stored; DataLoaders are named classes, fresh for each
+request."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 
 from chrgraph.audit.actions import AuditAction
 from chrgraph.db.models import AppointmentStatus
+from chrgraph.schema.loaders import UserByIdLoader, make_loaders
 
 PACKAGE = Path(__file__).resolve().parent.parent / "chrgraph"
 
@@ -41,3 +43,10 @@ def test_every_appointment_status_an_appointment_can_become_has_its_action():
     for status in AppointmentStatus:
         if status is not AppointmentStatus.BOOKED:
             assert AuditAction.appointment_became(status) == f"APPOINTMENT_{status.value}"
+
+
+def test_a_request_gets_its_own_loaders_and_keeps_them_for_its_fields():
+    first, second = make_loaders(), make_loaders()
+    assert isinstance(first.user_by_id, UserByIdLoader)
+    assert first.user_by_id is first.user_by_id
+    assert first.user_by_id is not second.user_by_id
