@@ -1,6 +1,6 @@
 """Vocabulary declared once: the audit actions an operation records come from one
 enum, whose words are the ones stored; DataLoaders are named classes, fresh for each
-request."""
+request; the mutations open to anonymous callers are the ones declaring `Public`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from pathlib import Path
 
 from chrgraph.audit.actions import AuditAction
 from chrgraph.db.models import AppointmentStatus
+from chrgraph.schema import schema
 from chrgraph.schema.loaders import UserByIdLoader, make_loaders
+from chrgraph.schema.permissions import public_mutations
 
 PACKAGE = Path(__file__).resolve().parent.parent / "chrgraph"
 
@@ -50,3 +52,7 @@ def test_a_request_gets_its_own_loaders_and_keeps_them_for_its_fields():
     assert isinstance(first.user_by_id, UserByIdLoader)
     assert first.user_by_id is first.user_by_id
     assert first.user_by_id is not second.user_by_id
+
+
+def test_the_mutations_open_to_anonymous_callers_are_those_declaring_public():
+    assert public_mutations(schema) == {"login", "acceptInvitation"}

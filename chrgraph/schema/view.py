@@ -48,10 +48,11 @@ from chrgraph.schema import schema
 from chrgraph.schema.execution import Executor
 from chrgraph.schema.limits import CostRules, Measured, measure
 from chrgraph.schema.loaders import make_loaders
+from chrgraph.schema.permissions import public_mutations
 from chrgraph.settings import Settings
 from chrgraph.telemetry import describe_principal, log, tracer
 
-PUBLIC_MUTATIONS = {"login", "acceptInvitation"}
+PUBLIC_MUTATIONS = public_mutations(schema)
 _SUGGESTION = re.compile(r"\s*Did you mean .*\?$")
 
 
