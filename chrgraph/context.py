@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from chrgraph.auth.principals import Actor, Principal
 from chrgraph.db.tenant import OrganizationData
 from chrgraph.settings import Settings
+
+if TYPE_CHECKING:
+    from chrgraph.schema.loaders import Loaders
 
 
 @dataclass
@@ -15,8 +18,8 @@ class Context:
     request_id: str
     principal: Principal | None
     settings: Settings
-    # DataLoaders, created fresh for each request by `schema.loaders`.
-    loaders: dict[str, Any] = field(default_factory=dict)
+    # The request's DataLoaders, created fresh for each request (`schema.loaders`).
+    loaders: Loaders
 
     @property
     def actor(self) -> Actor:

@@ -88,7 +88,6 @@ class Settings:
     max_json_body_bytes: int = 1024 * 1024
     max_multipart_body_bytes: int = 6 * 1024 * 1024
     max_header_bytes: int = 16 * 1024
-    max_string_length: int = 10_000
     default_page_size: int = 50
     max_page_size: int = 100
     parser_cache_size: int = 1024

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any
 
+from chrgraph.audit.actions import AuditAction
 from chrgraph.audit.chain import event_hash, genesis_hash, hashed_fields
 from chrgraph.audit.redact import redact
 from chrgraph.auth.principals import Actor, PrincipalKind
@@ -96,7 +97,7 @@ async def _advance(conn, org_id: int, head: tuple[int, str], new: tuple[int, str
 async def record(
     conn,
     actor: Actor,
-    action: str,
+    action: AuditAction,
     target_type: str,
     target_id: Any,
     changes: dict[str, Any] | None = None,
@@ -118,7 +119,7 @@ async def record(
         actor_id=principal.actor_id,
         consumer_id=principal.consumer_id,
         request_id=actor.request_id,
-        action=action,
+        action=str(action),  # the plain word: what the column stores and the hash covers
         target_type=target_type,
         target_id=None if target_id is None else str(target_id),
         changes=_plain(redact(changes or {})),

@@ -49,10 +49,10 @@ from chrgraph.http.scope import BODY, GRAPHQL_REQUEST, PRINCIPAL, REQUEST_ID, he
 from chrgraph.schema import schema as default_schema
 from chrgraph.schema.limits import CostRules, Measured, measure
 from chrgraph.schema.loaders import make_loaders
+from chrgraph.schema.permissions import public_mutations
 from chrgraph.settings import Settings
 from chrgraph.telemetry import describe_principal, log, tracer
 
-PUBLIC_MUTATIONS = {"login", "acceptInvitation"}
 _SUGGESTION = re.compile(r"\s*Did you mean .*\?$")
 
 
@@ -280,6 +280,8 @@ class GraphQLEndpoint:
         check_extensions(schema)  # an extension this endpoint would skip fails here, at start
         self.settings = settings
         self.schema = schema
+        # Mutations an anonymous caller may send: those whose permission class is `Public`.
+        self.public_mutations = public_mutations(schema)
         self.documents = DocumentCache(settings, schema)
         self.budgets = CostBudgets(settings.redis_url)
 
@@ -412,7 +414,8 @@ class GraphQLEndpoint:
         return requests, requests, False, None
 
     def _check_anonymous(self, requests: list[GraphQLRequest], batched: bool) -> None:
-        """Anonymous requests: only a single `login` or `acceptInvitation` mutation, nothing else."""
+        """Anonymous requests: a single mutation open to anonymous callers (`login`,
+        `acceptInvitation`), nothing else."""
         if batched:
             raise Refused(401, "UNAUTHENTICATED", [])
         document = self.documents.parse(requests[0].query)
@@ -424,7 +427,7 @@ class GraphQLEndpoint:
             or operation.operation is not OperationType.MUTATION
             or len(operation.selection_set.selections) != 1
             or not isinstance(operation.selection_set.selections[0], FieldNode)
-            or operation.selection_set.selections[0].name.value not in PUBLIC_MUTATIONS
+            or operation.selection_set.selections[0].name.value not in self.public_mutations
         ):
             raise Refused(401, "UNAUTHENTICATED", [])
 

@@ -39,10 +39,6 @@ def bad_user_input(message: str) -> GraphQLError:
     return GraphQLError(message, extensions={"code": "BAD_USER_INPUT"})
 
 
-def forbidden(message: str = "You are not allowed to do this.") -> GraphQLError:
-    return GraphQLError(message, extensions={"code": "FORBIDDEN"})
-
-
 def checked_text(value: str | None, argument: str, max_length: int = 200) -> str | None:
     """A query argument's string hygiene: its failure is BAD_USER_INPUT, and the
     value never reaches the database."""

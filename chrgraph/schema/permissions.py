@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 import strawberry
 from strawberry.permission import BasePermission
+from strawberry.types.base import StrawberryObjectDefinition
 
 from chrgraph.auth.principals import PrincipalKind
 
@@ -91,7 +92,8 @@ class CanViewUser(Rule):
 
 
 class Public(Rule):
-    """`login` and `acceptInvitation`: anyone, anonymous included."""
+    """`login` and `acceptInvitation`: anyone, anonymous included. The only mutations an
+    anonymous request may send are the ones declaring this class (`public_mutations`)."""
 
     consumer = True
     support = True
@@ -99,6 +101,18 @@ class Public(Rule):
 
     def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
         return True
+
+
+def public_mutations(schema: strawberry.Schema) -> frozenset[str]:
+    """The GraphQL names of the mutations guarded by `Public`: an anonymous request for
+    anything else is answered 401 before execution."""
+    mutation = schema.get_type_by_name("Mutation")
+    if not isinstance(mutation, StrawberryObjectDefinition):
+        return frozenset()
+    name = schema.config.name_converter.get_graphql_name
+    return frozenset(
+        name(field) for field in mutation.fields if any(issubclass(p, Public) for p in field.permission_classes)
+    )
 
 
 class AnySession(Rule):

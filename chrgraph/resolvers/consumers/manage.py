@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from tortoise.exceptions import IntegrityError
 
 from chrgraph.audit import events
-from chrgraph.auth import epoch
+from chrgraph.audit.actions import AuditAction
 from chrgraph.auth.principals import Actor
 from chrgraph.db.models import ApiConsumer, ApiConsumerKey
 from chrgraph.db.models.consumer import IDENTIFIER_MAX_LENGTH
@@ -58,7 +58,8 @@ async def create_api_consumer(
     key = parse_public_key(public_key)
     kid = kid or key.jwk_kid
     try:
-        async with atomic() as conn:
+        # A cached "no such issuer" must not outlive the creation.
+        async with atomic(revokes_credentials=True) as conn:
             if await ApiConsumer.filter(issuer=issuer).using_db(conn).exists():
                 raise _issuer_taken()
             consumer = await actor.data.create(ApiConsumer, name=name, issuer=issuer, using_db=conn)
@@ -73,35 +74,31 @@ async def create_api_consumer(
             await events.record(
                 conn,
                 actor,
-                "API_CONSUMER_CREATED",
+                AuditAction.API_CONSUMER_CREATED,
                 "ApiConsumer",
                 consumer.id,
                 {"name": name, "issuer": issuer, "kid": kid, "keyFingerprint": key.fingerprint},
             )
     except IntegrityError as exc:  # a concurrent create took the issuer first
         raise _issuer_taken() from exc
-    # A negative cache entry for this issuer must not outlive the creation.
-    epoch.clear_local()
     return consumer
 
 
 async def set_api_consumer_active(actor: Actor, issuer: str, active: bool) -> ApiConsumer:
-    async with atomic() as conn:
+    async with atomic(revokes_credentials=True) as conn:
         consumer = await get_consumer(actor, issuer, conn)
         if consumer.active != active:
             consumer.active = active
             consumer.deactivated_at = None if active else datetime.now(UTC)
             await consumer.save(using_db=conn, update_fields=["active", "deactivated_at"])
-            await epoch.bump(conn)
             await events.record(
                 conn,
                 actor,
-                "API_CONSUMER_REACTIVATED" if active else "API_CONSUMER_DEACTIVATED",
+                AuditAction.API_CONSUMER_REACTIVATED if active else AuditAction.API_CONSUMER_DEACTIVATED,
                 "ApiConsumer",
                 consumer.id,
                 {"active": {"before": not active, "after": active}},
             )
-    epoch.clear_local()
     return consumer
 
 
@@ -112,7 +109,7 @@ async def add_api_consumer_key(actor: Actor, issuer: str, public_key: str, kid: 
         raise OperationFailed(*errors.items)
     key = parse_public_key(public_key)
     try:
-        async with atomic() as conn:
+        async with atomic(revokes_credentials=True) as conn:
             consumer = await get_consumer(actor, issuer, conn)
             if await ApiConsumerKey.filter(consumer_id=consumer.id, kid=kid).using_db(conn).exists():
                 raise fail(ErrorCode.KID_TAKEN, "This consumer already has a key with that kid.", "kid")
@@ -124,18 +121,16 @@ async def add_api_consumer_key(actor: Actor, issuer: str, public_key: str, kid: 
                 bits=key.bits,
                 using_db=conn,
             )
-            await epoch.bump(conn)
             await events.record(
                 conn,
                 actor,
-                "API_CONSUMER_KEY_ADDED",
+                AuditAction.API_CONSUMER_KEY_ADDED,
                 "ApiConsumer",
                 consumer.id,
                 {"kid": kid, "keyFingerprint": key.fingerprint},
             )
     except IntegrityError as exc:
         raise fail(ErrorCode.KID_TAKEN, "This consumer already has a key with that kid.", "kid") from exc
-    epoch.clear_local()
     return row
 
 
@@ -144,7 +139,7 @@ async def revoke_api_consumer_key(actor: Actor, issuer: str, kid: str) -> ApiCon
     kid = errors.identifier(kid, "kid", max_length=IDENTIFIER_MAX_LENGTH, required=True)
     if errors:
         raise OperationFailed(*errors.items)
-    async with atomic() as conn:
+    async with atomic(revokes_credentials=True) as conn:
         consumer = await get_consumer(actor, issuer, conn)
         row = await ApiConsumerKey.filter(consumer_id=consumer.id, kid=kid).using_db(conn).first()
         if row is None:
@@ -152,16 +147,14 @@ async def revoke_api_consumer_key(actor: Actor, issuer: str, kid: str) -> ApiCon
         if row.revoked_at is None:
             row.revoked_at = datetime.now(UTC)
             await row.save(using_db=conn, update_fields=["revoked_at"])
-            await epoch.bump(conn)
             await events.record(
                 conn,
                 actor,
-                "API_CONSUMER_KEY_REVOKED",
+                AuditAction.API_CONSUMER_KEY_REVOKED,
                 "ApiConsumer",
                 consumer.id,
                 {"kid": kid, "keyFingerprint": row.fingerprint},
             )
-    epoch.clear_local()
     return row
 
 
@@ -179,20 +172,18 @@ async def set_api_consumer_cost_budget(actor: Actor, issuer: str, cost_per_minut
             f"A cost budget is between 0 and {MAX_COST_BUDGET_PER_MINUTE} per minute.",
             "costPerMinute",
         )
-    async with atomic() as conn:
+    async with atomic(revokes_credentials=True) as conn:
         consumer = await get_consumer(actor, issuer, conn)
         before = consumer.cost_budget_per_minute
         if before != cost_per_minute:
             consumer.cost_budget_per_minute = cost_per_minute
             await consumer.save(using_db=conn, update_fields=["cost_budget_per_minute"])
-            await epoch.bump(conn)
             await events.record(
                 conn,
                 actor,
-                "API_CONSUMER_COST_BUDGET_SET",
+                AuditAction.API_CONSUMER_COST_BUDGET_SET,
                 "ApiConsumer",
                 consumer.id,
                 {"costBudgetPerMinute": {"before": before, "after": cost_per_minute}},
             )
-    epoch.clear_local()
     return consumer

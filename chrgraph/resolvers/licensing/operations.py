@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from chrgraph.audit import events
+from chrgraph.audit.actions import AuditAction
 from chrgraph.auth.principals import Actor
 from chrgraph.db.models import (
     License,
@@ -93,7 +94,7 @@ async def request_license_upgrade(actor: Actor, license: License, reason: str | 
         await events.record(
             conn,
             actor,
-            "LICENSE_UPGRADE_REQUESTED",
+            AuditAction.LICENSE_UPGRADE_REQUESTED,
             "LicenseUpgradeRequest",
             request.id,
             {"license": license, "reason": reason},
@@ -131,7 +132,7 @@ async def decide_license_upgrade(
         await events.record(
             conn,
             actor,
-            "LICENSE_UPGRADE_APPROVED" if approve else "LICENSE_UPGRADE_DECLINED",
+            AuditAction.LICENSE_UPGRADE_APPROVED if approve else AuditAction.LICENSE_UPGRADE_DECLINED,
             "LicenseUpgradeRequest",
             request.id,
             {"status": request.status, "reason": reason},

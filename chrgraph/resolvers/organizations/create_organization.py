@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from tortoise.exceptions import IntegrityError
 
 from chrgraph.audit import events
+from chrgraph.audit.actions import AuditAction
 from chrgraph.auth.principals import support_cli_actor, system_actor
 from chrgraph.db.models import Contract, License, Organization, User, UserStatus, UserType
 from chrgraph.db.transactions import atomic
@@ -71,7 +72,7 @@ async def create_organization(
         await events.record(
             conn,
             system_actor(org.id),
-            "ORGANIZATION_CREATED",
+            AuditAction.ORGANIZATION_CREATED,
             "Organization",
             org.id,
             {
@@ -103,7 +104,7 @@ async def create_organization(
         await events.record(
             conn,
             system_actor(org.id),
-            "SUPPORT_ACCOUNT_CREATED",
+            AuditAction.SUPPORT_ACCOUNT_CREATED,
             "User",
             support.id,
             {"email": support_email},

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from chrgraph.audit import events
-from chrgraph.auth import epoch
+from chrgraph.audit.actions import AuditAction
 from chrgraph.auth.principals import Actor
 from chrgraph.db.models import Contract, Organization
 from chrgraph.db.transactions import atomic
@@ -26,6 +26,8 @@ FIELDS = {
     "stripeConnected": "stripe_connected",
     "licenseEnforcementDate": "license_enforcement_date",
 }
+# Fields that cached credentials depend on.
+REVOKING = frozenset({"enterpriseApiEnabled", "timeZone"})
 
 
 def _snapshot(org: Organization) -> dict[str, Any]:
@@ -51,7 +53,9 @@ async def update_organization(actor: Actor, changes: dict[str, Any]) -> Organiza
         errors.add(ErrorCode.INVALID_INPUT, "Unknown organization field.", name)
     if errors:
         raise OperationFailed(*errors.items)
-    async with atomic() as conn:
+    # API consumers carry whether their organization's API is on; a trainee's session,
+    # the day in the organization's time zone that ends its access.
+    async with atomic(revokes_credentials=bool(REVOKING & changes.keys())) as conn:
         org = await Organization.filter(id=actor.organization_id).using_db(conn).get()
         before = _snapshot(org)
         for name, value in changes.items():
@@ -60,8 +64,6 @@ async def update_organization(actor: Actor, changes: dict[str, Any]) -> Organiza
         delta = events.diff(before, after)
         if delta:
             await org.save(using_db=conn, update_fields=[FIELDS[n] for n in changes])
-            if "enterpriseApiEnabled" in delta:
-                await epoch.bump(conn)
             if "contract" in delta:
                 # Its users come under license management now, or leave it (and come
                 # under it afresh if the organization returns).
@@ -72,9 +74,7 @@ async def update_organization(actor: Actor, changes: dict[str, Any]) -> Organiza
                     )
                 else:
                     await users.filter(license_managed_since__isnull=False).update(license_managed_since=None)
-            await events.record(conn, actor, "ORGANIZATION_UPDATED", "Organization", org.id, delta)
+            await events.record(conn, actor, AuditAction.ORGANIZATION_UPDATED, "Organization", org.id, delta)
             if delta.get("stripeConnected", {}).get("after") is False:
                 await stripe_disconnected(conn, actor)
-    if delta and "enterpriseApiEnabled" in delta:
-        epoch.clear_local()
     return org

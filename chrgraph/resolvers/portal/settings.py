@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from chrgraph.audit import events
+from chrgraph.audit.actions import AuditAction
 from chrgraph.auth.principals import Actor
 from chrgraph.db.models import (
     AppointmentStatus,
@@ -32,12 +33,12 @@ BOOLEAN_SETTINGS = {
     "extraSearchableIdentifications": "extra_searchable_identifications",
 }
 HISTORY_ACTIONS = (
-    "PORTAL_SETTINGS_UPDATED",
-    "PORTAL_ENABLED",
-    "PORTAL_DISABLED",
-    "PORTAL_BACKGROUND_UPLOADED",
-    "PORTAL_BACKGROUND_REMOVED",
-    "PORTAL_BILLING_DISABLED",
+    AuditAction.PORTAL_SETTINGS_UPDATED,
+    AuditAction.PORTAL_ENABLED,
+    AuditAction.PORTAL_DISABLED,
+    AuditAction.PORTAL_BACKGROUND_UPLOADED,
+    AuditAction.PORTAL_BACKGROUND_REMOVED,
+    AuditAction.PORTAL_BILLING_DISABLED,
 )
 
 
@@ -113,7 +114,7 @@ async def update_portal_settings(actor: Actor, changes: dict[str, Any]) -> tuple
                 await PortalHiddenStatus.bulk_create(
                     [actor.data.new(PortalHiddenStatus, status=s) for s in hidden], using_db=conn
                 )
-            await events.record(conn, actor, "PORTAL_SETTINGS_UPDATED", "PortalSettings", org.id, delta)
+            await events.record(conn, actor, AuditAction.PORTAL_SETTINGS_UPDATED, "PortalSettings", org.id, delta)
     return row, hidden
 
 
@@ -126,7 +127,7 @@ async def set_portal_enabled(actor: Actor, enabled: bool) -> Organization:
             await events.record(
                 conn,
                 actor,
-                "PORTAL_ENABLED" if enabled else "PORTAL_DISABLED",
+                AuditAction.PORTAL_ENABLED if enabled else AuditAction.PORTAL_DISABLED,
                 "Organization",
                 org.id,
                 {"portalEnabled": {"before": not enabled, "after": enabled}},
@@ -144,7 +145,7 @@ async def stripe_disconnected(conn, actor: Actor) -> None:
         await events.record(
             conn,
             actor,
-            "PORTAL_BILLING_DISABLED",
+            AuditAction.PORTAL_BILLING_DISABLED,
             "PortalSettings",
             actor.organization_id,
             {"portalBilling": {"before": True, "after": False}, "reason": "STRIPE_DISCONNECTED"},
@@ -160,7 +161,7 @@ async def set_patient_portal_access(actor: Actor, patient_id: int | None, enable
             await events.record(
                 conn,
                 actor,
-                "PATIENT_PORTAL_ACCESS_SET",
+                AuditAction.PATIENT_PORTAL_ACCESS_SET,
                 "Patient",
                 patient.id,
                 {"portalAccess": {"before": not enabled, "after": enabled}},

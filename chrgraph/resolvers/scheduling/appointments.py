@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from chrgraph.audit import events
+from chrgraph.audit.actions import AuditAction
 from chrgraph.auth.principals import Actor
 from chrgraph.db.models import (
     Appointment,
@@ -125,7 +126,9 @@ async def book_appointment(
             duration_minutes=duration_minutes,
             using_db=conn,
         )
-        await events.record(conn, actor, "APPOINTMENT_BOOKED", "Appointment", appointment.id, snapshot(appointment))
+        await events.record(
+            conn, actor, AuditAction.APPOINTMENT_BOOKED, "Appointment", appointment.id, snapshot(appointment)
+        )
     return appointment
 
 
@@ -170,7 +173,7 @@ async def reschedule_appointment(
         await events.record(
             conn,
             actor,
-            "APPOINTMENT_RESCHEDULED",
+            AuditAction.APPOINTMENT_RESCHEDULED,
             "Appointment",
             appointment.id,
             events.diff(before, snapshot(appointment)),
@@ -207,7 +210,7 @@ async def set_appointment_status(
         await events.record(
             conn,
             actor,
-            f"APPOINTMENT_{status.value}",
+            AuditAction.appointment_became(status),
             "Appointment",
             appointment.id,
             events.diff(before, snapshot(appointment)),

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from tortoise.exceptions import IntegrityError
 
 from chrgraph.audit import events
+from chrgraph.audit.actions import AuditAction
 from chrgraph.auth.principals import Actor
 from chrgraph.db.models import Organization, Role, User, UserRole, UserStatus, UserType
 from chrgraph.db.raw import ByIds
@@ -89,7 +90,7 @@ async def invite_user(
         await events.record(
             conn,
             actor,
-            "USER_INVITED",
+            AuditAction.USER_INVITED,
             "User",
             user.id,
             {**snapshot(user), "roles": sorted(r.name for r in roles), "owner": owner},
@@ -121,5 +122,5 @@ async def create_service_account(
         apply_profile(user, profile)
         await user.save(using_db=conn)
         await record_status(conn, user, UserStatus.ACTIVE)
-        await events.record(conn, actor, "SERVICE_ACCOUNT_CREATED", "User", user.id, snapshot(user))
+        await events.record(conn, actor, AuditAction.SERVICE_ACCOUNT_CREATED, "User", user.id, snapshot(user))
     return user

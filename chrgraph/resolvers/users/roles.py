@@ -1,11 +1,11 @@
 """Roles and individual permissions: createRole, updateRole, assignRoles,
-grantPermission, revokePermission. Changes bump the auth epoch: cached session
-principals carry their permissions."""
+grantPermission, revokePermission. Changes revoke credentials (their transactions
+say so): cached session principals carry their permissions."""
 
 from __future__ import annotations
 
 from chrgraph.audit import events
-from chrgraph.auth import epoch
+from chrgraph.audit.actions import AuditAction
 from chrgraph.auth.principals import Actor
 from chrgraph.db.models import Permission, Role, RolePermission, UserPermission, UserRole, UserStatus
 from chrgraph.db.transactions import atomic
@@ -46,7 +46,7 @@ async def create_role(actor: Actor, name: str, description: str | None, permissi
         await events.record(
             conn,
             actor,
-            "ROLE_CREATED",
+            AuditAction.ROLE_CREATED,
             "Role",
             role.id,
             {"name": name, "description": description, "permissions": sorted(set(permissions))},
@@ -68,7 +68,7 @@ async def update_role(
         _check_grantable(errors, permissions, "permissions")
     if errors:
         raise OperationFailed(*errors.items)
-    async with atomic() as conn:
+    async with atomic(revokes_credentials=True) as conn:
         role = await actor.data.roles.filter(id=role_id).using_db(conn).first()
         if role is None:
             raise fail(ErrorCode.NOT_FOUND, "No such role.", "roleId")
@@ -99,15 +99,13 @@ async def update_role(
         }
         delta = events.diff(before, after)
         if delta:
-            await epoch.bump(conn)
-            await events.record(conn, actor, "ROLE_UPDATED", "Role", role.id, delta)
-    epoch.clear_local()
+            await events.record(conn, actor, AuditAction.ROLE_UPDATED, "Role", role.id, delta)
     return role
 
 
 async def assign_roles(actor: Actor, user_id: int, role_ids: list[int], password: str | None):
     await require_password(actor, password)
-    async with atomic() as conn:
+    async with atomic(revokes_credentials=True) as conn:
         user = await get_user(actor, user_id, conn)
         roles = await actor.data.roles.filter(id__in=role_ids).using_db(conn)
         if len(roles) != len(set(role_ids)):
@@ -121,11 +119,10 @@ async def assign_roles(actor: Actor, user_id: int, role_ids: list[int], password
             for role_id in sorted(wanted - current):
                 await UserRole.create(user_id=user.id, role_id=role_id, using_db=conn)
             names = {r.id: r.name for r in await actor.data.roles.filter(id__in=list(current | wanted)).using_db(conn)}
-            await epoch.bump(conn)
             await events.record(
                 conn,
                 actor,
-                "ROLES_ASSIGNED",
+                AuditAction.ROLES_ASSIGNED,
                 "User",
                 user.id,
                 {
@@ -135,7 +132,6 @@ async def assign_roles(actor: Actor, user_id: int, role_ids: list[int], password
                     }
                 },
             )
-    epoch.clear_local()
     return user
 
 
@@ -145,7 +141,7 @@ async def set_permission(actor: Actor, user_id: int, permission: Permission, gra
     if errors:
         raise OperationFailed(*errors.items)
     await require_password(actor, password)
-    async with atomic() as conn:
+    async with atomic(revokes_credentials=True) as conn:
         user = await get_user(actor, user_id, conn)
         existing = await UserPermission.filter(user_id=user.id, permission=permission).using_db(conn).first()
         if granted and existing is None:
@@ -153,14 +149,12 @@ async def set_permission(actor: Actor, user_id: int, permission: Permission, gra
         elif not granted and existing is not None:
             await UserPermission.filter(id=existing.id).using_db(conn).delete()
         if granted == (existing is None):
-            await epoch.bump(conn)
             await events.record(
                 conn,
                 actor,
-                "PERMISSION_GRANTED" if granted else "PERMISSION_REVOKED",
+                AuditAction.PERMISSION_GRANTED if granted else AuditAction.PERMISSION_REVOKED,
                 "User",
                 user.id,
                 {"permission": permission},
             )
-    epoch.clear_local()
     return user

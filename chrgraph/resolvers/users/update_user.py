@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from chrgraph.audit import events
+from chrgraph.audit.actions import AuditAction
 from chrgraph.auth.principals import Actor
 from chrgraph.db.models import LicenseChangeKind, Organization, UserType
 from chrgraph.db.transactions import atomic
@@ -34,6 +35,7 @@ UPDATABLE = {
     "expected_end_of_training",
     "locum",
 }
+REVOKING = frozenset({"classification", "expected_end_of_training"})
 
 
 async def update_user(actor: Actor, user_id: int, changes: dict[str, Any]):
@@ -42,7 +44,8 @@ async def update_user(actor: Actor, user_id: int, changes: dict[str, Any]):
     if unknown:
         raise fail(ErrorCode.INVALID_INPUT, f"Cannot change {', '.join(sorted(unknown))}.")
     org = await Organization.get(id=actor.organization_id)
-    async with atomic() as conn:
+    # A cached session carries whether its user may act, which these decide.
+    async with atomic(revokes_credentials=bool(REVOKING & changes.keys())) as conn:
         user = await get_user(actor, user_id, conn)
         if user.type is UserType.SUPPORT:
             raise fail(ErrorCode.NOT_FOUND, "No such user.", "userId")
@@ -59,7 +62,7 @@ async def update_user(actor: Actor, user_id: int, changes: dict[str, Any]):
         delta = events.diff(before, snapshot(user))
         if delta:
             await user.save(using_db=conn)
-            await events.record(conn, actor, "USER_UPDATED", "User", user.id, delta)
+            await events.record(conn, actor, AuditAction.USER_UPDATED, "User", user.id, delta)
         if (
             profile.license is not None
             and profile.license != user.license

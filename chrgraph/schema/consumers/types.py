@@ -42,7 +42,7 @@ class ApiConsumer(relay.Node):
 
     @strawberry.field(description="Its public keys, revoked ones included.")
     async def keys(self, info: strawberry.Info) -> list[ApiConsumerKey]:
-        rows = await info.context.loaders["keys_by_consumer"].load(self.id)
+        rows = await info.context.loaders.api_consumer_keys_by_consumer_id.load(self.id)
         return [ApiConsumerKey.from_model(r) for r in rows]
 
     @classmethod

@@ -90,7 +90,7 @@ class LicenseUpgradeRequest(relay.Node):
 
     @strawberry.field(description="Who asked.")
     async def user(self, info: strawberry.Info) -> User | None:
-        row = await info.context.loaders["user"].load(self.user_id)
+        row = await info.context.loaders.user_by_id.load(self.user_id)
         return User.from_model(row) if row else None
 
     @classmethod

@@ -39,7 +39,7 @@ class Patient(relay.Node):
 
     @strawberry.field(description="Identifiers of the organization's own types.")
     async def identifiers(self, info: strawberry.Info) -> list[PatientIdentifierValue]:
-        rows = await info.context.loaders["identifiers_by_patient"].load(self.id)
+        rows = await info.context.loaders.identifiers_by_patient_id.load(self.id)
         return [PatientIdentifierValue(type=IdentifierType.from_model(t), value=v) for t, v in rows]
 
     @classmethod

@@ -142,7 +142,7 @@ class LocumDetails:
     async def practitioner(self, info: strawberry.Info) -> User | None:
         if self.practitioner_id is None:
             return None
-        row = await info.context.loaders["user"].load(self.practitioner_id)
+        row = await info.context.loaders.user_by_id.load(self.practitioner_id)
         return User.from_model(row) if row else None
 
 
@@ -162,11 +162,11 @@ class Role(relay.Node):
         return self._load_permissions(info)  # type: ignore[return-value]  # an awaitable: graphql-core awaits it
 
     async def _load_permissions(self, info: strawberry.Info) -> list[Permission]:
-        return sorted(await info.context.loaders["role_permissions"].load(self.id))
+        return sorted(await info.context.loaders.permissions_by_role_id.load(self.id))
 
     @strawberry.field(description="Invited and active users holding the role.")
     async def members(self, info: strawberry.Info) -> list[User]:
-        return [User.from_model(u) for u in await info.context.loaders["role_members"].load(self.id)]
+        return [User.from_model(u) for u in await info.context.loaders.members_by_role_id.load(self.id)]
 
     @classmethod
     def from_model(cls, row: RoleModel) -> Role:
@@ -199,7 +199,7 @@ class User(relay.Node):
     deactivated_at: datetime.datetime | None = strawberry.field(description="When deactivated.")
 
     async def _today(self, info: strawberry.Info) -> datetime.date:
-        org = await info.context.loaders["organization"].load(self.organization_id)
+        org = await info.context.loaders.organization_by_id.load(self.organization_id)
         return local_date(datetime.datetime.now(datetime.UTC), org.time_zone)
 
     @strawberry.field(description="The license access uses now.")
@@ -232,7 +232,7 @@ class User(relay.Node):
 
     @strawberry.field(description="Every license change, newest first.")
     async def license_history(self, info: strawberry.Info) -> list[LicenseChange]:
-        rows = await info.context.loaders["license_changes"].load(self.id)
+        rows = await info.context.loaders.license_changes_by_user_id.load(self.id)
         return [LicenseChange.from_model(r) for r in rows]
 
     preloaded: strawberry.Private[UserAccess | None] = None
@@ -244,7 +244,7 @@ class User(relay.Node):
         return self._load_roles(info)  # type: ignore[return-value]  # an awaitable: graphql-core awaits it
 
     async def _load_roles(self, info: strawberry.Info) -> list[Role]:
-        return [Role.from_model(r) for r in await info.context.loaders["roles_by_user"].load(self.id)]
+        return [Role.from_model(r) for r in await info.context.loaders.roles_by_user_id.load(self.id)]
 
     @strawberry.field(description="Individual permissions granted beyond the roles.")
     def extra_permissions(self, info: strawberry.Info) -> list[Permission]:
@@ -253,7 +253,7 @@ class User(relay.Node):
         return self._load_extra_permissions(info)  # type: ignore[return-value]  # an awaitable, awaited
 
     async def _load_extra_permissions(self, info: strawberry.Info) -> list[Permission]:
-        return sorted(await info.context.loaders["extra_permissions"].load(self.id))
+        return sorted(await info.context.loaders.extra_permissions_by_user_id.load(self.id))
 
     @strawberry.field(description="Every permission the user holds (roles and extras).")
     def permissions(self, info: strawberry.Info) -> list[Permission]:
@@ -262,14 +262,14 @@ class User(relay.Node):
         return self._load_permissions(info)  # type: ignore[return-value]  # an awaitable, awaited
 
     async def _load_permissions(self, info: strawberry.Info) -> list[Permission]:
-        roles = await info.context.loaders["roles_by_user"].load(self.id)
-        from_roles = [await info.context.loaders["role_permissions"].load(r.id) for r in roles]
-        extras = await info.context.loaders["extra_permissions"].load(self.id)
+        roles = await info.context.loaders.roles_by_user_id.load(self.id)
+        from_roles = [await info.context.loaders.permissions_by_role_id.load(r.id) for r in roles]
+        extras = await info.context.loaders.extra_permissions_by_user_id.load(self.id)
         return sorted({p for perms in from_roles for p in perms} | set(extras))
 
     @strawberry.field(description="Whether the user owns the organization.")
     async def is_owner(self, info: strawberry.Info) -> bool:
-        org = await info.context.loaders["organization"].load(self.organization_id)
+        org = await info.context.loaders.organization_by_id.load(self.organization_id)
         return org.owner_user_id == self.id
 
     @classmethod
