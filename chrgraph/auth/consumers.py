@@ -23,8 +23,8 @@ from chrgraph.auth.errors import AuthError, AuthReason
 from chrgraph.auth.principals import Principal, PrincipalKind
 from chrgraph.db.models import ApiConsumer, ApiConsumerKey
 from chrgraph.db.models.consumer import IDENTIFIER_MAX_LENGTH
-from chrgraph.resolvers.validation import identifier_problem
 from chrgraph.settings import get_settings
+from chrgraph.text_rules import identifier_problem
 
 # The signature part may be empty: that is how an unsecured (`alg: none`) JWT looks
 # (RFC 7519, section 6.1), and it is answered ALGORITHM_NOT_ALLOWED, not MALFORMED_TOKEN.

@@ -8,7 +8,7 @@ from strawberry.relay import to_base64
 
 from chrgraph.resolvers.errors import ErrorCode as DomainErrorCode
 from chrgraph.resolvers.errors import UserError as DomainUserError
-from chrgraph.resolvers.validation import text_problem
+from chrgraph.text_rules import text_problem
 
 # strawberry.enum registers the domain enum in place and returns it; the plain alias
 # below each call is what type checkers read as a type.

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from chrgraph.audit import events
 from chrgraph.audit.actions import AuditAction
+from chrgraph.auth.permissions import effective_permissions
 from chrgraph.auth.principals import Actor
 from chrgraph.db.models import (
     License,
@@ -25,7 +26,6 @@ from chrgraph.resolvers.licensing.changes import access_license, cancel_pending,
 from chrgraph.resolvers.licensing.dates import local_date
 from chrgraph.resolvers.licensing.management import managed_user
 from chrgraph.resolvers.users.lookup import get_user
-from chrgraph.resolvers.users.permissions import effective_permissions
 from chrgraph.resolvers.validation import Errors
 
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from chrgraph.audit import events
 from chrgraph.audit.actions import AuditAction
+from chrgraph.auth.access import has_access
 from chrgraph.auth.principals import Actor
 from chrgraph.db.models import (
     Appointment,
@@ -23,7 +24,6 @@ from chrgraph.resolvers.errors import ErrorCode, OperationFailed, fail
 from chrgraph.resolvers.licensing.catalog import CATALOG, Feature
 from chrgraph.resolvers.licensing.management import under_license_management
 from chrgraph.resolvers.patients.patients import get_patient
-from chrgraph.resolvers.users.access import has_access
 from chrgraph.resolvers.validation import Errors
 
 BLOCKING = (AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED, AppointmentStatus.ARRIVED)

@@ -8,16 +8,16 @@ from datetime import UTC, datetime, timedelta
 
 from chrgraph.audit import events
 from chrgraph.audit.actions import AuditAction
+from chrgraph.auth.access import has_access
 from chrgraph.auth.passwords import verify_password
 from chrgraph.auth.principals import Actor, Principal, PrincipalKind
 from chrgraph.auth.sessions import new_session_token
 from chrgraph.db.models import LoginFailure, Organization, Session, User
 from chrgraph.db.transactions import atomic
 from chrgraph.resolvers.errors import ErrorCode, fail
-from chrgraph.resolvers.users.access import has_access
 from chrgraph.resolvers.users.text import normalize_email
-from chrgraph.resolvers.validation import text_problem
 from chrgraph.settings import get_settings
+from chrgraph.text_rules import text_problem
 
 THROTTLE_WINDOW = timedelta(minutes=15)
 THROTTLE_LIMIT = 5

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from chrgraph.audit import events
 from chrgraph.audit.actions import AuditAction
+from chrgraph.auth.permissions import NEVER_GRANTABLE
 from chrgraph.auth.principals import Actor
 from chrgraph.db.models import Permission, Role, RolePermission, UserPermission, UserRole, UserStatus
 from chrgraph.db.transactions import atomic
 from chrgraph.resolvers.errors import ErrorCode, OperationFailed, fail
 from chrgraph.resolvers.users.lookup import get_user, require_password
-from chrgraph.resolvers.users.permissions import NEVER_GRANTABLE
 from chrgraph.resolvers.validation import Errors
 
 
