@@ -323,9 +323,15 @@ async def update_role_call(w: World) -> Call:
             "roleId": gid("Role", role.id),
             "name": unique("Scribe"),
             "permissions": ["VIEW_USERS", "VIEW_BILLING"],
+            "password": PASSWORD,
         },
         w.owner,
     )
+
+
+async def delete_role_call(w: World) -> Call:
+    role = await create_role(w.cli, unique("Retired"), None, [Permission.VIEW_USERS])
+    return Call("deleteRole", {"roleId": gid("Role", role.id)}, w.owner)
 
 
 async def transfer_ownership_call(w: World) -> Call:
@@ -662,6 +668,7 @@ CALLS: dict[str, Callable[[World], Awaitable[Call]]] = {
     "revokePermission": revoke_permission_call,
     "createRole": create_role_call,
     "updateRole": update_role_call,
+    "deleteRole": delete_role_call,
     "transferOwnership": transfer_ownership_call,
     "createApiConsumer": create_api_consumer_call,
     "deactivateApiConsumer": deactivate_api_consumer_call,

@@ -6,6 +6,7 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.relay import to_base64
 
+from chrgraph.resolvers.errors import DESCRIPTIONS as ERROR_DESCRIPTIONS
 from chrgraph.resolvers.errors import ErrorCode as DomainErrorCode
 from chrgraph.resolvers.errors import UserError as DomainUserError
 from chrgraph.text_rules import text_problem
@@ -14,6 +15,9 @@ from chrgraph.text_rules import text_problem
 # below each call is what type checkers read as a type.
 strawberry.enum(DomainErrorCode, description="Why a mutation refused its input.")
 ErrorCode = DomainErrorCode
+# The codes' meanings live beside the codes (the operations name them); the schema shows them.
+for _value in DomainErrorCode.__strawberry_definition__.values:  # type: ignore[attr-defined]
+    _value.description = ERROR_DESCRIPTIONS.get(DomainErrorCode(_value.value), _value.description)
 
 
 @strawberry.type(description="A business-rule failure; nothing was written.")

@@ -17,6 +17,7 @@ from chrgraph.resolvers.errors import ErrorCode, OperationFailed, fail
 from chrgraph.resolvers.licensing.changes import initial_license, record_status
 from chrgraph.resolvers.licensing.management import under_license_management
 from chrgraph.resolvers.users.invitations import issue_invitation
+from chrgraph.resolvers.users.power import check_role_grant
 from chrgraph.resolvers.users.profile import (
     Profile,
     apply_profile,
@@ -62,6 +63,8 @@ async def invite_user(
     roles = await _roles(errors, actor.data, role_ids or [])
     if errors:
         raise OperationFailed(*errors.items)
+    # Inviting with roles grants their permissions.
+    await check_role_grant(actor, [r.id for r in roles], None)
     now = datetime.now(UTC)
     user = actor.data.new(
         User,

@@ -1,5 +1,7 @@
 """updateUser: profile fields, classification, billing number, locum details and
-end of training, with the same validation as inviting."""
+end of training, with the same validation as inviting. Nobody changes its own
+classification, license or end of training this way, and only the owner the owner's
+profile (`power`)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from chrgraph.db.transactions import atomic
 from chrgraph.resolvers.errors import ErrorCode, OperationFailed, fail
 from chrgraph.resolvers.licensing.changes import change_license
 from chrgraph.resolvers.users.lookup import get_user
+from chrgraph.resolvers.users.power import check_user_update
 from chrgraph.resolvers.users.profile import (
     Profile,
     apply_profile,
@@ -49,6 +52,11 @@ async def update_user(actor: Actor, user_id: int, changes: dict[str, Any]):
         user = await get_user(actor, user_id, conn)
         if user.type is UserType.SUPPORT:
             raise fail(ErrorCode.NOT_FOUND, "No such user.", "userId")
+        current = Profile.of(user)
+        changed = {name for name, value in changes.items() if getattr(current, name) != value}
+        if "license" in changes and user.pending_license is not None:
+            changed.add("license")  # it cancels the pending change
+        await check_user_update(actor, user, changed, conn)
         errors = Errors()
         profile = check_profile(errors, org, Profile.of(user).merged(changes))
         # A classification that the current license does not fit is reported on

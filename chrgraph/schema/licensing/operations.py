@@ -45,6 +45,8 @@ class LicenseInfo:
     classification: Classification | None = strawberry.field(description="The classification it fits.")
     rank: int = strawberry.field(description="Higher ranks are higher tiers.")
     features: list[Feature] = strawberry.field(description="What it includes.")
+    display_name: str = strawberry.field(description='Its name as the clinic\'s screens show it ("CHR Lite + VV").')
+    description: str = strawberry.field(description="What it is, in one line.")
 
 
 @strawberry.type(description="Whether a user's license includes a feature, and if not, how to get it.")
@@ -208,9 +210,11 @@ class UpgradeOwnLicensePayload:
     errors: list[UserError] = strawberry.field(description="Why nothing was written.")
 
 
-@strawberry.input(description="Ask for a higher license.")
+@strawberry.input(description="Ask for a higher license; everyone who may decide is mailed.")
 class RequestLicenseUpgradeInput:
-    license: License = strawberry.field(description="What you need.")
+    license: License = strawberry.field(
+        description="What you need: a license that fits you, ranked higher than the one you have."
+    )
     reason: str | None = strawberry.field(default=None, description="Why.")
 
 
@@ -261,6 +265,8 @@ class LicensingQuery:
                 classification=i.classification,
                 rank=i.rank,
                 features=sorted(i.features, key=list(DomainFeature).index),
+                display_name=i.display_name,
+                description=i.description,
             )
             for i in CATALOG.values()
         ]
