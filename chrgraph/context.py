@@ -17,6 +17,9 @@ class Context:
     settings: Settings
     # DataLoaders, created fresh for each request by `schema.loaders`.
     loaders: dict[str, Any] = field(default_factory=dict)
+    # Read rules already decided for this request's principal (schema/reads.py): once
+    # per rule and request, never per row.
+    reads: dict[Any, bool] = field(default_factory=dict)
 
     @property
     def actor(self) -> Actor:

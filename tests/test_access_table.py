@@ -220,7 +220,7 @@ ROWS = [
     ),
     (
         "deactivationPreview",
-        "query($id: ID!) { deactivationPreview(userId: $id) { user { id } } }",
+        "query($id: ID!) { deactivationPreview(userId: $id) { __typename } }",
         lambda c: {"id": c.owner.user_id},
         True,
         False,

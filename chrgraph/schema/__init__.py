@@ -7,7 +7,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema_converter import CustomGraphQLEnumType
 from strawberry.tools import merge_types
 
-from chrgraph.schema import execution
+from chrgraph.schema import execution, reads
 from chrgraph.schema.audit.types import AuditEvent
 from chrgraph.schema.consumers.operations import ConsumersMutation, ConsumersQuery
 from chrgraph.schema.consumers.types import ApiConsumer
@@ -100,3 +100,4 @@ for _type in schema._schema.type_map.values():
         _fast_enum_output(_type)
 
 execution.install(schema)  # after the enum map: the fast paths keep each type's serializer
+reads.install(schema)  # after the fast paths: it guards the resolvers they chose

@@ -164,8 +164,8 @@ class Role(relay.Node):
     async def _load_permissions(self, info: strawberry.Info) -> list[Permission]:
         return sorted(await info.context.loaders["role_permissions"].load(self.id))
 
-    @strawberry.field(description="Invited and active users holding the role.")
-    async def members(self, info: strawberry.Info) -> list[User]:
+    @strawberry.field(description="Invited and active users holding the role (null without VIEW_USERS).")
+    async def members(self, info: strawberry.Info) -> list[User] | None:
         return [User.from_model(u) for u in await info.context.loaders["role_members"].load(self.id)]
 
     @classmethod
@@ -237,13 +237,13 @@ class User(relay.Node):
 
     preloaded: strawberry.Private[UserAccess | None] = None
 
-    @strawberry.field(description="Roles held.")
-    def roles(self, info: strawberry.Info) -> list[Role]:
+    @strawberry.field(description="Roles held (null without VIEW_USERS).")
+    def roles(self, info: strawberry.Info) -> list[Role] | None:
         if self.preloaded is not None:
             return self.preloaded.roles.get(self.id, [])
         return self._load_roles(info)  # type: ignore[return-value]  # an awaitable: graphql-core awaits it
 
-    async def _load_roles(self, info: strawberry.Info) -> list[Role]:
+    async def _load_roles(self, info: strawberry.Info) -> list[Role] | None:
         return [Role.from_model(r) for r in await info.context.loaders["roles_by_user"].load(self.id)]
 
     @strawberry.field(description="Individual permissions granted beyond the roles.")
