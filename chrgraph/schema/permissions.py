@@ -79,6 +79,10 @@ class Authenticated(Rule):
     def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
         return info.context.principal is not None
 
+    @classmethod
+    def allows(cls, principal) -> bool:
+        return principal is not None
+
 
 CanViewAuditLog = allow(consumer=True, support=True, permission="VIEW_AUDIT_LOG", name="CanViewAuditLog")
 

@@ -148,7 +148,7 @@ def guarded_fields(core: GraphQLSchema) -> list[tuple[GraphQLObjectType, str, Gr
             if not isinstance(target, (GraphQLObjectType, GraphQLInterfaceType)):
                 continue
             rule = declared(target)
-            if isinstance(rule, type):
+            if isinstance(rule, type) and rule.refuses_some_caller:  # a rule admitting all needs no guard
                 found.append((type_, name, field, rule))
     return found
 

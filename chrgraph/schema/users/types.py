@@ -16,6 +16,7 @@ from chrgraph.db.models import User as UserModel
 from chrgraph.db.models import UserStatus as DomainUserStatus
 from chrgraph.db.models import UserType as DomainUserType
 from chrgraph.resolvers.licensing.dates import local_date
+from chrgraph.resolvers.users.permissions import ALL_BUT_SUPPORT
 from chrgraph.resolvers.users.queries import access_of_users
 
 # strawberry.enum registers the domain enum in place and returns it; the plain alias
@@ -91,6 +92,20 @@ USER_COLUMNS = (
 )
 
 
+# What the owner holds, whatever its roles: every permission but the support account's.
+OWNER_PERMISSIONS = sorted(ALL_BUT_SUPPORT)
+
+
+async def organization_owner_id(info: strawberry.Info) -> int | None:
+    """The caller's organization's owner: the caller itself when it is the owner (no
+    statement), else the organization the request loads at most once."""
+    principal = info.context.principal
+    if principal.is_owner:
+        return principal.user_id
+    org = await info.context.loaders["organization"].load(principal.organization_id)
+    return org.owner_user_id if org is not None else None
+
+
 @dataclass
 class UserAccess:
     """Roles (with their permissions) and extra permissions of a whole page of users,
@@ -101,8 +116,11 @@ class UserAccess:
     # Effective permissions per (roles, extras) combination: users holding the same roles
     # share one list, which the executor then serializes once (schema/execution.py).
     combined: dict[tuple, list] = field(default_factory=dict)
+    owner_id: int | None = None
 
     def permissions_of(self, user_id: int) -> list:
+        if user_id == self.owner_id:
+            return OWNER_PERMISSIONS
         roles = self.roles.get(user_id, [])
         extras = self.extras.get(user_id, [])
         key = (tuple(role.id for role in roles), tuple(extras))
@@ -113,7 +131,7 @@ class UserAccess:
         return found
 
 
-async def preload_access(users: list[User]) -> None:
+async def preload_access(users: list[User], owner_id: int | None) -> None:
     ids = [u.id for u in users]
     if not ids:
         return
@@ -123,7 +141,7 @@ async def preload_access(users: list[User]) -> None:
         role = Role.from_model(row)
         role.preloaded_permissions = sorted(rows.permissions_of_roles.get(row.id, []))
         roles[row.id] = role
-    access = UserAccess()
+    access = UserAccess(owner_id=owner_id)
     for user_id, role_id in rows.links:
         access.roles.setdefault(user_id, []).append(roles[role_id])
     for user_id, permission in rows.extras:
@@ -255,13 +273,17 @@ class User(relay.Node):
     async def _load_extra_permissions(self, info: strawberry.Info) -> list[Permission]:
         return sorted(await info.context.loaders["extra_permissions"].load(self.id))
 
-    @strawberry.field(description="Every permission the user holds (roles and extras).")
+    @strawberry.field(
+        description="Every permission the user holds (roles and extras); the owner holds all but MANAGE_API_CONSUMERS."
+    )
     def permissions(self, info: strawberry.Info) -> list[Permission]:
         if self.preloaded is not None:
             return self.preloaded.permissions_of(self.id)
         return self._load_permissions(info)  # type: ignore[return-value]  # an awaitable, awaited
 
     async def _load_permissions(self, info: strawberry.Info) -> list[Permission]:
+        if await organization_owner_id(info) == self.id:
+            return OWNER_PERMISSIONS
         roles = await info.context.loaders["roles_by_user"].load(self.id)
         from_roles = [await info.context.loaders["role_permissions"].load(r.id) for r in roles]
         extras = await info.context.loaders["extra_permissions"].load(self.id)
