@@ -3,7 +3,8 @@ without the permission may do. Later issues add their rows to ROWS."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -16,13 +17,13 @@ from chrgraph.db.models import Classification, License, Permission, Questionnair
 from chrgraph.resolvers.licensing.operations import request_license_upgrade
 from chrgraph.resolvers.patients.patients import Identifier, create_identifier_type, register_patient
 from chrgraph.resolvers.scheduling.appointments import book_appointment
-from chrgraph.resolvers.users.profile import Locum
 from chrgraph.resolvers.scheduling.work import (
     create_inbox_message,
     create_lab_integration,
     create_mdbilling_connection,
     create_questionnaire,
 )
+from chrgraph.resolvers.users.profile import Locum
 from chrgraph.resolvers.users.roles import set_permission
 from chrgraph.schema import reads, schema
 from chrgraph.schema.permissions import Authenticated, Rule
@@ -564,7 +565,7 @@ class World:
 
     clinic: Any
     ids: dict[str, str]
-    sessions: dict[frozenset, Any] = field(default_factory=dict)
+    sessions: dict[frozenset, Any] = dataclasses.field(default_factory=dict)
 
     async def holding(self, *permissions: str | None) -> Any:
         key = frozenset(p for p in permissions if p)
