@@ -93,7 +93,7 @@ USER_COLUMNS = (
 
 
 # What the owner holds, whatever its roles: every permission but the support account's.
-OWNER_PERMISSIONS = sorted(ALL_BUT_SUPPORT)
+OWNER_PERMISSIONS: list[DomainPermission] = sorted(ALL_BUT_SUPPORT)
 
 
 async def organization_owner_id(info: strawberry.Info) -> int | None:
