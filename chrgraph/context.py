@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from chrgraph.auth.principals import Actor, Principal
 from chrgraph.db.tenant import OrganizationData
@@ -20,6 +20,9 @@ class Context:
     settings: Settings
     # The request's DataLoaders, created fresh for each request (`schema.loaders`).
     loaders: Loaders
+    # Read rules already decided for this request's principal (schema/reads.py): once
+    # per rule and request, never per row.
+    reads: dict[Any, bool] = field(default_factory=dict)
 
     @property
     def actor(self) -> Actor:

@@ -24,7 +24,7 @@ mutation Revoke($input: RevokePermissionInput!) {
 }"""
 ASSIGN = """
 mutation Assign($input: AssignRolesInput!) {
-  assignRoles(input: $input) { user { roles { name } } errors { code field } }
+  assignRoles(input: $input) { user { id } errors { code field } }
 }"""
 INVITE = """
 mutation Invite($input: InviteUserInput!) {
@@ -180,7 +180,12 @@ async def test_a_user_cannot_assign_a_role_giving_what_it_does_not_hold(clinic, 
     assert codes(refused) == [("PERMISSION_NOT_HELD", ["roleIds"])]
     editors = await custom_role(clinic, "EDIT_OTHER_USERS")
     allowed = (await editor.gql(ASSIGN, {"input": {**base, "roleIds": [role_id(clinic, editors)]}}))["assignRoles"]
-    assert allowed == {"user": {"roles": [{"name": editors}]}, "errors": []}
+    # Role is read with VIEW_USERS (the editor holds only EDIT_OTHER_USERS): the owner looks.
+    assert allowed == {"user": {"id": member.user_id}, "errors": []}
+    seen = await clinic.owner.gql(
+        "query($id: ID!) { node(id: $id) { ... on User { roles { name } } } }", {"id": member.user_id}
+    )
+    assert seen["node"]["roles"] == [{"name": editors}]
 
 
 async def test_inviting_with_a_role_cannot_grant_what_the_caller_does_not_hold(clinic, editor):

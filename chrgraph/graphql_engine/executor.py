@@ -285,6 +285,8 @@ def install(schema: Schema) -> None:
         if not isinstance(type_, GraphQLObjectType) or type_.name.startswith("__") or type_ in root_types:
             continue
         for name, field_def in type_.fields.items():
+            if hasattr(field_def.resolve, "read_rule"):
+                continue  # guarded by its type's read rule (schema/reads.py): keep the guard
             field = schema.get_field_for_type(name, type_.name)
             if field is None or field_def.args or type(field).get_result is not StrawberryField.get_result:
                 continue

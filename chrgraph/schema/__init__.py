@@ -6,6 +6,7 @@ import strawberry
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from chrgraph.schema import reads
 from chrgraph.schema.audit.types import AuditEvent
 from chrgraph.schema.consumers.operations import ConsumersMutation, ConsumersQuery
 from chrgraph.schema.consumers.types import ApiConsumer
@@ -73,3 +74,5 @@ schema = strawberry.Schema(
         scheduling_types.MdBillingConnection,
     ],
 )
+
+reads.install(schema)  # every relation guarded by its target type's read rule

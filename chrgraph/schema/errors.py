@@ -39,6 +39,11 @@ class UserError:
         )
 
 
+def forbidden(message: str = "You are not allowed to do this.") -> GraphQLError:
+    """A top-level FORBIDDEN error: the caller may not run this field or read this type."""
+    return GraphQLError(message, extensions={"code": "FORBIDDEN"})
+
+
 def bad_user_input(message: str) -> GraphQLError:
     return GraphQLError(message, extensions={"code": "BAD_USER_INPUT"})
 

@@ -46,6 +46,15 @@ class Rule(BasePermission):
             return self.permission is not None and (principal.is_owner or self.permission in principal.permissions)
         return False
 
+    # Whether a caller the rule refuses may still read some single objects of the type
+    # (its own `User`, a consumer its own `ApiConsumer`): see `admits`.
+    admits_own: ClassVar[bool] = False
+
+    @classmethod
+    def admits(cls, principal, value: Any) -> bool:
+        """For a caller `allows` refuses: whether this one object is the caller's own."""
+        return False
+
 
 def allow(
     *,
@@ -70,6 +79,10 @@ class Authenticated(Rule):
 
     def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
         return info.context.principal is not None
+
+    @classmethod
+    def allows(cls, principal) -> bool:
+        return principal is not None
 
 
 CanViewAuditLog = allow(consumer=True, support=True, permission="VIEW_AUDIT_LOG", name="CanViewAuditLog")
@@ -123,6 +136,33 @@ class AnySession(Rule):
     def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
         principal = info.context.principal
         return principal is not None and principal.session_id is not None
+
+
+class CanReadUser(Rule):
+    """Reading a `User` wherever it is reached: VIEW_USERS, and always one's own."""
+
+    consumer = True
+    support = True
+    permission = "VIEW_USERS"
+    admits_own = True
+
+    @classmethod
+    def admits(cls, principal, value: Any) -> bool:
+        user_id = principal.user_id if principal is not None else None
+        return user_id is not None and getattr(value, "id", None) == user_id
+
+
+class CanReadApiConsumer(Rule):
+    """Reading an `ApiConsumer`: the owner and support; a consumer reads itself."""
+
+    support = True
+    owner = True
+    admits_own = True
+
+    @classmethod
+    def admits(cls, principal, value: Any) -> bool:
+        consumer_id = principal.consumer_id if principal is not None else None
+        return consumer_id is not None and getattr(value, "id", None) == consumer_id
 
 
 CanViewUsers = allow(consumer=True, support=True, permission="VIEW_USERS", name="CanViewUsers")

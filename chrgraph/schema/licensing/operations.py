@@ -51,7 +51,7 @@ class LicenseInfo:
 
 @strawberry.type(description="Whether a user's license includes a feature, and if not, how to get it.")
 class FeatureAccess:
-    user: User = strawberry.field(description="The user.")
+    user: User | None = strawberry.field(description="The user (null without VIEW_USERS, unless yourself).")
     feature: Feature = strawberry.field(description="The feature.")
     license: License | None = strawberry.field(description="The license access uses now.")
     included: bool = strawberry.field(description="Whether the user may use the feature now.")
@@ -62,7 +62,7 @@ class FeatureAccess:
 
 @strawberry.type(description="A mapping proposal or an automatic license awaiting review.")
 class UnmappedUser:
-    user: User = strawberry.field(description="The user.")
+    user: User | None = strawberry.field(description="The user (null without VIEW_USERS).")
     reason: str = strawberry.field(description="Why an admin must decide.")
     proposed_license: License | None = strawberry.field(description="What the rules propose.")
     confidence: float | None = strawberry.field(description="0 to 1.")
@@ -115,7 +115,7 @@ class BillingLine:
     label: str = strawberry.field(description="The license name, or UNLICENSED.")
     billed: bool = strawberry.field(description="UNLICENSED users are listed, never billed.")
     count: int = strawberry.field(description="How many users.")
-    users: list[User] = strawberry.field(description="Who.")
+    users: list[User] | None = strawberry.field(description="Who (null without VIEW_USERS).")
 
 
 @strawberry.type(description="The next month's statement as pending changes make it.")

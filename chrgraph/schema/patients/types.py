@@ -21,7 +21,7 @@ class IdentifierType(relay.Node):
 
 @strawberry.type(description="A patient's identifier of one type.")
 class PatientIdentifierValue:
-    type: IdentifierType = strawberry.field(description="Its type.")
+    type: IdentifierType | None = strawberry.field(description="Its type (null without MANAGE_PATIENTS).")
     value: str = strawberry.field(description="The identifier.")
 
 

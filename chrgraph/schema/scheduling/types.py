@@ -133,8 +133,8 @@ class Appointment(relay.Node):
             return self.preloaded.patients.get(self.patient_id)
         return _patient(info, self.patient_id)  # type: ignore[return-value]  # an awaitable, awaited
 
-    @strawberry.field(description="Questionnaires attached to it.")
-    async def questionnaires(self, info: strawberry.Info) -> list[Questionnaire]:
+    @strawberry.field(description="Questionnaires attached to it (null without MANAGE_SCHEDULE).")
+    async def questionnaires(self, info: strawberry.Info) -> list[Questionnaire] | None:
         rows = await info.context.loaders.questionnaires_by_appointment_id.load(self.id)
         return [Questionnaire.from_model(r) for r in rows]
 
