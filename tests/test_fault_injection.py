@@ -620,7 +620,7 @@ async def run_license_mapping_call(w: World) -> Call:
             f"{unique('legacy')}@fault.test",
             Profile(UserType.STAFF, first_name="Leg", last_name="Acy"),
         )
-    await update_organization(actor, {"contract": Contract.STANDARD.value})
+    await update_organization(actor, contract=Contract.STANDARD.value)
     return Call("runLicenseMapping", {"dryRun": False}, clinic.owner.token)
 
 

@@ -207,5 +207,5 @@ async def test_switching_to_standard_brings_users_under_management(client):
     )["inviteUser"]
     user = await User.get(id=pk(result["user"]["id"]))
     assert user.license_managed_since is None
-    await update_organization(support_cli_actor(clinic.organization.id), {"contract": Contract.STANDARD})
+    await update_organization(support_cli_actor(clinic.organization.id), contract=Contract.STANDARD)
     assert (await User.get(id=user.id)).license_managed_since is not None

@@ -239,15 +239,13 @@ def org_set(
     async def job():
         return await update_organization(
             await support_actor(domain),
-            {
-                "name": name,
-                "contract": contract,
-                "province": province,
-                "timeZone": time_zone,
-                "enterpriseApiEnabled": enterprise_api,
-                "stripeConnected": stripe_connected,
-                "licenseEnforcementDate": enforcement,
-            },
+            name=name,
+            contract=contract,
+            province=province,
+            time_zone=time_zone,
+            enterprise_api_enabled=enterprise_api,
+            stripe_connected=stripe_connected,
+            license_enforcement_date=enforcement,
         )
 
     run(job)

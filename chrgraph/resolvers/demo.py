@@ -144,13 +144,11 @@ async def _load_portal(actor) -> None:
     await set_portal_enabled(actor, True)
     await update_portal_settings(
         actor,
-        {
-            "portalAccessible": True,
-            "accessibleForNewPatients": True,
-            "selfRegistration": True,
-            "otpTimeoutMinutes": 10,
-            "hiddenAppointmentStatuses": ["NO_SHOW"],
-        },
+        portal_accessible=True,
+        accessible_for_new_patients=True,
+        self_registration=True,
+        otp_timeout_minutes=10,
+        hidden_appointment_statuses=["NO_SHOW"],
     )
     gradient = Image.linear_gradient("L").resize((640, 360)).convert("RGB")
     buffer = io.BytesIO()
