@@ -149,6 +149,32 @@ async def test_a_consumer_grants_only_what_it_holds(clinic):
     assert plain["errors"] == [] and plain["user"]["roles"] == []
 
 
+# One operation per permission a consumer may use, harmless to run (a refused input at most).
+BY_PERMISSION = {
+    "VIEW_USERS": (USERS, None),
+    "EDIT_OTHER_USERS": ("{ unmappedUsers { reason } }", None),
+    "EDIT_ROLES": (
+        "mutation($i: CreateRoleInput!) { createRole(input: $i) { errors { code } } }",
+        {"i": {"name": "", "permissions": []}},
+    ),
+    "MANAGE_PATIENTS": (PATIENTS, None),
+    "MANAGE_SCHEDULE": (APPOINTMENTS, None),
+    "VIEW_BILLING": ('{ billingStatement(month: "2026-03") { billedTotal } }', None),
+    "VIEW_AUDIT_LOG": (AUDIT, None),
+}
+
+
+async def test_each_permission_opens_its_operations_to_a_consumer_and_nothing_else(clinic):
+    for permission, (document, variables) in BY_PERMISSION.items():
+        await narrow(clinic, [permission])
+        for other, (other_document, other_variables) in BY_PERMISSION.items():
+            body = (await clinic.vendor.post(other_document, other_variables)).json()
+            refusal = [e["extensions"]["code"] for e in body.get("errors", [])]
+            assert refusal == ([] if other == permission else ["FORBIDDEN"]), f"{other} held {permission}: {body}"
+        await narrow(clinic, [p for p in ALL_BUT_SUPPORT if p != permission])
+        await refused(clinic, document, variables)
+
+
 async def test_only_support_narrows_a_consumer(clinic):
     editor = await clinic.member(permissions_of=["Administrator"])
     variables = {"input": {"consumerId": consumer_id(clinic), "permissions": ["VIEW_USERS"]}}
