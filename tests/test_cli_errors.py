@@ -131,6 +131,7 @@ NO_DATABASE_COMMANDS: dict[str, list[str]] = {
     "consumers add-key": ["--org", "absent", "--issuer", "v", "--public-key", "@rsa_public.pem", "--kid", "k2"],
     "consumers revoke-key": ["--org", "absent", "--issuer", "v", "--kid", "k1"],
     "consumers set-cost-budget": ["--org", "absent", "--issuer", "v", "--cost-per-minute", "500"],
+    "consumers set-permissions": ["--org", "absent", "--issuer", "v", "--permission", "MANAGE_SCHEDULE"],
     "logs show": ["--org", "absent"],
     "logs purge": [],
     "audit checkpoint": [],

@@ -391,6 +391,14 @@ async def set_api_consumer_cost_budget_call(w: World) -> Call:
     )
 
 
+async def set_api_consumer_permissions_call(w: World) -> Call:
+    return Call(
+        "setApiConsumerPermissions",
+        {"consumerId": gid("ApiConsumer", await _consumer(w)), "permissions": ["MANAGE_SCHEDULE"]},
+        w.support,
+    )
+
+
 async def update_organization_call(w: World) -> Call:
     return Call("updateOrganization", {"name": unique("Clinic"), "province": "QC"}, w.support)
 
@@ -676,6 +684,7 @@ CALLS: dict[str, Callable[[World], Awaitable[Call]]] = {
     "addApiConsumerKey": add_api_consumer_key_call,
     "revokeApiConsumerKey": revoke_api_consumer_key_call,
     "setApiConsumerCostBudget": set_api_consumer_cost_budget_call,
+    "setApiConsumerPermissions": set_api_consumer_permissions_call,
     "updateOrganization": update_organization_call,
     "registerPatient": register_patient_call,
     "updatePatient": update_patient_call,

@@ -20,6 +20,7 @@ from joserfc.jwk import RSAKey
 
 from chrgraph.auth import epoch
 from chrgraph.auth.errors import AuthError, AuthReason
+from chrgraph.auth.permissions import consumer_permissions
 from chrgraph.auth.principals import Principal, PrincipalKind
 from chrgraph.db.models import ApiConsumer, ApiConsumerKey
 from chrgraph.db.models.consumer import IDENTIFIER_MAX_LENGTH
@@ -49,6 +50,7 @@ class CachedConsumer:
     usable: bool  # active and its organization's Enterprise API on
     keys: tuple[tuple[str | None, RSAKey], ...]
     cost_budget: int | None = None
+    permissions: frozenset[str] = frozenset()
 
 
 class _Registry:
@@ -94,6 +96,7 @@ async def _load(issuer: str) -> CachedConsumer | None:
         usable=consumer.active and consumer.organization.enterprise_api_enabled,
         keys=keys,
         cost_budget=consumer.cost_budget_per_minute,
+        permissions=consumer_permissions(consumer.permissions),
     )
 
 
@@ -236,5 +239,6 @@ def _principal_if_timely(verified: _Verified, settings) -> Principal:
         consumer_id=consumer.id,
         issuer=consumer.issuer,
         key_id=verified.key_id,
+        permissions=consumer.permissions,
         cost_budget=consumer.cost_budget,
     )

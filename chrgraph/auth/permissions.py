@@ -1,9 +1,11 @@
-"""What a user may do: the built-in roles' permissions and a user's effective
-permissions (the owner's, its roles' and its individual grants). Sessions read these
-when they load a principal; operations read them when they check a grant."""
+"""What a user or an API consumer may do: the built-in roles' permissions, a user's
+effective permissions (the owner's, its roles' and its individual grants) and a
+consumer's. Sessions and consumer tokens read these when they load a principal;
+operations read them when they check a grant."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import cast
 
 from chrgraph.db.models import Permission, RolePermission, User, UserPermission, UserRole
@@ -29,3 +31,13 @@ async def effective_permissions(user: User, is_owner: bool) -> frozenset[str]:
     )
     extras = cast(list[Permission], await UserPermission.filter(user_id=user.id).values_list("permission", flat=True))
     return frozenset(getattr(p, "value", p) for p in [*from_roles, *extras]) - {Permission.MANAGE_API_CONSUMERS.value}
+
+
+def consumer_permissions(stored: Iterable[str] | None) -> frozenset[str]:
+    """What an API consumer holds: by default (nothing stored) every permission but the
+    support account's own, the clinic's unrestricted integration; once support narrowed
+    it, just what was stored (never the support account's own)."""
+    if stored is None:
+        return frozenset(p.value for p in ALL_BUT_SUPPORT)
+    known = {p.value for p in ALL_BUT_SUPPORT}
+    return frozenset(p for p in stored if p in known)

@@ -37,7 +37,9 @@ class Rule(BasePermission):
         if principal is None:
             return False
         if principal.kind is PrincipalKind.CONSUMER:
-            return self.consumer
+            # A consumer holds permissions as a session does (all but the support
+            # account's own unless support narrowed it) and needs the one named.
+            return self.consumer and (self.permission is None or self.permission in principal.permissions)
         if principal.kind is PrincipalKind.SUPPORT:
             return self.support
         if principal.kind is PrincipalKind.USER:

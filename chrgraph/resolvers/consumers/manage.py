@@ -4,14 +4,16 @@ audit event, and revokes cached credentials where it must."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from tortoise.exceptions import IntegrityError
 
 from chrgraph.audit import events
 from chrgraph.audit.actions import AuditAction
+from chrgraph.auth.permissions import NEVER_GRANTABLE, consumer_permissions
 from chrgraph.auth.principals import Actor
-from chrgraph.db.models import ApiConsumer, ApiConsumerKey
+from chrgraph.db.models import ApiConsumer, ApiConsumerKey, Permission
 from chrgraph.db.models.consumer import IDENTIFIER_MAX_LENGTH
 from chrgraph.db.transactions import atomic
 from chrgraph.resolvers.consumers.keys import parse_public_key
@@ -185,5 +187,64 @@ async def set_api_consumer_cost_budget(actor: Actor, issuer: str, cost_per_minut
                 "ApiConsumer",
                 consumer.id,
                 {"costBudgetPerMinute": {"before": before, "after": cost_per_minute}},
+            )
+    return consumer
+
+
+def _permission_names(permissions: Iterable[Permission | str]) -> list[str]:
+    """The stored form of a consumer's permissions: known names, sorted, each once; the
+    support account's own is never a consumer's."""
+    errors = Errors()
+    names: set[str] = set()
+    for given in permissions:
+        name = given.value if isinstance(given, Permission) else str(given)
+        if name not in Permission.__members__:
+            errors.add(ErrorCode.INVALID_INPUT, f"Unknown permission: {name[:64]!r}.", "permissions")
+        elif Permission(name) in NEVER_GRANTABLE:
+            errors.add(
+                ErrorCode.PERMISSION_NOT_GRANTABLE,
+                "MANAGE_API_CONSUMERS belongs to the support account.",
+                "permissions",
+            )
+        else:
+            names.add(name)
+    if errors:
+        raise OperationFailed(*errors.items)
+    return sorted(names)
+
+
+def consumer_held(consumer: ApiConsumer) -> list[Permission]:
+    """What a consumer holds, in the enum's order (its default set when never narrowed)."""
+    held = consumer_permissions(consumer.permissions)
+    return [p for p in Permission if p.value in held]
+
+
+async def set_api_consumer_permissions(
+    actor: Actor, issuer: str, permissions: Iterable[Permission | str] | None
+) -> ApiConsumer:
+    """Narrow what a consumer may do and grant to the permissions given, or (None) give
+    it its default set back: every permission but MANAGE_API_CONSUMERS, which no
+    consumer ever holds. The consumer's next request is held to it, in every server
+    process within a second (the cached credentials carrying them are dropped)."""
+    stored = None if permissions is None else _permission_names(permissions)
+    async with atomic(revokes_credentials=True) as conn:
+        consumer = await get_consumer(actor, issuer, conn)
+        before = consumer.permissions
+        if before != stored:
+            consumer.permissions = stored
+            await consumer.save(using_db=conn, update_fields=["permissions"])
+            await events.record(
+                conn,
+                actor,
+                AuditAction.API_CONSUMER_PERMISSIONS_SET,
+                "ApiConsumer",
+                consumer.id,
+                {
+                    "permissions": {
+                        "before": sorted(consumer_permissions(before)),
+                        "after": sorted(consumer_permissions(stored)),
+                    },
+                    "default": {"before": before is None, "after": stored is None},
+                },
             )
     return consumer

@@ -37,9 +37,9 @@ def held_permissions(actor: Actor) -> frozenset[Permission]:
             return ALL_BUT_SUPPORT
         return frozenset(p for p in Permission if p.value in principal.permissions)
     if principal.kind is PrincipalKind.CONSUMER:
-        # A consumer is the clinic's unrestricted integration: it holds all but the
-        # support account's own permission.
-        return ALL_BUT_SUPPORT
+        # By default the clinic's unrestricted integration (all but the support
+        # account's own permission); what support narrowed it to otherwise.
+        return frozenset(p for p in ALL_BUT_SUPPORT if p.value in principal.permissions)
     if principal.kind is PrincipalKind.SUPPORT and principal.session_id is not None:
         # The support account's session holds only its own permission.
         return NEVER_GRANTABLE
