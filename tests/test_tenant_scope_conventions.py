@@ -71,7 +71,6 @@ CROSS_TENANT: dict[tuple[str, str], str] = {
     ("chrgraph/resolvers/users/queries.py", "module"): "a page's roles, named by its users' role links",
     ("chrgraph/resolvers/scheduling/queries.py", "module"): "a page's practitioners and patients, named by its rows",
     ("chrgraph/resolvers/scheduling/appointments.py", "clashes"): "appointments of a practitioner locked in the scope",
-    ("chrgraph/resolvers/deactivation", "*"): "hands over the rows of a user read in the scope, each by its id",
     ("chrgraph/resolvers/users/invitations.py", "issue_invitation"): "queues mail in the organization of its user",
 }
 
