@@ -63,7 +63,6 @@ CROSS_TENANT: dict[tuple[str, str], str] = {
     ("chrgraph/audit", "*"): "the audit chain, its checkpoints and the API log, per organization they are given",
     # Batch work over every organization.
     ("chrgraph/resolvers/users/outbox.py", "*"): "the mail worker delivers every organization's queued mail",
-    ("chrgraph/resolvers/demo.py", "*"): "the demo seeds the organizations it creates",
     ("chrgraph/resolvers/organizations/create_organization.py", "*"): "creates a new organization's first rows",
     ("chrgraph/cli", "*"): "support tooling acting across organizations",
     # Reads by foreign keys of rows already read within the organization, never by a client's id.
