@@ -248,7 +248,7 @@ async def plan_deactivation(
         )
     if "appointments" in targets:
         for appointment in work.appointments:
-            taken = await clashes(conn, targets["appointments"].id, appointment.start, appointment.end)
+            taken = await clashes(conn, actor.data, targets["appointments"].id, appointment.start, appointment.end)
             errors.extend(
                 UserError(
                     ErrorCode.SLOT_CONFLICT,
