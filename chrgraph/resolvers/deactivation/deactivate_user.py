@@ -20,7 +20,6 @@ from chrgraph.db.models import (
     Invitation,
     LabIntegration,
     MdBillingConnection,
-    Organization,
     Questionnaire,
     QuestionnaireKind,
     QuestionnaireStatus,
@@ -28,6 +27,7 @@ from chrgraph.db.models import (
     UserStatus,
     UserType,
 )
+from chrgraph.db.tenant import OrganizationData
 from chrgraph.db.transactions import atomic
 from chrgraph.resolvers.errors import ErrorCode, OperationFailed, UserError, fail
 from chrgraph.resolvers.licensing.changes import record_status
@@ -72,36 +72,39 @@ class Outcome:
     disconnected: list[int] = field(default_factory=list)
 
 
-async def _work(conn, user: User, now: datetime) -> Preview:
-    def q(model):
-        return model.filter(organization_id=user.organization_id).using_db(conn)
-
+async def _work(conn, data: OrganizationData, user: User, now: datetime) -> Preview:
     appointments = (
-        await q(Appointment).filter(practitioner_id=user.id, start__gt=now, status__in=BLOCKING).order_by("start")
+        await data.appointments.filter(practitioner_id=user.id, start__gt=now, status__in=BLOCKING)
+        .using_db(conn)
+        .order_by("start")
     )
     questionnaires = (
-        await q(Questionnaire).filter(practitioner_id=user.id, status=QuestionnaireStatus.ACTIVE).order_by("id")
+        await data.questionnaires.filter(practitioner_id=user.id, status=QuestionnaireStatus.ACTIVE)
+        .using_db(conn)
+        .order_by("id")
     )
     return Preview(
         appointments=appointments,
         recurring_questionnaires=[x for x in questionnaires if x.kind is QuestionnaireKind.RECURRING],
         sent_questionnaires=[x for x in questionnaires if x.kind is QuestionnaireKind.SENT],
-        inbox_messages=await q(InboxMessage).filter(owner_id=user.id, hidden=False).order_by("id"),
-        lab_integrations=await q(LabIntegration).filter(backed_by_id=user.id).order_by("-is_main", "id"),
-        mdbilling=await q(MdBillingConnection).filter(user_id=user.id, connected=True).first(),
+        inbox_messages=await data.inbox_messages.filter(owner_id=user.id, hidden=False).using_db(conn).order_by("id"),
+        lab_integrations=await data.lab_integrations.filter(backed_by_id=user.id)
+        .using_db(conn)
+        .order_by("-is_main", "id"),
+        mdbilling=await data.md_billing_connections.filter(user_id=user.id, connected=True).using_db(conn).first(),
     )
 
 
 async def deactivation_preview(actor: Actor, user_id: int | None) -> tuple[User, Preview]:
     async with atomic() as conn:
         user = await get_user(actor, user_id, conn)
-        return user, await _work(conn, user, datetime.now(UTC))
+        return user, await _work(conn, actor.data, user, datetime.now(UTC))
 
 
 async def _active_member(
     conn, actor: Actor, user_id: int | None, exclude: int, path: tuple[str, ...], practitioner: bool
 ) -> User | UserError:
-    query = User.filter(id=user_id, organization_id=actor.organization_id, status=UserStatus.ACTIVE).exclude(
+    query = actor.data.users.filter(id=user_id, status=UserStatus.ACTIVE).exclude(
         type__in=[UserType.SUPPORT, UserType.SERVICE_ACCOUNT]
     )
     if practitioner:
@@ -180,12 +183,12 @@ async def plan_deactivation(
     `OperationFailed` with every error, and nothing is written."""
     successors = lab_integration_successors
     user = await get_user(actor, user_id, conn)
-    org = await Organization.filter(id=actor.organization_id).using_db(conn).get()
+    org = await actor.data.organization.using_db(conn).get()
     if org.owner_user_id == user.id:
         raise fail(ErrorCode.CANNOT_DEACTIVATE_OWNER, "Transfer ownership first.", "userId")
     if user.status is UserStatus.DEACTIVATED:
         raise fail(ErrorCode.INVALID_STATE, "The user is already deactivated.", "userId")
-    work = await _work(conn, user, now)
+    work = await _work(conn, actor.data, user, now)
     errors: list[UserError] = []
     targets: dict[str, User] = {}
     for name, choice in (
@@ -245,7 +248,7 @@ async def plan_deactivation(
         )
     if "appointments" in targets:
         for appointment in work.appointments:
-            taken = await clashes(conn, targets["appointments"].id, appointment.start, appointment.end)
+            taken = await clashes(conn, actor.data, targets["appointments"].id, appointment.start, appointment.end)
             errors.extend(
                 UserError(
                     ErrorCode.SLOT_CONFLICT,
@@ -274,6 +277,7 @@ async def apply_deactivation(conn, actor: Actor, plan: DeactivationPlan) -> Outc
     """Write a checked plan, with an audit event per step, in the caller's transaction
     (which revokes credentials: the user's sessions end)."""
     user, work, targets, forward_to, now = plan.user, plan.work, plan.targets, plan.forward_to, plan.now
+    data = actor.data
     outcome = Outcome(user=user)
     await _hand_over_appointments(conn, actor, work, plan.appointments, targets.get("appointments"), outcome)
     for key, name, choice, items in (
@@ -283,14 +287,14 @@ async def apply_deactivation(conn, actor: Actor, plan: DeactivationPlan) -> Outc
         await _hand_over_questionnaires(conn, actor, key, items, choice, targets.get(name), outcome)
     for message in work.inbox_messages:
         if forward_to is not None:
-            await InboxMessage.filter(id=message.id).using_db(conn).update(owner_id=forward_to.id)
+            await data.inbox_messages.filter(id=message.id).using_db(conn).update(owner_id=forward_to.id)
             outcome.forwarded.append(message.id)
         else:
-            await InboxMessage.filter(id=message.id).using_db(conn).update(hidden=True)
+            await data.inbox_messages.filter(id=message.id).using_db(conn).update(hidden=True)
             outcome.hidden.append(message.id)
     for lab in work.lab_integrations:
         successor = plan.lab_targets[lab.id]
-        await LabIntegration.filter(id=lab.id).using_db(conn).update(backed_by_id=successor.id)
+        await data.lab_integrations.filter(id=lab.id).using_db(conn).update(backed_by_id=successor.id)
         await events.record(
             conn,
             actor,
@@ -302,7 +306,9 @@ async def apply_deactivation(conn, actor: Actor, plan: DeactivationPlan) -> Outc
         outcome.transferred.append(lab.id)
     if work.mdbilling is not None:
         await (
-            MdBillingConnection.filter(id=work.mdbilling.id).using_db(conn).update(connected=False, disconnected_at=now)
+            data.md_billing_connections.filter(id=work.mdbilling.id)
+            .using_db(conn)
+            .update(connected=False, disconnected_at=now)
         )
         await events.record(
             conn,
@@ -354,9 +360,10 @@ async def apply_deactivation(conn, actor: Actor, plan: DeactivationPlan) -> Outc
 async def _hand_over_appointments(
     conn, actor: Actor, work: Preview, choice: Choice, target: User | None, outcome: Outcome
 ) -> None:
+    data = actor.data
     for appointment in work.appointments:
         if choice.action is Handover.MOVE and target is not None:
-            await Appointment.filter(id=appointment.id).using_db(conn).update(practitioner_id=target.id)
+            await data.appointments.filter(id=appointment.id).using_db(conn).update(practitioner_id=target.id)
             await events.record(
                 conn,
                 actor,
@@ -368,18 +375,22 @@ async def _hand_over_appointments(
             outcome.moved["appointments"].append(appointment.id)
         else:
             await (
-                Appointment.filter(id=appointment.id)
+                data.appointments.filter(id=appointment.id)
                 .using_db(conn)
                 .update(status=AppointmentStatus.CANCELLED, cancel_reason=CANCEL_REASON)
             )
             removed = cast(
                 list[int],  # Tortoise types a flat values_list as tuples
-                await Questionnaire.filter(appointment_id=appointment.id)
+                await data.questionnaires.filter(appointment_id=appointment.id)
                 .exclude(status=QuestionnaireStatus.REMOVED)
                 .using_db(conn)
                 .values_list("id", flat=True),
             )
-            await Questionnaire.filter(id__in=list(removed)).using_db(conn).update(status=QuestionnaireStatus.REMOVED)
+            await (
+                data.questionnaires.filter(id__in=list(removed))
+                .using_db(conn)
+                .update(status=QuestionnaireStatus.REMOVED)
+            )
             outcome.removed_questionnaires.extend(removed)
             await events.record(
                 conn,
@@ -405,11 +416,12 @@ async def _hand_over_questionnaires(
     target: User | None,
     outcome: Outcome,
 ) -> None:
+    data = actor.data
     for item in items:
         if item.id in outcome.removed_questionnaires:
             continue  # already removed with its cancelled appointment
         if choice.action is Handover.MOVE and target is not None:
-            await Questionnaire.filter(id=item.id).using_db(conn).update(practitioner_id=target.id)
+            await data.questionnaires.filter(id=item.id).using_db(conn).update(practitioner_id=target.id)
             await events.record(
                 conn,
                 actor,
@@ -420,7 +432,7 @@ async def _hand_over_questionnaires(
             )
             outcome.moved[key].append(item.id)
         else:
-            await Questionnaire.filter(id=item.id).using_db(conn).update(status=QuestionnaireStatus.REMOVED)
+            await data.questionnaires.filter(id=item.id).using_db(conn).update(status=QuestionnaireStatus.REMOVED)
             await events.record(
                 conn,
                 actor,
@@ -445,7 +457,7 @@ async def reactivate_user(actor: Actor, user_id: int | None) -> tuple[User, str 
         await record_status(conn, user, restored)
         token = None
         if restored is UserStatus.INVITED:
-            org = await Organization.filter(id=actor.organization_id).using_db(conn).get()
+            org = await actor.data.organization.using_db(conn).get()
             token = await issue_invitation(conn, user, org.name)
         await events.record(
             conn,

@@ -10,6 +10,7 @@ from chrgraph.audit import events
 from chrgraph.audit.actions import AuditAction
 from chrgraph.auth.principals import support_cli_actor, system_actor
 from chrgraph.db.models import Contract, License, Organization, User, UserStatus, UserType
+from chrgraph.db.tenant import OrganizationData
 from chrgraph.db.transactions import atomic
 from chrgraph.resolvers.errors import ErrorCode, OperationFailed, fail
 from chrgraph.resolvers.licensing.changes import record_status
@@ -86,8 +87,8 @@ async def create_organization(
         )
         await create_builtin_roles(conn, org.id)
         try:
-            support = User(
-                organization_id=org.id,
+            support = OrganizationData(org.id).new(
+                User,
                 email=support_email,
                 login_email=support_email,
                 type=UserType.SUPPORT,

@@ -19,6 +19,7 @@ from chrgraph.db.models import (
     User,
     UserType,
 )
+from chrgraph.db.tenant import OrganizationData
 from chrgraph.db.transactions import atomic
 from chrgraph.resolvers.errors import ErrorCode, OperationFailed, fail
 from chrgraph.resolvers.licensing.catalog import CATALOG, Feature
@@ -71,9 +72,15 @@ async def lock_practitioner(conn, actor: Actor, practitioner_id: int | None, fie
 
 
 async def clashes(
-    conn, practitioner_id: int, start: datetime, end: datetime, exclude: list[int] | None = None
+    conn,
+    data: OrganizationData,
+    practitioner_id: int,
+    start: datetime,
+    end: datetime,
+    exclude: list[int] | None = None,
 ) -> list[Appointment]:
-    query = Appointment.filter(practitioner_id=practitioner_id, status__in=BLOCKING, start__lt=end, end__gt=start)
+    """The practitioner's appointments that block the slot (the practitioner is locked)."""
+    query = data.appointments.filter(practitioner_id=practitioner_id, status__in=BLOCKING, start__lt=end, end__gt=start)
     if exclude:
         query = query.exclude(id__in=exclude)
     return await query.using_db(conn).order_by("start")
@@ -110,7 +117,7 @@ async def book_appointment(
         patient = await get_patient(actor, patient_id, conn)
         if not bookable(practitioner, org, now):
             raise fail(ErrorCode.PRACTITIONER_NOT_BOOKABLE, "That practitioner cannot be booked.", "practitionerId")
-        if taken := await clashes(conn, practitioner.id, start, end):
+        if taken := await clashes(conn, actor.data, practitioner.id, start, end):
             raise fail(
                 ErrorCode.SLOT_TAKEN,
                 "The practitioner is booked at that time.",
@@ -160,7 +167,7 @@ async def reschedule_appointment(
             )
         await lock_practitioner(conn, actor, appointment.practitioner_id)
         end = start + timedelta(minutes=duration)
-        if taken := await clashes(conn, appointment.practitioner_id, start, end, [appointment.id]):
+        if taken := await clashes(conn, actor.data, appointment.practitioner_id, start, end, [appointment.id]):
             raise fail(
                 ErrorCode.SLOT_TAKEN,
                 "The practitioner is booked at that time.",
