@@ -22,8 +22,9 @@ serve: $(STAMP)
 	$(BIN)/chrgraph demo
 	$(BIN)/chrgraph serve --host $(HOST) --port $(PORT)
 
-# SQLite always, then the GraphQL tests again with the fast paths off; PostgreSQL too
-# when it answers (CHRGRAPH_TEST_PG_URL names the server).
+# SQLite always (everything), then the GraphQL tests again with the fast paths off;
+# PostgreSQL too when it answers (CHRGRAPH_TEST_PG_URL names the server), without the
+# CLI, browser and docs tests, which run once, on SQLite.
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy chrgraph
@@ -32,7 +33,7 @@ test: $(STAMP)
 	$(MAKE) test-stock
 	@if $(BIN)/python -m tests.pg_available; then \
 		echo "== PostgreSQL run =="; \
-		CHRGRAPH_TEST_DB=postgres $(BIN)/pytest -q; \
+		CHRGRAPH_TEST_DB=postgres $(BIN)/pytest -q -m "not cli and not browser and not docs"; \
 	else echo "PostgreSQL not reachable: SQLite run only"; fi
 
 # The stock paths of strawberry, graphql-core, Tortoise and OpenTelemetry answer as the
