@@ -305,3 +305,40 @@ async def test_a_move_that_would_double_book_the_receiver_is_refused(clinic):
     assert [(e["code"], e["field"], e["relatedId"]) for e in result["errors"]] == [
         ("SLOT_CONFLICT", ["appointments"], clash)
     ]
+
+
+# --- the support account's command ---------------------------------------------------
+
+
+@pytest.mark.cli
+async def test_support_transfers_the_main_lab_integration_from_the_command_line(clinic, database_url):
+    import asyncio
+    import os
+    import sys
+    from pathlib import Path
+
+    org = clinic.organization.id
+    dr, successor = await practitioner(org), await practitioner(org)
+    main_id = await lab(clinic, dr, main=True)
+    email = (await User.get(id=pk(successor))).email
+    env = {**os.environ, "CHRGRAPH_DATABASE_URL": database_url}
+
+    async def chrgraph(*args: str) -> tuple[int, str]:
+        process = await asyncio.create_subprocess_exec(
+            str(Path(sys.executable).parent / "chrgraph"),
+            *args,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(process.communicate(), 60)
+        return process.returncode or 0, (out + err).decode()
+
+    common = ("users", "transfer-lab-integration", "--org", clinic.domain)
+    code, output = await chrgraph(*common, "--to", "nobody@nowhere.test")
+    assert code == 1 and "NOT_FOUND" in output
+    code, output = await chrgraph(*common, "--to", email.upper(), "--json")
+    assert code == 0, output
+    assert (await LabIntegration.get(id=pk(main_id))).backed_by_id == pk(successor)
+    event = await AuditEvent.get(action="LAB_INTEGRATION_TRANSFERRED", target_id=str(pk(main_id)))
+    assert event.actor_kind.value == "SUPPORT"
