@@ -265,6 +265,25 @@ ROWS = [
         True,
         "EDIT_OTHER_USERS",
     ),
+    (
+        # Support reaches it for the main lab integration (the operation refuses it others).
+        "transferLabIntegration",
+        """mutation($i: TransferLabIntegrationInput!) { transferLabIntegration(input: $i) { errors { code } } }""",
+        lambda c: {"i": {"labIntegrationId": "TGFiSW50ZWdyYXRpb246MA==", "userId": c.owner.user_id}},
+        True,
+        True,
+        True,
+        "EDIT_OTHER_USERS",
+    ),
+    (
+        "forwardInboxMessages",
+        """mutation($i: ForwardInboxMessagesInput!) { forwardInboxMessages(input: $i) { errors { code } } }""",
+        lambda c: {"i": {"fromUserId": c.owner.user_id, "toUserId": c.owner.user_id}},
+        True,
+        False,
+        True,
+        "EDIT_OTHER_USERS",
+    ),
 ]
 
 

@@ -83,7 +83,8 @@ async def busy_practitioner(clinic) -> dict:
     await create_inbox_message(
         actor, owner_id=pk(dr), subject="Later", body="zzz", snoozed_until=datetime(2031, 1, 1, tzinfo=UTC)
     )
-    lab = await create_lab_integration(actor, name="LifeLabs", backed_by_id=pk(dr), is_main=True)
+    # Not the main one: only support transfers that (tests/test_handover_ahead.py).
+    lab = await create_lab_integration(actor, name="LifeLabs", backed_by_id=pk(dr))
     await create_mdbilling_connection(actor, user_id=pk(dr), account_number="ON-1")
     return {"dr": dr, "patient": pat, "appointment": appointment, "lab": to_base64("LabIntegration", lab.id)}
 
@@ -100,7 +101,7 @@ async def test_the_preview_lists_every_kind_of_work(clinic):
     assert preview["recurringQuestionnaires"]["totalCount"] == 1
     assert preview["sentQuestionnaires"]["totalCount"] == 2
     assert preview["inboxMessages"]["totalCount"] == 2  # the snoozed one included
-    assert preview["labIntegrations"]["edges"] == [{"node": {"isMain": True}}]
+    assert preview["labIntegrations"]["edges"] == [{"node": {"isMain": False}}]
     assert preview["mdBillingConnection"] == {"connected": True}
 
 

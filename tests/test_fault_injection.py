@@ -563,6 +563,22 @@ async def deactivate_user_call(w: World) -> Call:
     )
 
 
+async def transfer_lab_integration_call(w: World) -> Call:
+    lab = await create_lab_integration(w.cli, name=unique("Dynacare"), backed_by_id=pk(await practitioner(w.org_id)))
+    return Call(
+        "transferLabIntegration",
+        {"labIntegrationId": gid("LabIntegration", lab.id), "userId": await w.doctor()},
+        w.owner,
+    )
+
+
+async def forward_inbox_messages_call(w: World) -> Call:
+    doctor = await practitioner(w.org_id)
+    for subject in ("Result", "Referral"):
+        await create_inbox_message(w.cli, owner_id=pk(doctor), subject=subject, body="ok")
+    return Call("forwardInboxMessages", {"fromUserId": doctor, "toUserId": await w.doctor()}, w.owner)
+
+
 async def reactivate_user_call(w: World) -> Call:
     member = await w.clinic.member(permissions_of=["Billing"])
     await deactivate_user(w.cli, pk(member.user_id))
@@ -699,6 +715,8 @@ CALLS: dict[str, Callable[[World], Awaitable[Call]]] = {
     "createMdBillingConnection": create_md_billing_connection_call,
     "deactivateUser": deactivate_user_call,
     "reactivateUser": reactivate_user_call,
+    "transferLabIntegration": transfer_lab_integration_call,
+    "forwardInboxMessages": forward_inbox_messages_call,
     "updatePortalSettings": update_portal_settings_call,
     "enablePortal": enable_portal_call,
     "disablePortal": disable_portal_call,

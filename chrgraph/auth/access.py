@@ -1,5 +1,6 @@
 """Whether a user may act at all: ACTIVE, a login type, and for clinical
-trainees the organization's local date at most 14 days after the end of training."""
+trainees the organization's local date at most 14 days after the end of training;
+and, for bookings, a locum's period."""
 
 from __future__ import annotations
 
@@ -24,3 +25,14 @@ def has_access(user: User, org: Organization, now: datetime | None = None) -> bo
         # Counted back from today: `end + 14 days` overflows for an end date of 9999-12-31.
         return end is not None and local_today(org, now) - TRAINEE_GRACE <= end
     return True
+
+
+def within_locum_period(user: User, org: Organization, start: datetime) -> bool:
+    """A locum is booked only for appointments that start within its locum period, start
+    to end date inclusive, in the organization's local dates (an open end is no limit)."""
+    if user.classification is not Classification.LOCUM:
+        return True
+    day = local_today(org, start)
+    if user.locum_start is not None and day < user.locum_start:
+        return False
+    return user.locum_end is None or day <= user.locum_end

@@ -36,7 +36,7 @@ app.add_typer(org_app, name="org")
 app.add_typer(consumers_app, name="consumers")
 app.add_typer(logs_app, name="logs")
 app.add_typer(audit_app, name="audit")
-users_app = typer.Typer(help="Users (import of legacy users).", no_args_is_help=True)
+users_app = typer.Typer(help="Users (import of legacy users; the main lab integration).", no_args_is_help=True)
 licenses_app = typer.Typer(help="License management.", no_args_is_help=True)
 billing_app = typer.Typer(help="Billing.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
@@ -588,6 +588,22 @@ def users_import(
         "enforced": result.enforced,
     }
     emit(summary, as_json, ", ".join(f"{k}: {v}" for k, v in summary.items()))
+
+
+@users_app.command("transfer-lab-integration")
+def users_transfer_lab_integration(
+    org: str = typer.Option(..., help="Organization domain."),
+    to: str = typer.Option(..., help="Email of the active user who backs it from now on."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Transfer the main lab integration (support only), ahead of a deactivation."""
+    from chrgraph.resolvers.deactivation.transfer_lab_integration import transfer_main_lab_integration
+
+    async def job():
+        return await transfer_main_lab_integration(await support_actor(org), to)
+
+    lab = run(job)
+    emit({"labIntegration": lab.name, "isMain": lab.is_main, "to": to}, as_json, f"{lab.name}: now backed by {to}")
 
 
 @licenses_app.command("enforce")

@@ -10,6 +10,7 @@ from chrgraph.schema import reads
 from chrgraph.schema.audit.types import AuditEvent
 from chrgraph.schema.consumers.operations import ConsumersMutation, ConsumersQuery
 from chrgraph.schema.consumers.types import ApiConsumer
+from chrgraph.schema.deactivation.handover import HandoverMutation
 from chrgraph.schema.deactivation.operations import DeactivationMutation, DeactivationQuery
 from chrgraph.schema.licensing.operations import LicensingMutation, LicensingQuery
 from chrgraph.schema.organizations.mutations import OrganizationMutation
@@ -47,6 +48,7 @@ Mutation = merge_types(
         PatientsMutation,
         SchedulingMutation,
         DeactivationMutation,
+        HandoverMutation,
         PortalMutation,
         LicensingMutation,
     ),

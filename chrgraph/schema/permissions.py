@@ -169,6 +169,11 @@ class CanReadApiConsumer(Rule):
 
 CanViewUsers = allow(consumer=True, support=True, permission="VIEW_USERS", name="CanViewUsers")
 CanEditOtherUsers = allow(consumer=True, permission="EDIT_OTHER_USERS", name="CanEditOtherUsers")
+# The support account may call it too, for the main lab integration only (the
+# operation refuses it any other one, and refuses the main one to everybody else).
+CanTransferLabIntegration = allow(
+    consumer=True, support=True, permission="EDIT_OTHER_USERS", name="CanTransferLabIntegration"
+)
 CanEditRoles = allow(consumer=True, permission="EDIT_ROLES", name="CanEditRoles")
 OwnerOnly = allow(owner=True, name="OwnerOnly")
 CanManageApiConsumers = allow(support=True, name="CanManageApiConsumers")

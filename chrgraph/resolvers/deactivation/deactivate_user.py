@@ -25,13 +25,20 @@ from chrgraph.db.models import (
     QuestionnaireStatus,
     User,
     UserStatus,
-    UserType,
 )
 from chrgraph.db.tenant import OrganizationData
 from chrgraph.db.transactions import atomic
+from chrgraph.resolvers.deactivation.handover import (
+    active_member,
+    forward_messages,
+    main_lab_refusal,
+    may_transfer_main,
+    move_refusals,
+    transfer_lab,
+)
 from chrgraph.resolvers.errors import ErrorCode, OperationFailed, UserError, fail
 from chrgraph.resolvers.licensing.changes import record_status
-from chrgraph.resolvers.scheduling.appointments import BLOCKING, clashes
+from chrgraph.resolvers.scheduling.appointments import BLOCKING
 from chrgraph.resolvers.users.invitations import issue_invitation
 from chrgraph.resolvers.users.login import revoke_sessions
 from chrgraph.resolvers.users.lookup import get_user, require_password
@@ -99,21 +106,6 @@ async def deactivation_preview(actor: Actor, user_id: int | None) -> tuple[User,
     async with atomic() as conn:
         user = await get_user(actor, user_id, conn)
         return user, await _work(conn, actor.data, user, datetime.now(UTC))
-
-
-async def _active_member(
-    conn, actor: Actor, user_id: int | None, exclude: int, path: tuple[str, ...], practitioner: bool
-) -> User | UserError:
-    query = actor.data.users.filter(id=user_id, status=UserStatus.ACTIVE).exclude(
-        type__in=[UserType.SUPPORT, UserType.SERVICE_ACCOUNT]
-    )
-    if practitioner:
-        query = query.filter(type=UserType.PRACTITIONER)
-    target = await query.using_db(conn).first() if user_id is not None else None
-    if target is None or target.id == exclude:
-        what = "an active practitioner" if practitioner else "an active user"
-        return UserError(ErrorCode.NOT_FOUND, f"Choose {what} of the organization other than the user.", path)
-    return target
 
 
 @dataclass
@@ -197,7 +189,7 @@ async def plan_deactivation(
         ("sentQuestionnaires", sent_questionnaires),
     ):
         if choice.action is Handover.MOVE:
-            found = await _active_member(
+            found = await active_member(
                 conn,
                 actor,
                 choice.to_practitioner_id,
@@ -211,7 +203,7 @@ async def plan_deactivation(
                 targets[name] = found
     forward_to = None
     if forward_inbox_to_user_id is not None:
-        found = await _active_member(
+        found = await active_member(
             conn, actor, forward_inbox_to_user_id, user.id, ("forwardInboxToUserId",), practitioner=False
         )
         if isinstance(found, UserError):
@@ -220,6 +212,10 @@ async def plan_deactivation(
             forward_to = found
     lab_targets: dict[int, User] = {}
     for lab in work.lab_integrations:
+        if lab.is_main and not may_transfer_main(actor):
+            # Only support moves the main one, ahead (transferLabIntegration).
+            errors.append(main_lab_refusal(lab, ("labIntegrationSuccessors",)))
+            continue
         if lab.id not in successors:
             errors.append(
                 UserError(
@@ -230,7 +226,7 @@ async def plan_deactivation(
                 )
             )
             continue
-        found = await _active_member(
+        found = await active_member(
             conn, actor, successors[lab.id], user.id, ("labIntegrationSuccessors",), practitioner=False
         )
         if isinstance(found, UserError):
@@ -247,17 +243,9 @@ async def plan_deactivation(
             )
         )
     if "appointments" in targets:
-        for appointment in work.appointments:
-            taken = await clashes(conn, actor.data, targets["appointments"].id, appointment.start, appointment.end)
-            errors.extend(
-                UserError(
-                    ErrorCode.SLOT_CONFLICT,
-                    f"The receiving practitioner is booked at {clash.start.isoformat()}.",
-                    ("appointments",),
-                    ("Appointment", clash.id),
-                )
-                for clash in taken
-            )
+        errors.extend(
+            await move_refusals(conn, actor, org, targets["appointments"], work.appointments, now, ("appointments",))
+        )
     if errors:
         raise OperationFailed(*errors)
     return DeactivationPlan(
@@ -285,24 +273,14 @@ async def apply_deactivation(conn, actor: Actor, plan: DeactivationPlan) -> Outc
         ("sent", "sentQuestionnaires", plan.sent_questionnaires, work.sent_questionnaires),
     ):
         await _hand_over_questionnaires(conn, actor, key, items, choice, targets.get(name), outcome)
-    for message in work.inbox_messages:
-        if forward_to is not None:
-            await data.inbox_messages.filter(id=message.id).using_db(conn).update(owner_id=forward_to.id)
-            outcome.forwarded.append(message.id)
-        else:
+    if forward_to is not None:
+        outcome.forwarded = await forward_messages(conn, actor, work.inbox_messages, forward_to)
+    else:
+        for message in work.inbox_messages:
             await data.inbox_messages.filter(id=message.id).using_db(conn).update(hidden=True)
             outcome.hidden.append(message.id)
     for lab in work.lab_integrations:
-        successor = plan.lab_targets[lab.id]
-        await data.lab_integrations.filter(id=lab.id).using_db(conn).update(backed_by_id=successor.id)
-        await events.record(
-            conn,
-            actor,
-            AuditAction.LAB_INTEGRATION_TRANSFERRED,
-            "LabIntegration",
-            lab.id,
-            {"backedBy": {"before": user.id, "after": successor.id}, "isMain": lab.is_main},
-        )
+        await transfer_lab(conn, actor, lab, plan.lab_targets[lab.id])
         outcome.transferred.append(lab.id)
     if work.mdbilling is not None:
         await (

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from chrgraph.audit import events
 from chrgraph.audit.actions import AuditAction
-from chrgraph.auth.access import has_access
+from chrgraph.auth.access import has_access, within_locum_period
 from chrgraph.auth.principals import Actor
 from chrgraph.db.models import (
     Appointment,
@@ -44,10 +44,14 @@ TRANSITIONS = {
 MIN_MINUTES, MAX_MINUTES = 5, 480
 
 
-def bookable(practitioner: User, org: Organization, now: datetime | None = None) -> bool:
-    """ACTIVE practitioners whose access has not expired; under license management
-    only those whose license includes scheduling."""
+def bookable(practitioner: User, org: Organization, now: datetime | None = None, start: datetime | None = None) -> bool:
+    """ACTIVE practitioners whose access has not expired; a locum only for an appointment
+    that starts within its locum period; under license management only those whose
+    license includes scheduling. The one booking rule: bookAppointment applies it, and so
+    does every handover that moves an appointment to another practitioner."""
     if practitioner.type is not UserType.PRACTITIONER or not has_access(practitioner, org, now):
+        return False
+    if start is not None and not within_locum_period(practitioner, org, start):
         return False
     if under_license_management(org):
         return practitioner.license is not None and Feature.SCHEDULING in CATALOG[practitioner.license].features
@@ -115,7 +119,7 @@ async def book_appointment(
     async with atomic() as conn:
         practitioner = await lock_practitioner(conn, actor, practitioner_id)
         patient = await get_patient(actor, patient_id, conn)
-        if not bookable(practitioner, org, now):
+        if not bookable(practitioner, org, now, start):
             raise fail(ErrorCode.PRACTITIONER_NOT_BOOKABLE, "That practitioner cannot be booked.", "practitionerId")
         if taken := await clashes(conn, actor.data, practitioner.id, start, end):
             raise fail(
