@@ -26,6 +26,11 @@ def is_public_id(text: str) -> bool:
     return len(text) == LENGTH and text.isascii() and _ALPHABET.issuperset(text)
 
 
+def global_id(type_name: str, public_id: str) -> str:
+    """The client-facing id of a record: base64 of "Type:<public id>", as Relay writes it."""
+    return base64.b64encode(f"{type_name}:{public_id}".encode()).decode("ascii")
+
+
 def public_id_field() -> fields.CharField:
     """The `public_id` column of a model that a global id names, set on creation."""
     return fields.CharField(max_length=LENGTH, unique=True, default=new_public_id)

@@ -75,7 +75,7 @@ async def create_api_consumer(
                 actor,
                 "API_CONSUMER_CREATED",
                 "ApiConsumer",
-                consumer.id,
+                consumer.public_id,
                 {"name": name, "issuer": issuer, "kid": kid, "keyFingerprint": key.fingerprint},
             )
     except IntegrityError as exc:  # a concurrent create took the issuer first
@@ -98,7 +98,7 @@ async def set_api_consumer_active(actor: Actor, issuer: str, active: bool) -> Ap
                 actor,
                 "API_CONSUMER_REACTIVATED" if active else "API_CONSUMER_DEACTIVATED",
                 "ApiConsumer",
-                consumer.id,
+                consumer.public_id,
                 {"active": {"before": not active, "after": active}},
             )
     epoch.clear_local()
@@ -130,7 +130,7 @@ async def add_api_consumer_key(actor: Actor, issuer: str, public_key: str, kid: 
                 actor,
                 "API_CONSUMER_KEY_ADDED",
                 "ApiConsumer",
-                consumer.id,
+                consumer.public_id,
                 {"kid": kid, "keyFingerprint": key.fingerprint},
             )
     except IntegrityError as exc:
@@ -158,7 +158,7 @@ async def revoke_api_consumer_key(actor: Actor, issuer: str, kid: str) -> ApiCon
                 actor,
                 "API_CONSUMER_KEY_REVOKED",
                 "ApiConsumer",
-                consumer.id,
+                consumer.public_id,
                 {"kid": kid, "keyFingerprint": row.fingerprint},
             )
     epoch.clear_local()
@@ -191,7 +191,7 @@ async def set_api_consumer_cost_budget(actor: Actor, issuer: str, cost_per_minut
                 actor,
                 "API_CONSUMER_COST_BUDGET_SET",
                 "ApiConsumer",
-                consumer.id,
+                consumer.public_id,
                 {"costBudgetPerMinute": {"before": before, "after": cost_per_minute}},
             )
     epoch.clear_local()

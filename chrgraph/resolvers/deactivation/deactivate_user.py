@@ -63,13 +63,14 @@ class Preview:
 @dataclass
 class Outcome:
     user: User
-    moved: dict[str, list[int]] = field(default_factory=lambda: {"appointments": [], "recurring": [], "sent": []})
-    cancelled: dict[str, list[int]] = field(default_factory=lambda: {"appointments": [], "recurring": [], "sent": []})
-    removed_questionnaires: list[int] = field(default_factory=list)
-    forwarded: list[int] = field(default_factory=list)
-    hidden: list[int] = field(default_factory=list)
-    transferred: list[int] = field(default_factory=list)
-    disconnected: list[int] = field(default_factory=list)
+    # Public ids of the rows handed over (what the report's global ids carry).
+    moved: dict[str, list[str]] = field(default_factory=lambda: {"appointments": [], "recurring": [], "sent": []})
+    cancelled: dict[str, list[str]] = field(default_factory=lambda: {"appointments": [], "recurring": [], "sent": []})
+    removed_questionnaires: list[str] = field(default_factory=list)
+    forwarded: list[str] = field(default_factory=list)
+    hidden: list[str] = field(default_factory=list)
+    transferred: list[str] = field(default_factory=list)
+    disconnected: list[str] = field(default_factory=list)
 
 
 async def _work(conn, user: User, now: datetime) -> Preview:
@@ -219,10 +220,10 @@ async def deactivate_user(
         for message in work.inbox_messages:
             if forward_to is not None:
                 await InboxMessage.filter(id=message.id).using_db(conn).update(owner_id=forward_to.id)
-                outcome.forwarded.append(message.id)
+                outcome.forwarded.append(message.public_id)
             else:
                 await InboxMessage.filter(id=message.id).using_db(conn).update(hidden=True)
-                outcome.hidden.append(message.id)
+                outcome.hidden.append(message.public_id)
         for lab in work.lab_integrations:
             successor = lab_targets[lab.id]
             await LabIntegration.filter(id=lab.id).using_db(conn).update(backed_by_id=successor.id)
@@ -231,10 +232,10 @@ async def deactivate_user(
                 actor,
                 "LAB_INTEGRATION_TRANSFERRED",
                 "LabIntegration",
-                lab.id,
+                lab.public_id,
                 {"backedBy": {"before": user.id, "after": successor.id}, "isMain": lab.is_main},
             )
-            outcome.transferred.append(lab.id)
+            outcome.transferred.append(lab.public_id)
         if work.mdbilling is not None:
             await (
                 MdBillingConnection.filter(id=work.mdbilling.id)
@@ -246,10 +247,10 @@ async def deactivate_user(
                 actor,
                 "MDBILLING_DISCONNECTED",
                 "MdBillingConnection",
-                work.mdbilling.id,
+                work.mdbilling.public_id,
                 {"connected": {"before": True, "after": False}},
             )
-            outcome.disconnected.append(work.mdbilling.id)
+            outcome.disconnected.append(work.mdbilling.public_id)
         previous = user.status
         await (
             Invitation.filter(user_id=user.id, used_at__isnull=True, voided_at__isnull=True)
@@ -269,7 +270,7 @@ async def deactivate_user(
             actor,
             "USER_DEACTIVATED",
             "User",
-            user.id,
+            user.public_id,
             {
                 "status": {"before": previous, "after": UserStatus.DEACTIVATED},
                 "appointmentsMovedTo": targets["appointments"].id if "appointments" in targets else None,
@@ -300,10 +301,10 @@ async def _hand_over_appointments(
                 actor,
                 "APPOINTMENT_MOVED",
                 "Appointment",
-                appointment.id,
+                appointment.public_id,
                 {"practitioner": {"before": appointment.practitioner_id, "after": target.id}},
             )
-            outcome.moved["appointments"].append(appointment.id)
+            outcome.moved["appointments"].append(appointment.public_id)
         else:
             await (
                 Appointment.filter(id=appointment.id)
@@ -311,27 +312,31 @@ async def _hand_over_appointments(
                 .update(status=AppointmentStatus.CANCELLED, cancel_reason=CANCEL_REASON)
             )
             removed = cast(
-                list[int],  # Tortoise types a flat values_list as tuples
+                list[tuple[int, str]],
                 await Questionnaire.filter(appointment_id=appointment.id)
                 .exclude(status=QuestionnaireStatus.REMOVED)
                 .using_db(conn)
-                .values_list("id", flat=True),
+                .values_list("id", "public_id"),
             )
-            await Questionnaire.filter(id__in=list(removed)).using_db(conn).update(status=QuestionnaireStatus.REMOVED)
-            outcome.removed_questionnaires.extend(removed)
+            await (
+                Questionnaire.filter(id__in=[key for key, _ in removed])
+                .using_db(conn)
+                .update(status=QuestionnaireStatus.REMOVED)
+            )
+            outcome.removed_questionnaires.extend(public_id for _, public_id in removed)
             await events.record(
                 conn,
                 actor,
                 "APPOINTMENT_CANCELLED",
                 "Appointment",
-                appointment.id,
+                appointment.public_id,
                 {
                     "status": {"before": appointment.status, "after": AppointmentStatus.CANCELLED},
                     "cancelReason": CANCEL_REASON,
-                    "removedQuestionnaires": list(removed),
+                    "removedQuestionnaires": [public_id for _, public_id in removed],
                 },
             )
-            outcome.cancelled["appointments"].append(appointment.id)
+            outcome.cancelled["appointments"].append(appointment.public_id)
 
 
 async def _hand_over_questionnaires(
@@ -344,7 +349,7 @@ async def _hand_over_questionnaires(
     outcome: Outcome,
 ) -> None:
     for item in items:
-        if item.id in outcome.removed_questionnaires:
+        if item.public_id in outcome.removed_questionnaires:
             continue  # already removed with its cancelled appointment
         if choice.action is Handover.MOVE and target is not None:
             await Questionnaire.filter(id=item.id).using_db(conn).update(practitioner_id=target.id)
@@ -353,10 +358,10 @@ async def _hand_over_questionnaires(
                 actor,
                 "QUESTIONNAIRE_MOVED",
                 "Questionnaire",
-                item.id,
+                item.public_id,
                 {"practitioner": {"before": item.practitioner_id, "after": target.id}},
             )
-            outcome.moved[key].append(item.id)
+            outcome.moved[key].append(item.public_id)
         else:
             await Questionnaire.filter(id=item.id).using_db(conn).update(status=QuestionnaireStatus.REMOVED)
             await events.record(
@@ -364,10 +369,10 @@ async def _hand_over_questionnaires(
                 actor,
                 "QUESTIONNAIRE_REMOVED",
                 "Questionnaire",
-                item.id,
+                item.public_id,
                 {"status": {"before": item.status, "after": QuestionnaireStatus.REMOVED}},
             )
-            outcome.cancelled[key].append(item.id)
+            outcome.cancelled[key].append(item.public_id)
 
 
 async def reactivate_user(actor: Actor, user_id: int | None) -> tuple[User, str | None]:
@@ -390,7 +395,7 @@ async def reactivate_user(actor: Actor, user_id: int | None) -> tuple[User, str 
             actor,
             "USER_REACTIVATED",
             "User",
-            user.id,
+            user.public_id,
             {
                 "status": {"before": UserStatus.DEACTIVATED, "after": restored},
                 "newInvitation": token is not None,

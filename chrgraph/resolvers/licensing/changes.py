@@ -99,7 +99,7 @@ async def change_license(
         actor,
         "LICENSE_CHANGED",
         "User",
-        user.id,
+        user.public_id,
         {
             "license": {"before": current, "after": new},
             "kind": kind,
@@ -135,7 +135,7 @@ async def cancel_pending(conn, user: User, now: datetime, audit: Actor | None) -
             audit,
             "LICENSE_CHANGE_CANCELLED",
             "User",
-            user.id,
+            user.public_id,
             {"pendingLicense": {"before": before, "after": None}},
         )
     return True

@@ -81,7 +81,7 @@ async def enforce_licenses(
                     actor,
                     "LICENSE_ENFORCED",
                     "User",
-                    user.id,
+                    user.public_id,
                     {
                         "license": {"before": None, "after": license},
                         "effectiveOn": effective,

@@ -95,7 +95,7 @@ async def request_license_upgrade(actor: Actor, license: License, reason: str | 
             actor,
             "LICENSE_UPGRADE_REQUESTED",
             "LicenseUpgradeRequest",
-            request.id,
+            request.public_id,
             {"license": license, "reason": reason},
         )
     return request
@@ -133,7 +133,7 @@ async def decide_license_upgrade(
             actor,
             "LICENSE_UPGRADE_APPROVED" if approve else "LICENSE_UPGRADE_DECLINED",
             "LicenseUpgradeRequest",
-            request.id,
+            request.public_id,
             {"status": request.status, "reason": reason},
         )
     return request

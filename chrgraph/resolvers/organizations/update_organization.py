@@ -72,9 +72,9 @@ async def update_organization(actor: Actor, changes: dict[str, Any]) -> Organiza
                     )
                 else:
                     await users.filter(license_managed_since__isnull=False).update(license_managed_since=None)
-            await events.record(conn, actor, "ORGANIZATION_UPDATED", "Organization", org.id, delta)
+            await events.record(conn, actor, "ORGANIZATION_UPDATED", "Organization", org.public_id, delta)
             if delta.get("stripeConnected", {}).get("after") is False:
-                await stripe_disconnected(conn, actor)
+                await stripe_disconnected(conn, actor, org)
     if delta and "enterpriseApiEnabled" in delta:
         epoch.clear_local()
     return org

@@ -113,7 +113,7 @@ async def update_portal_settings(actor: Actor, changes: dict[str, Any]) -> tuple
                 await PortalHiddenStatus.bulk_create(
                     [actor.data.new(PortalHiddenStatus, status=s) for s in hidden], using_db=conn
                 )
-            await events.record(conn, actor, "PORTAL_SETTINGS_UPDATED", "PortalSettings", org.id, delta)
+            await events.record(conn, actor, "PORTAL_SETTINGS_UPDATED", "PortalSettings", org.public_id, delta)
     return row, hidden
 
 
@@ -128,13 +128,13 @@ async def set_portal_enabled(actor: Actor, enabled: bool) -> Organization:
                 actor,
                 "PORTAL_ENABLED" if enabled else "PORTAL_DISABLED",
                 "Organization",
-                org.id,
+                org.public_id,
                 {"portalEnabled": {"before": not enabled, "after": enabled}},
             )
     return org
 
 
-async def stripe_disconnected(conn, actor: Actor) -> None:
+async def stripe_disconnected(conn, actor: Actor, org: Organization) -> None:
     """Portal billing needs Stripe: disconnecting it turns portal billing off, in the
     caller's transaction, with its own audit event."""
     turned_off = await (
@@ -146,7 +146,7 @@ async def stripe_disconnected(conn, actor: Actor) -> None:
             actor,
             "PORTAL_BILLING_DISABLED",
             "PortalSettings",
-            actor.organization_id,
+            org.public_id,
             {"portalBilling": {"before": True, "after": False}, "reason": "STRIPE_DISCONNECTED"},
         )
 
@@ -162,7 +162,7 @@ async def set_patient_portal_access(actor: Actor, patient_id: int | None, enable
                 actor,
                 "PATIENT_PORTAL_ACCESS_SET",
                 "Patient",
-                patient.id,
+                patient.public_id,
                 {"portalAccess": {"before": not enabled, "after": enabled}},
             )
     return patient

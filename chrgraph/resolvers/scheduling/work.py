@@ -72,7 +72,7 @@ async def create_questionnaire(
             actor,
             "QUESTIONNAIRE_CREATED",
             "Questionnaire",
-            row.id,
+            row.public_id,
             {
                 "kind": kind,
                 "title": title,
@@ -118,7 +118,7 @@ async def create_inbox_message(
             actor,
             "INBOX_MESSAGE_CREATED",
             "InboxMessage",
-            row.id,
+            row.public_id,
             {"owner": owner.id, "subject": subject, "patient": row.patient_id, "snoozedUntil": snoozed_until},
         )
     return row
@@ -147,7 +147,7 @@ async def create_lab_integration(
             actor,
             "LAB_INTEGRATION_CREATED",
             "LabIntegration",
-            row.id,
+            row.public_id,
             {"name": name, "backedBy": backer.id, "isMain": is_main},
         )
     return row
@@ -173,7 +173,7 @@ async def create_mdbilling_connection(actor: Actor, *, user_id: int | None, acco
             actor,
             "MDBILLING_CONNECTED",
             "MdBillingConnection",
-            row.id,
+            row.public_id,
             {"user": user.id, "accountNumber": account_number},
         )
     return row

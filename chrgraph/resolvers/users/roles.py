@@ -48,7 +48,7 @@ async def create_role(actor: Actor, name: str, description: str | None, permissi
             actor,
             "ROLE_CREATED",
             "Role",
-            role.id,
+            role.public_id,
             {"name": name, "description": description, "permissions": sorted(set(permissions))},
         )
     return role
@@ -100,7 +100,7 @@ async def update_role(
         delta = events.diff(before, after)
         if delta:
             await epoch.bump(conn)
-            await events.record(conn, actor, "ROLE_UPDATED", "Role", role.id, delta)
+            await events.record(conn, actor, "ROLE_UPDATED", "Role", role.public_id, delta)
     epoch.clear_local()
     return role
 
@@ -127,7 +127,7 @@ async def assign_roles(actor: Actor, user_id: int, role_ids: list[int], password
                 actor,
                 "ROLES_ASSIGNED",
                 "User",
-                user.id,
+                user.public_id,
                 {
                     "roles": {
                         "before": sorted(names[i] for i in current),
@@ -159,7 +159,7 @@ async def set_permission(actor: Actor, user_id: int, permission: Permission, gra
                 actor,
                 "PERMISSION_GRANTED" if granted else "PERMISSION_REVOKED",
                 "User",
-                user.id,
+                user.public_id,
                 {"permission": permission},
             )
     epoch.clear_local()

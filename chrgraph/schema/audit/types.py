@@ -24,7 +24,8 @@ class FieldChange:
 
 @strawberry.type(description="One successful mutation, as the append-only audit log records it.")
 class AuditEvent(relay.Node):
-    id: relay.NodeID[int]
+    id: strawberry.Private[int]  # the database key, never shown
+    public_id: relay.NodeID[str]
     seq: int = strawberry.field(description="Position in the organization's hash chain.")
     occurred_at: datetime.datetime = strawberry.field(description="When (UTC).")
     actor_kind: ActorKind = strawberry.field(description="Consumer, user, support or system.")
@@ -46,6 +47,7 @@ class AuditEvent(relay.Node):
                 changes.append(FieldChange(field=name, before=None, after=value))
         return cls(
             id=row.id,
+            public_id=row.public_id,
             seq=row.seq,
             occurred_at=row.occurred_at,
             actor_kind=row.actor_kind,

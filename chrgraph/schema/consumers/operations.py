@@ -21,7 +21,7 @@ from chrgraph.schema.relay import Connection, paginate
 
 
 async def _issuer(info: strawberry.Info, consumer_id: relay.GlobalID) -> str:
-    return await manage.consumer_issuer(info.context.actor, local_id(consumer_id, "ApiConsumer", "consumerId"))
+    return await manage.consumer_issuer(info.context.actor, await local_id(consumer_id, "ApiConsumer", "consumerId"))
 
 
 def _by_issuer(actor, operation, **fixed):

@@ -16,7 +16,8 @@ Contract = DomainContract
 
 @strawberry.type(description="One clinic account (a CHR domain).")
 class Organization(relay.Node):
-    id: relay.NodeID[int]
+    id: strawberry.Private[int]  # the database key, never shown
+    public_id: relay.NodeID[str]
     name: str = strawberry.field(description="Display name.")
     domain: str = strawberry.field(description="Unique slug of the CHR domain.")
     contract: Contract = strawberry.field(description="STANDARD contracts are under license management.")
@@ -33,6 +34,7 @@ class Organization(relay.Node):
     def from_model(cls, org: OrganizationModel) -> Organization:
         return cls(
             id=org.id,
+            public_id=org.public_id,
             name=org.name,
             domain=org.domain,
             contract=org.contract,
