@@ -53,9 +53,7 @@ async def forward(apps, schema_editor) -> None:
         await client.execute_script(sql)
     for table in TABLES.values():
         while True:
-            _, rows = await client.execute_query(
-                f'SELECT id FROM "{table}" WHERE public_id IS NULL LIMIT {_BATCH}'
-            )
+            _, rows = await client.execute_query(f'SELECT id FROM "{table}" WHERE public_id IS NULL LIMIT {_BATCH}')
             if not rows:
                 break
             await client.execute_many(

@@ -2,6 +2,7 @@ from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.models import Model
+
 from chrgraph.db.public_ids import public_id_field
 
 if TYPE_CHECKING:

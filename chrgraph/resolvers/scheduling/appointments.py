@@ -125,7 +125,9 @@ async def book_appointment(
             duration_minutes=duration_minutes,
             using_db=conn,
         )
-        await events.record(conn, actor, "APPOINTMENT_BOOKED", "Appointment", appointment.public_id, snapshot(appointment))
+        await events.record(
+            conn, actor, "APPOINTMENT_BOOKED", "Appointment", appointment.public_id, snapshot(appointment)
+        )
     return appointment
 
 

@@ -50,7 +50,10 @@ async def accept_invitation(
         await user.save(using_db=conn)
         await Invitation.filter(id=invitation.id).using_db(conn).update(used_at=now)
         await record_status(conn, user, UserStatus.ACTIVE, now)
-        actor = Actor(Principal(PrincipalKind.USER, user.organization_id, user_id=user.id, user_public_id=user.public_id), request_id)
+        actor = Actor(
+            Principal(PrincipalKind.USER, user.organization_id, user_id=user.id, user_public_id=user.public_id),
+            request_id,
+        )
         after = {"status": user.status, "firstName": first_name, "lastName": last_name}
         await events.record(conn, actor, "INVITATION_ACCEPTED", "User", user.public_id, events.diff(before, after))
     return user

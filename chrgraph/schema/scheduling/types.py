@@ -212,7 +212,9 @@ class LabIntegration(relay.Node):
 
     @classmethod
     def from_model(cls, row: LabIntegrationModel) -> LabIntegration:
-        return cls(id=row.id, public_id=row.public_id, backed_by_id=row.backed_by_id, name=row.name, is_main=row.is_main)
+        return cls(
+            id=row.id, public_id=row.public_id, backed_by_id=row.backed_by_id, name=row.name, is_main=row.is_main
+        )
 
 
 @strawberry.type(description="A practitioner's MDBilling (Ontario) connection.")
