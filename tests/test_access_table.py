@@ -4,13 +4,13 @@ without the permission may do. Later issues add their rows to ROWS."""
 from __future__ import annotations
 
 import pytest
-from strawberry.relay import from_base64
 
 from chrgraph.auth.principals import support_cli_actor
 from chrgraph.resolvers.users.roles import set_permission
 from chrgraph.schema import schema
 from chrgraph.schema.permissions import Rule
 from tests.accounts import make_clinic
+from tests.helpers import key_of
 
 # (operation, document, variables builder, consumer, support, owner, permission that grants it)
 ROWS = [
@@ -286,7 +286,7 @@ async def test_access_table_row(clinic, row):
         granted = await clinic.member()
         await set_permission(
             support_cli_actor(clinic.organization.id),
-            int(from_base64(granted.user_id)[1]),
+            await key_of(granted.user_id),
             permission,
             True,
             None,

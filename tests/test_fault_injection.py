@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 import pytest
 from PIL import Image
-from strawberry.relay import from_base64, to_base64
+from strawberry.relay import to_base64
 
 from chrgraph.auth.principals import support_cli_actor
 from chrgraph.db import hooks
@@ -60,7 +60,7 @@ from chrgraph.resolvers.users.roles import create_role, set_permission
 from chrgraph.schema import schema
 from tests.accounts import PASSWORD, Clinic, make_clinic, session_for
 from tests.database_snapshot import BACKGROUND_TABLES, Snapshot, take_snapshot
-from tests.helpers import public_pem, rsa_key, unique
+from tests.helpers import key_of, public_pem, rsa_key, unique
 from tests.scheduling_helpers import at, patient, practitioner
 
 MUTATIONS = sorted(schema._schema.mutation_type.fields)
@@ -145,12 +145,12 @@ class World:
     async def identifier_type(self) -> str:
         async def make() -> str:
             row = await create_identifier_type(self.cli, unique("Chart"))
-            return to_base64("IdentifierType", row.id)
+            return gid(row)
 
         return await self.shared("identifier type", make)
 
     def role(self, name: str) -> str:
-        return to_base64("Role", self.clinic.roles[name])
+        return self.clinic.role_ids[name]
 
     async def invited(self, **profile: Any) -> int:
         profile.setdefault("type", UserType.STAFF)
@@ -178,15 +178,15 @@ class World:
         return user.id, (await session_for(self.client, email)).token
 
     async def appointment(self, days: int = 2) -> int:
-        doctor = pk(await practitioner(self.org_id))
+        doctor = await pk(await practitioner(self.org_id))
         row = await book_appointment(
-            self.cli, doctor, pk(await self.patient()), datetime.fromisoformat(at(days, 10)), 30
+            self.cli, doctor, await pk(await self.patient()), datetime.fromisoformat(at(days, 10)), 30
         )
         return row.id
 
 
-def pk(global_id: str) -> int:
-    return int(from_base64(global_id)[1])
+async def pk(global_id: str) -> int:
+    return await key_of(global_id)
 
 
 def gid(type_name: str, key: int) -> str:
@@ -453,8 +453,8 @@ async def cancel_appointment_call(w: World) -> Call:
         w.cli,
         kind=QuestionnaireKind.SENT,
         title="Intake",
-        practitioner_id=pk(await w.doctor()),
-        patient_id=pk(await w.patient()),
+        practitioner_id=await pk(await w.doctor()),
+        patient_id=await pk(await w.patient()),
         appointment_id=appointment,
     )
     return Call("cancelAppointment", {"appointmentId": gid("Appointment", appointment), "reason": "Asked to"}, w.owner)
@@ -515,25 +515,27 @@ async def deactivate_user_call(w: World) -> Call:
     """A practitioner with one of each kind of work, handed over or cancelled."""
     doctor = await practitioner(w.org_id)
     successor, patient_id = await w.doctor(), await w.patient()
-    appointment = await book_appointment(w.cli, pk(doctor), pk(patient_id), datetime.fromisoformat(at(4, 11)), 30)
+    appointment = await book_appointment(
+        w.cli, await pk(doctor), await pk(patient_id), datetime.fromisoformat(at(4, 11)), 30
+    )
     await create_questionnaire(
         w.cli,
         kind=QuestionnaireKind.SENT,
         title="Intake",
-        practitioner_id=pk(doctor),
-        patient_id=pk(patient_id),
+        practitioner_id=await pk(doctor),
+        patient_id=await pk(patient_id),
         appointment_id=appointment.id,
     )
     await create_questionnaire(
         w.cli,
         kind=QuestionnaireKind.RECURRING,
         title="Diary",
-        practitioner_id=pk(doctor),
-        patient_id=pk(patient_id),
+        practitioner_id=await pk(doctor),
+        patient_id=await pk(patient_id),
     )
-    await create_inbox_message(w.cli, owner_id=pk(doctor), subject="Result", body="ok")
-    lab = await create_lab_integration(w.cli, name=unique("Dynacare"), backed_by_id=pk(doctor))
-    await create_mdbilling_connection(w.cli, user_id=pk(doctor), account_number="ON-1")
+    await create_inbox_message(w.cli, owner_id=await pk(doctor), subject="Result", body="ok")
+    lab = await create_lab_integration(w.cli, name=unique("Dynacare"), backed_by_id=await pk(doctor))
+    await create_mdbilling_connection(w.cli, user_id=await pk(doctor), account_number="ON-1")
     return Call(
         "deactivateUser",
         {
@@ -551,7 +553,7 @@ async def deactivate_user_call(w: World) -> Call:
 
 async def reactivate_user_call(w: World) -> Call:
     member = await w.clinic.member(permissions_of=["Billing"])
-    await deactivate_user(w.cli, pk(member.user_id))
+    await deactivate_user(w.cli, await pk(member.user_id))
     return Call("reactivateUser", {"userId": member.user_id}, w.owner)
 
 

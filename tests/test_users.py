@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from strawberry.relay import to_base64
 
 from chrgraph.db.models import AuditEvent, Invitation, OutboxMessage, User
 from chrgraph.resolvers.errors import ErrorCode, OperationFailed
@@ -150,7 +149,7 @@ async def test_a_taken_owner_email_leaves_no_organization_behind(clinic):
 
 async def test_invite_refuses_a_role_of_another_organization(client, clinic):
     other = await make_clinic(client)
-    foreign_role = to_base64("Role", other.roles["Billing"])
+    foreign_role = other.role_ids["Billing"]
     result = await invite(clinic.owner, **staff(f"{unique('r')}@x.test", roleIds=[foreign_role]))
     assert [(e["code"], e["field"]) for e in result["errors"]] == [("NOT_FOUND", ["roleIds"])]
 
