@@ -170,7 +170,7 @@ async def test_move_hands_work_to_another_practitioner_and_audit_says_where(clin
     assert len(result["report"]["forwardedMessageIds"]) == 2
     assert (await Appointment.get(id=await pk(work["appointment"]))).practitioner_id == await pk(other)
     assert await InboxMessage.filter(owner_id=await pk(inbox_to)).count() == 2
-    moved = await AuditEvent.get(action="APPOINTMENT_MOVED", target_id=str(await pk(work["appointment"])))
+    moved = await AuditEvent.get(action="APPOINTMENT_MOVED", target_id=work["appointment"])
     assert moved.changes["practitioner"] == {"before": await pk(work["dr"]), "after": await pk(other)}
 
 
@@ -302,7 +302,7 @@ async def test_reactivation_restores_status_and_roles(client, clinic):
     await clinic.vendor.gql(DEACTIVATE, {"i": {"userId": invited}})
     again = (await clinic.vendor.gql(REACTIVATE, {"i": {"userId": invited}}))["reactivateUser"]
     assert again["user"]["status"] == "INVITED"
-    assert await AuditEvent.filter(action="USER_REACTIVATED", target_id=str(await pk(invited))).exists()
+    assert await AuditEvent.filter(action="USER_REACTIVATED", target_id=invited).exists()
 
 
 async def test_a_failing_late_step_leaves_nothing_changed(clinic):

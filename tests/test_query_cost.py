@@ -193,7 +193,7 @@ async def test_support_sets_a_consumers_budget_audited_and_others_are_refused(cl
     event = await AuditEvent.filter(
         organization_id=clinic.organization.id, action="API_CONSUMER_COST_BUDGET_SET", actor_kind="SUPPORT"
     ).first()
-    assert event is not None and event.target_id == str(clinic.vendor.consumer.id)
+    assert event is not None and event.target_id == gid(clinic.vendor.consumer)
     bad = await set_budget(clinic, -1)
     assert bad["errors"] == [{"code": "INVALID_INPUT", "field": ["costPerMinute"]}]
     restored = await set_budget(clinic, None)

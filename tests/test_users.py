@@ -12,7 +12,7 @@ from chrgraph.resolvers.organizations.create_organization import create_organiza
 from chrgraph.resolvers.users.invitations import token_hash
 from tests.accounts import PASSWORD, login, make_clinic
 from tests.database_snapshot import take_snapshot
-from tests.helpers import unique
+from tests.helpers import gid, unique
 
 INVITE = """
 mutation Invite($input: InviteUserInput!) {
@@ -76,7 +76,7 @@ async def test_invite_creates_an_invited_user_queues_mail_and_audits(clinic):
     stored = await User.get(email=email)
     assert await Invitation.filter(user_id=stored.id).count() == 1
     assert await OutboxMessage.filter(to_email=email).count() == 1
-    event = await AuditEvent.filter(target_id=str(stored.id), action="USER_INVITED").get()
+    event = await AuditEvent.filter(target_id=gid(stored), action="USER_INVITED").get()
     assert event.actor_kind.value == "USER"
 
 

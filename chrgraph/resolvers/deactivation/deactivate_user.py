@@ -176,7 +176,7 @@ async def deactivate_user(
                         ErrorCode.LAB_INTEGRATION_TRANSFER_REQUIRED,
                         f"The lab integration {lab.name!r} needs a successor.",
                         ("labIntegrationSuccessors",),
-                        ("LabIntegration", lab.id),
+                        ("LabIntegration", lab.public_id),
                     )
                 )
                 continue
@@ -204,7 +204,7 @@ async def deactivate_user(
                         ErrorCode.SLOT_CONFLICT,
                         f"The receiving practitioner is booked at {clash.start.isoformat()}.",
                         ("appointments",),
-                        ("Appointment", clash.id),
+                        ("Appointment", clash.public_id),
                     )
                     for clash in taken
                 )

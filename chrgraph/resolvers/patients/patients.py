@@ -113,7 +113,7 @@ async def _duplicate(data: OrganizationData, health_card: str | None, exclude: i
         ErrorCode.PATIENT_ALREADY_EXISTS,
         "A patient with that health card number exists.",
         ("healthCardNumber",),
-        ("Patient", existing.id),
+        ("Patient", existing.public_id),
     )
 
 
