@@ -8,12 +8,13 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: serve test lint schema bench clean
+.PHONY: serve test test-stock lint schema bench clean
 
-$(STAMP): pyproject.toml
+# constraints.txt pins the libraries whose internals the fast paths use (and the tools).
+$(STAMP): pyproject.toml constraints.txt
 	test -d $(VENV) || $(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 serve: $(STAMP)
@@ -21,15 +22,24 @@ serve: $(STAMP)
 	$(BIN)/chrgraph demo
 	$(BIN)/chrgraph serve --host $(HOST) --port $(PORT)
 
-# SQLite always; PostgreSQL too when it answers (CHRGRAPH_TEST_PG_URL names the server).
+# SQLite always, then the GraphQL tests again with the fast paths off; PostgreSQL too
+# when it answers (CHRGRAPH_TEST_PG_URL names the server).
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy chrgraph
+	$(BIN)/lint-imports
 	$(BIN)/pytest -q
+	$(MAKE) test-stock
 	@if $(BIN)/python -m tests.pg_available; then \
 		echo "== PostgreSQL run =="; \
 		CHRGRAPH_TEST_DB=postgres $(BIN)/pytest -q; \
 	else echo "PostgreSQL not reachable: SQLite run only"; fi
+
+# The stock paths of strawberry, graphql-core, Tortoise and OpenTelemetry answer as the
+# fast paths do: the GraphQL tests once more, on SQLite, with CHRGRAPH_FAST_PATHS=off
+# (CLI, multi-process, browser and docs tests run once, in the first pass).
+test-stock: $(STAMP)
+	CHRGRAPH_FAST_PATHS=off $(BIN)/pytest -q -m "not slow and not cli and not browser and not docs"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

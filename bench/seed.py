@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from joserfc.jwk import RSAKey
 
+from chrgraph import fast_paths
 from chrgraph.auth.principals import support_cli_actor
 from chrgraph.db.config import close_db, init_db
 from chrgraph.db.models import Classification, License, Role, UserType
@@ -25,6 +26,7 @@ from chrgraph.resolvers.users.accept_invitation import accept_invitation
 from chrgraph.resolvers.users.invite_user import invite_user
 from chrgraph.resolvers.users.ownership import set_support_password
 from chrgraph.resolvers.users.profile import Profile
+from chrgraph.settings import get_settings
 
 DOMAIN = "bench"
 OWNER_EMAIL = "owner@bench.chrgraph.invalid"
@@ -49,6 +51,7 @@ class Seeded:
 
 
 async def seed(database_url: str) -> Seeded:
+    fast_paths.install(get_settings())  # as the server and the CLI do
     await init_db(database_url, migrate=True)
     try:
         return await _seed()

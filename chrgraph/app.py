@@ -6,29 +6,35 @@ import asyncio
 import contextlib
 import gc
 import logging
-import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 from tortoise import connections
 
-from chrgraph.audit.api_log import ApiLogMiddleware, purge_api_logs, writer
+from chrgraph import fast_paths
+from chrgraph.audit.api_log import purge_api_logs, writer
 from chrgraph.audit.checkpoint import load_signing_key, sign_checkpoints, signing_key_path
-from chrgraph.auth.middleware import AuthMiddleware
 from chrgraph.db.config import close_db, init_db
+from chrgraph.http.answers import NO_STORE, ServerErrorAnswer
+from chrgraph.http.api_log import ApiLogMiddleware
+from chrgraph.http.auth import AuthMiddleware
+from chrgraph.http.graphql import GraphQLEndpoint
+from chrgraph.http.guards import RequestGuard
+from chrgraph.http.images import image_route
+from chrgraph.http.scope import GRAPHQL_PATH
+from chrgraph.http.trace import RequestTraceMiddleware
 from chrgraph.resolvers.licensing.changes import settle_due_changes
 from chrgraph.resolvers.licensing.enforcement import enforce_licenses
-from chrgraph.resolvers.portal.images import served_background
 from chrgraph.resolvers.users.outbox import deliver_pending
-from chrgraph.responses import NO_STORE, ServerErrorAnswer
-from chrgraph.schema.guards import GRAPHQL_PATH, RequestGuard
-from chrgraph.schema.portal.operations import IMAGE_PATH
-from chrgraph.schema.view import GraphQLEndpoint
+from chrgraph.schema import schema
 from chrgraph.settings import Settings, get_settings
-from chrgraph.telemetry import RequestTraceMiddleware, configure_tracing, log
+from chrgraph.telemetry import configure_tracing, log
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -44,36 +50,7 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ready"})
 
 
-# What the URL's token can be (`secrets.token_urlsafe`, within the column's 64): anything
-# else is not found before it reaches the database (which would refuse NUL or the length).
-_IMAGE_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
-
-
-async def portal_image(request: Request) -> Response:
-    """The portal's background image, without credentials, at its unguessable URL; a
-    replaced or removed image answers 404. Caches keep it at most an hour, so a removed
-    image leaves them soon; revalidation by ETag costs a 304."""
-    token = request.path_params["token"]
-    image = await served_background(token) if _IMAGE_TOKEN.fullmatch(token) else None
-    if image is None:
-        return JSONResponse(
-            {"errors": [{"message": "Not found.", "extensions": {"code": "NOT_FOUND"}}]},
-            status_code=404,
-            headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
-        )
-    etag = f'"{image.sha256}"'
-    headers = {
-        "ETag": etag,
-        "Cache-Control": "public, max-age=3600",
-        "X-Content-Type-Options": "nosniff",
-        "Content-Security-Policy": "default-src 'none'",
-    }
-    if request.headers.get("if-none-match") == etag:
-        return Response(status_code=304, headers=headers)
-    return Response(bytes(image.data), media_type=image.content_type, headers=headers)
-
-
-async def _every(seconds: float, job, name: str) -> None:
+async def _every(seconds: float, job: Callable[[], Awaitable[Any]], name: str) -> None:
     while True:
         await asyncio.sleep(seconds)
         try:
@@ -91,9 +68,11 @@ async def _license_jobs() -> None:
 def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Starlette:
     settings = settings or get_settings()
     configure_tracing(settings)
+    # Nothing is switched at import: the fast paths of every fence, or each library's own.
+    fast_paths.install(settings, schema)
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette):
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await init_db(settings.database_url, migrate=migrate)
         # The server is one of the few places that may make a missing audit signing key.
         key_path = signing_key_path(settings)
@@ -129,7 +108,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
             await writer.close()
             await close_db()
 
-    endpoint = GraphQLEndpoint(settings)
+    endpoint = GraphQLEndpoint(settings, schema)
     # /graphql, every method, in the order of its answers: request id, span and no-store on
     # every answer, API log, a JSON 500 for whatever escapes, size and type guards,
     # authentication, then the endpoint (which answers 405 to methods other than GET and POST).
@@ -142,7 +121,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readyz),
-            Route(IMAGE_PATH + "{token}", portal_image),
+            image_route,
         ],
         middleware=[Middleware(RequestTraceMiddleware)],
         lifespan=lifespan,
@@ -158,11 +137,11 @@ class ChrGraphApp(Starlette):
 
     graphql_endpoint: GraphQLEndpoint
 
-    def __init__(self, graphql, **kwargs) -> None:
+    def __init__(self, graphql: ASGIApp, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.graphql = graphql
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] == GRAPHQL_PATH:
             scope["app"] = self
             await self.graphql(scope, receive, send)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chrgraph.auth.principals import Actor, Principal
 from chrgraph.db.tenant import OrganizationData
 from chrgraph.settings import Settings
+
+if TYPE_CHECKING:
+    from chrgraph.schema.loaders import Loaders
 
 
 @dataclass
@@ -15,8 +18,11 @@ class Context:
     request_id: str
     principal: Principal | None
     settings: Settings
-    # DataLoaders, created fresh for each request by `schema.loaders`.
-    loaders: dict[str, Any] = field(default_factory=dict)
+    # The request's DataLoaders, created fresh for each request (`schema.loaders`).
+    loaders: Loaders
+    # Read rules already decided for this request's principal (schema/reads.py): once
+    # per rule and request, never per row.
+    reads: dict[Any, bool] = field(default_factory=dict)
 
     @property
     def actor(self) -> Actor:

@@ -88,7 +88,6 @@ class Settings:
     max_json_body_bytes: int = 1024 * 1024
     max_multipart_body_bytes: int = 6 * 1024 * 1024
     max_header_bytes: int = 16 * 1024
-    max_string_length: int = 10_000
     default_page_size: int = 50
     max_page_size: int = 100
     parser_cache_size: int = 1024
@@ -103,6 +102,9 @@ class Settings:
     invitation_ttl_days: float = 7.0
     license_mapping_threshold: float = 0.9
     license_job_interval_seconds: float = 3600.0
+    # The fast paths that reach into library internals (graphql-core, strawberry, Tortoise,
+    # OpenTelemetry): off runs each library's own path, with the same answers.
+    fast_paths: bool = True
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:

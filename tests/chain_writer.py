@@ -34,7 +34,7 @@ async def append(mode: str, domain: str, count: int, tag: str, start_at: float, 
         await asyncio.sleep(max(0.0, start_at - time.time()))
         for i in range(count):
             if mode == "rename":
-                await update_organization(actor, {"name": f"{tag}-{i}"})
+                await update_organization(actor, name=f"{tag}-{i}")
             else:
                 issuer = f"{tag}-{i}-{uuid.uuid4().hex[:8]}"
                 await create_api_consumer(actor, name=f"{tag}-{i}", issuer=issuer, public_key=pem)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-import chrgraph.schema.view as view
+import chrgraph.http.graphql as view
 from chrgraph.db import hooks
 
 AUTH_AND_LOG_TABLES = frozenset({"auth_epoch", "api_consumer", "api_consumer_key", "organization", "api_log"})

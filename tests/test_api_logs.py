@@ -440,7 +440,7 @@ async def test_the_server_purges_old_rows_on_its_schedule(client):
 
 
 async def test_an_unexpected_error_is_a_logged_json_500_with_the_request_id(client, monkeypatch, caplog):
-    from chrgraph.schema import view
+    from chrgraph.http import graphql as view
 
     vendor = await new_vendor(client)
     rid = request_id("unexpected")

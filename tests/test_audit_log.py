@@ -133,9 +133,7 @@ async def test_updating_an_organization_records_each_changed_field_before_and_af
     org = await new_organization(name="Old Name")
     before = await events_of(org.id)
 
-    await update_organization(
-        support(org, "req-update-org-1"), {"name": "New Name", "province": "QC", "timeZone": None}
-    )
+    await update_organization(support(org, "req-update-org-1"), name="New Name", province="QC", time_zone=None)
 
     [event] = await new_events(org, before)
     assert event.action == "ORGANIZATION_UPDATED"
@@ -162,7 +160,7 @@ async def test_a_change_made_by_a_consumer_records_the_consumer_as_actor(client)
     )
     before = await events_of(org.id)
 
-    await update_organization(Actor(principal, "req-consumer-1"), {"stripeConnected": True})
+    await update_organization(Actor(principal, "req-consumer-1"), stripe_connected=True)
 
     [event] = await new_events(org, before)
     assert event.actor_kind == ActorKind.CONSUMER
@@ -178,7 +176,7 @@ async def test_a_change_made_by_a_user_records_the_user_as_actor():
 
     await update_organization(
         Actor(Principal(PrincipalKind.USER, org.id, user_id=4242, user_public_id=PUBLIC_ID), "req-user-1"),
-        {"name": "Renamed by a user"},
+        name="Renamed by a user",
     )
 
     [event] = await new_events(org, before)
@@ -281,7 +279,7 @@ async def test_a_refused_operation_records_no_event():
         await create_api_consumer(support(org), name="Again", issuer=taken.issuer, public_key=public_pem(rsa_key(0)))
     assert refused.value.errors[0].code is ErrorCode.ISSUER_TAKEN
     with pytest.raises(OperationFailed):
-        await update_organization(support(org), {"name": "Fine", "province": "XX"})
+        await update_organization(support(org), name="Fine", province="XX")
 
     assert await events_of(org.id) == before
     assert (await Organization.get(id=org.id)).name == org.name
@@ -343,14 +341,14 @@ async def test_update_organization_writes_its_change_and_event_together_or_not_a
 
     await fails_with(
         FaultPlan(fail_at=1, match=failing_write),
-        lambda: update_organization(support(org), {"name": "After"}),
+        lambda: update_organization(support(org), name="After"),
     )
 
     assert (await Organization.get(id=org.id)).name == "Before"
     assert await events_of(org.id) == before
     assert (await AuditChainHead.get(organization_id=org.id)).hash == head.hash
     # The chain takes the next change as if nothing happened.
-    await update_organization(support(org), {"name": "After"})
+    await update_organization(support(org), name="After")
     assert (await verify_chain(org.id, signing_key.public_key())).ok
 
 
@@ -444,7 +442,7 @@ def assert_unbroken(recorded: list[AuditEvent], organization_id: int) -> None:
 async def rename_repeatedly(org: Organization, tag: str, count: int, start_at: float, pause: float = 0) -> None:
     await asyncio.sleep(max(0.0, start_at - time.time()))
     for i in range(count):
-        await update_organization(support(org), {"name": f"{tag}-{i}"})
+        await update_organization(support(org), name=f"{tag}-{i}")
         await asyncio.sleep(pause)
 
 
@@ -469,21 +467,21 @@ async def test_an_append_links_to_the_true_head_after_another_process_or_a_rollb
     """This process appends from the head it last wrote without reading it; the chain
     head row decides (a compare-and-swap), so a head moved elsewhere is read again."""
     org = await new_organization()
-    await update_organization(support(org), {"name": "test-0"})
+    await update_organization(support(org), name="test-0")
 
     counter = count_statements()
     try:
-        await update_organization(support(org), {"name": "test-1"})  # from the head it wrote
+        await update_organization(support(org), name="test-1")  # from the head it wrote
         assert head_reads(counter.statements) == 0
         done = await chrgraph("org", "set", "--domain", org.domain, "--name", "cli-0")  # another process
         assert done.returncode == 0, done.stderr
-        await update_organization(support(org), {"name": "test-2"})
+        await update_organization(support(org), name="test-2")
         assert head_reads(counter.statements) == 1
         with pytest.raises(RuntimeError):  # an appended event whose transaction rolls back
             async with atomic() as conn:
                 await events.record(conn, support(org), "ROLLED_BACK", "Organization", org.public_id, {"name": "gone"})
                 raise RuntimeError("after the event")
-        await update_organization(support(org), {"name": "test-3"})
+        await update_organization(support(org), name="test-3")
         assert head_reads(counter.statements) == 2
     finally:
         stop_counting(counter)
@@ -612,7 +610,7 @@ async def verify(domain: str, *args: str, **env: str) -> tuple[int, dict]:
 async def test_checkpoint_then_verify_exits_zero_for_an_intact_chain(signing_key):
     org = await new_organization()
     for name in ("A", "B", "C"):
-        await update_organization(support(org), {"name": name})
+        await update_organization(support(org), name=name)
     head = await AuditChainHead.get(organization_id=org.id)
 
     done = await chrgraph("audit", "checkpoint", "--org", org.domain)
@@ -709,9 +707,9 @@ async def checkpointed_organization() -> tuple[Organization, int]:
     """An organization with a few events, a checkpoint, and one event after it."""
     org = await new_organization()
     for name in ("First", "Second", "Third"):
-        await update_organization(support(org), {"name": name})
+        await update_organization(support(org), name=name)
     [checkpoint] = await sign_checkpoints(get_settings().audit_signing_key, org.id)
-    await update_organization(support(org), {"name": "After the checkpoint"})
+    await update_organization(support(org), name="After the checkpoint")
     report = await verify_chain(org.id, load_signing_key(get_settings().audit_signing_key).public_key())
     assert report.ok and report.last_checkpoint_seq == checkpoint.seq >= 4, report
     return org, checkpoint.seq

@@ -52,9 +52,9 @@ async def historic_user(
     classification = Classification.STANDARD if user_type is UserType.PRACTITIONER else None
     profile = Profile(user_type, classification, license, "Bill", unique("Able"))
     if org.contract.value == "STANDARD" and license is None:
-        await update_organization(support_cli_actor(org.id), {"contract": "CUSTOM"})
+        await update_organization(support_cli_actor(org.id), contract="CUSTOM")
         user, _ = await invite_user(support_cli_actor(org.id), f"{unique('b')}@bill.test", profile)
-        await update_organization(support_cli_actor(org.id), {"contract": "STANDARD"})
+        await update_organization(support_cli_actor(org.id), contract="STANDARD")
     else:
         user, _ = await invite_user(support_cli_actor(org.id), f"{unique('b')}@bill.test", profile)
     await User.filter(id=user.id).update(created_at=created, license_managed_since=created)
@@ -130,7 +130,7 @@ async def test_deactivation_and_reactivation_mid_month(clinic):
 
 async def test_unlicensed_users_show_in_their_own_line_until_enforcement(clinic):
     org = clinic.organization
-    await update_organization(support_cli_actor(org.id), {"licenseEnforcementDate": date(2026, 6, 15)})
+    await update_organization(support_cli_actor(org.id), license_enforcement_date=date(2026, 6, 15))
     org = await Organization.get(id=org.id)
     user = await historic_user(org, None, user_type=UserType.STAFF)
     june = await statement(clinic, "2026-06")
@@ -146,7 +146,7 @@ async def test_unlicensed_users_show_in_their_own_line_until_enforcement(clinic)
 
 async def test_users_imported_after_enforcement_are_billed_from_the_month_after(clinic):
     org = clinic.organization
-    await update_organization(support_cli_actor(org.id), {"licenseEnforcementDate": date(2026, 2, 1)})
+    await update_organization(support_cli_actor(org.id), license_enforcement_date=date(2026, 2, 1))
     org = await Organization.get(id=org.id)
     user = await historic_user(org, None, created=utc(2026, 7, 14, 12))
     assert await enforce_licenses(org.id, now=utc(2026, 7, 20, 12)) == 1

@@ -21,6 +21,8 @@ from joserfc.jwk import RSAKey
 from chrgraph.db.models import ApiConsumer, ApiConsumerKey, AuditEvent, Organization
 from tests.helpers import claims, gid, make_organization, make_vendor, public_pem, rsa_key, sign, unique
 
+pytestmark = pytest.mark.cli
+
 CHRGRAPH = str(Path(sys.executable).parent / "chrgraph")
 
 VIEWER = "query Viewer { viewer { kind consumer { issuer } organization { domain } } }"

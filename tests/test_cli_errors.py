@@ -32,6 +32,8 @@ from tests.databases import ADMIN_URL, backend
 from tests.helpers import make_organization, make_vendor, public_pem, rsa_key, unique
 from tests.processes import ROOT, Completed, chrgraph, environment, free_port, run_process
 
+pytestmark = pytest.mark.cli
+
 T = TypeVar("T")
 DATABASE_VARIABLE = "CHRGRAPH_DATABASE_URL"
 KEY_VARIABLE = "CHRGRAPH_AUDIT_SIGNING_KEY"
@@ -129,6 +131,7 @@ NO_DATABASE_COMMANDS: dict[str, list[str]] = {
     "consumers add-key": ["--org", "absent", "--issuer", "v", "--public-key", "@rsa_public.pem", "--kid", "k2"],
     "consumers revoke-key": ["--org", "absent", "--issuer", "v", "--kid", "k1"],
     "consumers set-cost-budget": ["--org", "absent", "--issuer", "v", "--cost-per-minute", "500"],
+    "consumers set-permissions": ["--org", "absent", "--issuer", "v", "--permission", "MANAGE_SCHEDULE"],
     "logs show": ["--org", "absent"],
     "logs purge": [],
     "audit checkpoint": [],

@@ -1,12 +1,12 @@
-"""`ByIds` (chrgraph/db/compiled.py) answers exactly what the Tortoise query it stands
+"""`ByIds` (chrgraph/db/raw.py) answers exactly what the Tortoise query it stands
 for answers, on both databases: models, `values_list` tuples and `values` dicts, with
 Tortoise's conversions (enums, datetimes), for any list length, and inside a transaction
 it reads the transaction's own writes."""
 
 from __future__ import annotations
 
-from chrgraph.db.compiled import ByIds
 from chrgraph.db.models import Organization, Role, RolePermission, User, UserRole
+from chrgraph.db.raw import ByIds
 from chrgraph.db.transactions import atomic
 from tests.accounts import make_clinic
 

@@ -287,7 +287,8 @@ async def test_portal_settings_history_costs_the_same_for_10_and_100_changes(cli
         for i in range(start, stop):
             await update_portal_settings(
                 support(clinic),
-                {"conversationResponses": i % 2 == 1, "otpTimeoutMinutes": timeouts[i % len(timeouts)]},
+                conversation_responses=i % 2 == 1,
+                otp_timeout_minutes=timeouts[i % len(timeouts)],
             )
 
     def changes(data: dict) -> list:
@@ -435,7 +436,7 @@ async def test_license_upgrade_requests_cost_the_same_for_10_and_100(client):
 async def test_unmapped_users_cost_the_same_for_10_and_100(client):
     clinic = await make_clinic(client)
     # Enforcement in the future: imported users the rules are unsure of stay unlicensed.
-    await update_organization(support(clinic), {"licenseEnforcementDate": date(2099, 1, 1)})
+    await update_organization(support(clinic), license_enforcement_date=date(2099, 1, 1))
     tag = unique("m")[-8:]
 
     async def add(start: int, stop: int) -> None:

@@ -17,7 +17,7 @@ import pytest
 from strawberry import relay
 from strawberry.permission import BasePermission
 
-import chrgraph.schema.view as view
+import chrgraph.http.graphql as view
 from chrgraph.auth import epoch
 from chrgraph.auth.principals import support_cli_actor
 from chrgraph.db import hooks
@@ -84,7 +84,7 @@ async def _add_events(vendor: Vendor, count: int) -> None:
     """Each rename through `updateOrganization`'s operation records one audit event."""
     actor = support_cli_actor(vendor.organization.id)
     for i in range(count):
-        await update_organization(actor, {"name": f"Clinic {i}"})
+        await update_organization(actor, name=f"Clinic {i}")
 
 
 async def _event_count(vendor: Vendor, **where: object) -> int:

@@ -28,7 +28,7 @@ HOSTILE_LOCAL_PARTS = ["=1+2", "+cmd", "-2+3", "=HYPERLINK(x)"]
 @pytest.fixture
 async def clinic(client):
     clinic = await make_clinic(client)
-    await update_organization(support_cli_actor(clinic.organization.id), {"licenseEnforcementDate": date(2099, 1, 1)})
+    await update_organization(support_cli_actor(clinic.organization.id), license_enforcement_date=date(2099, 1, 1))
     return clinic
 
 

@@ -1,4 +1,4 @@
-"""The executor's fast paths (chrgraph/schema/execution.py) answer exactly as graphql-core
+"""The executor's fast paths (chrgraph/graphql_engine/executor.py) answer exactly as graphql-core
 and strawberry do, errors included: each case runs on two copies of one schema, one with
 the fast paths installed and one stock, and the answers must be equal."""
 
@@ -14,7 +14,7 @@ from strawberry import relay
 from strawberry.execution import optimized_is_awaitable
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from chrgraph.schema import execution
+from chrgraph.graphql_engine import executor as execution
 
 
 @strawberry.enum

@@ -332,9 +332,15 @@ async def update_role_call(w: World) -> Call:
             "roleId": await global_id_of("Role", role.id),
             "name": unique("Scribe"),
             "permissions": ["VIEW_USERS", "VIEW_BILLING"],
+            "password": PASSWORD,
         },
         w.owner,
     )
+
+
+async def delete_role_call(w: World) -> Call:
+    role = await create_role(w.cli, unique("Retired"), None, [Permission.VIEW_USERS])
+    return Call("deleteRole", {"roleId": gid("Role", role.id)}, w.owner)
 
 
 async def transfer_ownership_call(w: World) -> Call:
@@ -396,6 +402,14 @@ async def set_api_consumer_cost_budget_call(w: World) -> Call:
     return Call(
         "setApiConsumerCostBudget",
         {"consumerId": await global_id_of("ApiConsumer", await _consumer(w)), "costPerMinute": 500},
+        w.support,
+    )
+
+
+async def set_api_consumer_permissions_call(w: World) -> Call:
+    return Call(
+        "setApiConsumerPermissions",
+        {"consumerId": gid("ApiConsumer", await _consumer(w)), "permissions": ["MANAGE_SCHEDULE"]},
         w.support,
     )
 
@@ -637,7 +651,7 @@ async def run_license_mapping_call(w: World) -> Call:
             f"{unique('legacy')}@fault.test",
             Profile(UserType.STAFF, first_name="Leg", last_name="Acy"),
         )
-    await update_organization(actor, {"contract": Contract.STANDARD.value})
+    await update_organization(actor, contract=Contract.STANDARD.value)
     return Call("runLicenseMapping", {"dryRun": False}, clinic.owner.token)
 
 
@@ -685,6 +699,7 @@ CALLS: dict[str, Callable[[World], Awaitable[Call]]] = {
     "revokePermission": revoke_permission_call,
     "createRole": create_role_call,
     "updateRole": update_role_call,
+    "deleteRole": delete_role_call,
     "transferOwnership": transfer_ownership_call,
     "createApiConsumer": create_api_consumer_call,
     "deactivateApiConsumer": deactivate_api_consumer_call,
@@ -692,6 +707,7 @@ CALLS: dict[str, Callable[[World], Awaitable[Call]]] = {
     "addApiConsumerKey": add_api_consumer_key_call,
     "revokeApiConsumerKey": revoke_api_consumer_key_call,
     "setApiConsumerCostBudget": set_api_consumer_cost_budget_call,
+    "setApiConsumerPermissions": set_api_consumer_permissions_call,
     "updateOrganization": update_organization_call,
     "registerPatient": register_patient_call,
     "updatePatient": update_patient_call,

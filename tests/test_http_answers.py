@@ -561,7 +561,7 @@ async def test_every_graphql_answer_is_no_store(vendor, send, status):
 
 
 async def test_an_unexpected_error_answer_is_no_store(vendor, monkeypatch):
-    from chrgraph.schema import view
+    from chrgraph.http import graphql as view
 
     def broken_loaders():
         raise RuntimeError("a bug")

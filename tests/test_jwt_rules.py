@@ -244,7 +244,7 @@ async def test_token_of_a_reactivated_consumer_is_accepted_again(vendor):
 
 
 async def test_token_of_an_organization_with_the_enterprise_api_off_is_refused(vendor):
-    await update_organization(org_actor(vendor), {"enterpriseApiEnabled": False})
+    await update_organization(org_actor(vendor), enterprise_api_enabled=False)
     await assert_token_refused(vendor, vendor_token(vendor), "UNKNOWN_OR_INACTIVE_ISSUER")
 
 
@@ -779,7 +779,7 @@ async def test_key_revocation_is_refused_on_the_very_next_request_of_this_proces
 
 async def test_switching_the_api_off_is_refused_on_the_very_next_request_of_this_process(vendor):
     assert_accepted(await call_with(vendor, vendor_token(vendor)), vendor)
-    await update_organization(org_actor(vendor), {"enterpriseApiEnabled": False})
+    await update_organization(org_actor(vendor), enterprise_api_enabled=False)
     await assert_token_refused(vendor, vendor_token(vendor), "UNKNOWN_OR_INACTIVE_ISSUER")
 
 

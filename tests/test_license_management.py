@@ -44,14 +44,14 @@ def cli(database_url: str, *args: str) -> subprocess.CompletedProcess:
 @pytest.fixture
 async def custom(client):
     clinic = await make_clinic(client, contract=Contract.CUSTOM)
-    await update_organization(support_cli_actor(clinic.organization.id), {"licenseEnforcementDate": PAST})
+    await update_organization(support_cli_actor(clinic.organization.id), license_enforcement_date=PAST)
     return clinic
 
 
 @pytest.fixture
 async def standard(client):
     clinic = await make_clinic(client)
-    await update_organization(support_cli_actor(clinic.organization.id), {"licenseEnforcementDate": PAST})
+    await update_organization(support_cli_actor(clinic.organization.id), license_enforcement_date=PAST)
     return clinic
 
 

@@ -88,7 +88,7 @@ def cli(database_url: str, *args: str, stdin: str | None = None) -> subprocess.C
 async def clinic(client):
     clinic = await make_clinic(client)
     # The default enforcement date (2026-02-01) is past: set it explicitly, in the future.
-    await update_organization(support_cli_actor(clinic.organization.id), {"licenseEnforcementDate": date(2099, 1, 1)})
+    await update_organization(support_cli_actor(clinic.organization.id), license_enforcement_date=date(2099, 1, 1))
     return clinic
 
 
@@ -150,7 +150,7 @@ async def test_enforcement_gives_the_highest_fitting_tier_and_waits_for_review(c
     assert cli(database_url, "users", "import", "--org", clinic.domain, str(path)).returncode == 0
     unlicensed = await User.filter(email__endswith=f".{tag}@import.test", license__isnull=True).count()
     assert unlicensed == 3
-    await update_organization(support_cli_actor(clinic.organization.id), {"licenseEnforcementDate": date(2026, 2, 1)})
+    await update_organization(support_cli_actor(clinic.organization.id), license_enforcement_date=date(2026, 2, 1))
     done = cli(database_url, "licenses", "enforce", "--org", clinic.domain)
     assert done.returncode == 0 and "assigned 3 license(s)" in done.stdout
     again = cli(database_url, "licenses", "enforce", "--org", clinic.domain)
@@ -176,7 +176,7 @@ async def test_enforcement_gives_the_highest_fitting_tier_and_waits_for_review(c
 
 async def test_a_trainee_is_enforced_to_clinical_trainee_never_chr_plus(clinic):
     org = clinic.organization
-    await update_organization(support_cli_actor(org.id), {"contract": "CUSTOM"})
+    await update_organization(support_cli_actor(org.id), contract="CUSTOM")
     user, _ = await invite_user(
         support_cli_actor(org.id),
         f"{unique('t')}@x.test",
@@ -189,8 +189,6 @@ async def test_a_trainee_is_enforced_to_clinical_trainee_never_chr_plus(clinic):
             expected_end_of_training=date(2027, 1, 1),
         ),
     )
-    await update_organization(
-        support_cli_actor(org.id), {"contract": "STANDARD", "licenseEnforcementDate": date(2026, 2, 1)}
-    )
+    await update_organization(support_cli_actor(org.id), contract="STANDARD", license_enforcement_date=date(2026, 2, 1))
     assert await enforce_licenses(org.id) == 1
     assert (await User.get(id=user.id)).license is License.CLINICAL_TRAINEE

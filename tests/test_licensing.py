@@ -160,7 +160,12 @@ async def test_others_request_and_an_admin_decides(clinic):
     assert (await clinic.owner.gql(USER, {"id": dr}))["user"]["license"] == "CHR_PLUS"
     twice = (await clinic.owner.gql(DECLINE, {"i": {"requestId": request_id}}))["declineLicenseUpgradeRequest"]
     assert twice["errors"][0]["code"] == "INVALID_STATE"
-    second = (await session.gql(REQUEST, {"i": {"license": "CHR_PLUS"}}))["requestLicenseUpgrade"]["request"]
+    held = (await session.gql(REQUEST, {"i": {"license": "CHR_PLUS"}}))["requestLicenseUpgrade"]
+    assert held["errors"] == [{"code": "INVALID_INPUT"}]
+    other = await practitioner(org, license=License.CHR_LITE)
+    other_session = await session_for(clinic.client, (await User.get(id=pk(other))).email)
+    asked_again = await other_session.gql(REQUEST, {"i": {"license": "CHR_LITE_VV"}})
+    second = asked_again["requestLicenseUpgrade"]["request"]
     declined = await clinic.owner.gql(DECLINE, {"i": {"requestId": second["id"], "reason": "Not now"}})
     assert declined["declineLicenseUpgradeRequest"]["request"] == {
         "status": "DECLINED",
@@ -202,5 +207,5 @@ async def test_switching_to_standard_brings_users_under_management(client):
     )["inviteUser"]
     user = await User.get(id=await pk(result["user"]["id"]))
     assert user.license_managed_since is None
-    await update_organization(support_cli_actor(clinic.organization.id), {"contract": Contract.STANDARD})
+    await update_organization(support_cli_actor(clinic.organization.id), contract=Contract.STANDARD)
     assert (await User.get(id=user.id)).license_managed_since is not None

@@ -95,7 +95,7 @@ async def test_invalid_settings_are_refused(clinic, fields, code, field):
 
 
 async def test_portal_billing_is_allowed_once_stripe_is_connected(clinic):
-    await update_organization(support_cli_actor(clinic.organization.id), {"stripeConnected": True})
+    await update_organization(support_cli_actor(clinic.organization.id), stripe_connected=True)
     result = (await clinic.owner.gql(UPDATE, {"i": {"portalBilling": True}}))["updatePortalSettings"]
     assert result["errors"] == [] and result["portalSettings"]["portalBilling"] is True
 

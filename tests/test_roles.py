@@ -126,6 +126,7 @@ async def test_custom_roles_are_created_and_updated_and_built_ins_stay(clinic):
                     "roleId": created["role"]["id"],
                     "name": "Booking desk",
                     "permissions": ["MANAGE_SCHEDULE", "MANAGE_PATIENTS"],
+                    "password": PASSWORD,
                 }
             },
         )
@@ -135,7 +136,9 @@ async def test_custom_roles_are_created_and_updated_and_built_ins_stay(clinic):
         "errors": [],
     }
     builtin = (
-        await clinic.owner.gql(UPDATE_ROLE, {"input": {"roleId": role_id(clinic, "Billing"), "permissions": []}})
+        await clinic.owner.gql(
+            UPDATE_ROLE, {"input": {"roleId": role_id(clinic, "Billing"), "permissions": [], "password": PASSWORD}}
+        )
     )["updateRole"]
     assert builtin["errors"][0]["code"] == "BUILTIN_ROLE_READ_ONLY"
 

@@ -17,10 +17,14 @@ from tortoise.exceptions import OperationalError
 from chrgraph.db import hooks
 from chrgraph.db.models import Organization
 from chrgraph.db.transactions import atomic
+from chrgraph.settings import get_settings
 from tests.databases import backend
 from tests.helpers import unique
 
-pytestmark = pytest.mark.skipif(backend() != "sqlite", reason="the SQLite engine's reader")
+pytestmark = [
+    pytest.mark.skipif(backend() != "sqlite", reason="the SQLite engine's reader"),
+    pytest.mark.skipif(not get_settings().fast_paths, reason="the engine's fast paths are off"),
+]
 
 NAME = 'SELECT "name" FROM "organization" WHERE "id" = ?'
 

@@ -58,20 +58,18 @@ CROSS_TENANT: dict[tuple[str, str], str] = {
     ("chrgraph/auth/consumers.py", "*"): "issuer lookup of API consumers: the signed token names the consumer",
     ("chrgraph/resolvers/consumers/manage.py", "create_api_consumer"): "issuers are unique across organizations",
     ("chrgraph/resolvers/licensing/importer.py", "import_users"): "login emails are unique across organizations",
+    ("chrgraph/resolvers/organizations/create_organization.py", "create_organization"): (
+        "support login emails are unique across organizations"
+    ),
     ("chrgraph/resolvers/portal/images.py", "served_background"): "the public image URL: its token names the image",
     # The audit chain and the API log write to the organization each row names.
     ("chrgraph/audit", "*"): "the audit chain, its checkpoints and the API log, per organization they are given",
     # Batch work over every organization.
     ("chrgraph/resolvers/users/outbox.py", "*"): "the mail worker delivers every organization's queued mail",
-    ("chrgraph/resolvers/demo.py", "*"): "the demo seeds the organizations it creates",
-    ("chrgraph/resolvers/organizations/create_organization.py", "*"): "creates a new organization's first rows",
-    ("chrgraph/cli", "*"): "support tooling acting across organizations",
     # Reads by foreign keys of rows already read within the organization, never by a client's id.
     ("chrgraph/resolvers/loaders.py", "*"): "DataLoaders batch foreign keys of rows already read",
     ("chrgraph/resolvers/users/queries.py", "module"): "a page's roles, named by its users' role links",
     ("chrgraph/resolvers/scheduling/queries.py", "module"): "a page's practitioners and patients, named by its rows",
-    ("chrgraph/resolvers/scheduling/appointments.py", "clashes"): "appointments of a practitioner locked in the scope",
-    ("chrgraph/resolvers/deactivation", "*"): "hands over the rows of a user read in the scope, each by its id",
     ("chrgraph/resolvers/users/invitations.py", "issue_invitation"): "queues mail in the organization of its user",
 }
 
@@ -101,7 +99,7 @@ class _Scan(ast.NodeVisitor):
                         if alias.name == "models":
                             self.module_names.add(alias.asname or alias.name)
                 if node.module.split(".")[0] == "tortoise" or node.module in (
-                    "chrgraph.db.compiled",
+                    "chrgraph.db.raw",
                     "chrgraph.db.tenant",
                 ):
                     self.library_imports.append((node.lineno, node.module))

@@ -1,5 +1,6 @@
 """API logs: one row per HTTP request of an authenticated consumer, written
-before its response leaves. Rows from concurrent requests are group-committed: each
+before its response leaves (the middleware that holds the response is
+chrgraph/http/api_log.py). Rows from concurrent requests are group-committed: each
 request waits for the commit that holds its row, so none is lost to a crash once its
 response was sent, and a burst costs one transaction instead of one per request."""
 
@@ -15,13 +16,11 @@ import orjson
 from tortoise.expressions import Q
 
 from chrgraph.audit.redact import redact, redact_query, storable
-from chrgraph.auth.principals import PrincipalKind
+from chrgraph.auth.principals import Principal
 from chrgraph.db.models import ApiConsumer, ApiLog
+from chrgraph.db.raw import insert_rows
 from chrgraph.db.transactions import atomic
-from chrgraph.responses import error_body
-from chrgraph.telemetry import log
 
-GRAPHQL_REQUEST = "chrgraph.graphql"  # (query, operation name, variables) set by the view
 MAX_BATCH = 256
 
 
@@ -113,24 +112,12 @@ class ApiLogRow:
             setattr(self, name, values[name])
 
 
-async def _insert(rows: list[ApiLogRow | ApiLog], conn) -> None:
-    """One multi-row INSERT through the model's own statement (Tortoise's executor builds
-    and caches it per connection) and its fields' `to_db_value`, which also validates."""
-    executor = conn.executor_class(model=ApiLog, db=conn)
-    fields = ApiLog._meta.fields_map
-    columns = [(name, fields[name]) for name in executor.regular_columns]
-    await conn.execute_many(
-        executor.insert_query,
-        [[field.to_db_value(getattr(row, name), row) for name, field in columns] for row in rows],  # type: ignore[arg-type]  # ApiLogRow stands in for the model
-    )
-
-
 async def _commit(rows: list[ApiLogRow | ApiLog]) -> None:
     last_used: dict[int, datetime] = {}
     for row in rows:
         last_used[row.consumer_id] = max(row.created_at, last_used.get(row.consumer_id, row.created_at))
     async with atomic() as conn:
-        await _insert(rows, conn)
+        await insert_rows(conn, ApiLog, rows)
         # lastUsedAt rides along in the same commit: no extra write per request.
         for consumer_id, when in last_used.items():
             await (
@@ -141,60 +128,6 @@ async def _commit(rows: list[ApiLogRow | ApiLog]) -> None:
 
 
 writer = ApiLogWriter()
-
-
-class ApiLogMiddleware:
-    """Wraps `send`: holds the response until its log row is committed."""
-
-    def __init__(self, app) -> None:
-        self.app = app
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http" or scope["path"] != "/graphql":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        start_message: dict[str, Any] | None = None
-        body: list[bytes] = []
-
-        async def capture(message) -> None:
-            nonlocal start_message
-            principal = scope.get("chrgraph.principal")
-            if principal is None or principal.kind is not PrincipalKind.CONSUMER:
-                await send(message)
-                return
-            if message["type"] == "http.response.start":
-                start_message = message
-                return
-            body.append(message.get("body", b""))
-            if message.get("more_body"):
-                return
-            assert start_message is not None
-            response = b"".join(body)
-            try:
-                await writer.write(_row(scope, principal, start_message["status"], response, started))
-            except Exception:
-                log.exception("api log write failed request_id=%s", scope.get("chrgraph.request_id"))
-                failed = orjson.dumps(
-                    error_body(
-                        "The request could not be logged and was not answered.",
-                        "INTERNAL_SERVER_ERROR",
-                        requestId=scope.get("chrgraph.request_id"),
-                    )
-                )
-                start_message = {
-                    **start_message,
-                    "status": 500,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(failed)).encode()),
-                    ],
-                }
-                response = failed
-            await send(start_message)
-            await send({"type": "http.response.body", "body": response})
-
-        await self.app(scope, receive, capture)
 
 
 # Storing an answer as it is, without parsing and rewriting it, when `redact` and
@@ -239,8 +172,19 @@ def _stored_as_is(response: bytes) -> bool:
     return True
 
 
-def _row(scope, principal, status: int, response: bytes, started: float) -> ApiLogRow:
-    query, operation_name, variables = scope.get(GRAPHQL_REQUEST) or (None, None, None)
+def log_row(
+    principal: Principal,
+    *,
+    request_id: str,
+    method: str,
+    graphql_request: tuple[Any, Any, Any] | None,
+    status: int,
+    response: bytes,
+    started: float,
+) -> ApiLogRow:
+    """The row of one consumer request: what it asked (redacted), its answer (redacted
+    unless nothing in it could be a secret), how long it took."""
+    query, operation_name, variables = graphql_request or (None, None, None)
     if _stored_as_is(response):
         logged_body = response.decode()
     else:
@@ -252,9 +196,9 @@ def _row(scope, principal, status: int, response: bytes, started: float) -> ApiL
         organization_id=principal.organization_id,
         consumer_id=principal.consumer_id,
         key_id=principal.key_id,
-        request_id=scope.get("chrgraph.request_id", ""),
+        request_id=request_id,
         created_at=datetime.now(UTC),
-        method=scope["method"][:8],  # the column's width; servers pass methods like MKCALENDAR
+        method=method[:8],  # the column's width; servers pass methods like MKCALENDAR
         query=storable(redact_query(query)) if isinstance(query, str) else None,
         operation_name=storable(operation_name)[:255] if operation_name else None,
         variables=storable(redact(variables)) if variables else None,

@@ -7,12 +7,13 @@ from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any
 
+from chrgraph.audit.actions import AuditAction
 from chrgraph.audit.chain import event_hash, genesis_hash, hashed_fields
 from chrgraph.audit.redact import redact
 from chrgraph.auth.principals import Actor, PrincipalKind
 from chrgraph.db.models import ActorKind, AuditChainHead, AuditEvent
 from chrgraph.db.public_ids import global_id, is_public_id
-from chrgraph.db.rows import insert
+from chrgraph.db.raw import insert
 
 _ACTOR_KINDS = {
     PrincipalKind.CONSUMER: ActorKind.CONSUMER,
@@ -66,7 +67,7 @@ _ADVANCE = {
 @dataclass(slots=True)
 class RecordedEvent:
     """An appended event: `AuditEvent`'s columns, without a model instance (the row is
-    never read back in its transaction; chrgraph/db/rows.py)."""
+    never read back in its transaction; chrgraph/db/raw.py)."""
 
     organization_id: int
     occurred_at: datetime
@@ -97,7 +98,7 @@ async def _advance(conn, org_id: int, head: tuple[int, str], new: tuple[int, str
 async def record(
     conn,
     actor: Actor,
-    action: str,
+    action: AuditAction,
     target_type: str,
     target_id: str | None,
     changes: dict[str, Any] | None = None,
@@ -123,7 +124,7 @@ async def record(
         actor_id=principal.actor_id,
         consumer_id=principal.consumer_id,
         request_id=actor.request_id,
-        action=action,
+        action=str(action),  # the plain word: what the column stores and the hash covers
         target_type=target_type,
         target_id=None if target_id is None else _target(target_type, target_id),
         changes=_plain(redact(changes or {})),

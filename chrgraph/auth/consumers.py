@@ -20,11 +20,12 @@ from joserfc.jwk import RSAKey
 
 from chrgraph.auth import epoch
 from chrgraph.auth.errors import AuthError, AuthReason
+from chrgraph.auth.permissions import consumer_permissions
 from chrgraph.auth.principals import Principal, PrincipalKind
 from chrgraph.db.models import ApiConsumer, ApiConsumerKey
 from chrgraph.db.models.consumer import IDENTIFIER_MAX_LENGTH
-from chrgraph.resolvers.validation import identifier_problem
 from chrgraph.settings import get_settings
+from chrgraph.text_rules import identifier_problem
 
 # The signature part may be empty: that is how an unsecured (`alg: none`) JWT looks
 # (RFC 7519, section 6.1), and it is answered ALGORITHM_NOT_ALLOWED, not MALFORMED_TOKEN.
@@ -50,6 +51,7 @@ class CachedConsumer:
     keys: tuple[tuple[str | None, RSAKey], ...]
     cost_budget: int | None = None
     public_id: str | None = None  # what the consumer's global id carries
+    permissions: frozenset[str] = frozenset()
 
 
 class _Registry:
@@ -96,6 +98,7 @@ async def _load(issuer: str) -> CachedConsumer | None:
         keys=keys,
         cost_budget=consumer.cost_budget_per_minute,
         public_id=consumer.public_id,
+        permissions=consumer_permissions(consumer.permissions),
     )
 
 
@@ -239,5 +242,6 @@ def _principal_if_timely(verified: _Verified, settings) -> Principal:
         consumer_public_id=consumer.public_id,
         issuer=consumer.issuer,
         key_id=verified.key_id,
+        permissions=consumer.permissions,
         cost_budget=consumer.cost_budget,
     )

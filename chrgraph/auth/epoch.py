@@ -1,9 +1,11 @@
 """Revocation that crosses processes (refused on the next request of the
 process that made the change, within one second in every other).
 
-A change that revokes credentials bumps one counter row in its own transaction, and
-clears this process's caches after commit. Every process re-reads the counter at
-most every `auth_epoch_poll_seconds` (0.5 s) and drops its caches when it moved."""
+A change that revokes credentials declares it on its transaction
+(`atomic(revokes_credentials=True)`, chrgraph/db/transactions.py), which bumps one
+counter row before the commit and clears this process's caches after it. Every process
+re-reads the counter at most every `auth_epoch_poll_seconds` (0.5 s) and drops its
+caches when it moved."""
 
 from __future__ import annotations
 
@@ -11,9 +13,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from tortoise.expressions import F
-
 from chrgraph.db.models import AuthEpoch
+from chrgraph.db.transactions import after_revocation
 from chrgraph.settings import get_settings
 
 _clearers: list[Callable[[], None]] = []
@@ -25,17 +26,14 @@ def register_cache(clear: Callable[[], None]) -> None:
 
 
 def clear_local() -> None:
-    """Drop every credential cache of this process (call after the commit)."""
+    """Drop every credential cache of this process (a revoking transaction does, after
+    its commit)."""
     for clear in _clearers:
         clear()
     _state["checked"] = 0.0
 
 
-async def bump(conn) -> None:
-    """Inside the revoking transaction: tell every other process."""
-    updated = await AuthEpoch.filter(id=1).using_db(conn).update(value=F("value") + 1)
-    if not updated:
-        await AuthEpoch.create(id=1, value=1, using_db=conn)
+after_revocation(clear_local)
 
 
 async def refresh_if_due() -> None:

@@ -7,7 +7,7 @@ import asyncio
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from chrgraph.resolvers.validation import text_problem
+from chrgraph.text_rules import text_problem
 
 MIN_LENGTH = 12
 MAX_LENGTH = 256

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from chrgraph.auth import epoch
+from chrgraph.auth.access import has_access
 from chrgraph.auth.errors import AuthError, AuthReason
+from chrgraph.auth.permissions import effective_permissions
 from chrgraph.auth.principals import Principal, PrincipalKind
 from chrgraph.db.models import Organization, Session, UserType
-from chrgraph.resolvers.users.access import has_access
-from chrgraph.resolvers.users.permissions import effective_permissions
 
 SESSION_SHAPE = re.compile(r"^chs_[A-Za-z0-9_-]{43}$")
 _CACHE_SIZE = 10_000

@@ -239,15 +239,13 @@ def org_set(
     async def job():
         return await update_organization(
             await support_actor(domain),
-            {
-                "name": name,
-                "contract": contract,
-                "province": province,
-                "timeZone": time_zone,
-                "enterpriseApiEnabled": enterprise_api,
-                "stripeConnected": stripe_connected,
-                "licenseEnforcementDate": enforcement,
-            },
+            name=name,
+            contract=contract,
+            province=province,
+            time_zone=time_zone,
+            enterprise_api_enabled=enterprise_api,
+            stripe_connected=stripe_connected,
+            license_enforcement_date=enforcement,
         )
 
     run(job)
@@ -255,12 +253,15 @@ def org_set(
 
 
 def _consumer_json(consumer, keys) -> dict:
+    from chrgraph.resolvers.consumers.manage import consumer_held
+
     return {
         "name": consumer.name,
         "issuer": consumer.issuer,
         "active": consumer.active,
         "lastUsedAt": consumer.last_used_at,
         "costBudgetPerMinute": consumer.cost_budget_per_minute,
+        "permissions": [p.value for p in consumer_held(consumer)],
         "keys": [{"kid": k.kid, "fingerprint": k.fingerprint, "bits": k.bits, "revokedAt": k.revoked_at} for k in keys],
     }
 
@@ -380,6 +381,36 @@ def consumers_set_cost_budget(
 
     run(job)
     typer.echo(f"cost budget of {issuer}: {cost_per_minute if cost_per_minute is not None else 'default'} per minute")
+
+
+@consumers_app.command("set-permissions")
+def consumers_set_permissions(
+    org: str = typer.Option(...),
+    issuer: str = typer.Option(...),
+    permission: list[str] = typer.Option(
+        None, "--permission", help="A permission it holds from now on (repeat the option for each)."
+    ),
+    default: bool = typer.Option(
+        False, "--default", help="Every permission but MANAGE_API_CONSUMERS again (the default)."
+    ),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Narrow what a consumer may do and grant (or --default)."""
+    from chrgraph.resolvers.consumers.manage import consumer_held, set_api_consumer_permissions
+
+    if bool(permission) == default:
+        raise CommandFailed("INVALID_USAGE", "give either --permission P (repeatable) or --default", "permission")
+
+    async def job():
+        return await set_api_consumer_permissions(await support_actor(org), issuer, None if default else permission)
+
+    consumer = run(job)
+    held = [p.value for p in consumer_held(consumer)]
+    emit(
+        {"issuer": consumer.issuer, "permissions": held, "default": consumer.permissions is None},
+        as_json,
+        f"permissions of {consumer.issuer}: {', '.join(held) or 'none'}",
+    )
 
 
 @app.command()

@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import typer
 
-from chrgraph import instants
+from chrgraph import fast_paths, instants
 from chrgraph.auth.principals import Actor, support_cli_actor
 from chrgraph.cli.boundary import CommandFailed
 from chrgraph.db.config import close_db, open_database
 from chrgraph.db.models import Organization
+from chrgraph.settings import get_settings
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -31,6 +32,7 @@ def run(job: Callable[[], Awaitable[T]], *, create: bool = False) -> T:
     there is no database rather than making an empty one."""
 
     async def wrapped() -> T:
+        fast_paths.install(get_settings())  # the same fast paths as the server, or none
         await open_database(create=create)
         try:
             return await job()

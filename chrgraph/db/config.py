@@ -12,6 +12,7 @@ from tortoise import Tortoise, connections
 from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.exceptions import DBConnectionError
 
+from chrgraph.db.raw import start_orm
 from chrgraph.settings import get_settings
 
 MODELS = ["chrgraph.db.models"]
@@ -91,8 +92,7 @@ async def init_db(url: str | None = None, *, migrate: bool = True) -> None:
 
         await run_migrations(config=config)
         await Tortoise.close_connections()
-    # The global fallback lets every task (requests, background jobs) see the ORM.
-    await Tortoise.init(config=config, _enable_global_fallback=True)
+    await start_orm(config)
 
 
 async def open_database(url: str | None = None, *, create: bool) -> None:

@@ -4,7 +4,6 @@ spans, and fault injection (tests arm a failure on the Nth write, or the Nth sta
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from chrgraph.telemetry import Tracer
@@ -49,7 +48,6 @@ _counters: contextvars.ContextVar[tuple[StatementCounter, ...]] = contextvars.Co
 )
 _global_counters: list[StatementCounter] = []
 _fault: list[FaultPlan] = []
-_listeners: list[Callable[[str], None]] = []
 
 
 def count_statements() -> StatementCounter:

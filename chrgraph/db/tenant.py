@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
@@ -42,6 +41,7 @@ from chrgraph.db.models import (
     Role,
     User,
 )
+from chrgraph.db.raw import Connection as BaseDBAsyncClient
 
 M = TypeVar("M", bound=Model)
 

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from PIL import Image
 
 from chrgraph.auth.principals import support_cli_actor
-from chrgraph.db.models import Classification, License, Organization, QuestionnaireKind, Role, User, UserType
+from chrgraph.db.models import Classification, License, Organization, QuestionnaireKind, UserType
 from chrgraph.db.transactions import atomic
 from chrgraph.resolvers.deactivation.deactivate_user import deactivate_user
 from chrgraph.resolvers.organizations.create_organization import create_organization
@@ -49,7 +49,7 @@ async def _load() -> str:
     await set_support_password(actor, DEMO_PASSWORD)
     assert created.owner_invitation_token is not None  # an owner was invited
     await accept_invitation(created.owner_invitation_token, DEMO_PASSWORD, "Olivia", "Owner")
-    roles = {r.name: r.id for r in await Role.filter(organization_id=org.id)}
+    roles = {r.name: r.id for r in await actor.data.roles}
     today = date.today()
     people = [
         (
@@ -132,7 +132,7 @@ async def _load() -> str:
     )
     await _load_portal(actor)
     patients, appointments = await _load_clinical(actor)
-    count = await User.filter(organization_id=org.id).count()
+    count = await actor.data.users.count()
     return (
         f"created demo organization {org.domain} (id {org.id}) with {count} users, {patients} patients and "
         f"{appointments} appointments; password {DEMO_PASSWORD}"
@@ -144,13 +144,11 @@ async def _load_portal(actor) -> None:
     await set_portal_enabled(actor, True)
     await update_portal_settings(
         actor,
-        {
-            "portalAccessible": True,
-            "accessibleForNewPatients": True,
-            "selfRegistration": True,
-            "otpTimeoutMinutes": 10,
-            "hiddenAppointmentStatuses": ["NO_SHOW"],
-        },
+        portal_accessible=True,
+        accessible_for_new_patients=True,
+        self_registration=True,
+        otp_timeout_minutes=10,
+        hidden_appointment_statuses=["NO_SHOW"],
     )
     gradient = Image.linear_gradient("L").resize((640, 360)).convert("RGB")
     buffer = io.BytesIO()
@@ -192,7 +190,7 @@ async def _load_clinical(actor) -> tuple[int, int]:
         )
         patient_ids.append(row.id)
     doctors = (
-        await User.filter(organization_id=actor.organization_id, type=UserType.PRACTITIONER, status="ACTIVE")
+        await actor.data.users.filter(type=UserType.PRACTITIONER, status="ACTIVE")
         .exclude(classification=Classification.CLINICAL_TRAINEE)
         .order_by("id")
     )

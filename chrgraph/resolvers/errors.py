@@ -48,6 +48,27 @@ class ErrorCode(str, Enum):
     BUILTIN_ROLE_READ_ONLY = "BUILTIN_ROLE_READ_ONLY"
     ROLE_NAME_TAKEN = "ROLE_NAME_TAKEN"
     INVALID_STATE = "INVALID_STATE"
+    NOT_ALLOWED_FOR_SELF = "NOT_ALLOWED_FOR_SELF"
+    PERMISSION_NOT_HELD = "PERMISSION_NOT_HELD"
+    OWNER_ONLY = "OWNER_ONLY"
+    ROLE_IN_USE = "ROLE_IN_USE"
+
+
+# What the newer codes mean, shown in the schema beside each value.
+DESCRIPTIONS: dict[ErrorCode, str] = {
+    ErrorCode.NOT_ALLOWED_FOR_SELF: (
+        "Nobody raises their own power: a user cannot change its own roles, extra permissions, license "
+        "(but through upgradeOwnLicense), type or classification, decide its own license upgrade request, "
+        "or change a role it holds."
+    ),
+    ErrorCode.PERMISSION_NOT_HELD: (
+        "A permission can be granted (directly, through a role assignment, or by creating or editing a "
+        "role) only by a caller that holds it."
+    ),
+    ErrorCode.OWNER_ONLY: "The owner's roles, permissions, license and profile are changed by the owner alone.",
+    ErrorCode.ROLE_IN_USE: "A role is deleted only when no user holds it.",
+    ErrorCode.BUILTIN_ROLE_READ_ONLY: "Built-in roles keep their permissions and are never deleted.",
+}
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from chrgraph.db.compiled import ByIds
 from chrgraph.db.models import (
     ApiConsumer,
     ApiConsumerKey,
@@ -26,6 +25,7 @@ from chrgraph.db.models import (
     UserRole,
     UserStatus,
 )
+from chrgraph.db.raw import ByIds
 
 
 async def keys_by_consumer(ids: Iterable[int]) -> list[list[ApiConsumerKey]]:

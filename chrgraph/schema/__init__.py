@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import strawberry
 from strawberry.schema.config import StrawberryConfig
-from strawberry.schema.schema_converter import CustomGraphQLEnumType
 from strawberry.tools import merge_types
 
-from chrgraph.schema import execution
+from chrgraph.schema import reads
 from chrgraph.schema.audit.types import AuditEvent
 from chrgraph.schema.consumers.operations import ConsumersMutation, ConsumersQuery
 from chrgraph.schema.consumers.types import ApiConsumer
@@ -76,27 +75,4 @@ schema = strawberry.Schema(
     ],
 )
 
-
-def _fast_enum_output(enum_type: CustomGraphQLEnumType) -> None:
-    """strawberry serializes an enum member by scanning every value and reading the
-    `Enum.value` property each time; a list of 100 users' permissions spends ~20 % of its
-    time there. Same answers from a map built once (docs/decisions.md)."""
-    names = {value.value: name for name, value in enum_type.values.items()}
-    slow = enum_type.coerce_output_value
-    wrapped = enum_type.wrapped_cls
-
-    def coerce_output_value(output_value):
-        if isinstance(output_value, wrapped):
-            name = names.get(output_value._value_)
-            if name is not None:
-                return name
-        return slow(output_value)
-
-    enum_type.coerce_output_value = coerce_output_value  # type: ignore[method-assign]  # the patch itself
-
-
-for _type in schema._schema.type_map.values():
-    if isinstance(_type, CustomGraphQLEnumType):
-        _fast_enum_output(_type)
-
-execution.install(schema)  # after the enum map: the fast paths keep each type's serializer
+reads.install(schema)  # every relation guarded by its target type's read rule

@@ -6,14 +6,18 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.relay import to_base64
 
+from chrgraph.resolvers.errors import DESCRIPTIONS as ERROR_DESCRIPTIONS
 from chrgraph.resolvers.errors import ErrorCode as DomainErrorCode
 from chrgraph.resolvers.errors import UserError as DomainUserError
-from chrgraph.resolvers.validation import text_problem
+from chrgraph.text_rules import text_problem
 
 # strawberry.enum registers the domain enum in place and returns it; the plain alias
 # below each call is what type checkers read as a type.
 strawberry.enum(DomainErrorCode, description="Why a mutation refused its input.")
 ErrorCode = DomainErrorCode
+# The codes' meanings live beside the codes (the operations name them); the schema shows them.
+for _value in DomainErrorCode.__strawberry_definition__.values:  # type: ignore[attr-defined]
+    _value.description = ERROR_DESCRIPTIONS.get(DomainErrorCode(_value.value), _value.description)
 
 
 @strawberry.type(description="A business-rule failure; nothing was written.")
@@ -35,12 +39,13 @@ class UserError:
         )
 
 
+def forbidden(message: str = "You are not allowed to do this.") -> GraphQLError:
+    """A top-level FORBIDDEN error: the caller may not run this field or read this type."""
+    return GraphQLError(message, extensions={"code": "FORBIDDEN"})
+
+
 def bad_user_input(message: str) -> GraphQLError:
     return GraphQLError(message, extensions={"code": "BAD_USER_INPUT"})
-
-
-def forbidden(message: str = "You are not allowed to do this.") -> GraphQLError:
-    return GraphQLError(message, extensions={"code": "FORBIDDEN"})
 
 
 def checked_text(value: str | None, argument: str, max_length: int = 200) -> str | None:

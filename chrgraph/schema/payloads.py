@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 import strawberry
@@ -149,12 +149,6 @@ def values(input: Any, path: str | None = None) -> dict[str, Any]:
         if value is not strawberry.UNSET:
             result[name] = _plain(value, refers, path or graphql_name)
     return result
-
-
-def public_names(arguments: Mapping[str, Any]) -> dict[str, Any]:
-    """Keyword arguments under their GraphQL (camelCase) names, for the operations
-    whose settings are named as clients and the audit log name them."""
-    return {to_camel_case(name): value for name, value in arguments.items()}
 
 
 async def perform(

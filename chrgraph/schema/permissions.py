@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 import strawberry
 from strawberry.permission import BasePermission
+from strawberry.types.base import StrawberryObjectDefinition
 
 from chrgraph.auth.principals import PrincipalKind
 
@@ -36,13 +37,24 @@ class Rule(BasePermission):
         if principal is None:
             return False
         if principal.kind is PrincipalKind.CONSUMER:
-            return self.consumer
+            # A consumer holds permissions as a session does (all but the support
+            # account's own unless support narrowed it) and needs the one named.
+            return self.consumer and (self.permission is None or self.permission in principal.permissions)
         if principal.kind is PrincipalKind.SUPPORT:
             return self.support
         if principal.kind is PrincipalKind.USER:
             if self.owner and principal.is_owner:
                 return True
             return self.permission is not None and (principal.is_owner or self.permission in principal.permissions)
+        return False
+
+    # Whether a caller the rule refuses may still read some single objects of the type
+    # (its own `User`, a consumer its own `ApiConsumer`): see `admits`.
+    admits_own: ClassVar[bool] = False
+
+    @classmethod
+    def admits(cls, principal, value: Any) -> bool:
+        """For a caller `allows` refuses: whether this one object is the caller's own."""
         return False
 
 
@@ -70,6 +82,10 @@ class Authenticated(Rule):
     def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
         return info.context.principal is not None
 
+    @classmethod
+    def allows(cls, principal) -> bool:
+        return principal is not None
+
 
 CanViewAuditLog = allow(consumer=True, support=True, permission="VIEW_AUDIT_LOG", name="CanViewAuditLog")
 
@@ -91,7 +107,8 @@ class CanViewUser(Rule):
 
 
 class Public(Rule):
-    """`login` and `acceptInvitation`: anyone, anonymous included."""
+    """`login` and `acceptInvitation`: anyone, anonymous included. The only mutations an
+    anonymous request may send are the ones declaring this class (`public_mutations`)."""
 
     consumer = True
     support = True
@@ -99,6 +116,18 @@ class Public(Rule):
 
     def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
         return True
+
+
+def public_mutations(schema: strawberry.Schema) -> frozenset[str]:
+    """The GraphQL names of the mutations guarded by `Public`: an anonymous request for
+    anything else is answered 401 before execution."""
+    mutation = schema.get_type_by_name("Mutation")
+    if not isinstance(mutation, StrawberryObjectDefinition):
+        return frozenset()
+    name = schema.config.name_converter.get_graphql_name
+    return frozenset(
+        name(field) for field in mutation.fields if any(issubclass(p, Public) for p in field.permission_classes)
+    )
 
 
 class AnySession(Rule):
@@ -109,6 +138,33 @@ class AnySession(Rule):
     def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
         principal = info.context.principal
         return principal is not None and principal.session_id is not None
+
+
+class CanReadUser(Rule):
+    """Reading a `User` wherever it is reached: VIEW_USERS, and always one's own."""
+
+    consumer = True
+    support = True
+    permission = "VIEW_USERS"
+    admits_own = True
+
+    @classmethod
+    def admits(cls, principal, value: Any) -> bool:
+        user_id = principal.user_id if principal is not None else None
+        return user_id is not None and getattr(value, "id", None) == user_id
+
+
+class CanReadApiConsumer(Rule):
+    """Reading an `ApiConsumer`: the owner and support; a consumer reads itself."""
+
+    support = True
+    owner = True
+    admits_own = True
+
+    @classmethod
+    def admits(cls, principal, value: Any) -> bool:
+        consumer_id = principal.consumer_id if principal is not None else None
+        return consumer_id is not None and getattr(value, "id", None) == consumer_id
 
 
 CanViewUsers = allow(consumer=True, support=True, permission="VIEW_USERS", name="CanViewUsers")

@@ -31,21 +31,21 @@ class Viewer:
 
     @strawberry.field(description="The organization the caller acts in.")
     async def organization(self, info: strawberry.Info) -> Organization:
-        row = await info.context.loaders["organization"].load(self.organization_id)
+        row = await info.context.loaders.organization_by_id.load(self.organization_id)
         return Organization.from_model(row)
 
     @strawberry.field(description="The user (or support account), when the caller is a session.")
     async def user(self, info: strawberry.Info) -> User | None:
         if self.user_id is None:
             return None
-        row = await info.context.loaders["user"].load(self.user_id)
+        row = await info.context.loaders.user_by_id.load(self.user_id)
         return User.from_model(row) if row else None
 
     @strawberry.field(description="The API consumer, when the caller is one.")
     async def consumer(self, info: strawberry.Info) -> ApiConsumer | None:
         if self.consumer_id is None:
             return None
-        row = await info.context.loaders["consumer"].load(self.consumer_id)
+        row = await info.context.loaders.api_consumer_by_id.load(self.consumer_id)
         return ApiConsumer.from_model(row) if row else None
 
 

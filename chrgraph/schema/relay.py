@@ -13,6 +13,7 @@ from strawberry import relay
 
 from chrgraph.db import public_ids
 from chrgraph.db.public_ids import is_public_id
+from chrgraph.graphql_engine.selection import selects  # noqa: F401 - the resolvers' import
 from chrgraph.schema.errors import bad_user_input
 
 T = TypeVar("T")
@@ -155,30 +156,3 @@ def parse_global_id(value: relay.GlobalID, expected: str | None = None) -> tuple
     if expected is not None and value.type_name != expected:
         return None
     return (value.type_name, value.node_id) if is_public_id(value.node_id) else None
-
-
-def selects(info: Any, *names: str) -> bool:
-    """Whether the field's selection (at any depth, fragments included) names any of
-    `names`: list resolvers preload only what the query will read."""
-    wanted = set(names)
-    raw = getattr(info, "_raw_info", info)  # strawberry's Info wraps graphql-core's
-    fragments = raw.fragments
-    stack = [node.selection_set for node in raw.field_nodes]
-    seen: set[str] = set()
-    while stack:
-        selection_set = stack.pop()
-        if selection_set is None:
-            continue
-        for selection in selection_set.selections:
-            kind = selection.kind
-            if kind == "field":
-                if selection.name.value in wanted:
-                    return True
-                stack.append(selection.selection_set)
-            elif kind == "inline_fragment":
-                stack.append(selection.selection_set)
-            elif kind == "fragment_spread" and selection.name.value not in seen:
-                seen.add(selection.name.value)
-                fragment = fragments.get(selection.name.value)
-                stack.append(fragment.selection_set if fragment else None)
-    return False

@@ -1,5 +1,7 @@
 """Our PostgreSQL engine (the module name must contain "asyncpg": Tortoise picks the
-migration schema editor by it)."""
+migration schema editor by it), subclassing Tortoise's client and its private
+`_in_transaction`: the one place that does so for PostgreSQL. It has no fast path to
+switch: every statement passes the hooks (`Observed`), in both modes."""
 
 from __future__ import annotations
 

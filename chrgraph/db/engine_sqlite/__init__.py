@@ -1,5 +1,13 @@
 """Our SQLite engine (the module name must contain "sqlite": Tortoise picks the
-migration schema editor by it)."""
+migration schema editor by it), subclassing Tortoise's client and reaching into its
+internals: the one place that does so for SQLite.
+
+Always: every statement passes the hooks (`Observed`), write transactions begin
+IMMEDIATE, a failed BEGIN gives its lock back, instants are stored as UTC text.
+Fast paths (`install`, for the versions below only): statements on the event loop's
+thread (`LoopConnection`, instead of aiosqlite's worker thread) and reads outside a
+transaction on a second, read-only connection. Off, Tortoise's aiosqlite connection runs
+every statement, as stock Tortoise does."""
 
 from __future__ import annotations
 
@@ -19,6 +27,19 @@ from tortoise.exceptions import IntegrityError, OperationalError, TransactionMan
 from chrgraph.db import hooks
 from chrgraph.db.engine_sqlite.loop_connection import Checkpointer, LoopConnection
 from chrgraph.db.observed import Observed
+from chrgraph.settings import Settings
+from chrgraph.versions import differences
+
+# The exact versions the fast paths were written and tested for (constraints.txt).
+WRITTEN_FOR = {"tortoise-orm": "1.1.9", "aiosqlite": "0.22.1"}
+_fast = False
+
+
+def install(settings: Settings) -> bool:
+    """Whether connections opened from now on take the fast paths; returns it."""
+    global _fast
+    _fast = settings.fast_paths and not differences(WRITTEN_FOR)
+    return _fast
 
 
 def _instant_text(value: datetime) -> str:
@@ -28,9 +49,6 @@ def _instant_text(value: datetime) -> str:
     if value.tzinfo is not None:
         value = value.astimezone(UTC)
     return value.isoformat(" ")
-
-
-sqlite3.register_adapter(datetime, _instant_text)  # replaces Tortoise's, registered on import above
 
 
 class ChrSqliteTransaction(Observed, SqliteTransactionWrapper):
@@ -76,12 +94,22 @@ class ChrSqliteClient(Observed, SqliteClient):
 
     _reader: sqlite3.Connection | None = None
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._fast = _fast  # this client takes the fast paths (as installed when it was made)
+        # Replaces Tortoise's adapter (registered when its SQLite client was imported),
+        # before this client sends any statement.
+        sqlite3.register_adapter(datetime, _instant_text)
+
     def _in_transaction(self) -> TransactionContext:
         return ChrSqliteTransactionContext(ChrSqliteTransaction(self), self._lock)
 
     async def create_connection(self, with_db: bool) -> None:
-        """Tortoise's, with our loop-thread connection in place of aiosqlite's."""
-        if not self._connection:
+        """Tortoise's, with our loop-thread connection in place of aiosqlite's when the
+        fast paths are on."""
+        if not self._connection and not self._fast:
+            await super().create_connection(with_db)
+        elif not self._connection:
             connection = LoopConnection(self.filename)
             # Tortoise declares aiosqlite's Connection here; ours offers the same calls.
             self._connection = connection  # type: ignore[assignment]
@@ -119,7 +147,7 @@ class ChrSqliteClient(Observed, SqliteClient):
 
     def _direct_reads(self) -> bool:
         """Not for an in-memory database: a second connection would see another one."""
-        return self.filename != ":memory:" and "mode=memory" not in self.filename
+        return self._fast and self.filename != ":memory:" and "mode=memory" not in self.filename
 
     def _read(self, query: str, values: list | None) -> list[sqlite3.Row] | None:
         """The rows, or None when the file is busy for a moment (e.g. WAL recovery by

@@ -1,4 +1,4 @@
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -28,6 +28,9 @@ class ApiConsumer(Model):
     deactivated_at = fields.DatetimeField(null=True)
     # Objects its queries may ask for per minute; null: the server's default.
     cost_budget_per_minute = fields.IntField(null=True)
+    # The permission names it holds, as set by support; null: the default set (every
+    # permission but the support account's own).
+    permissions: fields.JSONField[list[Any] | None] = fields.JSONField(null=True)
 
     class Meta:
         table = "api_consumer"

@@ -13,7 +13,7 @@ from joserfc.jwk import RSAKey
 
 from chrgraph.db.models.consumer import IDENTIFIER_MAX_LENGTH
 from chrgraph.resolvers.errors import ErrorCode, fail
-from chrgraph.resolvers.validation import identifier_problem
+from chrgraph.text_rules import identifier_problem
 
 MIN_RSA_BITS = 2048
 

@@ -4,14 +4,16 @@ audit event, and revokes cached credentials where it must."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from tortoise.exceptions import IntegrityError
 
 from chrgraph.audit import events
-from chrgraph.auth import epoch
+from chrgraph.audit.actions import AuditAction
+from chrgraph.auth.permissions import NEVER_GRANTABLE, consumer_permissions
 from chrgraph.auth.principals import Actor
-from chrgraph.db.models import ApiConsumer, ApiConsumerKey
+from chrgraph.db.models import ApiConsumer, ApiConsumerKey, Permission
 from chrgraph.db.models.consumer import IDENTIFIER_MAX_LENGTH
 from chrgraph.db.transactions import atomic
 from chrgraph.resolvers.consumers.keys import parse_public_key
@@ -58,7 +60,8 @@ async def create_api_consumer(
     key = parse_public_key(public_key)
     kid = kid or key.jwk_kid
     try:
-        async with atomic() as conn:
+        # A cached "no such issuer" must not outlive the creation.
+        async with atomic(revokes_credentials=True) as conn:
             if await ApiConsumer.filter(issuer=issuer).using_db(conn).exists():
                 raise _issuer_taken()
             consumer = await actor.data.create(ApiConsumer, name=name, issuer=issuer, using_db=conn)
@@ -73,35 +76,31 @@ async def create_api_consumer(
             await events.record(
                 conn,
                 actor,
-                "API_CONSUMER_CREATED",
+                AuditAction.API_CONSUMER_CREATED,
                 "ApiConsumer",
                 consumer.public_id,
                 {"name": name, "issuer": issuer, "kid": kid, "keyFingerprint": key.fingerprint},
             )
     except IntegrityError as exc:  # a concurrent create took the issuer first
         raise _issuer_taken() from exc
-    # A negative cache entry for this issuer must not outlive the creation.
-    epoch.clear_local()
     return consumer
 
 
 async def set_api_consumer_active(actor: Actor, issuer: str, active: bool) -> ApiConsumer:
-    async with atomic() as conn:
+    async with atomic(revokes_credentials=True) as conn:
         consumer = await get_consumer(actor, issuer, conn)
         if consumer.active != active:
             consumer.active = active
             consumer.deactivated_at = None if active else datetime.now(UTC)
             await consumer.save(using_db=conn, update_fields=["active", "deactivated_at"])
-            await epoch.bump(conn)
             await events.record(
                 conn,
                 actor,
-                "API_CONSUMER_REACTIVATED" if active else "API_CONSUMER_DEACTIVATED",
+                AuditAction.API_CONSUMER_REACTIVATED if active else AuditAction.API_CONSUMER_DEACTIVATED,
                 "ApiConsumer",
                 consumer.public_id,
                 {"active": {"before": not active, "after": active}},
             )
-    epoch.clear_local()
     return consumer
 
 
@@ -112,7 +111,7 @@ async def add_api_consumer_key(actor: Actor, issuer: str, public_key: str, kid: 
         raise OperationFailed(*errors.items)
     key = parse_public_key(public_key)
     try:
-        async with atomic() as conn:
+        async with atomic(revokes_credentials=True) as conn:
             consumer = await get_consumer(actor, issuer, conn)
             if await ApiConsumerKey.filter(consumer_id=consumer.id, kid=kid).using_db(conn).exists():
                 raise fail(ErrorCode.KID_TAKEN, "This consumer already has a key with that kid.", "kid")
@@ -124,18 +123,16 @@ async def add_api_consumer_key(actor: Actor, issuer: str, public_key: str, kid: 
                 bits=key.bits,
                 using_db=conn,
             )
-            await epoch.bump(conn)
             await events.record(
                 conn,
                 actor,
-                "API_CONSUMER_KEY_ADDED",
+                AuditAction.API_CONSUMER_KEY_ADDED,
                 "ApiConsumer",
                 consumer.public_id,
                 {"kid": kid, "keyFingerprint": key.fingerprint},
             )
     except IntegrityError as exc:
         raise fail(ErrorCode.KID_TAKEN, "This consumer already has a key with that kid.", "kid") from exc
-    epoch.clear_local()
     return row
 
 
@@ -144,7 +141,7 @@ async def revoke_api_consumer_key(actor: Actor, issuer: str, kid: str) -> ApiCon
     kid = errors.identifier(kid, "kid", max_length=IDENTIFIER_MAX_LENGTH, required=True)
     if errors:
         raise OperationFailed(*errors.items)
-    async with atomic() as conn:
+    async with atomic(revokes_credentials=True) as conn:
         consumer = await get_consumer(actor, issuer, conn)
         row = await ApiConsumerKey.filter(consumer_id=consumer.id, kid=kid).using_db(conn).first()
         if row is None:
@@ -152,16 +149,14 @@ async def revoke_api_consumer_key(actor: Actor, issuer: str, kid: str) -> ApiCon
         if row.revoked_at is None:
             row.revoked_at = datetime.now(UTC)
             await row.save(using_db=conn, update_fields=["revoked_at"])
-            await epoch.bump(conn)
             await events.record(
                 conn,
                 actor,
-                "API_CONSUMER_KEY_REVOKED",
+                AuditAction.API_CONSUMER_KEY_REVOKED,
                 "ApiConsumer",
                 consumer.public_id,
                 {"kid": kid, "keyFingerprint": row.fingerprint},
             )
-    epoch.clear_local()
     return row
 
 
@@ -179,20 +174,77 @@ async def set_api_consumer_cost_budget(actor: Actor, issuer: str, cost_per_minut
             f"A cost budget is between 0 and {MAX_COST_BUDGET_PER_MINUTE} per minute.",
             "costPerMinute",
         )
-    async with atomic() as conn:
+    async with atomic(revokes_credentials=True) as conn:
         consumer = await get_consumer(actor, issuer, conn)
         before = consumer.cost_budget_per_minute
         if before != cost_per_minute:
             consumer.cost_budget_per_minute = cost_per_minute
             await consumer.save(using_db=conn, update_fields=["cost_budget_per_minute"])
-            await epoch.bump(conn)
             await events.record(
                 conn,
                 actor,
-                "API_CONSUMER_COST_BUDGET_SET",
+                AuditAction.API_CONSUMER_COST_BUDGET_SET,
                 "ApiConsumer",
                 consumer.public_id,
                 {"costBudgetPerMinute": {"before": before, "after": cost_per_minute}},
             )
-    epoch.clear_local()
+    return consumer
+
+
+def _permission_names(permissions: Iterable[Permission | str]) -> list[str]:
+    """The stored form of a consumer's permissions: known names, sorted, each once; the
+    support account's own is never a consumer's."""
+    errors = Errors()
+    names: set[str] = set()
+    for given in permissions:
+        name = given.value if isinstance(given, Permission) else str(given)
+        if name not in Permission.__members__:
+            errors.add(ErrorCode.INVALID_INPUT, f"Unknown permission: {name[:64]!r}.", "permissions")
+        elif Permission(name) in NEVER_GRANTABLE:
+            errors.add(
+                ErrorCode.PERMISSION_NOT_GRANTABLE,
+                "MANAGE_API_CONSUMERS belongs to the support account.",
+                "permissions",
+            )
+        else:
+            names.add(name)
+    if errors:
+        raise OperationFailed(*errors.items)
+    return sorted(names)
+
+
+def consumer_held(consumer: ApiConsumer) -> list[Permission]:
+    """What a consumer holds, in the enum's order (its default set when never narrowed)."""
+    held = consumer_permissions(consumer.permissions)
+    return [p for p in Permission if p.value in held]
+
+
+async def set_api_consumer_permissions(
+    actor: Actor, issuer: str, permissions: Iterable[Permission | str] | None
+) -> ApiConsumer:
+    """Narrow what a consumer may do and grant to the permissions given, or (None) give
+    it its default set back: every permission but MANAGE_API_CONSUMERS, which no
+    consumer ever holds. The consumer's next request is held to it, in every server
+    process within a second (the cached credentials carrying them are dropped)."""
+    stored = None if permissions is None else _permission_names(permissions)
+    async with atomic(revokes_credentials=True) as conn:
+        consumer = await get_consumer(actor, issuer, conn)
+        before = consumer.permissions
+        if before != stored:
+            consumer.permissions = stored
+            await consumer.save(using_db=conn, update_fields=["permissions"])
+            await events.record(
+                conn,
+                actor,
+                AuditAction.API_CONSUMER_PERMISSIONS_SET,
+                "ApiConsumer",
+                consumer.id,
+                {
+                    "permissions": {
+                        "before": sorted(consumer_permissions(before)),
+                        "after": sorted(consumer_permissions(stored)),
+                    },
+                    "default": {"before": before is None, "after": stored is None},
+                },
+            )
     return consumer

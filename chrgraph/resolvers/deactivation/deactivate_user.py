@@ -11,7 +11,7 @@ from enum import Enum
 from typing import cast
 
 from chrgraph.audit import events
-from chrgraph.auth import epoch
+from chrgraph.audit.actions import AuditAction
 from chrgraph.auth.principals import Actor
 from chrgraph.db.models import (
     Appointment,
@@ -20,7 +20,6 @@ from chrgraph.db.models import (
     Invitation,
     LabIntegration,
     MdBillingConnection,
-    Organization,
     Questionnaire,
     QuestionnaireKind,
     QuestionnaireStatus,
@@ -28,6 +27,7 @@ from chrgraph.db.models import (
     UserStatus,
     UserType,
 )
+from chrgraph.db.tenant import OrganizationData
 from chrgraph.db.transactions import atomic
 from chrgraph.resolvers.errors import ErrorCode, OperationFailed, UserError, fail
 from chrgraph.resolvers.licensing.changes import record_status
@@ -73,36 +73,39 @@ class Outcome:
     disconnected: list[str] = field(default_factory=list)
 
 
-async def _work(conn, user: User, now: datetime) -> Preview:
-    def q(model):
-        return model.filter(organization_id=user.organization_id).using_db(conn)
-
+async def _work(conn, data: OrganizationData, user: User, now: datetime) -> Preview:
     appointments = (
-        await q(Appointment).filter(practitioner_id=user.id, start__gt=now, status__in=BLOCKING).order_by("start")
+        await data.appointments.filter(practitioner_id=user.id, start__gt=now, status__in=BLOCKING)
+        .using_db(conn)
+        .order_by("start")
     )
     questionnaires = (
-        await q(Questionnaire).filter(practitioner_id=user.id, status=QuestionnaireStatus.ACTIVE).order_by("id")
+        await data.questionnaires.filter(practitioner_id=user.id, status=QuestionnaireStatus.ACTIVE)
+        .using_db(conn)
+        .order_by("id")
     )
     return Preview(
         appointments=appointments,
         recurring_questionnaires=[x for x in questionnaires if x.kind is QuestionnaireKind.RECURRING],
         sent_questionnaires=[x for x in questionnaires if x.kind is QuestionnaireKind.SENT],
-        inbox_messages=await q(InboxMessage).filter(owner_id=user.id, hidden=False).order_by("id"),
-        lab_integrations=await q(LabIntegration).filter(backed_by_id=user.id).order_by("-is_main", "id"),
-        mdbilling=await q(MdBillingConnection).filter(user_id=user.id, connected=True).first(),
+        inbox_messages=await data.inbox_messages.filter(owner_id=user.id, hidden=False).using_db(conn).order_by("id"),
+        lab_integrations=await data.lab_integrations.filter(backed_by_id=user.id)
+        .using_db(conn)
+        .order_by("-is_main", "id"),
+        mdbilling=await data.md_billing_connections.filter(user_id=user.id, connected=True).using_db(conn).first(),
     )
 
 
 async def deactivation_preview(actor: Actor, user_id: int | None) -> tuple[User, Preview]:
     async with atomic() as conn:
         user = await get_user(actor, user_id, conn)
-        return user, await _work(conn, user, datetime.now(UTC))
+        return user, await _work(conn, actor.data, user, datetime.now(UTC))
 
 
 async def _active_member(
     conn, actor: Actor, user_id: int | None, exclude: int, path: tuple[str, ...], practitioner: bool
 ) -> User | UserError:
-    query = User.filter(id=user_id, organization_id=actor.organization_id, status=UserStatus.ACTIVE).exclude(
+    query = actor.data.users.filter(id=user_id, status=UserStatus.ACTIVE).exclude(
         type__in=[UserType.SUPPORT, UserType.SERVICE_ACCOUNT]
     )
     if practitioner:
@@ -112,6 +115,23 @@ async def _active_member(
         what = "an active practitioner" if practitioner else "an active user"
         return UserError(ErrorCode.NOT_FOUND, f"Choose {what} of the organization other than the user.", path)
     return target
+
+
+@dataclass
+class DeactivationPlan:
+    """Everything a deactivation will change, read and checked, nothing written yet."""
+
+    user: User
+    work: Preview
+    appointments: Choice
+    recurring_questionnaires: Choice
+    sent_questionnaires: Choice
+    # The receiving practitioner per handover that moves ("appointments",
+    # "recurringQuestionnaires", "sentQuestionnaires").
+    targets: dict[str, User]
+    forward_to: User | None
+    lab_targets: dict[int, User]  # lab integration id -> its successor
+    now: datetime
 
 
 async def deactivate_user(
@@ -125,181 +145,230 @@ async def deactivate_user(
     lab_integration_successors: dict[int, int] | None = None,
     password: str | None = None,
 ) -> Outcome:
+    """Plan (every check, no write), then apply, in one transaction: what the plan read
+    still holds when it is written."""
     principal = actor.principal
     if principal.user_id is not None and principal.user_id == user_id:
         raise fail(ErrorCode.CANNOT_DEACTIVATE_SELF, "You cannot deactivate yourself.", "userId")
     await require_password(actor, password)
-    successors = lab_integration_successors or {}
     now = datetime.now(UTC)
-    async with atomic() as conn:
-        user = await get_user(actor, user_id, conn)
-        org = await Organization.filter(id=actor.organization_id).using_db(conn).get()
-        if org.owner_user_id == user.id:
-            raise fail(ErrorCode.CANNOT_DEACTIVATE_OWNER, "Transfer ownership first.", "userId")
-        if user.status is UserStatus.DEACTIVATED:
-            raise fail(ErrorCode.INVALID_STATE, "The user is already deactivated.", "userId")
-        work = await _work(conn, user, now)
-        errors: list[UserError] = []
-        targets: dict[str, User] = {}
-        for name, choice in (
-            ("appointments", appointments),
-            ("recurringQuestionnaires", recurring_questionnaires),
-            ("sentQuestionnaires", sent_questionnaires),
-        ):
-            if choice.action is Handover.MOVE:
-                found = await _active_member(
-                    conn,
-                    actor,
-                    choice.to_practitioner_id,
-                    user.id,
-                    (name, "toPractitionerId"),
-                    practitioner=True,
-                )
-                if isinstance(found, UserError):
-                    errors.append(found)
-                else:
-                    targets[name] = found
-        forward_to = None
-        if forward_inbox_to_user_id is not None:
+    async with atomic(revokes_credentials=True) as conn:
+        plan = await plan_deactivation(
+            conn,
+            actor,
+            user_id,
+            appointments=appointments,
+            recurring_questionnaires=recurring_questionnaires,
+            sent_questionnaires=sent_questionnaires,
+            forward_inbox_to_user_id=forward_inbox_to_user_id,
+            lab_integration_successors=lab_integration_successors or {},
+            now=now,
+        )
+        outcome = await apply_deactivation(conn, actor, plan)
+    return outcome
+
+
+async def plan_deactivation(
+    conn,
+    actor: Actor,
+    user_id: int | None,
+    *,
+    appointments: Choice,
+    recurring_questionnaires: Choice,
+    sent_questionnaires: Choice,
+    forward_inbox_to_user_id: int | None,
+    lab_integration_successors: dict[int, int],
+    now: datetime,
+) -> DeactivationPlan:
+    """Read the user's work and check every choice: all refusals are raised here, as one
+    `OperationFailed` with every error, and nothing is written."""
+    successors = lab_integration_successors
+    user = await get_user(actor, user_id, conn)
+    org = await actor.data.organization.using_db(conn).get()
+    if org.owner_user_id == user.id:
+        raise fail(ErrorCode.CANNOT_DEACTIVATE_OWNER, "Transfer ownership first.", "userId")
+    if user.status is UserStatus.DEACTIVATED:
+        raise fail(ErrorCode.INVALID_STATE, "The user is already deactivated.", "userId")
+    work = await _work(conn, actor.data, user, now)
+    errors: list[UserError] = []
+    targets: dict[str, User] = {}
+    for name, choice in (
+        ("appointments", appointments),
+        ("recurringQuestionnaires", recurring_questionnaires),
+        ("sentQuestionnaires", sent_questionnaires),
+    ):
+        if choice.action is Handover.MOVE:
             found = await _active_member(
-                conn, actor, forward_inbox_to_user_id, user.id, ("forwardInboxToUserId",), practitioner=False
+                conn,
+                actor,
+                choice.to_practitioner_id,
+                user.id,
+                (name, "toPractitionerId"),
+                practitioner=True,
             )
             if isinstance(found, UserError):
                 errors.append(found)
             else:
-                forward_to = found
-        lab_targets: dict[int, User] = {}
-        for lab in work.lab_integrations:
-            if lab.id not in successors:
-                errors.append(
-                    UserError(
-                        ErrorCode.LAB_INTEGRATION_TRANSFER_REQUIRED,
-                        f"The lab integration {lab.name!r} needs a successor.",
-                        ("labIntegrationSuccessors",),
-                        ("LabIntegration", lab.public_id),
-                    )
-                )
-                continue
-            found = await _active_member(
-                conn, actor, successors[lab.id], user.id, ("labIntegrationSuccessors",), practitioner=False
-            )
-            if isinstance(found, UserError):
-                errors.append(found)
-            else:
-                lab_targets[lab.id] = found
-        unknown = set(successors) - {lab.id for lab in work.lab_integrations}
-        if unknown:
+                targets[name] = found
+    forward_to = None
+    if forward_inbox_to_user_id is not None:
+        found = await _active_member(
+            conn, actor, forward_inbox_to_user_id, user.id, ("forwardInboxToUserId",), practitioner=False
+        )
+        if isinstance(found, UserError):
+            errors.append(found)
+        else:
+            forward_to = found
+    lab_targets: dict[int, User] = {}
+    for lab in work.lab_integrations:
+        if lab.id not in successors:
             errors.append(
                 UserError(
-                    ErrorCode.NOT_FOUND,
-                    "Not a lab integration the user backs.",
+                    ErrorCode.LAB_INTEGRATION_TRANSFER_REQUIRED,
+                    f"The lab integration {lab.name!r} needs a successor.",
                     ("labIntegrationSuccessors",),
+                    ("LabIntegration", lab.public_id),
                 )
             )
-        if "appointments" in targets:
-            for appointment in work.appointments:
-                taken = await clashes(conn, targets["appointments"].id, appointment.start, appointment.end)
-                errors.extend(
-                    UserError(
-                        ErrorCode.SLOT_CONFLICT,
-                        f"The receiving practitioner is booked at {clash.start.isoformat()}.",
-                        ("appointments",),
-                        ("Appointment", clash.public_id),
-                    )
-                    for clash in taken
+            continue
+        found = await _active_member(
+            conn, actor, successors[lab.id], user.id, ("labIntegrationSuccessors",), practitioner=False
+        )
+        if isinstance(found, UserError):
+            errors.append(found)
+        else:
+            lab_targets[lab.id] = found
+    unknown = set(successors) - {lab.id for lab in work.lab_integrations}
+    if unknown:
+        errors.append(
+            UserError(
+                ErrorCode.NOT_FOUND,
+                "Not a lab integration the user backs.",
+                ("labIntegrationSuccessors",),
+            )
+        )
+    if "appointments" in targets:
+        for appointment in work.appointments:
+            taken = await clashes(conn, actor.data, targets["appointments"].id, appointment.start, appointment.end)
+            errors.extend(
+                UserError(
+                    ErrorCode.SLOT_CONFLICT,
+                    f"The receiving practitioner is booked at {clash.start.isoformat()}.",
+                    ("appointments",),
+                    ("Appointment", clash.public_id),
                 )
-        if errors:
-            raise OperationFailed(*errors)
-        outcome = Outcome(user=user)
-        await _hand_over_appointments(conn, actor, work, appointments, targets.get("appointments"), outcome)
-        for key, name, choice, items in (
-            ("recurring", "recurringQuestionnaires", recurring_questionnaires, work.recurring_questionnaires),
-            ("sent", "sentQuestionnaires", sent_questionnaires, work.sent_questionnaires),
-        ):
-            await _hand_over_questionnaires(conn, actor, key, items, choice, targets.get(name), outcome)
-        for message in work.inbox_messages:
-            if forward_to is not None:
-                await InboxMessage.filter(id=message.id).using_db(conn).update(owner_id=forward_to.id)
-                outcome.forwarded.append(message.public_id)
-            else:
-                await InboxMessage.filter(id=message.id).using_db(conn).update(hidden=True)
-                outcome.hidden.append(message.public_id)
-        for lab in work.lab_integrations:
-            successor = lab_targets[lab.id]
-            await LabIntegration.filter(id=lab.id).using_db(conn).update(backed_by_id=successor.id)
-            await events.record(
-                conn,
-                actor,
-                "LAB_INTEGRATION_TRANSFERRED",
-                "LabIntegration",
-                lab.public_id,
-                {"backedBy": {"before": user.id, "after": successor.id}, "isMain": lab.is_main},
+                for clash in taken
             )
-            outcome.transferred.append(lab.public_id)
-        if work.mdbilling is not None:
-            await (
-                MdBillingConnection.filter(id=work.mdbilling.id)
-                .using_db(conn)
-                .update(connected=False, disconnected_at=now)
-            )
-            await events.record(
-                conn,
-                actor,
-                "MDBILLING_DISCONNECTED",
-                "MdBillingConnection",
-                work.mdbilling.public_id,
-                {"connected": {"before": True, "after": False}},
-            )
-            outcome.disconnected.append(work.mdbilling.public_id)
-        previous = user.status
-        await (
-            Invitation.filter(user_id=user.id, used_at__isnull=True, voided_at__isnull=True)
-            .using_db(conn)
-            .update(voided_at=now)
-        )
-        user.status_before_deactivation, user.status, user.deactivated_at = (
-            previous,
-            UserStatus.DEACTIVATED,
-            now,
-        )
-        await user.save(using_db=conn, update_fields=["status", "status_before_deactivation", "deactivated_at"])
-        await record_status(conn, user, UserStatus.DEACTIVATED, now)
-        revoked = await revoke_sessions(conn, user.id)
+    if errors:
+        raise OperationFailed(*errors)
+    return DeactivationPlan(
+        user=user,
+        work=work,
+        appointments=appointments,
+        recurring_questionnaires=recurring_questionnaires,
+        sent_questionnaires=sent_questionnaires,
+        targets=targets,
+        forward_to=forward_to,
+        lab_targets=lab_targets,
+        now=now,
+    )
+
+
+async def apply_deactivation(conn, actor: Actor, plan: DeactivationPlan) -> Outcome:
+    """Write a checked plan, with an audit event per step, in the caller's transaction
+    (which revokes credentials: the user's sessions end)."""
+    user, work, targets, forward_to, now = plan.user, plan.work, plan.targets, plan.forward_to, plan.now
+    data = actor.data
+    outcome = Outcome(user=user)
+    await _hand_over_appointments(conn, actor, work, plan.appointments, targets.get("appointments"), outcome)
+    for key, name, choice, items in (
+        ("recurring", "recurringQuestionnaires", plan.recurring_questionnaires, work.recurring_questionnaires),
+        ("sent", "sentQuestionnaires", plan.sent_questionnaires, work.sent_questionnaires),
+    ):
+        await _hand_over_questionnaires(conn, actor, key, items, choice, targets.get(name), outcome)
+    for message in work.inbox_messages:
+        if forward_to is not None:
+            await data.inbox_messages.filter(id=message.id).using_db(conn).update(owner_id=forward_to.id)
+            outcome.forwarded.append(message.public_id)
+        else:
+            await data.inbox_messages.filter(id=message.id).using_db(conn).update(hidden=True)
+            outcome.hidden.append(message.public_id)
+    for lab in work.lab_integrations:
+        successor = plan.lab_targets[lab.id]
+        await data.lab_integrations.filter(id=lab.id).using_db(conn).update(backed_by_id=successor.id)
         await events.record(
             conn,
             actor,
-            "USER_DEACTIVATED",
-            "User",
-            user.public_id,
-            {
-                "status": {"before": previous, "after": UserStatus.DEACTIVATED},
-                "appointmentsMovedTo": targets["appointments"].id if "appointments" in targets else None,
-                "movedAppointments": outcome.moved["appointments"],
-                "cancelledAppointments": outcome.cancelled["appointments"],
-                "movedQuestionnaires": outcome.moved["recurring"] + outcome.moved["sent"],
-                "removedQuestionnaires": outcome.removed_questionnaires,
-                "inboxForwardedTo": forward_to.id if forward_to else None,
-                "forwardedMessages": outcome.forwarded,
-                "hiddenMessages": outcome.hidden,
-                "transferredLabIntegrations": outcome.transferred,
-                "disconnectedMdBilling": outcome.disconnected,
-                "revokedSessions": revoked,
-            },
+            AuditAction.LAB_INTEGRATION_TRANSFERRED,
+            "LabIntegration",
+            lab.public_id,
+            {"backedBy": {"before": user.id, "after": successor.id}, "isMain": lab.is_main},
         )
-    epoch.clear_local()
+        outcome.transferred.append(lab.public_id)
+    if work.mdbilling is not None:
+        await (
+            data.md_billing_connections.filter(id=work.mdbilling.id)
+            .using_db(conn)
+            .update(connected=False, disconnected_at=now)
+        )
+        await events.record(
+            conn,
+            actor,
+            AuditAction.MDBILLING_DISCONNECTED,
+            "MdBillingConnection",
+            work.mdbilling.public_id,
+            {"connected": {"before": True, "after": False}},
+        )
+        outcome.disconnected.append(work.mdbilling.public_id)
+    previous = user.status
+    await (
+        Invitation.filter(user_id=user.id, used_at__isnull=True, voided_at__isnull=True)
+        .using_db(conn)
+        .update(voided_at=now)
+    )
+    user.status_before_deactivation, user.status, user.deactivated_at = (
+        previous,
+        UserStatus.DEACTIVATED,
+        now,
+    )
+    await user.save(using_db=conn, update_fields=["status", "status_before_deactivation", "deactivated_at"])
+    await record_status(conn, user, UserStatus.DEACTIVATED, now)
+    revoked = await revoke_sessions(conn, user.id)
+    await events.record(
+        conn,
+        actor,
+        AuditAction.USER_DEACTIVATED,
+        "User",
+        user.public_id,
+        {
+            "status": {"before": previous, "after": UserStatus.DEACTIVATED},
+            "appointmentsMovedTo": targets["appointments"].id if "appointments" in targets else None,
+            "movedAppointments": outcome.moved["appointments"],
+            "cancelledAppointments": outcome.cancelled["appointments"],
+            "movedQuestionnaires": outcome.moved["recurring"] + outcome.moved["sent"],
+            "removedQuestionnaires": outcome.removed_questionnaires,
+            "inboxForwardedTo": forward_to.id if forward_to else None,
+            "forwardedMessages": outcome.forwarded,
+            "hiddenMessages": outcome.hidden,
+            "transferredLabIntegrations": outcome.transferred,
+            "disconnectedMdBilling": outcome.disconnected,
+            "revokedSessions": revoked,
+        },
+    )
     return outcome
 
 
 async def _hand_over_appointments(
     conn, actor: Actor, work: Preview, choice: Choice, target: User | None, outcome: Outcome
 ) -> None:
+    data = actor.data
     for appointment in work.appointments:
         if choice.action is Handover.MOVE and target is not None:
-            await Appointment.filter(id=appointment.id).using_db(conn).update(practitioner_id=target.id)
+            await data.appointments.filter(id=appointment.id).using_db(conn).update(practitioner_id=target.id)
             await events.record(
                 conn,
                 actor,
-                "APPOINTMENT_MOVED",
+                AuditAction.APPOINTMENT_MOVED,
                 "Appointment",
                 appointment.public_id,
                 {"practitioner": {"before": appointment.practitioner_id, "after": target.id}},
@@ -307,19 +376,19 @@ async def _hand_over_appointments(
             outcome.moved["appointments"].append(appointment.public_id)
         else:
             await (
-                Appointment.filter(id=appointment.id)
+                data.appointments.filter(id=appointment.id)
                 .using_db(conn)
                 .update(status=AppointmentStatus.CANCELLED, cancel_reason=CANCEL_REASON)
             )
             removed = cast(
                 list[tuple[int, str]],
-                await Questionnaire.filter(appointment_id=appointment.id)
+                await data.questionnaires.filter(appointment_id=appointment.id)
                 .exclude(status=QuestionnaireStatus.REMOVED)
                 .using_db(conn)
                 .values_list("id", "public_id"),
             )
             await (
-                Questionnaire.filter(id__in=[key for key, _ in removed])
+                data.questionnaires.filter(id__in=[key for key, _ in removed])
                 .using_db(conn)
                 .update(status=QuestionnaireStatus.REMOVED)
             )
@@ -327,7 +396,7 @@ async def _hand_over_appointments(
             await events.record(
                 conn,
                 actor,
-                "APPOINTMENT_CANCELLED",
+                AuditAction.APPOINTMENT_CANCELLED,
                 "Appointment",
                 appointment.public_id,
                 {
@@ -348,26 +417,27 @@ async def _hand_over_questionnaires(
     target: User | None,
     outcome: Outcome,
 ) -> None:
+    data = actor.data
     for item in items:
         if item.public_id in outcome.removed_questionnaires:
             continue  # already removed with its cancelled appointment
         if choice.action is Handover.MOVE and target is not None:
-            await Questionnaire.filter(id=item.id).using_db(conn).update(practitioner_id=target.id)
+            await data.questionnaires.filter(id=item.id).using_db(conn).update(practitioner_id=target.id)
             await events.record(
                 conn,
                 actor,
-                "QUESTIONNAIRE_MOVED",
+                AuditAction.QUESTIONNAIRE_MOVED,
                 "Questionnaire",
                 item.public_id,
                 {"practitioner": {"before": item.practitioner_id, "after": target.id}},
             )
             outcome.moved[key].append(item.public_id)
         else:
-            await Questionnaire.filter(id=item.id).using_db(conn).update(status=QuestionnaireStatus.REMOVED)
+            await data.questionnaires.filter(id=item.id).using_db(conn).update(status=QuestionnaireStatus.REMOVED)
             await events.record(
                 conn,
                 actor,
-                "QUESTIONNAIRE_REMOVED",
+                AuditAction.QUESTIONNAIRE_REMOVED,
                 "Questionnaire",
                 item.public_id,
                 {"status": {"before": item.status, "after": QuestionnaireStatus.REMOVED}},
@@ -388,12 +458,12 @@ async def reactivate_user(actor: Actor, user_id: int | None) -> tuple[User, str 
         await record_status(conn, user, restored)
         token = None
         if restored is UserStatus.INVITED:
-            org = await Organization.filter(id=actor.organization_id).using_db(conn).get()
+            org = await actor.data.organization.using_db(conn).get()
             token = await issue_invitation(conn, user, org.name)
         await events.record(
             conn,
             actor,
-            "USER_REACTIVATED",
+            AuditAction.USER_REACTIVATED,
             "User",
             user.public_id,
             {

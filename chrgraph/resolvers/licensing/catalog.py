@@ -46,20 +46,65 @@ class LicenseInfo:
     classification: Classification | None
     rank: int
     features: frozenset[Feature]
+    # As the clinic's own screens name and describe it.
+    display_name: str
+    description: str
 
 
 CATALOG: dict[License, LicenseInfo] = {
-    License.STAFF: LicenseInfo(License.STAFF, UserType.STAFF, None, 1, _BASE),
-    License.CHR_LITE: LicenseInfo(License.CHR_LITE, UserType.PRACTITIONER, Classification.STANDARD, 1, _LITE),
-    License.CHR_LITE_VV: LicenseInfo(License.CHR_LITE_VV, UserType.PRACTITIONER, Classification.STANDARD, 2, _LITE_VV),
-    License.CHR_PLUS: LicenseInfo(License.CHR_PLUS, UserType.PRACTITIONER, Classification.STANDARD, 3, _PLUS),
-    License.LOCUM: LicenseInfo(License.LOCUM, UserType.PRACTITIONER, Classification.LOCUM, 3, _PLUS),
+    License.STAFF: LicenseInfo(
+        License.STAFF,
+        UserType.STAFF,
+        None,
+        1,
+        _BASE,
+        "Staff",
+        "For non-clinical staff: scheduling, records, questionnaires, patient messaging, eBooking and analytics.",
+    ),
+    License.CHR_LITE: LicenseInfo(
+        License.CHR_LITE,
+        UserType.PRACTITIONER,
+        Classification.STANDARD,
+        1,
+        _LITE,
+        "CHR Lite",
+        "The practitioner essentials, with the Connect app.",
+    ),
+    License.CHR_LITE_VV: LicenseInfo(
+        License.CHR_LITE_VV,
+        UserType.PRACTITIONER,
+        Classification.STANDARD,
+        2,
+        _LITE_VV,
+        "CHR Lite + VV",
+        "CHR Lite plus virtual visits.",
+    ),
+    License.CHR_PLUS: LicenseInfo(
+        License.CHR_PLUS,
+        UserType.PRACTITIONER,
+        Classification.STANDARD,
+        3,
+        _PLUS,
+        "CHR Plus",
+        "Everything: virtual visits, labs, prescriptions and provincial billing.",
+    ),
+    License.LOCUM: LicenseInfo(
+        License.LOCUM,
+        UserType.PRACTITIONER,
+        Classification.LOCUM,
+        3,
+        _PLUS,
+        "Locum",
+        "Everything CHR Plus has, for a locum covering a practitioner.",
+    ),
     License.CLINICAL_TRAINEE: LicenseInfo(
         License.CLINICAL_TRAINEE,
         UserType.PRACTITIONER,
         Classification.CLINICAL_TRAINEE,
         1,
         _LITE | {Feature.LABS, Feature.PRESCRIPTIONS},
+        "Clinical trainee",
+        "CHR Lite plus labs and prescriptions under supervision; never provincial billing.",
     ),
 }
 

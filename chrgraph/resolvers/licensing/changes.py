@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from chrgraph.audit import events
+from chrgraph.audit.actions import AuditAction
 from chrgraph.auth.principals import Actor
 from chrgraph.db.models import (
     License,
@@ -97,7 +98,7 @@ async def change_license(
     await events.record(
         conn,
         actor,
-        "LICENSE_CHANGED",
+        AuditAction.LICENSE_CHANGED,
         "User",
         user.public_id,
         {
@@ -133,7 +134,7 @@ async def cancel_pending(conn, user: User, now: datetime, audit: Actor | None) -
         await events.record(
             conn,
             audit,
-            "LICENSE_CHANGE_CANCELLED",
+            AuditAction.LICENSE_CHANGE_CANCELLED,
             "User",
             user.public_id,
             {"pendingLicense": {"before": before, "after": None}},

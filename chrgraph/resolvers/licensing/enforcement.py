@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 from chrgraph.audit import events
+from chrgraph.audit.actions import AuditAction
 from chrgraph.auth.principals import system_actor
 from chrgraph.db.models import (
     Classification,
@@ -79,7 +80,7 @@ async def enforce_licenses(
                 await events.record(
                     conn,
                     actor,
-                    "LICENSE_ENFORCED",
+                    AuditAction.LICENSE_ENFORCED,
                     "User",
                     user.public_id,
                     {

@@ -21,6 +21,7 @@ from tortoise.exceptions import IntegrityError
 
 from chrgraph import instants
 from chrgraph.audit import events
+from chrgraph.audit.actions import AuditAction
 from chrgraph.auth.principals import Actor
 from chrgraph.db.models import (
     Classification,
@@ -189,7 +190,7 @@ async def import_users(
                 )
                 await issue_invitation(conn, user, org.name)
                 await events.record(
-                    conn, actor, "USER_IMPORTED", "User", user.public_id, {**snapshot(user), "usage": row.usage}
+                    conn, actor, AuditAction.USER_IMPORTED, "User", user.public_id, {**snapshot(user), "usage": row.usage}
                 )
                 result.imported.append(user)
                 if progress:

@@ -24,7 +24,6 @@ from chrgraph.resolvers.licensing.changes import change_license
 from chrgraph.resolvers.licensing.management import managed_users, unlicensed_users
 from chrgraph.settings import get_settings
 
-RULES_VERSION = "2026-11"
 ENFORCED_REASON = "Assigned automatically by license enforcement: review it."
 
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from chrgraph.audit import events
+from chrgraph.audit.actions import AuditAction
+from chrgraph.auth.permissions import effective_permissions
 from chrgraph.auth.principals import Actor
 from chrgraph.db.models import (
     License,
@@ -23,8 +25,9 @@ from chrgraph.resolvers.licensing.catalog import CATALOG, Feature, fits, license
 from chrgraph.resolvers.licensing.changes import access_license, cancel_pending, change_license
 from chrgraph.resolvers.licensing.dates import local_date
 from chrgraph.resolvers.licensing.management import managed_user
+from chrgraph.resolvers.licensing.upgrade_messages import queue_decision_message, queue_request_messages
 from chrgraph.resolvers.users.lookup import get_user
-from chrgraph.resolvers.users.permissions import effective_permissions
+from chrgraph.resolvers.users.power import check_license_change, check_upgrade_decision
 from chrgraph.resolvers.validation import Errors
 
 
@@ -38,9 +41,11 @@ def _check_fit(user: User, license: License, field: str = "license") -> None:
 
 
 async def set_user_license(actor: Actor, user_id: int | None, license: License) -> User:
-    """An admin's change: dated, and it marks the user reviewed."""
+    """An admin's change: dated, and it marks the user reviewed. Never one's own (that is
+    upgradeOwnLicense), and the owner's only by the owner."""
     async with atomic() as conn:
         user = await get_user(actor, user_id, conn)
+        await check_license_change(actor, user, conn)
         _check_fit(user, license)
         org = await Organization.filter(id=actor.organization_id).using_db(conn).get()
         await change_license(conn, actor, user, org, license, LicenseChangeKind.MANUAL)
@@ -48,8 +53,10 @@ async def set_user_license(actor: Actor, user_id: int | None, license: License) 
 
 
 async def cancel_pending_license_change(actor: Actor, user_id: int | None) -> User:
+    """Cancelling a pending change is a license change: the same rules as setUserLicense."""
     async with atomic() as conn:
         user = await get_user(actor, user_id, conn)
+        await check_license_change(actor, user, conn)
         if not await cancel_pending(conn, user, datetime.now(UTC), audit=actor):
             raise fail(ErrorCode.INVALID_STATE, "The user has no pending license change.", "userId")
     return user
@@ -69,6 +76,8 @@ async def upgrade_own_license(actor: Actor, license: License) -> User:
 
 
 async def request_license_upgrade(actor: Actor, license: License, reason: str | None) -> LicenseUpgradeRequest:
+    """Ask for a higher-ranked license than the one access uses now; everyone who may
+    decide is mailed."""
     errors = Errors()
     reason = errors.text(reason, "reason", max_length=1000)
     if errors:
@@ -76,6 +85,10 @@ async def request_license_upgrade(actor: Actor, license: License, reason: str | 
     async with atomic() as conn:
         user = await get_user(actor, actor.principal.user_id, conn)
         _check_fit(user, license)
+        org = await Organization.filter(id=actor.organization_id).using_db(conn).get()
+        current = access_license(user, local_date(datetime.now(UTC), org.time_zone))
+        if current is not None and CATALOG[license].rank <= CATALOG[current].rank:
+            raise fail(ErrorCode.INVALID_INPUT, "Ask for a higher-ranked license than your current one.", "license")
         if (
             await actor.data.license_upgrade_requests.filter(user_id=user.id, status=UpgradeRequestStatus.PENDING)
             .using_db(conn)
@@ -93,11 +106,12 @@ async def request_license_upgrade(actor: Actor, license: License, reason: str | 
         await events.record(
             conn,
             actor,
-            "LICENSE_UPGRADE_REQUESTED",
+            AuditAction.LICENSE_UPGRADE_REQUESTED,
             "LicenseUpgradeRequest",
             request.public_id,
             {"license": license, "reason": reason},
         )
+        await queue_request_messages(conn, org, user, request)
     return request
 
 
@@ -115,6 +129,9 @@ async def decide_license_upgrade(
             raise fail(ErrorCode.NOT_FOUND, "No such request.", "requestId")
         if request.status is not UpgradeRequestStatus.PENDING:
             raise fail(ErrorCode.INVALID_STATE, "The request was already decided.", "requestId")
+        requester = await actor.data.users.filter(id=request.user_id).using_db(conn).get()
+        await check_upgrade_decision(actor, requester, approve, conn)
+        org = await Organization.filter(id=actor.organization_id).using_db(conn).get()
         now = datetime.now(UTC)
         request.status = UpgradeRequestStatus.APPROVED if approve else UpgradeRequestStatus.DECLINED
         request.decided_by_id, request.decided_at, request.decision_reason = (
@@ -124,18 +141,19 @@ async def decide_license_upgrade(
         )
         await request.save(using_db=conn)
         if approve:
-            user = await actor.data.users.filter(id=request.user_id).using_db(conn).get()
-            _check_fit(user, request.requested_license, "requestId")
-            org = await Organization.filter(id=actor.organization_id).using_db(conn).get()
-            await change_license(conn, actor, user, org, request.requested_license, LicenseChangeKind.REQUEST_APPROVED)
+            _check_fit(requester, request.requested_license, "requestId")
+            await change_license(
+                conn, actor, requester, org, request.requested_license, LicenseChangeKind.REQUEST_APPROVED
+            )
         await events.record(
             conn,
             actor,
-            "LICENSE_UPGRADE_APPROVED" if approve else "LICENSE_UPGRADE_DECLINED",
+            AuditAction.LICENSE_UPGRADE_APPROVED if approve else AuditAction.LICENSE_UPGRADE_DECLINED,
             "LicenseUpgradeRequest",
             request.public_id,
             {"status": request.status, "reason": reason},
         )
+        await queue_decision_message(conn, org, requester, request, approve)
     return request
 
 

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from tortoise.exceptions import IntegrityError
 
 from chrgraph.audit import events
+from chrgraph.audit.actions import AuditAction
 from chrgraph.auth.principals import support_cli_actor, system_actor
 from chrgraph.db.models import Contract, License, Organization, User, UserStatus, UserType
+from chrgraph.db.tenant import OrganizationData
 from chrgraph.db.transactions import atomic
 from chrgraph.resolvers.errors import ErrorCode, OperationFailed, fail
 from chrgraph.resolvers.licensing.changes import record_status
@@ -71,7 +73,7 @@ async def create_organization(
         await events.record(
             conn,
             system_actor(org.id),
-            "ORGANIZATION_CREATED",
+            AuditAction.ORGANIZATION_CREATED,
             "Organization",
             org.public_id,
             {
@@ -85,8 +87,8 @@ async def create_organization(
         )
         await create_builtin_roles(conn, org.id)
         try:
-            support = User(
-                organization_id=org.id,
+            support = OrganizationData(org.id).new(
+                User,
                 email=support_email,
                 login_email=support_email,
                 type=UserType.SUPPORT,
@@ -103,7 +105,7 @@ async def create_organization(
         await events.record(
             conn,
             system_actor(org.id),
-            "SUPPORT_ACCOUNT_CREATED",
+            AuditAction.SUPPORT_ACCOUNT_CREATED,
             "User",
             support.public_id,
             {"email": support_email},

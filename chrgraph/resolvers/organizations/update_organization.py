@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from chrgraph.audit import events
-from chrgraph.auth import epoch
+from chrgraph.audit.actions import AuditAction
 from chrgraph.auth.principals import Actor
 from chrgraph.db.models import Contract, Organization
 from chrgraph.db.transactions import atomic
@@ -16,52 +16,70 @@ from chrgraph.resolvers.licensing.management import under_license_management
 from chrgraph.resolvers.portal.settings import stripe_disconnected
 from chrgraph.resolvers.validation import PROVINCES, Errors, valid_time_zone
 
-# input name -> model attribute
+# model attribute -> its public name (error paths and the audit event's delta)
 FIELDS = {
     "name": "name",
     "contract": "contract",
     "province": "province",
-    "timeZone": "time_zone",
-    "enterpriseApiEnabled": "enterprise_api_enabled",
-    "stripeConnected": "stripe_connected",
-    "licenseEnforcementDate": "license_enforcement_date",
+    "time_zone": "timeZone",
+    "enterprise_api_enabled": "enterpriseApiEnabled",
+    "stripe_connected": "stripeConnected",
+    "license_enforcement_date": "licenseEnforcementDate",
 }
+# Fields that cached credentials depend on.
+REVOKING = frozenset({"enterprise_api_enabled", "time_zone"})
 
 
 def _snapshot(org: Organization) -> dict[str, Any]:
-    return {name: getattr(org, attr) for name, attr in FIELDS.items()}
+    return {public: getattr(org, attr) for attr, public in FIELDS.items()}
 
 
-async def update_organization(actor: Actor, changes: dict[str, Any]) -> Organization:
-    """Apply the given fields (None means "leave as is") to the actor's organization."""
+async def update_organization(
+    actor: Actor,
+    *,
+    name: str | None = None,
+    contract: Contract | str | None = None,
+    province: str | None = None,
+    time_zone: str | None = None,
+    enterprise_api_enabled: bool | None = None,
+    stripe_connected: bool | None = None,
+    license_enforcement_date: date | None = None,
+) -> Organization:
+    """Apply the given fields to the actor's organization; None (the default) means "leave as is"."""
     errors = Errors()
-    changes = {k: v for k, v in changes.items() if v is not None}
+    given = {
+        "name": name,
+        "contract": contract,
+        "province": province,
+        "time_zone": time_zone,
+        "enterprise_api_enabled": enterprise_api_enabled,
+        "stripe_connected": stripe_connected,
+        "license_enforcement_date": license_enforcement_date,
+    }
+    changes: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
     if "name" in changes:
         changes["name"] = errors.text(changes["name"], "name", required=True)
     if "province" in changes and changes["province"] not in PROVINCES:
         errors.add(ErrorCode.INVALID_INPUT, "Not a Canadian province or territory code.", "province")
-    if "timeZone" in changes and not valid_time_zone(changes["timeZone"]):
+    if "time_zone" in changes and not valid_time_zone(changes["time_zone"]):
         errors.add(ErrorCode.INVALID_TIME_ZONE, "Not an IANA time zone name.", "timeZone")
     if "contract" in changes:
         changes["contract"] = Contract(changes["contract"])
-    if "licenseEnforcementDate" in changes and not isinstance(changes["licenseEnforcementDate"], date):
+    if "license_enforcement_date" in changes and not isinstance(changes["license_enforcement_date"], date):
         errors.add(ErrorCode.INVALID_INPUT, "Expected a date (YYYY-MM-DD).", "licenseEnforcementDate")
-    unknown = set(changes) - set(FIELDS)
-    for name in sorted(unknown):
-        errors.add(ErrorCode.INVALID_INPUT, "Unknown organization field.", name)
     if errors:
         raise OperationFailed(*errors.items)
-    async with atomic() as conn:
+    # API consumers carry whether their organization's API is on; a trainee's session,
+    # the day in the organization's time zone that ends its access.
+    async with atomic(revokes_credentials=bool(REVOKING & changes.keys())) as conn:
         org = await Organization.filter(id=actor.organization_id).using_db(conn).get()
         before = _snapshot(org)
-        for name, value in changes.items():
-            setattr(org, FIELDS[name], value)
+        for attr, value in changes.items():
+            setattr(org, attr, value)
         after = _snapshot(org)
         delta = events.diff(before, after)
         if delta:
-            await org.save(using_db=conn, update_fields=[FIELDS[n] for n in changes])
-            if "enterpriseApiEnabled" in delta:
-                await epoch.bump(conn)
+            await org.save(using_db=conn, update_fields=list(changes))
             if "contract" in delta:
                 # Its users come under license management now, or leave it (and come
                 # under it afresh if the organization returns).
@@ -72,9 +90,7 @@ async def update_organization(actor: Actor, changes: dict[str, Any]) -> Organiza
                     )
                 else:
                     await users.filter(license_managed_since__isnull=False).update(license_managed_since=None)
-            await events.record(conn, actor, "ORGANIZATION_UPDATED", "Organization", org.public_id, delta)
+            await events.record(conn, actor, AuditAction.ORGANIZATION_UPDATED, "Organization", org.public_id, delta)
             if delta.get("stripeConnected", {}).get("after") is False:
                 await stripe_disconnected(conn, actor, org)
-    if delta and "enterpriseApiEnabled" in delta:
-        epoch.clear_local()
     return org

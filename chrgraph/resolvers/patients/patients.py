@@ -10,6 +10,7 @@ from typing import Any, cast
 from tortoise.exceptions import IntegrityError
 
 from chrgraph.audit import events
+from chrgraph.audit.actions import AuditAction
 from chrgraph.auth.principals import Actor
 from chrgraph.db.models import IdentifierType, Patient, PatientIdentifier
 from chrgraph.db.tenant import OrganizationData
@@ -149,7 +150,7 @@ async def register_patient(actor: Actor, fields: dict[str, Any], identifiers: li
             await events.record(
                 conn,
                 actor,
-                "PATIENT_REGISTERED",
+                AuditAction.PATIENT_REGISTERED,
                 "Patient",
                 patient.public_id,
                 {**snapshot(patient), "identifiers": {str(i.type_id): i.value for i in identifiers}},
@@ -200,7 +201,7 @@ async def update_patient(
                     )
                 delta["identifiers"] = {"after": {str(i.type_id): i.value for i in identifiers}}
             if delta:
-                await events.record(conn, actor, "PATIENT_UPDATED", "Patient", patient.public_id, delta)
+                await events.record(conn, actor, AuditAction.PATIENT_UPDATED, "Patient", patient.public_id, delta)
     except IntegrityError as exc:
         raise fail(
             ErrorCode.PATIENT_ALREADY_EXISTS,
@@ -219,7 +220,7 @@ async def create_identifier_type(actor: Actor, name: str) -> IdentifierType:
         if await actor.data.identifier_types.filter(name=name).using_db(conn).exists():
             raise fail(ErrorCode.INVALID_INPUT, "An identifier type with that name exists.", "name")
         row = await actor.data.create(IdentifierType, name=name, using_db=conn)
-        await events.record(conn, actor, "IDENTIFIER_TYPE_CREATED", "IdentifierType", row.public_id, {"name": name})
+        await events.record(conn, actor, AuditAction.IDENTIFIER_TYPE_CREATED, "IdentifierType", row.public_id, {"name": name})
     return row
 
 

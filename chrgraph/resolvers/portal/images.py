@@ -18,6 +18,7 @@ from typing import Any, cast
 from PIL import Image, ImageOps, JpegImagePlugin, UnidentifiedImageError
 
 from chrgraph.audit import events
+from chrgraph.audit.actions import AuditAction
 from chrgraph.auth.principals import Actor
 from chrgraph.db.models import Organization, PortalImage
 from chrgraph.db.tenant import OrganizationData
@@ -153,7 +154,7 @@ async def upload_background_image(actor: Actor, data: bytes) -> PortalImage:
         await events.record(
             conn,
             actor,
-            "PORTAL_BACKGROUND_UPLOADED",
+            AuditAction.PORTAL_BACKGROUND_UPLOADED,
             "PortalImage",
             org.public_id,  # the portal's image: the organization's portal
             {
@@ -182,7 +183,7 @@ async def remove_background_image(actor: Actor) -> bool:
         await events.record(
             conn,
             actor,
-            "PORTAL_BACKGROUND_REMOVED",
+            AuditAction.PORTAL_BACKGROUND_REMOVED,
             "PortalImage",
             org.public_id,
             {"sha256": {"before": current.sha256, "after": None}},

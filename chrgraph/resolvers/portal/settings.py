@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from chrgraph.audit import events
+from chrgraph.audit.actions import AuditAction
 from chrgraph.auth.principals import Actor
 from chrgraph.db.models import (
     AppointmentStatus,
@@ -22,22 +23,28 @@ from chrgraph.resolvers.patients.patients import get_patient
 from chrgraph.resolvers.validation import Errors
 
 OTP_TIMEOUTS = (5, 10, 15, 30, 60)
-# input name -> model attribute
+# model attribute -> its public name (error paths and the audit event's delta)
 BOOLEAN_SETTINGS = {
-    "portalAccessible": "portal_accessible",
-    "accessibleForNewPatients": "accessible_for_new_patients",
-    "selfRegistration": "self_registration",
-    "conversationResponses": "conversation_responses",
-    "portalBilling": "portal_billing",
-    "extraSearchableIdentifications": "extra_searchable_identifications",
+    "portal_accessible": "portalAccessible",
+    "accessible_for_new_patients": "accessibleForNewPatients",
+    "self_registration": "selfRegistration",
+    "conversation_responses": "conversationResponses",
+    "portal_billing": "portalBilling",
+    "extra_searchable_identifications": "extraSearchableIdentifications",
+}
+SETTINGS = {
+    **BOOLEAN_SETTINGS,
+    "otp_timeout_minutes": "otpTimeoutMinutes",
+    "notification_login": "notificationLogin",
+    "hidden_appointment_statuses": "hiddenAppointmentStatuses",
 }
 HISTORY_ACTIONS = (
-    "PORTAL_SETTINGS_UPDATED",
-    "PORTAL_ENABLED",
-    "PORTAL_DISABLED",
-    "PORTAL_BACKGROUND_UPLOADED",
-    "PORTAL_BACKGROUND_REMOVED",
-    "PORTAL_BILLING_DISABLED",
+    AuditAction.PORTAL_SETTINGS_UPDATED,
+    AuditAction.PORTAL_ENABLED,
+    AuditAction.PORTAL_DISABLED,
+    AuditAction.PORTAL_BACKGROUND_UPLOADED,
+    AuditAction.PORTAL_BACKGROUND_REMOVED,
+    AuditAction.PORTAL_BILLING_DISABLED,
 )
 
 
@@ -58,7 +65,7 @@ async def portal_settings(data: OrganizationData, conn=None) -> tuple[PortalSett
 
 def _snapshot(row: PortalSettings, hidden: list[AppointmentStatus]) -> dict[str, Any]:
     return {
-        **{name: getattr(row, attr) for name, attr in BOOLEAN_SETTINGS.items()},
+        **{public: getattr(row, attr) for attr, public in BOOLEAN_SETTINGS.items()},
         "otpTimeoutMinutes": row.otp_timeout_minutes,
         "notificationLogin": row.notification_login,
         "hiddenAppointmentStatuses": [getattr(s, "value", s) for s in hidden],
@@ -66,23 +73,27 @@ def _snapshot(row: PortalSettings, hidden: list[AppointmentStatus]) -> dict[str,
 
 
 def _check_stripe(errors: Errors, org: Organization, changes: dict[str, Any]) -> None:
-    if changes.get("portalBilling") and not org.stripe_connected:
+    if changes.get("portal_billing") and not org.stripe_connected:
         errors.add(ErrorCode.STRIPE_INTEGRATION_REQUIRED, "Connect Stripe before portal billing.", "portalBilling")
 
 
-async def update_portal_settings(actor: Actor, changes: dict[str, Any]) -> tuple[PortalSettings, list]:
-    """Partial: only the given settings change; allowed while the portal is disabled."""
+async def update_portal_settings(actor: Actor, **changes: Any) -> tuple[PortalSettings, list]:
+    """Partial: `changes` holds only the settings given, under their `SETTINGS` names (an
+    explicit None clears `hidden_appointment_statuses` and is refused elsewhere); allowed
+    while the portal is disabled."""
+    if unknown := changes.keys() - SETTINGS.keys():
+        raise TypeError(f"update_portal_settings() got unknown settings {sorted(unknown)}")
     errors = Errors()
     _check_stripe(errors, await Organization.get(id=actor.organization_id), changes)
-    if "otpTimeoutMinutes" in changes and changes["otpTimeoutMinutes"] not in OTP_TIMEOUTS:
+    if "otp_timeout_minutes" in changes and changes["otp_timeout_minutes"] not in OTP_TIMEOUTS:
         errors.add(
             ErrorCode.INVALID_INPUT,
             f"One of {', '.join(map(str, OTP_TIMEOUTS))} minutes.",
             "otpTimeoutMinutes",
         )
     for name, value in changes.items():
-        if value is None and name != "hiddenAppointmentStatuses":
-            errors.add(ErrorCode.INVALID_INPUT, "This setting cannot be null.", name)
+        if value is None and name != "hidden_appointment_statuses":
+            errors.add(ErrorCode.INVALID_INPUT, "This setting cannot be null.", SETTINGS[name])
     if errors:
         raise OperationFailed(*errors.items)
     async with atomic() as conn:
@@ -93,16 +104,16 @@ async def update_portal_settings(actor: Actor, changes: dict[str, Any]) -> tuple
             raise OperationFailed(*errors.items)
         row, hidden = await portal_settings(actor.data, conn)
         before = _snapshot(row, hidden)
-        for name, attr in BOOLEAN_SETTINGS.items():
-            if name in changes:
-                setattr(row, attr, changes[name])
-        if "otpTimeoutMinutes" in changes:
-            row.otp_timeout_minutes = changes["otpTimeoutMinutes"]
-        if "notificationLogin" in changes:
-            row.notification_login = NotificationLogin(changes["notificationLogin"])
-        if "hiddenAppointmentStatuses" in changes:
+        for attr in BOOLEAN_SETTINGS:
+            if attr in changes:
+                setattr(row, attr, changes[attr])
+        if "otp_timeout_minutes" in changes:
+            row.otp_timeout_minutes = changes["otp_timeout_minutes"]
+        if "notification_login" in changes:
+            row.notification_login = NotificationLogin(changes["notification_login"])
+        if "hidden_appointment_statuses" in changes:
             hidden = sorted(
-                set(changes["hiddenAppointmentStatuses"] or []),
+                set(changes["hidden_appointment_statuses"] or []),
                 key=lambda s: list(AppointmentStatus).index(s),
             )
         delta = events.diff(before, _snapshot(row, hidden))
@@ -113,7 +124,7 @@ async def update_portal_settings(actor: Actor, changes: dict[str, Any]) -> tuple
                 await PortalHiddenStatus.bulk_create(
                     [actor.data.new(PortalHiddenStatus, status=s) for s in hidden], using_db=conn
                 )
-            await events.record(conn, actor, "PORTAL_SETTINGS_UPDATED", "PortalSettings", org.public_id, delta)
+            await events.record(conn, actor, AuditAction.PORTAL_SETTINGS_UPDATED, "PortalSettings", org.public_id, delta)
     return row, hidden
 
 
@@ -126,7 +137,7 @@ async def set_portal_enabled(actor: Actor, enabled: bool) -> Organization:
             await events.record(
                 conn,
                 actor,
-                "PORTAL_ENABLED" if enabled else "PORTAL_DISABLED",
+                AuditAction.PORTAL_ENABLED if enabled else AuditAction.PORTAL_DISABLED,
                 "Organization",
                 org.public_id,
                 {"portalEnabled": {"before": not enabled, "after": enabled}},
@@ -144,7 +155,7 @@ async def stripe_disconnected(conn, actor: Actor, org: Organization) -> None:
         await events.record(
             conn,
             actor,
-            "PORTAL_BILLING_DISABLED",
+            AuditAction.PORTAL_BILLING_DISABLED,
             "PortalSettings",
             org.public_id,
             {"portalBilling": {"before": True, "after": False}, "reason": "STRIPE_DISCONNECTED"},
@@ -160,7 +171,7 @@ async def set_patient_portal_access(actor: Actor, patient_id: int | None, enable
             await events.record(
                 conn,
                 actor,
-                "PATIENT_PORTAL_ACCESS_SET",
+                AuditAction.PATIENT_PORTAL_ACCESS_SET,
                 "Patient",
                 patient.public_id,
                 {"portalAccess": {"before": not enabled, "after": enabled}},

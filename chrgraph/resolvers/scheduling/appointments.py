@@ -8,6 +8,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from chrgraph.audit import events
+from chrgraph.audit.actions import AuditAction
+from chrgraph.auth.access import has_access
 from chrgraph.auth.principals import Actor
 from chrgraph.db.models import (
     Appointment,
@@ -17,12 +19,12 @@ from chrgraph.db.models import (
     User,
     UserType,
 )
+from chrgraph.db.tenant import OrganizationData
 from chrgraph.db.transactions import atomic
 from chrgraph.resolvers.errors import ErrorCode, OperationFailed, fail
 from chrgraph.resolvers.licensing.catalog import CATALOG, Feature
 from chrgraph.resolvers.licensing.management import under_license_management
 from chrgraph.resolvers.patients.patients import get_patient
-from chrgraph.resolvers.users.access import has_access
 from chrgraph.resolvers.validation import Errors
 
 BLOCKING = (AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED, AppointmentStatus.ARRIVED)
@@ -70,9 +72,15 @@ async def lock_practitioner(conn, actor: Actor, practitioner_id: int | None, fie
 
 
 async def clashes(
-    conn, practitioner_id: int, start: datetime, end: datetime, exclude: list[int] | None = None
+    conn,
+    data: OrganizationData,
+    practitioner_id: int,
+    start: datetime,
+    end: datetime,
+    exclude: list[int] | None = None,
 ) -> list[Appointment]:
-    query = Appointment.filter(practitioner_id=practitioner_id, status__in=BLOCKING, start__lt=end, end__gt=start)
+    """The practitioner's appointments that block the slot (the practitioner is locked)."""
+    query = data.appointments.filter(practitioner_id=practitioner_id, status__in=BLOCKING, start__lt=end, end__gt=start)
     if exclude:
         query = query.exclude(id__in=exclude)
     return await query.using_db(conn).order_by("start")
@@ -109,7 +117,7 @@ async def book_appointment(
         patient = await get_patient(actor, patient_id, conn)
         if not bookable(practitioner, org, now):
             raise fail(ErrorCode.PRACTITIONER_NOT_BOOKABLE, "That practitioner cannot be booked.", "practitionerId")
-        if taken := await clashes(conn, practitioner.id, start, end):
+        if taken := await clashes(conn, actor.data, practitioner.id, start, end):
             raise fail(
                 ErrorCode.SLOT_TAKEN,
                 "The practitioner is booked at that time.",
@@ -126,7 +134,7 @@ async def book_appointment(
             using_db=conn,
         )
         await events.record(
-            conn, actor, "APPOINTMENT_BOOKED", "Appointment", appointment.public_id, snapshot(appointment)
+            conn, actor, AuditAction.APPOINTMENT_BOOKED, "Appointment", appointment.public_id, snapshot(appointment)
         )
     return appointment
 
@@ -159,7 +167,7 @@ async def reschedule_appointment(
             )
         await lock_practitioner(conn, actor, appointment.practitioner_id)
         end = start + timedelta(minutes=duration)
-        if taken := await clashes(conn, appointment.practitioner_id, start, end, [appointment.id]):
+        if taken := await clashes(conn, actor.data, appointment.practitioner_id, start, end, [appointment.id]):
             raise fail(
                 ErrorCode.SLOT_TAKEN,
                 "The practitioner is booked at that time.",
@@ -172,7 +180,7 @@ async def reschedule_appointment(
         await events.record(
             conn,
             actor,
-            "APPOINTMENT_RESCHEDULED",
+            AuditAction.APPOINTMENT_RESCHEDULED,
             "Appointment",
             appointment.public_id,
             events.diff(before, snapshot(appointment)),
@@ -209,7 +217,7 @@ async def set_appointment_status(
         await events.record(
             conn,
             actor,
-            f"APPOINTMENT_{status.value}",
+            AuditAction.appointment_became(status),
             "Appointment",
             appointment.public_id,
             events.diff(before, snapshot(appointment)),

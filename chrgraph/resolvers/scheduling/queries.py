@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from chrgraph.db.compiled import ByIds
 from chrgraph.db.models import (
     Appointment,
     InboxMessage,
@@ -18,6 +17,7 @@ from chrgraph.db.models import (
     QuestionnaireStatus,
     User,
 )
+from chrgraph.db.raw import ByIds
 from chrgraph.db.tenant import OrganizationData
 
 # The models `node` reads by id, by GraphQL type name.
@@ -77,7 +77,7 @@ async def md_billing_connections(data: OrganizationData) -> list[MdBillingConnec
     return await data.md_billing_connections.order_by("id")
 
 
-_users = ByIds(User)  # SQL built once per page length (chrgraph/db/compiled.py)
+_users = ByIds(User)  # SQL built once per page length (chrgraph/db/raw.py)
 _patients = ByIds(Patient)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from chrgraph.audit import events
+from chrgraph.audit.actions import AuditAction
 from chrgraph.auth.principals import Actor
 from chrgraph.db.models import (
     InboxMessage,
@@ -70,7 +71,7 @@ async def create_questionnaire(
         await events.record(
             conn,
             actor,
-            "QUESTIONNAIRE_CREATED",
+            AuditAction.QUESTIONNAIRE_CREATED,
             "Questionnaire",
             row.public_id,
             {
@@ -116,7 +117,7 @@ async def create_inbox_message(
         await events.record(
             conn,
             actor,
-            "INBOX_MESSAGE_CREATED",
+            AuditAction.INBOX_MESSAGE_CREATED,
             "InboxMessage",
             row.public_id,
             {"owner": owner.id, "subject": subject, "patient": row.patient_id, "snoozedUntil": snoozed_until},
@@ -145,7 +146,7 @@ async def create_lab_integration(
         await events.record(
             conn,
             actor,
-            "LAB_INTEGRATION_CREATED",
+            AuditAction.LAB_INTEGRATION_CREATED,
             "LabIntegration",
             row.public_id,
             {"name": name, "backedBy": backer.id, "isMain": is_main},
@@ -171,7 +172,7 @@ async def create_mdbilling_connection(actor: Actor, *, user_id: int | None, acco
         await events.record(
             conn,
             actor,
-            "MDBILLING_CONNECTED",
+            AuditAction.MDBILLING_CONNECTED,
             "MdBillingConnection",
             row.public_id,
             {"user": user.id, "accountNumber": account_number},

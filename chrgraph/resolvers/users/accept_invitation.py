@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from chrgraph.audit import events
+from chrgraph.audit.actions import AuditAction
 from chrgraph.auth.passwords import hash_password, password_problem
 from chrgraph.auth.principals import Actor, Principal, PrincipalKind
 from chrgraph.db.models import Invitation, Organization, User, UserStatus
@@ -55,7 +56,7 @@ async def accept_invitation(
             request_id,
         )
         after = {"status": user.status, "firstName": first_name, "lastName": last_name}
-        await events.record(conn, actor, "INVITATION_ACCEPTED", "User", user.public_id, events.diff(before, after))
+        await events.record(conn, actor, AuditAction.INVITATION_ACCEPTED, "User", user.public_id, events.diff(before, after))
     return user
 
 
@@ -66,5 +67,5 @@ async def resend_invitation(actor: Actor, user_id: int) -> tuple[User, str]:
             raise fail(ErrorCode.INVALID_STATE, "Only invited users get invitations.", "userId")
         org = await Organization.filter(id=actor.organization_id).using_db(conn).get()
         token = await issue_invitation(conn, user, org.name)
-        await events.record(conn, actor, "INVITATION_RESENT", "User", user.public_id, {"email": user.email})
+        await events.record(conn, actor, AuditAction.INVITATION_RESENT, "User", user.public_id, {"email": user.email})
     return user, token

@@ -7,7 +7,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 
 from chrgraph.db.models import Invitation, OutboxMessage, User
-from chrgraph.db.rows import insert
+from chrgraph.db.raw import insert
 from chrgraph.settings import get_settings
 
 
@@ -26,7 +26,7 @@ async def issue_invitation(conn, user: User, organization_name: str, *, new_user
             .update(voided_at=now)
         )
     token = "inv_" + secrets.token_urlsafe(32)
-    # Rows never read back here: inserted without model instances (chrgraph/db/rows.py).
+    # Rows never read back here: inserted without model instances (chrgraph/db/raw.py).
     await insert(
         conn,
         Invitation,

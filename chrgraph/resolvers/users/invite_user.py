@@ -7,15 +7,17 @@ from datetime import UTC, datetime
 from tortoise.exceptions import IntegrityError
 
 from chrgraph.audit import events
+from chrgraph.audit.actions import AuditAction
 from chrgraph.auth.principals import Actor
-from chrgraph.db.compiled import ByIds
 from chrgraph.db.models import Organization, Role, User, UserRole, UserStatus, UserType
+from chrgraph.db.raw import ByIds
 from chrgraph.db.tenant import OrganizationData
 from chrgraph.db.transactions import atomic
 from chrgraph.resolvers.errors import ErrorCode, OperationFailed, fail
 from chrgraph.resolvers.licensing.changes import initial_license, record_status
 from chrgraph.resolvers.licensing.management import under_license_management
 from chrgraph.resolvers.users.invitations import issue_invitation
+from chrgraph.resolvers.users.power import check_role_grant
 from chrgraph.resolvers.users.profile import (
     Profile,
     apply_profile,
@@ -61,6 +63,8 @@ async def invite_user(
     roles = await _roles(errors, actor.data, role_ids or [])
     if errors:
         raise OperationFailed(*errors.items)
+    # Inviting with roles grants their permissions.
+    await check_role_grant(actor, [r.id for r in roles], None)
     now = datetime.now(UTC)
     user = actor.data.new(
         User,
@@ -89,7 +93,7 @@ async def invite_user(
         await events.record(
             conn,
             actor,
-            "USER_INVITED",
+            AuditAction.USER_INVITED,
             "User",
             user.public_id,
             {**snapshot(user), "roles": sorted(r.name for r in roles), "owner": owner},
@@ -121,5 +125,5 @@ async def create_service_account(
         apply_profile(user, profile)
         await user.save(using_db=conn)
         await record_status(conn, user, UserStatus.ACTIVE)
-        await events.record(conn, actor, "SERVICE_ACCOUNT_CREATED", "User", user.public_id, snapshot(user))
+        await events.record(conn, actor, AuditAction.SERVICE_ACCOUNT_CREATED, "User", user.public_id, snapshot(user))
     return user

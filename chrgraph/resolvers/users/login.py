@@ -7,17 +7,17 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from chrgraph.audit import events
-from chrgraph.auth import epoch
+from chrgraph.audit.actions import AuditAction
+from chrgraph.auth.access import has_access
 from chrgraph.auth.passwords import verify_password
 from chrgraph.auth.principals import Actor, Principal, PrincipalKind
 from chrgraph.auth.sessions import new_session_token
 from chrgraph.db.models import LoginFailure, Organization, Session, User
 from chrgraph.db.transactions import atomic
 from chrgraph.resolvers.errors import ErrorCode, fail
-from chrgraph.resolvers.users.access import has_access
 from chrgraph.resolvers.users.text import normalize_email
-from chrgraph.resolvers.validation import text_problem
 from chrgraph.settings import get_settings
+from chrgraph.text_rules import text_problem
 
 THROTTLE_WINDOW = timedelta(minutes=15)
 THROTTLE_LIMIT = 5
@@ -53,27 +53,25 @@ async def login(email: str, password: str, request_id: str | None = None) -> tup
             ),
             request_id,
         )
-        await events.record(conn, actor, "USER_LOGGED_IN", "User", user.public_id, {"sessionId": session.id})
+        await events.record(conn, actor, AuditAction.USER_LOGGED_IN, "User", user.public_id, {"sessionId": session.id})
     return token, expires_at, user
 
 
 async def logout(actor: Actor) -> None:
     session_id = actor.principal.session_id
-    async with atomic() as conn:
+    async with atomic(revokes_credentials=True) as conn:
         await Session.filter(id=session_id).using_db(conn).update(revoked_at=datetime.now(UTC))
-        await epoch.bump(conn)
         await events.record(
-            conn, actor, "USER_LOGGED_OUT", "User", actor.principal.user_public_id, {"sessionId": session_id}
+            conn, actor, AuditAction.USER_LOGGED_OUT, "User", actor.principal.user_public_id, {"sessionId": session_id}
         )
-    epoch.clear_local()
 
 
 async def revoke_sessions(conn, user_id: int) -> int:
-    """Revoke every open session of a user (deactivation); bumps the epoch."""
+    """Revoke every open session of a user (deactivation), in a transaction that
+    declares `revokes_credentials`."""
     count = (
         await Session.filter(user_id=user_id, revoked_at__isnull=True)
         .using_db(conn)
         .update(revoked_at=datetime.now(UTC))
     )
-    await epoch.bump(conn)
     return count

@@ -6,7 +6,7 @@ from chrgraph.auth.passwords import MAX_LENGTH, verify_password
 from chrgraph.auth.principals import Actor, PrincipalKind
 from chrgraph.db.models import User, UserType
 from chrgraph.resolvers.errors import ErrorCode, fail
-from chrgraph.resolvers.validation import text_problem
+from chrgraph.text_rules import text_problem
 
 
 async def get_user(

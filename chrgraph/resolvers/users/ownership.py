@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chrgraph.audit import events
-from chrgraph.auth import epoch
+from chrgraph.audit.actions import AuditAction
 from chrgraph.auth.passwords import hash_password, password_problem
 from chrgraph.auth.principals import Actor
 from chrgraph.db.models import Organization, User, UserStatus, UserType
@@ -14,7 +14,7 @@ from chrgraph.resolvers.users.lookup import get_user, require_password
 
 async def transfer_ownership(actor: Actor, user_id: int, password: str | None) -> Organization:
     await require_password(actor, password)
-    async with atomic() as conn:
+    async with atomic(revokes_credentials=True) as conn:
         user = await get_user(actor, user_id, conn)
         if user.type not in (UserType.STAFF, UserType.PRACTITIONER) or user.status is not UserStatus.ACTIVE:
             raise fail(ErrorCode.INVALID_STATE, "The new owner is an active Staff member or Practitioner.", "userId")
@@ -23,16 +23,14 @@ async def transfer_ownership(actor: Actor, user_id: int, password: str | None) -
         if before != user.id:
             org.owner_user_id = user.id
             await org.save(using_db=conn, update_fields=["owner_user_id"])
-            await epoch.bump(conn)
             await events.record(
                 conn,
                 actor,
-                "OWNERSHIP_TRANSFERRED",
+                AuditAction.OWNERSHIP_TRANSFERRED,
                 "Organization",
                 org.public_id,
                 {"owner": {"before": before, "after": user.id}},
             )
-    epoch.clear_local()
     return org
 
 
@@ -45,5 +43,5 @@ async def set_support_password(actor: Actor, password: str) -> User:
         support = await actor.data.users.filter(type=UserType.SUPPORT).using_db(conn).get()
         support.password_hash = password_hash
         await support.save(using_db=conn, update_fields=["password_hash"])
-        await events.record(conn, actor, "SUPPORT_PASSWORD_SET", "User", support.public_id, {"password": "set"})
+        await events.record(conn, actor, AuditAction.SUPPORT_PASSWORD_SET, "User", support.public_id, {"password": "set"})
     return support

@@ -1,21 +1,11 @@
-"""Roles and permissions: built-in roles, and what a user may do."""
+"""The built-in roles every organization starts with (their permissions are in
+`chrgraph.auth.permissions`)."""
 
 from __future__ import annotations
 
-from typing import cast
-
-from chrgraph.db.models import Permission, Role, RolePermission, User, UserPermission, UserRole
+from chrgraph.auth.permissions import BUILTIN_ROLES
+from chrgraph.db.models import Role, RolePermission
 from chrgraph.db.tenant import OrganizationData
-
-ALL_BUT_SUPPORT = frozenset(p for p in Permission if p is not Permission.MANAGE_API_CONSUMERS)
-BUILTIN_ROLES: dict[str, frozenset[Permission]] = {
-    "Administrator": ALL_BUT_SUPPORT,
-    "Practitioner": frozenset({Permission.VIEW_USERS, Permission.MANAGE_PATIENTS, Permission.MANAGE_SCHEDULE}),
-    "Front desk": frozenset({Permission.VIEW_USERS, Permission.MANAGE_PATIENTS, Permission.MANAGE_SCHEDULE}),
-    "Billing": frozenset({Permission.VIEW_USERS, Permission.VIEW_BILLING}),
-}
-# No role or grant can give this one; only the support account holds it.
-NEVER_GRANTABLE = frozenset({Permission.MANAGE_API_CONSUMERS})
 
 
 async def create_builtin_roles(conn, organization_id: int) -> None:
@@ -30,15 +20,3 @@ async def create_builtin_roles(conn, organization_id: int) -> None:
         await RolePermission.bulk_create(
             [RolePermission(role_id=role.id, permission=p) for p in sorted(permissions)], using_db=conn
         )
-
-
-async def effective_permissions(user: User, is_owner: bool) -> frozenset[str]:
-    if is_owner:
-        return frozenset(p.value for p in ALL_BUT_SUPPORT)
-    role_ids = await UserRole.filter(user_id=user.id).values_list("role_id", flat=True)
-    # Tortoise types a flat values_list as a list of tuples: the casts name the element type.
-    from_roles = cast(
-        list[Permission], await RolePermission.filter(role_id__in=list(role_ids)).values_list("permission", flat=True)
-    )
-    extras = cast(list[Permission], await UserPermission.filter(user_id=user.id).values_list("permission", flat=True))
-    return frozenset(getattr(p, "value", p) for p in [*from_roles, *extras]) - {Permission.MANAGE_API_CONSUMERS.value}

@@ -6,8 +6,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from chrgraph.db.compiled import ByIds
 from chrgraph.db.models import Role, RolePermission, User, UserPermission, UserRole, UserType
+from chrgraph.db.raw import ByIds
 from chrgraph.db.tenant import OrganizationData
 
 
@@ -31,7 +31,7 @@ class AccessRows:
     extras: list[tuple[int, Any]] = field(default_factory=list)  # (user id, permission)
 
 
-# The page's link queries, with SQL built once per page length (chrgraph/db/compiled.py).
+# The page's link queries, with SQL built once per page length (chrgraph/db/raw.py).
 _roles_of_users = ByIds(UserRole, "user_id")
 _permissions_of_roles = ByIds(RolePermission, "role_id")
 _roles = ByIds(Role)

@@ -1,17 +1,21 @@
-"""Roles and individual permissions: createRole, updateRole, assignRoles,
-grantPermission, revokePermission. Changes bump the auth epoch: cached session
-principals carry their permissions."""
+"""Roles and individual permissions: createRole, updateRole, deleteRole, assignRoles,
+grantPermission, revokePermission. Changes revoke credentials (their transactions
+say so): cached session principals carry their permissions. Who may change what is
+`power`'s rule."""
 
 from __future__ import annotations
 
+from tortoise.exceptions import IntegrityError
+
 from chrgraph.audit import events
-from chrgraph.auth import epoch
+from chrgraph.audit.actions import AuditAction
+from chrgraph.auth.permissions import NEVER_GRANTABLE
 from chrgraph.auth.principals import Actor
 from chrgraph.db.models import Permission, Role, RolePermission, UserPermission, UserRole, UserStatus
 from chrgraph.db.transactions import atomic
 from chrgraph.resolvers.errors import ErrorCode, OperationFailed, fail
+from chrgraph.resolvers.users import power
 from chrgraph.resolvers.users.lookup import get_user, require_password
-from chrgraph.resolvers.users.permissions import NEVER_GRANTABLE
 from chrgraph.resolvers.validation import Errors
 
 
@@ -36,6 +40,7 @@ async def create_role(actor: Actor, name: str, description: str | None, permissi
     _check_grantable(errors, permissions, "permissions")
     if errors:
         raise OperationFailed(*errors.items)
+    power.check_role_permissions(actor, permissions)
     async with atomic() as conn:
         if await actor.data.roles.filter(name=name).using_db(conn).exists():
             raise fail(ErrorCode.ROLE_NAME_TAKEN, "A role with that name exists.", "name")
@@ -46,7 +51,7 @@ async def create_role(actor: Actor, name: str, description: str | None, permissi
         await events.record(
             conn,
             actor,
-            "ROLE_CREATED",
+            AuditAction.ROLE_CREATED,
             "Role",
             role.public_id,
             {"name": name, "description": description, "permissions": sorted(set(permissions))},
@@ -60,7 +65,10 @@ async def update_role(
     name: str | None,
     description: str | None,
     permissions: list[Permission] | None,
+    password: str | None = None,
 ) -> Role:
+    """A role's permissions change by session only with the password re-entered; nobody
+    changes a role it holds, or adds to a role a permission it does not hold."""
     errors = Errors()
     name = errors.text(name, "name", max_length=100)
     description = errors.text(description, "description", max_length=500)
@@ -68,17 +76,19 @@ async def update_role(
         _check_grantable(errors, permissions, "permissions")
     if errors:
         raise OperationFailed(*errors.items)
-    async with atomic() as conn:
+    if permissions is not None:
+        await require_password(actor, password)
+    async with atomic(revokes_credentials=True) as conn:
         role = await actor.data.roles.filter(id=role_id).using_db(conn).first()
         if role is None:
             raise fail(ErrorCode.NOT_FOUND, "No such role.", "roleId")
         if role.builtin:
             raise fail(ErrorCode.BUILTIN_ROLE_READ_ONLY, "Built-in roles keep their defaults.", "roleId")
-        before = {
-            "name": role.name,
-            "description": role.description,
-            "permissions": sorted((await role_permissions([role.id], conn))[role.id]),
-        }
+        await power.check_role_not_held(actor, role.id, conn)
+        held_by_role = sorted((await role_permissions([role.id], conn))[role.id])
+        if permissions is not None:
+            power.check_role_permissions(actor, set(permissions) - set(held_by_role))
+        before = {"name": role.name, "description": role.description, "permissions": held_by_role}
         if name and name != role.name:
             if await actor.data.roles.filter(name=name).using_db(conn).exists():
                 raise fail(ErrorCode.ROLE_NAME_TAKEN, "A role with that name exists.", "name")
@@ -99,15 +109,42 @@ async def update_role(
         }
         delta = events.diff(before, after)
         if delta:
-            await epoch.bump(conn)
-            await events.record(conn, actor, "ROLE_UPDATED", "Role", role.public_id, delta)
-    epoch.clear_local()
+            await events.record(conn, actor, AuditAction.ROLE_UPDATED, "Role", role.public_id, delta)
     return role
+
+
+async def delete_role(actor: Actor, role_id: int) -> int:
+    """Remove a custom role that no user holds (deactivated and invited users count);
+    built-in roles stay. Returns the deleted role's id."""
+    async with atomic() as conn:
+        role = await actor.data.roles.filter(id=role_id).using_db(conn).first()
+        if role is None:
+            raise fail(ErrorCode.NOT_FOUND, "No such role.", "roleId")
+        if role.builtin:
+            raise fail(ErrorCode.BUILTIN_ROLE_READ_ONLY, "Built-in roles are never deleted.", "roleId")
+        if await UserRole.filter(role_id=role.id).using_db(conn).exists():
+            raise fail(ErrorCode.ROLE_IN_USE, "Users hold this role: assign them other roles first.", "roleId")
+        permissions = sorted((await role_permissions([role.id], conn))[role.id])
+        await RolePermission.filter(role_id=role.id).using_db(conn).delete()
+        try:
+            await actor.data.roles.filter(id=role.id).using_db(conn).delete()
+        except IntegrityError as exc:
+            # A concurrent assignRoles gave the role to someone after our check.
+            raise fail(ErrorCode.ROLE_IN_USE, "Users hold this role: assign them other roles first.", "roleId") from exc
+        await events.record(
+            conn,
+            actor,
+            AuditAction.ROLE_DELETED,
+            "Role",
+            role.id,
+            {"name": role.name, "description": role.description, "permissions": permissions},
+        )
+    return role.id
 
 
 async def assign_roles(actor: Actor, user_id: int, role_ids: list[int], password: str | None):
     await require_password(actor, password)
-    async with atomic() as conn:
+    async with atomic(revokes_credentials=True) as conn:
         user = await get_user(actor, user_id, conn)
         roles = await actor.data.roles.filter(id__in=role_ids).using_db(conn)
         if len(roles) != len(set(role_ids)):
@@ -116,16 +153,16 @@ async def assign_roles(actor: Actor, user_id: int, role_ids: list[int], password
             raise fail(ErrorCode.INVALID_STATE, "Reactivate the user first.", "userId")
         current = set(await UserRole.filter(user_id=user.id).using_db(conn).values_list("role_id", flat=True))
         wanted = {r.id for r in roles}
+        await power.check_roles_change(actor, user, wanted - current, conn)
         if current != wanted:
             await UserRole.filter(user_id=user.id, role_id__in=list(current - wanted)).using_db(conn).delete()
             for role_id in sorted(wanted - current):
                 await UserRole.create(user_id=user.id, role_id=role_id, using_db=conn)
             names = {r.id: r.name for r in await actor.data.roles.filter(id__in=list(current | wanted)).using_db(conn)}
-            await epoch.bump(conn)
             await events.record(
                 conn,
                 actor,
-                "ROLES_ASSIGNED",
+                AuditAction.ROLES_ASSIGNED,
                 "User",
                 user.public_id,
                 {
@@ -135,7 +172,6 @@ async def assign_roles(actor: Actor, user_id: int, role_ids: list[int], password
                     }
                 },
             )
-    epoch.clear_local()
     return user
 
 
@@ -145,22 +181,21 @@ async def set_permission(actor: Actor, user_id: int, permission: Permission, gra
     if errors:
         raise OperationFailed(*errors.items)
     await require_password(actor, password)
-    async with atomic() as conn:
+    async with atomic(revokes_credentials=True) as conn:
         user = await get_user(actor, user_id, conn)
+        await power.check_permission_change(actor, user, permission, granted, conn)
         existing = await UserPermission.filter(user_id=user.id, permission=permission).using_db(conn).first()
         if granted and existing is None:
             await UserPermission.create(user_id=user.id, permission=permission, using_db=conn)
         elif not granted and existing is not None:
             await UserPermission.filter(id=existing.id).using_db(conn).delete()
         if granted == (existing is None):
-            await epoch.bump(conn)
             await events.record(
                 conn,
                 actor,
-                "PERMISSION_GRANTED" if granted else "PERMISSION_REVOKED",
+                AuditAction.PERMISSION_GRANTED if granted else AuditAction.PERMISSION_REVOKED,
                 "User",
                 user.public_id,
                 {"permission": permission},
             )
-    epoch.clear_local()
     return user

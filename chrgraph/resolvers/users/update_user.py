@@ -1,5 +1,7 @@
 """updateUser: profile fields, classification, billing number, locum details and
-end of training, with the same validation as inviting."""
+end of training, with the same validation as inviting. Nobody changes its own
+classification, license or end of training this way, and only the owner the owner's
+profile (`power`)."""
 
 from __future__ import annotations
 
@@ -7,12 +9,14 @@ from dataclasses import replace
 from typing import Any
 
 from chrgraph.audit import events
+from chrgraph.audit.actions import AuditAction
 from chrgraph.auth.principals import Actor
 from chrgraph.db.models import LicenseChangeKind, Organization, UserType
 from chrgraph.db.transactions import atomic
 from chrgraph.resolvers.errors import ErrorCode, OperationFailed, fail
 from chrgraph.resolvers.licensing.changes import change_license
 from chrgraph.resolvers.users.lookup import get_user
+from chrgraph.resolvers.users.power import check_user_update
 from chrgraph.resolvers.users.profile import (
     Profile,
     apply_profile,
@@ -34,6 +38,7 @@ UPDATABLE = {
     "expected_end_of_training",
     "locum",
 }
+REVOKING = frozenset({"classification", "expected_end_of_training"})
 
 
 async def update_user(actor: Actor, user_id: int, changes: dict[str, Any]):
@@ -42,10 +47,16 @@ async def update_user(actor: Actor, user_id: int, changes: dict[str, Any]):
     if unknown:
         raise fail(ErrorCode.INVALID_INPUT, f"Cannot change {', '.join(sorted(unknown))}.")
     org = await Organization.get(id=actor.organization_id)
-    async with atomic() as conn:
+    # A cached session carries whether its user may act, which these decide.
+    async with atomic(revokes_credentials=bool(REVOKING & changes.keys())) as conn:
         user = await get_user(actor, user_id, conn)
         if user.type is UserType.SUPPORT:
             raise fail(ErrorCode.NOT_FOUND, "No such user.", "userId")
+        current = Profile.of(user)
+        changed = {name for name, value in changes.items() if getattr(current, name) != value}
+        if "license" in changes and user.pending_license is not None:
+            changed.add("license")  # it cancels the pending change
+        await check_user_update(actor, user, changed, conn)
         errors = Errors()
         profile = check_profile(errors, org, Profile.of(user).merged(changes))
         # A classification that the current license does not fit is reported on
@@ -59,7 +70,7 @@ async def update_user(actor: Actor, user_id: int, changes: dict[str, Any]):
         delta = events.diff(before, snapshot(user))
         if delta:
             await user.save(using_db=conn)
-            await events.record(conn, actor, "USER_UPDATED", "User", user.public_id, delta)
+            await events.record(conn, actor, AuditAction.USER_UPDATED, "User", user.public_id, delta)
         if (
             profile.license is not None
             and profile.license != user.license

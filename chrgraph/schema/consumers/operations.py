@@ -19,6 +19,7 @@ from chrgraph.schema.errors import UserError, bad_user_input
 from chrgraph.schema.payloads import perform, refers_to
 from chrgraph.schema.permissions import CanManageApiConsumers, CanViewApiLogs
 from chrgraph.schema.relay import Connection, paginate, parse_global_id
+from chrgraph.schema.users.types import Permission
 
 
 async def _issuer(info: strawberry.Info, consumer_id: relay.GlobalID) -> str:
@@ -151,6 +152,23 @@ class SetApiConsumerCostBudgetPayload:
     errors: list[UserError] = strawberry.field(description="Why nothing was written.")
 
 
+@strawberry.input(description="Narrow what an API consumer may do and grant, or give it its default set back.")
+class SetApiConsumerPermissionsInput:
+    consumer_id: relay.GlobalID = strawberry.field(description="The consumer.", metadata=refers_to("ApiConsumer"))
+    permissions: list[Permission] | None = strawberry.field(
+        description=(
+            "The permissions it holds from now on (an empty list: none); never MANAGE_API_CONSUMERS "
+            "(PERMISSION_NOT_GRANTABLE). Null: the default, every permission but MANAGE_API_CONSUMERS."
+        )
+    )
+
+
+@strawberry.type(description="The result of setApiConsumerPermissions.")
+class SetApiConsumerPermissionsPayload:
+    api_consumer: ApiConsumer | None = strawberry.field(description="The consumer.")
+    errors: list[UserError] = strawberry.field(description="Why nothing was written.")
+
+
 @strawberry.input(description="Narrow `apiLogs`.")
 class ApiLogFilter:
     consumer_id: relay.GlobalID | None = strawberry.field(default=None, description="Only this consumer.")
@@ -250,3 +268,16 @@ class ConsumersMutation:
     ) -> SetApiConsumerCostBudgetPayload | None:
         operation = _by_issuer(info.context.actor, manage.set_api_consumer_cost_budget)
         return await perform(SetApiConsumerCostBudgetPayload, operation, input, api_consumer=ApiConsumer.from_model)
+
+    @strawberry.mutation(
+        description=(
+            "Set what a consumer may do and grant: its next request is held to it (in every server process "
+            "within a second). Errors: NOT_FOUND, PERMISSION_NOT_GRANTABLE."
+        ),
+        permission_classes=[CanManageApiConsumers],
+    )
+    async def set_api_consumer_permissions(
+        self, info: strawberry.Info, input: SetApiConsumerPermissionsInput
+    ) -> SetApiConsumerPermissionsPayload | None:
+        operation = _by_issuer(info.context.actor, manage.set_api_consumer_permissions)
+        return await perform(SetApiConsumerPermissionsPayload, operation, input, api_consumer=ApiConsumer.from_model)

@@ -7,6 +7,8 @@ from strawberry import relay
 
 from chrgraph.db.models import ApiConsumer as ApiConsumerModel
 from chrgraph.db.models import ApiConsumerKey as KeyModel
+from chrgraph.resolvers.consumers.manage import consumer_held
+from chrgraph.schema.users.types import Permission
 
 
 @strawberry.type(description="A public key an API consumer signs its tokens with.")
@@ -40,10 +42,16 @@ class ApiConsumer(relay.Node):
     cost_budget_per_minute: int | None = strawberry.field(
         description="Objects its documents may ask for per minute, set by support; null: the server's default."
     )
+    permissions: list[Permission] = strawberry.field(
+        description=(
+            "What it may do and grant: every permission but MANAGE_API_CONSUMERS unless support narrowed it "
+            "(setApiConsumerPermissions)."
+        )
+    )
 
     @strawberry.field(description="Its public keys, revoked ones included.")
     async def keys(self, info: strawberry.Info) -> list[ApiConsumerKey]:
-        rows = await info.context.loaders["keys_by_consumer"].load(self.id)
+        rows = await info.context.loaders.api_consumer_keys_by_consumer_id.load(self.id)
         return [ApiConsumerKey.from_model(r) for r in rows]
 
     @classmethod
@@ -57,4 +65,5 @@ class ApiConsumer(relay.Node):
             last_used_at=row.last_used_at,
             created_at=row.created_at,
             cost_budget_per_minute=row.cost_budget_per_minute,
+            permissions=consumer_held(row),
         )

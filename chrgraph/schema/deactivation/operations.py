@@ -40,13 +40,25 @@ def _all(items: list, convert) -> Connection:
 
 @strawberry.type(description="What deactivating a user affects (the Member Deactivation window).")
 class DeactivationPreview:
-    user: User = strawberry.field(description="The user.")
-    future_appointments: Connection[Appointment] = strawberry.field(description="Starting after now.")
-    recurring_questionnaires: Connection[Questionnaire] = strawberry.field(description="Recurring scheduled.")
-    sent_questionnaires: Connection[Questionnaire] = strawberry.field(description="Sent, still active.")
-    inbox_messages: Connection[InboxMessage] = strawberry.field(description="Visible messages, snoozed included.")
-    lab_integrations: Connection[LabIntegration] = strawberry.field(description="Backed by the user (main first).")
-    md_billing_connection: MdBillingConnection | None = strawberry.field(description="Its MDBilling connection.")
+    user: User | None = strawberry.field(description="The user (null without VIEW_USERS).")
+    future_appointments: Connection[Appointment] | None = strawberry.field(
+        description="Starting after now (null without MANAGE_SCHEDULE)."
+    )
+    recurring_questionnaires: Connection[Questionnaire] | None = strawberry.field(
+        description="Recurring scheduled (null without MANAGE_SCHEDULE)."
+    )
+    sent_questionnaires: Connection[Questionnaire] | None = strawberry.field(
+        description="Sent, still active (null without MANAGE_SCHEDULE)."
+    )
+    inbox_messages: Connection[InboxMessage] | None = strawberry.field(
+        description="Visible messages, snoozed included (null without MANAGE_SCHEDULE)."
+    )
+    lab_integrations: Connection[LabIntegration] | None = strawberry.field(
+        description="Backed by the user, main first (null without MANAGE_SCHEDULE)."
+    )
+    md_billing_connection: MdBillingConnection | None = strawberry.field(
+        description="Its MDBilling connection (null without MANAGE_SCHEDULE)."
+    )
 
 
 @strawberry.enum(description="What happens to a kind of work.")

@@ -45,11 +45,13 @@ class LicenseInfo:
     classification: Classification | None = strawberry.field(description="The classification it fits.")
     rank: int = strawberry.field(description="Higher ranks are higher tiers.")
     features: list[Feature] = strawberry.field(description="What it includes.")
+    display_name: str = strawberry.field(description='Its name as the clinic\'s screens show it ("CHR Lite + VV").')
+    description: str = strawberry.field(description="What it is, in one line.")
 
 
 @strawberry.type(description="Whether a user's license includes a feature, and if not, how to get it.")
 class FeatureAccess:
-    user: User = strawberry.field(description="The user.")
+    user: User | None = strawberry.field(description="The user (null without VIEW_USERS, unless yourself).")
     feature: Feature = strawberry.field(description="The feature.")
     license: License | None = strawberry.field(description="The license access uses now.")
     included: bool = strawberry.field(description="Whether the user may use the feature now.")
@@ -60,7 +62,7 @@ class FeatureAccess:
 
 @strawberry.type(description="A mapping proposal or an automatic license awaiting review.")
 class UnmappedUser:
-    user: User = strawberry.field(description="The user.")
+    user: User | None = strawberry.field(description="The user (null without VIEW_USERS).")
     reason: str = strawberry.field(description="Why an admin must decide.")
     proposed_license: License | None = strawberry.field(description="What the rules propose.")
     confidence: float | None = strawberry.field(description="0 to 1.")
@@ -91,7 +93,7 @@ class LicenseUpgradeRequest(relay.Node):
 
     @strawberry.field(description="Who asked.")
     async def user(self, info: strawberry.Info) -> User | None:
-        row = await info.context.loaders["user"].load(self.user_id)
+        row = await info.context.loaders.user_by_id.load(self.user_id)
         return User.from_model(row) if row else None
 
     @classmethod
@@ -115,7 +117,7 @@ class BillingLine:
     label: str = strawberry.field(description="The license name, or UNLICENSED.")
     billed: bool = strawberry.field(description="UNLICENSED users are listed, never billed.")
     count: int = strawberry.field(description="How many users.")
-    users: list[User] = strawberry.field(description="Who.")
+    users: list[User] | None = strawberry.field(description="Who (null without VIEW_USERS).")
 
 
 @strawberry.type(description="The next month's statement as pending changes make it.")
@@ -210,9 +212,11 @@ class UpgradeOwnLicensePayload:
     errors: list[UserError] = strawberry.field(description="Why nothing was written.")
 
 
-@strawberry.input(description="Ask for a higher license.")
+@strawberry.input(description="Ask for a higher license; everyone who may decide is mailed.")
 class RequestLicenseUpgradeInput:
-    license: License = strawberry.field(description="What you need.")
+    license: License = strawberry.field(
+        description="What you need: a license that fits you, ranked higher than the one you have."
+    )
     reason: str | None = strawberry.field(default=None, description="Why.")
 
 
@@ -263,6 +267,8 @@ class LicensingQuery:
                 classification=i.classification,
                 rank=i.rank,
                 features=sorted(i.features, key=list(DomainFeature).index),
+                display_name=i.display_name,
+                description=i.description,
             )
             for i in CATALOG.values()
         ]

@@ -10,7 +10,7 @@ import strawberry
 from chrgraph.resolvers.organizations.update_organization import update_organization
 from chrgraph.schema.errors import UserError
 from chrgraph.schema.organizations.types import Contract, Organization
-from chrgraph.schema.payloads import perform, public_names
+from chrgraph.schema.payloads import perform
 from chrgraph.schema.permissions import CanManageApiConsumers
 
 
@@ -35,16 +35,11 @@ class UpdateOrganizationPayload:
     errors: list[UserError] = strawberry.field(description="Why nothing was written.")
 
 
-def _update_organization(actor, **settings):
-    # The operation names settings as the CLI and the audit log do (camelCase).
-    return update_organization(actor, public_names(settings))
-
-
 @strawberry.type
 class OrganizationMutation:
     @strawberry.mutation(description="Change the organization's settings.", permission_classes=[CanManageApiConsumers])
     async def update_organization(
         self, info: strawberry.Info, input: UpdateOrganizationInput
     ) -> UpdateOrganizationPayload | None:
-        operation = partial(_update_organization, info.context.actor)
+        operation = partial(update_organization, info.context.actor)
         return await perform(UpdateOrganizationPayload, operation, input, organization=Organization.from_model)

@@ -7,6 +7,7 @@ from strawberry import relay
 
 from chrgraph.db.models import Contract as DomainContract
 from chrgraph.db.models import Organization as OrganizationModel
+from chrgraph.schema.users.types import User
 
 # strawberry.enum registers the domain enum in place and returns it; the plain alias
 # below each call is what type checkers read as a type.
@@ -18,6 +19,7 @@ Contract = DomainContract
 class Organization(relay.Node):
     id: strawberry.Private[int]  # the database key, never shown
     public_id: relay.NodeID[str]
+    owner_user_id: strawberry.Private[int | None]
     name: str = strawberry.field(description="Display name.")
     domain: str = strawberry.field(description="Unique slug of the CHR domain.")
     contract: Contract = strawberry.field(description="STANDARD contracts are under license management.")
@@ -30,11 +32,19 @@ class Organization(relay.Node):
         description="From this date unlicensed users get a license automatically."
     )
 
+    @strawberry.field(description="The user who owns the organization (null without VIEW_USERS, unless it is you).")
+    async def owner(self, info: strawberry.Info) -> User | None:
+        if self.owner_user_id is None:
+            return None
+        row = await info.context.loaders.user_by_id.load(self.owner_user_id)
+        return User.from_model(row) if row else None
+
     @classmethod
     def from_model(cls, org: OrganizationModel) -> Organization:
         return cls(
             id=org.id,
             public_id=org.public_id,
+            owner_user_id=org.owner_user_id,
             name=org.name,
             domain=org.domain,
             contract=org.contract,

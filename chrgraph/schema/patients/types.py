@@ -22,7 +22,7 @@ class IdentifierType(relay.Node):
 
 @strawberry.type(description="A patient's identifier of one type.")
 class PatientIdentifierValue:
-    type: IdentifierType = strawberry.field(description="Its type.")
+    type: IdentifierType | None = strawberry.field(description="Its type (null without MANAGE_PATIENTS).")
     value: str = strawberry.field(description="The identifier.")
 
 
@@ -41,7 +41,7 @@ class Patient(relay.Node):
 
     @strawberry.field(description="Identifiers of the organization's own types.")
     async def identifiers(self, info: strawberry.Info) -> list[PatientIdentifierValue]:
-        rows = await info.context.loaders["identifiers_by_patient"].load(self.id)
+        rows = await info.context.loaders.identifiers_by_patient_id.load(self.id)
         return [PatientIdentifierValue(type=IdentifierType.from_model(t), value=v) for t, v in rows]
 
     @classmethod

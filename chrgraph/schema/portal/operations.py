@@ -18,7 +18,7 @@ from chrgraph.schema.audit.types import AuditEvent
 from chrgraph.schema.errors import UserError
 from chrgraph.schema.organizations.types import Organization
 from chrgraph.schema.patients.types import Patient
-from chrgraph.schema.payloads import perform, public_names, refers_to
+from chrgraph.schema.payloads import perform, refers_to
 from chrgraph.schema.permissions import CanManagePatients, CanManagePortal, OwnerOrSupport
 from chrgraph.schema.relay import Connection, paginate
 from chrgraph.schema.scheduling.types import AppointmentStatus
@@ -71,7 +71,7 @@ async def _settings(organization_id: int) -> PortalSettings:
     row, image = view.settings, view.background
     return PortalSettings(
         portal_enabled=view.organization.portal_enabled,
-        **{attr: getattr(row, attr) for attr in ops.BOOLEAN_SETTINGS.values()},
+        **{attr: getattr(row, attr) for attr in ops.BOOLEAN_SETTINGS},
         otp_timeout_minutes=row.otp_timeout_minutes,
         hidden_appointment_statuses=view.hidden_statuses,
         notification_login=row.notification_login,
@@ -194,8 +194,7 @@ async def _read_upload(file) -> bytes:
 def _update_portal_settings(actor, **settings):
     if settings.get("hidden_appointment_statuses"):
         settings["hidden_appointment_statuses"] = [s.value for s in settings["hidden_appointment_statuses"]]
-    # The operation names settings as the audit log does (camelCase).
-    return ops.update_portal_settings(actor, public_names(settings))
+    return ops.update_portal_settings(actor, **settings)
 
 
 def _upload_background_image(actor):

@@ -32,14 +32,14 @@ QuestionnaireStatus = DomainQuestionnaireStatus
 async def _user(info: strawberry.Info, pk: int | None) -> User | None:
     if pk is None:
         return None
-    row = await info.context.loaders["user"].load(pk)
+    row = await info.context.loaders.user_by_id.load(pk)
     return User.from_model(row) if row else None
 
 
 async def _patient(info: strawberry.Info, pk: int | None) -> Patient | None:
     if pk is None:
         return None
-    row = await info.context.loaders["patient"].load(pk)
+    row = await info.context.loaders.patient_by_id.load(pk)
     return Patient.from_model(row) if row else None
 
 
@@ -137,9 +137,9 @@ class Appointment(relay.Node):
             return self.preloaded.patients.get(self.patient_id)
         return _patient(info, self.patient_id)  # type: ignore[return-value]  # an awaitable, awaited
 
-    @strawberry.field(description="Questionnaires attached to it.")
-    async def questionnaires(self, info: strawberry.Info) -> list[Questionnaire]:
-        rows = await info.context.loaders["questionnaires_by_appointment"].load(self.id)
+    @strawberry.field(description="Questionnaires attached to it (null without MANAGE_SCHEDULE).")
+    async def questionnaires(self, info: strawberry.Info) -> list[Questionnaire] | None:
+        rows = await info.context.loaders.questionnaires_by_appointment_id.load(self.id)
         return [Questionnaire.from_model(r) for r in rows]
 
     @classmethod

@@ -204,13 +204,31 @@ class UpdateRoleInput:
     role_id: relay.GlobalID = strawberry.field(description="The role.", metadata=refers_to("Role"))
     name: str | None = strawberry.field(default=None, description="New name.")
     description: str | None = strawberry.field(default=None, description="New description.")
-    permissions: list[Permission] | None = strawberry.field(default=None, description="All its permissions.")
+    permissions: list[Permission] | None = strawberry.field(
+        default=None, description="All its permissions; new ones must be yours to grant."
+    )
+    password: str | None = strawberry.field(
+        default=None, description="Sessions re-enter their password to change the permissions."
+    )
 
 
 @strawberry.type(description="The result of updateRole.")
 class UpdateRolePayload:
     role: Role | None = strawberry.field(description="The role.")
     errors: list[UserError] = strawberry.field(description="Why nothing was written.")
+
+
+@strawberry.input(description="Delete a custom role that no user holds.")
+class DeleteRoleInput:
+    role_id: relay.GlobalID = strawberry.field(description="The role.", metadata=refers_to("Role"))
+
+
+@strawberry.type(description="The result of deleteRole.")
+class DeleteRolePayload:
+    deleted_role_id: relay.GlobalID | None = strawberry.field(description="The id the deleted role had.")
+    errors: list[UserError] = strawberry.field(
+        description="Why nothing was written (ROLE_IN_USE while a user holds it; built-in roles stay)."
+    )
 
 
 @strawberry.input(description="Make another active Staff member or Practitioner the owner.")
@@ -245,6 +263,10 @@ def _user(result) -> User:
 
 def _first_user(result) -> User:
     return User.from_model(result[0])
+
+
+def _role_global_id(role_id: int) -> relay.GlobalID:
+    return relay.GlobalID("Role", str(role_id))
 
 
 @strawberry.type
@@ -319,6 +341,11 @@ class UsersMutation:
     async def update_role(self, info: strawberry.Info, input: UpdateRoleInput) -> UpdateRolePayload | None:
         operation = partial(role_ops.update_role, info.context.actor)
         return await perform(UpdateRolePayload, operation, input, role=Role.from_model)
+
+    @strawberry.mutation(description="Delete a custom role no user holds.", permission_classes=[CanEditRoles])
+    async def delete_role(self, info: strawberry.Info, input: DeleteRoleInput) -> DeleteRolePayload | None:
+        operation = partial(role_ops.delete_role, info.context.actor)
+        return await perform(DeleteRolePayload, operation, input, deleted_role_id=_role_global_id)
 
     @strawberry.mutation(description="Hand the organization to another user.", permission_classes=[OwnerOnly])
     async def transfer_ownership(

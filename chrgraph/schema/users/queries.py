@@ -21,6 +21,7 @@ from chrgraph.schema.users.types import (
     User,
     UserStatus,
     UserType,
+    organization_owner_id,
     preload_access,
 )
 
@@ -91,7 +92,8 @@ class UsersQuery:
             counted=selects(info, "totalCount", "pageInfo"),
         )
         if selects(info, "roles", "permissions", "extraPermissions"):
-            await preload_access([e.node for e in page.edges])
+            owner_id = await organization_owner_id(info) if selects(info, "permissions") else None
+            await preload_access([e.node for e in page.edges], owner_id)
         return page
 
     @strawberry.field(

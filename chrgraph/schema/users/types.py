@@ -7,6 +7,7 @@ from types import SimpleNamespace
 import strawberry
 from strawberry import relay
 
+from chrgraph.auth.permissions import ALL_BUT_SUPPORT
 from chrgraph.db.models import Classification as DomainClassification
 from chrgraph.db.models import License as DomainLicense
 from chrgraph.db.models import LicenseChangeKind as DomainLicenseChangeKind
@@ -92,6 +93,20 @@ USER_COLUMNS = (
 )
 
 
+# What the owner holds, whatever its roles: every permission but the support account's.
+OWNER_PERMISSIONS: list[DomainPermission] = sorted(ALL_BUT_SUPPORT)
+
+
+async def organization_owner_id(info: strawberry.Info) -> int | None:
+    """The caller's organization's owner: the caller itself when it is the owner (no
+    statement), else the organization the request loads at most once."""
+    principal = info.context.principal
+    if principal.is_owner:
+        return principal.user_id
+    org = await info.context.loaders.organization_by_id.load(principal.organization_id)
+    return org.owner_user_id if org is not None else None
+
+
 @dataclass
 class UserAccess:
     """Roles (with their permissions) and extra permissions of a whole page of users,
@@ -100,10 +115,13 @@ class UserAccess:
     roles: dict[int, list[Role]] = field(default_factory=dict)
     extras: dict[int, list] = field(default_factory=dict)
     # Effective permissions per (roles, extras) combination: users holding the same roles
-    # share one list, which the executor then serializes once (schema/execution.py).
+    # share one list, which the executor then serializes once (graphql_engine/executor.py).
     combined: dict[tuple, list] = field(default_factory=dict)
+    owner_id: int | None = None
 
     def permissions_of(self, user_id: int) -> list:
+        if user_id == self.owner_id:
+            return OWNER_PERMISSIONS
         roles = self.roles.get(user_id, [])
         extras = self.extras.get(user_id, [])
         key = (tuple(role.id for role in roles), tuple(extras))
@@ -114,7 +132,7 @@ class UserAccess:
         return found
 
 
-async def preload_access(users: list[User]) -> None:
+async def preload_access(users: list[User], owner_id: int | None) -> None:
     ids = [u.id for u in users]
     if not ids:
         return
@@ -124,7 +142,7 @@ async def preload_access(users: list[User]) -> None:
         role = Role.from_model(row)
         role.preloaded_permissions = sorted(rows.permissions_of_roles.get(row.id, []))
         roles[row.id] = role
-    access = UserAccess()
+    access = UserAccess(owner_id=owner_id)
     for user_id, role_id in rows.links:
         access.roles.setdefault(user_id, []).append(roles[role_id])
     for user_id, permission in rows.extras:
@@ -143,7 +161,7 @@ class LocumDetails:
     async def practitioner(self, info: strawberry.Info) -> User | None:
         if self.practitioner_id is None:
             return None
-        row = await info.context.loaders["user"].load(self.practitioner_id)
+        row = await info.context.loaders.user_by_id.load(self.practitioner_id)
         return User.from_model(row) if row else None
 
 
@@ -164,11 +182,11 @@ class Role(relay.Node):
         return self._load_permissions(info)  # type: ignore[return-value]  # an awaitable: graphql-core awaits it
 
     async def _load_permissions(self, info: strawberry.Info) -> list[Permission]:
-        return sorted(await info.context.loaders["role_permissions"].load(self.id))
+        return sorted(await info.context.loaders.permissions_by_role_id.load(self.id))
 
-    @strawberry.field(description="Invited and active users holding the role.")
-    async def members(self, info: strawberry.Info) -> list[User]:
-        return [User.from_model(u) for u in await info.context.loaders["role_members"].load(self.id)]
+    @strawberry.field(description="Invited and active users holding the role (null without VIEW_USERS).")
+    async def members(self, info: strawberry.Info) -> list[User] | None:
+        return [User.from_model(u) for u in await info.context.loaders.members_by_role_id.load(self.id)]
 
     @classmethod
     def from_model(cls, row: RoleModel) -> Role:
@@ -202,7 +220,7 @@ class User(relay.Node):
     deactivated_at: datetime.datetime | None = strawberry.field(description="When deactivated.")
 
     async def _today(self, info: strawberry.Info) -> datetime.date:
-        org = await info.context.loaders["organization"].load(self.organization_id)
+        org = await info.context.loaders.organization_by_id.load(self.organization_id)
         return local_date(datetime.datetime.now(datetime.UTC), org.time_zone)
 
     @strawberry.field(description="The license access uses now.")
@@ -235,19 +253,19 @@ class User(relay.Node):
 
     @strawberry.field(description="Every license change, newest first.")
     async def license_history(self, info: strawberry.Info) -> list[LicenseChange]:
-        rows = await info.context.loaders["license_changes"].load(self.id)
+        rows = await info.context.loaders.license_changes_by_user_id.load(self.id)
         return [LicenseChange.from_model(r) for r in rows]
 
     preloaded: strawberry.Private[UserAccess | None] = None
 
-    @strawberry.field(description="Roles held.")
-    def roles(self, info: strawberry.Info) -> list[Role]:
+    @strawberry.field(description="Roles held (null without VIEW_USERS).")
+    def roles(self, info: strawberry.Info) -> list[Role] | None:
         if self.preloaded is not None:
             return self.preloaded.roles.get(self.id, [])
         return self._load_roles(info)  # type: ignore[return-value]  # an awaitable: graphql-core awaits it
 
-    async def _load_roles(self, info: strawberry.Info) -> list[Role]:
-        return [Role.from_model(r) for r in await info.context.loaders["roles_by_user"].load(self.id)]
+    async def _load_roles(self, info: strawberry.Info) -> list[Role] | None:
+        return [Role.from_model(r) for r in await info.context.loaders.roles_by_user_id.load(self.id)]
 
     @strawberry.field(description="Individual permissions granted beyond the roles.")
     def extra_permissions(self, info: strawberry.Info) -> list[Permission]:
@@ -256,23 +274,27 @@ class User(relay.Node):
         return self._load_extra_permissions(info)  # type: ignore[return-value]  # an awaitable, awaited
 
     async def _load_extra_permissions(self, info: strawberry.Info) -> list[Permission]:
-        return sorted(await info.context.loaders["extra_permissions"].load(self.id))
+        return sorted(await info.context.loaders.extra_permissions_by_user_id.load(self.id))
 
-    @strawberry.field(description="Every permission the user holds (roles and extras).")
+    @strawberry.field(
+        description="Every permission the user holds (roles and extras); the owner holds all but MANAGE_API_CONSUMERS."
+    )
     def permissions(self, info: strawberry.Info) -> list[Permission]:
         if self.preloaded is not None:
             return self.preloaded.permissions_of(self.id)
         return self._load_permissions(info)  # type: ignore[return-value]  # an awaitable, awaited
 
     async def _load_permissions(self, info: strawberry.Info) -> list[Permission]:
-        roles = await info.context.loaders["roles_by_user"].load(self.id)
-        from_roles = [await info.context.loaders["role_permissions"].load(r.id) for r in roles]
-        extras = await info.context.loaders["extra_permissions"].load(self.id)
+        if await organization_owner_id(info) == self.id:
+            return OWNER_PERMISSIONS
+        roles = await info.context.loaders.roles_by_user_id.load(self.id)
+        from_roles = [await info.context.loaders.permissions_by_role_id.load(r.id) for r in roles]
+        extras = await info.context.loaders.extra_permissions_by_user_id.load(self.id)
         return sorted({p for perms in from_roles for p in perms} | set(extras))
 
     @strawberry.field(description="Whether the user owns the organization.")
     async def is_owner(self, info: strawberry.Info) -> bool:
-        org = await info.context.loaders["organization"].load(self.organization_id)
+        org = await info.context.loaders.organization_by_id.load(self.organization_id)
         return org.owner_user_id == self.id
 
     @classmethod

@@ -7,7 +7,9 @@ mutation over GET (405), a document that does not parse, validate or fit the lim
 We parse, validate and measure documents ourselves (bounded LRU caches, keyed by the
 document text) so that each failure gets its own HTTP status and code, then run the
 operation with graphql-core's `execute` on strawberry's schema, as strawberry itself
-does. Unexpected exceptions are masked with the request id; the details go to the log."""
+does (`chrgraph.graphql_engine`, with or without its fast paths); strawberry's schema
+extensions therefore never run here, and a schema that has one is refused at start.
+Unexpected exceptions are masked with the request id; the details go to the log."""
 
 from __future__ import annotations
 
@@ -26,32 +28,31 @@ from graphql import (
     GraphQLError,
     OperationDefinitionNode,
     OperationType,
-    execute,
     parse,
     validate,
 )
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
+from starlette.types import Receive, Scope, Send
+from strawberry import Schema
 from strawberry.exceptions import StrawberryInputCoercionError
-from strawberry.execution import optimized_is_awaitable
 from strawberry.http.ides import get_graphql_ide_html
-from strawberry.schema._graphql_core import execution_context_class_kwargs
 
-from chrgraph.audit.api_log import GRAPHQL_REQUEST
 from chrgraph.auth.errors import AuthError, AuthReason
-from chrgraph.auth.middleware import PRINCIPAL, send_unauthorized
-from chrgraph.auth.principals import PrincipalKind
+from chrgraph.auth.principals import Principal, PrincipalKind
 from chrgraph.budget import Charge, CostBudgets
 from chrgraph.context import Context
-from chrgraph.responses import error_body, header, send_json
-from chrgraph.schema import schema
-from chrgraph.schema.execution import Executor
+from chrgraph.graphql_engine import check_extensions, core_schema, execute
+from chrgraph.http.answers import error_body, send_json
+from chrgraph.http.auth import send_unauthorized
+from chrgraph.http.scope import BODY, GRAPHQL_REQUEST, PRINCIPAL, REQUEST_ID, header
+from chrgraph.schema import schema as default_schema
 from chrgraph.schema.limits import CostRules, Measured, measure
 from chrgraph.schema.loaders import make_loaders
+from chrgraph.schema.permissions import public_mutations
 from chrgraph.settings import Settings
 from chrgraph.telemetry import describe_principal, log, tracer
 
-PUBLIC_MUTATIONS = {"login", "acceptInvitation"}
 _SUGGESTION = re.compile(r"\s*Did you mean .*\?$")
 
 
@@ -90,9 +91,10 @@ class Planned:
 
 
 class DocumentCache:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, schema: Schema) -> None:
         self.settings = settings
-        self.rules = CostRules(schema._schema, settings.default_page_size, settings.max_page_size)
+        self.core = core_schema(schema)
+        self.rules = CostRules(self.core, settings.default_page_size, settings.max_page_size)
         self.prepare = lru_cache(maxsize=settings.parser_cache_size)(self._prepare)
         self.parse = lru_cache(maxsize=settings.parser_cache_size)(self._parse)
 
@@ -130,7 +132,7 @@ class DocumentCache:
                 [f"The document has {directives} directives; at most {self.settings.max_directives}."],
             )
         most = self.settings.max_validation_errors
-        errors = validate(schema._schema, document, max_errors=most, hide_suggestions=True)
+        errors = validate(self.core, document, max_errors=most, hide_suggestions=True)
         if any(e.message == "Validation aborted." for e in errors):
             # graphql-core gave up: its field-comparison budget ran out (field duplication)
             # or validation recursed too deep. That is the document's cost, not a mistake.
@@ -163,12 +165,12 @@ class DocumentCache:
         return Prepared(document, measured)
 
 
-async def _multipart_upload(scope) -> tuple[GraphQLRequest, GraphQLRequest, Any]:
+async def _multipart_upload(scope: Scope) -> tuple[GraphQLRequest, GraphQLRequest, Any]:
     """The GraphQL multipart request spec: `operations`, `map`, then the files, which
     replace the variables the map names. Anything else is 400 BAD_REQUEST.
     Returns the request to run (the files in place), the request as sent (files as
     null: what the API log keeps) and the form, to be closed once the request ran."""
-    body = scope.get("chrgraph.body", b"")
+    body = scope.get(BODY, b"")
     delivered = False
 
     async def replay():
@@ -274,12 +276,16 @@ def _request_from(data: Any) -> GraphQLRequest:
 
 
 class GraphQLEndpoint:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, schema: Schema = default_schema) -> None:
+        check_extensions(schema)  # an extension this endpoint would skip fails here, at start
         self.settings = settings
-        self.documents = DocumentCache(settings)
+        self.schema = schema
+        # Mutations an anonymous caller may send: those whose permission class is `Public`.
+        self.public_mutations = public_mutations(schema)
+        self.documents = DocumentCache(settings, schema)
         self.budgets = CostBudgets(settings.redis_url)
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         method = scope["method"]
         if method == "GET" and self._wants_ide(scope):
             await self._send_ide(send)
@@ -316,7 +322,7 @@ class GraphQLEndpoint:
             await send_json(send, refused.status, body, refused.headers)
             return
         context = Context(
-            request_id=scope.get("chrgraph.request_id", ""),
+            request_id=scope.get(REQUEST_ID, ""),
             principal=principal,
             settings=self.settings,
             loaders=make_loaders(),
@@ -340,7 +346,7 @@ class GraphQLEndpoint:
             result["extensions"] = {"cost": {**report, "requested": p.cost}}
         await send_json(send, 200, results if batched else results[0])
 
-    async def _charge(self, principal, cost: int) -> Charge:
+    async def _charge(self, principal: Principal | None, cost: int) -> Charge:
         """An API consumer pays for the document from its budget per minute; others
         (sessions, the support account, anonymous mutations) are only told the cost."""
         if principal is None or principal.kind is not PrincipalKind.CONSUMER or principal.issuer is None:
@@ -360,11 +366,11 @@ class GraphQLEndpoint:
             )
         return charge
 
-    def _wants_ide(self, scope) -> bool:
+    def _wants_ide(self, scope: Scope) -> bool:
         accept = header(scope, b"accept") or ""
         return self.settings.graphiql and "text/html" in accept and b"query=" not in scope.get("query_string", b"")
 
-    async def _send_ide(self, send) -> None:
+    async def _send_ide(self, send: Send) -> None:
         html = get_graphql_ide_html("graphiql").encode()
         await send(
             {
@@ -378,7 +384,7 @@ class GraphQLEndpoint:
         )
         await send({"type": "http.response.body", "body": html})
 
-    async def _read(self, scope) -> tuple[list[GraphQLRequest], list[GraphQLRequest], bool, Any]:
+    async def _read(self, scope: Scope) -> tuple[list[GraphQLRequest], list[GraphQLRequest], bool, Any]:
         """The requests to run, the requests as sent (they differ for an upload only),
         whether they came as a batch, and an upload's form."""
         if scope["method"] == "GET":
@@ -396,7 +402,7 @@ class GraphQLEndpoint:
             request, sent, form = await _multipart_upload(scope)
             return [request], [sent], False, form
         try:
-            data = orjson.loads(scope.get("chrgraph.body", b""))
+            data = orjson.loads(scope.get(BODY, b""))
         except orjson.JSONDecodeError as exc:
             raise Refused(400, "BAD_REQUEST", ["The body is not valid JSON."]) from exc
         if isinstance(data, list):
@@ -408,7 +414,8 @@ class GraphQLEndpoint:
         return requests, requests, False, None
 
     def _check_anonymous(self, requests: list[GraphQLRequest], batched: bool) -> None:
-        """Anonymous requests: only a single `login` or `acceptInvitation` mutation, nothing else."""
+        """Anonymous requests: a single mutation open to anonymous callers (`login`,
+        `acceptInvitation`), nothing else."""
         if batched:
             raise Refused(401, "UNAUTHENTICATED", [])
         document = self.documents.parse(requests[0].query)
@@ -420,7 +427,7 @@ class GraphQLEndpoint:
             or operation.operation is not OperationType.MUTATION
             or len(operation.selection_set.selections) != 1
             or not isinstance(operation.selection_set.selections[0], FieldNode)
-            or operation.selection_set.selections[0].name.value not in PUBLIC_MUTATIONS
+            or operation.selection_set.selections[0].name.value not in self.public_mutations
         ):
             raise Refused(401, "UNAUTHENTICATED", [])
 
@@ -466,14 +473,11 @@ class GraphQLEndpoint:
             span.set_attribute("graphql.operation.type", operation.operation.value)
             describe_principal(span, context.principal)
             result = execute(
-                schema._schema,
+                self.schema,
                 planned.document,
-                context_value=context,
-                variable_values=request.variables,
+                context=context,
+                variables=request.variables,
                 operation_name=request.operation_name,
-                is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]  # typed bool, not TypeGuard
-                hide_suggestions=True,
-                **execution_context_class_kwargs(Executor),
             )
             if asyncio.iscoroutine(result) or asyncio.isfuture(result):
                 result = await result
@@ -490,7 +494,7 @@ class GraphQLEndpoint:
 _WATCH_AFTER_SECONDS = 0.05
 
 
-async def _unless_client_leaves(work: asyncio.Future, receive) -> list[dict[str, Any]] | None:
+async def _unless_client_leaves(work: asyncio.Future, receive: Receive) -> list[dict[str, Any]] | None:
     """The queries' results, or None when the client disconnected first: the work is
     cancelled then (queries only: nobody would read the answer). The disconnect is
     watched for from 50 ms on."""
@@ -514,7 +518,7 @@ async def _unless_client_leaves(work: asyncio.Future, receive) -> list[dict[str,
             watcher.cancel()
 
 
-async def _disconnected(receive) -> None:
+async def _disconnected(receive: Receive) -> None:
     # The body was read already (the guards); what comes next is the disconnect.
     while (await receive())["type"] != "http.disconnect":
         pass

@@ -4,13 +4,15 @@ request) goes on the scope."""
 
 from __future__ import annotations
 
+from starlette.types import ASGIApp, Receive, Scope, Send
+
 from chrgraph.auth.consumers import looks_like_jwt, verify_consumer_token
 from chrgraph.auth.errors import AuthError, AuthReason
+from chrgraph.auth.principals import Principal
 from chrgraph.auth.sessions import looks_like_session, verify_session_token
-from chrgraph.responses import error_body, header, send_json
+from chrgraph.http.answers import error_body, send_json
+from chrgraph.http.scope import GRAPHQL_PATH, PRINCIPAL, header
 from chrgraph.telemetry import auth_refusals, log
-
-PRINCIPAL = "chrgraph.principal"
 
 
 def unauthorized_headers(reason: AuthReason) -> list[tuple[bytes, bytes]]:
@@ -19,12 +21,12 @@ def unauthorized_headers(reason: AuthReason) -> list[tuple[bytes, bytes]]:
     return [(b"www-authenticate", b'Bearer error="invalid_token"')]
 
 
-async def send_unauthorized(send, error: AuthError) -> None:
+async def send_unauthorized(send: Send, error: AuthError) -> None:
     body = error_body(error.message, "UNAUTHENTICATED", reason=error.reason.value)
     await send_json(send, 401, body, unauthorized_headers(error.reason))
 
 
-async def authenticate(authorization: str):
+async def authenticate(authorization: str) -> Principal:
     scheme, _, value = authorization.partition(" ")
     value = value.strip()
     if scheme.lower() != "bearer" or not value or " " in value:
@@ -37,11 +39,11 @@ async def authenticate(authorization: str):
 
 
 class AuthMiddleware:
-    def __init__(self, app) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http" or scope["path"] != "/graphql":
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != GRAPHQL_PATH:
             await self.app(scope, receive, send)
             return
         authorization = header(scope, b"authorization")

@@ -6,13 +6,16 @@ import logging
 from typing import Any
 
 import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from chrgraph.http.scope import REQUEST_ID
 
 
 def error_body(message: str, code: str, **extensions: Any) -> dict[str, Any]:
     return {"errors": [{"message": message, "extensions": {"code": code, **extensions}}]}
 
 
-async def send_json(send, status: int, body: Any, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+async def send_json(send: Send, status: int, body: Any, headers: list[tuple[bytes, bytes]] | None = None) -> None:
     payload = orjson.dumps(body)
     await send(
         {
@@ -33,26 +36,19 @@ async def send_json(send, status: int, body: Any, headers: list[tuple[bytes, byt
 NO_STORE = (b"cache-control", b"no-store")
 
 
-def header(scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", ()):
-        if key == name:
-            return value.decode("latin-1")
-    return None
-
-
 class ServerErrorAnswer:
     """An exception that escapes (a database down while authenticating, a bug) becomes a
     JSON 500 with the request id, like every other answer, and is logged with its trace;
     it sits inside the API-log middleware, so the consumer's failed request is logged too.
     After the answer started, nothing can be said any more: the exception goes on up."""
 
-    def __init__(self, app) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = False
 
-        async def tracking_send(message) -> None:
+        async def tracking_send(message: Message) -> None:
             nonlocal started
             started = True
             await send(message)
@@ -60,7 +56,7 @@ class ServerErrorAnswer:
         try:
             await self.app(scope, receive, tracking_send)
         except Exception:
-            request_id = scope.get("chrgraph.request_id")
+            request_id = scope.get(REQUEST_ID)
             if started:
                 raise
             logging.getLogger("chrgraph").exception("unhandled error request_id=%s", request_id)

@@ -1,5 +1,8 @@
-"""How chrgraph runs an operation: graphql-core's executor on strawberry's schema, with
-fast paths for what lists are made of (docs/decisions.md, docs/performance.md).
+"""The executor's fast paths: graphql-core's executor on strawberry's schema, with fast
+paths for what lists are made of (docs/decisions.md, docs/performance.md). They reach
+into both libraries' internals (graphql-core's `Executor` methods, strawberry's field
+and resolver objects), so they are installed explicitly (`chrgraph.graphql_engine`)
+and only for the versions named there.
 
 A page of 100 items resolves a few hundred fields, and both libraries pay for each one:
 strawberry wraps every field in its resolver machinery (an `Info`, argument conversion,
@@ -50,6 +53,14 @@ class _Fallback(Exception):
 
 def _root_field_spans(next_, root, info, **kwargs):
     """A child span per root field (argument values are never recorded)."""
+    return _root_field_span(next_, root, info, kwargs)
+
+
+def root_spans_only(next_, root, info, **kwargs):
+    """The same spans as graphql-core middleware on every field (the stock path): a
+    field below the root goes straight to its resolver."""
+    if info.path.prev is not None:
+        return next_(root, info, **kwargs)
     return _root_field_span(next_, root, info, kwargs)
 
 
@@ -255,9 +266,16 @@ def _register_objects(type_: Any) -> None:
         type_ = inner.of_type
 
 
+# id(graphql-core schema) -> the resolvers replaced, to put back (`uninstall`)
+_REPLACED: dict[int, list[tuple[Any, Any]]] = {}
+
+
 def install(schema: Schema) -> None:
-    """Find the plain fields, direct resolvers and leaf lists of the schema once, at import."""
+    """Find the plain fields, direct resolvers and leaf lists of the schema once."""
     core = schema._schema
+    if id(core) in _REPLACED:
+        return
+    replaced = _REPLACED[id(core)] = []
     if schema.exception_handlers or schema.config.default_resolver is not getattr:
         return  # strawberry would wrap resolvers in handlers, or read attributes its own way
     info_class = schema.config.info_class
@@ -267,11 +285,14 @@ def install(schema: Schema) -> None:
         if not isinstance(type_, GraphQLObjectType) or type_.name.startswith("__") or type_ in root_types:
             continue
         for name, field_def in type_.fields.items():
+            if hasattr(field_def.resolve, "read_rule"):
+                continue  # guarded by its type's read rule (schema/reads.py): keep the guard
             field = schema.get_field_for_type(name, type_.name)
             if field is None or field_def.args or type(field).get_result is not StrawberryField.get_result:
                 continue
             leaf, non_null = _leaf(field_def.type)
             if field.is_basic_field:
+                replaced.append((field_def, field_def.resolve))
                 field_def.resolve = _attribute(field.python_name)
                 if leaf is not None:
                     _PLAIN_LEAVES.setdefault(type_, {})[name] = (
@@ -288,6 +309,7 @@ def install(schema: Schema) -> None:
                 if (read := _node_id(getattr(definition, "origin", None), type_.name)) is not None:
                     _PLAIN_LEAVES.setdefault(type_, {})[name] = (read, leaf.coerce_output_value, non_null)
             elif (fast := _fast_resolver(field, info_class)) is not None:
+                replaced.append((field_def, field_def.resolve))
                 field_def.resolve = fast
             _register_objects(field_def.type)
             list_type = field_def.type.of_type if isinstance(field_def.type, GraphQLNonNull) else field_def.type
@@ -295,3 +317,9 @@ def install(schema: Schema) -> None:
                 item, item_non_null = _leaf(list_type.of_type)
                 if item is not None:
                     _LEAF_LISTS[id(field_def.type)] = (item.coerce_output_value, item_non_null)
+
+
+def uninstall(schema: Schema) -> None:
+    """Put strawberry's own resolvers back: the schema answers through the stock path."""
+    for field_def, resolve in reversed(_REPLACED.pop(id(schema._schema), [])):
+        field_def.resolve = resolve

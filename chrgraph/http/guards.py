@@ -4,19 +4,21 @@ multipart (415). The body is read here, once, and left on the scope."""
 
 from __future__ import annotations
 
-from chrgraph.responses import error_body, header, send_json
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from chrgraph.http.answers import error_body, send_json
+from chrgraph.http.scope import BODY, GRAPHQL_PATH, header
 from chrgraph.settings import Settings
 
 JSON_TYPES = ("application/json", "application/graphql-response+json")
-GRAPHQL_PATH = "/graphql"
 
 
 class RequestGuard:
-    def __init__(self, app, settings: Settings) -> None:
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
         self.settings = settings
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != GRAPHQL_PATH:
             await self.app(scope, receive, send)
             return
@@ -56,5 +58,5 @@ class RequestGuard:
                 error_body("Send application/json, or multipart/form-data for uploads.", "UNSUPPORTED_MEDIA_TYPE"),
             )
             return
-        scope["chrgraph.body"] = b"".join(chunks)
+        scope[BODY] = b"".join(chunks)
         await self.app(scope, receive, send)
