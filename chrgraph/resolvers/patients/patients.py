@@ -220,7 +220,9 @@ async def create_identifier_type(actor: Actor, name: str) -> IdentifierType:
         if await actor.data.identifier_types.filter(name=name).using_db(conn).exists():
             raise fail(ErrorCode.INVALID_INPUT, "An identifier type with that name exists.", "name")
         row = await actor.data.create(IdentifierType, name=name, using_db=conn)
-        await events.record(conn, actor, AuditAction.IDENTIFIER_TYPE_CREATED, "IdentifierType", row.public_id, {"name": name})
+        await events.record(
+            conn, actor, AuditAction.IDENTIFIER_TYPE_CREATED, "IdentifierType", row.public_id, {"name": name}
+        )
     return row
 
 

@@ -124,7 +124,9 @@ async def update_portal_settings(actor: Actor, **changes: Any) -> tuple[PortalSe
                 await PortalHiddenStatus.bulk_create(
                     [actor.data.new(PortalHiddenStatus, status=s) for s in hidden], using_db=conn
                 )
-            await events.record(conn, actor, AuditAction.PORTAL_SETTINGS_UPDATED, "PortalSettings", org.public_id, delta)
+            await events.record(
+                conn, actor, AuditAction.PORTAL_SETTINGS_UPDATED, "PortalSettings", org.public_id, delta
+            )
     return row, hidden
 
 

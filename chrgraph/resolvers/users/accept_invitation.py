@@ -56,7 +56,9 @@ async def accept_invitation(
             request_id,
         )
         after = {"status": user.status, "firstName": first_name, "lastName": last_name}
-        await events.record(conn, actor, AuditAction.INVITATION_ACCEPTED, "User", user.public_id, events.diff(before, after))
+        await events.record(
+            conn, actor, AuditAction.INVITATION_ACCEPTED, "User", user.public_id, events.diff(before, after)
+        )
     return user
 
 
