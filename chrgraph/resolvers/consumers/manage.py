@@ -238,7 +238,7 @@ async def set_api_consumer_permissions(
                 actor,
                 AuditAction.API_CONSUMER_PERMISSIONS_SET,
                 "ApiConsumer",
-                consumer.id,
+                consumer.public_id,
                 {
                     "permissions": {
                         "before": sorted(consumer_permissions(before)),

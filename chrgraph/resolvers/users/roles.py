@@ -113,9 +113,9 @@ async def update_role(
     return role
 
 
-async def delete_role(actor: Actor, role_id: int) -> int:
+async def delete_role(actor: Actor, role_id: int) -> str:
     """Remove a custom role that no user holds (deactivated and invited users count);
-    built-in roles stay. Returns the deleted role's id."""
+    built-in roles stay. Returns the deleted role's public id."""
     async with atomic() as conn:
         role = await actor.data.roles.filter(id=role_id).using_db(conn).first()
         if role is None:
@@ -136,10 +136,10 @@ async def delete_role(actor: Actor, role_id: int) -> int:
             actor,
             AuditAction.ROLE_DELETED,
             "Role",
-            role.id,
+            role.public_id,
             {"name": role.name, "description": role.description, "permissions": permissions},
         )
-    return role.id
+    return role.public_id
 
 
 async def assign_roles(actor: Actor, user_id: int, role_ids: list[int], password: str | None):
