@@ -340,7 +340,7 @@ async def update_role_call(w: World) -> Call:
 
 async def delete_role_call(w: World) -> Call:
     role = await create_role(w.cli, unique("Retired"), None, [Permission.VIEW_USERS])
-    return Call("deleteRole", {"roleId": gid("Role", role.id)}, w.owner)
+    return Call("deleteRole", {"roleId": gid(role)}, w.owner)
 
 
 async def transfer_ownership_call(w: World) -> Call:
@@ -409,7 +409,7 @@ async def set_api_consumer_cost_budget_call(w: World) -> Call:
 async def set_api_consumer_permissions_call(w: World) -> Call:
     return Call(
         "setApiConsumerPermissions",
-        {"consumerId": gid("ApiConsumer", await _consumer(w)), "permissions": ["MANAGE_SCHEDULE"]},
+        {"consumerId": await global_id_of("ApiConsumer", await _consumer(w)), "permissions": ["MANAGE_SCHEDULE"]},
         w.support,
     )
 

@@ -163,7 +163,7 @@ async def test_others_request_and_an_admin_decides(clinic):
     held = (await session.gql(REQUEST, {"i": {"license": "CHR_PLUS"}}))["requestLicenseUpgrade"]
     assert held["errors"] == [{"code": "INVALID_INPUT"}]
     other = await practitioner(org, license=License.CHR_LITE)
-    other_session = await session_for(clinic.client, (await User.get(id=pk(other))).email)
+    other_session = await session_for(clinic.client, (await User.get(id=await pk(other))).email)
     asked_again = await other_session.gql(REQUEST, {"i": {"license": "CHR_LITE_VV"}})
     second = asked_again["requestLicenseUpgrade"]["request"]
     declined = await clinic.owner.gql(DECLINE, {"i": {"requestId": second["id"], "reason": "Not now"}})
