@@ -17,7 +17,7 @@ from chrgraph.resolvers.users.accept_invitation import accept_invitation
 from chrgraph.resolvers.users.invite_user import invite_user
 from chrgraph.resolvers.users.ownership import set_support_password
 from chrgraph.resolvers.users.profile import Profile
-from tests.helpers import Vendor, public_pem, rsa_key, unique
+from tests.helpers import Vendor, gid, public_pem, rsa_key, unique
 
 PASSWORD = "correct horse battery staple"
 LOGIN = """
@@ -70,6 +70,7 @@ class Clinic:
     support: Session
     vendor: Vendor
     roles: dict[str, int] = field(default_factory=dict)
+    role_ids: dict[str, str] = field(default_factory=dict)  # global ids, by name
 
     @property
     def domain(self) -> str:
@@ -113,7 +114,9 @@ async def make_clinic(client: httpx.AsyncClient, **org_kw: Any) -> Clinic:
     consumer = await create_api_consumer(
         support_cli_actor(org.id), name=unique("vendor"), public_key=public_pem(key), kid="k1"
     )
-    roles = {r.name: r.id for r in await Role.filter(organization_id=org.id)}
+    stored = await Role.filter(organization_id=org.id)
+    roles = {r.name: r.id for r in stored}
+    role_ids = {r.name: gid(r) for r in stored}
     return Clinic(
         client,
         org,
@@ -121,4 +124,5 @@ async def make_clinic(client: httpx.AsyncClient, **org_kw: Any) -> Clinic:
         await session_for(client, created.support.email),
         Vendor(org, consumer, key, client),
         roles,
+        role_ids,
     )

@@ -13,9 +13,12 @@ from typing import Any
 import httpx
 from joserfc import jwt
 from joserfc.jwk import RSAKey
+from strawberry.relay import from_base64
 
 from chrgraph.auth.principals import support_cli_actor
+from chrgraph.db.keys import node_model
 from chrgraph.db.models import ApiConsumer, Organization
+from chrgraph.db.public_ids import global_id
 from chrgraph.resolvers.consumers.manage import create_api_consumer
 from chrgraph.resolvers.organizations.create_organization import create_organization
 
@@ -35,6 +38,19 @@ def public_pem(key: RSAKey) -> str:
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def gid(row: Any) -> str:
+    """The global id of a stored row (what the API shows for it): its public id."""
+    return global_id(type(row).__name__, row.public_id)
+
+
+async def key_of(global_id_text: str) -> int:
+    """The database key behind a global id the API returned (tests reach rows by key)."""
+    type_name, public_id = from_base64(global_id_text)
+    model = node_model(type_name)
+    assert model is not None, type_name
+    return (await model.get(public_id=public_id)).pk
 
 
 def b64(data: bytes) -> str:

@@ -10,9 +10,8 @@ from chrgraph.resolvers.patients.patients import register_patient
 from chrgraph.resolvers.users.accept_invitation import accept_invitation
 from chrgraph.resolvers.users.invite_user import invite_user
 from chrgraph.resolvers.users.profile import Profile
-from chrgraph.schema.relay import global_id
 from tests.accounts import PASSWORD
-from tests.helpers import unique
+from tests.helpers import gid, unique
 
 
 async def practitioner(org_id: int, *, accept: bool = True, **profile) -> str:
@@ -26,7 +25,7 @@ async def practitioner(org_id: int, *, accept: bool = True, **profile) -> str:
     )
     if accept:
         await accept_invitation(token, PASSWORD, "Dana", "Doc")
-    return global_id("User", user.id)
+    return gid(user)
 
 
 async def patient(org_id: int, **fields) -> str:
@@ -42,7 +41,7 @@ async def patient(org_id: int, **fields) -> str:
         },
         [],
     )
-    return global_id("Patient", row.id)
+    return gid(row)
 
 
 def at(days: int = 1, hour: int = 14, minute: int = 0) -> str:

@@ -27,9 +27,8 @@ from chrgraph.resolvers.users.profile import Locum
 from chrgraph.resolvers.users.roles import set_permission
 from chrgraph.schema import reads, schema
 from chrgraph.schema.permissions import Authenticated, Rule
-from chrgraph.schema.relay import global_id
 from tests.accounts import make_clinic
-from tests.helpers import unique
+from tests.helpers import gid, key_of, unique
 from tests.scheduling_helpers import at, practitioner
 
 # (operation, document, variables builder, consumer, support, owner, permission that grants it)
@@ -325,7 +324,7 @@ async def test_access_table_row(clinic, row):
         granted = await clinic.member()
         await set_permission(
             support_cli_actor(clinic.organization.id),
-            int(from_base64(granted.user_id)[1]),
+            await key_of(granted.user_id),
             permission,
             True,
             None,
@@ -593,7 +592,7 @@ class World:
             for permission in sorted(key):
                 await set_permission(
                     support_cli_actor(self.clinic.organization.id),
-                    int(from_base64(session.user_id)[1]),
+                    await key_of(session.user_id),
                     permission,
                     True,
                     None,
@@ -608,7 +607,7 @@ async def world(client):
     org = clinic.organization.id
     actor = support_cli_actor(org)
     dr_gid = await practitioner(org, license=License.CHR_LITE)
-    dr = int(from_base64(dr_gid)[1])
+    dr = await key_of(dr_gid)
     await practitioner(
         org,
         title="Dr.",
@@ -641,8 +640,9 @@ async def world(client):
     await create_inbox_message(actor, owner_id=dr, sender_id=dr, patient_id=pat.id, subject="Results", body="x")
     await create_lab_integration(actor, name="Lab", backed_by_id=dr)
     await create_mdbilling_connection(actor, user_id=dr, account_number="A-1")
-    await request_license_upgrade(Actor(Principal(PrincipalKind.USER, org, user_id=dr)), License.CHR_PLUS, "Labs")
-    ids = {"appointment": global_id("Appointment", appointment.id), "practitioner": dr_gid}
+    dr_actor = Actor(Principal(PrincipalKind.USER, org, user_id=dr, user_public_id=from_base64(dr_gid)[1]))
+    await request_license_upgrade(dr_actor, License.CHR_PLUS, "Labs")
+    ids = {"appointment": gid(appointment), "practitioner": dr_gid}
     return World(clinic, ids)
 
 
@@ -744,7 +744,7 @@ async def test_a_practitioner_with_only_the_schedule_reads_itself_as_the_practit
     own = await clinic.member(
         type=UserType.PRACTITIONER, classification=Classification.STANDARD, license=License.CHR_PLUS
     )
-    own_pk = int(from_base64(own.user_id)[1])
+    own_pk = await key_of(own.user_id)
     await set_permission(support_cli_actor(clinic.organization.id), own_pk, "MANAGE_SCHEDULE", True, None)
     await create_lab_integration(support_cli_actor(clinic.organization.id), name="Own lab", backed_by_id=own_pk)
     body = await ask(own, "{ labIntegrations { name backedBy { id } } }", None)

@@ -6,12 +6,12 @@ import asyncio
 from datetime import date, timedelta
 
 import pytest
-from strawberry.relay import from_base64
 
 from chrgraph.db import hooks
 from chrgraph.db.models import Classification, License, Questionnaire, User
 from tests.accounts import make_clinic
 from tests.databases import backend
+from tests.helpers import key_of
 from tests.scheduling_helpers import at, patient, practitioner
 
 BOOK = """mutation($i: BookAppointmentInput!) { bookAppointment(input: $i) {
@@ -117,7 +117,7 @@ async def test_cancelling_removes_the_appointments_questionnaires_but_keeps_them
     cancelled = await clinic.vendor.gql(CANCEL, {"i": {"appointmentId": appointment, "reason": "Moved away"}})
     appt = cancelled["cancelAppointment"]["appointment"]
     assert appt["cancelReason"] == "Moved away" and appt["questionnaires"] == [{"status": "REMOVED"}]
-    assert await Questionnaire.filter(appointment_id=int(from_base64(appointment)[1])).count() == 1
+    assert await Questionnaire.filter(appointment_id=await key_of(appointment)).count() == 1
 
 
 async def test_reschedule_moves_within_free_time_only(clinic):
@@ -147,10 +147,8 @@ async def test_only_active_practitioners_with_access_and_scheduling_can_be_booke
     )
     unlicensed = await practitioner(org)
     owner_staff = clinic.owner.user_id
-    await User.filter(id=int(from_base64(trainee)[1])).update(
-        expected_end_of_training=date.today() - timedelta(days=20)
-    )
-    await User.filter(id=int(from_base64(unlicensed)[1])).update(license=None)
+    await User.filter(id=await key_of(trainee)).update(expected_end_of_training=date.today() - timedelta(days=20))
+    await User.filter(id=await key_of(unlicensed)).update(license=None)
     for who in (invited, trainee, unlicensed, owner_staff):
         result = await book(clinic.vendor, who, pat, at(7, 9, 0))
         assert result["errors"][0]["code"] == "PRACTITIONER_NOT_BOOKABLE", who

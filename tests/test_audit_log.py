@@ -42,6 +42,7 @@ from chrgraph.db.models import (
     User,
     UserType,
 )
+from chrgraph.db.public_ids import global_id, new_public_id
 from chrgraph.db.transactions import atomic
 from chrgraph.resolvers.consumers.manage import (
     add_api_consumer_key,
@@ -61,7 +62,7 @@ from tests.audit_helpers import (
     restore_append_only_triggers,
     seal,
 )
-from tests.helpers import public_pem, rsa_key, unique
+from tests.helpers import gid, public_pem, rsa_key, unique
 from tests.processes import (
     Completed,
     chrgraph,
@@ -80,6 +81,8 @@ mutation UpdateOrganization($input: UpdateOrganizationInput!) {
 }"""
 # What the append-only triggers raise through Tortoise (SQLite) or asyncpg (PostgreSQL).
 REFUSED = (OperationalError, asyncpg.exceptions.RaiseError)
+
+PUBLIC_ID = new_public_id()  # a user's, for events recorded without one stored
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +125,7 @@ async def test_creating_an_organization_records_who_made_it_and_starts_its_chain
     event = created[0]
     assert event.seq == 1 and event.prev_hash == genesis_hash(org.id)
     assert event.actor_kind == ActorKind.SYSTEM
-    assert (event.target_type, event.target_id) == ("Organization", str(org.id))
+    assert (event.target_type, event.target_id) == ("Organization", gid(org))
     assert event.changes["domain"] == org.domain and event.changes["name"] == "Clinic One"
 
 
@@ -136,7 +139,7 @@ async def test_updating_an_organization_records_each_changed_field_before_and_af
     assert event.action == "ORGANIZATION_UPDATED"
     assert event.actor_kind == ActorKind.SUPPORT
     assert event.request_id == "req-update-org-1"
-    assert (event.target_type, event.target_id) == ("Organization", str(org.id))
+    assert (event.target_type, event.target_id) == ("Organization", gid(org))
     assert event.changes == {
         "name": {"before": "Old Name", "after": "New Name"},
         "province": {"before": "ON", "after": "QC"},
@@ -153,6 +156,7 @@ async def test_a_change_made_by_a_consumer_records_the_consumer_as_actor(client)
         consumer_id=vendor.consumer.id,
         issuer=vendor.consumer.issuer,
         key_id="k1",
+        consumer_public_id=vendor.consumer.public_id,
     )
     before = await events_of(org.id)
 
@@ -160,7 +164,7 @@ async def test_a_change_made_by_a_consumer_records_the_consumer_as_actor(client)
 
     [event] = await new_events(org, before)
     assert event.actor_kind == ActorKind.CONSUMER
-    assert event.actor_id == str(vendor.consumer.id)
+    assert event.actor_id == gid(vendor.consumer)  # the actor's global id, never its key
     assert event.consumer_id == vendor.consumer.id
     assert event.request_id == "req-consumer-1"
     assert event.changes == {"stripeConnected": {"before": False, "after": True}}
@@ -171,12 +175,12 @@ async def test_a_change_made_by_a_user_records_the_user_as_actor():
     before = await events_of(org.id)
 
     await update_organization(
-        Actor(Principal(PrincipalKind.USER, org.id, user_id=4242), "req-user-1"),
+        Actor(Principal(PrincipalKind.USER, org.id, user_id=4242, user_public_id=PUBLIC_ID), "req-user-1"),
         name="Renamed by a user",
     )
 
     [event] = await new_events(org, before)
-    assert (event.actor_kind, event.actor_id, event.consumer_id) == (ActorKind.USER, "4242", None)
+    assert (event.actor_kind, event.actor_id, event.consumer_id) == (ActorKind.USER, global_id("User", PUBLIC_ID), None)
     assert event.request_id == "req-user-1"
 
 
@@ -196,7 +200,7 @@ async def test_a_graphql_mutation_records_its_session_user_and_request_id(client
     [event] = await new_events(clinic.organization, before)
     assert event.action == "ORGANIZATION_UPDATED" and event.request_id == request_id
     support_user = await User.get(organization_id=clinic.organization.id, type=UserType.SUPPORT)
-    assert (event.actor_kind, event.actor_id) == (ActorKind.SUPPORT, str(support_user.id))
+    assert (event.actor_kind, event.actor_id) == (ActorKind.SUPPORT, gid(support_user))
     assert event.changes == {"name": {"before": clinic.organization.name, "after": "Renamed Clinic"}}
 
 
@@ -213,7 +217,7 @@ async def test_creating_a_consumer_records_its_key_fingerprint_but_never_the_pem
     [event] = await new_events(org, before)
     key = await ApiConsumerKey.get(consumer_id=consumer.id)
     assert event.action == "API_CONSUMER_CREATED"
-    assert (event.target_type, event.target_id) == ("ApiConsumer", str(consumer.id))
+    assert (event.target_type, event.target_id) == ("ApiConsumer", gid(consumer))
     assert event.request_id == "req-create-consumer"
     assert event.changes == {
         "name": "Booking",
@@ -256,7 +260,7 @@ async def test_each_consumer_operation_records_exactly_one_event():
         await operation()
         [event] = await new_events(org, before)
         assert event.action == action
-        assert (event.target_type, event.target_id) == ("ApiConsumer", str(consumer.id))
+        assert (event.target_type, event.target_id) == ("ApiConsumer", gid(consumer))
         assert event.actor_kind == ActorKind.SUPPORT and event.request_id == "req-consumer-ops"
         assert expected.items() <= event.changes.items()
         assert_no_key_material(event.changes, second_pem)
@@ -289,7 +293,7 @@ async def test_secret_fields_in_recorded_changes_are_redacted():
             support(org),
             "SECRETS_TESTED",
             "Organization",
-            org.id,
+            org.public_id,
             {
                 "password": {"before": "old-password-1", "after": "new-password-2"},
                 "sessionToken": "tok_abcdef",
@@ -374,7 +378,7 @@ async def test_create_api_consumer_writes_its_change_and_event_together_or_not_a
     consumer = await create_api_consumer(
         support(org), name="Vendor", issuer=issuer, public_key=public_pem(rsa_key(0)), kid="k1"
     )
-    assert (await events_of(org.id))[-1].target_id == str(consumer.id)
+    assert (await events_of(org.id))[-1].target_id == gid(consumer)
 
 
 async def test_a_failing_audit_insert_leaves_a_consumer_active_after_deactivation():
@@ -475,7 +479,7 @@ async def test_an_append_links_to_the_true_head_after_another_process_or_a_rollb
         assert head_reads(counter.statements) == 1
         with pytest.raises(RuntimeError):  # an appended event whose transaction rolls back
             async with atomic() as conn:
-                await events.record(conn, support(org), "ROLLED_BACK", "Organization", org.id, {"name": "gone"})
+                await events.record(conn, support(org), "ROLLED_BACK", "Organization", org.public_id, {"name": "gone"})
                 raise RuntimeError("after the event")
         await update_organization(support(org), name="test-3")
         assert head_reads(counter.statements) == 2
@@ -746,7 +750,7 @@ async def test_verify_fails_after_a_forged_event_is_inserted_before_the_checkpoi
         actor_kind=ActorKind.SUPPORT,
         action="ORGANIZATION_UPDATED",
         target_type="Organization",
-        target_id=str(org.id),
+        target_id=gid(org),
         changes={"enterpriseApiEnabled": {"before": False, "after": True}},
     )
     await seal(forged, recorded[1].hash).save()
@@ -790,7 +794,7 @@ async def test_verify_still_passes_after_an_event_is_appended_after_the_last_che
         actor_kind=ActorKind.SYSTEM,
         action="ORGANIZATION_UPDATED",
         target_type="Organization",
-        target_id=str(org.id),
+        target_id=gid(org),
         changes={"name": {"before": "After the checkpoint", "after": "Appended"}},
     )
     await seal(forged, last.hash).save()

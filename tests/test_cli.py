@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from joserfc.jwk import RSAKey
 
 from chrgraph.db.models import ApiConsumer, ApiConsumerKey, AuditEvent, Organization
-from tests.helpers import claims, make_organization, make_vendor, public_pem, rsa_key, sign, unique
+from tests.helpers import claims, gid, make_organization, make_vendor, public_pem, rsa_key, sign, unique
 
 pytestmark = pytest.mark.cli
 
@@ -280,9 +280,9 @@ async def test_consumers_create_from_pem_and_jwk_then_list_and_sign_a_token_the_
     assert [(k["kid"], k["bits"], k["revokedAt"]) for k in rows[pem_issuer]["keys"]] == [("k1", 2048, None)]
     assert [k["kid"] for k in rows[jwk_name]["keys"]] == ["jwk-kid-1"], "the JWK's kid is kept"
     assert all(row["active"] for row in rows.values())
-    consumers = {c.issuer: c.id for c in await ApiConsumer.filter(organization_id=org.id)}
+    consumers = {c.issuer: gid(c) for c in await ApiConsumer.filter(organization_id=org.id)}
     created = await AuditEvent.filter(organization_id=org.id, action="API_CONSUMER_CREATED")
-    assert sorted(e.target_id for e in created) == sorted(str(i) for i in consumers.values())
+    assert sorted(e.target_id for e in created) == sorted(consumers.values())
 
     signed, too_long = await asyncio.gather(
         chrgraph("token", "--issuer", pem_issuer, "--private-key", str(keys.private_pem), "--kid", "k1"),

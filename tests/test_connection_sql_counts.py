@@ -22,7 +22,7 @@ import pytest
 from chrgraph.auth import epoch
 from chrgraph.auth.principals import Actor, Principal, PrincipalKind, support_cli_actor
 from chrgraph.db import hooks
-from chrgraph.db.models import Classification, License, Permission, QuestionnaireKind, UserType
+from chrgraph.db.models import Classification, License, Permission, QuestionnaireKind, User, UserType
 from chrgraph.resolvers.consumers.manage import add_api_consumer_key, create_api_consumer
 from chrgraph.resolvers.licensing.importer import COLUMNS as IMPORT_COLUMNS
 from chrgraph.resolvers.licensing.importer import import_users
@@ -41,9 +41,8 @@ from chrgraph.resolvers.users.accept_invitation import accept_invitation
 from chrgraph.resolvers.users.invite_user import invite_user
 from chrgraph.resolvers.users.profile import Profile
 from chrgraph.resolvers.users.roles import create_role
-from chrgraph.schema.relay import global_id
 from tests.accounts import PASSWORD, Clinic, make_clinic
-from tests.helpers import public_pem, rsa_key, unique
+from tests.helpers import gid, public_pem, rsa_key, unique
 from tests.scheduling_helpers import at
 
 # A user and a patient as an admin screen shows them: roles and their permissions,
@@ -375,7 +374,7 @@ async def test_deactivation_preview_costs_the_same_for_10_and_100_items(client, 
         PREVIEW,
         add,
         edges("deactivationPreview", connection),
-        {"user": global_id("User", dr)},
+        {"user": gid(await User.get(id=dr))},
     )
 
 

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from chrgraph.db.models import AuditEvent
 from tests.accounts import PASSWORD, login, make_clinic
-from tests.helpers import claims, public_pem, rsa_key, sign, unique
+from tests.helpers import claims, gid, public_pem, rsa_key, sign, unique
 
 CREATE = """mutation($i: CreateApiConsumerInput!) {
   createApiConsumer(input: $i) { apiConsumer { id issuer active keys { kid bits } } errors { code field } } }"""
@@ -63,7 +63,7 @@ async def test_support_registers_rotates_and_deactivates_a_consumer(client, clin
     assert (await call("b", 2)).status_code == 200
     actions = (
         await AuditEvent.filter(organization_id=clinic.organization.id, target_type="ApiConsumer", actor_kind="SUPPORT")
-        .exclude(target_id=str(clinic.vendor.consumer.id))
+        .exclude(target_id=gid(clinic.vendor.consumer))
         .values_list("action", flat=True)
     )
     assert sorted(actions) == sorted(

@@ -9,11 +9,10 @@ import json
 import time
 
 import pytest
-from strawberry.relay import to_base64
 
 from chrgraph.db.models import ApiConsumer, AuditEvent
 from tests.accounts import Clinic, make_clinic
-from tests.helpers import unique
+from tests.helpers import gid, unique
 from tests.processes import chrgraph
 
 SET_PERMISSIONS = """
@@ -56,11 +55,11 @@ async def clinic(client) -> Clinic:
 
 
 def consumer_id(clinic: Clinic) -> str:
-    return to_base64("ApiConsumer", clinic.vendor.consumer.id)
+    return gid(clinic.vendor.consumer)
 
 
 def role_id(clinic: Clinic, name: str) -> str:
-    return to_base64("Role", clinic.roles[name])
+    return clinic.role_ids[name]
 
 
 async def narrow(clinic: Clinic, permissions: list[str] | None) -> dict:
@@ -206,7 +205,7 @@ async def test_narrowing_is_audited_and_the_default_comes_back_with_null(clinic)
     event = await AuditEvent.filter(
         organization_id=clinic.organization.id, action="API_CONSUMER_PERMISSIONS_SET", actor_kind="SUPPORT"
     ).first()
-    assert event is not None and event.target_id == str(clinic.vendor.consumer.id)
+    assert event is not None and event.target_id == consumer_id(clinic)
     assert event.changes["permissions"] == {"before": sorted(ALL_BUT_SUPPORT), "after": ["VIEW_USERS"]}
     assert event.changes["default"] == {"before": True, "after": False}
     await refused(clinic, PATIENTS)
@@ -228,7 +227,7 @@ async def test_narrowing_is_audited_and_the_default_comes_back_with_null(clinic)
 
 async def test_another_clinics_consumer_is_not_found(clinic, client):
     other = await make_clinic(client)
-    variables = {"input": {"consumerId": to_base64("ApiConsumer", other.vendor.consumer.id), "permissions": []}}
+    variables = {"input": {"consumerId": gid(other.vendor.consumer), "permissions": []}}
     done = (await clinic.support.gql(SET_PERMISSIONS, variables))["setApiConsumerPermissions"]
     assert done == {"apiConsumer": None, "errors": [{"code": "NOT_FOUND", "field": ["consumerId"]}]}
     await other.vendor.gql(USERS)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from strawberry.relay import from_base64, to_base64
 
 from chrgraph.auth.principals import support_cli_actor
 from chrgraph.db import hooks
@@ -26,6 +25,7 @@ from chrgraph.resolvers.scheduling.work import (
     create_questionnaire,
 )
 from tests.accounts import PASSWORD, login, make_clinic, session_for
+from tests.helpers import gid, key_of
 from tests.scheduling_helpers import at, patient, practitioner
 
 PREVIEW = """query($id: ID!) { deactivationPreview(userId: $id) {
@@ -43,8 +43,8 @@ BOOK = """mutation($i: BookAppointmentInput!) { bookAppointment(input: $i) {
 ROLES = "{ roles { name members { id } } }"
 
 
-def pk(global_id: str) -> int:
-    return int(from_base64(global_id)[1])
+async def pk(global_id: str) -> int:
+    return await key_of(global_id)
 
 
 async def book(clinic, dr: str, start: str, pat: str | None = None) -> str:
@@ -69,24 +69,28 @@ async def busy_practitioner(clinic) -> dict:
         actor,
         kind=QuestionnaireKind.SENT,
         title="Intake",
-        practitioner_id=pk(dr),
-        patient_id=pk(pat),
-        appointment_id=pk(appointment),
+        practitioner_id=await pk(dr),
+        patient_id=await pk(pat),
+        appointment_id=await pk(appointment),
     )
     await create_questionnaire(
-        actor, kind=QuestionnaireKind.RECURRING, title="BP diary", practitioner_id=pk(dr), patient_id=pk(pat)
+        actor,
+        kind=QuestionnaireKind.RECURRING,
+        title="BP diary",
+        practitioner_id=await pk(dr),
+        patient_id=await pk(pat),
     )
     await create_questionnaire(
-        actor, kind=QuestionnaireKind.SENT, title="PHQ-9", practitioner_id=pk(dr), patient_id=pk(pat)
+        actor, kind=QuestionnaireKind.SENT, title="PHQ-9", practitioner_id=await pk(dr), patient_id=await pk(pat)
     )
-    await create_inbox_message(actor, owner_id=pk(dr), subject="Result", body="ok")
+    await create_inbox_message(actor, owner_id=await pk(dr), subject="Result", body="ok")
     await create_inbox_message(
-        actor, owner_id=pk(dr), subject="Later", body="zzz", snoozed_until=datetime(2031, 1, 1, tzinfo=UTC)
+        actor, owner_id=await pk(dr), subject="Later", body="zzz", snoozed_until=datetime(2031, 1, 1, tzinfo=UTC)
     )
     # Not the main one: only support transfers that (tests/test_handover_ahead.py).
-    lab = await create_lab_integration(actor, name="LifeLabs", backed_by_id=pk(dr))
-    await create_mdbilling_connection(actor, user_id=pk(dr), account_number="ON-1")
-    return {"dr": dr, "patient": pat, "appointment": appointment, "lab": to_base64("LabIntegration", lab.id)}
+    lab = await create_lab_integration(actor, name="LifeLabs", backed_by_id=await pk(dr))
+    await create_mdbilling_connection(actor, user_id=await pk(dr), account_number="ON-1")
+    return {"dr": dr, "patient": pat, "appointment": appointment, "lab": gid(lab)}
 
 
 @pytest.fixture
@@ -126,12 +130,12 @@ async def test_cancel_is_the_default_and_everything_is_reported_and_audited(clin
     assert len(report["hiddenMessageIds"]) == 2 and report["forwardedMessageIds"] == []
     assert report["transferredLabIntegrationIds"] == [work["lab"]]
     assert len(report["disconnectedMdBillingIds"]) == 1
-    appointment = await Appointment.get(id=pk(work["appointment"]))
+    appointment = await Appointment.get(id=await pk(work["appointment"]))
     assert appointment.status.value == "CANCELLED"
-    assert await Questionnaire.filter(practitioner_id=pk(work["dr"]), status="ACTIVE").count() == 0
-    assert await InboxMessage.filter(owner_id=pk(work["dr"]), hidden=True).count() == 2
-    assert (await LabIntegration.get(id=pk(work["lab"]))).backed_by_id == pk(successor)
-    assert (await MdBillingConnection.get(user_id=pk(work["dr"]))).connected is False
+    assert await Questionnaire.filter(practitioner_id=await pk(work["dr"]), status="ACTIVE").count() == 0
+    assert await InboxMessage.filter(owner_id=await pk(work["dr"]), hidden=True).count() == 2
+    assert (await LabIntegration.get(id=await pk(work["lab"]))).backed_by_id == await pk(successor)
+    assert (await MdBillingConnection.get(user_id=await pk(work["dr"]))).connected is False
     actions = set(await AuditEvent.filter(organization_id=clinic.organization.id).values_list("action", flat=True))
     assert {
         "USER_DEACTIVATED",
@@ -165,10 +169,10 @@ async def test_move_hands_work_to_another_practitioner_and_audit_says_where(clin
     assert result["report"]["movedAppointmentIds"] == [work["appointment"]]
     assert len(result["report"]["movedQuestionnaireIds"]) == 3
     assert len(result["report"]["forwardedMessageIds"]) == 2
-    assert (await Appointment.get(id=pk(work["appointment"]))).practitioner_id == pk(other)
-    assert await InboxMessage.filter(owner_id=pk(inbox_to)).count() == 2
-    moved = await AuditEvent.get(action="APPOINTMENT_MOVED", target_id=str(pk(work["appointment"])))
-    assert moved.changes["practitioner"] == {"before": pk(work["dr"]), "after": pk(other)}
+    assert (await Appointment.get(id=await pk(work["appointment"]))).practitioner_id == await pk(other)
+    assert await InboxMessage.filter(owner_id=await pk(inbox_to)).count() == 2
+    moved = await AuditEvent.get(action="APPOINTMENT_MOVED", target_id=work["appointment"])
+    assert moved.changes["practitioner"] == {"before": await pk(work["dr"]), "after": await pk(other)}
 
 
 async def test_a_move_that_would_double_book_refuses_everything(clinic):
@@ -189,8 +193,8 @@ async def test_a_move_that_would_double_book_refuses_everything(clinic):
     )["deactivateUser"]
     assert result["user"] is None
     assert result["errors"] == [{"code": "SLOT_CONFLICT", "field": ["appointments"], "relatedId": clash}]
-    assert (await User.get(id=pk(work["dr"]))).status.value == "ACTIVE"
-    assert (await Appointment.get(id=pk(work["appointment"]))).status.value == "BOOKED"
+    assert (await User.get(id=await pk(work["dr"]))).status.value == "ACTIVE"
+    assert (await Appointment.get(id=await pk(work["appointment"]))).status.value == "BOOKED"
 
 
 async def test_lab_integrations_need_a_successor(clinic):
@@ -203,7 +207,7 @@ async def test_lab_integrations_need_a_successor(clinic):
             "relatedId": work["lab"],
         }
     ]
-    assert (await User.get(id=pk(work["dr"]))).status.value == "ACTIVE"
+    assert (await User.get(id=await pk(work["dr"]))).status.value == "ACTIVE"
 
 
 async def test_never_oneself_never_the_owner_and_sessions_re_enter_the_password(clinic):
@@ -222,24 +226,24 @@ async def test_never_oneself_never_the_owner_and_sessions_re_enter_the_password(
 async def test_after_deactivation_no_access_no_booking_no_membership_and_history_kept(clinic):
     org = clinic.organization.id
     dr = await practitioner(org)
-    email = (await User.get(id=pk(dr))).email
+    email = (await User.get(id=await pk(dr))).email
     session = await session_for(clinic.client, email)
     await clinic.owner.gql(
         """mutation($i: AssignRolesInput!) { assignRoles(input: $i) { errors { code } } }""",
         {
             "i": {
                 "userId": dr,
-                "roleIds": [to_base64("Role", clinic.roles["Practitioner"])],
+                "roleIds": [clinic.role_ids["Practitioner"]],
                 "password": PASSWORD,
             }
         },
     )
     await create_inbox_message(
         support_cli_actor(org),
-        owner_id=pk(clinic.owner.user_id),
+        owner_id=await pk(clinic.owner.user_id),
         subject="From the doctor",
         body="hi",
-        sender_id=pk(dr),
+        sender_id=await pk(dr),
     )
     assert (await clinic.vendor.gql(DEACTIVATE, {"i": {"userId": dr}}))["deactivateUser"]["errors"] == []
     refused = await session.post("{ viewer { kind } }")
@@ -264,14 +268,14 @@ async def test_after_deactivation_no_access_no_booking_no_membership_and_history
       sender { status } } } } }""")
     )["inboxMessages"]["edges"]
     assert {"subject": "From the doctor", "sender": {"status": "DEACTIVATED"}} in [e["node"] for e in sender]
-    assert await User.filter(id=pk(dr)).exists()
+    assert await User.filter(id=await pk(dr)).exists()
 
 
 async def test_the_database_refuses_to_delete_a_user(clinic):
     # SQLite's RAISE(ABORT) arrives as Tortoise's IntegrityError, PostgreSQL's as the driver's RaiseError.
     with pytest.raises(Exception, match="never deleted"):
-        await User.filter(id=pk(clinic.owner.user_id)).delete()
-    assert await User.filter(id=pk(clinic.owner.user_id)).exists()
+        await User.filter(id=await pk(clinic.owner.user_id)).delete()
+    assert await User.filter(id=await pk(clinic.owner.user_id)).exists()
 
 
 async def test_reactivation_restores_status_and_roles(client, clinic):
@@ -299,7 +303,7 @@ async def test_reactivation_restores_status_and_roles(client, clinic):
     await clinic.vendor.gql(DEACTIVATE, {"i": {"userId": invited}})
     again = (await clinic.vendor.gql(REACTIVATE, {"i": {"userId": invited}}))["reactivateUser"]
     assert again["user"]["status"] == "INVITED"
-    assert await AuditEvent.filter(action="USER_REACTIVATED", target_id=str(pk(invited))).exists()
+    assert await AuditEvent.filter(action="USER_REACTIVATED", target_id=invited).exists()
 
 
 async def test_a_failing_late_step_leaves_nothing_changed(clinic):
@@ -320,9 +324,9 @@ async def test_a_failing_late_step_leaves_nothing_changed(clinic):
     finally:
         hooks.disarm_fault()
     assert response.json()["errors"][0]["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
-    assert (await User.get(id=pk(work["dr"]))).status.value == "ACTIVE"
-    assert (await Appointment.get(id=pk(work["appointment"]))).status.value == "BOOKED"
-    assert await Questionnaire.filter(practitioner_id=pk(work["dr"]), status="ACTIVE").count() == 3
-    assert await InboxMessage.filter(owner_id=pk(work["dr"]), hidden=False).count() == 2
-    assert (await LabIntegration.get(id=pk(work["lab"]))).backed_by_id == pk(work["dr"])
+    assert (await User.get(id=await pk(work["dr"]))).status.value == "ACTIVE"
+    assert (await Appointment.get(id=await pk(work["appointment"]))).status.value == "BOOKED"
+    assert await Questionnaire.filter(practitioner_id=await pk(work["dr"]), status="ACTIVE").count() == 3
+    assert await InboxMessage.filter(owner_id=await pk(work["dr"]), hidden=False).count() == 2
+    assert (await LabIntegration.get(id=await pk(work["lab"]))).backed_by_id == await pk(work["dr"])
     assert await AuditEvent.filter(organization_id=clinic.organization.id).count() == events_before

@@ -25,10 +25,10 @@ from typing import Any
 import httpx
 import pytest
 from PIL import Image
-from strawberry.relay import from_base64, to_base64
 
 from chrgraph.auth.principals import support_cli_actor
 from chrgraph.db import hooks
+from chrgraph.db.keys import node_model
 from chrgraph.db.models import (
     AuditEvent,
     Classification,
@@ -39,6 +39,7 @@ from chrgraph.db.models import (
     Role,
     UserType,
 )
+from chrgraph.db.public_ids import global_id
 from chrgraph.resolvers.consumers.manage import create_api_consumer, set_api_consumer_active
 from chrgraph.resolvers.deactivation.deactivate_user import deactivate_user
 from chrgraph.resolvers.licensing.operations import set_user_license
@@ -60,7 +61,7 @@ from chrgraph.resolvers.users.roles import create_role, set_permission
 from chrgraph.schema import schema
 from tests.accounts import PASSWORD, Clinic, make_clinic, session_for
 from tests.database_snapshot import BACKGROUND_TABLES, Snapshot, take_snapshot
-from tests.helpers import public_pem, rsa_key, unique
+from tests.helpers import gid, key_of, public_pem, rsa_key, unique
 from tests.scheduling_helpers import at, patient, practitioner
 
 MUTATIONS = sorted(schema._schema.mutation_type.fields)
@@ -145,12 +146,12 @@ class World:
     async def identifier_type(self) -> str:
         async def make() -> str:
             row = await create_identifier_type(self.cli, unique("Chart"))
-            return to_base64("IdentifierType", row.id)
+            return gid(row)
 
         return await self.shared("identifier type", make)
 
     def role(self, name: str) -> str:
-        return to_base64("Role", self.clinic.roles[name])
+        return self.clinic.role_ids[name]
 
     async def invited(self, **profile: Any) -> int:
         profile.setdefault("type", UserType.STAFF)
@@ -178,19 +179,22 @@ class World:
         return user.id, (await session_for(self.client, email)).token
 
     async def appointment(self, days: int = 2) -> int:
-        doctor = pk(await practitioner(self.org_id))
+        doctor = await pk(await practitioner(self.org_id))
         row = await book_appointment(
-            self.cli, doctor, pk(await self.patient()), datetime.fromisoformat(at(days, 10)), 30
+            self.cli, doctor, await pk(await self.patient()), datetime.fromisoformat(at(days, 10)), 30
         )
         return row.id
 
 
-def pk(global_id: str) -> int:
-    return int(from_base64(global_id)[1])
+async def pk(global_id: str) -> int:
+    return await key_of(global_id)
 
 
-def gid(type_name: str, key: int) -> str:
-    return to_base64(type_name, key)
+async def global_id_of(type_name: str, key: int) -> str:
+    """The global id of the row with this key (its public id, looked up)."""
+    model = node_model(type_name)
+    assert model is not None, type_name
+    return global_id(type_name, (await model.get(id=key)).public_id)
 
 
 def png() -> bytes:
@@ -232,7 +236,7 @@ async def create_service_account_call(w: World) -> Call:
 
 
 async def resend_invitation_call(w: World) -> Call:
-    return Call("resendInvitation", {"userId": gid("User", await w.invited())}, w.owner)
+    return Call("resendInvitation", {"userId": await global_id_of("User", await w.invited())}, w.owner)
 
 
 async def accept_invitation_call(w: World) -> Call:
@@ -252,7 +256,12 @@ async def update_user_call(w: World) -> Call:
     user = await w.invited(type=UserType.PRACTITIONER, classification=Classification.STANDARD, license=License.CHR_PLUS)
     return Call(
         "updateUser",
-        {"userId": gid("User", user), "title": "Dr", "position": unique("Lead"), "billingNumber": "123456"},
+        {
+            "userId": await global_id_of("User", user),
+            "title": "Dr",
+            "position": unique("Lead"),
+            "billingNumber": "123456",
+        },
         w.owner,
     )
 
@@ -277,7 +286,7 @@ async def assign_roles_call(w: World) -> Call:
     return Call(
         "assignRoles",
         {
-            "userId": gid("User", await w.invited()),
+            "userId": await global_id_of("User", await w.invited()),
             "roleIds": [w.role("Front desk"), w.role("Billing")],
             "password": PASSWORD,
         },
@@ -288,7 +297,7 @@ async def assign_roles_call(w: World) -> Call:
 async def grant_permission_call(w: World) -> Call:
     return Call(
         "grantPermission",
-        {"userId": gid("User", await w.invited()), "permission": "VIEW_BILLING", "password": PASSWORD},
+        {"userId": await global_id_of("User", await w.invited()), "permission": "VIEW_BILLING", "password": PASSWORD},
         w.owner,
     )
 
@@ -298,7 +307,7 @@ async def revoke_permission_call(w: World) -> Call:
     await set_permission(w.cli, user, Permission.VIEW_BILLING, True, None)
     return Call(
         "revokePermission",
-        {"userId": gid("User", user), "permission": "VIEW_BILLING", "password": PASSWORD},
+        {"userId": await global_id_of("User", user), "permission": "VIEW_BILLING", "password": PASSWORD},
         w.owner,
     )
 
@@ -320,7 +329,7 @@ async def update_role_call(w: World) -> Call:
     return Call(
         "updateRole",
         {
-            "roleId": gid("Role", role.id),
+            "roleId": await global_id_of("Role", role.id),
             "name": unique("Scribe"),
             "permissions": ["VIEW_USERS", "VIEW_BILLING"],
             "password": PASSWORD,
@@ -331,7 +340,7 @@ async def update_role_call(w: World) -> Call:
 
 async def delete_role_call(w: World) -> Call:
     role = await create_role(w.cli, unique("Retired"), None, [Permission.VIEW_USERS])
-    return Call("deleteRole", {"roleId": gid("Role", role.id)}, w.owner)
+    return Call("deleteRole", {"roleId": gid(role)}, w.owner)
 
 
 async def transfer_ownership_call(w: World) -> Call:
@@ -356,13 +365,15 @@ async def create_api_consumer_call(w: World) -> Call:
 
 
 async def deactivate_api_consumer_call(w: World) -> Call:
-    return Call("deactivateApiConsumer", {"consumerId": gid("ApiConsumer", await _consumer(w))}, w.support)
+    return Call(
+        "deactivateApiConsumer", {"consumerId": await global_id_of("ApiConsumer", await _consumer(w))}, w.support
+    )
 
 
 async def reactivate_api_consumer_call(w: World) -> Call:
     return Call(
         "reactivateApiConsumer",
-        {"consumerId": gid("ApiConsumer", await _consumer(w, active=False))},
+        {"consumerId": await global_id_of("ApiConsumer", await _consumer(w, active=False))},
         w.support,
     )
 
@@ -371,7 +382,7 @@ async def add_api_consumer_key_call(w: World) -> Call:
     return Call(
         "addApiConsumerKey",
         {
-            "consumerId": gid("ApiConsumer", await _consumer(w)),
+            "consumerId": await global_id_of("ApiConsumer", await _consumer(w)),
             "publicKey": public_pem(rsa_key(1)),
             "kid": "k2",
         },
@@ -380,13 +391,17 @@ async def add_api_consumer_key_call(w: World) -> Call:
 
 
 async def revoke_api_consumer_key_call(w: World) -> Call:
-    return Call("revokeApiConsumerKey", {"consumerId": gid("ApiConsumer", await _consumer(w)), "kid": "k1"}, w.support)
+    return Call(
+        "revokeApiConsumerKey",
+        {"consumerId": await global_id_of("ApiConsumer", await _consumer(w)), "kid": "k1"},
+        w.support,
+    )
 
 
 async def set_api_consumer_cost_budget_call(w: World) -> Call:
     return Call(
         "setApiConsumerCostBudget",
-        {"consumerId": gid("ApiConsumer", await _consumer(w)), "costPerMinute": 500},
+        {"consumerId": await global_id_of("ApiConsumer", await _consumer(w)), "costPerMinute": 500},
         w.support,
     )
 
@@ -394,7 +409,7 @@ async def set_api_consumer_cost_budget_call(w: World) -> Call:
 async def set_api_consumer_permissions_call(w: World) -> Call:
     return Call(
         "setApiConsumerPermissions",
-        {"consumerId": gid("ApiConsumer", await _consumer(w)), "permissions": ["MANAGE_SCHEDULE"]},
+        {"consumerId": await global_id_of("ApiConsumer", await _consumer(w)), "permissions": ["MANAGE_SCHEDULE"]},
         w.support,
     )
 
@@ -453,7 +468,7 @@ async def reschedule_appointment_call(w: World) -> Call:
     return Call(
         "rescheduleAppointment",
         {
-            "appointmentId": gid("Appointment", await w.appointment()),
+            "appointmentId": await global_id_of("Appointment", await w.appointment()),
             "start": at(5, 15),
             "durationMinutes": 20,
         },
@@ -467,17 +482,21 @@ async def cancel_appointment_call(w: World) -> Call:
         w.cli,
         kind=QuestionnaireKind.SENT,
         title="Intake",
-        practitioner_id=pk(await w.doctor()),
-        patient_id=pk(await w.patient()),
+        practitioner_id=await pk(await w.doctor()),
+        patient_id=await pk(await w.patient()),
         appointment_id=appointment,
     )
-    return Call("cancelAppointment", {"appointmentId": gid("Appointment", appointment), "reason": "Asked to"}, w.owner)
+    return Call(
+        "cancelAppointment",
+        {"appointmentId": await global_id_of("Appointment", appointment), "reason": "Asked to"},
+        w.owner,
+    )
 
 
 async def set_appointment_status_call(w: World) -> Call:
     return Call(
         "setAppointmentStatus",
-        {"appointmentId": gid("Appointment", await w.appointment()), "status": "NO_SHOW"},
+        {"appointmentId": await global_id_of("Appointment", await w.appointment()), "status": "NO_SHOW"},
         w.owner,
     )
 
@@ -529,25 +548,27 @@ async def deactivate_user_call(w: World) -> Call:
     """A practitioner with one of each kind of work, handed over or cancelled."""
     doctor = await practitioner(w.org_id)
     successor, patient_id = await w.doctor(), await w.patient()
-    appointment = await book_appointment(w.cli, pk(doctor), pk(patient_id), datetime.fromisoformat(at(4, 11)), 30)
+    appointment = await book_appointment(
+        w.cli, await pk(doctor), await pk(patient_id), datetime.fromisoformat(at(4, 11)), 30
+    )
     await create_questionnaire(
         w.cli,
         kind=QuestionnaireKind.SENT,
         title="Intake",
-        practitioner_id=pk(doctor),
-        patient_id=pk(patient_id),
+        practitioner_id=await pk(doctor),
+        patient_id=await pk(patient_id),
         appointment_id=appointment.id,
     )
     await create_questionnaire(
         w.cli,
         kind=QuestionnaireKind.RECURRING,
         title="Diary",
-        practitioner_id=pk(doctor),
-        patient_id=pk(patient_id),
+        practitioner_id=await pk(doctor),
+        patient_id=await pk(patient_id),
     )
-    await create_inbox_message(w.cli, owner_id=pk(doctor), subject="Result", body="ok")
-    lab = await create_lab_integration(w.cli, name=unique("Dynacare"), backed_by_id=pk(doctor))
-    await create_mdbilling_connection(w.cli, user_id=pk(doctor), account_number="ON-1")
+    await create_inbox_message(w.cli, owner_id=await pk(doctor), subject="Result", body="ok")
+    lab = await create_lab_integration(w.cli, name=unique("Dynacare"), backed_by_id=await pk(doctor))
+    await create_mdbilling_connection(w.cli, user_id=await pk(doctor), account_number="ON-1")
     return Call(
         "deactivateUser",
         {
@@ -557,7 +578,9 @@ async def deactivate_user_call(w: World) -> Call:
             "recurringQuestionnaires": {"action": "MOVE", "toPractitionerId": successor},
             "sentQuestionnaires": {"action": "CANCEL"},
             "forwardInboxToUserId": successor,
-            "labIntegrationSuccessors": [{"labIntegrationId": gid("LabIntegration", lab.id), "userId": successor}],
+            "labIntegrationSuccessors": [
+                {"labIntegrationId": await global_id_of("LabIntegration", lab.id), "userId": successor}
+            ],
         },
         w.owner,
     )
@@ -581,7 +604,7 @@ async def forward_inbox_messages_call(w: World) -> Call:
 
 async def reactivate_user_call(w: World) -> Call:
     member = await w.clinic.member(permissions_of=["Billing"])
-    await deactivate_user(w.cli, pk(member.user_id))
+    await deactivate_user(w.cli, await pk(member.user_id))
     return Call("reactivateUser", {"userId": member.user_id}, w.owner)
 
 
@@ -625,13 +648,13 @@ async def set_patient_portal_access_call(w: World) -> Call:
 
 async def set_user_license_call(w: World) -> Call:
     user = await w.invited(type=UserType.PRACTITIONER, classification=Classification.STANDARD, license=License.CHR_LITE)
-    return Call("setUserLicense", {"userId": gid("User", user), "license": "CHR_PLUS"}, w.owner)
+    return Call("setUserLicense", {"userId": await global_id_of("User", user), "license": "CHR_PLUS"}, w.owner)
 
 
 async def cancel_pending_license_change_call(w: World) -> Call:
     user = await w.invited(type=UserType.PRACTITIONER, classification=Classification.STANDARD, license=License.CHR_PLUS)
     await set_user_license(w.cli, user, License.CHR_LITE)  # a downgrade waits for next month
-    return Call("cancelPendingLicenseChange", {"userId": gid("User", user)}, w.owner)
+    return Call("cancelPendingLicenseChange", {"userId": await global_id_of("User", user)}, w.owner)
 
 
 async def run_license_mapping_call(w: World) -> Call:

@@ -23,7 +23,7 @@ from graphql import (
 )
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from strawberry.relay import from_base64, to_base64
+from strawberry.relay import to_base64
 
 from chrgraph.db import hooks
 from chrgraph.db.models import Appointment, AuditEvent, Classification, License, User, UserType
@@ -31,6 +31,7 @@ from chrgraph.schema import schema
 from chrgraph.schema.scalars import OUT_OF_RANGE, RangeGuard
 from tests.accounts import PASSWORD, login, make_clinic
 from tests.database_snapshot import BACKGROUND_TABLES
+from tests.helpers import key_of
 from tests.processes import chrgraph
 from tests.scheduling_helpers import patient, practitioner
 from tests.test_fault_injection import CALLS, World
@@ -114,7 +115,7 @@ async def test_an_instant_with_an_offset_is_stored_in_utc(clinic):
     booked = await book(clinic.vendor, dr, "2027-02-01T09:15:00+05:30", minutes=45)
     assert booked["appointment"]["start"] == "2027-02-01T03:45:00+00:00"
     assert booked["appointment"]["end"] == "2027-02-01T04:30:00+00:00"
-    row = await Appointment.get(id=int(from_base64(booked["appointment"]["id"])[1]))
+    row = await Appointment.get(id=await key_of(booked["appointment"]["id"]))
     assert row.start == datetime(2027, 2, 1, 3, 45, tzinfo=UTC) and row.start.utcoffset() == timedelta(0)
     assert row.end == datetime(2027, 2, 1, 4, 30, tzinfo=UTC)
     # What SQLite compares is the text itself; PostgreSQL's timestamptz is an instant anyway.

@@ -10,7 +10,6 @@ import sys
 from datetime import UTC, date, datetime
 
 import pytest
-from strawberry.relay import to_base64
 
 from chrgraph.auth.principals import support_cli_actor
 from chrgraph.db.models import AuditEvent, Classification, License, LicenseChange, User, UserType
@@ -20,7 +19,7 @@ from chrgraph.resolvers.organizations.update_organization import update_organiza
 from chrgraph.resolvers.users.invite_user import invite_user
 from chrgraph.resolvers.users.profile import Profile
 from tests.accounts import make_clinic
-from tests.helpers import unique
+from tests.helpers import gid, unique
 
 UNMAPPED = "{ unmappedUsers { user { email license licenseReviewed } reason proposedLicense confidence evidence } }"
 MAPPING = """mutation($i: RunLicenseMappingInput!) { runLicenseMapping(input: $i) {
@@ -168,7 +167,7 @@ async def test_enforcement_gives_the_highest_fitting_tier_and_waits_for_review(c
     banner = {r["user"]["email"]: r for r in (await clinic.owner.gql(UNMAPPED))["unmappedUsers"]}
     waiting = [e for e, (lic, applied) in expected.items() if not applied]
     assert all(banner[e]["reason"].startswith("Assigned automatically") for e in waiting)
-    user_id = to_base64("User", users[waiting[0]].id)
+    user_id = gid(users[waiting[0]])
     assert (await clinic.owner.gql(SET, {"i": {"userId": user_id, "license": "CHR_LITE"}}))["setUserLicense"]["user"][
         "licenseReviewed"
     ] is True

@@ -4,13 +4,12 @@ decide them, decisions mailed to the requester; the license catalog's names."""
 from __future__ import annotations
 
 import pytest
-from strawberry.relay import from_base64
 
 from chrgraph.auth.principals import support_cli_actor
 from chrgraph.db.models import Classification, License, OutboxMessage, Permission, User, UserStatus, UserType
 from chrgraph.resolvers.users.roles import create_role, set_permission
 from tests.accounts import Clinic, Session, make_clinic
-from tests.helpers import unique
+from tests.helpers import key_of, unique
 
 REQUEST = """
 mutation Request($input: RequestLicenseUpgradeInput!) {
@@ -32,9 +31,9 @@ async def clinic(client) -> Clinic:
     return await make_clinic(client)
 
 
-def pk(session: Session) -> int:
+async def pk(session: Session) -> int:
     assert session.user_id is not None
-    return int(from_base64(session.user_id)[1])
+    return await key_of(session.user_id)
 
 
 async def doctor(clinic: Clinic, license: License = License.CHR_LITE, roles: list[str] | None = None) -> Session:
@@ -80,10 +79,10 @@ async def test_a_new_request_is_mailed_to_everyone_who_may_decide_it(clinic):
     by_role = await clinic.member(permissions_of=[editors])
     by_grant = await clinic.member()
     await set_permission(
-        support_cli_actor(clinic.organization.id), pk(by_grant), Permission.EDIT_OTHER_USERS, True, None
+        support_cli_actor(clinic.organization.id), await pk(by_grant), Permission.EDIT_OTHER_USERS, True, None
     )
     gone = await clinic.member(permissions_of=[editors])
-    await User.filter(id=pk(gone)).update(status=UserStatus.DEACTIVATED)
+    await User.filter(id=await pk(gone)).update(status=UserStatus.DEACTIVATED)
     await clinic.member(permissions_of=["Billing"])  # holds no EDIT_OTHER_USERS
     # The requester holds EDIT_OTHER_USERS too, but never decides its own request.
     requester = await doctor(clinic, roles=[editors])

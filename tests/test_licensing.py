@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from strawberry.relay import from_base64
 
 from chrgraph.auth.principals import support_cli_actor
 from chrgraph.db.models import Contract, License, LicenseChange, User
@@ -14,6 +13,7 @@ from chrgraph.resolvers.licensing.dates import first_of_next_month, local_date
 from chrgraph.resolvers.organizations.update_organization import update_organization
 from chrgraph.resolvers.users.roles import set_permission
 from tests.accounts import make_clinic, session_for
+from tests.helpers import key_of
 from tests.scheduling_helpers import practitioner
 
 CATALOG = "{ licenseCatalog { license userType classification rank features } }"
@@ -47,8 +47,8 @@ async def clinic(client):
     return await make_clinic(client)
 
 
-def pk(global_id: str) -> int:
-    return int(from_base64(global_id)[1])
+async def pk(global_id: str) -> int:
+    return await key_of(global_id)
 
 
 async def test_the_catalogue_is_the_license_table(clinic):
@@ -89,7 +89,7 @@ async def test_a_downgrade_waits_for_its_effective_date_and_can_be_cancelled(cli
     assert down["pendingLicenseEffectiveOn"] == first_of_next_month(org_today()).isoformat()
     cancelled = (await clinic.owner.gql(CANCEL, {"i": {"userId": dr}}))["cancelPendingLicenseChange"]["user"]
     assert cancelled == {"license": "CHR_PLUS", "pendingLicense": None}
-    assert await LicenseChange.filter(user_id=pk(dr), cancelled_at__isnull=False).count() == 1
+    assert await LicenseChange.filter(user_id=await pk(dr), cancelled_at__isnull=False).count() == 1
     again = (await clinic.owner.gql(CANCEL, {"i": {"userId": dr}}))["cancelPendingLicenseChange"]
     assert again["errors"][0]["code"] == "INVALID_STATE"
 
@@ -97,11 +97,11 @@ async def test_a_downgrade_waits_for_its_effective_date_and_can_be_cancelled(cli
 async def test_a_due_downgrade_is_what_access_uses_and_the_job_settles_it(clinic):
     dr = await practitioner(clinic.organization.id, license=License.CHR_PLUS)
     await clinic.owner.gql(SET, {"i": {"userId": dr, "license": "CHR_LITE_VV"}})
-    await User.filter(id=pk(dr)).update(pending_license_effective_on=date.today() - timedelta(days=1))
+    await User.filter(id=await pk(dr)).update(pending_license_effective_on=date.today() - timedelta(days=1))
     shown = (await clinic.owner.gql(USER, {"id": dr}))["user"]
     assert (shown["license"], shown["pendingLicense"]) == ("CHR_LITE_VV", None)
     assert await settle_due_changes() >= 1
-    stored = await User.get(id=pk(dr))
+    stored = await User.get(id=await pk(dr))
     assert (stored.license, stored.pending_license) == (License.CHR_LITE_VV, None)
 
 
@@ -132,8 +132,8 @@ async def test_feature_access_names_the_lowest_fitting_license_and_who_may_upgra
 async def test_a_holder_of_upgrade_type_classification_upgrades_itself(clinic):
     org = clinic.organization.id
     dr = await practitioner(org, license=License.CHR_LITE)
-    email = (await User.get(id=pk(dr))).email
-    await set_permission(support_cli_actor(org), pk(dr), "UPGRADE_TYPE_CLASSIFICATION", True, None)
+    email = (await User.get(id=await pk(dr))).email
+    await set_permission(support_cli_actor(org), await pk(dr), "UPGRADE_TYPE_CLASSIFICATION", True, None)
     session = await session_for(clinic.client, email)
     access = (await session.gql(ACCESS, {"id": dr, "f": "LABS"}))["featureAccess"]
     assert (access["canUpgradeSelf"], access["mustRequest"]) == (True, False)
@@ -146,7 +146,7 @@ async def test_a_holder_of_upgrade_type_classification_upgrades_itself(clinic):
 async def test_others_request_and_an_admin_decides(clinic):
     org = clinic.organization.id
     dr = await practitioner(org, license=License.CHR_LITE)
-    email = (await User.get(id=pk(dr))).email
+    email = (await User.get(id=await pk(dr))).email
     session = await session_for(clinic.client, email)
     denied = await session.post(UPGRADE, {"i": {"license": "CHR_PLUS"}})
     assert denied.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
@@ -163,7 +163,7 @@ async def test_others_request_and_an_admin_decides(clinic):
     held = (await session.gql(REQUEST, {"i": {"license": "CHR_PLUS"}}))["requestLicenseUpgrade"]
     assert held["errors"] == [{"code": "INVALID_INPUT"}]
     other = await practitioner(org, license=License.CHR_LITE)
-    other_session = await session_for(clinic.client, (await User.get(id=pk(other))).email)
+    other_session = await session_for(clinic.client, (await User.get(id=await pk(other))).email)
     asked_again = await other_session.gql(REQUEST, {"i": {"license": "CHR_LITE_VV"}})
     second = asked_again["requestLicenseUpgrade"]["request"]
     declined = await clinic.owner.gql(DECLINE, {"i": {"requestId": second["id"], "reason": "Not now"}})
@@ -205,7 +205,7 @@ async def test_switching_to_standard_brings_users_under_management(client):
             INVITE, {"i": {"email": "s@switch.test", "type": "STAFF", "firstName": "S", "lastName": "W"}}
         )
     )["inviteUser"]
-    user = await User.get(id=pk(result["user"]["id"]))
+    user = await User.get(id=await pk(result["user"]["id"]))
     assert user.license_managed_since is None
     await update_organization(support_cli_actor(clinic.organization.id), contract=Contract.STANDARD)
     assert (await User.get(id=user.id)).license_managed_since is not None

@@ -23,7 +23,6 @@ from typing import Any
 import httpx
 import pytest
 from joserfc.jwk import RSAKey
-from strawberry.relay import from_base64
 
 from chrgraph.audit.checkpoint import load_public_key, sign_checkpoints
 from chrgraph.audit.verify import verify_chain
@@ -32,7 +31,7 @@ from chrgraph.db.models import ApiLog, Appointment, AppointmentStatus, AuditEven
 from chrgraph.resolvers.consumers.manage import add_api_consumer_key, create_api_consumer
 from tests.accounts import make_clinic
 from tests.databases import backend
-from tests.helpers import claims, public_pem, rsa_key, sign, unique
+from tests.helpers import claims, key_of, public_pem, rsa_key, sign, unique
 from tests.processes import chrgraph, running_server
 from tests.scheduling_helpers import at, patient, practitioner
 
@@ -297,7 +296,7 @@ async def test_revocations_under_load_refuse_in_time_and_leave_a_consistent_audi
     ).values_list("practitioner_id", "start")
     assert len(booked) == len(set(booked)), "a practitioner was double-booked"
     assert len(booked) == sum(1 for o in accepted if o.operation == "bookAppointment")
-    assert {p for p, _ in booked} <= {int(from_base64(doctor)[1]) for doctor in scene.doctors}
+    assert {p for p, _ in booked} <= {await key_of(doctor) for doctor in scene.doctors}
 
     # Every answered consumer request has its API-log row; refusals at the door have none.
     logged = Counter(await ApiLog.filter(request_id__in=request_ids).values_list("request_id", flat=True))

@@ -6,13 +6,12 @@ only the owner changes the owner. Each refusal is a payload error with its field
 from __future__ import annotations
 
 import pytest
-from strawberry.relay import to_base64
 
 from chrgraph.auth.principals import support_cli_actor
 from chrgraph.db.models import AuditEvent, Classification, License, UserPermission, UserType
 from chrgraph.resolvers.users.roles import create_role
 from tests.accounts import PASSWORD, Clinic, Session, make_clinic
-from tests.helpers import unique
+from tests.helpers import gid, unique
 
 GRANT = """
 mutation Grant($input: GrantPermissionInput!) {
@@ -73,7 +72,7 @@ async def clinic(client) -> Clinic:
 
 
 def role_id(clinic: Clinic, name: str) -> str:
-    return to_base64("Role", clinic.roles[name])
+    return clinic.role_ids[name]
 
 
 async def custom_role(clinic: Clinic, *permissions: str) -> str:
@@ -81,6 +80,7 @@ async def custom_role(clinic: Clinic, *permissions: str) -> str:
     name = unique("role")
     role = await create_role(support_cli_actor(clinic.organization.id), name, None, list(permissions))
     clinic.roles[name] = role.id
+    clinic.role_ids[name] = gid(role)
     return name
 
 
@@ -369,7 +369,7 @@ async def test_a_custom_role_no_one_holds_is_deleted_and_audited(clinic, role_ed
     assert deleted == {"deletedRoleId": role_id(clinic, name), "errors": []}
     assert name not in [r["name"] for r in (await clinic.owner.gql(ROLES))["roles"]]
     event = await AuditEvent.get(organization_id=clinic.organization.id, action="ROLE_DELETED")
-    assert event.target_id == str(clinic.roles[name]) and event.changes["name"] == name
+    assert event.target_id == role_id(clinic, name) and event.changes["name"] == name
     again = (await role_editor.gql(DELETE_ROLE, {"input": {"roleId": role_id(clinic, name)}}))["deleteRole"]
     assert codes(again) == [("NOT_FOUND", ["roleId"])]
 

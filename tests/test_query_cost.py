@@ -16,6 +16,7 @@ from chrgraph.db.models import ApiLog, AuditEvent, User
 from chrgraph.schema import schema
 from chrgraph.schema.limits import ITEM_MAXIMA, LENGTH_OF_ARGUMENT, LIST_MAXIMA
 from tests.accounts import make_clinic
+from tests.helpers import gid
 from tests.processes import chrgraph
 from tests.refusal_proof import refused_before_resolvers
 
@@ -49,9 +50,8 @@ async def clinic(client):
 
 
 def consumer_id(clinic) -> str:
-    from strawberry.relay import to_base64
 
-    return to_base64("ApiConsumer", clinic.vendor.consumer.id)
+    return gid(clinic.vendor.consumer)
 
 
 async def set_budget(clinic, cost_per_minute: int | None) -> dict:
@@ -193,7 +193,7 @@ async def test_support_sets_a_consumers_budget_audited_and_others_are_refused(cl
     event = await AuditEvent.filter(
         organization_id=clinic.organization.id, action="API_CONSUMER_COST_BUDGET_SET", actor_kind="SUPPORT"
     ).first()
-    assert event is not None and event.target_id == str(clinic.vendor.consumer.id)
+    assert event is not None and event.target_id == gid(clinic.vendor.consumer)
     bad = await set_budget(clinic, -1)
     assert bad["errors"] == [{"code": "INVALID_INPUT", "field": ["costPerMinute"]}]
     restored = await set_budget(clinic, None)

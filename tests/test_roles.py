@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from strawberry.relay import to_base64
 
 from chrgraph.db.models import AuditEvent
 from tests.accounts import PASSWORD, make_clinic
@@ -42,7 +41,7 @@ async def clinic(client):
 
 
 def role_id(clinic, name: str) -> str:
-    return to_base64("Role", clinic.roles[name])
+    return clinic.role_ids[name]
 
 
 async def test_built_in_roles_have_their_default_permissions(clinic):

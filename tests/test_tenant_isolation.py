@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from strawberry.relay import to_base64
 
 from chrgraph.db.models import User
 from tests.accounts import make_clinic
+from tests.helpers import gid
 
 USER = "query($id: ID!) { user(id: $id) { id email } }"
 NODE = "query($id: ID!) { node(id: $id) { id } }"
@@ -37,7 +37,7 @@ async def test_no_principal_reads_or_changes_a_user_of_another_organization(clin
             {
                 "i": {
                     "userId": mine.owner.user_id,
-                    "roleIds": [to_base64("Role", theirs.roles["Billing"])],
+                    "roleIds": [theirs.role_ids["Billing"]],
                     "password": "correct horse battery staple",
                 }
             },
@@ -51,6 +51,6 @@ async def test_the_support_account_of_one_organization_cannot_manage_another(cli
     mine, theirs = clinics
     doc = """mutation($i: DeactivateApiConsumerInput!) {
       deactivateApiConsumer(input: $i) { errors { code field } } }"""
-    result = await mine.support.gql(doc, {"i": {"consumerId": to_base64("ApiConsumer", theirs.vendor.consumer.id)}})
+    result = await mine.support.gql(doc, {"i": {"consumerId": gid(theirs.vendor.consumer)}})
     assert result["deactivateApiConsumer"]["errors"] == [{"code": "NOT_FOUND", "field": ["consumerId"]}]
     assert (await theirs.vendor.post("{ viewer { kind } }")).status_code == 200

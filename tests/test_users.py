@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from strawberry.relay import to_base64
 
 from chrgraph.db.models import AuditEvent, Invitation, OutboxMessage, User
 from chrgraph.resolvers.errors import ErrorCode, OperationFailed
@@ -13,7 +12,7 @@ from chrgraph.resolvers.organizations.create_organization import create_organiza
 from chrgraph.resolvers.users.invitations import token_hash
 from tests.accounts import PASSWORD, login, make_clinic
 from tests.database_snapshot import take_snapshot
-from tests.helpers import unique
+from tests.helpers import gid, unique
 
 INVITE = """
 mutation Invite($input: InviteUserInput!) {
@@ -77,7 +76,7 @@ async def test_invite_creates_an_invited_user_queues_mail_and_audits(clinic):
     stored = await User.get(email=email)
     assert await Invitation.filter(user_id=stored.id).count() == 1
     assert await OutboxMessage.filter(to_email=email).count() == 1
-    event = await AuditEvent.filter(target_id=str(stored.id), action="USER_INVITED").get()
+    event = await AuditEvent.filter(target_id=gid(stored), action="USER_INVITED").get()
     assert event.actor_kind.value == "USER"
 
 
@@ -150,7 +149,7 @@ async def test_a_taken_owner_email_leaves_no_organization_behind(clinic):
 
 async def test_invite_refuses_a_role_of_another_organization(client, clinic):
     other = await make_clinic(client)
-    foreign_role = to_base64("Role", other.roles["Billing"])
+    foreign_role = other.role_ids["Billing"]
     result = await invite(clinic.owner, **staff(f"{unique('r')}@x.test", roleIds=[foreign_role]))
     assert [(e["code"], e["field"]) for e in result["errors"]] == [("NOT_FOUND", ["roleIds"])]
 

@@ -12,6 +12,7 @@ from chrgraph.audit.chain import event_hash, genesis_hash, hashed_fields
 from chrgraph.audit.redact import redact
 from chrgraph.auth.principals import Actor, PrincipalKind
 from chrgraph.db.models import ActorKind, AuditChainHead, AuditEvent
+from chrgraph.db.public_ids import global_id, is_public_id
 from chrgraph.db.raw import insert
 
 _ACTOR_KINDS = {
@@ -99,11 +100,15 @@ async def record(
     actor: Actor,
     action: AuditAction,
     target_type: str,
-    target_id: Any,
+    target_id: str | None,
     changes: dict[str, Any] | None = None,
     organization_id: int | None = None,
 ) -> RecordedEvent:
     """Append one event to the organization's chain, in the caller's transaction.
+
+    `target_id` is the target's public id (never its database key); the event keeps the
+    target's global id (`target_type` and public id), the one `node` follows. Settings of
+    the organization's portal (PortalSettings, PortalImage) name the organization's.
 
     Appends serialize on the chain head row: the head moves with a compare-and-swap
     UPDATE from the head this process last wrote (no read), and otherwise from the head
@@ -121,7 +126,7 @@ async def record(
         request_id=actor.request_id,
         action=str(action),  # the plain word: what the column stores and the hash covers
         target_type=target_type,
-        target_id=None if target_id is None else str(target_id),
+        target_id=None if target_id is None else _target(target_type, target_id),
         changes=_plain(redact(changes or {})),
     )
     guess = _heads.get(org_id)
@@ -135,6 +140,12 @@ async def record(
         _heads.clear()
     _heads[org_id] = (event.seq, event.hash)
     return event
+
+
+def _target(target_type: str, public_id: str) -> str:
+    if not is_public_id(public_id):  # a database key must never reach an event
+        raise TypeError(f"audit target of {target_type} must be a public id, not {public_id!r}")
+    return global_id(target_type, public_id)
 
 
 def _link(event: RecordedEvent, head: tuple[int, str]) -> tuple[int, str]:

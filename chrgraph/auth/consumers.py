@@ -50,6 +50,7 @@ class CachedConsumer:
     usable: bool  # active and its organization's Enterprise API on
     keys: tuple[tuple[str | None, RSAKey], ...]
     cost_budget: int | None = None
+    public_id: str | None = None  # what the consumer's global id carries
     permissions: frozenset[str] = frozenset()
 
 
@@ -96,6 +97,7 @@ async def _load(issuer: str) -> CachedConsumer | None:
         usable=consumer.active and consumer.organization.enterprise_api_enabled,
         keys=keys,
         cost_budget=consumer.cost_budget_per_minute,
+        public_id=consumer.public_id,
         permissions=consumer_permissions(consumer.permissions),
     )
 
@@ -237,6 +239,7 @@ def _principal_if_timely(verified: _Verified, settings) -> Principal:
         kind=PrincipalKind.CONSUMER,
         organization_id=consumer.organization_id,
         consumer_id=consumer.id,
+        consumer_public_id=consumer.public_id,
         issuer=consumer.issuer,
         key_id=verified.key_id,
         permissions=consumer.permissions,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+from chrgraph.db.public_ids import global_id
 from chrgraph.db.tenant import OrganizationData
 
 
@@ -28,13 +29,17 @@ class Principal:
     permissions: frozenset[str] = field(default_factory=frozenset)
     # A consumer's own cost budget per minute (None: the server's default).
     cost_budget: int | None = None
+    # The public ids of the consumer or user (what their global ids carry).
+    consumer_public_id: str | None = None
+    user_public_id: str | None = None
 
     @property
     def actor_id(self) -> str | None:
-        if self.kind is PrincipalKind.CONSUMER:
-            return str(self.consumer_id)
-        if self.user_id is not None:
-            return str(self.user_id)
+        """The global id of the consumer or user (never its database key)."""
+        if self.kind is PrincipalKind.CONSUMER and self.consumer_public_id is not None:
+            return global_id("ApiConsumer", self.consumer_public_id)
+        if self.user_public_id is not None:
+            return global_id("User", self.user_public_id)
         return None
 
 
@@ -59,6 +64,7 @@ def system_actor(organization_id: int, request_id: str | None = None) -> Actor:
     return Actor(Principal(PrincipalKind.SYSTEM, organization_id), request_id)
 
 
-def support_cli_actor(organization_id: int, user_id: int | None = None) -> Actor:
+def support_cli_actor(organization_id: int, user_id: int | None = None, user_public_id: str | None = None) -> Actor:
     """The CLI acts as the organization's support principal."""
-    return Actor(Principal(PrincipalKind.SUPPORT, organization_id, user_id=user_id), None)
+    principal = Principal(PrincipalKind.SUPPORT, organization_id, user_id=user_id, user_public_id=user_public_id)
+    return Actor(principal, None)

@@ -77,6 +77,7 @@ async def _load(digest: str) -> _Cached | None:
         kind=PrincipalKind.SUPPORT if support else PrincipalKind.USER,
         organization_id=user.organization_id,
         user_id=user.id,
+        user_public_id=user.public_id,
         session_id=session.id,
         is_owner=is_owner and not support,
         permissions=frozenset() if support else await effective_permissions(user, is_owner),

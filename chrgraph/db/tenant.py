@@ -96,6 +96,12 @@ class OrganizationData:
         query = self.query(model)
         return await (query.using_db(using_db) if using_db is not None else query).get_or_none(id=pk)
 
+    async def find(self, model: type[M], public_id: str, using_db: BaseDBAsyncClient | None = None) -> M | None:
+        """The row with this public id (what a global id carries), or None when it does not
+        exist or is another organization's: one statement on the unique index."""
+        query = self.organization if model is Organization else self.query(model)
+        return await (query.using_db(using_db) if using_db is not None else query).get_or_none(public_id=public_id)  # type: ignore[return-value]
+
     def new(self, model: type[M], **fields: Any) -> M:
         """An unsaved row of this organization (for `save` or `bulk_create`)."""
         self.query(model)  # refuses a model without an organization

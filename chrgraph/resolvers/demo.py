@@ -45,7 +45,7 @@ async def load_demo() -> str:
 async def _load() -> str:
     created = await create_organization(domain=DEMO_DOMAIN, name="Demo Clinic", owner_email=OWNER_EMAIL)
     org = created.organization
-    actor = support_cli_actor(org.id, created.support.id)
+    actor = support_cli_actor(org.id, created.support.id, created.support.public_id)
     await set_support_password(actor, DEMO_PASSWORD)
     assert created.owner_invitation_token is not None  # an owner was invited
     await accept_invitation(created.owner_invitation_token, DEMO_PASSWORD, "Olivia", "Owner")

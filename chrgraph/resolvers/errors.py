@@ -76,9 +76,9 @@ class UserError:
     code: ErrorCode
     message: str
     field: tuple[str, ...] | None = None
-    # A related object (e.g. the existing duplicate) as (GraphQL type name, key); the
-    # schema turns it into the client's global id.
-    related: tuple[str, int] | None = None
+    # A related object (e.g. the existing duplicate) as (GraphQL type name, public id);
+    # the schema turns it into the client's global id.
+    related: tuple[str, str] | None = None
 
 
 class OperationFailed(Exception):
@@ -90,6 +90,6 @@ class OperationFailed(Exception):
 
 
 def fail(
-    code: ErrorCode, message: str, field: str | None = None, related: tuple[str, int] | None = None
+    code: ErrorCode, message: str, field: str | None = None, related: tuple[str, str] | None = None
 ) -> OperationFailed:
     return OperationFailed(UserError(code, message, (field,) if field else None, related))

@@ -18,27 +18,25 @@ from chrgraph.schema.organizations.types import Organization
 from chrgraph.schema.permissions import CanManageApiConsumers, CanViewAuditLog, Rule
 from chrgraph.schema.relay import parse_global_id
 
-Resolver = Callable[[Context, int], Awaitable[Any]]
+# A node resolver reads the row whose public id the global id carries (one statement).
+Resolver = Callable[[Context, str], Awaitable[Any]]
 
 
-async def _organization(ctx: Context, pk: int) -> Organization | None:
-    assert ctx.principal is not None  # the node field needs a signed-in caller
-    if pk != ctx.principal.organization_id:
-        return None
+async def _organization(ctx: Context, public_id: str) -> Organization | None:
     row = await organization_queries.organization(ctx.data)
-    return Organization.from_model(row) if row else None
+    return Organization.from_model(row) if row and row.public_id == public_id else None
 
 
-async def _consumer(ctx: Context, pk: int) -> ApiConsumer | None:
+async def _consumer(ctx: Context, public_id: str) -> ApiConsumer | None:
     assert ctx.principal is not None  # the node field needs a signed-in caller
-    if not (CanManageApiConsumers.allows(ctx.principal) or ctx.principal.consumer_id == pk):
+    row = await consumer_queries.consumer(ctx.data, public_id)
+    if row is None or not (CanManageApiConsumers.allows(ctx.principal) or ctx.principal.consumer_id == row.id):
         return None  # support manages consumers; a consumer sees itself
-    row = await consumer_queries.consumer(ctx.data, pk)
-    return ApiConsumer.from_model(row) if row else None
+    return ApiConsumer.from_model(row)
 
 
-async def _audit_event(ctx: Context, pk: int) -> AuditEvent | None:
-    row = await audit_queries.audit_event(ctx.data, pk)
+async def _audit_event(ctx: Context, public_id: str) -> AuditEvent | None:
+    row = await audit_queries.audit_event(ctx.data, public_id)
     return AuditEvent.from_model(row) if row else None
 
 

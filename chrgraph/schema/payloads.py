@@ -7,10 +7,11 @@ into an operation's plain Python arguments and its typed failures into the paylo
 - names: the input's fields become keyword arguments under their Python (snake_case)
   names; a field left out (`strawberry.UNSET`) is not passed at all ("not given"),
   an explicit null is passed as None;
-- ids: a global id becomes the integer key of the object type its input field declares
-  with `metadata=refers_to("User")`; an id of another type, or one that names nothing
-  of ours, is NOT_FOUND at the top-level input field that holds it (`roleIds`,
-  `locum`), and the operation is not called;
+- ids: a global id becomes the database key of the object type its input field declares
+  with `metadata=refers_to("User")`: the public ids it carries are looked up together,
+  in one statement for the whole input (chrgraph/db/keys.py); an id of another type, or
+  one that names nothing of ours, is NOT_FOUND at the top-level input field that holds
+  it (`roleIds`, `locum`), and the operation is not called;
 - errors: `OperationFailed` becomes `errors` in the payload, every other payload field
   keeping its default (None unless the payload type declares one).
 
@@ -21,16 +22,17 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar, overload
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, TypeVar
 
 import strawberry
 from strawberry import relay
 from strawberry.utils.str_converters import to_camel_case
 
+from chrgraph.db.keys import keys_of
 from chrgraph.resolvers.errors import ErrorCode, OperationFailed, fail
 from chrgraph.schema.errors import UserError
-from chrgraph.schema.relay import numeric_id
+from chrgraph.schema.relay import parse_global_id
 
 P = TypeVar("P")
 
@@ -42,19 +44,66 @@ def refers_to(type_name: str) -> dict[str, str]:
     return {_REFERS_TO: type_name}
 
 
-@overload
-def local_id(global_id: relay.GlobalID, type_name: str, field: str) -> int: ...
-@overload
-def local_id(global_id: relay.GlobalID | None, type_name: str, field: str) -> int | None: ...
-def local_id(global_id: relay.GlobalID | None, type_name: str, field: str) -> int | None:
-    """The integer id behind a global id of the expected type; anything else is
-    NOT_FOUND at `field` (another type, a non-numeric id)."""
-    if global_id is None:
-        return None
-    key = numeric_id(global_id.node_id) if global_id.type_name == type_name else None
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Ref:
+    """A global id of an input, until its key is looked up."""
+
+    type_name: str
+    public_id: str
+    path: str
+
+
+def _ref(global_id: relay.GlobalID, type_name: str, field: str) -> _Ref:
+    """The public id behind a global id of the expected type; anything else (another
+    type, an id that is no public id: one holding an old database key) is NOT_FOUND."""
+    parsed = parse_global_id(global_id, type_name)
+    if parsed is None:
+        raise fail(ErrorCode.NOT_FOUND, f"No such {type_name}.", field)
+    return _Ref(type_name, parsed[1], field)
+
+
+async def local_id(global_id: relay.GlobalID, type_name: str, field: str) -> int:
+    """The database key behind a global id of the expected type (a query's argument that
+    an operation takes as a key); anything else is NOT_FOUND at `field`."""
+    ref = _ref(global_id, type_name, field)
+    key = (await keys_of([(ref.type_name, ref.public_id)])).get((ref.type_name, ref.public_id))
     if key is None:
         raise fail(ErrorCode.NOT_FOUND, f"No such {type_name}.", field)
     return key
+
+
+def _refs(value: Any) -> Iterator[_Ref]:
+    if isinstance(value, _Ref):
+        yield value
+    elif isinstance(value, list):
+        for item in value:
+            yield from _refs(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _refs(item)
+
+
+def _keyed(value: Any, keys: dict[tuple[str, str], int]) -> Any:
+    if isinstance(value, _Ref):
+        key = keys.get((value.type_name, value.public_id))
+        if key is None:
+            raise fail(ErrorCode.NOT_FOUND, f"No such {value.type_name}.", value.path)
+        return key
+    if isinstance(value, list):
+        return [_keyed(item, keys) for item in value]
+    if isinstance(value, dict):
+        return {name: _keyed(item, keys) for name, item in value.items()}
+    return value
+
+
+async def keyed_values(input: Any) -> dict[str, Any]:
+    """`values(input)` with every global id replaced by its key (one lookup in all)."""
+    arguments = values(input)
+    refs = {(ref.type_name, ref.public_id) for ref in _refs(arguments)}
+    if not refs:
+        return arguments
+    keys = await keys_of(refs)
+    return {name: _keyed(value, keys) for name, value in arguments.items()}
 
 
 # An input class's fields as (Python name, GraphQL name, referenced type), read once.
@@ -81,7 +130,7 @@ def _plain(value: Any, refers: str | None, path: str) -> Any:
     if isinstance(value, relay.GlobalID):
         if refers is None:
             raise TypeError(f"`{path}` holds a global id without `refers_to`")
-        return local_id(value, refers, path)
+        return _ref(value, refers, path)
     if isinstance(value, list):
         return [_plain(item, refers, path) for item in value]
     if getattr(getattr(type(value), "__strawberry_definition__", None), "is_input", False):
@@ -92,7 +141,8 @@ def _plain(value: Any, refers: str | None, path: str) -> Any:
 def values(input: Any, path: str | None = None) -> dict[str, Any]:
     """An input object as plain Python keyword arguments (see the module docstring);
     a nested input becomes a dict, whose failures are reported at `path`, the
-    top-level field holding it."""
+    top-level field holding it. Global ids are left as references to look up
+    (`keyed_values`)."""
     result = {}
     for name, graphql_name, refers in _fields(type(input)):
         value = getattr(input, name)
@@ -113,7 +163,7 @@ async def perform(
     coroutine function); on `OperationFailed` those fields keep their defaults and
     `errors` lists the failures, in the order the operation raised them."""
     try:
-        result = await operation(**(values(input) if input is not None else {}))
+        result = await operation(**(await keyed_values(input) if input is not None else {}))
     except OperationFailed as failed:
         return payload(
             **{name: _default(payload, name) for name in present},

@@ -100,8 +100,8 @@ class CanViewUser(Rule):
     def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
         principal = info.context.principal
         target = kwargs.get("id") or kwargs.get("user_id")
-        if principal is not None and principal.user_id is not None and target is not None:
-            if target.type_name == "User" and target.node_id == str(principal.user_id):
+        if principal is not None and principal.user_public_id is not None and target is not None:
+            if target.type_name == "User" and target.node_id == principal.user_public_id:
                 return True
         return super().has_permission(source, info, **kwargs)
 

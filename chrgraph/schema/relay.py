@@ -11,6 +11,8 @@ from typing import Any, Generic, TypeVar
 import strawberry
 from strawberry import relay
 
+from chrgraph.db import public_ids
+from chrgraph.db.public_ids import is_public_id
 from chrgraph.graphql_engine.selection import selects  # noqa: F401 - the resolvers' import
 from chrgraph.schema.errors import bad_user_input
 
@@ -142,26 +144,15 @@ async def paginate(
 _UNCOUNTED = 2**62  # the bound of a forward page whose list was not counted
 
 
-_MAX_KEY = 2**63 - 1  # BIGINT: a larger number names no row, and the drivers refuse it
+def global_id(type_name: str, public_id: str) -> str:
+    """The client-facing id of an object: Relay's base64 "Type:<public id>", never the
+    database key (which is sequential across organizations)."""
+    return public_ids.global_id(type_name, public_id)
 
 
-def numeric_id(node_id: str) -> int | None:
-    """The integer behind a node id, or None: ASCII digits only (no sign, spaces or other
-    scripts' digits, which `int()` would accept), within BIGINT."""
-    if not (node_id.isascii() and node_id.isdigit()) or len(node_id) > 19:
-        return None
-    key = int(node_id)
-    return key if key <= _MAX_KEY else None
-
-
-def global_id(type_name: str, pk: int) -> str:
-    """The client-facing id of an object (Relay's base64 "Type:id")."""
-    return relay.to_base64(type_name, pk)
-
-
-def parse_global_id(value: relay.GlobalID, expected: str | None = None) -> tuple[str, int] | None:
-    """(type name, integer id), or None when the id cannot name one of our objects."""
+def parse_global_id(value: relay.GlobalID, expected: str | None = None) -> tuple[str, str] | None:
+    """(type name, public id), or None when the id cannot name one of our objects (an
+    old id holding a database key included)."""
     if expected is not None and value.type_name != expected:
         return None
-    key = numeric_id(value.node_id)
-    return None if key is None else (value.type_name, key)
+    return (value.type_name, value.node_id) if is_public_id(value.node_id) else None

@@ -6,7 +6,7 @@ from tortoise.migrations import operations as ops
 
 
 class Migration(migrations.Migration):
-    dependencies = [("chrgraph", "0013_consumer_cost_budget")]
+    dependencies = [("chrgraph", "0014_public_ids")]
 
     initial = False
 

@@ -4,6 +4,7 @@ from tortoise import fields
 from tortoise.models import Model
 
 from chrgraph.db.models.enums import ActorKind
+from chrgraph.db.public_ids import public_id_field
 
 if TYPE_CHECKING:
     from chrgraph.db.models.consumer import ApiConsumer
@@ -14,6 +15,7 @@ class AuditEvent(Model):
     """One successful mutation. Append-only, triggers refuse UPDATE and DELETE."""
 
     id = fields.BigIntField(primary_key=True)
+    public_id = public_id_field()
     organization: fields.ForeignKeyRelation["Organization"] = fields.ForeignKeyField(
         "chrgraph.Organization", related_name="audit_events", on_delete=fields.RESTRICT
     )

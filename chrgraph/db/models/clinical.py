@@ -4,6 +4,7 @@ from tortoise import fields
 from tortoise.models import Model
 
 from chrgraph.db.models.enums import AppointmentStatus, QuestionnaireKind, QuestionnaireStatus
+from chrgraph.db.public_ids import public_id_field
 
 if TYPE_CHECKING:
     from chrgraph.db.models.organization import Organization
@@ -14,6 +15,7 @@ class IdentifierType(Model):
     """A kind of patient identifier an organization defines (e.g. chart number)."""
 
     id = fields.BigIntField(primary_key=True)
+    public_id = public_id_field()
     organization: fields.ForeignKeyRelation["Organization"] = fields.ForeignKeyField(
         "chrgraph.Organization", related_name="identifier_types", on_delete=fields.RESTRICT
     )
@@ -29,6 +31,7 @@ class Patient(Model):
     """A patient of one organization."""
 
     id = fields.BigIntField(primary_key=True)
+    public_id = public_id_field()
     organization: fields.ForeignKeyRelation["Organization"] = fields.ForeignKeyField(
         "chrgraph.Organization", related_name="patients", on_delete=fields.RESTRICT
     )
@@ -70,6 +73,7 @@ class Appointment(Model):
     `end` is stored (start + duration) so overlap checks are one indexed query."""
 
     id = fields.BigIntField(primary_key=True)
+    public_id = public_id_field()
     organization: fields.ForeignKeyRelation["Organization"] = fields.ForeignKeyField(
         "chrgraph.Organization", related_name="appointments", on_delete=fields.RESTRICT
     )
@@ -97,6 +101,7 @@ class Questionnaire(Model):
     """A recurring scheduled or a sent questionnaire."""
 
     id = fields.BigIntField(primary_key=True)
+    public_id = public_id_field()
     organization: fields.ForeignKeyRelation["Organization"] = fields.ForeignKeyField(
         "chrgraph.Organization", related_name="questionnaires", on_delete=fields.RESTRICT
     )
@@ -126,6 +131,7 @@ class InboxMessage(Model):
     """A message in a user's inbox: snoozable, hideable, never deleted."""
 
     id = fields.BigIntField(primary_key=True)
+    public_id = public_id_field()
     organization: fields.ForeignKeyRelation["Organization"] = fields.ForeignKeyField(
         "chrgraph.Organization", related_name="inbox_messages", on_delete=fields.RESTRICT
     )
@@ -156,6 +162,7 @@ class LabIntegration(Model):
     """A lab connection backed by a user (one main per organization)."""
 
     id = fields.BigIntField(primary_key=True)
+    public_id = public_id_field()
     organization: fields.ForeignKeyRelation["Organization"] = fields.ForeignKeyField(
         "chrgraph.Organization", related_name="lab_integrations", on_delete=fields.RESTRICT
     )
@@ -176,6 +183,7 @@ class MdBillingConnection(Model):
     """A practitioner's MDBilling (Ontario) connection."""
 
     id = fields.BigIntField(primary_key=True)
+    public_id = public_id_field()
     organization: fields.ForeignKeyRelation["Organization"] = fields.ForeignKeyField(
         "chrgraph.Organization", related_name="mdbilling_connections", on_delete=fields.RESTRICT
     )

@@ -3,6 +3,8 @@ from typing import TYPE_CHECKING, Any
 from tortoise import fields
 from tortoise.models import Model
 
+from chrgraph.db.public_ids import public_id_field
+
 if TYPE_CHECKING:
     from chrgraph.db.models.organization import Organization
 
@@ -13,6 +15,7 @@ class ApiConsumer(Model):
     """A vendor integration that signs its own RS512 JWTs."""
 
     id = fields.BigIntField(primary_key=True)
+    public_id = public_id_field()
     organization: fields.ForeignKeyRelation["Organization"] = fields.ForeignKeyField(
         "chrgraph.Organization", related_name="api_consumers", on_delete=fields.RESTRICT
     )

@@ -10,6 +10,7 @@ from chrgraph.db.models.enums import (
     UpgradeRequestStatus,
     UserStatus,
 )
+from chrgraph.db.public_ids import public_id_field
 
 if TYPE_CHECKING:
     from chrgraph.db.models.organization import Organization
@@ -65,6 +66,7 @@ class LicenseUpgradeRequest(Model):
     """A user's request for a higher license, decided by EDIT_OTHER_USERS holders."""
 
     id = fields.BigIntField(primary_key=True)
+    public_id = public_id_field()
     organization: fields.ForeignKeyRelation["Organization"] = fields.ForeignKeyField(
         "chrgraph.Organization", related_name="license_requests", on_delete=fields.RESTRICT
     )

@@ -4,12 +4,14 @@ from tortoise import fields
 from tortoise.models import Model
 
 from chrgraph.db.models.enums import Contract
+from chrgraph.db.public_ids import public_id_field
 
 
 class Organization(Model):
     """One CHR domain."""
 
     id = fields.BigIntField(primary_key=True)
+    public_id = public_id_field()
     name = fields.CharField(max_length=200)
     domain = fields.CharField(max_length=63, unique=True)
     contract = fields.CharEnumField(Contract, max_length=16, default=Contract.STANDARD)

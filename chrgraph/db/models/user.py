@@ -4,6 +4,7 @@ from tortoise import fields
 from tortoise.models import Model
 
 from chrgraph.db.models.enums import Classification, License, Permission, UserStatus, UserType
+from chrgraph.db.public_ids import public_id_field
 
 if TYPE_CHECKING:
     from chrgraph.db.models.organization import Organization
@@ -13,6 +14,7 @@ class User(Model):
     """A person (or service account) of one organization. Never deleted."""
 
     id = fields.BigIntField(primary_key=True)
+    public_id = public_id_field()
     organization: fields.ForeignKeyRelation["Organization"] = fields.ForeignKeyField(
         "chrgraph.Organization", related_name="users", on_delete=fields.RESTRICT
     )
@@ -66,6 +68,7 @@ class Role(Model):
     """A named set of permissions. Built-in roles are made for every organization."""
 
     id = fields.BigIntField(primary_key=True)
+    public_id = public_id_field()
     organization: fields.ForeignKeyRelation["Organization"] = fields.ForeignKeyField(
         "chrgraph.Organization", related_name="roles", on_delete=fields.RESTRICT
     )

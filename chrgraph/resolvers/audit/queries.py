@@ -6,5 +6,5 @@ from chrgraph.db.models import AuditEvent
 from chrgraph.db.tenant import OrganizationData
 
 
-async def audit_event(data: OrganizationData, event_id: int) -> AuditEvent | None:
-    return await data.get(AuditEvent, event_id)
+async def audit_event(data: OrganizationData, public_id: str) -> AuditEvent | None:
+    return await data.find(AuditEvent, public_id)

@@ -78,7 +78,7 @@ async def create_api_consumer(
                 actor,
                 AuditAction.API_CONSUMER_CREATED,
                 "ApiConsumer",
-                consumer.id,
+                consumer.public_id,
                 {"name": name, "issuer": issuer, "kid": kid, "keyFingerprint": key.fingerprint},
             )
     except IntegrityError as exc:  # a concurrent create took the issuer first
@@ -98,7 +98,7 @@ async def set_api_consumer_active(actor: Actor, issuer: str, active: bool) -> Ap
                 actor,
                 AuditAction.API_CONSUMER_REACTIVATED if active else AuditAction.API_CONSUMER_DEACTIVATED,
                 "ApiConsumer",
-                consumer.id,
+                consumer.public_id,
                 {"active": {"before": not active, "after": active}},
             )
     return consumer
@@ -128,7 +128,7 @@ async def add_api_consumer_key(actor: Actor, issuer: str, public_key: str, kid: 
                 actor,
                 AuditAction.API_CONSUMER_KEY_ADDED,
                 "ApiConsumer",
-                consumer.id,
+                consumer.public_id,
                 {"kid": kid, "keyFingerprint": key.fingerprint},
             )
     except IntegrityError as exc:
@@ -154,7 +154,7 @@ async def revoke_api_consumer_key(actor: Actor, issuer: str, kid: str) -> ApiCon
                 actor,
                 AuditAction.API_CONSUMER_KEY_REVOKED,
                 "ApiConsumer",
-                consumer.id,
+                consumer.public_id,
                 {"kid": kid, "keyFingerprint": row.fingerprint},
             )
     return row
@@ -185,7 +185,7 @@ async def set_api_consumer_cost_budget(actor: Actor, issuer: str, cost_per_minut
                 actor,
                 AuditAction.API_CONSUMER_COST_BUDGET_SET,
                 "ApiConsumer",
-                consumer.id,
+                consumer.public_id,
                 {"costBudgetPerMinute": {"before": before, "after": cost_per_minute}},
             )
     return consumer
@@ -238,7 +238,7 @@ async def set_api_consumer_permissions(
                 actor,
                 AuditAction.API_CONSUMER_PERMISSIONS_SET,
                 "ApiConsumer",
-                consumer.id,
+                consumer.public_id,
                 {
                     "permissions": {
                         "before": sorted(consumer_permissions(before)),

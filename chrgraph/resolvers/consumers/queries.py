@@ -6,5 +6,5 @@ from chrgraph.db.models import ApiConsumer
 from chrgraph.db.tenant import OrganizationData
 
 
-async def consumer(data: OrganizationData, consumer_id: int) -> ApiConsumer | None:
-    return await data.get(ApiConsumer, consumer_id)
+async def consumer(data: OrganizationData, public_id: str) -> ApiConsumer | None:
+    return await data.find(ApiConsumer, public_id)

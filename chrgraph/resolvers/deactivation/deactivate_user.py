@@ -70,13 +70,14 @@ class Preview:
 @dataclass
 class Outcome:
     user: User
-    moved: dict[str, list[int]] = field(default_factory=lambda: {"appointments": [], "recurring": [], "sent": []})
-    cancelled: dict[str, list[int]] = field(default_factory=lambda: {"appointments": [], "recurring": [], "sent": []})
-    removed_questionnaires: list[int] = field(default_factory=list)
-    forwarded: list[int] = field(default_factory=list)
-    hidden: list[int] = field(default_factory=list)
-    transferred: list[int] = field(default_factory=list)
-    disconnected: list[int] = field(default_factory=list)
+    # Public ids of the rows handed over (what the report's global ids carry).
+    moved: dict[str, list[str]] = field(default_factory=lambda: {"appointments": [], "recurring": [], "sent": []})
+    cancelled: dict[str, list[str]] = field(default_factory=lambda: {"appointments": [], "recurring": [], "sent": []})
+    removed_questionnaires: list[str] = field(default_factory=list)
+    forwarded: list[str] = field(default_factory=list)
+    hidden: list[str] = field(default_factory=list)
+    transferred: list[str] = field(default_factory=list)
+    disconnected: list[str] = field(default_factory=list)
 
 
 async def _work(conn, data: OrganizationData, user: User, now: datetime) -> Preview:
@@ -222,7 +223,7 @@ async def plan_deactivation(
                     ErrorCode.LAB_INTEGRATION_TRANSFER_REQUIRED,
                     f"The lab integration {lab.name!r} needs a successor.",
                     ("labIntegrationSuccessors",),
-                    ("LabIntegration", lab.id),
+                    ("LabIntegration", lab.public_id),
                 )
             )
             continue
@@ -278,10 +279,10 @@ async def apply_deactivation(conn, actor: Actor, plan: DeactivationPlan) -> Outc
     else:
         for message in work.inbox_messages:
             await data.inbox_messages.filter(id=message.id).using_db(conn).update(hidden=True)
-            outcome.hidden.append(message.id)
+            outcome.hidden.append(message.public_id)
     for lab in work.lab_integrations:
         await transfer_lab(conn, actor, lab, plan.lab_targets[lab.id])
-        outcome.transferred.append(lab.id)
+        outcome.transferred.append(lab.public_id)
     if work.mdbilling is not None:
         await (
             data.md_billing_connections.filter(id=work.mdbilling.id)
@@ -293,10 +294,10 @@ async def apply_deactivation(conn, actor: Actor, plan: DeactivationPlan) -> Outc
             actor,
             AuditAction.MDBILLING_DISCONNECTED,
             "MdBillingConnection",
-            work.mdbilling.id,
+            work.mdbilling.public_id,
             {"connected": {"before": True, "after": False}},
         )
-        outcome.disconnected.append(work.mdbilling.id)
+        outcome.disconnected.append(work.mdbilling.public_id)
     previous = user.status
     await (
         Invitation.filter(user_id=user.id, used_at__isnull=True, voided_at__isnull=True)
@@ -316,7 +317,7 @@ async def apply_deactivation(conn, actor: Actor, plan: DeactivationPlan) -> Outc
         actor,
         AuditAction.USER_DEACTIVATED,
         "User",
-        user.id,
+        user.public_id,
         {
             "status": {"before": previous, "after": UserStatus.DEACTIVATED},
             "appointmentsMovedTo": targets["appointments"].id if "appointments" in targets else None,
@@ -347,10 +348,10 @@ async def _hand_over_appointments(
                 actor,
                 AuditAction.APPOINTMENT_MOVED,
                 "Appointment",
-                appointment.id,
+                appointment.public_id,
                 {"practitioner": {"before": appointment.practitioner_id, "after": target.id}},
             )
-            outcome.moved["appointments"].append(appointment.id)
+            outcome.moved["appointments"].append(appointment.public_id)
         else:
             await (
                 data.appointments.filter(id=appointment.id)
@@ -358,31 +359,31 @@ async def _hand_over_appointments(
                 .update(status=AppointmentStatus.CANCELLED, cancel_reason=CANCEL_REASON)
             )
             removed = cast(
-                list[int],  # Tortoise types a flat values_list as tuples
+                list[tuple[int, str]],
                 await data.questionnaires.filter(appointment_id=appointment.id)
                 .exclude(status=QuestionnaireStatus.REMOVED)
                 .using_db(conn)
-                .values_list("id", flat=True),
+                .values_list("id", "public_id"),
             )
             await (
-                data.questionnaires.filter(id__in=list(removed))
+                data.questionnaires.filter(id__in=[key for key, _ in removed])
                 .using_db(conn)
                 .update(status=QuestionnaireStatus.REMOVED)
             )
-            outcome.removed_questionnaires.extend(removed)
+            outcome.removed_questionnaires.extend(public_id for _, public_id in removed)
             await events.record(
                 conn,
                 actor,
                 AuditAction.APPOINTMENT_CANCELLED,
                 "Appointment",
-                appointment.id,
+                appointment.public_id,
                 {
                     "status": {"before": appointment.status, "after": AppointmentStatus.CANCELLED},
                     "cancelReason": CANCEL_REASON,
-                    "removedQuestionnaires": list(removed),
+                    "removedQuestionnaires": [public_id for _, public_id in removed],
                 },
             )
-            outcome.cancelled["appointments"].append(appointment.id)
+            outcome.cancelled["appointments"].append(appointment.public_id)
 
 
 async def _hand_over_questionnaires(
@@ -396,7 +397,7 @@ async def _hand_over_questionnaires(
 ) -> None:
     data = actor.data
     for item in items:
-        if item.id in outcome.removed_questionnaires:
+        if item.public_id in outcome.removed_questionnaires:
             continue  # already removed with its cancelled appointment
         if choice.action is Handover.MOVE and target is not None:
             await data.questionnaires.filter(id=item.id).using_db(conn).update(practitioner_id=target.id)
@@ -405,10 +406,10 @@ async def _hand_over_questionnaires(
                 actor,
                 AuditAction.QUESTIONNAIRE_MOVED,
                 "Questionnaire",
-                item.id,
+                item.public_id,
                 {"practitioner": {"before": item.practitioner_id, "after": target.id}},
             )
-            outcome.moved[key].append(item.id)
+            outcome.moved[key].append(item.public_id)
         else:
             await data.questionnaires.filter(id=item.id).using_db(conn).update(status=QuestionnaireStatus.REMOVED)
             await events.record(
@@ -416,10 +417,10 @@ async def _hand_over_questionnaires(
                 actor,
                 AuditAction.QUESTIONNAIRE_REMOVED,
                 "Questionnaire",
-                item.id,
+                item.public_id,
                 {"status": {"before": item.status, "after": QuestionnaireStatus.REMOVED}},
             )
-            outcome.cancelled[key].append(item.id)
+            outcome.cancelled[key].append(item.public_id)
 
 
 async def reactivate_user(actor: Actor, user_id: int | None) -> tuple[User, str | None]:
@@ -442,7 +443,7 @@ async def reactivate_user(actor: Actor, user_id: int | None) -> tuple[User, str 
             actor,
             AuditAction.USER_REACTIVATED,
             "User",
-            user.id,
+            user.public_id,
             {
                 "status": {"before": UserStatus.DEACTIVATED, "after": restored},
                 "newInvitation": token is not None,

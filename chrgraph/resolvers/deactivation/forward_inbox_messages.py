@@ -17,7 +17,7 @@ from chrgraph.resolvers.users.lookup import get_user
 class Forwarded:
     from_user: User
     to_user: User
-    message_ids: list[int]
+    message_ids: list[str]
 
 
 async def forward_inbox_messages(actor: Actor, from_user_id: int | None, to_user_id: int | None) -> Forwarded:

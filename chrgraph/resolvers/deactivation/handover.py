@@ -47,7 +47,7 @@ def main_lab_refusal(lab: LabIntegration, path: tuple[str, ...]) -> UserError:
         ErrorCode.LAB_INTEGRATION_TRANSFER_REQUIRED,
         MAIN_LAB_BY_SUPPORT.format(name=lab.name),
         path,
-        ("LabIntegration", lab.id),
+        ("LabIntegration", lab.public_id),
     )
 
 
@@ -74,7 +74,7 @@ async def move_refusals(
                     ErrorCode.PRACTITIONER_NOT_BOOKABLE,
                     f"The receiving practitioner cannot be booked at {appointment.start.isoformat()}.",
                     path,
-                    ("Appointment", appointment.id),
+                    ("Appointment", appointment.public_id),
                 )
             )
             continue
@@ -84,7 +84,7 @@ async def move_refusals(
                 ErrorCode.SLOT_CONFLICT,
                 f"The receiving practitioner is booked at {clash.start.isoformat()}.",
                 path,
-                ("Appointment", clash.id),
+                ("Appointment", clash.public_id),
             )
             for clash in taken
         )
@@ -99,13 +99,13 @@ async def transfer_lab(conn, actor: Actor, lab: LabIntegration, successor: User)
         actor,
         AuditAction.LAB_INTEGRATION_TRANSFERRED,
         "LabIntegration",
-        lab.id,
+        lab.public_id,
         {"backedBy": {"before": lab.backed_by_id, "after": successor.id}, "isMain": lab.is_main},
     )
     lab.backed_by_id = successor.id
 
 
-async def forward_messages(conn, actor: Actor, messages: list[InboxMessage], receiver: User) -> list[int]:
+async def forward_messages(conn, actor: Actor, messages: list[InboxMessage], receiver: User) -> list[str]:
     """Give each message to the receiver, one audit event per message (where it went)."""
     for message in messages:
         await actor.data.inbox_messages.filter(id=message.id).using_db(conn).update(owner_id=receiver.id)
@@ -114,7 +114,7 @@ async def forward_messages(conn, actor: Actor, messages: list[InboxMessage], rec
             actor,
             AuditAction.INBOX_MESSAGE_FORWARDED,
             "InboxMessage",
-            message.id,
+            message.public_id,
             {"owner": {"before": message.owner_id, "after": receiver.id}},
         )
-    return [message.id for message in messages]
+    return [message.public_id for message in messages]

@@ -100,7 +100,7 @@ async def change_license(
         actor,
         AuditAction.LICENSE_CHANGED,
         "User",
-        user.id,
+        user.public_id,
         {
             "license": {"before": current, "after": new},
             "kind": kind,
@@ -136,7 +136,7 @@ async def cancel_pending(conn, user: User, now: datetime, audit: Actor | None) -
             audit,
             AuditAction.LICENSE_CHANGE_CANCELLED,
             "User",
-            user.id,
+            user.public_id,
             {"pendingLicense": {"before": before, "after": None}},
         )
     return True

@@ -82,7 +82,7 @@ async def enforce_licenses(
                     actor,
                     AuditAction.LICENSE_ENFORCED,
                     "User",
-                    user.id,
+                    user.public_id,
                     {
                         "license": {"before": None, "after": license},
                         "effectiveOn": effective,

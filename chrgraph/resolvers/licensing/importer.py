@@ -190,7 +190,12 @@ async def import_users(
                 )
                 await issue_invitation(conn, user, org.name)
                 await events.record(
-                    conn, actor, AuditAction.USER_IMPORTED, "User", user.id, {**snapshot(user), "usage": row.usage}
+                    conn,
+                    actor,
+                    AuditAction.USER_IMPORTED,
+                    "User",
+                    user.public_id,
+                    {**snapshot(user), "usage": row.usage},
                 )
                 result.imported.append(user)
                 if progress:

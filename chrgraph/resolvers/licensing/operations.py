@@ -108,7 +108,7 @@ async def request_license_upgrade(actor: Actor, license: License, reason: str | 
             actor,
             AuditAction.LICENSE_UPGRADE_REQUESTED,
             "LicenseUpgradeRequest",
-            request.id,
+            request.public_id,
             {"license": license, "reason": reason},
         )
         await queue_request_messages(conn, org, user, request)
@@ -150,7 +150,7 @@ async def decide_license_upgrade(
             actor,
             AuditAction.LICENSE_UPGRADE_APPROVED if approve else AuditAction.LICENSE_UPGRADE_DECLINED,
             "LicenseUpgradeRequest",
-            request.id,
+            request.public_id,
             {"status": request.status, "reason": reason},
         )
         await queue_decision_message(conn, org, requester, request, approve)

@@ -16,5 +16,5 @@ async def license_upgrade_requests(
     return await query.order_by("-id").limit(500)
 
 
-async def license_upgrade_request(data: OrganizationData, request_id: int) -> LicenseUpgradeRequest | None:
-    return await data.get(LicenseUpgradeRequest, request_id)
+async def license_upgrade_request(data: OrganizationData, public_id: str) -> LicenseUpgradeRequest | None:
+    return await data.find(LicenseUpgradeRequest, public_id)

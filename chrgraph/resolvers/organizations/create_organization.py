@@ -75,7 +75,7 @@ async def create_organization(
             system_actor(org.id),
             AuditAction.ORGANIZATION_CREATED,
             "Organization",
-            org.id,
+            org.public_id,
             {
                 "domain": domain,
                 "name": name,
@@ -107,7 +107,7 @@ async def create_organization(
             system_actor(org.id),
             AuditAction.SUPPORT_ACCOUNT_CREATED,
             "User",
-            support.id,
+            support.public_id,
             {"email": support_email},
         )
         # The owner's invitation joins the same transaction (a savepoint): an owner
@@ -115,7 +115,7 @@ async def create_organization(
         owner, token = None, None
         if owner_email is not None:
             owner, token = await invite_user(
-                support_cli_actor(org.id, support.id),
+                support_cli_actor(org.id, support.id, support.public_id),
                 owner_email,
                 Profile(type=UserType.STAFF, license=License.STAFF, first_name="Owner", last_name=name),
                 owner=True,

@@ -90,7 +90,7 @@ async def update_organization(
                     )
                 else:
                     await users.filter(license_managed_since__isnull=False).update(license_managed_since=None)
-            await events.record(conn, actor, AuditAction.ORGANIZATION_UPDATED, "Organization", org.id, delta)
+            await events.record(conn, actor, AuditAction.ORGANIZATION_UPDATED, "Organization", org.public_id, delta)
             if delta.get("stripeConnected", {}).get("after") is False:
-                await stripe_disconnected(conn, actor)
+                await stripe_disconnected(conn, actor, org)
     return org

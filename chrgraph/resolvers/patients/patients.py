@@ -114,7 +114,7 @@ async def _duplicate(data: OrganizationData, health_card: str | None, exclude: i
         ErrorCode.PATIENT_ALREADY_EXISTS,
         "A patient with that health card number exists.",
         ("healthCardNumber",),
-        ("Patient", existing.id),
+        ("Patient", existing.public_id),
     )
 
 
@@ -152,7 +152,7 @@ async def register_patient(actor: Actor, fields: dict[str, Any], identifiers: li
                 actor,
                 AuditAction.PATIENT_REGISTERED,
                 "Patient",
-                patient.id,
+                patient.public_id,
                 {**snapshot(patient), "identifiers": {str(i.type_id): i.value for i in identifiers}},
             )
     except IntegrityError as exc:  # a concurrent registration took the health card number
@@ -201,7 +201,7 @@ async def update_patient(
                     )
                 delta["identifiers"] = {"after": {str(i.type_id): i.value for i in identifiers}}
             if delta:
-                await events.record(conn, actor, AuditAction.PATIENT_UPDATED, "Patient", patient.id, delta)
+                await events.record(conn, actor, AuditAction.PATIENT_UPDATED, "Patient", patient.public_id, delta)
     except IntegrityError as exc:
         raise fail(
             ErrorCode.PATIENT_ALREADY_EXISTS,
@@ -220,7 +220,9 @@ async def create_identifier_type(actor: Actor, name: str) -> IdentifierType:
         if await actor.data.identifier_types.filter(name=name).using_db(conn).exists():
             raise fail(ErrorCode.INVALID_INPUT, "An identifier type with that name exists.", "name")
         row = await actor.data.create(IdentifierType, name=name, using_db=conn)
-        await events.record(conn, actor, AuditAction.IDENTIFIER_TYPE_CREATED, "IdentifierType", row.id, {"name": name})
+        await events.record(
+            conn, actor, AuditAction.IDENTIFIER_TYPE_CREATED, "IdentifierType", row.public_id, {"name": name}
+        )
     return row
 
 
@@ -230,7 +232,7 @@ def patients_query(
     search: str | None = None,
     date_of_birth: date | None = None,
     health_card_number: str | None = None,
-    identifier_type_id: int | None = None,
+    identifier_type: str | None = None,
     identifier_value: str | None = None,
 ):
     query = actor.data.patients
@@ -241,8 +243,8 @@ def patients_query(
         query = query.filter(date_of_birth=date_of_birth)
     if health_card_number:
         query = query.filter(health_card_number=re.sub(r"[\s\-]", "", health_card_number).upper())
-    if identifier_type_id is not None and identifier_value is not None:
+    if identifier_type is not None and identifier_value is not None:  # the type's public id
         query = query.filter(
-            identifiers__identifier_type_id=identifier_type_id, identifiers__value=identifier_value.strip()
+            identifiers__identifier_type__public_id=identifier_type, identifiers__value=identifier_value.strip()
         )
     return query.order_by("last_name", "first_name", "id")

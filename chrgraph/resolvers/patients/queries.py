@@ -7,8 +7,8 @@ from chrgraph.db.models import IdentifierType, Patient
 from chrgraph.db.tenant import OrganizationData
 
 
-async def patient(data: OrganizationData, patient_id: int) -> Patient | None:
-    return await data.get(Patient, patient_id)
+async def patient(data: OrganizationData, public_id: str) -> Patient | None:
+    return await data.find(Patient, public_id)
 
 
 async def identifier_types(data: OrganizationData) -> list[IdentifierType]:

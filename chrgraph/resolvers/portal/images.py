@@ -138,7 +138,7 @@ async def upload_background_image(actor: Actor, data: bytes) -> PortalImage:
     digest = hashlib.sha256(clean.data).hexdigest()
     async with atomic() as conn:
         # Serialize uploads and removals of one organization.
-        await Organization.filter(id=actor.organization_id).using_db(conn).select_for_update().get()
+        org = await Organization.filter(id=actor.organization_id).using_db(conn).select_for_update().get()
         replaced = await _delete_current(conn, actor.data)
         image = await actor.data.create(
             PortalImage,
@@ -156,7 +156,7 @@ async def upload_background_image(actor: Actor, data: bytes) -> PortalImage:
             actor,
             AuditAction.PORTAL_BACKGROUND_UPLOADED,
             "PortalImage",
-            image.id,
+            org.public_id,  # the portal's image: the organization's portal
             {
                 "contentType": clean.content_type,
                 "width": clean.width,
@@ -174,7 +174,7 @@ async def remove_background_image(actor: Actor) -> bool:
     """Remove the background (its URL answers 404). Returns whether there was one;
     removing none changes and records nothing."""
     async with atomic() as conn:
-        await Organization.filter(id=actor.organization_id).using_db(conn).select_for_update().get()
+        org = await Organization.filter(id=actor.organization_id).using_db(conn).select_for_update().get()
         query = actor.data.portal_images.filter(current=True)
         current = await query.using_db(conn).first()
         if current is None:
@@ -185,7 +185,7 @@ async def remove_background_image(actor: Actor) -> bool:
             actor,
             AuditAction.PORTAL_BACKGROUND_REMOVED,
             "PortalImage",
-            current.id,
+            org.public_id,
             {"sha256": {"before": current.sha256, "after": None}},
         )
     return True

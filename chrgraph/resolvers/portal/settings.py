@@ -124,7 +124,9 @@ async def update_portal_settings(actor: Actor, **changes: Any) -> tuple[PortalSe
                 await PortalHiddenStatus.bulk_create(
                     [actor.data.new(PortalHiddenStatus, status=s) for s in hidden], using_db=conn
                 )
-            await events.record(conn, actor, AuditAction.PORTAL_SETTINGS_UPDATED, "PortalSettings", org.id, delta)
+            await events.record(
+                conn, actor, AuditAction.PORTAL_SETTINGS_UPDATED, "PortalSettings", org.public_id, delta
+            )
     return row, hidden
 
 
@@ -139,13 +141,13 @@ async def set_portal_enabled(actor: Actor, enabled: bool) -> Organization:
                 actor,
                 AuditAction.PORTAL_ENABLED if enabled else AuditAction.PORTAL_DISABLED,
                 "Organization",
-                org.id,
+                org.public_id,
                 {"portalEnabled": {"before": not enabled, "after": enabled}},
             )
     return org
 
 
-async def stripe_disconnected(conn, actor: Actor) -> None:
+async def stripe_disconnected(conn, actor: Actor, org: Organization) -> None:
     """Portal billing needs Stripe: disconnecting it turns portal billing off, in the
     caller's transaction, with its own audit event."""
     turned_off = await (
@@ -157,7 +159,7 @@ async def stripe_disconnected(conn, actor: Actor) -> None:
             actor,
             AuditAction.PORTAL_BILLING_DISABLED,
             "PortalSettings",
-            actor.organization_id,
+            org.public_id,
             {"portalBilling": {"before": True, "after": False}, "reason": "STRIPE_DISCONNECTED"},
         )
 
@@ -173,7 +175,7 @@ async def set_patient_portal_access(actor: Actor, patient_id: int | None, enable
                 actor,
                 AuditAction.PATIENT_PORTAL_ACCESS_SET,
                 "Patient",
-                patient.id,
+                patient.public_id,
                 {"portalAccess": {"before": not enabled, "after": enabled}},
             )
     return patient

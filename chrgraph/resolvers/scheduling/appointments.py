@@ -126,7 +126,7 @@ async def book_appointment(
                 ErrorCode.SLOT_TAKEN,
                 "The practitioner is booked at that time.",
                 "start",
-                related=("Appointment", taken[0].id),
+                related=("Appointment", taken[0].public_id),
             )
         appointment = await actor.data.create(
             Appointment,
@@ -138,7 +138,7 @@ async def book_appointment(
             using_db=conn,
         )
         await events.record(
-            conn, actor, AuditAction.APPOINTMENT_BOOKED, "Appointment", appointment.id, snapshot(appointment)
+            conn, actor, AuditAction.APPOINTMENT_BOOKED, "Appointment", appointment.public_id, snapshot(appointment)
         )
     return appointment
 
@@ -176,7 +176,7 @@ async def reschedule_appointment(
                 ErrorCode.SLOT_TAKEN,
                 "The practitioner is booked at that time.",
                 "start",
-                related=("Appointment", taken[0].id),
+                related=("Appointment", taken[0].public_id),
             )
         before = snapshot(appointment)
         appointment.start, appointment.end, appointment.duration_minutes = start, end, duration
@@ -186,7 +186,7 @@ async def reschedule_appointment(
             actor,
             AuditAction.APPOINTMENT_RESCHEDULED,
             "Appointment",
-            appointment.id,
+            appointment.public_id,
             events.diff(before, snapshot(appointment)),
         )
     return appointment
@@ -223,7 +223,7 @@ async def set_appointment_status(
             actor,
             AuditAction.appointment_became(status),
             "Appointment",
-            appointment.id,
+            appointment.public_id,
             events.diff(before, snapshot(appointment)),
         )
     return appointment
@@ -232,17 +232,17 @@ async def set_appointment_status(
 def appointments_query(
     actor: Actor,
     *,
-    practitioner_id: int | None = None,
-    patient_id: int | None = None,
+    practitioner: str | None = None,
+    patient: str | None = None,
     start_from: datetime | None = None,
     start_before: datetime | None = None,
     statuses: list[AppointmentStatus] | None = None,
 ):
     query = actor.data.appointments
-    if practitioner_id is not None:
-        query = query.filter(practitioner_id=practitioner_id)
-    if patient_id is not None:
-        query = query.filter(patient_id=patient_id)
+    if practitioner is not None:  # by public id, joined in the same statement
+        query = query.filter(practitioner__public_id=practitioner)
+    if patient is not None:
+        query = query.filter(patient__public_id=patient)
     if start_from is not None:
         query = query.filter(start__gte=start_from)
     if start_before is not None:

@@ -30,28 +30,28 @@ SCHEDULING_MODELS: dict[str, type[Any]] = {
 }
 
 
-async def scheduling_item(data: OrganizationData, type_name: str, pk: int) -> Any:
-    return await data.get(SCHEDULING_MODELS[type_name], pk)
+async def scheduling_item(data: OrganizationData, type_name: str, public_id: str) -> Any:
+    return await data.find(SCHEDULING_MODELS[type_name], public_id)
 
 
-async def appointment(data: OrganizationData, appointment_id: int) -> Appointment | None:
-    return await data.get(Appointment, appointment_id)
+async def appointment(data: OrganizationData, public_id: str) -> Appointment | None:
+    return await data.find(Appointment, public_id)
 
 
 def questionnaires_query(
     data: OrganizationData,
     *,
-    practitioner_id: int | None = None,
-    patient_id: int | None = None,
+    practitioner: str | None = None,
+    patient: str | None = None,
     kind: QuestionnaireKind | None = None,
     status: QuestionnaireStatus | None = None,
 ):
-    """Newest first."""
+    """Newest first; `practitioner` and `patient` are public ids (joined in the statement)."""
     query = data.questionnaires
-    if practitioner_id is not None:
-        query = query.filter(practitioner_id=practitioner_id)
-    if patient_id is not None:
-        query = query.filter(patient_id=patient_id)
+    if practitioner is not None:
+        query = query.filter(practitioner__public_id=practitioner)
+    if patient is not None:
+        query = query.filter(patient__public_id=patient)
     if kind is not None:
         query = query.filter(kind=kind)
     if status is not None:
@@ -59,11 +59,11 @@ def questionnaires_query(
     return query.order_by("-id")
 
 
-def inbox_messages_query(data: OrganizationData, *, owner_id: int | None = None, include_hidden: bool = False):
-    """Newest first; hidden messages only when asked for."""
+def inbox_messages_query(data: OrganizationData, *, owner: str | None = None, include_hidden: bool = False):
+    """Newest first; hidden messages only when asked for; `owner` is a public id."""
     query = data.inbox_messages
-    if owner_id is not None:
-        query = query.filter(owner_id=owner_id)
+    if owner is not None:
+        query = query.filter(owner__public_id=owner)
     if not include_hidden:
         query = query.filter(hidden=False)
     return query.order_by("-id")

@@ -73,7 +73,7 @@ async def create_questionnaire(
             actor,
             AuditAction.QUESTIONNAIRE_CREATED,
             "Questionnaire",
-            row.id,
+            row.public_id,
             {
                 "kind": kind,
                 "title": title,
@@ -119,7 +119,7 @@ async def create_inbox_message(
             actor,
             AuditAction.INBOX_MESSAGE_CREATED,
             "InboxMessage",
-            row.id,
+            row.public_id,
             {"owner": owner.id, "subject": subject, "patient": row.patient_id, "snoozedUntil": snoozed_until},
         )
     return row
@@ -148,7 +148,7 @@ async def create_lab_integration(
             actor,
             AuditAction.LAB_INTEGRATION_CREATED,
             "LabIntegration",
-            row.id,
+            row.public_id,
             {"name": name, "backedBy": backer.id, "isMain": is_main},
         )
     return row
@@ -174,7 +174,7 @@ async def create_mdbilling_connection(actor: Actor, *, user_id: int | None, acco
             actor,
             AuditAction.MDBILLING_CONNECTED,
             "MdBillingConnection",
-            row.id,
+            row.public_id,
             {"user": user.id, "accountNumber": account_number},
         )
     return row

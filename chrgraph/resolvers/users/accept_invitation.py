@@ -51,9 +51,14 @@ async def accept_invitation(
         await user.save(using_db=conn)
         await Invitation.filter(id=invitation.id).using_db(conn).update(used_at=now)
         await record_status(conn, user, UserStatus.ACTIVE, now)
-        actor = Actor(Principal(PrincipalKind.USER, user.organization_id, user_id=user.id), request_id)
+        actor = Actor(
+            Principal(PrincipalKind.USER, user.organization_id, user_id=user.id, user_public_id=user.public_id),
+            request_id,
+        )
         after = {"status": user.status, "firstName": first_name, "lastName": last_name}
-        await events.record(conn, actor, AuditAction.INVITATION_ACCEPTED, "User", user.id, events.diff(before, after))
+        await events.record(
+            conn, actor, AuditAction.INVITATION_ACCEPTED, "User", user.public_id, events.diff(before, after)
+        )
     return user
 
 
@@ -64,5 +69,5 @@ async def resend_invitation(actor: Actor, user_id: int) -> tuple[User, str]:
             raise fail(ErrorCode.INVALID_STATE, "Only invited users get invitations.", "userId")
         org = await Organization.filter(id=actor.organization_id).using_db(conn).get()
         token = await issue_invitation(conn, user, org.name)
-        await events.record(conn, actor, AuditAction.INVITATION_RESENT, "User", user.id, {"email": user.email})
+        await events.record(conn, actor, AuditAction.INVITATION_RESENT, "User", user.public_id, {"email": user.email})
     return user, token

@@ -95,7 +95,7 @@ async def invite_user(
             actor,
             AuditAction.USER_INVITED,
             "User",
-            user.id,
+            user.public_id,
             {**snapshot(user), "roles": sorted(r.name for r in roles), "owner": owner},
         )
     return user, token
@@ -125,5 +125,5 @@ async def create_service_account(
         apply_profile(user, profile)
         await user.save(using_db=conn)
         await record_status(conn, user, UserStatus.ACTIVE)
-        await events.record(conn, actor, AuditAction.SERVICE_ACCOUNT_CREATED, "User", user.id, snapshot(user))
+        await events.record(conn, actor, AuditAction.SERVICE_ACCOUNT_CREATED, "User", user.public_id, snapshot(user))
     return user

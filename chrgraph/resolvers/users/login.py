@@ -47,8 +47,13 @@ async def login(email: str, password: str, request_id: str | None = None) -> tup
             user_id=user.id, token_hash=digest, created_at=now, expires_at=expires_at, using_db=conn
         )
         kind = PrincipalKind.SUPPORT if user.type.value == "SUPPORT" else PrincipalKind.USER
-        actor = Actor(Principal(kind, user.organization_id, user_id=user.id, session_id=session.id), request_id)
-        await events.record(conn, actor, AuditAction.USER_LOGGED_IN, "User", user.id, {"sessionId": session.id})
+        actor = Actor(
+            Principal(
+                kind, user.organization_id, user_id=user.id, user_public_id=user.public_id, session_id=session.id
+            ),
+            request_id,
+        )
+        await events.record(conn, actor, AuditAction.USER_LOGGED_IN, "User", user.public_id, {"sessionId": session.id})
     return token, expires_at, user
 
 
@@ -57,7 +62,7 @@ async def logout(actor: Actor) -> None:
     async with atomic(revokes_credentials=True) as conn:
         await Session.filter(id=session_id).using_db(conn).update(revoked_at=datetime.now(UTC))
         await events.record(
-            conn, actor, AuditAction.USER_LOGGED_OUT, "User", actor.principal.user_id, {"sessionId": session_id}
+            conn, actor, AuditAction.USER_LOGGED_OUT, "User", actor.principal.user_public_id, {"sessionId": session_id}
         )
 
 

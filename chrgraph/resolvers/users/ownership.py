@@ -28,7 +28,7 @@ async def transfer_ownership(actor: Actor, user_id: int, password: str | None) -
                 actor,
                 AuditAction.OWNERSHIP_TRANSFERRED,
                 "Organization",
-                org.id,
+                org.public_id,
                 {"owner": {"before": before, "after": user.id}},
             )
     return org
@@ -43,5 +43,7 @@ async def set_support_password(actor: Actor, password: str) -> User:
         support = await actor.data.users.filter(type=UserType.SUPPORT).using_db(conn).get()
         support.password_hash = password_hash
         await support.save(using_db=conn, update_fields=["password_hash"])
-        await events.record(conn, actor, AuditAction.SUPPORT_PASSWORD_SET, "User", support.id, {"password": "set"})
+        await events.record(
+            conn, actor, AuditAction.SUPPORT_PASSWORD_SET, "User", support.public_id, {"password": "set"}
+        )
     return support

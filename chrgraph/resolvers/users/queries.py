@@ -11,14 +11,14 @@ from chrgraph.db.raw import ByIds
 from chrgraph.db.tenant import OrganizationData
 
 
-async def visible_user(data: OrganizationData, user_id: int) -> User | None:
+async def visible_user(data: OrganizationData, public_id: str) -> User | None:
     """A user of the organization; its support account reads like one that does not exist."""
-    row = await data.get(User, user_id)
+    row = await data.find(User, public_id)
     return row if row is not None and row.type is not UserType.SUPPORT else None
 
 
-async def role(data: OrganizationData, role_id: int) -> Role | None:
-    return await data.get(Role, role_id)
+async def role(data: OrganizationData, public_id: str) -> Role | None:
+    return await data.find(Role, public_id)
 
 
 @dataclass

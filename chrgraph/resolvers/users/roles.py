@@ -53,7 +53,7 @@ async def create_role(actor: Actor, name: str, description: str | None, permissi
             actor,
             AuditAction.ROLE_CREATED,
             "Role",
-            role.id,
+            role.public_id,
             {"name": name, "description": description, "permissions": sorted(set(permissions))},
         )
     return role
@@ -109,13 +109,13 @@ async def update_role(
         }
         delta = events.diff(before, after)
         if delta:
-            await events.record(conn, actor, AuditAction.ROLE_UPDATED, "Role", role.id, delta)
+            await events.record(conn, actor, AuditAction.ROLE_UPDATED, "Role", role.public_id, delta)
     return role
 
 
-async def delete_role(actor: Actor, role_id: int) -> int:
+async def delete_role(actor: Actor, role_id: int) -> str:
     """Remove a custom role that no user holds (deactivated and invited users count);
-    built-in roles stay. Returns the deleted role's id."""
+    built-in roles stay. Returns the deleted role's public id."""
     async with atomic() as conn:
         role = await actor.data.roles.filter(id=role_id).using_db(conn).first()
         if role is None:
@@ -136,10 +136,10 @@ async def delete_role(actor: Actor, role_id: int) -> int:
             actor,
             AuditAction.ROLE_DELETED,
             "Role",
-            role.id,
+            role.public_id,
             {"name": role.name, "description": role.description, "permissions": permissions},
         )
-    return role.id
+    return role.public_id
 
 
 async def assign_roles(actor: Actor, user_id: int, role_ids: list[int], password: str | None):
@@ -164,7 +164,7 @@ async def assign_roles(actor: Actor, user_id: int, role_ids: list[int], password
                 actor,
                 AuditAction.ROLES_ASSIGNED,
                 "User",
-                user.id,
+                user.public_id,
                 {
                     "roles": {
                         "before": sorted(names[i] for i in current),
@@ -195,7 +195,7 @@ async def set_permission(actor: Actor, user_id: int, permission: Permission, gra
                 actor,
                 AuditAction.PERMISSION_GRANTED if granted else AuditAction.PERMISSION_REVOKED,
                 "User",
-                user.id,
+                user.public_id,
                 {"permission": permission},
             )
     return user

@@ -70,7 +70,7 @@ async def update_user(actor: Actor, user_id: int, changes: dict[str, Any]):
         delta = events.diff(before, snapshot(user))
         if delta:
             await user.save(using_db=conn)
-            await events.record(conn, actor, AuditAction.USER_UPDATED, "User", user.id, delta)
+            await events.record(conn, actor, AuditAction.USER_UPDATED, "User", user.public_id, delta)
         if (
             profile.license is not None
             and profile.license != user.license

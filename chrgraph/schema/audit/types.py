@@ -24,15 +24,16 @@ class FieldChange:
 
 @strawberry.type(description="One successful mutation, as the append-only audit log records it.")
 class AuditEvent(relay.Node):
-    id: relay.NodeID[int]
+    id: strawberry.Private[int]  # the database key, never shown
+    public_id: relay.NodeID[str]
     seq: int = strawberry.field(description="Position in the organization's hash chain.")
     occurred_at: datetime.datetime = strawberry.field(description="When (UTC).")
     actor_kind: ActorKind = strawberry.field(description="Consumer, user, support or system.")
-    actor_id: str | None = strawberry.field(description="Id of the consumer or user.")
+    actor_id: str | None = strawberry.field(description="Global id of the consumer or user.")
     request_id: str | None = strawberry.field(description="The HTTP request that made it.")
     action: str = strawberry.field(description="What was done, e.g. API_CONSUMER_CREATED.")
     target_type: str = strawberry.field(description="Type of the changed object.")
-    target_id: str | None = strawberry.field(description="Id of the changed object.")
+    target_id: str | None = strawberry.field(description="Global id of the changed object (follow it with `node`).")
     changes: list[FieldChange] = strawberry.field(description="Changed fields, before and after.")
     hash: str = strawberry.field(description="SHA-256 link to the previous event.")
 
@@ -46,6 +47,7 @@ class AuditEvent(relay.Node):
                 changes.append(FieldChange(field=name, before=None, after=value))
         return cls(
             id=row.id,
+            public_id=row.public_id,
             seq=row.seq,
             occurred_at=row.occurred_at,
             actor_kind=row.actor_kind,

@@ -12,17 +12,24 @@ from strawberry import relay
 from chrgraph.db.models import ApiLog as ApiLogModel
 from chrgraph.resolvers.audit.api_logs import api_logs_query
 from chrgraph.resolvers.consumers import manage
-from chrgraph.resolvers.errors import OperationFailed
+from chrgraph.resolvers.consumers import queries as consumer_queries
+from chrgraph.resolvers.errors import ErrorCode, OperationFailed, fail
 from chrgraph.schema.consumers.types import ApiConsumer, ApiConsumerKey
 from chrgraph.schema.errors import UserError, bad_user_input
-from chrgraph.schema.payloads import local_id, perform, refers_to
+from chrgraph.schema.payloads import perform, refers_to
 from chrgraph.schema.permissions import CanManageApiConsumers, CanViewApiLogs
-from chrgraph.schema.relay import Connection, paginate
+from chrgraph.schema.relay import Connection, paginate, parse_global_id
 from chrgraph.schema.users.types import Permission
 
 
 async def _issuer(info: strawberry.Info, consumer_id: relay.GlobalID) -> str:
-    return await manage.consumer_issuer(info.context.actor, local_id(consumer_id, "ApiConsumer", "consumerId"))
+    """The issuer of a consumer of the caller's organization, read by the public id its
+    global id carries (one statement); any other id is NOT_FOUND."""
+    parsed = parse_global_id(consumer_id, "ApiConsumer")
+    row = await consumer_queries.consumer(info.context.data, parsed[1]) if parsed else None
+    if row is None:
+        raise fail(ErrorCode.NOT_FOUND, "No such API consumer.", "consumerId")
+    return row.issuer
 
 
 def _by_issuer(actor, operation, **fixed):

@@ -32,7 +32,8 @@ class ApiConsumerKey:
 
 @strawberry.type(description="A vendor integration that signs its own RS512 JWTs.")
 class ApiConsumer(relay.Node):
-    id: relay.NodeID[int]
+    id: strawberry.Private[int]  # the database key, never shown
+    public_id: relay.NodeID[str]
     name: str = strawberry.field(description="Display name.")
     issuer: str = strawberry.field(description="The `iss` claim its tokens carry (unique).")
     active: bool = strawberry.field(description="Inactive consumers are refused.")
@@ -57,6 +58,7 @@ class ApiConsumer(relay.Node):
     def from_model(cls, row: ApiConsumerModel) -> ApiConsumer:
         return cls(
             id=row.id,
+            public_id=row.public_id,
             name=row.name,
             issuer=row.issuer,
             active=row.active,

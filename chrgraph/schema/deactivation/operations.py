@@ -160,8 +160,8 @@ def _deactivate(
     )
 
 
-def _ids(type_name: str, ids: list[int]) -> list[relay.GlobalID]:
-    return [relay.GlobalID(type_name, str(i)) for i in ids]
+def _ids(type_name: str, ids: list[str]) -> list[relay.GlobalID]:
+    return [relay.GlobalID(type_name, public_id) for public_id in ids]
 
 
 def _report(outcome: ops.Outcome) -> DeactivationReport:
@@ -185,7 +185,7 @@ class DeactivationQuery:
     @strawberry.field(description="What deactivating the user would affect.", permission_classes=[CanEditOtherUsers])
     async def deactivation_preview(self, info: strawberry.Info, user_id: relay.GlobalID) -> DeactivationPreview | None:
         try:
-            user, work = await ops.deactivation_preview(info.context.actor, local_id(user_id, "User", "userId"))
+            user, work = await ops.deactivation_preview(info.context.actor, await local_id(user_id, "User", "userId"))
         except OperationFailed:
             return None  # another organization's id is like one that does not exist
         return DeactivationPreview(

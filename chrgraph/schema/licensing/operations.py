@@ -81,7 +81,8 @@ def _unmapped(p: Proposal) -> UnmappedUser:
 
 @strawberry.type(description="A user's request for a higher license.")
 class LicenseUpgradeRequest(relay.Node):
-    id: relay.NodeID[int]
+    id: strawberry.Private[int]  # the database key, never shown
+    public_id: relay.NodeID[str]
     user_id: strawberry.Private[int]
     requested_license: License = strawberry.field(description="What was asked for.")
     reason: str | None = strawberry.field(description="Why.")
@@ -99,6 +100,7 @@ class LicenseUpgradeRequest(relay.Node):
     def from_model(cls, row: RequestModel) -> LicenseUpgradeRequest:
         return cls(
             id=row.id,
+            public_id=row.public_id,
             user_id=row.user_id,
             requested_license=row.requested_license,
             reason=row.reason,
@@ -276,7 +278,7 @@ class LicensingQuery:
         self, info: strawberry.Info, user_id: relay.GlobalID, feature: Feature
     ) -> FeatureAccess | None:
         try:
-            result = await ops.feature_access(info.context.actor, local_id(user_id, "User", "userId"), feature)
+            result = await ops.feature_access(info.context.actor, await local_id(user_id, "User", "userId"), feature)
         except OperationFailed:
             return None
         return FeatureAccess(
@@ -390,8 +392,8 @@ class LicensingMutation:
         )
 
 
-async def _request_node(ctx, pk: int):
-    row = await queries.license_upgrade_request(ctx.data, pk)
+async def _request_node(ctx, public_id: str):
+    row = await queries.license_upgrade_request(ctx.data, public_id)
     return LicenseUpgradeRequest.from_model(row) if row else None
 
 

@@ -17,7 +17,8 @@ Contract = DomainContract
 
 @strawberry.type(description="One clinic account (a CHR domain).")
 class Organization(relay.Node):
-    id: relay.NodeID[int]
+    id: strawberry.Private[int]  # the database key, never shown
+    public_id: relay.NodeID[str]
     owner_user_id: strawberry.Private[int | None]
     name: str = strawberry.field(description="Display name.")
     domain: str = strawberry.field(description="Unique slug of the CHR domain.")
@@ -42,6 +43,7 @@ class Organization(relay.Node):
     def from_model(cls, org: OrganizationModel) -> Organization:
         return cls(
             id=org.id,
+            public_id=org.public_id,
             owner_user_id=org.owner_user_id,
             name=org.name,
             domain=org.domain,

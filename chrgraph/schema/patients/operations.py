@@ -117,7 +117,7 @@ class PatientsQuery:
         if f.identifier is not None:
             parsed = parse_global_id(f.identifier.type_id, "IdentifierType")
             type_id, value = (
-                (parsed[1] if parsed else -1),
+                (parsed[1] if parsed else ""),  # another type's id matches nothing
                 checked_text(f.identifier.value, "identifier.value", 100),
             )
         query = ops.patients_query(
@@ -125,7 +125,7 @@ class PatientsQuery:
             search=f.search,
             date_of_birth=f.date_of_birth,
             health_card_number=f.health_card_number,
-            identifier_type_id=type_id,
+            identifier_type=type_id,
             identifier_value=value,
         )
         s = info.context.settings
@@ -168,8 +168,8 @@ class PatientsMutation:
         return await perform(CreateIdentifierTypePayload, operation, input, identifier_type=IdentifierType.from_model)
 
 
-async def _patient_node(ctx, pk: int) -> Patient | None:
-    row = await queries.patient(ctx.data, pk)
+async def _patient_node(ctx, public_id: str) -> Patient | None:
+    row = await queries.patient(ctx.data, public_id)
     return Patient.from_model(row) if row else None
 
 

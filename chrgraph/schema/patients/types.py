@@ -11,12 +11,13 @@ from chrgraph.db.models import Patient as PatientModel
 
 @strawberry.type(description="A kind of patient identifier the organization defines.")
 class IdentifierType(relay.Node):
-    id: relay.NodeID[int]
+    id: strawberry.Private[int]  # the database key, never shown
+    public_id: relay.NodeID[str]
     name: str = strawberry.field(description="E.g. chart number.")
 
     @classmethod
     def from_model(cls, row: IdentifierTypeModel) -> IdentifierType:
-        return cls(id=row.id, name=row.name)
+        return cls(id=row.id, public_id=row.public_id, name=row.name)
 
 
 @strawberry.type(description="A patient's identifier of one type.")
@@ -27,7 +28,8 @@ class PatientIdentifierValue:
 
 @strawberry.type(description="A patient of the clinic.")
 class Patient(relay.Node):
-    id: relay.NodeID[int]
+    id: strawberry.Private[int]  # the database key, never shown
+    public_id: relay.NodeID[str]
     first_name: str = strawberry.field(description="Given name (any script).")
     last_name: str = strawberry.field(description="Family name (any script).")
     date_of_birth: datetime.date = strawberry.field(description="Date of birth.")
@@ -46,6 +48,7 @@ class Patient(relay.Node):
     def from_model(cls, row: PatientModel) -> Patient:
         return cls(
             id=row.id,
+            public_id=row.public_id,
             first_name=row.first_name,
             last_name=row.last_name,
             date_of_birth=row.date_of_birth,

@@ -158,11 +158,12 @@ class CreateMdBillingConnectionPayload:
     errors: list[UserError] = strawberry.field(description="Why nothing was written.")
 
 
-def _filter_id(value: relay.GlobalID | None, type_name: str) -> int | None:
+def _filter_id(value: relay.GlobalID | None, type_name: str) -> str | None:
+    """The public id a filter argument carries."""
     if value is None:
         return None
     parsed = parse_global_id(value, type_name)
-    return parsed[1] if parsed else -1  # an id of another type matches nothing
+    return parsed[1] if parsed else ""  # an id of another type matches nothing
 
 
 @strawberry.type
@@ -186,8 +187,8 @@ class SchedulingQuery:
         f = filter or AppointmentFilter()
         query = ops.appointments_query(
             info.context.actor,
-            practitioner_id=_filter_id(f.practitioner_id, "User"),
-            patient_id=_filter_id(f.patient_id, "Patient"),
+            practitioner=_filter_id(f.practitioner_id, "User"),
+            patient=_filter_id(f.patient_id, "Patient"),
             start_from=f.start_from,
             start_before=f.start_before,
             statuses=[DomainStatus(s.value) for s in f.statuses] if f.statuses else None,
@@ -222,8 +223,8 @@ class SchedulingQuery:
     ) -> Connection[Questionnaire] | None:
         query = queries.questionnaires_query(
             info.context.data,
-            practitioner_id=_filter_id(practitioner_id, "User"),
-            patient_id=_filter_id(patient_id, "Patient"),
+            practitioner=_filter_id(practitioner_id, "User"),
+            patient=_filter_id(patient_id, "Patient"),
             kind=kind,
             status=status,
         )
@@ -249,7 +250,7 @@ class SchedulingQuery:
         after: str | None = None,
     ) -> Connection[InboxMessage] | None:
         query = queries.inbox_messages_query(
-            info.context.data, owner_id=_filter_id(owner_id, "User"), include_hidden=include_hidden
+            info.context.data, owner=_filter_id(owner_id, "User"), include_hidden=include_hidden
         )
         s = info.context.settings
         return await paginate(
@@ -336,8 +337,8 @@ class SchedulingMutation:
 
 
 def _scoped(type_name: str, convert):
-    async def resolve(ctx, pk: int):
-        row = await queries.scheduling_item(ctx.data, type_name, pk)
+    async def resolve(ctx, public_id: str):
+        row = await queries.scheduling_item(ctx.data, type_name, public_id)
         return convert(row) if row else None
 
     return resolve

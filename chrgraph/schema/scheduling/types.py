@@ -45,7 +45,8 @@ async def _patient(info: strawberry.Info, pk: int | None) -> Patient | None:
 
 @strawberry.type(description="A questionnaire for a patient.")
 class Questionnaire(relay.Node):
-    id: relay.NodeID[int]
+    id: strawberry.Private[int]  # the database key, never shown
+    public_id: relay.NodeID[str]
     practitioner_id: strawberry.Private[int]
     patient_id: strawberry.Private[int]
     kind: QuestionnaireKind = strawberry.field(description="Recurring scheduled or sent.")
@@ -65,6 +66,7 @@ class Questionnaire(relay.Node):
     def from_model(cls, row: QuestionnaireModel) -> Questionnaire:
         return cls(
             id=row.id,
+            public_id=row.public_id,
             practitioner_id=row.practitioner_id,
             patient_id=row.patient_id,
             kind=row.kind,
@@ -98,6 +100,7 @@ async def preload_people(items: list, user_attrs: tuple[str, ...], patient_attrs
 # What `Appointment.from_model` reads: list pages fetch these as `values()` rows.
 APPOINTMENT_COLUMNS = (
     "id",
+    "public_id",
     "practitioner_id",
     "patient_id",
     "start",
@@ -110,7 +113,8 @@ APPOINTMENT_COLUMNS = (
 
 @strawberry.type(description="An appointment: `[start, start + durationMinutes)`.")
 class Appointment(relay.Node):
-    id: relay.NodeID[int]
+    id: strawberry.Private[int]  # the database key, never shown
+    public_id: relay.NodeID[str]
     practitioner_id: strawberry.Private[int]
     patient_id: strawberry.Private[int]
     start: datetime.datetime = strawberry.field(description="Start (UTC).")
@@ -142,6 +146,7 @@ class Appointment(relay.Node):
     def from_model(cls, row: AppointmentModel) -> Appointment:
         return cls(
             id=row.id,
+            public_id=row.public_id,
             practitioner_id=row.practitioner_id,
             patient_id=row.patient_id,
             start=row.start,
@@ -154,7 +159,8 @@ class Appointment(relay.Node):
 
 @strawberry.type(description="A message in a user's inbox.")
 class InboxMessage(relay.Node):
-    id: relay.NodeID[int]
+    id: strawberry.Private[int]  # the database key, never shown
+    public_id: relay.NodeID[str]
     owner_id: strawberry.Private[int]
     sender_id: strawberry.Private[int | None]
     patient_id: strawberry.Private[int | None]
@@ -180,6 +186,7 @@ class InboxMessage(relay.Node):
     def from_model(cls, row: InboxMessageModel) -> InboxMessage:
         return cls(
             id=row.id,
+            public_id=row.public_id,
             owner_id=row.owner_id,
             sender_id=row.sender_id,
             patient_id=row.patient_id,
@@ -193,7 +200,8 @@ class InboxMessage(relay.Node):
 
 @strawberry.type(description="A lab connection backed by a user.")
 class LabIntegration(relay.Node):
-    id: relay.NodeID[int]
+    id: strawberry.Private[int]  # the database key, never shown
+    public_id: relay.NodeID[str]
     backed_by_id: strawberry.Private[int]
     name: str = strawberry.field(description="Lab name.")
     is_main: bool = strawberry.field(description="The organization's main lab integration.")
@@ -204,12 +212,15 @@ class LabIntegration(relay.Node):
 
     @classmethod
     def from_model(cls, row: LabIntegrationModel) -> LabIntegration:
-        return cls(id=row.id, backed_by_id=row.backed_by_id, name=row.name, is_main=row.is_main)
+        return cls(
+            id=row.id, public_id=row.public_id, backed_by_id=row.backed_by_id, name=row.name, is_main=row.is_main
+        )
 
 
 @strawberry.type(description="A practitioner's MDBilling (Ontario) connection.")
 class MdBillingConnection(relay.Node):
-    id: relay.NodeID[int]
+    id: strawberry.Private[int]  # the database key, never shown
+    public_id: relay.NodeID[str]
     user_id: strawberry.Private[int]
     account_number: str = strawberry.field(description="MDBilling account.")
     connected: bool = strawberry.field(description="Still connected.")
@@ -223,6 +234,7 @@ class MdBillingConnection(relay.Node):
     def from_model(cls, row: MdBillingModel) -> MdBillingConnection:
         return cls(
             id=row.id,
+            public_id=row.public_id,
             user_id=row.user_id,
             account_number=row.account_number,
             connected=row.connected,

@@ -265,8 +265,8 @@ def _first_user(result) -> User:
     return User.from_model(result[0])
 
 
-def _role_global_id(role_id: int) -> relay.GlobalID:
-    return relay.GlobalID("Role", str(role_id))
+def _role_global_id(public_id: str) -> relay.GlobalID:
+    return relay.GlobalID("Role", public_id)
 
 
 @strawberry.type

@@ -111,15 +111,15 @@ class UsersQuery:
         return [Role.from_model(r) for r in await roles_query(info.context.actor)]
 
 
-async def _user_node(ctx, pk: int) -> User | None:
-    if not (CanViewUsers.allows(ctx.principal) or ctx.principal.user_id == pk):
+async def _user_node(ctx, public_id: str) -> User | None:
+    row = await queries.visible_user(ctx.data, public_id)
+    if row is None or not (CanViewUsers.allows(ctx.principal) or ctx.principal.user_id == row.id):
         return None
-    row = await queries.visible_user(ctx.data, pk)
-    return User.from_model(row) if row else None
+    return User.from_model(row)
 
 
-async def _role_node(ctx, pk: int) -> Role | None:
-    row = await queries.role(ctx.data, pk)
+async def _role_node(ctx, public_id: str) -> Role | None:
+    row = await queries.role(ctx.data, public_id)
     return Role.from_model(row) if row else None
 
 

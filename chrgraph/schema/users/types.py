@@ -66,6 +66,7 @@ class LicenseChange:
 # What `User.from_model` reads: list pages fetch these as `values()` rows.
 USER_COLUMNS = (
     "id",
+    "public_id",
     "organization_id",
     "email",
     "type",
@@ -166,7 +167,8 @@ class LocumDetails:
 
 @strawberry.type(description="A named set of permissions.")
 class Role(relay.Node):
-    id: relay.NodeID[int]
+    id: strawberry.Private[int]  # the database key, never shown
+    public_id: relay.NodeID[str]
     name: str = strawberry.field(description="Unique within the organization.")
     description: str | None = strawberry.field(description="What the role is for.")
     builtin: bool = strawberry.field(description="Built-in roles keep their defaults.")
@@ -188,12 +190,13 @@ class Role(relay.Node):
 
     @classmethod
     def from_model(cls, row: RoleModel) -> Role:
-        return cls(id=row.id, name=row.name, description=row.description, builtin=row.builtin)
+        return cls(id=row.id, public_id=row.public_id, name=row.name, description=row.description, builtin=row.builtin)
 
 
 @strawberry.type(description="A person or service account of the clinic.")
 class User(relay.Node):
-    id: relay.NodeID[int]
+    id: strawberry.Private[int]  # the database key, never shown
+    public_id: relay.NodeID[str]
     organization_id: strawberry.Private[int]
     email: str = strawberry.field(description="The login (service accounts: a contact address).")
     type: UserType = strawberry.field(description="Staff, practitioner or service account.")
@@ -301,6 +304,7 @@ class User(relay.Node):
             locum = LocumDetails(practitioner_id=row.locum_for_id, start_date=row.locum_start, end_date=row.locum_end)
         return cls(
             id=row.id,
+            public_id=row.public_id,
             organization_id=row.organization_id,
             email=row.email,
             type=row.type,
