@@ -587,10 +587,12 @@ async def deactivate_user_call(w: World) -> Call:
 
 
 async def transfer_lab_integration_call(w: World) -> Call:
-    lab = await create_lab_integration(w.cli, name=unique("Dynacare"), backed_by_id=pk(await practitioner(w.org_id)))
+    lab = await create_lab_integration(
+        w.cli, name=unique("Dynacare"), backed_by_id=await pk(await practitioner(w.org_id))
+    )
     return Call(
         "transferLabIntegration",
-        {"labIntegrationId": gid("LabIntegration", lab.id), "userId": await w.doctor()},
+        {"labIntegrationId": gid(lab), "userId": await w.doctor()},
         w.owner,
     )
 
@@ -598,7 +600,7 @@ async def transfer_lab_integration_call(w: World) -> Call:
 async def forward_inbox_messages_call(w: World) -> Call:
     doctor = await practitioner(w.org_id)
     for subject in ("Result", "Referral"):
-        await create_inbox_message(w.cli, owner_id=pk(doctor), subject=subject, body="ok")
+        await create_inbox_message(w.cli, owner_id=await pk(doctor), subject=subject, body="ok")
     return Call("forwardInboxMessages", {"fromUserId": doctor, "toUserId": await w.doctor()}, w.owner)
 
 

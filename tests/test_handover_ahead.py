@@ -8,12 +8,12 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from strawberry.relay import from_base64, to_base64
 
 from chrgraph.auth.principals import support_cli_actor
 from chrgraph.db.models import AuditEvent, Classification, InboxMessage, LabIntegration, License, User, UserStatus
 from chrgraph.resolvers.scheduling.work import create_inbox_message, create_lab_integration
 from tests.accounts import make_clinic
+from tests.helpers import gid, key_of
 from tests.scheduling_helpers import at, patient, practitioner
 
 TRANSFER = """mutation($i: TransferLabIntegrationInput!) { transferLabIntegration(input: $i) {
@@ -27,8 +27,8 @@ BOOK = """mutation($i: BookAppointmentInput!) { bookAppointment(input: $i) {
   appointment { id } errors { code field relatedId } } }"""
 
 
-def pk(global_id: str) -> int:
-    return int(from_base64(global_id)[1])
+async def pk(global_id: str) -> int:
+    return await key_of(global_id)
 
 
 @pytest.fixture
@@ -38,9 +38,9 @@ async def clinic(client):
 
 async def lab(clinic, backer: str, *, main: bool = False) -> str:
     row = await create_lab_integration(
-        support_cli_actor(clinic.organization.id), name="LifeLabs", backed_by_id=pk(backer), is_main=main
+        support_cli_actor(clinic.organization.id), name="LifeLabs", backed_by_id=await pk(backer), is_main=main
     )
-    return to_base64("LabIntegration", row.id)
+    return gid(row)
 
 
 async def transfer(caller, lab_id: str, user_id: str) -> dict:
@@ -68,12 +68,12 @@ async def test_the_clinic_transfers_a_lab_integration_and_the_audit_says_where(c
     lab_id = await lab(clinic, dr)
     result = await transfer(clinic.owner, lab_id, successor)
     assert result == {"labIntegration": {"id": lab_id, "isMain": False}, "errors": []}
-    assert (await LabIntegration.get(id=pk(lab_id))).backed_by_id == pk(successor)
-    event = await AuditEvent.get(action="LAB_INTEGRATION_TRANSFERRED", target_id=str(pk(lab_id)))
-    assert event.changes["backedBy"] == {"before": pk(dr), "after": pk(successor)}
+    assert (await LabIntegration.get(id=await pk(lab_id))).backed_by_id == await pk(successor)
+    event = await AuditEvent.get(action="LAB_INTEGRATION_TRANSFERRED", target_id=lab_id)
+    assert event.changes["backedBy"] == {"before": await pk(dr), "after": await pk(successor)}
     assert event.changes["isMain"] is False
     by_consumer = await transfer(clinic.vendor, lab_id, dr)
-    assert by_consumer["errors"] == [] and (await LabIntegration.get(id=pk(lab_id))).backed_by_id == pk(dr)
+    assert by_consumer["errors"] == [] and (await LabIntegration.get(id=await pk(lab_id))).backed_by_id == await pk(dr)
 
 
 async def test_a_session_or_a_consumer_cannot_transfer_the_main_lab_integration(clinic):
@@ -89,7 +89,7 @@ async def test_a_session_or_a_consumer_cannot_transfer_the_main_lab_integration(
             lab_id,
         )
         assert "support" in error["message"]
-    assert (await LabIntegration.get(id=pk(lab_id))).backed_by_id == pk(dr)
+    assert (await LabIntegration.get(id=await pk(lab_id))).backed_by_id == await pk(dr)
 
 
 async def test_support_transfers_the_main_lab_integration_and_nothing_else(clinic):
@@ -97,12 +97,12 @@ async def test_support_transfers_the_main_lab_integration_and_nothing_else(clini
     main_id, other_id = await lab(clinic, dr, main=True), await lab(clinic, dr)
     result = await transfer(clinic.support, main_id, successor)
     assert result["errors"] == []
-    assert (await LabIntegration.get(id=pk(main_id))).backed_by_id == pk(successor)
-    event = await AuditEvent.get(action="LAB_INTEGRATION_TRANSFERRED", target_id=str(pk(main_id)))
+    assert (await LabIntegration.get(id=await pk(main_id))).backed_by_id == await pk(successor)
+    event = await AuditEvent.get(action="LAB_INTEGRATION_TRANSFERRED", target_id=main_id)
     assert event.changes["isMain"] is True and event.actor_kind.value == "SUPPORT"
     refused = await transfer(clinic.support, other_id, successor)
     assert [(e["code"], e["field"]) for e in refused["errors"]] == [("INVALID_INPUT", ["labIntegrationId"])]
-    assert (await LabIntegration.get(id=pk(other_id))).backed_by_id == pk(dr)
+    assert (await LabIntegration.get(id=await pk(other_id))).backed_by_id == await pk(dr)
 
 
 async def test_a_user_without_edit_other_users_is_forbidden(clinic):
@@ -113,7 +113,7 @@ async def test_a_user_without_edit_other_users_is_forbidden(clinic):
     assert response.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     response = await plain.post(FORWARD, {"i": {"fromUserId": dr, "toUserId": successor}})
     assert response.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
-    assert (await LabIntegration.get(id=pk(lab_id))).backed_by_id == pk(dr)
+    assert (await LabIntegration.get(id=await pk(lab_id))).backed_by_id == await pk(dr)
 
 
 async def test_another_clinics_lab_integration_or_user_is_not_found(client, clinic):
@@ -126,8 +126,8 @@ async def test_another_clinics_lab_integration_or_user_is_not_found(client, clin
     assert [(e["code"], e["field"]) for e in refused["errors"]] == [("NOT_FOUND", ["labIntegrationId"])]
     refused = await transfer(clinic.owner, ours, theirs_dr)
     assert [(e["code"], e["field"]) for e in refused["errors"]] == [("NOT_FOUND", ["userId"])]
-    assert (await LabIntegration.get(id=pk(their_lab))).backed_by_id == pk(theirs_dr)
-    assert (await LabIntegration.get(id=pk(ours))).backed_by_id == pk(dr)
+    assert (await LabIntegration.get(id=await pk(their_lab))).backed_by_id == await pk(theirs_dr)
+    assert (await LabIntegration.get(id=await pk(ours))).backed_by_id == await pk(dr)
 
 
 async def test_the_successor_is_an_active_user_other_than_the_backer(clinic):
@@ -135,12 +135,12 @@ async def test_the_successor_is_an_active_user_other_than_the_backer(clinic):
     dr = await practitioner(org)
     invited = await practitioner(org, accept=False)
     deactivated = await practitioner(org)
-    await User.filter(id=pk(deactivated)).update(status=UserStatus.DEACTIVATED)
+    await User.filter(id=await pk(deactivated)).update(status=UserStatus.DEACTIVATED)
     lab_id = await lab(clinic, dr)
     for who in (invited, deactivated, dr):
         refused = await transfer(clinic.owner, lab_id, who)
         assert [(e["code"], e["field"]) for e in refused["errors"]] == [("NOT_FOUND", ["userId"])], who
-    assert not await AuditEvent.filter(action="LAB_INTEGRATION_TRANSFERRED", target_id=str(pk(lab_id))).exists()
+    assert not await AuditEvent.filter(action="LAB_INTEGRATION_TRANSFERRED", target_id=lab_id).exists()
 
 
 # --- forwardInboxMessages ------------------------------------------------------------
@@ -150,21 +150,21 @@ async def test_visible_messages_are_forwarded_and_each_is_audited(clinic):
     org = clinic.organization.id
     actor = support_cli_actor(org)
     dr, receiver = await practitioner(org), await clinic.member()
-    kept = await create_inbox_message(actor, owner_id=pk(dr), subject="Result", body="ok")
-    hidden = await create_inbox_message(actor, owner_id=pk(dr), subject="Old", body="x")
+    kept = await create_inbox_message(actor, owner_id=await pk(dr), subject="Result", body="ok")
+    hidden = await create_inbox_message(actor, owner_id=await pk(dr), subject="Old", body="x")
     await InboxMessage.filter(id=hidden.id).update(hidden=True)
     result = (await clinic.owner.gql(FORWARD, {"i": {"fromUserId": dr, "toUserId": receiver.user_id}}))[
         "forwardInboxMessages"
     ]
     assert result == {
-        "forwardedMessageIds": [to_base64("InboxMessage", kept.id)],
+        "forwardedMessageIds": [gid(kept)],
         "toUser": {"id": receiver.user_id},
         "errors": [],
     }
-    assert (await InboxMessage.get(id=kept.id)).owner_id == pk(receiver.user_id)
-    assert (await InboxMessage.get(id=hidden.id)).owner_id == pk(dr)  # hidden ones stay
-    event = await AuditEvent.get(action="INBOX_MESSAGE_FORWARDED", target_id=str(kept.id))
-    assert event.changes == {"owner": {"before": pk(dr), "after": pk(receiver.user_id)}}
+    assert (await InboxMessage.get(id=kept.id)).owner_id == await pk(receiver.user_id)
+    assert (await InboxMessage.get(id=hidden.id)).owner_id == await pk(dr)  # hidden ones stay
+    event = await AuditEvent.get(action="INBOX_MESSAGE_FORWARDED", target_id=gid(kept))
+    assert event.changes == {"owner": {"before": await pk(dr), "after": await pk(receiver.user_id)}}
     by_consumer = await clinic.vendor.gql(FORWARD, {"i": {"fromUserId": receiver.user_id, "toUserId": dr}})
     assert by_consumer["forwardInboxMessages"]["errors"] == []
 
@@ -172,7 +172,7 @@ async def test_visible_messages_are_forwarded_and_each_is_audited(clinic):
 async def test_forwarding_refuses_an_inactive_receiver_another_clinic_and_support(client, clinic):
     org = clinic.organization.id
     dr = await practitioner(org)
-    message = await create_inbox_message(support_cli_actor(org), owner_id=pk(dr), subject="S", body="B")
+    message = await create_inbox_message(support_cli_actor(org), owner_id=await pk(dr), subject="S", body="B")
     invited = await practitioner(org, accept=False)
     other = await make_clinic(client)
     theirs = await practitioner(other.organization.id)
@@ -187,7 +187,7 @@ async def test_forwarding_refuses_an_inactive_receiver_another_clinic_and_suppor
         assert [(e["code"], e["field"]) for e in result["errors"]] == [("NOT_FOUND", field)], variables
     response = await clinic.support.post(FORWARD, {"i": {"fromUserId": dr, "toUserId": clinic.owner.user_id}})
     assert response.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
-    assert (await InboxMessage.get(id=message.id)).owner_id == pk(dr)
+    assert (await InboxMessage.get(id=message.id)).owner_id == await pk(dr)
 
 
 # --- deactivateUser and the main lab integration -------------------------------------
@@ -208,11 +208,11 @@ async def test_deactivation_waits_until_support_has_transferred_the_main_lab_int
             main_id,
         )
         assert "support" in error["message"]
-    assert (await User.get(id=pk(dr))).status is UserStatus.ACTIVE
+    assert (await User.get(id=await pk(dr))).status is UserStatus.ACTIVE
     assert (await transfer(clinic.support, main_id, successor))["errors"] == []
     done = (await clinic.vendor.gql(DEACTIVATE, {"i": {"userId": dr}}))["deactivateUser"]
     assert done["errors"] == [] and done["user"] == {"status": "DEACTIVATED"}
-    assert (await LabIntegration.get(id=pk(main_id))).backed_by_id == pk(successor)
+    assert (await LabIntegration.get(id=await pk(main_id))).backed_by_id == await pk(successor)
 
 
 # --- a MOVE passes the receiver's booking rules --------------------------------------
@@ -227,13 +227,13 @@ async def _refused_move(clinic, receiver: str, days: int = 3) -> tuple[str, str,
             {"i": {"userId": dr, "appointments": {"action": "MOVE", "toPractitionerId": receiver}}},
         )
     )["deactivateUser"]
-    assert (await User.get(id=pk(dr))).status is UserStatus.ACTIVE
+    assert (await User.get(id=await pk(dr))).status is UserStatus.ACTIVE
     return dr, appointment, result
 
 
 async def test_a_move_to_an_unlicensed_practitioner_is_refused(clinic):
     receiver = await practitioner(clinic.organization.id)
-    await User.filter(id=pk(receiver)).update(license=None)
+    await User.filter(id=await pk(receiver)).update(license=None)
     _, appointment, result = await _refused_move(clinic, receiver)
     assert [(e["code"], e["field"], e["relatedId"]) for e in result["errors"]] == [
         ("PRACTITIONER_NOT_BOOKABLE", ["appointments"], appointment)
@@ -247,7 +247,7 @@ async def test_a_move_to_a_trainee_whose_access_ended_is_refused(clinic):
         license=License.CLINICAL_TRAINEE,
         expected_end_of_training=date.today() + timedelta(days=60),
     )
-    await User.filter(id=pk(receiver)).update(expected_end_of_training=date.today() - timedelta(days=20))
+    await User.filter(id=await pk(receiver)).update(expected_end_of_training=date.today() - timedelta(days=20))
     _, appointment, result = await _refused_move(clinic, receiver)
     assert [(e["code"], e["relatedId"]) for e in result["errors"]] == [("PRACTITIONER_NOT_BOOKABLE", appointment)]
 
@@ -255,7 +255,7 @@ async def test_a_move_to_a_trainee_whose_access_ended_is_refused(clinic):
 async def test_a_move_to_a_locum_outside_its_period_is_refused_as_a_booking_is(clinic):
     org = clinic.organization.id
     receiver = await practitioner(org)
-    await User.filter(id=pk(receiver)).update(
+    await User.filter(id=await pk(receiver)).update(
         classification=Classification.LOCUM,
         locum_start=date.today() - timedelta(days=5),
         locum_end=date.today() + timedelta(days=5),
@@ -320,7 +320,7 @@ async def test_support_transfers_the_main_lab_integration_from_the_command_line(
     org = clinic.organization.id
     dr, successor = await practitioner(org), await practitioner(org)
     main_id = await lab(clinic, dr, main=True)
-    email = (await User.get(id=pk(successor))).email
+    email = (await User.get(id=await pk(successor))).email
     env = {**os.environ, "CHRGRAPH_DATABASE_URL": database_url}
 
     async def chrgraph(*args: str) -> tuple[int, str]:
@@ -339,6 +339,6 @@ async def test_support_transfers_the_main_lab_integration_from_the_command_line(
     assert code == 1 and "NOT_FOUND" in output
     code, output = await chrgraph(*common, "--to", email.upper(), "--json")
     assert code == 0, output
-    assert (await LabIntegration.get(id=pk(main_id))).backed_by_id == pk(successor)
-    event = await AuditEvent.get(action="LAB_INTEGRATION_TRANSFERRED", target_id=str(pk(main_id)))
+    assert (await LabIntegration.get(id=await pk(main_id))).backed_by_id == await pk(successor)
+    event = await AuditEvent.get(action="LAB_INTEGRATION_TRANSFERRED", target_id=main_id)
     assert event.actor_kind.value == "SUPPORT"
