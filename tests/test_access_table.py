@@ -14,6 +14,7 @@ from strawberry.relay import from_base64
 
 from chrgraph.auth.principals import Actor, Principal, PrincipalKind, support_cli_actor
 from chrgraph.db.models import Classification, License, Permission, QuestionnaireKind, UserType
+from chrgraph.db.public_ids import global_id, new_public_id
 from chrgraph.resolvers.licensing.operations import request_license_upgrade
 from chrgraph.resolvers.patients.patients import Identifier, create_identifier_type, register_patient
 from chrgraph.resolvers.scheduling.appointments import book_appointment
@@ -202,7 +203,7 @@ ROWS = [
         "approveLicenseUpgradeRequest",
         """mutation($i: ApproveLicenseUpgradeRequestInput!) { approveLicenseUpgradeRequest(input: $i) {
        errors { code } } }""",
-        lambda c: {"i": {"requestId": "TGljZW5zZVVwZ3JhZGVSZXF1ZXN0OjA="}},
+        lambda c: {"i": {"requestId": global_id("LicenseUpgradeRequest", new_public_id())}},
         True,
         False,
         True,
@@ -268,7 +269,7 @@ ROWS = [
         # Support reaches it for the main lab integration (the operation refuses it others).
         "transferLabIntegration",
         """mutation($i: TransferLabIntegrationInput!) { transferLabIntegration(input: $i) { errors { code } } }""",
-        lambda c: {"i": {"labIntegrationId": "TGFiSW50ZWdyYXRpb246MA==", "userId": c.owner.user_id}},
+        lambda c: {"i": {"labIntegrationId": global_id("LabIntegration", new_public_id()), "userId": c.owner.user_id}},
         True,
         True,
         True,
