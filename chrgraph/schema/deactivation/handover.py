@@ -79,6 +79,8 @@ class HandoverMutation:
             ForwardInboxMessagesPayload,
             partial(forward_inbox_messages, info.context.actor),
             input,
-            forwarded_message_ids=lambda done: [relay.GlobalID("InboxMessage", str(i)) for i in done.message_ids],
+            forwarded_message_ids=lambda done: [
+                relay.GlobalID("InboxMessage", public_id) for public_id in done.message_ids
+            ],
             to_user=lambda done: User.from_model(done.to_user),
         )
