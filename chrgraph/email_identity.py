@@ -138,3 +138,45 @@ def stored_address(raw: str) -> StoredAddress:
         visible = "".join(c for c in key if hidden_character(c) is None)
         return StoredAddress(key=key, skeleton=skeleton(visible), problem=str(exc))
     return StoredAddress(key=found.key, skeleton=found.skeleton, problem=None)
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A login account whose address clashes with another's, or that the rules refuse."""
+
+    user_id: int
+    clashes_with: int | None
+    reason: str
+
+
+def assign_addresses(rows: list[tuple[int, str]]) -> tuple[dict[int, tuple[str, str]], list[Flag]]:
+    """Key login accounts stored before these rules. Given (id, stored login email)
+    rows: {id: (login email, skeleton digest)} for the accounts that keep their address,
+    and the flagged ones. Of a clashing group, a valid address keeps it first, then one
+    already in its normal form, then the oldest; the others are flagged, never changed."""
+    addresses = {user_id: stored_address(email) for user_id, email in rows}
+    stored = dict(rows)
+    holders = {email: user_id for user_id, email in rows}
+
+    def rank(user_id: int) -> tuple[bool, bool, int]:
+        address = addresses[user_id]
+        return address.problem is not None, address.key != stored[user_id], user_id
+
+    by_skeleton: dict[str, int] = {}
+    kept: dict[int, tuple[str, str]] = {}
+    flagged: list[Flag] = []
+    for user_id in sorted(stored, key=rank):
+        address = addresses[user_id]
+        other = by_skeleton.get(address.skeleton)
+        holder = holders.get(address.key)  # a new key must not be another's stored email
+        if other is None and holder not in (None, user_id):
+            other = holder
+        if other is not None:
+            flagged.append(Flag(user_id, other, "clash"))
+            continue
+        by_skeleton[address.skeleton] = user_id
+        key = address.key if address.problem is None else stored[user_id]
+        kept[user_id] = (key, skeleton_digest(address.skeleton))
+        if address.problem is not None:
+            flagged.append(Flag(user_id, None, f"invalid: {address.problem}"))
+    return kept, flagged

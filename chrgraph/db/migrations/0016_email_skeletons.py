@@ -5,8 +5,8 @@ keyed by NFKC then case folding, and compared by their UTS #39 confusable skelet
 index.
 
 Existing users are keyed here. Accounts that clash are never dropped nor changed: one of
-each clashing group keeps the address (an account whose stored address is already in
-its normal form first, then the oldest), the others keep their stored login email and
+each clashing group keeps the address (a valid address first, then one already in its
+normal form, then the oldest), the others keep their stored login email and
 no skeleton (NULL, which the unique index allows), so the index is created whatever the
 data holds. Each clash (and each stored address the rules now refuse) is logged here,
 and `chrgraph users email-clashes` lists them at any time from the live data.
@@ -22,56 +22,26 @@ import logging
 from tortoise import fields, migrations
 from tortoise.migrations import operations as ops
 
-from chrgraph.email_identity import skeleton_digest, stored_address
+from chrgraph.email_identity import Flag, assign_addresses
 
 INDEX = "uid_user_email_skeleton"
 log = logging.getLogger("chrgraph")
 
 
-def plan(rows: list[tuple[int, str]]) -> tuple[dict[int, tuple[str, str]], list[tuple[int, int | None, str]]]:
-    """Given (id, stored login email) rows, what to write: {id: (login email, skeleton
-    digest)} for the accounts that keep their address, and the flagged ones as
-    (id, id of the account it clashes with or None, reason)."""
-    addresses = {user_id: stored_address(email) for user_id, email in rows}
-    stored = {user_id: email for user_id, email in rows}
-    holders = {email: user_id for user_id, email in rows}
-    # An address already in its normal form keeps it before an older look-alike does.
-    order = sorted(rows, key=lambda row: (addresses[row[0]].key != row[1], row[0]))
-    by_skeleton: dict[str, int] = {}
-    writes: dict[int, tuple[str, str]] = {}
-    flagged: list[tuple[int, int | None, str]] = []
-    for user_id, _ in order:
-        address = addresses[user_id]
-        other = by_skeleton.get(address.skeleton)
-        # A new key must not be another account's stored login email (unique column).
-        holder = holders.get(address.key)
-        if other is None and holder not in (None, user_id):
-            other = holder
-        if other is not None:
-            flagged.append((user_id, other, "clash"))
-            continue
-        by_skeleton[address.skeleton] = user_id
-        key = address.key if address.problem is None else stored[user_id]
-        writes[user_id] = (key, skeleton_digest(address.skeleton))
-        if address.problem is not None:
-            flagged.append((user_id, None, f"invalid: {address.problem}"))
-    return writes, flagged
-
-
-async def key_login_emails(client) -> list[tuple[int, int | None, str]]:
+async def key_login_emails(client) -> list[Flag]:
     mark = "?" if client.capabilities.dialect == "sqlite" else "$1"
     mark2 = "?" if client.capabilities.dialect == "sqlite" else "$2"
     mark3 = "?" if client.capabilities.dialect == "sqlite" else "$3"
     _, rows = await client.execute_query('SELECT id, login_email FROM "user" WHERE login_email IS NOT NULL ORDER BY id')
-    writes, flagged = plan([(row["id"], row["login_email"]) for row in rows])
+    writes, flagged = assign_addresses([(row["id"], row["login_email"]) for row in rows])
     if writes:
         await client.execute_many(
             f'UPDATE "user" SET login_email = {mark}, email_skeleton = {mark2} WHERE id = {mark3}',
             [[key, digest, user_id] for user_id, (key, digest) in writes.items()],
         )
-    for user_id, other, reason in flagged:
-        with_other = f" with user id={other}" if other else ""
-        log.warning("login email of user id=%s flagged: %s%s", user_id, reason, with_other)
+    for flag in flagged:
+        with_other = f" with user id={flag.clashes_with}" if flag.clashes_with else ""
+        log.warning("login email of user id=%s flagged: %s%s", flag.user_id, flag.reason, with_other)
     return flagged
 
 
