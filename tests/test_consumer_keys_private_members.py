@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import importlib
 import json
 import os
 import sys
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
+from tortoise import connections
 
 from chrgraph.db.models import ApiConsumerKey
 from tests.accounts import make_clinic
@@ -117,3 +119,15 @@ async def test_the_cli_lists_each_keys_kid_and_fingerprint(clinic, database_url)
     out, err = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode == 0, err.decode()
     assert f"key k1\t{expected_fingerprint(0)}\t2048 bits" in out.decode()
+
+
+async def test_the_migration_rewrites_hex_fingerprints_in_base64url(clinic):
+    migration = importlib.import_module("chrgraph.db.migrations.0016_email_skeletons")
+    row = await ApiConsumerKey.get(consumer_id=clinic.vendor.consumer.id, kid="k1")
+    shown = row.fingerprint
+    hex_form = base64.urlsafe_b64decode(shown + "=").hex()
+    await ApiConsumerKey.filter(id=row.id).update(fingerprint=hex_form)
+
+    await migration.base64url_fingerprints(connections.get("default"))
+
+    assert (await ApiConsumerKey.get(id=row.id)).fingerprint == shown == expected_fingerprint(0)
