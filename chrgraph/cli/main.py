@@ -287,6 +287,16 @@ def consumers_create(
     emit({"issuer": consumer.issuer, "name": consumer.name}, as_json, f"created consumer {consumer.issuer}")
 
 
+def _consumer_lines(row: dict) -> str:
+    """A consumer, then one indented line per key: its kid and fingerprint."""
+    head = f"{row['issuer']}\t{'active' if row['active'] else 'inactive'}\t{len(row['keys'])} key(s)"
+    keys = [
+        f"  key {k['kid'] or '-'}\t{k['fingerprint']}\t{k['bits']} bits" + ("\trevoked" if k["revokedAt"] else "")
+        for k in row["keys"]
+    ]
+    return "\n".join([head, *keys])
+
+
 @consumers_app.command("list")
 def consumers_list(org: str = typer.Option(...), as_json: bool = typer.Option(False, "--json")) -> None:
     """List an organization's API consumers."""
@@ -302,8 +312,7 @@ def consumers_list(org: str = typer.Option(...), as_json: bool = typer.Option(Fa
     emit(
         rows,
         as_json,
-        "\n".join(f"{r['issuer']}\t{'active' if r['active'] else 'inactive'}\t{len(r['keys'])} key(s)" for r in rows)
-        or "no consumers",
+        "\n".join(_consumer_lines(r) for r in rows) or "no consumers",
     )
 
 
@@ -588,6 +597,25 @@ def users_import(
         "enforced": result.enforced,
     }
     emit(summary, as_json, ", ".join(f"{k}: {v}" for k, v in summary.items()))
+
+
+@users_app.command("email-clashes")
+def users_email_clashes(as_json: bool = typer.Option(False, "--json")) -> None:
+    """List login accounts whose email is a look-alike of another's, or that the email
+    rules refuse today (created before them). Nothing is changed; exit code 1 when any."""
+    from dataclasses import asdict
+
+    from chrgraph.resolvers.users.email_clashes import email_clashes
+
+    clashes = run(email_clashes)
+
+    def line(c) -> str:
+        a, other = c.account, c.clashes_with
+        text = f"{a.organization}\t{a.user_id}\t{a.email!a}\t{a.type}\t{a.status}\t{c.reason}"
+        return text + (f"\twith {other.organization}\t{other.user_id}\t{other.email!a}" if other else "")
+
+    emit([asdict(c) for c in clashes], as_json, "\n".join(line(c) for c in clashes) or "no email clashes")
+    raise typer.Exit(1 if clashes else 0)
 
 
 @users_app.command("transfer-lab-integration")

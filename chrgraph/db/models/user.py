@@ -1,10 +1,11 @@
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.models import Model
 
 from chrgraph.db.models.enums import Classification, License, Permission, UserStatus, UserType
 from chrgraph.db.public_ids import public_id_field
+from chrgraph.email_identity import skeleton, skeleton_digest
 
 if TYPE_CHECKING:
     from chrgraph.db.models.organization import Organization
@@ -24,6 +25,11 @@ class User(Model):
     # address): the unique constraint is the database's guarantee that
     # one email is one login account.
     login_email = fields.CharField(max_length=254, null=True, unique=True)
+    # SHA-256 of the login email's confusable skeleton (chrgraph/email_identity.py), set
+    # when a login account is created: unique, so `оwner@x` (Cyrillic) cannot join
+    # `owner@x`. NULL for service accounts, and for the accounts migration 0016 found
+    # clashing with an older one (`chrgraph users email-clashes` lists them).
+    email_skeleton = fields.CharField(max_length=64, null=True, unique=True)
     type = fields.CharEnumField(UserType, max_length=16)
     classification: fields.Field[Classification | None] = fields.CharEnumField(Classification, max_length=16, null=True)  # type: ignore[assignment]  # Tortoise: null=True untyped
     license: fields.Field[License | None] = fields.CharEnumField(License, max_length=16, null=True)  # type: ignore[assignment]  # Tortoise: null=True untyped
@@ -62,6 +68,12 @@ class User(Model):
 
     class Meta:
         table = "user"
+
+    async def save(self, *args: Any, **kwargs: Any) -> None:
+        # One place keys every new login account, whichever operation creates it.
+        if not self._saved_in_db and self.login_email is not None:
+            self.email_skeleton = skeleton_digest(skeleton(self.login_email))
+        await super().save(*args, **kwargs)
 
 
 class Role(Model):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from dataclasses import dataclass
@@ -16,6 +17,15 @@ from chrgraph.resolvers.errors import ErrorCode, fail
 from chrgraph.text_rules import identifier_problem
 
 MIN_RSA_BITS = 2048
+# JWK members that belong to a private key (RFC 7518: RSA's private exponent, primes,
+# CRT values and other primes; `k` of a symmetric key): a key holding any is refused,
+# even without `d` (the primes alone give the private key away).
+PRIVATE_JWK_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth", "k")
+
+
+def fingerprint(der: bytes) -> str:
+    """How a key is known: SHA-256 of its DER SubjectPublicKeyInfo, base64url."""
+    return base64.urlsafe_b64encode(hashlib.sha256(der).digest()).rstrip(b"=").decode("ascii")
 
 
 @dataclass(frozen=True)
@@ -36,7 +46,7 @@ def parse_public_key(text: str, field: str = "publicKey") -> PublicKey:
             data = json.loads(text)
             if not isinstance(data, dict) or data.get("kty") != "RSA":
                 raise fail(ErrorCode.KEY_TOO_WEAK, "Only RSA keys are accepted.", field)
-            if "d" in data:
+            if any(member in data for member in PRIVATE_JWK_MEMBERS):
                 raise fail(ErrorCode.INVALID_KEY, "Send the public key, never the private key.", field)
             jwk_kid = data.get("kid")
             if jwk_kid is not None and (problem := identifier_problem(jwk_kid, IDENTIFIER_MAX_LENGTH)):
@@ -58,4 +68,4 @@ def parse_public_key(text: str, field: str = "publicKey") -> PublicKey:
         )
     pem = key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode("ascii")
     der = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    return PublicKey(pem=pem, fingerprint=hashlib.sha256(der).hexdigest(), bits=key.key_size, jwk_kid=jwk_kid)
+    return PublicKey(pem=pem, fingerprint=fingerprint(der), bits=key.key_size, jwk_kid=jwk_kid)

@@ -40,7 +40,14 @@ from chrgraph.resolvers.licensing.enforcement import enforce_licenses
 from chrgraph.resolvers.licensing.management import under_license_management
 from chrgraph.resolvers.licensing.mapping import MappingResult, run_license_mapping
 from chrgraph.resolvers.users.invitations import issue_invitation
-from chrgraph.resolvers.users.profile import Profile, apply_profile, check_email, check_profile, snapshot
+from chrgraph.resolvers.users.profile import (
+    Profile,
+    apply_profile,
+    check_email,
+    check_profile,
+    email_skeleton_digest,
+    snapshot,
+)
 from chrgraph.resolvers.validation import Errors
 
 COLUMNS = [
@@ -128,10 +135,12 @@ def parse_csv(data: bytes | str, org: Organization) -> list[ImportRow]:
         )
         # Imported users come without licenses: validate everything else as an invitation would.
         profile = check_profile(errors, org, profile, legacy=True)
-        if email and email in seen:
-            errors.add(ErrorCode.EMAIL_TAKEN, f"same email as line {seen[email]}", "email")
-        elif email:
-            seen[email] = line
+        # Look-alikes are one address (same confusable skeleton).
+        same = email_skeleton_digest(email) if email else None
+        if same and same in seen:
+            errors.add(ErrorCode.EMAIL_TAKEN, f"same email as line {seen[same]}", "email")
+        elif same:
+            seen[same] = line
         for error in errors.items:
             where = ".".join(error.field or ())
             problems.append(UserError(error.code, f"line {line}: {where}: {error.message}", ("file",)))
@@ -149,7 +158,13 @@ async def import_users(
     org = await Organization.get(id=actor.organization_id)
     rows = parse_csv(data, org)
     # Tortoise types a flat values_list as a list of tuples: the cast names the element type.
+    skeletons = {r.line: email_skeleton_digest(r.email) for r in rows}
     taken = set(
+        cast(
+            list[str],
+            await User.filter(email_skeleton__in=list(skeletons.values())).values_list("email_skeleton", flat=True),
+        )
+    ) | set(
         cast(
             list[str], await User.filter(login_email__in=[r.email for r in rows]).values_list("login_email", flat=True)
         )
@@ -159,7 +174,7 @@ async def import_users(
             *[
                 UserError(ErrorCode.EMAIL_TAKEN, f"line {r.line}: email: already a user", ("file",))
                 for r in rows
-                if r.email in taken
+                if r.email in taken or skeletons[r.line] in taken
             ]
         )
     result = ImportResult()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 
 from chrgraph.audit import events
 from chrgraph.audit.actions import AuditAction
@@ -16,7 +17,7 @@ from chrgraph.resolvers.errors import ErrorCode, OperationFailed, fail
 from chrgraph.resolvers.licensing.changes import record_status
 from chrgraph.resolvers.users.invite_user import invite_user
 from chrgraph.resolvers.users.permissions import create_builtin_roles
-from chrgraph.resolvers.users.profile import Profile, check_email
+from chrgraph.resolvers.users.profile import Profile, check_email, email_skeleton_digest
 from chrgraph.resolvers.users.text import search_key
 from chrgraph.resolvers.validation import DOMAIN_RE, PROVINCES, Errors, valid_time_zone
 
@@ -55,10 +56,12 @@ async def create_organization(
         check_email(errors, owner_email, "ownerEmail")
     if errors:
         raise OperationFailed(*errors.items)
+    assert support_email is not None  # check_email returns None only with an error recorded
     async with atomic() as conn:
         if await Organization.filter(domain=domain).using_db(conn).exists():
             raise fail(ErrorCode.DOMAIN_TAKEN, "That domain is taken.", "domain")
-        if await User.filter(login_email=support_email).using_db(conn).exists():
+        same_address = Q(login_email=support_email) | Q(email_skeleton=email_skeleton_digest(support_email))
+        if await User.filter(same_address).using_db(conn).exists():
             raise fail(ErrorCode.EMAIL_TAKEN, "That support email is taken.", "supportEmail")
         org = await Organization.create(
             domain=domain,

@@ -3,22 +3,18 @@ importer: one rule, one place."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
 from chrgraph.db.models import Classification, License, Organization, User, UserStatus, UserType
 from chrgraph.db.tenant import OrganizationData
+from chrgraph.email_identity import InvalidEmail, identify, skeleton, skeleton_digest
 from chrgraph.resolvers.errors import ErrorCode
 from chrgraph.resolvers.licensing.catalog import fits, licensed_type
 from chrgraph.resolvers.licensing.management import under_license_management
-from chrgraph.resolvers.users.text import normalize_email, search_key
+from chrgraph.resolvers.users.text import search_key
 from chrgraph.resolvers.validation import Errors
-
-EMAIL_RE = re.compile(
-    r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
-)
 
 
 @dataclass(frozen=True)
@@ -66,14 +62,22 @@ class Profile:
 
 
 def check_email(errors: Errors, email: str | None, *path: str) -> str | None:
+    """The address in its stored form (NFKC, case-folded), or None with INVALID_EMAIL:
+    bad syntax, an invisible, control or bidirectional character, or a local part that
+    mixes scripts (chrgraph/email_identity.py holds the rule)."""
     value = errors.text(email, *path, max_length=254, required=True)
     if value is None:
         return None
-    value = normalize_email(value)
-    if not EMAIL_RE.fullmatch(value):
-        errors.add(ErrorCode.INVALID_EMAIL, "Not a valid email address.", *path)
+    try:
+        return identify(value).address
+    except InvalidEmail as exc:
+        errors.add(ErrorCode.INVALID_EMAIL, f"Not a valid email address: {exc}", *path)
         return None
-    return value
+
+
+def email_skeleton_digest(email: str) -> str:
+    """What the unique `email_skeleton` column holds for a login address."""
+    return skeleton_digest(skeleton(email))
 
 
 def check_profile(

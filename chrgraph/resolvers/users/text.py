@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import unicodedata
 
+from chrgraph.email_identity import lookup_key
+
 
 def fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
@@ -16,5 +18,6 @@ def search_key(*parts: str | None) -> str:
 
 
 def normalize_email(email: str) -> str:
-    """Trimmed, lowercased (domain and local part: logins are case-insensitive)."""
-    return email.strip().lower()
+    """The key a login account is found by: NFKC, then case folding (logins are
+    case-insensitive; chrgraph/email_identity.py)."""
+    return lookup_key(email)

@@ -14,7 +14,9 @@ from chrgraph.schema.users.types import Permission
 @strawberry.type(description="A public key an API consumer signs its tokens with.")
 class ApiConsumerKey:
     kid: str | None = strawberry.field(description="Key id that tokens name in their header.")
-    fingerprint: str = strawberry.field(description="SHA-256 of the key's DER encoding.")
+    fingerprint: str = strawberry.field(
+        description="How the key is known: SHA-256 of its DER SubjectPublicKeyInfo, base64url (no padding)."
+    )
     bits: int = strawberry.field(description="RSA modulus size.")
     created_at: datetime.datetime = strawberry.field(description="When it was added.")
     revoked_at: datetime.datetime | None = strawberry.field(description="When it was revoked.")
