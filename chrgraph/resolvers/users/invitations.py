@@ -14,7 +14,6 @@ from chrgraph.db.models import Invitation, OutboxMessage, User
 from chrgraph.db.raw import insert
 from chrgraph.settings import get_settings
 
-
 # Where an invitation's body takes its accept link, filled in at delivery.
 ACCEPT_LINK_MARK = "[accept link]"
 

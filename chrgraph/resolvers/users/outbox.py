@@ -63,8 +63,8 @@ async def _not_due(message: OutboxMessage, now: datetime) -> str | None:
         return "invitation voided"
     if invitation.expires_at <= now:
         return "invitation expired"
-    status = await User.filter(id=invitation.user_id).values_list("status", flat=True)
-    if status != [UserStatus.INVITED]:
+    user = await User.filter(id=invitation.user_id).first()
+    if user is None or user.status is not UserStatus.INVITED:
         return "user no longer invited"
     return None
 
