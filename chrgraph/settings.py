@@ -58,6 +58,8 @@ def _parse(name: str, kind: type, raw: str) -> object:
             raise SettingError(variable, "is not a valid URL") from None
         if parts.scheme not in schemes:
             raise SettingError(variable, f"must start with {' or '.join(s + '://' for s in schemes)}")
+    if name == "public_url" and not urlsplit(text).hostname:
+        raise SettingError(variable, f"must be an http:// or https:// URL with a host, not {_shown(raw)}")
     if name == "mail_from" and not _is_sender(text):
         raise SettingError(variable, f"must be an email address, optionally with a name, not {_shown(raw)}")
     return text

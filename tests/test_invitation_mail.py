@@ -358,6 +358,9 @@ def test_the_public_url_is_http_or_https():
     assert Settings.from_env({"CHRGRAPH_PUBLIC_URL": "https://c.test/"}).public_url == "https://c.test/"
     with pytest.raises(SettingError, match="CHRGRAPH_PUBLIC_URL"):
         Settings.from_env({"CHRGRAPH_PUBLIC_URL": "ftp://c.test"})
+    for value in ("", "https://"):
+        with pytest.raises(SettingError, match="CHRGRAPH_PUBLIC_URL"):
+            Settings.from_env({"CHRGRAPH_PUBLIC_URL": value})
 
 
 # --- the migration that scrubs existing rows ---------------------------------------------
