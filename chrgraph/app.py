@@ -97,7 +97,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
         if settings.smtp_url:
             jobs.append(
                 asyncio.create_task(
-                    _every(settings.outbox_interval_seconds, lambda: deliver_pending(settings.smtp_url), "outbox")
+                    _every(settings.outbox_interval_seconds, lambda: deliver_pending(settings), "outbox")
                 )
             )
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass, fields
+from email.utils import getaddresses
 from functools import lru_cache
 from urllib.parse import urlsplit
 
@@ -14,6 +15,7 @@ _FALSE = {"0", "false", "no", "off", ""}
 _URL_SCHEMES = {
     "database_url": ("sqlite", "postgres", "postgresql", "asyncpg"),
     "smtp_url": ("smtp", "smtps"),
+    "public_url": ("http", "https"),
     "otlp_endpoint": ("http", "https"),
 }
 
@@ -56,7 +58,18 @@ def _parse(name: str, kind: type, raw: str) -> object:
             raise SettingError(variable, "is not a valid URL") from None
         if parts.scheme not in schemes:
             raise SettingError(variable, f"must start with {' or '.join(s + '://' for s in schemes)}")
+    if name == "public_url" and not urlsplit(text).hostname:
+        raise SettingError(variable, f"must be an http:// or https:// URL with a host, not {_shown(raw)}")
+    if name == "mail_from" and not _is_sender(text):
+        raise SettingError(variable, f"must be an email address, optionally with a name, not {_shown(raw)}")
     return text
+
+
+def _is_sender(text: str) -> bool:
+    """`a@b.example` or `Name <a@b.example>`, on one line."""
+    found = getaddresses([text])
+    local, _, domain = found[0][1].rpartition("@") if len(found) == 1 else ("", "", "")
+    return bool(local and domain) and "\n" not in text and "\r" not in text
 
 
 @dataclass(frozen=True)
@@ -98,6 +111,10 @@ class Settings:
     audit_checkpoint_interval_seconds: float = 600.0
     otlp_endpoint: str = ""
     smtp_url: str = ""
+    # The sender of every message, and where the admin client is reached from outside
+    # (invitation links point at its accept page).
+    mail_from: str = "chrgraph <no-reply@chrgraph.invalid>"
+    public_url: str = "http://localhost:8000"
     outbox_interval_seconds: float = 5.0
     invitation_ttl_days: float = 7.0
     license_mapping_threshold: float = 0.9

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from dataclasses import replace
+from email import message_from_string
+from email.policy import default
 
 from aiosmtpd.controller import Controller
 
 from chrgraph.db.models import OutboxMessage
 from chrgraph.resolvers.users.outbox import deliver_pending
+from chrgraph.settings import Settings, get_settings
 from tests.accounts import make_clinic
 from tests.helpers import unique
 
@@ -22,6 +26,10 @@ class Inbox:
     async def handle_DATA(self, server, session, envelope):  # aiosmtpd's hook name
         self.messages.append((envelope.rcpt_tos, envelope.content.decode("utf-8", "replace")))
         return "250 OK"
+
+
+def smtp_at(url: str) -> Settings:
+    return replace(get_settings(), smtp_url=url)
 
 
 def free_port() -> int:
@@ -51,14 +59,20 @@ async def test_an_invitation_is_delivered_over_smtp(client):
             },
         )
         assert result["inviteUser"]["errors"] == []
-        assert await deliver_pending(f"smtp://127.0.0.1:{port}") >= 1
+        token = (await OutboxMessage.get(to_email=email)).token
+        assert await deliver_pending(smtp_at(f"smtp://127.0.0.1:{port}")) >= 1
         for _ in range(50):
             if any(email in rcpts for rcpts, _ in inbox.messages):
                 break
             await asyncio.sleep(0.05)
         delivered = [body for rcpts, body in inbox.messages if email in rcpts]
-        assert delivered and "inv_" in delivered[0]
-        assert (await OutboxMessage.get(to_email=email)).sent_at is not None
+        # The accept link carries the token in its fragment.
+        assert (
+            delivered
+            and "/admin/accept#token=" + token in message_from_string(delivered[0], policy=default).get_content()
+        )
+        stored = await OutboxMessage.get(to_email=email)
+        assert stored.sent_at is not None and stored.token is None and token not in stored.body
     finally:
         controller.stop()
 
@@ -70,6 +84,7 @@ async def test_a_failed_delivery_stays_queued_with_its_error(client):
         INVITE,
         {"i": {"email": email, "type": "STAFF", "license": "STAFF", "firstName": "Dan", "lastName": "Down"}},
     )
-    await deliver_pending(f"smtp://127.0.0.1:{free_port()}")
+    await deliver_pending(smtp_at(f"smtp://127.0.0.1:{free_port()}"))
     message = await OutboxMessage.get(to_email=email)
     assert message.sent_at is None and message.attempts >= 1 and message.last_error
+    assert message.token  # still queued: kept for the next attempt

@@ -158,7 +158,11 @@ class Invitation(Model):
 
 
 class OutboxMessage(Model):
-    """Mail waiting for delivery (SMTP when CHRGRAPH_SMTP_URL is set)."""
+    """Mail waiting for delivery (SMTP when CHRGRAPH_SMTP_URL is set).
+
+    An invitation's body never holds its token: it holds `ACCEPT_LINK_MARK` where the
+    accept link goes, rendered at delivery from `token`, which is kept in clear only
+    while the message is still to be sent and blanked once it is sent or skipped."""
 
     id = fields.BigIntField(primary_key=True)
     organization: fields.ForeignKeyRelation["Organization"] = fields.ForeignKeyField(
@@ -172,6 +176,13 @@ class OutboxMessage(Model):
     sent_at = fields.DatetimeField(null=True)
     attempts = fields.IntField(default=0)
     last_error = fields.CharField(max_length=500, null=True)
+    # The invitation the message carries (its token in `token` until delivery).
+    invitation_id = fields.BigIntField(null=True)
+    token = fields.CharField(max_length=200, null=True)
+    # Never sent: no longer due when its turn came (voided, used, expired invitation,
+    # user no longer invited) or given up after too many failures; the reason says which.
+    skipped_at = fields.DatetimeField(null=True)
+    skip_reason = fields.CharField(max_length=100, null=True)
 
     class Meta:
         table = "outbox_message"

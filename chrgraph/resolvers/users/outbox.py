@@ -1,63 +1,124 @@
 """Delivering queued mail over SMTP when CHRGRAPH_SMTP_URL is set.
 
-`smtp://host:port` or `smtps://user:pass@host:port`; the stdlib client runs in a thread.
-Failed deliveries stay queued with their error and are retried by the server's job."""
+`smtp://host:port` (upgraded with STARTTLS whenever the server offers it) or
+`smtps://user:pass@host:port`; certificates are verified. The stdlib client runs in a
+thread. Only messages still due are sent: an invitation that was voided, used or has
+expired, or whose user is no longer invited, is skipped with its reason. Once sent or
+skipped, a message's clear token is blanked. Failed deliveries stay queued with their
+error and are retried by the server's job."""
 
 from __future__ import annotations
 
 import asyncio
 import smtplib
+import ssl
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from urllib.parse import unquote, urlparse
 
-from chrgraph.db.models import OutboxMessage
+from chrgraph.db.models import Invitation, OutboxMessage, User, UserStatus
+from chrgraph.resolvers.users.invitations import ACCEPT_LINK_MARK, accept_link
+from chrgraph.settings import Settings
 from chrgraph.telemetry import log
 
-SENDER = "chrgraph <no-reply@chrgraph.invalid>"
 MAX_ATTEMPTS = 10
 
 
-def _send(url: str, message: OutboxMessage) -> None:
-    parts = urlparse(url)
-    secure = parts.scheme == "smtps"
-    client_class = smtplib.SMTP_SSL if secure else smtplib.SMTP
-    with client_class(parts.hostname or "127.0.0.1", parts.port or (465 if secure else 25), timeout=10) as smtp:
+def tls_context() -> ssl.SSLContext:
+    """Verifies the server's certificate against the system's authorities."""
+    return ssl.create_default_context()
+
+
+def _send(settings: Settings, to_email: str, subject: str, body: str) -> None:
+    parts = urlparse(settings.smtp_url)
+    host = parts.hostname or "127.0.0.1"
+    if parts.scheme == "smtps":
+        client: smtplib.SMTP = smtplib.SMTP_SSL(host, parts.port or 465, timeout=10, context=tls_context())
+    else:
+        client = smtplib.SMTP(host, parts.port or 25, timeout=10)
+    with client as smtp:
+        smtp.ehlo()
+        if parts.scheme == "smtp" and smtp.has_extn("starttls"):
+            # Offered, so required: a failed handshake is a failed delivery, never clear text.
+            smtp.starttls(context=tls_context())
+            smtp.ehlo()
         if parts.username:
             smtp.login(unquote(parts.username), unquote(parts.password or ""))
         mail = EmailMessage()
-        mail["From"], mail["To"], mail["Subject"] = SENDER, message.to_email, message.subject
-        mail.set_content(message.body)
+        mail["From"], mail["To"], mail["Subject"] = settings.mail_from, to_email, subject
+        mail.set_content(body)
         smtp.send_message(mail)
 
 
-async def deliver_pending(smtp_url: str) -> int:
-    if not smtp_url:
+async def _not_due(message: OutboxMessage, now: datetime) -> str | None:
+    """Why an invitation message is no longer to be sent; None when it is due."""
+    if message.invitation_id is None:
+        return None
+    invitation = await Invitation.filter(id=message.invitation_id).first()
+    if invitation is None or message.token is None:
+        return "invitation unknown"
+    if invitation.used_at is not None:
+        return "invitation used"
+    if invitation.voided_at is not None:
+        return "invitation voided"
+    if invitation.expires_at <= now:
+        return "invitation expired"
+    user = await User.filter(id=invitation.user_id).first()
+    if user is None or user.status is not UserStatus.INVITED:
+        return "user no longer invited"
+    return None
+
+
+def _body(settings: Settings, message: OutboxMessage) -> str:
+    if message.token is None:
+        return message.body
+    # The last mark: a name earlier in the body cannot take the link's place.
+    head, mark, tail = message.body.rpartition(ACCEPT_LINK_MARK)
+    return head + accept_link(settings.public_url, message.token) + tail if mark else message.body
+
+
+async def deliver_pending(settings: Settings) -> int:
+    """Send every message still queued and due; returns how many were sent."""
+    if not settings.smtp_url:
         return 0
     sent, after = 0, 0
     while True:
         batch = (
-            await OutboxMessage.filter(sent_at__isnull=True, attempts__lt=MAX_ATTEMPTS, id__gt=after)
+            await OutboxMessage.filter(
+                sent_at__isnull=True, skipped_at__isnull=True, attempts__lt=MAX_ATTEMPTS, id__gt=after
+            )
             .order_by("id")
             .limit(100)
         )
         if not batch:
             return sent
         after = batch[-1].id
-        sent += await _deliver_batch(smtp_url, batch)
+        sent += await _deliver_batch(settings, batch)
 
 
-async def _deliver_batch(smtp_url: str, batch: list[OutboxMessage]) -> int:
+async def _skip(message: OutboxMessage, reason: str) -> None:
+    await OutboxMessage.filter(id=message.id).update(skipped_at=datetime.now(UTC), skip_reason=reason, token=None)
+
+
+async def _deliver_batch(settings: Settings, batch: list[OutboxMessage]) -> int:
     sent = 0
     for message in batch:
+        if (reason := await _not_due(message, datetime.now(UTC))) is not None:
+            log.info("outbox message id=%s skipped: %s", message.id, reason)
+            await _skip(message, reason)
+            continue
         try:
-            await asyncio.to_thread(_send, smtp_url, message)
+            await asyncio.to_thread(_send, settings, message.to_email, message.subject, _body(settings, message))
         except (OSError, smtplib.SMTPException) as exc:
             log.warning("outbox delivery failed id=%s: %s", message.id, type(exc).__name__)
             await OutboxMessage.filter(id=message.id).update(
                 attempts=message.attempts + 1, last_error=type(exc).__name__
             )
+            if message.attempts + 1 >= MAX_ATTEMPTS:
+                await _skip(message, "undeliverable")
             continue
-        await OutboxMessage.filter(id=message.id).update(sent_at=datetime.now(UTC), attempts=message.attempts + 1)
+        await OutboxMessage.filter(id=message.id).update(
+            sent_at=datetime.now(UTC), attempts=message.attempts + 1, token=None
+        )
         sent += 1
     return sent
