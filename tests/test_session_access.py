@@ -19,14 +19,19 @@ import pytest
 from chrgraph import clock
 from chrgraph.auth import epoch
 from chrgraph.auth.access import access_ends_at, local_today
+from chrgraph.auth.principals import support_cli_actor
 from chrgraph.auth.sessions import session_hash
 from chrgraph.db import hooks
 from chrgraph.db.models import Classification, License, Session, User, UserType
+from chrgraph.resolvers.errors import OperationFailed
+from chrgraph.resolvers.scheduling.appointments import book_appointment
 from chrgraph.resolvers.users.profile import Locum
 from tests.accounts import PASSWORD, Clinic, login, make_clinic, session_for
 from tests.accounts import Session as Caller
 from tests.databases import backend
+from tests.helpers import key_of
 from tests.processes import Server, running_server
+from tests.scheduling_helpers import patient
 
 PATIENTS = "{ patients { totalCount } }"
 PING = "{ viewer { kind } }"
@@ -277,6 +282,24 @@ async def test_login_refuses_a_locum_outside_its_period_with_the_one_error(clini
         assert [e["code"] for e in refused["errors"]] == ["INVALID_CREDENTIALS"]
     await User.filter(email=future.email).update(locum_start=day)
     assert (await login(clinic.client, future.email))["errors"] == []
+
+
+async def test_a_locum_is_booked_ahead_for_its_period_though_it_cannot_log_in_yet(clinic):
+    """Booking follows the appointment's start, not today's date."""
+    day = today(clinic)
+    member = await locum(clinic, day, day + timedelta(days=20))
+    await User.filter(email=member.email).update(locum_start=day + timedelta(days=7))
+    assert (await login(clinic.client, member.email))["errors"][0]["code"] == "INVALID_CREDENTIALS"
+    actor = support_cli_actor(clinic.organization.id)
+    dr = await User.get(email=member.email)
+    pat = await key_of(await patient(clinic.organization.id))
+    inside = local_midnight(clinic, day + timedelta(days=8)) + timedelta(hours=14)
+    assert (await book_appointment(actor, dr.id, pat, inside, 30)).practitioner_id == dr.id
+    with pytest.raises(OperationFailed) as before_it:
+        await book_appointment(
+            actor, dr.id, pat, local_midnight(clinic, day + timedelta(days=1)) + timedelta(hours=14), 30
+        )
+    assert [e.code.value for e in before_it.value.errors] == ["PRACTITIONER_NOT_BOOKABLE"]
 
 
 # --- two server processes: within a second in the other one -----------------------------
