@@ -1,6 +1,9 @@
 """User session tokens: opaque, told apart from JWTs by their shape; only the
 token's SHA-256 is stored. Verified sessions are cached per process and dropped on
-every auth-epoch change (logout, deactivation, role or permission change)."""
+every auth-epoch change (logout, deactivation, role or permission change, end of
+training or locum period moved, ...). What the calendar alone ends (a trainee's 14
+days, a locum's period) is held in the cache as an instant, computed when the session
+is loaded, that every request compares with "now": no query per request."""
 
 from __future__ import annotations
 
@@ -9,10 +12,11 @@ import re
 import secrets
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
+from chrgraph import clock
 from chrgraph.auth import epoch
-from chrgraph.auth.access import has_access
+from chrgraph.auth.access import access_ends_at, has_access
 from chrgraph.auth.errors import AuthError, AuthReason
 from chrgraph.auth.permissions import effective_permissions
 from chrgraph.auth.principals import Principal, PrincipalKind
@@ -39,6 +43,11 @@ def session_hash(token: str) -> str:
 class _Cached:
     principal: Principal
     expires_at: datetime
+    # When the calendar ends the user's access (None: no date does).
+    access_ends_at: datetime | None = None
+
+    def valid_at(self, now: datetime) -> bool:
+        return now < self.expires_at and (self.access_ends_at is None or now < self.access_ends_at)
 
 
 class _SessionCache:
@@ -69,7 +78,8 @@ async def _load(digest: str) -> _Cached | None:
         return None
     user = session.user
     org = await Organization.get(id=user.organization_id)
-    if not has_access(user, org):
+    now = clock.now()
+    if not has_access(user, org, now):
         return None
     is_owner = org.owner_user_id == user.id
     support = user.type is UserType.SUPPORT
@@ -82,7 +92,7 @@ async def _load(digest: str) -> _Cached | None:
         is_owner=is_owner and not support,
         permissions=frozenset() if support else await effective_permissions(user, is_owner),
     )
-    return _Cached(principal, session.expires_at)
+    return _Cached(principal, session.expires_at, access_ends_at(user, org))
 
 
 cache = _SessionCache()
@@ -91,6 +101,6 @@ cache = _SessionCache()
 async def verify_session_token(token: str) -> Principal:
     await epoch.refresh_if_due()
     found = await cache.get(session_hash(token))
-    if found is None or found.expires_at <= datetime.now(UTC):
+    if found is None or not found.valid_at(clock.now()):
         raise AuthError(AuthReason.INVALID_SESSION)
     return found.principal

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from chrgraph.audit import events
 from chrgraph.audit.actions import AuditAction
-from chrgraph.auth.access import has_access, within_locum_period
+from chrgraph.auth.access import access_not_expired, within_locum_period
 from chrgraph.auth.principals import Actor
 from chrgraph.db.models import (
     Appointment,
@@ -49,7 +49,7 @@ def bookable(practitioner: User, org: Organization, now: datetime | None = None,
     that starts within its locum period; under license management only those whose
     license includes scheduling. The one booking rule: bookAppointment applies it, and so
     does every handover that moves an appointment to another practitioner."""
-    if practitioner.type is not UserType.PRACTITIONER or not has_access(practitioner, org, now):
+    if practitioner.type is not UserType.PRACTITIONER or not access_not_expired(practitioner, org, now):
         return False
     if start is not None and not within_locum_period(practitioner, org, start):
         return False

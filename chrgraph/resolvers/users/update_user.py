@@ -38,7 +38,7 @@ UPDATABLE = {
     "expected_end_of_training",
     "locum",
 }
-REVOKING = frozenset({"classification", "expected_end_of_training"})
+REVOKING = frozenset({"classification", "expected_end_of_training", "locum"})
 
 
 async def update_user(actor: Actor, user_id: int, changes: dict[str, Any]):
@@ -47,7 +47,8 @@ async def update_user(actor: Actor, user_id: int, changes: dict[str, Any]):
     if unknown:
         raise fail(ErrorCode.INVALID_INPUT, f"Cannot change {', '.join(sorted(unknown))}.")
     org = await Organization.get(id=actor.organization_id)
-    # A cached session carries whether its user may act, which these decide.
+    # A cached session carries whether its user may act, which these decide (a locum
+    # period moved, like an end of training, can end it at once).
     async with atomic(revokes_credentials=bool(REVOKING & changes.keys())) as conn:
         user = await get_user(actor, user_id, conn)
         if user.type is UserType.SUPPORT:
