@@ -17,7 +17,7 @@ import pytest
 from chrgraph.auth import throttle
 from chrgraph.db.models import AuditEvent, LoginFailure
 from chrgraph.http.client import client_address
-from chrgraph.settings import Settings, SettingError
+from chrgraph.settings import SettingError, Settings
 from tests.accounts import LOGIN, PASSWORD, login, make_clinic
 from tests.processes import running_server
 
@@ -258,9 +258,7 @@ async def test_behind_a_trusted_proxy_each_forwarded_client_counts_apart(client,
         assert (await user(_login_body(member.email, PASSWORD)))["data"]["login"]["errors"] == []
         # Without the setting the header is the client's own word: ignored (the peer counts).
         await _age(member.email)
-        spoofing = [
-            _server_post(http, [direct.base_url], {"X-Forwarded-For": f"203.0.113.{i}"}) for i in range(10)
-        ]
+        spoofing = [_server_post(http, [direct.base_url], {"X-Forwarded-For": f"203.0.113.{i}"}) for i in range(10)]
         for post in spoofing[: throttle.PER_ADDRESS_LIMIT]:
             assert (await post(_login_body(member.email, WRONG)))["data"]["login"]["token"] is None
         assert (await spoofing[-1](_login_body(member.email, PASSWORD)))["data"]["login"]["token"] is None
