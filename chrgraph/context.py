@@ -23,11 +23,13 @@ class Context:
     # Read rules already decided for this request's principal (schema/reads.py): once
     # per rule and request, never per row.
     reads: dict[Any, bool] = field(default_factory=dict)
+    # What the login throttle counts by (http/client.py).
+    client_address: str | None = None
 
     @property
     def actor(self) -> Actor:
         assert self.principal is not None
-        return Actor(self.principal, self.request_id)
+        return Actor(self.principal, self.request_id, self.client_address)
 
     @property
     def data(self) -> OrganizationData:

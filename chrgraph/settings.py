@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
 from dataclasses import dataclass, fields
@@ -62,6 +63,12 @@ def _parse(name: str, kind: type, raw: str) -> object:
         raise SettingError(variable, f"must be an http:// or https:// URL with a host, not {_shown(raw)}")
     if name == "mail_from" and not _is_sender(text):
         raise SettingError(variable, f"must be an email address, optionally with a name, not {_shown(raw)}")
+    if name == "trusted_proxies":
+        for part in filter(None, (p.strip() for p in text.split(","))):
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise SettingError(variable, f"must list IP addresses or networks, not {_shown(part)}") from None
     return text
 
 
@@ -82,6 +89,9 @@ class Settings:
     # reaches every process within one second).
     auth_epoch_poll_seconds: float = 0.5
     session_ttl_hours: float = 12.0
+    # Reverse proxies whose X-Forwarded-For is believed (addresses or networks, comma
+    # separated); empty: the client address is always the peer.
+    trusted_proxies: str = ""
     graphiql: bool = True
     max_depth: int = 12
     max_aliases: int = 30

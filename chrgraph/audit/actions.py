@@ -26,6 +26,8 @@ class AuditAction(StrEnum):
     USER_INVITED = "USER_INVITED"
     USER_LOGGED_IN = "USER_LOGGED_IN"
     USER_LOGGED_OUT = "USER_LOGGED_OUT"
+    # A session ended by the server (5 wrong passwords re-entered from its address).
+    SESSION_REVOKED = "SESSION_REVOKED"
     USER_REACTIVATED = "USER_REACTIVATED"
     USER_UPDATED = "USER_UPDATED"
     # Roles and permissions

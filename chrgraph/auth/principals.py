@@ -49,6 +49,8 @@ class Actor:
 
     principal: Principal
     request_id: str | None = None
+    # The request's client address (what the password throttle counts by); None outside HTTP.
+    client_address: str | None = None
 
     @property
     def organization_id(self) -> int:

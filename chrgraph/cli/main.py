@@ -106,6 +106,9 @@ def serve(
         loop="uvloop",
         http="httptools",
         log_level="info",
+        # The client address is ours to decide (CHRGRAPH_TRUSTED_PROXIES): uvicorn would
+        # otherwise believe X-Forwarded-For from 127.0.0.1.
+        proxy_headers=False,
     )
 
 

@@ -200,3 +200,12 @@ async def insert_rows(conn, model: type[Model], rows: Sequence[Any]) -> None:
         executor.insert_query,
         [[field.to_db_value(getattr(row, name), row) for name, field in columns] for row in rows],
     )
+
+
+async def lock_key(conn, key: str) -> None:
+    """Serialize the transactions `conn` belongs to that lock the same `key`, until they
+    end. PostgreSQL: a transaction-scoped advisory lock on the key's 64-bit hash (two
+    keys sharing a hash only wait for each other). SQLite: nothing to do, every write
+    transaction begins IMMEDIATE and so holds the database's one write lock."""
+    if conn.capabilities.dialect == "postgres":
+        await conn.execute_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [key])

@@ -206,10 +206,13 @@ class Session(Model):
 
 
 class LoginFailure(Model):
-    """Failed logins per folded email, for the 5-in-15-minutes throttle."""
+    """A failed password check, or one under way, per folded email and client address:
+    the login throttle's counter (auth/throttle.py). A row is written before the
+    password is checked and deleted again when the password was right."""
 
     id = fields.BigIntField(primary_key=True)
     email = fields.CharField(max_length=254, db_index=True)
+    address = fields.CharField(max_length=64, default="unknown")
     at = fields.DatetimeField()
 
     class Meta:

@@ -1,6 +1,8 @@
 """login and logout. Every refusal is the same INVALID_CREDENTIALS; a refused
-attempt's one write is its failure row, and 5 failures for an email within 15
-minutes refuse further attempts the same way until the window passes."""
+attempt's one write is its failure row, counted before the password is checked
+(auth/throttle.py: 5 failures for an email from one client address within 15 minutes,
+or 100 for the email from anywhere, refuse further attempts the same way until the
+window passes)."""
 
 from __future__ import annotations
 
@@ -8,38 +10,40 @@ from datetime import UTC, datetime, timedelta
 
 from chrgraph.audit import events
 from chrgraph.audit.actions import AuditAction
+from chrgraph.auth import throttle
 from chrgraph.auth.access import has_access
 from chrgraph.auth.passwords import verify_password
 from chrgraph.auth.principals import Actor, Principal, PrincipalKind
 from chrgraph.auth.sessions import new_session_token
-from chrgraph.db.models import LoginFailure, Organization, Session, User
+from chrgraph.db.models import Organization, Session, User
 from chrgraph.db.transactions import atomic
 from chrgraph.resolvers.errors import ErrorCode, fail
 from chrgraph.resolvers.users.text import normalize_email
 from chrgraph.settings import get_settings
 from chrgraph.text_rules import text_problem
 
-THROTTLE_WINDOW = timedelta(minutes=15)
-THROTTLE_LIMIT = 5
-
 
 def _refused():
     return fail(ErrorCode.INVALID_CREDENTIALS, "Those credentials are not valid.")
 
 
-async def login(email: str, password: str, request_id: str | None = None) -> tuple[str, datetime, User]:
+async def login(
+    email: str, password: str, request_id: str | None = None, client_address: str | None = None
+) -> tuple[str, datetime, User]:
     if text_problem(email or "", 254) or text_problem(password or "", 256):
         raise _refused()
     key = normalize_email(email)
     now = datetime.now(UTC)
-    recent = await LoginFailure.filter(email=key, at__gte=now - THROTTLE_WINDOW).count()
+    # Counted before the password is checked: a burst of guesses gets at most 5 checks.
+    attempt = await throttle.reserve(key, client_address, now=now)
+    if attempt is None:
+        raise _refused()
     user = await User.get_or_none(login_email=key)
     # Always verify (against a dummy hash when unknown) so timing tells nothing.
     password_ok = await verify_password(user.password_hash if user else None, password)
     org = await Organization.get(id=user.organization_id) if user else None
-    if recent >= THROTTLE_LIMIT or user is None or org is None or not password_ok or not has_access(user, org, now):
-        await LoginFailure.create(email=key, at=now)
-        raise _refused()
+    if user is None or org is None or not password_ok or not has_access(user, org, now):
+        raise _refused()  # the reserved attempt stays: a failure
     token, digest = new_session_token()
     expires_at = now + timedelta(hours=get_settings().session_ttl_hours)
     async with atomic() as conn:
@@ -52,8 +56,10 @@ async def login(email: str, password: str, request_id: str | None = None) -> tup
                 kind, user.organization_id, user_id=user.id, user_public_id=user.public_id, session_id=session.id
             ),
             request_id,
+            client_address,
         )
         await events.record(conn, actor, AuditAction.USER_LOGGED_IN, "User", user.public_id, {"sessionId": session.id})
+        await throttle.succeeded(attempt, conn)
     return token, expires_at, user
 
 

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+from chrgraph.audit import events
+from chrgraph.audit.actions import AuditAction
+from chrgraph.auth import throttle
 from chrgraph.auth.passwords import MAX_LENGTH, verify_password
 from chrgraph.auth.principals import Actor, PrincipalKind
-from chrgraph.db.models import User, UserType
-from chrgraph.resolvers.errors import ErrorCode, fail
+from chrgraph.db.models import Session, User, UserType
+from chrgraph.db.transactions import atomic
+from chrgraph.resolvers.errors import ErrorCode, OperationFailed, fail
+from chrgraph.resolvers.users.text import normalize_email
 from chrgraph.text_rules import text_problem
 
 
@@ -31,5 +38,37 @@ async def require_password(actor: Actor, password: str | None) -> None:
         raise fail(ErrorCode.PASSWORD_REQUIRED, "Re-enter your password to do this.", "password")
     user = await actor.data.users.get(id=principal.user_id)
     # Checked before Argon2 runs: a 100,000-character "password" is refused, not hashed.
-    if text_problem(password, MAX_LENGTH) or not await verify_password(user.password_hash, password):
-        raise fail(ErrorCode.PASSWORD_INVALID, "That password is not right.", "password")
+    if text_problem(password, MAX_LENGTH):
+        raise _wrong()
+    # A re-entered password is a guess like a login's: counted in the same counters
+    # before it is checked. The email-wide ceiling is not applied: a session already
+    # proved the password, and strangers' guesses must not stop its owner's work.
+    email = user.login_email or normalize_email(user.email)
+    attempt = await throttle.reserve(email, actor.client_address, ceiling=False)
+    if attempt is not None and await verify_password(user.password_hash, password):
+        await throttle.succeeded(attempt)
+        return
+    if attempt is None or attempt.failures >= throttle.PER_ADDRESS_LIMIT:
+        await _revoke_session(actor)
+    raise _wrong()
+
+
+def _wrong() -> OperationFailed:
+    return fail(ErrorCode.PASSWORD_INVALID, "That password is not right.", "password")
+
+
+async def _revoke_session(actor: Actor) -> None:
+    """The 5th wrong password from this address within the window (or one more after
+    it): the session that sent it ends; its next request is refused."""
+    session_id = actor.principal.session_id
+    async with atomic(revokes_credentials=True) as conn:
+        revoked = (
+            await Session.filter(id=session_id, revoked_at__isnull=True)
+            .using_db(conn)
+            .update(revoked_at=datetime.now(UTC))
+        )
+        if revoked:
+            details = {"sessionId": session_id, "reason": "PASSWORD_FAILURES"}
+            await events.record(
+                conn, actor, AuditAction.SESSION_REVOKED, "User", actor.principal.user_public_id, details
+            )

@@ -302,7 +302,7 @@ class UsersMutation:
     async def login(self, info: strawberry.Info, input: LoginInput) -> LoginPayload:
         return await perform(
             LoginPayload,
-            partial(login, request_id=info.context.request_id),
+            partial(login, request_id=info.context.request_id, client_address=info.context.client_address),
             input,
             token=itemgetter(0),
             expires_at=itemgetter(1),
