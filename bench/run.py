@@ -287,6 +287,7 @@ class Bench:
         env = {
             "CHRGRAPH_DATABASE_URL": self.db.url,
             "CHRGRAPH_AUDIT_SIGNING_KEY": str(self.folder / "audit-signing.key"),
+            "CHRGRAPH_AUDIT_ANCHOR_FILE": str(self.folder / "audit-anchors.jsonl"),
         }
         baseline = Server(
             "baseline",

@@ -18,8 +18,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from tortoise import connections
 
 from chrgraph import fast_paths
+from chrgraph.audit.anchor import create_anchor_file
 from chrgraph.audit.api_log import purge_api_logs, writer
-from chrgraph.audit.checkpoint import load_signing_key, sign_checkpoints, signing_key_path
+from chrgraph.audit.checkpoint import audit_files, load_signing_key, sign_checkpoints
 from chrgraph.db.config import close_db, init_db
 from chrgraph.http.answers import NO_STORE, ServerErrorAnswer
 from chrgraph.http.api_log import ApiLogMiddleware
@@ -70,13 +71,16 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
     configure_tracing(settings)
     # Nothing is switched at import: the fast paths of every fence, or each library's own.
     fast_paths.install(settings, schema)
+    # Resolved now, so a PostgreSQL server without its key and anchor settings never starts.
+    audit = audit_files(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await init_db(settings.database_url, migrate=migrate)
-        # The server is one of the few places that may make a missing audit signing key.
-        key_path = signing_key_path(settings)
-        load_signing_key(key_path, create=True)
+        # The server is one of the few places that may make a missing key and anchor file.
+        load_signing_key(audit.key, create=True)
+        if create_anchor_file(audit.anchor):
+            log.warning("created the audit anchor file at %s: keep it outside the database", audit.anchor)
         jobs = [
             asyncio.create_task(
                 _every(
@@ -88,7 +92,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
             asyncio.create_task(
                 _every(
                     settings.audit_checkpoint_interval_seconds,
-                    lambda: sign_checkpoints(key_path),
+                    lambda: sign_checkpoints(audit, min_interval=settings.audit_checkpoint_interval_seconds),
                     "audit checkpoint",
                 )
             ),

@@ -118,6 +118,8 @@ class Settings:
     api_log_purge_interval_seconds: float = 3600.0
     # Empty: chrgraph-audit-signing.key beside the SQLite file; required with PostgreSQL.
     audit_signing_key: str = ""
+    # Empty: chrgraph-audit-anchors.jsonl beside the SQLite file; required with PostgreSQL.
+    audit_anchor_file: str = ""
     audit_checkpoint_interval_seconds: float = 600.0
     otlp_endpoint: str = ""
     smtp_url: str = ""

@@ -18,7 +18,9 @@ from tests.helpers import Vendor, make_vendor
 # before any fixture runs, is in time; subprocesses (CLI, servers) inherit it.
 _URL, _drop = create_database()
 os.environ["CHRGRAPH_DATABASE_URL"] = _URL
-os.environ["CHRGRAPH_AUDIT_SIGNING_KEY"] = os.path.join(tempfile.mkdtemp(prefix="chrgraph-key-"), "audit.key")
+_AUDIT_FILES = tempfile.mkdtemp(prefix="chrgraph-key-")
+os.environ["CHRGRAPH_AUDIT_SIGNING_KEY"] = os.path.join(_AUDIT_FILES, "audit.key")
+os.environ["CHRGRAPH_AUDIT_ANCHOR_FILE"] = os.path.join(_AUDIT_FILES, "anchors.jsonl")
 get_settings.cache_clear()
 
 

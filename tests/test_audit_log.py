@@ -11,6 +11,7 @@ import logging
 import time
 from collections import Counter
 from datetime import UTC, datetime
+from pathlib import Path
 
 import asyncpg
 import httpx
@@ -21,6 +22,7 @@ from tortoise.exceptions import OperationalError
 from chrgraph.audit import events
 from chrgraph.audit.chain import event_hash, genesis_hash, hashed_fields
 from chrgraph.audit.checkpoint import (
+    audit_files,
     checkpoint_message,
     load_signing_key,
     public_key_hex,
@@ -628,7 +630,7 @@ async def test_checkpoint_then_verify_exits_zero_for_an_intact_chain(signing_key
 
 async def test_verify_accepts_the_public_key_as_a_hex_file(signing_key, tmp_path):
     org = await new_organization()
-    await sign_checkpoints(get_settings().audit_signing_key, org.id)
+    await sign_checkpoints(audit_files(get_settings()), org.id)
     hex_file = tmp_path / "audit.pub"
     hex_file.write_text(public_key_hex(signing_key.public_key()) + "\n")
 
@@ -654,9 +656,11 @@ async def test_verify_fails_when_a_checkpoint_was_signed_with_another_key(signin
     )
     assert done.returncode == 0, done.stderr
 
-    code, report = await verify(org.domain)
-    assert code == 1
-    assert any("another key" in p for p in report["problems"]), report
+    # A key that signed none of the checkpoints cannot tell tampering from a wrong key.
+    done = await chrgraph("audit", "verify", "--org", org.domain)
+    assert done.returncode == 2 and done.stdout == "", done
+    [line] = done.stderr.splitlines()
+    assert line.startswith("error: KEY_MISMATCH (publicKey): none of the 1 checkpoint(s)"), line
     code, report = await verify(org.domain, "--public-key", str(other_hex))
     assert code == 0, report
 
@@ -665,7 +669,7 @@ async def test_a_checkpoint_is_also_written_to_the_application_log(signing_key, 
     org = await new_organization()
     caplog.set_level(logging.INFO, logger="chrgraph")
 
-    [checkpoint] = await sign_checkpoints(get_settings().audit_signing_key, org.id)
+    [checkpoint] = await sign_checkpoints(audit_files(get_settings()), org.id)
 
     lines = [
         r.getMessage()
@@ -708,7 +712,7 @@ async def checkpointed_organization() -> tuple[Organization, int]:
     org = await new_organization()
     for name in ("First", "Second", "Third"):
         await update_organization(support(org), name=name)
-    [checkpoint] = await sign_checkpoints(get_settings().audit_signing_key, org.id)
+    [checkpoint] = await sign_checkpoints(audit_files(get_settings()), org.id)
     await update_organization(support(org), name="After the checkpoint")
     report = await verify_chain(org.id, load_signing_key(get_settings().audit_signing_key).public_key())
     assert report.ok and report.last_checkpoint_seq == checkpoint.seq >= 4, report
@@ -724,7 +728,7 @@ async def test_verify_fails_after_an_event_before_the_checkpoint_is_edited(attac
 
     code, report = await verify(org.domain)
     assert code == 1
-    assert f"seq {seq}: content does not match its hash" in report["problems"]
+    assert report["problems"] == [f"seq {seq}: content does not match its hash"]
 
 
 async def test_verify_fails_after_an_event_before_the_checkpoint_is_deleted(attacker):
@@ -735,7 +739,7 @@ async def test_verify_fails_after_an_event_before_the_checkpoint_is_deleted(atta
     code, report = await verify(org.domain)
     assert code == 1
     assert report["events"] == checkpoint_seq  # one fewer, the event after the checkpoint included
-    assert any("where 2 was expected" in p for p in report["problems"]), report
+    assert report["problems"] == ["seq 2: missing, the chain jumps to seq 3"], report
 
 
 async def test_verify_fails_after_a_forged_event_is_inserted_before_the_checkpoint(attacker):
@@ -757,7 +761,11 @@ async def test_verify_fails_after_a_forged_event_is_inserted_before_the_checkpoi
 
     code, report = await verify(org.domain)
     assert code == 1
-    assert "seq 4: prev_hash does not link to the event before it" in report["problems"], report
+    # One line for the first broken link (every later event's seq moved), one for the head.
+    assert report["problems"] == [
+        f"seq 4: does not link to the event before it (and {report['events'] - 4} more like it)",
+        f"checkpoint at seq {checkpoint_seq}: the chain no longer matches the signed head",
+    ], report
 
 
 async def test_verify_fails_after_the_whole_chain_is_rewritten_with_recomputed_hashes(attacker):
@@ -779,7 +787,10 @@ async def test_verify_fails_after_the_whole_chain_is_rewritten_with_recomputed_h
     await AuditCheckpoint.filter(organization_id=org.id).update(hash=recorded[checkpoint_seq - 1].hash)
     code, report = await verify(org.domain)
     assert code == 1
-    assert report["problems"] == [f"checkpoint at seq {checkpoint_seq}: bad signature"]
+    assert report["problems"] == [
+        f"checkpoint at seq {checkpoint_seq}: the database and the anchor file disagree",
+        f"checkpoint at seq {checkpoint_seq}: bad signature",
+    ]
 
 
 async def test_verify_still_passes_after_an_event_is_appended_after_the_last_checkpoint(attacker):
@@ -812,3 +823,170 @@ async def test_verify_still_passes_after_the_events_after_the_last_checkpoint_ar
     code, report = await verify(org.domain)
     assert code == 0, report
     assert report["events"] == checkpoint_seq
+
+
+# --- the anchor file: what an insider who rewrites the database cannot reach -------------
+
+
+def anchor_lines(org: Organization) -> list[dict]:
+    lines = Path(get_settings().audit_anchor_file).read_text().splitlines()
+    return [e for e in map(json.loads, lines[1:]) if e["organization_id"] == org.id]
+
+
+async def rewrite_chain_from(org: Organization, seq: int, changes: dict) -> None:
+    """The insider's whole job: edit one event, recompute every later hash and the head."""
+    recorded = await events_of(org.id)
+    recorded[seq - 1].changes = changes
+    prev = recorded[seq - 2].hash if seq > 1 else genesis_hash(org.id)
+    for event in recorded[seq - 1 :]:
+        seal(event, prev)
+        await AuditEvent.filter(id=event.id).update(changes=event.changes, prev_hash=event.prev_hash, hash=event.hash)
+        prev = event.hash
+    await AuditChainHead.filter(organization_id=org.id).update(hash=prev)
+    events._heads.pop(org.id, None)
+
+
+async def test_a_checkpoint_is_appended_to_the_anchor_file_outside_the_database(signing_key):
+    org = await new_organization()
+
+    [checkpoint] = await sign_checkpoints(audit_files(get_settings()), org.id)
+
+    [line] = anchor_lines(org)
+    assert (line["seq"], line["hash"], line["signature"]) == (checkpoint.seq, checkpoint.hash, checkpoint.signature)
+    assert line["public_key"] == public_key_hex(signing_key.public_key())
+
+
+async def test_verify_detects_an_edit_with_recomputed_hashes_and_deleted_checkpoints(attacker):
+    org, checkpoint_seq = await checkpointed_organization()
+
+    await rewrite_chain_from(org, 2, {"name": {"before": "Clinic", "after": "Forged"}})
+    await AuditCheckpoint.filter(organization_id=org.id).delete()
+
+    code, report = await verify(org.domain)
+    assert code == 1, report
+    assert report["checkpoints"] == 0 and report["anchored"] == 1
+    assert report["problems"] == [
+        f"checkpoint at seq {checkpoint_seq}: the chain no longer matches the signed head",
+        f"checkpoint at seq {checkpoint_seq}: in the anchor file but removed from the database",
+    ]
+
+
+async def test_verify_detects_deleted_checkpoints_even_with_the_chain_untouched(attacker):
+    org, checkpoint_seq = await checkpointed_organization()
+
+    await AuditCheckpoint.filter(organization_id=org.id).delete()
+
+    code, report = await verify(org.domain)
+    assert code == 1, report
+    assert report["problems"] == [
+        f"checkpoint at seq {checkpoint_seq}: in the anchor file but removed from the database"
+    ]
+
+
+def remove_anchor_lines(org: Organization) -> None:
+    anchor = Path(get_settings().audit_anchor_file)
+    kept = [
+        line
+        for line in anchor.read_text().splitlines()
+        if not (line.startswith('{"organization_id"') and json.loads(line)["organization_id"] == org.id)
+    ]
+    anchor.write_text("\n".join(kept) + "\n")
+
+
+async def test_verify_detects_a_deleted_anchor_line(signing_key):
+    org, checkpoint_seq = await checkpointed_organization()
+    remove_anchor_lines(org)
+
+    code, report = await verify(org.domain)
+    assert code == 1, report
+    assert report["problems"] == [
+        f"checkpoint at seq {checkpoint_seq}: in the database but missing from the anchor file"
+    ]
+
+
+async def test_one_edited_event_is_one_report_line_however_long_the_chain(attacker):
+    org = await new_organization()
+    for n in range(30):
+        await update_organization(support(org), name=f"Name {n}")
+    await sign_checkpoints(audit_files(get_settings()), org.id)
+
+    await AuditEvent.filter(organization_id=org.id, seq=3).update(changes={"name": "forged"})
+    done = await chrgraph("audit", "verify", "--org", org.domain)
+
+    assert done.returncode == 1
+    lines = done.stdout.splitlines()
+    assert lines[1:] == ["seq 3: content does not match its hash", "TAMPERED: 1 inconsistency(ies)"], lines
+
+
+async def test_verify_before_any_checkpoint_says_so_and_exits_zero(signing_key):
+    org = await new_organization()
+
+    code, report = await verify(org.domain)
+
+    assert code == 0, report
+    assert report["lastCheckpointSeq"] is None
+    assert report["notes"] == [
+        f"no checkpoint yet: the chain is verified up to its head (seq {report['events']}), unsigned"
+    ]
+
+
+async def test_verify_with_a_missing_anchor_file_is_one_line_and_creates_nothing(signing_key, tmp_path):
+    org = await new_organization()
+    absent = tmp_path / "anchors.jsonl"
+
+    results = await asyncio.gather(
+        chrgraph("audit", "verify", "--org", org.domain, env=environment(CHRGRAPH_AUDIT_ANCHOR_FILE=str(absent))),
+        chrgraph("audit", "checkpoint", "--org", org.domain, env=environment(CHRGRAPH_AUDIT_ANCHOR_FILE=str(absent))),
+    )
+
+    for done in results:
+        assert done.returncode == 2 and done.stdout == "" and "Traceback" not in done.stderr, done
+        [line] = done.stderr.splitlines()
+        assert line.startswith("error: ANCHOR_UNAVAILABLE: ") and str(absent) in line
+        assert "CHRGRAPH_AUDIT_ANCHOR_FILE" in line
+    assert not absent.exists()
+    assert await AuditCheckpoint.filter(organization_id=org.id).count() == 0
+
+
+async def test_verify_on_a_fresh_folder_is_one_line_and_creates_no_key(tmp_path):
+    env = environment()
+    for variable in ("CHRGRAPH_DATABASE_URL", "CHRGRAPH_AUDIT_SIGNING_KEY", "CHRGRAPH_AUDIT_ANCHOR_FILE"):
+        env.pop(variable)
+
+    done = await chrgraph("audit", "verify", "--org", "clinic", env=env, cwd=tmp_path)
+
+    assert done.returncode == 2 and done.stdout == "" and "Traceback" not in done.stderr, done
+    [line] = done.stderr.splitlines()
+    assert line.startswith("error: KEY_UNAVAILABLE: ") and "CHRGRAPH_AUDIT_SIGNING_KEY" in line
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_with_postgresql_the_server_refuses_to_start_without_the_key_and_anchor_settings():
+    import dataclasses
+
+    from chrgraph.app import create_app
+    from chrgraph.settings import SettingError
+
+    base = dataclasses.replace(get_settings(), database_url="postgres://chrgraph@127.0.0.1:5432/chrgraph")
+    for missing, variable in (
+        ("audit_signing_key", "CHRGRAPH_AUDIT_SIGNING_KEY"),
+        ("audit_anchor_file", "CHRGRAPH_AUDIT_ANCHOR_FILE"),
+    ):
+        with pytest.raises(SettingError, match=f"^{variable} is required when the database is PostgreSQL"):
+            create_app(dataclasses.replace(base, **{missing: ""}))
+
+
+async def test_processes_signing_at_once_make_one_checkpoint_per_interval(signing_key):
+    org = await new_organization()
+    files = audit_files(get_settings())
+
+    made = await asyncio.gather(*(sign_checkpoints(files, org.id, min_interval=600) for _ in range(4)))
+    await update_organization(support(org), name="Moved on")
+    again = await sign_checkpoints(files, org.id, min_interval=600)
+    on_demand = await sign_checkpoints(files, org.id)
+
+    assert sum(len(m) for m in made) == 1
+    assert again == []  # the head moved, but the interval has not passed
+    assert len(on_demand) == 1
+    assert await AuditCheckpoint.filter(organization_id=org.id).count() == 2
+    assert len(anchor_lines(org)) == 2

@@ -37,6 +37,7 @@ pytestmark = pytest.mark.cli
 T = TypeVar("T")
 DATABASE_VARIABLE = "CHRGRAPH_DATABASE_URL"
 KEY_VARIABLE = "CHRGRAPH_AUDIT_SIGNING_KEY"
+ANCHOR_VARIABLE = "CHRGRAPH_AUDIT_ANCHOR_FILE"
 
 
 async def few_at_a_time(*calls: Awaitable[T], at_once: int = 3) -> list[T]:
@@ -191,6 +192,7 @@ async def test_migrate_creates_the_sqlite_database_and_its_signing_key_beside_it
     env = environment()
     env.pop(DATABASE_VARIABLE)
     env.pop(KEY_VARIABLE)
+    env.pop(ANCHOR_VARIABLE)
 
     done = await chrgraph("migrate", env=env, cwd=tmp_path, time_limit=120)
     listed = await chrgraph("org", "list", "--json", env=env, cwd=tmp_path)
@@ -201,6 +203,7 @@ async def test_migrate_creates_the_sqlite_database_and_its_signing_key_beside_it
     key = tmp_path / "chrgraph-audit-signing.key"
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
     assert str(key) in done.stdout
+    assert (tmp_path / "chrgraph-audit-anchors.jsonl").exists()
     assert listed.returncode == 0, listed.stderr
     assert json.loads(listed.stdout) == []
 
@@ -481,15 +484,18 @@ async def test_audit_verify_answers_two_for_an_unknown_organization_or_an_unread
 
 
 @pytest.mark.skipif(backend() != "postgres", reason="the PostgreSQL rule (PostgreSQL run)")
-async def test_with_postgresql_the_signing_key_setting_is_required():
+@pytest.mark.parametrize("variable", [KEY_VARIABLE, ANCHOR_VARIABLE])
+async def test_with_postgresql_the_signing_key_and_anchor_settings_are_required(variable):
     env = environment()
-    env.pop(KEY_VARIABLE)
+    env.pop(variable)
 
-    results = await few_at_a_time(chrgraph("audit", "checkpoint", env=env), chrgraph("migrate", env=env))
+    results = await few_at_a_time(
+        chrgraph("audit", "checkpoint", env=env), chrgraph("migrate", env=env), chrgraph("serve", env=env)
+    )
 
     for done in results:
         line = one_line_error(done, 2)
-        assert line.startswith(f"error: INVALID_SETTING: {KEY_VARIABLE} ")
+        assert line.startswith(f"error: INVALID_SETTING: {variable} ")
 
 
 async def test_serve_on_a_taken_port_is_one_line_before_any_work():

@@ -24,11 +24,12 @@ import httpx
 import pytest
 from joserfc.jwk import RSAKey
 
-from chrgraph.audit.checkpoint import load_public_key, sign_checkpoints
+from chrgraph.audit.checkpoint import audit_files, load_public_key, sign_checkpoints
 from chrgraph.audit.verify import verify_chain
 from chrgraph.auth.principals import support_cli_actor
 from chrgraph.db.models import ApiLog, Appointment, AppointmentStatus, AuditEvent, User
 from chrgraph.resolvers.consumers.manage import add_api_consumer_key, create_api_consumer
+from chrgraph.settings import get_settings
 from tests.accounts import make_clinic
 from tests.databases import backend
 from tests.helpers import claims, key_of, public_pem, rsa_key, sign, unique
@@ -279,7 +280,7 @@ async def test_revocations_under_load_refuse_in_time_and_leave_a_consistent_audi
 
     # The chain verifies, up to a checkpoint signed now.
     key_path = os.environ["CHRGRAPH_AUDIT_SIGNING_KEY"]
-    await sign_checkpoints(key_path, scene.organization_id)
+    await sign_checkpoints(audit_files(get_settings()), scene.organization_id)
     report = await verify_chain(scene.organization_id, load_public_key(key_path))
     assert report.ok, report.problems
     assert report.checkpoints >= 1 and report.last_checkpoint_seq == report.events

@@ -1,11 +1,13 @@
 """Signed checkpoints of each audit chain head: Ed25519, with a key kept in a
-file outside the database, stored in the database and written to the application
-log (outside the database) too."""
+file outside the database, stored in the database, appended to the anchor file
+(outside the database, chrgraph/audit/anchor.py) and written to the application log."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from chrgraph.audit.anchor import ANCHOR_SETTING, DEFAULT_ANCHOR_NAME, append_anchor, require_anchor_file
 from chrgraph.audit.chain import timestamp
 from chrgraph.db.config import dialect, sqlite_file
 from chrgraph.db.models import AuditChainHead, AuditCheckpoint
@@ -29,16 +32,35 @@ class SigningKeyError(Exception):
     unreadable or not an Ed25519 key; the message is one line naming the file."""
 
 
-def signing_key_path(settings: Settings) -> Path:
-    """The key file every process uses for one database: the setting, or beside the
-    SQLite file by default. A PostgreSQL database has no file to sit beside, so there
-    the setting is required."""
-    if settings.audit_signing_key:
-        return Path(settings.audit_signing_key)
-    if dialect(settings.database_url) == "sqlite":
+@dataclass(frozen=True)
+class AuditFiles:
+    """The two files outside the database that make the audit chain checkable: the
+    signing key and the anchor file every checkpoint is appended to."""
+
+    key: Path
+    anchor: Path
+
+
+def audit_files(settings: Settings) -> AuditFiles:
+    """The one resolution of the key and anchor files, for the server and every command:
+    the settings, or beside the SQLite file by default. A PostgreSQL database has no file
+    to sit beside (and several servers share it), so there both settings are required."""
+    postgres = dialect(settings.database_url) != "sqlite"
+    for variable, value in ((KEY_SETTING, settings.audit_signing_key), (ANCHOR_SETTING, settings.audit_anchor_file)):
+        if postgres and not value:
+            raise SettingError(variable, "is required when the database is PostgreSQL (a file outside the database)")
+    folder = Path()
+    if not postgres:
         file = sqlite_file(settings.database_url)
-        return (file.parent if file else Path()) / DEFAULT_KEY_NAME
-    raise SettingError(KEY_SETTING, "must name the audit signing key file when the database is PostgreSQL")
+        folder = file.parent if file else Path()
+    return AuditFiles(
+        key=Path(settings.audit_signing_key) if settings.audit_signing_key else folder / DEFAULT_KEY_NAME,
+        anchor=Path(settings.audit_anchor_file) if settings.audit_anchor_file else folder / DEFAULT_ANCHOR_NAME,
+    )
+
+
+def signing_key_path(settings: Settings) -> Path:
+    return audit_files(settings).key
 
 
 def load_signing_key(path: str | Path, *, create: bool = False) -> Ed25519PrivateKey:
@@ -111,21 +133,35 @@ def checkpoint_message(organization_id: int, seq: int, chain_hash: str, signed_a
     return f"chrgraph-audit-checkpoint:v1:{organization_id}:{seq}:{chain_hash}:{timestamp(signed_at)}".encode()
 
 
-async def sign_checkpoints(key_path: str | Path, organization_id: int | None = None) -> list[AuditCheckpoint]:
-    """Sign every chain head that moved since its last checkpoint."""
-    key = load_signing_key(key_path)
+async def sign_checkpoints(
+    files: AuditFiles, organization_id: int | None = None, *, min_interval: float | None = None
+) -> list[AuditCheckpoint]:
+    """Sign every chain head that moved since its last checkpoint; with `min_interval`
+    (the schedule), only those whose last checkpoint is at least that old, so that several
+    server processes sharing the database make one checkpoint per interval between them.
+
+    Each organization's checkpoint is claimed under its chain head's lock (`FOR UPDATE`;
+    SQLite's write transactions are `IMMEDIATE`): a second process waits, then sees the
+    checkpoint made and skips. The anchor line is written inside that transaction, after
+    the row: a failed append leaves no row that the anchor file lacks."""
+    key = load_signing_key(files.key)
+    require_anchor_file(files.anchor)
     public = public_key_hex(key.public_key())
     heads = AuditChainHead.all() if organization_id is None else AuditChainHead.filter(organization_id=organization_id)
     made = []
-    for head in await heads:
-        last = await AuditCheckpoint.filter(organization_id=head.organization_id).order_by("-seq").first()
-        if last is not None and last.seq == head.seq:
-            continue
-        signed_at = datetime.now(UTC)
-        signature = key.sign(checkpoint_message(head.organization_id, head.seq, head.hash, signed_at)).hex()
+    for head_row in await heads:
+        org_id = head_row.organization_id
         async with atomic() as conn:
+            head = await AuditChainHead.filter(organization_id=org_id).using_db(conn).select_for_update().get()
+            last = await AuditCheckpoint.filter(organization_id=org_id).using_db(conn).order_by("-seq", "-id").first()
+            signed_at = datetime.now(UTC)
+            if last is not None and last.seq == head.seq:
+                continue
+            if min_interval and last is not None and (signed_at - last.signed_at).total_seconds() < 0.9 * min_interval:
+                continue  # another process signed this interval's checkpoint
+            signature = key.sign(checkpoint_message(org_id, head.seq, head.hash, signed_at)).hex()
             checkpoint = await AuditCheckpoint.create(
-                organization_id=head.organization_id,
+                organization_id=org_id,
                 seq=head.seq,
                 hash=head.hash,
                 signed_at=signed_at,
@@ -133,18 +169,15 @@ async def sign_checkpoints(key_path: str | Path, organization_id: int | None = N
                 signature=signature,
                 using_db=conn,
             )
-        log.info(
-            "audit checkpoint %s",
-            json.dumps(
-                {
-                    "organization_id": head.organization_id,
-                    "seq": head.seq,
-                    "hash": head.hash,
-                    "signed_at": timestamp(signed_at),
-                    "public_key": public,
-                    "signature": signature,
-                }
-            ),
-        )
+            entry = {
+                "organization_id": org_id,
+                "seq": head.seq,
+                "hash": head.hash,
+                "signed_at": timestamp(signed_at),
+                "public_key": public,
+                "signature": signature,
+            }
+            await asyncio.to_thread(append_anchor, files.anchor, entry)
+        log.info("audit checkpoint %s", json.dumps(entry))
         made.append(checkpoint)
     return made

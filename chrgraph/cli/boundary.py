@@ -17,6 +17,7 @@ from enum import IntEnum
 
 import typer
 
+from chrgraph.audit.anchor import AnchorFileError
 from chrgraph.audit.checkpoint import SigningKeyError
 from chrgraph.db.config import DatabaseMissing, DatabaseUnreachable
 from chrgraph.resolvers.errors import OperationFailed
@@ -28,7 +29,7 @@ class ExitCode(IntEnum):
 
     OK = 0
     REFUSED = 1  # the operation refused its input (typed errors); a failed check
-    USAGE = 2  # a bad option or file, a malformed setting, no database, no key
+    USAGE = 2  # a bad option or file, a malformed setting, no database, no key or anchor file
     UNREACHABLE = 3  # the database cannot be opened (server down, login refused)
     INTERNAL = 4  # a fault of chrgraph itself: the line names the file with the details
     INTERRUPTED = 130  # Ctrl-C, as shells report SIGINT
@@ -89,6 +90,8 @@ def _known(exc: Exception) -> tuple[list[Problem], ExitCode] | None:
         return [Problem("DATABASE_UNREACHABLE", str(exc))], ExitCode.UNREACHABLE
     if isinstance(exc, SigningKeyError):
         return [Problem("KEY_UNAVAILABLE", str(exc))], ExitCode.USAGE
+    if isinstance(exc, AnchorFileError):
+        return [Problem("ANCHOR_UNAVAILABLE", str(exc))], ExitCode.USAGE
     if isinstance(exc, typer.Abort):
         return [Problem("INTERRUPTED", "aborted")], ExitCode.REFUSED
     return None

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import typer
 
+from chrgraph.audit.checkpoint import AuditFiles
 from chrgraph.cli import boundary
 from chrgraph.cli.boundary import CommandFailed
 from chrgraph.cli.files import read_bytes, read_text
@@ -59,19 +60,24 @@ def _root(
     """chrgraph: the clinic health records Enterprise API server."""
 
 
-def _signing_key_path() -> Path:
-    """Where this database's audit signing key lives; resolved before any work, so a
-    missing setting stops a command before it changes anything."""
-    from chrgraph.audit.checkpoint import signing_key_path
+def _audit_files() -> AuditFiles:
+    """Where this database's audit signing key and anchor file live (the server's own
+    resolution); resolved before any work, so a missing setting stops a command before it
+    changes anything."""
+    from chrgraph.audit.checkpoint import audit_files
 
-    return signing_key_path(get_settings())
+    return audit_files(get_settings())
 
 
-def _create_signing_key(path: Path) -> None:
-    """Make the key if it is missing: serve, migrate and `audit init` only."""
+def _create_audit_files(files: AuditFiles) -> tuple[bool, bool]:
+    """Make the key and the anchor file if missing: serve, migrate and `audit init` only.
+    Returns which of the two were made."""
+    from chrgraph.audit.anchor import create_anchor_file
     from chrgraph.audit.checkpoint import load_signing_key
 
-    load_signing_key(path, create=True)
+    key_existed = files.key.exists()
+    load_signing_key(files.key, create=True)  # an existing file must hold a key
+    return not key_existed, create_anchor_file(files.anchor)
 
 
 @app.command()
@@ -88,7 +94,7 @@ def serve(
     async def migrate_only() -> None:
         return None  # opening the database migrates it
 
-    key = _signing_key_path()  # reads (and checks) every setting first
+    files = _audit_files()  # reads (and checks) every setting first
     try:  # a taken port or unknown host: one line before any work, not uvicorn's log
         socket.create_server((host, port)).close()
     except OSError as exc:
@@ -96,7 +102,7 @@ def serve(
             "PORT_UNAVAILABLE", f"cannot listen on {host}:{port}: {exc.strerror or exc}", "port"
         ) from None
     run(migrate_only, create=True)
-    _create_signing_key(key)
+    _create_audit_files(files)
     uvicorn.run(
         "chrgraph.app:app_factory",
         factory=True,
@@ -120,10 +126,10 @@ def migrate() -> None:
     async def job() -> None:
         return None  # opening the database migrates it
 
-    key = _signing_key_path()
+    files = _audit_files()
     run(job, create=True)
-    _create_signing_key(key)
-    typer.echo(f"database is up to date; audit signing key: {key}")
+    _create_audit_files(files)
+    typer.echo(f"database is up to date; audit signing key: {files.key}; audit anchor file: {files.anchor}")
 
 
 @app.command()
@@ -507,25 +513,29 @@ def logs_purge() -> None:
 
 @audit_app.command("init")
 def audit_init() -> None:
-    """Make the audit signing key if it is missing (beside the SQLite database by
-    default, or at CHRGRAPH_AUDIT_SIGNING_KEY); an existing key is kept."""
-    path = _signing_key_path()
-    existed = path.exists()
-    _create_signing_key(path)  # an existing file must hold a key
-    typer.echo(f"audit signing key {'already at' if existed else 'created at'} {path}")
+    """Make the audit signing key and the anchor file if they are missing (beside the
+    SQLite database by default, or at CHRGRAPH_AUDIT_SIGNING_KEY and
+    CHRGRAPH_AUDIT_ANCHOR_FILE); existing files are kept."""
+    files = _audit_files()
+    made_key, made_anchor = _create_audit_files(files)
+    typer.echo(f"audit signing key {'created at' if made_key else 'already at'} {files.key}")
+    typer.echo(f"audit anchor file {'created at' if made_anchor else 'already at'} {files.anchor}")
 
 
 @audit_app.command("checkpoint")
 def audit_checkpoint(org: str = typer.Option(None, help="Only this organization.")) -> None:
-    """Sign a checkpoint of each audit chain head now."""
+    """Sign a checkpoint of each audit chain head now (stored in the database and
+    appended to the anchor file)."""
+    from chrgraph.audit.anchor import require_anchor_file
     from chrgraph.audit.checkpoint import load_signing_key, sign_checkpoints
 
-    key_path = _signing_key_path()
-    load_signing_key(key_path)  # a missing or wrong key stops before the database is opened
+    files = _audit_files()
+    load_signing_key(files.key)  # a missing or wrong key or anchor stops before the database is opened
+    require_anchor_file(files.anchor)
 
     async def job():
         org_id = (await organization(org)).id if org else None
-        return await sign_checkpoints(key_path, org_id)
+        return await sign_checkpoints(files, org_id)
 
     made = run(job)
     typer.echo(f"signed {len(made)} checkpoint(s)")
@@ -535,39 +545,53 @@ def audit_checkpoint(org: str = typer.Option(None, help="Only this organization.
 def audit_verify(
     org: str = typer.Option(...),
     public_key: Path = typer.Option(None, help="Ed25519 public key (PEM or hex); default: from the signing key."),
+    anchors: Path = typer.Option(None, help="The anchor file; default: CHRGRAPH_AUDIT_ANCHOR_FILE's resolution."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Exit 0 when the chain and its checkpoints are intact, 1 when they are not, 2 for a
-    usage or configuration error (unknown organization, unreadable key)."""
+    """Check the chain, the checkpoints in the database and those in the anchor file
+    against each other. Exit 0 when intact, 1 when tampered with (an event edited,
+    removed or inserted at or before a checkpoint, checkpoints or anchor lines removed,
+    the chain rewritten), 2 when the check cannot be made (unknown organization, missing
+    or unreadable key or anchor file, a key that signed none of the checkpoints)."""
+    from chrgraph.audit.anchor import read_anchor
     from chrgraph.audit.checkpoint import load_public_key, load_signing_key
-    from chrgraph.audit.verify import verify_chain
+    from chrgraph.audit.verify import CannotVerify, verify_chain
     from chrgraph.resolvers.errors import OperationFailed
 
-    key = load_public_key(public_key) if public_key else load_signing_key(_signing_key_path()).public_key()
+    # Both files given: nothing to resolve (a verifier may hold copies on another machine).
+    files = _audit_files() if public_key is None or anchors is None else AuditFiles(public_key, anchors)
+    key = load_public_key(public_key) if public_key else load_signing_key(files.key).public_key()
+    anchor_path = anchors or files.anchor
 
     async def job():
-        return await verify_chain((await organization(org)).id, key)
+        org_id = (await organization(org)).id
+        return await verify_chain(org_id, key, read_anchor(anchor_path, org_id))
 
     try:
         report = run(job)
     except OperationFailed as failed:  # exit 1 means "tampered": an unknown organization is not that
         error = failed.errors[0]
         raise CommandFailed(error.code.value, error.message, "org") from None
+    except CannotVerify as cannot:
+        raise CommandFailed("KEY_MISMATCH", str(cannot), "publicKey") from None
     emit(
         {
             "ok": report.ok,
             "events": report.events,
             "checkpoints": report.checkpoints,
+            "anchored": report.anchored,
             "lastCheckpointSeq": report.last_checkpoint_seq,
             "problems": report.problems,
+            "notes": report.notes,
         },
         as_json,
         "\n".join(
             [
-                f"events: {report.events}, checkpoints: {report.checkpoints}, "
-                f"last checkpoint at seq {report.last_checkpoint_seq}",
+                f"events: {report.events}, checkpoints: {report.checkpoints} in the database, "
+                f"{report.anchored} in the anchor file, newest verified at seq {report.last_checkpoint_seq}",
+                *report.notes,
                 *report.problems,
-                "OK" if report.ok else "TAMPERED",
+                "OK" if report.ok else f"TAMPERED: {len(report.problems)} inconsistency(ies)",
             ]
         ),
     )
