@@ -169,6 +169,17 @@ def _numeric(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def claimed_issuer(token: str) -> str | None:
+    """The `iss` a refused token claims, for the application log: only a clean identifier
+    (no control characters, at most 256 characters), else None. Never raises."""
+    try:
+        claims = _b64json(token.split(".")[1])
+    except (AuthError, IndexError):
+        return None
+    issuer = claims.get("iss")
+    return issuer if identifier_problem(issuer, MAX_TOKEN_IDENTIFIER) is None else None
+
+
 async def verify_consumer_token(token: str) -> Principal:
     """Return the consumer principal or raise `AuthError` with the first failing reason."""
     settings = get_settings()

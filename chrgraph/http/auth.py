@@ -4,14 +4,16 @@ request) goes on the scope."""
 
 from __future__ import annotations
 
+import json
+
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from chrgraph.auth.consumers import looks_like_jwt, verify_consumer_token
+from chrgraph.auth.consumers import claimed_issuer, looks_like_jwt, verify_consumer_token
 from chrgraph.auth.errors import AuthError, AuthReason
 from chrgraph.auth.principals import Principal
 from chrgraph.auth.sessions import looks_like_session, verify_session_token
 from chrgraph.http.answers import error_body, send_json
-from chrgraph.http.scope import GRAPHQL_PATH, PRINCIPAL, header
+from chrgraph.http.scope import GRAPHQL_PATH, PRINCIPAL, REQUEST_ID, header
 from chrgraph.telemetry import auth_refusals, log
 
 
@@ -54,9 +56,18 @@ class AuthMiddleware:
         try:
             scope[PRINCIPAL] = await authenticate(authorization)
         except AuthError as error:
-            # Never the token itself: the reason and where it came from.
+            # Never the token itself: the reason, where it came from, and the issuer a
+            # JWT claims when it is a clean string (quoted: it is the caller's text).
             client = scope.get("client") or ("?", 0)
-            log.warning("auth refused reason=%s client=%s", error.reason.value, client[0])
+            _, _, token = authorization.partition(" ")
+            issuer = claimed_issuer(token.strip()) if looks_like_jwt(token.strip()) else None
+            log.warning(
+                "auth refused reason=%s client=%s iss=%s request_id=%s",
+                error.reason.value,
+                client[0],
+                json.dumps(issuer, ensure_ascii=True) if issuer is not None else "-",
+                scope.get(REQUEST_ID, "-"),
+            )
             auth_refusals.add(1, {"reason": error.reason.value})
             await send_unauthorized(send, error)
             return

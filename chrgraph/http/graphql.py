@@ -486,6 +486,8 @@ class GraphQLEndpoint:
             assert isinstance(result, ExecutionResult)
             errors = [_public_error(e, context.request_id) for e in result.errors or []]
             span.set_attribute("chrgraph.outcome", "ok" if not errors else "errors")
+        if errors:
+            _log_forbidden(context, name, errors)
         body: dict[str, Any] = {"data": result.data}
         if errors:
             body["errors"] = errors
@@ -528,6 +530,23 @@ async def _disconnected(receive: Receive) -> None:
 
 def _operation_name(operation: OperationDefinitionNode, request: GraphQLRequest) -> str | None:
     return operation.name.value if operation.name else request.operation_name
+
+
+def _log_forbidden(context: Context, operation: str | None, errors: list[dict[str, Any]]) -> None:
+    """A session refused a field: one application-log line (user, operation, the refused
+    fields' paths; never a value)."""
+    principal = context.principal
+    if principal is None or principal.kind not in (PrincipalKind.USER, PrincipalKind.SUPPORT):
+        return
+    paths = [e.get("path") for e in errors if e["extensions"]["code"] == "FORBIDDEN"]
+    if paths:
+        log.warning(
+            "forbidden user=%s operation=%s fields=%s request_id=%s",
+            principal.user_public_id or "-",
+            operation or "-",
+            ",".join(".".join(str(p) for p in path) if path else "-" for path in paths[:10]),
+            context.request_id,
+        )
 
 
 def _public_error(error: GraphQLError, request_id: str) -> dict[str, Any]:

@@ -20,10 +20,20 @@ from chrgraph.db.transactions import atomic
 from chrgraph.resolvers.errors import ErrorCode, fail
 from chrgraph.resolvers.users.text import normalize_email
 from chrgraph.settings import get_settings
+from chrgraph.telemetry import log
 from chrgraph.text_rules import text_problem
 
 
-def _refused():
+def _refused(why: str, request_id: str | None, client_address: str | None, user: User | None = None):
+    # The application log's line for the operator: why, and whose account if known (its
+    # public id); never the email or the password given.
+    log.warning(
+        "login refused reason=%s user=%s client=%s request_id=%s",
+        why,
+        user.public_id if user else "-",
+        client_address or "-",
+        request_id or "-",
+    )
     return fail(ErrorCode.INVALID_CREDENTIALS, "Those credentials are not valid.")
 
 
@@ -31,19 +41,20 @@ async def login(
     email: str, password: str, request_id: str | None = None, client_address: str | None = None
 ) -> tuple[str, datetime, User]:
     if text_problem(email or "", 254) or text_problem(password or "", 256):
-        raise _refused()
+        raise _refused("MALFORMED", request_id, client_address)
     key = normalize_email(email)
     now = datetime.now(UTC)
     # Counted before the password is checked: a burst of guesses gets at most 5 checks.
     attempt = await throttle.reserve(key, client_address, now=now)
     if attempt is None:
-        raise _refused()
+        raise _refused("THROTTLED", request_id, client_address)
     user = await User.get_or_none(login_email=key)
     # Always verify (against a dummy hash when unknown) so timing tells nothing.
     password_ok = await verify_password(user.password_hash if user else None, password)
     org = await Organization.get(id=user.organization_id) if user else None
     if user is None or org is None or not password_ok or not has_access(user, org, now):
-        raise _refused()  # the reserved attempt stays: a failure
+        why = "UNKNOWN_EMAIL" if user is None or org is None else "WRONG_PASSWORD" if not password_ok else "NO_ACCESS"
+        raise _refused(why, request_id, client_address, user)  # the reserved attempt stays: a failure
     token, digest = new_session_token()
     expires_at = now + timedelta(hours=get_settings().session_ttl_hours)
     async with atomic() as conn:

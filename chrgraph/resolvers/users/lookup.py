@@ -13,6 +13,7 @@ from chrgraph.db.models import Session, User, UserType
 from chrgraph.db.transactions import atomic
 from chrgraph.resolvers.errors import ErrorCode, OperationFailed, fail
 from chrgraph.resolvers.users.text import normalize_email
+from chrgraph.telemetry import log
 from chrgraph.text_rules import text_problem
 
 
@@ -39,7 +40,7 @@ async def require_password(actor: Actor, password: str | None) -> None:
     user = await actor.data.users.get(id=principal.user_id)
     # Checked before Argon2 runs: a 100,000-character "password" is refused, not hashed.
     if text_problem(password, MAX_LENGTH):
-        raise _wrong()
+        raise _wrong(actor, "MALFORMED")
     # A re-entered password is a guess like a login's: counted in the same counters
     # before it is checked. The email-wide ceiling is not applied: a session already
     # proved the password, and strangers' guesses must not stop its owner's work.
@@ -48,12 +49,21 @@ async def require_password(actor: Actor, password: str | None) -> None:
     if attempt is not None and await verify_password(user.password_hash, password):
         await throttle.succeeded(attempt)
         return
-    if attempt is None or attempt.failures >= throttle.PER_ADDRESS_LIMIT:
+    revoke = attempt is None or attempt.failures >= throttle.PER_ADDRESS_LIMIT
+    if revoke:
         await _revoke_session(actor)
-    raise _wrong()
+    raise _wrong(actor, "THROTTLED" if attempt is None else "WRONG_PASSWORD", revoked=revoke)
 
 
-def _wrong() -> OperationFailed:
+def _wrong(actor: Actor, why: str, *, revoked: bool = False) -> OperationFailed:
+    log.warning(
+        "password re-entry refused reason=%s user=%s session_revoked=%s client=%s request_id=%s",
+        why,
+        actor.principal.user_public_id or "-",
+        "yes" if revoked else "no",
+        actor.client_address or "-",
+        actor.request_id or "-",
+    )
     return fail(ErrorCode.PASSWORD_INVALID, "That password is not right.", "password")
 
 
