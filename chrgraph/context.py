@@ -25,6 +25,10 @@ class Context:
     reads: dict[Any, bool] = field(default_factory=dict)
     # What the login throttle counts by (http/client.py).
     client_address: str | None = None
+    # Patients read by this request (database key -> operation name), filled where a
+    # `Patient` is completed and written to the patient access log with the request's
+    # API-log batch (http/api_log.py).
+    patients_read: dict[int, str | None] = field(default_factory=dict)
 
     @property
     def actor(self) -> Actor:

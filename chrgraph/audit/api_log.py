@@ -9,15 +9,17 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 from tortoise.expressions import Q
 
+from chrgraph.audit.patient_access import PatientAccessRow
 from chrgraph.audit.redact import redact, redact_query, storable
 from chrgraph.auth.principals import Principal
-from chrgraph.db.models import ApiConsumer, ApiLog
+from chrgraph.db.models import ApiConsumer, ApiLog, PatientAccess
 from chrgraph.db.raw import insert_rows
 from chrgraph.db.transactions import atomic
 
@@ -26,7 +28,7 @@ MAX_BATCH = 256
 
 class ApiLogWriter:
     def __init__(self) -> None:
-        self._queue: asyncio.Queue[tuple[ApiLogRow | ApiLog, asyncio.Future[None]]] | None = None
+        self._queue: asyncio.Queue[tuple[Pending, asyncio.Future[None]]] | None = None
         self._task: asyncio.Task[None] | None = None
 
     def _ensure_started(self) -> asyncio.Queue:
@@ -38,9 +40,11 @@ class ApiLogWriter:
         assert self._queue is not None
         return self._queue
 
-    async def write(self, row: ApiLogRow | ApiLog) -> None:
+    async def write(self, row: ApiLogRow | ApiLog | None, accesses: Sequence[PatientAccessRow] = ()) -> None:
+        """Commit a request's log row (None: a session's request, which has none) and its
+        patient access rows in the next group commit; returns once committed."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._ensure_started().put_nowait((row, future))
+        self._ensure_started().put_nowait(((row, accesses), future))
         await future
 
     async def _run(self) -> None:
@@ -112,12 +116,21 @@ class ApiLogRow:
             setattr(self, name, values[name])
 
 
-async def _commit(rows: list[ApiLogRow | ApiLog]) -> None:
+# A request's API-log row (or None) and its patient access rows, committed together.
+Pending = tuple["ApiLogRow | ApiLog | None", Sequence[PatientAccessRow]]
+
+
+async def _commit(pending: list[Pending]) -> None:
+    rows = [row for row, _ in pending if row is not None]
+    accesses = [access for _, batch in pending for access in batch]
     last_used: dict[int, datetime] = {}
     for row in rows:
         last_used[row.consumer_id] = max(row.created_at, last_used.get(row.consumer_id, row.created_at))
     async with atomic() as conn:
-        await insert_rows(conn, ApiLog, rows)
+        if rows:
+            await insert_rows(conn, ApiLog, rows)
+        if accesses:  # one multi-row insert for the whole batch, however many patients
+            await insert_rows(conn, PatientAccess, accesses)
         # lastUsedAt rides along in the same commit: no extra write per request.
         for consumer_id, when in last_used.items():
             await (

@@ -34,6 +34,7 @@ from chrgraph.db.models import (
     Organization,
     OutboxMessage,
     Patient,
+    PatientAccess,
     PortalHiddenStatus,
     PortalImage,
     PortalSettings,
@@ -61,6 +62,7 @@ TENANT_MODELS: frozenset[type[Model]] = frozenset(
         MdBillingConnection,
         OutboxMessage,
         Patient,
+        PatientAccess,
         PortalHiddenStatus,
         PortalImage,
         PortalSettings,
@@ -165,6 +167,10 @@ class OrganizationData:
     @property
     def patients(self) -> QuerySet[Patient]:
         return self.query(Patient)
+
+    @property
+    def patient_accesses(self) -> QuerySet[PatientAccess]:
+        return self.query(PatientAccess)
 
     @property
     def portal_hidden_statuses(self) -> QuerySet[PortalHiddenStatus]:

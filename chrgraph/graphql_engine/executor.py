@@ -257,7 +257,11 @@ def _register_objects(type_: Any) -> None:
     while True:
         inner = type_.of_type if isinstance(type_, GraphQLNonNull) else type_
         if isinstance(inner, GraphQLObjectType):
-            if inner.is_type_of is None or inner.is_type_of.__qualname__.endswith(_STRAWBERRY_IS_TYPE_OF):
+            if (
+                inner.is_type_of is None
+                or inner.is_type_of.__qualname__.endswith(_STRAWBERRY_IS_TYPE_OF)
+                or getattr(inner.is_type_of, "plain_is_type_of", False)  # ours, never awaitable
+            ):
                 _OBJECTS[id(type_)] = inner
                 _OBJECTS[id(inner)] = inner
             return

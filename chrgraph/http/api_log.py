@@ -9,9 +9,10 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chrgraph.audit.api_log import log_row, writer
+from chrgraph.audit.patient_access import access_rows
 from chrgraph.auth.principals import PrincipalKind
 from chrgraph.http.answers import error_body
-from chrgraph.http.scope import GRAPHQL_PATH, GRAPHQL_REQUEST, PRINCIPAL, REQUEST_ID
+from chrgraph.http.scope import GRAPHQL_PATH, GRAPHQL_REQUEST, PATIENTS_READ, PRINCIPAL, REQUEST_ID
 from chrgraph.telemetry import log
 
 
@@ -28,11 +29,15 @@ class ApiLogMiddleware:
         started = time.perf_counter()
         start_message: Message | None = None
         body: list[bytes] = []
+        # Patient key -> the operation that read it, filled by the endpoint's context.
+        patients_read: dict[int, str | None] = scope.setdefault(PATIENTS_READ, {})
 
         async def capture(message: Message) -> None:
             nonlocal start_message
             principal = scope.get(PRINCIPAL)
             if principal is None or principal.kind is not PrincipalKind.CONSUMER:
+                if patients_read and principal is not None and _last_chunk(message):
+                    await _record_session_reads(principal, scope, patients_read)
                 await send(message)
                 return
             if message["type"] == "http.response.start":
@@ -53,7 +58,7 @@ class ApiLogMiddleware:
                     response=response,
                     started=started,
                 )
-                await writer.write(row)
+                await writer.write(row, _accesses(principal, scope, patients_read))
             except Exception:
                 log.exception("api log write failed request_id=%s", scope.get(REQUEST_ID))
                 failed = orjson.dumps(
@@ -76,3 +81,32 @@ class ApiLogMiddleware:
             await send({"type": "http.response.body", "body": response})
 
         await self.app(scope, receive, capture)
+
+
+def _last_chunk(message: Message) -> bool:
+    return message["type"] == "http.response.body" and not message.get("more_body")
+
+
+def _accesses(principal, scope: Scope, patients_read: dict[int, str | None]) -> list:
+    """The request's patient access rows: one per patient, in the request's log batch."""
+    if not patients_read:
+        return []
+    request_id = scope.get(REQUEST_ID, "")
+    by_operation: dict[str | None, list[int]] = {}
+    for patient_id, operation in patients_read.items():
+        by_operation.setdefault(operation, []).append(patient_id)
+    return [
+        row
+        for operation, ids in by_operation.items()
+        for row in access_rows(principal, ids, request_id=request_id, operation_name=operation)
+    ]
+
+
+async def _record_session_reads(principal, scope: Scope, patients_read: dict[int, str | None]) -> None:
+    """A session's request has no API-log row: its patient reads go alone into the next
+    group commit, before the answer's last chunk leaves. A failure is an alarm in the
+    application log; the answer still goes (the outage path of the API log)."""
+    try:
+        await writer.write(None, _accesses(principal, scope, patients_read))
+    except Exception:
+        log.exception("patient access log write failed request_id=%s", scope.get(REQUEST_ID))

@@ -46,7 +46,7 @@ from chrgraph.graphql_engine import check_extensions, core_schema, execute
 from chrgraph.http.answers import error_body, send_json
 from chrgraph.http.auth import send_unauthorized
 from chrgraph.http.client import client_address
-from chrgraph.http.scope import BODY, GRAPHQL_REQUEST, PRINCIPAL, REQUEST_ID, header
+from chrgraph.http.scope import BODY, GRAPHQL_REQUEST, PATIENTS_READ, PRINCIPAL, REQUEST_ID, header
 from chrgraph.schema import schema as default_schema
 from chrgraph.schema.limits import CostRules, Measured, measure
 from chrgraph.schema.loaders import make_loaders
@@ -328,6 +328,7 @@ class GraphQLEndpoint:
             settings=self.settings,
             loaders=make_loaders(),
             client_address=client_address(scope, self.settings.trusted_proxies),
+            patients_read=scope.setdefault(PATIENTS_READ, {}),
         )
         try:
             work = asyncio.gather(*(self._run(p, req, context) for p, req in zip(prepared, requests, strict=True)))

@@ -15,6 +15,9 @@ BODY = "chrgraph.body"
 # Set by the endpoint (http/graphql.py): (query, operation name, variables) for the API log.
 GRAPHQL_REQUEST = "chrgraph.graphql"
 
+# The database keys of the patients the request read (a set the context fills, the
+# API-log middleware writes with the request's log batch).
+PATIENTS_READ = "chrgraph.patients_read"
 GRAPHQL_PATH = "/graphql"
 
 

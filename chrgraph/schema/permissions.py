@@ -88,6 +88,8 @@ class Authenticated(Rule):
 
 
 CanViewAuditLog = allow(consumer=True, support=True, permission="VIEW_AUDIT_LOG", name="CanViewAuditLog")
+# Who read which patient is health data about that patient: not for the support account.
+CanViewPatientAccessLog = allow(consumer=True, permission="VIEW_AUDIT_LOG", name="CanViewPatientAccessLog")
 
 
 class CanViewUser(Rule):

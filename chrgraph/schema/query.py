@@ -7,13 +7,14 @@ from strawberry import relay
 
 from chrgraph.auth.principals import PrincipalKind as DomainPrincipalKind
 from chrgraph.resolvers.audit.list_events import audit_events_query
-from chrgraph.schema.audit.types import AuditEvent, AuditEventFilter
+from chrgraph.resolvers.audit.patient_access_log import patient_access_query
+from chrgraph.schema.audit.types import AuditEvent, AuditEventFilter, PatientAccess
 from chrgraph.schema.consumers.types import ApiConsumer
 from chrgraph.schema.errors import bad_user_input, checked_text
 from chrgraph.schema.nodes import resolve_node
 from chrgraph.schema.organizations.types import Organization
-from chrgraph.schema.permissions import Authenticated, CanViewAuditLog
-from chrgraph.schema.relay import Connection, paginate
+from chrgraph.schema.permissions import Authenticated, CanViewAuditLog, CanViewPatientAccessLog
+from chrgraph.schema.relay import Connection, paginate, parse_global_id
 from chrgraph.schema.users.types import User
 
 # strawberry.enum registers the domain enum in place and returns it; the plain alias
@@ -102,6 +103,35 @@ class Query:
         return await paginate(
             query,
             AuditEvent.from_model,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            default=settings.default_page_size,
+            maximum=settings.max_page_size,
+        )
+
+    @strawberry.field(
+        description="Who read this patient's data (sessions and consumers), newest first; null for an unknown patient.",
+        permission_classes=[CanViewPatientAccessLog],
+    )
+    async def patient_access_log(
+        self,
+        info: strawberry.Info,
+        patient_id: relay.GlobalID,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[PatientAccess] | None:
+        parsed = parse_global_id(patient_id, "Patient")
+        query = await patient_access_query(info.context.actor, parsed[1]) if parsed else None
+        if query is None:
+            return None
+        settings = info.context.settings
+        return await paginate(
+            query,
+            PatientAccess.from_model,
             first=first,
             after=after,
             last=last,

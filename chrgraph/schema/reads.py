@@ -47,6 +47,7 @@ from chrgraph.schema.permissions import (
     CanViewApiLogs,
     CanViewAuditLog,
     CanViewBilling,
+    CanViewPatientAccessLog,
     CanViewUsers,
     Rule,
 )
@@ -79,6 +80,7 @@ READ_RULES: dict[str, type[Rule] | _Part] = {
     "BillingStatement": CanViewBilling,
     "PortalSettings": CanManagePortal,
     "AuditEvent": CanViewAuditLog,
+    "PatientAccess": CanViewPatientAccessLog,
     "ApiLog": CanViewApiLogs,
     "ApiConsumer": CanReadApiConsumer,
     "LicenseInfo": Authenticated,

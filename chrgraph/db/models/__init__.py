@@ -1,4 +1,4 @@
-from chrgraph.db.models.audit import ApiLog, AuditChainHead, AuditCheckpoint, AuditEvent
+from chrgraph.db.models.audit import ApiLog, AuditChainHead, AuditCheckpoint, AuditEvent, PatientAccess
 from chrgraph.db.models.clinical import (
     Appointment,
     IdentifierType,
@@ -88,6 +88,7 @@ __all__ = [
     "AuditChainHead",
     "AuditCheckpoint",
     "AuditEvent",
+    "PatientAccess",
     "AuthEpoch",
     "Contract",
     "Organization",

@@ -73,6 +73,30 @@ class AuditCheckpoint(Model):
         table = "audit_checkpoint"
 
 
+class PatientAccess(Model):
+    """One read of patient data by a session or a consumer: who, when, through which
+    operation and request. Kept for good like audit events, never purged with the API
+    logs, and written with the API-log batch of its request."""
+
+    id = fields.BigIntField(primary_key=True)
+    organization: fields.ForeignKeyRelation["Organization"] = fields.ForeignKeyField(
+        "chrgraph.Organization", related_name="patient_accesses", on_delete=fields.RESTRICT
+    )
+    organization_id: int
+    # The patient's database key, without a foreign key: the record of a read outlives
+    # whatever happens to the patient's row.
+    patient_id = fields.BigIntField(db_index=True)
+    accessed_at = fields.DatetimeField()
+    actor_kind = fields.CharEnumField(ActorKind, max_length=16)
+    actor_id = fields.CharField(max_length=64, null=True)
+    consumer_id = fields.BigIntField(null=True)
+    request_id = fields.CharField(max_length=64)
+    operation_name = fields.CharField(max_length=255, null=True)
+
+    class Meta:
+        table = "patient_access"
+
+
 class ApiLog(Model):
     """One HTTP request of an authenticated API consumer, kept 90 days."""
 

@@ -8,6 +8,7 @@ from strawberry.scalars import JSON
 
 from chrgraph.db.models import ActorKind as DomainActorKind
 from chrgraph.db.models import AuditEvent as AuditEventModel
+from chrgraph.db.models import PatientAccess as PatientAccessModel
 
 # strawberry.enum registers the domain enum in place and returns it; the plain alias
 # below each call is what type checkers read as a type.
@@ -58,6 +59,25 @@ class AuditEvent(relay.Node):
             target_id=row.target_id,
             changes=changes,
             hash=row.hash,
+        )
+
+
+@strawberry.type(description="One read of a patient's data: who, when, through which operation and request.")
+class PatientAccess:
+    accessed_at: datetime.datetime = strawberry.field(description="When (UTC).")
+    actor_kind: ActorKind = strawberry.field(description="Consumer, user or support.")
+    actor_id: str | None = strawberry.field(description="Global id of the consumer or user who read it.")
+    request_id: str = strawberry.field(description="The HTTP request that read it.")
+    operation_name: str | None = strawberry.field(description="The GraphQL operation's name, when it has one.")
+
+    @classmethod
+    def from_model(cls, row: PatientAccessModel) -> PatientAccess:
+        return cls(
+            accessed_at=row.accessed_at,
+            actor_kind=row.actor_kind,
+            actor_id=row.actor_id,
+            request_id=row.request_id,
+            operation_name=row.operation_name,
         )
 
 

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 import strawberry
+from graphql import GraphQLResolveInfo
 from strawberry import relay
 
 from chrgraph.db.models import IdentifierType as IdentifierTypeModel
@@ -43,6 +45,18 @@ class Patient(relay.Node):
     async def identifiers(self, info: strawberry.Info) -> list[PatientIdentifierValue]:
         rows = await info.context.loaders.identifiers_by_patient_id.load(self.id)
         return [PatientIdentifierValue(type=IdentifierType.from_model(t), value=v) for t, v in rows]
+
+    @classmethod
+    def is_type_of(cls, obj: Any, info: GraphQLResolveInfo) -> bool:
+        """Where every `Patient` answered passes (any root, relation or payload): the
+        read goes to the request's patient access log. Never awaitable."""
+        if isinstance(obj, cls):
+            operation = info.operation.name
+            info.context.patients_read.setdefault(obj.id, operation.value if operation else None)
+            return True
+        return False
+
+    is_type_of.__func__.plain_is_type_of = True  # type: ignore[attr-defined]  # graphql_engine keeps its fast path
 
     @classmethod
     def from_model(cls, row: PatientModel) -> Patient:
