@@ -92,6 +92,15 @@ ROWS = [
         None,
     ),
     ("auditEvents", "{ auditEvents { totalCount } }", None, True, True, True, "VIEW_AUDIT_LOG"),
+    (
+        "patientAccessLog",
+        """query($p: ID!) { patientAccessLog(patientId: $p) { totalCount } }""",
+        lambda c: {"p": "UGF0aWVudDpub25l"},  # Patient:none — the rule comes before the lookup
+        True,
+        False,
+        True,
+        "VIEW_AUDIT_LOG",
+    ),
     ("apiLogs", "{ apiLogs { totalCount } }", None, False, True, True, None),
     ("apiConsumers", "{ apiConsumers { issuer } }", None, False, True, False, None),
     (
