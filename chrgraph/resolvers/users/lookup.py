@@ -10,9 +10,16 @@ from chrgraph.text_rules import text_problem
 
 
 async def get_user(
-    actor: Actor, user_id: int | None, conn=None, field: str = "userId", *, include_support: bool = False
+    actor: Actor,
+    user_id: int | None,
+    conn=None,
+    field: str = "userId",
+    *,
+    include_support: bool = False,
+    related: tuple[str, ...] = (),
 ) -> User:
-    query = actor.data.users.filter(id=user_id)
+    """`related`: relations joined in the same statement."""
+    query = actor.data.users.filter(id=user_id).select_related(*related)
     if not include_support:
         query = query.exclude(type=UserType.SUPPORT)
     user = await (query.using_db(conn) if conn else query).first() if user_id is not None else None
