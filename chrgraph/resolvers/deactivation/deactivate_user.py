@@ -41,7 +41,7 @@ from chrgraph.resolvers.licensing.changes import record_status
 from chrgraph.resolvers.scheduling.appointments import BLOCKING
 from chrgraph.resolvers.users.invitations import issue_invitation
 from chrgraph.resolvers.users.login import revoke_sessions
-from chrgraph.resolvers.users.lookup import get_user, require_password
+from chrgraph.resolvers.users.lookup import find_user, get_user, require_password
 
 CANCEL_REASON = "Practitioner deactivated"
 
@@ -103,9 +103,10 @@ async def _work(conn, data: OrganizationData, user: User, now: datetime) -> Prev
     )
 
 
-async def deactivation_preview(actor: Actor, user_id: int | None) -> tuple[User, Preview]:
+async def deactivation_preview(actor: Actor, user_public_id: str) -> tuple[User, Preview]:
+    """The user (by the public id of its global id) and its work."""
     async with atomic() as conn:
-        user = await get_user(actor, user_id, conn)
+        user = await find_user(actor, user_public_id, conn)
         return user, await _work(conn, actor.data, user, datetime.now(UTC))
 
 

@@ -28,6 +28,16 @@ async def get_user(
     return user
 
 
+async def find_user(actor: Actor, public_id: str, conn=None, field: str = "userId") -> User:
+    """`get_user` by the public id a global id carries: one statement on its unique
+    index, in the actor's organization (for reads that take the client's id as is)."""
+    query = actor.data.users.filter(public_id=public_id).exclude(type=UserType.SUPPORT)
+    user = await (query.using_db(conn) if conn else query).first()
+    if user is None:
+        raise fail(ErrorCode.NOT_FOUND, "No such user.", field)
+    return user
+
+
 async def require_password(actor: Actor, password: str | None) -> None:
     """Sessions re-enter their password for sensitive changes; API consumers
     sign every request and have none."""
