@@ -70,7 +70,7 @@ async def test_the_clinic_transfers_a_lab_integration_and_the_audit_says_where(c
     assert result == {"labIntegration": {"id": lab_id, "isMain": False}, "errors": []}
     assert (await LabIntegration.get(id=await pk(lab_id))).backed_by_id == await pk(successor)
     event = await AuditEvent.get(action="LAB_INTEGRATION_TRANSFERRED", target_id=lab_id)
-    assert event.changes["backedBy"] == {"before": await pk(dr), "after": await pk(successor)}
+    assert event.changes["backedBy"] == {"before": dr, "after": successor}  # global ids
     assert event.changes["isMain"] is False
     by_consumer = await transfer(clinic.vendor, lab_id, dr)
     assert by_consumer["errors"] == [] and (await LabIntegration.get(id=await pk(lab_id))).backed_by_id == await pk(dr)
@@ -164,7 +164,7 @@ async def test_visible_messages_are_forwarded_and_each_is_audited(clinic):
     assert (await InboxMessage.get(id=kept.id)).owner_id == await pk(receiver.user_id)
     assert (await InboxMessage.get(id=hidden.id)).owner_id == await pk(dr)  # hidden ones stay
     event = await AuditEvent.get(action="INBOX_MESSAGE_FORWARDED", target_id=gid(kept))
-    assert event.changes == {"owner": {"before": await pk(dr), "after": await pk(receiver.user_id)}}
+    assert event.changes == {"owner": {"before": dr, "after": receiver.user_id}}  # global ids
     by_consumer = await clinic.vendor.gql(FORWARD, {"i": {"fromUserId": receiver.user_id, "toUserId": dr}})
     assert by_consumer["forwardInboxMessages"]["errors"] == []
 

@@ -91,9 +91,9 @@ async def clashes(
 
 
 def snapshot(a: Appointment) -> dict:
+    """The appointment's own fields; who it is with is named apart (`booked`), by global
+    id: a move changes the practitioner by its own event."""
     return {
-        "practitioner": a.practitioner_id,
-        "patient": a.patient_id,
         "start": a.start,
         "durationMinutes": a.duration_minutes,
         "status": a.status,
@@ -137,9 +137,12 @@ async def book_appointment(
             duration_minutes=duration_minutes,
             using_db=conn,
         )
-        await events.record(
-            conn, actor, AuditAction.APPOINTMENT_BOOKED, "Appointment", appointment.public_id, snapshot(appointment)
-        )
+        booked = {
+            "practitioner": events.ref("User", practitioner.public_id),
+            "patient": events.ref("Patient", patient.public_id),
+            **snapshot(appointment),
+        }
+        await events.record(conn, actor, AuditAction.APPOINTMENT_BOOKED, "Appointment", appointment.public_id, booked)
     return appointment
 
 

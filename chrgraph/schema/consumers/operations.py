@@ -33,10 +33,11 @@ async def _issuer(info: strawberry.Info, consumer_id: relay.GlobalID) -> str:
 
 
 def _by_issuer(actor, operation, **fixed):
-    """`operation(actor, issuer, ...)` called with the consumer's key instead of its issuer."""
+    """`operation(actor, issuer, ...)` called with the consumer's public id (what its global
+    id carries) instead of its issuer: the operation reads the row by it, one statement."""
 
-    async def run(consumer_id: int, **arguments):
-        return await operation(actor, await manage.consumer_issuer(actor, consumer_id), **arguments, **fixed)
+    async def run(consumer_id: str, **arguments):
+        return await operation(actor, manage.ByPublicId(consumer_id), **arguments, **fixed)
 
     return run
 
@@ -86,12 +87,16 @@ class CreateApiConsumerPayload:
 
 @strawberry.input(description="Deactivate an API consumer.")
 class DeactivateApiConsumerInput:
-    consumer_id: relay.GlobalID = strawberry.field(description="The consumer.", metadata=refers_to("ApiConsumer"))
+    consumer_id: relay.GlobalID = strawberry.field(
+        description="The consumer.", metadata=refers_to("ApiConsumer", key=False)
+    )
 
 
 @strawberry.input(description="Reactivate an API consumer.")
 class ReactivateApiConsumerInput:
-    consumer_id: relay.GlobalID = strawberry.field(description="The consumer.", metadata=refers_to("ApiConsumer"))
+    consumer_id: relay.GlobalID = strawberry.field(
+        description="The consumer.", metadata=refers_to("ApiConsumer", key=False)
+    )
 
 
 @strawberry.type(description="The result of deactivating or reactivating a consumer.")
@@ -112,7 +117,9 @@ class ReactivateApiConsumerPayload(ApiConsumerPayload):
 
 @strawberry.input(description="Add a public key (rotation).")
 class AddApiConsumerKeyInput:
-    consumer_id: relay.GlobalID = strawberry.field(description="The consumer.", metadata=refers_to("ApiConsumer"))
+    consumer_id: relay.GlobalID = strawberry.field(
+        description="The consumer.", metadata=refers_to("ApiConsumer", key=False)
+    )
     public_key: str = strawberry.field(description="RSA public key, PEM or JWK.")
     kid: str = strawberry.field(description="Key id, unique for the consumer.")
 
@@ -125,7 +132,9 @@ class AddApiConsumerKeyPayload:
 
 @strawberry.input(description="Revoke a public key.")
 class RevokeApiConsumerKeyInput:
-    consumer_id: relay.GlobalID = strawberry.field(description="The consumer.", metadata=refers_to("ApiConsumer"))
+    consumer_id: relay.GlobalID = strawberry.field(
+        description="The consumer.", metadata=refers_to("ApiConsumer", key=False)
+    )
     kid: str = strawberry.field(description="The key id.")
 
 
@@ -137,7 +146,9 @@ class RevokeApiConsumerKeyPayload:
 
 @strawberry.input(description="Set an API consumer's cost budget.")
 class SetApiConsumerCostBudgetInput:
-    consumer_id: relay.GlobalID = strawberry.field(description="The consumer.", metadata=refers_to("ApiConsumer"))
+    consumer_id: relay.GlobalID = strawberry.field(
+        description="The consumer.", metadata=refers_to("ApiConsumer", key=False)
+    )
     cost_per_minute: int | None = strawberry.field(
         description=(
             "Objects its documents may ask for per minute, 0 to 1,000,000,000 (INVALID_INPUT otherwise); "
@@ -154,7 +165,9 @@ class SetApiConsumerCostBudgetPayload:
 
 @strawberry.input(description="Narrow what an API consumer may do and grant, or give it its default set back.")
 class SetApiConsumerPermissionsInput:
-    consumer_id: relay.GlobalID = strawberry.field(description="The consumer.", metadata=refers_to("ApiConsumer"))
+    consumer_id: relay.GlobalID = strawberry.field(
+        description="The consumer.", metadata=refers_to("ApiConsumer", key=False)
+    )
     permissions: list[Permission] | None = strawberry.field(
         description=(
             "The permissions it holds from now on (an empty list: none); never MANAGE_API_CONSUMERS "

@@ -11,7 +11,7 @@ from strawberry import relay
 from chrgraph.resolvers.deactivation import deactivate_user as ops
 from chrgraph.resolvers.errors import OperationFailed
 from chrgraph.schema.errors import UserError
-from chrgraph.schema.payloads import local_id, perform, refers_to
+from chrgraph.schema.payloads import perform, public_id, refers_to
 from chrgraph.schema.permissions import CanEditOtherUsers
 from chrgraph.schema.relay import Connection, Edge, PageInfo, encode_cursor
 from chrgraph.schema.scheduling.types import (
@@ -185,7 +185,7 @@ class DeactivationQuery:
     @strawberry.field(description="What deactivating the user would affect.", permission_classes=[CanEditOtherUsers])
     async def deactivation_preview(self, info: strawberry.Info, user_id: relay.GlobalID) -> DeactivationPreview | None:
         try:
-            user, work = await ops.deactivation_preview(info.context.actor, await local_id(user_id, "User", "userId"))
+            user, work = await ops.deactivation_preview(info.context.actor, public_id(user_id, "User", "userId"))
         except OperationFailed:
             return None  # another organization's id is like one that does not exist
         return DeactivationPreview(
