@@ -307,6 +307,24 @@ async def test_a_move_that_would_double_book_the_receiver_is_refused(clinic):
     ]
 
 
+async def test_a_move_of_a_virtual_appointment_to_a_receiver_without_virtual_care_is_refused(clinic):
+    org = clinic.organization.id
+    dr, receiver = await practitioner(org), await practitioner(org, license=License.CHR_LITE)
+    values = {"practitionerId": dr, "patientId": await patient(org), "start": at(3, 11), "durationMinutes": 30}
+    booked = (await clinic.vendor.gql(BOOK, {"i": {**values, "kind": "VIRTUAL"}}))["bookAppointment"]
+    in_person = await book(clinic, dr, at(3, 9))
+    result = (
+        await clinic.vendor.gql(
+            DEACTIVATE, {"i": {"userId": dr, "appointments": {"action": "MOVE", "toPractitionerId": receiver}}}
+        )
+    )["deactivateUser"]
+    assert [(e["code"], e["field"], e["relatedId"]) for e in result["errors"]] == [
+        ("PRACTITIONER_NOT_BOOKABLE", ["appointments"], booked["appointment"]["id"])
+    ]
+    assert "virtual care" in result["errors"][0]["message"] and in_person
+    assert (await User.get(id=await pk(dr))).status is UserStatus.ACTIVE
+
+
 # --- the support account's command ---------------------------------------------------
 
 

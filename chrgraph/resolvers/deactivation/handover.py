@@ -12,7 +12,7 @@ from chrgraph.audit.actions import AuditAction
 from chrgraph.auth.principals import Actor, PrincipalKind
 from chrgraph.db.models import Appointment, InboxMessage, LabIntegration, Organization, User, UserStatus, UserType
 from chrgraph.resolvers.errors import ErrorCode, UserError
-from chrgraph.resolvers.scheduling.appointments import bookable, clashes, lock_practitioner
+from chrgraph.resolvers.scheduling.appointments import clashes, lock_practitioner, not_bookable
 
 MAIN_LAB_BY_SUPPORT = (
     "The main lab integration {name!r} is transferred by the support account only: contact support "
@@ -61,18 +61,19 @@ async def move_refusals(
     path: tuple[str, ...],
 ) -> list[UserError]:
     """Every booking rule a moved appointment passes for the receiving practitioner, as
-    bookAppointment applies it (bookable at the appointment's start, no double booking),
-    working hours aside. The receiver is locked first, so a racing booking waits."""
+    bookAppointment applies it (bookable at the appointment's start for the appointment's
+    kind, so a VIRTUAL one needs virtual care in the receiver's license; no double
+    booking), working hours aside. The receiver is locked first, so a racing booking waits."""
     if not appointments:
         return []
     await lock_practitioner(conn, actor, receiver.id)
     errors: list[UserError] = []
     for appointment in appointments:
-        if not bookable(receiver, org, now, appointment.start):
+        if reason := not_bookable(receiver, org, now, appointment.start, appointment.kind):
             errors.append(
                 UserError(
                     ErrorCode.PRACTITIONER_NOT_BOOKABLE,
-                    f"The receiving practitioner cannot be booked at {appointment.start.isoformat()}.",
+                    f"The receiving practitioner {reason} (the appointment at {appointment.start.isoformat()}).",
                     path,
                     ("Appointment", appointment.public_id),
                 )
