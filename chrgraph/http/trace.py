@@ -33,15 +33,16 @@ class RequestTraceMiddleware:
         incoming = header(scope, b"x-request-id") or ""
         request_id = uuid.uuid4().hex
         scope[REQUEST_ID] = request_id
-        scope[CLIENT_REQUEST_ID] = incoming if _CLIENT_ID.fullmatch(incoming) else None
+        client_request_id = scope[CLIENT_REQUEST_ID] = incoming if _CLIENT_ID.fullmatch(incoming) else None
+        attributes = {
+            "http.request.method": scope["method"],
+            "url.path": scope["path"],
+            "chrgraph.request_id": request_id,
+        }
+        if client_request_id is not None:
+            attributes["chrgraph.client_request_id"] = client_request_id
         with tracer.start_as_current_span(
-            f"{scope['method']} {scope['path']}",
-            kind=trace.SpanKind.SERVER,
-            attributes={
-                "http.request.method": scope["method"],
-                "url.path": scope["path"],
-                "chrgraph.request_id": request_id,
-            },
+            f"{scope['method']} {scope['path']}", kind=trace.SpanKind.SERVER, attributes=attributes
         ) as span:
 
             async def send_with_id(message: Message) -> None:
