@@ -240,7 +240,6 @@ def unplanned(text: str) -> RedactionPlan:
             if token.kind in (TokenKind.STRING, TokenKind.BLOCK_STRING):
                 spans.append((token.start, token.end))
                 values.append(token.value or "")
-    except GraphQLError as error:
-        start = next(iter(error.positions or ()), len(text))
-        spans.append((start, len(text)))
+    except GraphQLError:
+        spans.append((lexer.token.end, len(text)))  # from the end of the last good token
     return RedactionPlan(literals=tuple(spans), literal_values=tuple(values), everything=True)
