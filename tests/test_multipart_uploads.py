@@ -150,5 +150,5 @@ async def test_a_consumers_upload_is_logged_with_the_variables_it_sent(clinic):
         headers={"X-Request-Id": request_id},
     )
     assert response.status_code == 200, response.text
-    row = await ApiLog.get(request_id=request_id)
+    row = await ApiLog.get(client_request_id=request_id)
     assert row.variables == SENT_VARIABLES

@@ -9,9 +9,11 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chrgraph.audit.api_log import log_row, writer
+from chrgraph.audit.redact import RequestRedaction
 from chrgraph.auth.principals import PrincipalKind
 from chrgraph.http.answers import error_body
-from chrgraph.http.scope import GRAPHQL_PATH, GRAPHQL_REQUEST, PRINCIPAL, REQUEST_ID
+from chrgraph.http.scope import CLIENT_REQUEST_ID, GRAPHQL_PATH, GRAPHQL_REQUEST, PRINCIPAL, REDACTION, REQUEST_ID
+from chrgraph.schema.secrets import unplanned
 from chrgraph.telemetry import log
 
 
@@ -44,11 +46,14 @@ class ApiLogMiddleware:
             assert start_message is not None
             response = b"".join(body)
             try:
+                graphql_request = scope.get(GRAPHQL_REQUEST)
                 row = log_row(
                     principal,
                     request_id=scope.get(REQUEST_ID, ""),
+                    client_request_id=scope.get(CLIENT_REQUEST_ID),
                     method=scope["method"],
-                    graphql_request=scope.get(GRAPHQL_REQUEST),
+                    graphql_request=graphql_request,
+                    redaction=scope.get(REDACTION) or _unplanned(graphql_request),
                     status=start_message["status"],
                     response=response,
                     started=started,
@@ -76,3 +81,10 @@ class ApiLogMiddleware:
             await send({"type": "http.response.body", "body": response})
 
         await self.app(scope, receive, capture)
+
+
+def _unplanned(graphql_request: tuple | None) -> RequestRedaction | None:
+    """A request whose documents did not parse or validate: no plan, so every literal
+    and every variable value is redacted."""
+    query = graphql_request[0] if graphql_request else None
+    return RequestRedaction((unplanned(query),)) if isinstance(query, str) else None

@@ -38,6 +38,7 @@ from strawberry import Schema
 from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.http.ides import get_graphql_ide_html
 
+from chrgraph.audit.redact import RedactionPlan, RequestRedaction
 from chrgraph.auth.errors import AuthError, AuthReason
 from chrgraph.auth.principals import Principal, PrincipalKind
 from chrgraph.budget import Charge, CostBudgets
@@ -46,11 +47,12 @@ from chrgraph.graphql_engine import check_extensions, core_schema, execute
 from chrgraph.http.answers import error_body, send_json
 from chrgraph.http.auth import send_unauthorized
 from chrgraph.http.client import client_address
-from chrgraph.http.scope import BODY, GRAPHQL_REQUEST, PRINCIPAL, REQUEST_ID, header
+from chrgraph.http.scope import BODY, GRAPHQL_REQUEST, PRINCIPAL, REDACTION, REQUEST_ID, header
 from chrgraph.schema import schema as default_schema
 from chrgraph.schema.limits import CostRules, Measured, measure
 from chrgraph.schema.loaders import make_loaders
 from chrgraph.schema.permissions import public_mutations
+from chrgraph.schema.secrets import SecretShapes
 from chrgraph.settings import Settings
 from chrgraph.telemetry import describe_principal, log, tracer
 
@@ -80,6 +82,7 @@ class Prepared:
 
     document: DocumentNode
     measured: Measured
+    redaction: RedactionPlan  # what the API log redacts in it
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +92,7 @@ class Planned:
     document: DocumentNode
     operation: OperationDefinitionNode
     cost: int
+    redaction: RedactionPlan
 
 
 class DocumentCache:
@@ -96,6 +100,7 @@ class DocumentCache:
         self.settings = settings
         self.core = core_schema(schema)
         self.rules = CostRules(self.core, settings.default_page_size, settings.max_page_size)
+        self.secrets = SecretShapes(self.core)
         self.prepare = lru_cache(maxsize=settings.parser_cache_size)(self._prepare)
         self.parse = lru_cache(maxsize=settings.parser_cache_size)(self._parse)
 
@@ -163,7 +168,7 @@ class DocumentCache:
                 "QUERY_TOO_COMPLEX",
                 [f"The query uses {aliases} aliases; at most {self.settings.max_aliases}."],
             )
-        return Prepared(document, measured)
+        return Prepared(document, measured, self.secrets.plan(document))
 
 
 async def _multipart_upload(scope: Scope) -> tuple[GraphQLRequest, GraphQLRequest, Any]:
@@ -306,6 +311,8 @@ class GraphQLEndpoint:
             named = [_operation_name(p.operation, req) for p, req in zip(prepared, requests, strict=True)]
             query, _, variables = scope[GRAPHQL_REQUEST]
             scope[GRAPHQL_REQUEST] = (query, ",".join(n or "" for n in named) or None, variables)
+            if principal is not None and principal.kind is PrincipalKind.CONSUMER:
+                scope[REDACTION] = _redaction(prepared, sent, batched)
             charge = await self._charge(principal, sum(p.cost for p in prepared))
         except Refused as refused:
             if form is not None:
@@ -456,7 +463,7 @@ class GraphQLEndpoint:
             cost = prepared.measured.cost(
                 request.operation_name, request.variables, settings.default_page_size, settings.max_page_size
             )
-            planned.append(Planned(prepared.document, operation, cost))
+            planned.append(Planned(prepared.document, operation, cost, prepared.redaction))
         total = sum(p.cost for p in planned)
         if total > settings.max_nodes:
             raise Refused(
@@ -553,12 +560,24 @@ def _public_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
     return body
 
 
+_BATCH_SEPARATOR = "\n# ---\n"
+
+
 def _log_view(requests: list[GraphQLRequest], batched: bool) -> tuple[Any, Any, Any]:
     if not batched:
         r = requests[0]
         return r.query, r.operation_name, r.variables
     return (
-        "\n# ---\n".join(r.query for r in requests),
+        _BATCH_SEPARATOR.join(r.query for r in requests),
         ",".join(r.operation_name or "" for r in requests) or None,
         {"batch": [r.variables for r in requests]},
     )
+
+
+def _redaction(prepared: list[Planned], sent: list[GraphQLRequest], batched: bool) -> RequestRedaction:
+    """What the API log redacts in this request: its documents' plans (cached with them),
+    placed in the logged view `_log_view` makes."""
+    plans = tuple(p.redaction for p in prepared)
+    if not batched:
+        return RequestRedaction(plans)
+    return RequestRedaction(plans, tuple(len(r.query) for r in sent), _BATCH_SEPARATOR)

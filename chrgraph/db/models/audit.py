@@ -86,7 +86,11 @@ class ApiLog(Model):
     )
     consumer_id: int
     key_id = fields.CharField(max_length=255, null=True)
+    # SHA-256 of the key's SubjectPublicKeyInfo, base64url (`ApiConsumerKey.fingerprint`).
+    key_fingerprint = fields.CharField(max_length=64, null=True)
     request_id = fields.CharField(max_length=64)
+    # The caller's own X-Request-Id, if it sent one (the request id is always ours).
+    client_request_id = fields.CharField(max_length=128, null=True)
     created_at = fields.DatetimeField(db_index=True)
     method = fields.CharField(max_length=8)
     operation_name = fields.CharField(max_length=255, null=True)

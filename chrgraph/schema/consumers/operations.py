@@ -47,7 +47,11 @@ class ApiLog:
     created_at: datetime.datetime = strawberry.field(description="When it arrived (UTC).")
     issuer: str = strawberry.field(description="The consumer's issuer.")
     key_id: str | None = strawberry.field(description="The kid that verified its token.")
-    request_id: str = strawberry.field(description="Request id (X-Request-Id).")
+    key_fingerprint: str | None = strawberry.field(
+        description="The fingerprint of the key that verified its token (null on rows from before it was kept)."
+    )
+    request_id: str = strawberry.field(description="Request id (the server's; the X-Request-Id answered).")
+    client_request_id: str | None = strawberry.field(description="The X-Request-Id the caller sent, if any.")
     method: str = strawberry.field(description="HTTP method.")
     operation_name: str | None = strawberry.field(description="GraphQL operation name.")
     query: str | None = strawberry.field(description="The query text.")
@@ -61,7 +65,9 @@ class ApiLog:
             created_at=row.created_at,
             issuer=row.consumer.issuer,
             key_id=row.key_id,
+            key_fingerprint=row.key_fingerprint,
             request_id=row.request_id,
+            client_request_id=row.client_request_id,
             method=row.method,
             operation_name=row.operation_name,
             query=row.query,

@@ -21,6 +21,7 @@ from chrgraph.schema.scheduling.types import (
     MdBillingConnection,
     Questionnaire,
 )
+from chrgraph.schema.secrets import Secret
 from chrgraph.schema.users.types import User
 
 
@@ -101,7 +102,9 @@ class DeactivateUserInput:
     lab_integration_successors: list[LabIntegrationSuccessorInput] | None = strawberry.field(
         default=None, description="One per lab integration the user backs."
     )
-    password: str | None = strawberry.field(default=None, description="Sessions re-enter their password.")
+    password: str | None = strawberry.field(
+        directives=[Secret()], default=None, description="Sessions re-enter their password."
+    )
 
 
 @strawberry.type(description="What deactivation did.")
