@@ -109,7 +109,8 @@ def load_key_ring(path: str | Path, *, create: bool = False) -> KeyRing:
     try:
         text = file.read_text("ascii")
     except (OSError, UnicodeError) as exc:
-        raise LogKeyError(f"cannot read the API log encryption key file {file}: {getattr(exc, 'strerror', exc)}") from None
+        problem = getattr(exc, "strerror", None) or "not a key file"
+        raise LogKeyError(f"cannot read the API log encryption key file {file}: {problem}") from None
     keys: dict[str, bytes] = {}
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():

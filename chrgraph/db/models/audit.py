@@ -124,6 +124,7 @@ class ApiLog(Model):
     @property
     def response_body(self) -> str | None:
         return self.opened()["responseBody"]
+
     duration_ms = fields.FloatField()
 
     class Meta:

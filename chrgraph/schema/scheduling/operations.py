@@ -197,6 +197,7 @@ class SchedulingQuery:
         page = await paginate(
             query,
             Appointment.from_model,
+            order=ops.APPOINTMENT_ORDER,
             first=first,
             after=after,
             last=last,
@@ -232,6 +233,7 @@ class SchedulingQuery:
         return await paginate(
             query,
             Questionnaire.from_model,
+            order=queries.NEWEST_FIRST,
             first=first,
             after=after,
             last=None,
@@ -256,6 +258,7 @@ class SchedulingQuery:
         return await paginate(
             query,
             InboxMessage.from_model,
+            order=queries.NEWEST_FIRST,
             first=first,
             after=after,
             last=None,
