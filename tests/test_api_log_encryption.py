@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
+import sys
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -20,7 +22,7 @@ from chrgraph.db.models import ApiLog
 from chrgraph.settings import get_settings
 from tests.accounts import make_clinic
 from tests.helpers import unique
-from tests.processes import chrgraph, environment
+from tests.processes import chrgraph, environment, run_process
 
 pytestmark = pytest.mark.usefixtures("app")
 
@@ -173,3 +175,60 @@ def test_postgresql_requires_the_key_setting():
         log_keys.key_ring_path(replace(settings, log_encryption_key="", database_url="postgres://h/db"))
     sqlite = replace(settings, log_encryption_key="", database_url="sqlite:///var/tmp/x/chrgraph.db")
     assert log_keys.key_ring_path(sqlite) == Path("/var/tmp/x/chrgraph-log-encryption.key")
+
+
+_MIGRATE_TO_0018 = """
+import asyncio, sys
+from tortoise import Tortoise
+from tortoise.migrations.api import migrate
+from chrgraph.db.config import tortoise_config
+
+async def main():
+    await migrate(config=tortoise_config(sys.argv[1]), target="chrgraph.0018_login_attempts")
+    await Tortoise.close_connections()
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.cli
+@pytest.mark.skipif(os.environ.get("CHRGRAPH_TEST_DB") == "postgres", reason="the migration is the same SQL on both")
+async def test_the_migration_encrypts_rows_written_before_encryption(tmp_path: Path):
+    url = f"sqlite://{tmp_path / 'old.db'}"
+    env = environment(CHRGRAPH_DATABASE_URL=url, CHRGRAPH_LOG_ENCRYPTION_KEY=str(tmp_path / "log.key"))
+    old = await run_process(sys.executable, "-c", _MIGRATE_TO_0018, url, env=env)
+    assert old.returncode == 0, old.stderr
+    with sqlite3.connect(tmp_path / "old.db") as db:  # a row as the server wrote it before
+        db.execute(
+            "INSERT INTO organization (id, name, domain, contract, province, time_zone, enterprise_api_enabled,"
+            " stripe_connected, portal_enabled, license_enforcement_date, created_at, public_id)"
+            " VALUES (1, 'Old', 'old', 'STANDARD', 'ON', 'America/Toronto', 1, 0, 0, '2030-01-01',"
+            " '2027-01-01 00:00:00+00:00', ?)",
+            ["o" * 26],
+        )
+        db.execute(
+            "INSERT INTO api_consumer (id, name, issuer, active, created_at, organization_id, public_id)"
+            " VALUES (1, 'v', 'v', 1, '2027-01-01 00:00:00+00:00', 1, ?)",
+            ["c" * 26],
+        )
+        db.execute(
+            "INSERT INTO api_log (organization_id, consumer_id, key_id, request_id, created_at, method,"
+            " operation_name, query, variables, status, response_body, duration_ms)"
+            " VALUES (1, 1, 'k1', 'legacy', '2027-01-01 00:00:00+00:00', 'POST', 'Chart', ?, ?, 200, ?, 1.0)",
+            ["query Chart { patients { lastName } }", '{"who": "Legacyname"}', '{"lastName": "Legacyname"}'],
+        )
+
+    migrated = await chrgraph("migrate", env=env)
+
+    assert migrated.returncode == 0, migrated.stderr
+    with sqlite3.connect(tmp_path / "old.db") as db:
+        db.row_factory = sqlite3.Row
+        [row] = db.execute("SELECT * FROM api_log").fetchall()
+    assert "Legacyname" not in " ".join(str(v) for v in tuple(row))
+    assert {"query", "variables", "response_body"}.isdisjoint(row.keys())
+    content = load_key_ring(tmp_path / "log.key").open(row["public_id"], row["content_key"], row["content"])
+    assert json.loads(content) == {
+        "query": "query Chart { patients { lastName } }",
+        "variables": {"who": "Legacyname"},
+        "responseBody": '{"lastName": "Legacyname"}',
+    }

@@ -36,9 +36,8 @@ async def forward(apps, schema_editor) -> None:
         )
         if not rows:
             break
-        if ring is None:
-            url = f"sqlite://{client.filename}" if dialect == "sqlite" else None
-            ring = load_key_ring(key_ring_path(get_settings(), url), create=True)
+        if ring is None:  # the key of the database this process was started for
+            ring = load_key_ring(key_ring_path(get_settings()), create=True)
         updates = []
         for row in rows:
             public_id = new_public_id()
