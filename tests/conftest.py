@@ -10,6 +10,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 
 from chrgraph.app import create_app
+from chrgraph.db.log_keys import load_key_ring
 from chrgraph.settings import get_settings
 from tests.databases import create_database
 from tests.helpers import Vendor, make_vendor
@@ -19,7 +20,9 @@ from tests.helpers import Vendor, make_vendor
 _URL, _drop = create_database()
 os.environ["CHRGRAPH_DATABASE_URL"] = _URL
 os.environ["CHRGRAPH_AUDIT_SIGNING_KEY"] = os.path.join(tempfile.mkdtemp(prefix="chrgraph-key-"), "audit.key")
+os.environ["CHRGRAPH_LOG_ENCRYPTION_KEY"] = os.path.join(tempfile.mkdtemp(prefix="chrgraph-key-"), "log.key")
 get_settings.cache_clear()
+load_key_ring(os.environ["CHRGRAPH_LOG_ENCRYPTION_KEY"], create=True)  # what `serve` and `migrate` make
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:

@@ -16,7 +16,7 @@ import httpx
 import orjson
 import pytest
 
-from chrgraph.audit.api_log import purge_api_logs, writer
+from chrgraph.audit.api_log import ApiLogRow, purge_api_logs, writer
 from chrgraph.audit.redact import REDACTED
 from chrgraph.auth.principals import support_cli_actor
 from chrgraph.db import hooks
@@ -90,7 +90,7 @@ async def committed(database_url: str, rid: str) -> bool:
 
 
 def old_row(vendor: Vendor, age: timedelta, rid: str) -> ApiLog:
-    return ApiLog(
+    return ApiLogRow(
         organization_id=vendor.organization.id,
         consumer_id=vendor.consumer.id,
         key_id="k1",
@@ -103,7 +103,7 @@ def old_row(vendor: Vendor, age: timedelta, rid: str) -> ApiLog:
         status=200,
         response_body='{"data":{"viewer":{"kind":"CONSUMER"}}}',
         duration_ms=1.0,
-    )
+    ).model()
 
 
 # --- what a row holds -------------------------------------------------------------------

@@ -17,7 +17,9 @@ from tortoise.expressions import Q
 
 from chrgraph.audit.redact import NOTHING_SECRET, RequestRedaction, storable
 from chrgraph.auth.principals import Principal
+from chrgraph.db import log_keys
 from chrgraph.db.models import ApiConsumer, ApiLog
+from chrgraph.db.public_ids import new_public_id
 from chrgraph.db.raw import insert_rows
 from chrgraph.db.transactions import atomic
 
@@ -88,7 +90,9 @@ def _settle(future: asyncio.Future[None], error: Exception | None) -> None:
 class ApiLogRow:
     """An `ApiLog` row to insert, as a plain object: a Tortoise model instance cost about
     15 µs to build per request (field setters, validators), and the row is never read
-    back. `_commit` still converts and validates every value through the model's fields."""
+    back. `_commit` still converts and validates every value through the model's fields.
+    The query text, variables and response body given are sealed at once: only their
+    ciphertext is kept (`content`, under the key `content_key` names)."""
 
     __slots__ = _COLUMNS = (
         "organization_id",
@@ -99,19 +103,37 @@ class ApiLogRow:
         "client_request_id",
         "created_at",
         "method",
-        "query",
         "operation_name",
-        "variables",
         "status",
-        "response_body",
         "duration_ms",
+        "public_id",
+        "content",
+        "content_key",
     )
+    _CONTENT = ("query", "variables", "response_body")
     consumer_id: int  # what `_commit` reads (the slots above hold every column)
     created_at: datetime
 
     def __init__(self, **values: Any) -> None:
+        values.setdefault("public_id", new_public_id())
+        # Rows of requests without a signing key or a caller's request id.
+        values.setdefault("key_fingerprint", None)
+        values.setdefault("client_request_id", None)
+        values["content_key"], values["content"] = seal_content(
+            values["public_id"], *(values.pop(name) for name in self._CONTENT)
+        )
         for name in self._COLUMNS:
             setattr(self, name, values[name])
+
+    def model(self) -> ApiLog:
+        """The same row as a model instance (to `save` one row by itself)."""
+        return ApiLog(**{name: getattr(self, name) for name in self._COLUMNS})
+
+
+def seal_content(public_id: str, query: str | None, variables: Any, response_body: str) -> tuple[str, str]:
+    """(key id, ciphertext) of a row's content under this process's newest log key."""
+    plaintext = orjson.dumps({"query": query, "variables": variables, "responseBody": response_body})
+    return log_keys.current.get().seal(public_id, plaintext)
 
 
 async def _commit(rows: list[ApiLogRow | ApiLog]) -> None:

@@ -6,7 +6,7 @@ import strawberry
 from strawberry import relay
 
 from chrgraph.auth.principals import PrincipalKind as DomainPrincipalKind
-from chrgraph.resolvers.audit.list_events import audit_events_query
+from chrgraph.resolvers.audit.list_events import EVENT_ORDER, audit_events_query
 from chrgraph.schema.audit.types import AuditEvent, AuditEventFilter
 from chrgraph.schema.consumers.types import ApiConsumer
 from chrgraph.schema.errors import bad_user_input, checked_text
@@ -102,6 +102,7 @@ class Query:
         return await paginate(
             query,
             AuditEvent.from_model,
+            order=EVENT_ORDER,
             first=first,
             after=after,
             last=last,

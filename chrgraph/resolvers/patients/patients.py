@@ -233,6 +233,10 @@ async def create_identifier_type(actor: Actor, name: str) -> IdentifierType:
     return row
 
 
+# The order of `patients` (and of its cursors).
+PATIENT_ORDER = ("last_name", "first_name", "id")
+
+
 def patients_query(
     actor: Actor,
     *,
@@ -254,4 +258,4 @@ def patients_query(
         query = query.filter(
             identifiers__identifier_type__public_id=identifier_type, identifiers__value=identifier_value.strip()
         )
-    return query.order_by("last_name", "first_name", "id")
+    return query.order_by(*PATIENT_ORDER)

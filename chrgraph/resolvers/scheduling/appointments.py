@@ -272,6 +272,10 @@ async def set_appointment_status(
     return appointment
 
 
+# The order of `appointments` (and of its cursors).
+APPOINTMENT_ORDER = ("start", "id")
+
+
 def appointments_query(
     actor: Actor,
     *,
@@ -292,4 +296,4 @@ def appointments_query(
         query = query.filter(start__lt=start_before)
     if statuses:
         query = query.filter(status__in=statuses)
-    return query.order_by("start", "id")
+    return query.order_by(*APPOINTMENT_ORDER)

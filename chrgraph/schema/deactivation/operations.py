@@ -26,7 +26,7 @@ from chrgraph.schema.users.types import User
 
 
 def _all(items: list, convert) -> Connection:
-    edges = [Edge(cursor=encode_cursor(i), node=convert(item)) for i, item in enumerate(items)]
+    edges = [Edge(cursor=encode_cursor((), (), item.public_id), node=convert(item)) for item in items]
     return Connection(
         edges=edges,
         total_count=len(items),

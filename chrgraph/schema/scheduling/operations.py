@@ -203,6 +203,7 @@ class SchedulingQuery:
         page = await paginate(
             query,
             Appointment.from_model,
+            order=ops.APPOINTMENT_ORDER,
             first=first,
             after=after,
             last=last,
@@ -238,6 +239,7 @@ class SchedulingQuery:
         return await paginate(
             query,
             Questionnaire.from_model,
+            order=queries.NEWEST_FIRST,
             first=first,
             after=after,
             last=None,
@@ -262,6 +264,7 @@ class SchedulingQuery:
         return await paginate(
             query,
             InboxMessage.from_model,
+            order=queries.NEWEST_FIRST,
             first=first,
             after=after,
             last=None,
