@@ -42,8 +42,10 @@ from chrgraph.auth.errors import AuthError, AuthReason
 from chrgraph.auth.principals import Principal, PrincipalKind
 from chrgraph.budget import Charge, CostBudgets
 from chrgraph.context import Context
+from chrgraph.db.outage import database_unreachable
+from chrgraph.db.transactions import commits_so_far
 from chrgraph.graphql_engine import check_extensions, core_schema, execute
-from chrgraph.http.answers import error_body, send_json
+from chrgraph.http.answers import error_body, send_json, send_unavailable
 from chrgraph.http.auth import send_unauthorized
 from chrgraph.http.client import client_address
 from chrgraph.http.scope import BODY, GRAPHQL_REQUEST, PRINCIPAL, REQUEST_ID, header
@@ -55,6 +57,11 @@ from chrgraph.settings import Settings
 from chrgraph.telemetry import describe_principal, log, tracer
 
 _SUGGESTION = re.compile(r"\s*Did you mean .*\?$")
+
+
+class _DatabaseUnreachable(Exception):
+    """An operation failed because the database could not be reached, before anything
+    committed: the request is answered 503 (nothing changed; the client may retry)."""
 
 
 class Refused(Exception):
@@ -335,6 +342,9 @@ class GraphQLEndpoint:
                 results = await _unless_client_leaves(work, receive)
             else:
                 results = await work  # a mutation that started runs to its end
+        except _DatabaseUnreachable:
+            await send_unavailable(send, context.request_id, "graphql")
+            return
         finally:
             if form is not None:
                 await form.close()
@@ -484,6 +494,9 @@ class GraphQLEndpoint:
             if asyncio.iscoroutine(result) or asyncio.isfuture(result):
                 result = await result
             assert isinstance(result, ExecutionResult)
+            if result.errors and not commits_so_far() and any(_unreachable(e) for e in result.errors):
+                span.set_attribute("chrgraph.outcome", "database_unreachable")
+                raise _DatabaseUnreachable
             errors = [_public_error(e, context.request_id) for e in result.errors or []]
             span.set_attribute("chrgraph.outcome", "ok" if not errors else "errors")
         body: dict[str, Any] = {"data": result.data}
@@ -530,8 +543,20 @@ def _operation_name(operation: OperationDefinitionNode, request: GraphQLRequest)
     return operation.name.value if operation.name else request.operation_name
 
 
+def _unreachable(error: GraphQLError) -> bool:
+    return error.original_error is not None and database_unreachable(error.original_error)
+
+
 def _public_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
-    """Typed errors keep their code; anything unexpected is masked."""
+    """Typed errors keep their code; anything unexpected is masked. A field that failed
+    because the database went away after the operation committed says so."""
+    if _unreachable(error):
+        log.warning("database unreachable after a commit request_id=%s path=%s", request_id, error.path)
+        return {
+            "message": f"The database could not be reached (request id {request_id}).",
+            "path": error.path,
+            "extensions": {"code": "SERVICE_UNAVAILABLE", "requestId": request_id},
+        }
     original = error.original_error
     code = (error.extensions or {}).get("code")
     if code is None and isinstance(original, GraphQLError):
