@@ -260,7 +260,8 @@ async def test_postgresql_restarts_are_answered_503_and_every_committed_write_20
         conn = await asyncpg.connect(url)
         try:
             stored = {row["public_id"] for row in await conn.fetch("SELECT public_id FROM patient")}
-            logged = {row["request_id"] for row in await conn.fetch("SELECT request_id FROM api_log WHERE status = 200")}
+            answered = await conn.fetch("SELECT request_id FROM api_log WHERE status = 200")
+            logged = {row["request_id"] for row in answered}
         finally:
             await conn.close()
 

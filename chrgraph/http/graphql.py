@@ -14,6 +14,7 @@ Unexpected exceptions are masked with the request id; the details go to the log.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -176,8 +177,9 @@ class DocumentCache:
 async def _multipart_upload(scope: Scope) -> tuple[GraphQLRequest, GraphQLRequest, Any]:
     """The GraphQL multipart request spec: `operations`, `map`, then the files, which
     replace the variables the map names. Anything else is 400 BAD_REQUEST.
-    Returns the request to run (the files in place), the request as sent (files as
-    null: what the API log keeps) and the form, to be closed once the request ran."""
+    Returns the request to run (the files in place), the request as the API log keeps
+    it (each file described, never its bytes) and the form, to be closed once the
+    request ran."""
     body = scope.get(BODY, b"")
     delivered = False
 
@@ -201,18 +203,42 @@ async def _multipart_upload(scope: Scope) -> tuple[GraphQLRequest, GraphQLReques
         mapping = orjson.loads(mapping)
         if not isinstance(mapping, dict) or not mapping:
             raise ValueError("not an upload")
-        # A second copy of the variables to fill in: the one as sent stays as it was.
+        # Two more copies of the variables: one gets the files, to run; the other what
+        # the API log keeps of them (name, type, size, digest; never their bytes).
         variables = orjson.loads(operations).get("variables") or {}
+        logged = orjson.loads(operations).get("variables") or {}
         for key, paths in mapping.items():
             upload = form.get(key)
             if not isinstance(upload, UploadFile) or not isinstance(paths, list):
                 raise ValueError("map names a missing file")
+            described = await _described(key, upload)
             for path in paths:
                 _put(variables, path, upload)
+                _put(logged, path, described)
     except (ValueError, Refused) as exc:  # orjson.JSONDecodeError is a ValueError
         await form.close()
         raise not_upload from exc
-    return GraphQLRequest(sent.query, sent.operation_name, variables), sent, form
+    return (
+        GraphQLRequest(sent.query, sent.operation_name, variables),
+        GraphQLRequest(sent.query, sent.operation_name, logged),
+        form,
+    )
+
+
+async def _described(part: str, upload: UploadFile) -> dict[str, Any]:
+    """An uploaded file as the API log keeps it: the form part that carried it, its
+    name, content type, size and SHA-256 (its bytes stay out of the log)."""
+    content = await upload.read()
+    await upload.seek(0)
+    return {
+        "upload": {
+            "part": part[:255],
+            "filename": (upload.filename or "")[:255],
+            "contentType": (upload.content_type or "")[:255],
+            "size": len(content),
+            "sha256": hashlib.sha256(content).hexdigest(),
+        }
+    }
 
 
 _LIST_INDEX = re.compile(r"0|[1-9][0-9]{0,8}")
