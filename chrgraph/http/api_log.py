@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -11,10 +12,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from chrgraph.audit.api_log import log_row, writer
 from chrgraph.audit.redact import RequestRedaction
 from chrgraph.auth.principals import PrincipalKind
-from chrgraph.http.answers import error_body
+from chrgraph.db.outage import database_unreachable
+from chrgraph.db.transactions import watching_commits
+from chrgraph.http.answers import UNAVAILABLE_HEADERS, error_body, unavailable_body
 from chrgraph.http.scope import CLIENT_REQUEST_ID, GRAPHQL_PATH, GRAPHQL_REQUEST, PRINCIPAL, REDACTION, REQUEST_ID
 from chrgraph.schema.secrets import unplanned
-from chrgraph.telemetry import log
+from chrgraph.telemetry import api_log_failures, database_unavailable, log
 
 
 class ApiLogMiddleware:
@@ -45,42 +48,88 @@ class ApiLogMiddleware:
                 return
             assert start_message is not None
             response = b"".join(body)
+            status = start_message["status"]
+            request_id = scope.get(REQUEST_ID, "")
             try:
                 graphql_request = scope.get(GRAPHQL_REQUEST)
                 row = log_row(
                     principal,
-                    request_id=scope.get(REQUEST_ID, ""),
+                    request_id=request_id,
                     client_request_id=scope.get(CLIENT_REQUEST_ID),
                     method=scope["method"],
                     graphql_request=graphql_request,
                     redaction=scope.get(REDACTION) or _unplanned(graphql_request),
-                    status=start_message["status"],
+                    status=status,
                     response=response,
                     started=started,
                 )
-                await writer.write(row)
             except Exception:
-                log.exception("api log write failed request_id=%s", scope.get(REQUEST_ID))
-                failed = orjson.dumps(
-                    error_body(
-                        "The request could not be logged and was not answered.",
-                        "INTERNAL_SERVER_ERROR",
-                        requestId=scope.get(REQUEST_ID),
-                    )
+                # Whatever the request held, it keeps a row: its metadata without content.
+                log.exception("api log row kept without content request_id=%s", request_id)
+                row = log_row(
+                    principal,
+                    request_id=request_id,
+                    client_request_id=scope.get(CLIENT_REQUEST_ID),
+                    method=scope["method"],
+                    graphql_request=None,
+                    status=status,
+                    response=b"",
+                    started=started,
                 )
-                start_message = {
-                    **start_message,
-                    "status": 500,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(failed)).encode()),
-                    ],
-                }
-                response = failed
+            try:
+                await writer.write(row)
+            except Exception as exc:
+                start_message, response = _without_row(start_message, response, request_id, exc, commits.count)
             await send(start_message)
             await send({"type": "http.response.body", "body": response})
 
-        await self.app(scope, receive, capture)
+        with watching_commits() as commits:
+            await self.app(scope, receive, capture)
+
+
+def _without_row(
+    start_message: Message, response: bytes, request_id: str, exc: Exception, committed: int
+) -> tuple[Message, bytes]:
+    """What a consumer is answered when its row could not be written: after a commit, the
+    true answer (the change happened; a 500 would invite a second one), with an alarm in
+    the application log and the metrics; before any commit, 503 with `Retry-After` when
+    the database cannot be reached (nothing changed: the client may retry), else a 500."""
+    if committed:
+        log.error(
+            "ALARM api log row lost after a commit; the answer was sent request_id=%s status=%s",
+            request_id,
+            start_message["status"],
+            exc_info=exc,
+        )
+        api_log_failures.add(1, {"answered": "committed"})
+        return start_message, response
+    if database_unreachable(exc):
+        log.error("ALARM api log row lost: the database cannot be reached request_id=%s", request_id)
+        api_log_failures.add(1, {"answered": "503"})
+        database_unavailable.add(1, {"at": "api_log"})
+        return _answer(503, unavailable_body(request_id), UNAVAILABLE_HEADERS, start_message)
+    log.error("ALARM api log write failed request_id=%s", request_id, exc_info=exc)
+    api_log_failures.add(1, {"answered": "500"})
+    failed = error_body(
+        "The request could not be logged and was not answered.", "INTERNAL_SERVER_ERROR", requestId=request_id
+    )
+    return _answer(500, failed, [], start_message)
+
+
+def _answer(
+    status: int, body: dict[str, Any], headers: list[tuple[bytes, bytes]], start_message: Message
+) -> tuple[Message, bytes]:
+    payload = orjson.dumps(body)
+    message: Message = {
+        **start_message,
+        "status": status,
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(payload)).encode()),
+            *headers,
+        ],
+    }
+    return message, payload
 
 
 def _unplanned(graphql_request: tuple | None) -> RequestRedaction | None:

@@ -14,6 +14,7 @@ Unexpected exceptions are masked with the request id; the details go to the log.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -43,8 +44,10 @@ from chrgraph.auth.errors import AuthError, AuthReason
 from chrgraph.auth.principals import Principal, PrincipalKind
 from chrgraph.budget import Charge, CostBudgets
 from chrgraph.context import Context
+from chrgraph.db.outage import database_unreachable
+from chrgraph.db.transactions import commits_so_far
 from chrgraph.graphql_engine import check_extensions, core_schema, execute
-from chrgraph.http.answers import error_body, send_json
+from chrgraph.http.answers import error_body, send_json, send_unavailable
 from chrgraph.http.auth import send_unauthorized
 from chrgraph.http.client import client_address
 from chrgraph.http.scope import BODY, GRAPHQL_REQUEST, PRINCIPAL, REDACTION, REQUEST_ID, header
@@ -57,6 +60,11 @@ from chrgraph.settings import Settings
 from chrgraph.telemetry import describe_principal, log, tracer
 
 _SUGGESTION = re.compile(r"\s*Did you mean .*\?$")
+
+
+class _DatabaseUnreachable(Exception):
+    """An operation failed because the database could not be reached, before anything
+    committed: the request is answered 503 (nothing changed; the client may retry)."""
 
 
 class Refused(Exception):
@@ -174,8 +182,9 @@ class DocumentCache:
 async def _multipart_upload(scope: Scope) -> tuple[GraphQLRequest, GraphQLRequest, Any]:
     """The GraphQL multipart request spec: `operations`, `map`, then the files, which
     replace the variables the map names. Anything else is 400 BAD_REQUEST.
-    Returns the request to run (the files in place), the request as sent (files as
-    null: what the API log keeps) and the form, to be closed once the request ran."""
+    Returns the request to run (the files in place), the request as the API log keeps
+    it (each file described, never its bytes) and the form, to be closed once the
+    request ran."""
     body = scope.get(BODY, b"")
     delivered = False
 
@@ -199,18 +208,42 @@ async def _multipart_upload(scope: Scope) -> tuple[GraphQLRequest, GraphQLReques
         mapping = orjson.loads(mapping)
         if not isinstance(mapping, dict) or not mapping:
             raise ValueError("not an upload")
-        # A second copy of the variables to fill in: the one as sent stays as it was.
+        # Two more copies of the variables: one gets the files, to run; the other what
+        # the API log keeps of them (name, type, size, digest; never their bytes).
         variables = orjson.loads(operations).get("variables") or {}
+        logged = orjson.loads(operations).get("variables") or {}
         for key, paths in mapping.items():
             upload = form.get(key)
             if not isinstance(upload, UploadFile) or not isinstance(paths, list):
                 raise ValueError("map names a missing file")
+            described = await _described(key, upload)
             for path in paths:
                 _put(variables, path, upload)
+                _put(logged, path, described)
     except (ValueError, Refused) as exc:  # orjson.JSONDecodeError is a ValueError
         await form.close()
         raise not_upload from exc
-    return GraphQLRequest(sent.query, sent.operation_name, variables), sent, form
+    return (
+        GraphQLRequest(sent.query, sent.operation_name, variables),
+        GraphQLRequest(sent.query, sent.operation_name, logged),
+        form,
+    )
+
+
+async def _described(part: str, upload: UploadFile) -> dict[str, Any]:
+    """An uploaded file as the API log keeps it: the form part that carried it, its
+    name, content type, size and SHA-256 (its bytes stay out of the log)."""
+    content = await upload.read()
+    await upload.seek(0)
+    return {
+        "upload": {
+            "part": part[:255],
+            "filename": (upload.filename or "")[:255],
+            "contentType": (upload.content_type or "")[:255],
+            "size": len(content),
+            "sha256": hashlib.sha256(content).hexdigest(),
+        }
+    }
 
 
 _LIST_INDEX = re.compile(r"0|[1-9][0-9]{0,8}")
@@ -342,6 +375,9 @@ class GraphQLEndpoint:
                 results = await _unless_client_leaves(work, receive)
             else:
                 results = await work  # a mutation that started runs to its end
+        except _DatabaseUnreachable:
+            await send_unavailable(send, context.request_id, "graphql")
+            return
         finally:
             if form is not None:
                 await form.close()
@@ -491,6 +527,9 @@ class GraphQLEndpoint:
             if asyncio.iscoroutine(result) or asyncio.isfuture(result):
                 result = await result
             assert isinstance(result, ExecutionResult)
+            if result.errors and not commits_so_far() and any(_unreachable(e) for e in result.errors):
+                span.set_attribute("chrgraph.outcome", "database_unreachable")
+                raise _DatabaseUnreachable
             errors = [_public_error(e, context.request_id) for e in result.errors or []]
             span.set_attribute("chrgraph.outcome", "ok" if not errors else "errors")
         body: dict[str, Any] = {"data": result.data}
@@ -537,8 +576,20 @@ def _operation_name(operation: OperationDefinitionNode, request: GraphQLRequest)
     return operation.name.value if operation.name else request.operation_name
 
 
+def _unreachable(error: GraphQLError) -> bool:
+    return error.original_error is not None and database_unreachable(error.original_error)
+
+
 def _public_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
-    """Typed errors keep their code; anything unexpected is masked."""
+    """Typed errors keep their code; anything unexpected is masked. A field that failed
+    because the database went away after the operation committed says so."""
+    if _unreachable(error):
+        log.warning("database unreachable after a commit request_id=%s path=%s", request_id, error.path)
+        return {
+            "message": f"The database could not be reached (request id {request_id}).",
+            "path": error.path,
+            "extensions": {"code": "SERVICE_UNAVAILABLE", "requestId": request_id},
+        }
     original = error.original_error
     code = (error.extensions or {}).get("code")
     if code is None and isinstance(original, GraphQLError):
