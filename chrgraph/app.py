@@ -21,6 +21,7 @@ from chrgraph import fast_paths
 from chrgraph.audit.anchor import create_anchor_file
 from chrgraph.audit.api_log import purge_api_logs, writer
 from chrgraph.audit.checkpoint import audit_files, load_signing_key, sign_checkpoints
+from chrgraph.db import log_keys
 from chrgraph.db.config import close_db, init_db
 from chrgraph.http.answers import NO_STORE, ServerErrorAnswer
 from chrgraph.http.api_log import ApiLogMiddleware
@@ -76,6 +77,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # The API log's encryption key ring: made at first start on SQLite (before the
+        # migrations, which encrypt rows written before encryption), required with PostgreSQL.
+        log_keys.current.install(log_keys.load_key_ring(log_keys.key_ring_path(settings), create=True))
         await init_db(settings.database_url, migrate=migrate)
         # The server is one of the few places that may make a missing key and anchor file.
         load_signing_key(audit.key, create=True)

@@ -121,6 +121,8 @@ class Settings:
     # Empty: chrgraph-audit-anchors.jsonl beside the SQLite file; required with PostgreSQL.
     audit_anchor_file: str = ""
     audit_checkpoint_interval_seconds: float = 600.0
+    # Empty: chrgraph-log-encryption.key beside the SQLite file; required with PostgreSQL.
+    log_encryption_key: str = ""
     otlp_endpoint: str = ""
     smtp_url: str = ""
     # The sender of every message, and where the admin client is reached from outside

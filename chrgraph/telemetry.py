@@ -55,6 +55,15 @@ _NO_SPAN = contextlib.nullcontext(trace.INVALID_SPAN)  # reusable: holds no stat
 tracer = Tracer("chrgraph")
 meter = metrics.get_meter("chrgraph")
 auth_refusals = meter.create_counter("chrgraph.auth.refusals", description="Refused authentications, by reason")
+# Alarms: a consumer's answer sent without its API-log row (the row could not be written
+# after its change committed), and requests answered 503 because the database could not
+# be reached.
+api_log_failures = meter.create_counter(
+    "chrgraph.api_log.failures", description="API-log rows that could not be written, by what was answered"
+)
+database_unavailable = meter.create_counter(
+    "chrgraph.database.unavailable", description="Requests answered 503: the database could not be reached"
+)
 log = logging.getLogger("chrgraph")
 
 

@@ -10,6 +10,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 
 from chrgraph.app import create_app
+from chrgraph.db.log_keys import load_key_ring
 from chrgraph.settings import get_settings
 from tests.databases import create_database
 from tests.helpers import Vendor, make_vendor
@@ -21,7 +22,9 @@ os.environ["CHRGRAPH_DATABASE_URL"] = _URL
 _AUDIT_FILES = tempfile.mkdtemp(prefix="chrgraph-key-")
 os.environ["CHRGRAPH_AUDIT_SIGNING_KEY"] = os.path.join(_AUDIT_FILES, "audit.key")
 os.environ["CHRGRAPH_AUDIT_ANCHOR_FILE"] = os.path.join(_AUDIT_FILES, "anchors.jsonl")
+os.environ["CHRGRAPH_LOG_ENCRYPTION_KEY"] = os.path.join(tempfile.mkdtemp(prefix="chrgraph-key-"), "log.key")
 get_settings.cache_clear()
+load_key_ring(os.environ["CHRGRAPH_LOG_ENCRYPTION_KEY"], create=True)  # what `serve` and `migrate` make
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:

@@ -70,7 +70,7 @@ async def test_the_clinic_transfers_a_lab_integration_and_the_audit_says_where(c
     assert result == {"labIntegration": {"id": lab_id, "isMain": False}, "errors": []}
     assert (await LabIntegration.get(id=await pk(lab_id))).backed_by_id == await pk(successor)
     event = await AuditEvent.get(action="LAB_INTEGRATION_TRANSFERRED", target_id=lab_id)
-    assert event.changes["backedBy"] == {"before": await pk(dr), "after": await pk(successor)}
+    assert event.changes["backedBy"] == {"before": dr, "after": successor}  # global ids
     assert event.changes["isMain"] is False
     by_consumer = await transfer(clinic.vendor, lab_id, dr)
     assert by_consumer["errors"] == [] and (await LabIntegration.get(id=await pk(lab_id))).backed_by_id == await pk(dr)
@@ -164,7 +164,7 @@ async def test_visible_messages_are_forwarded_and_each_is_audited(clinic):
     assert (await InboxMessage.get(id=kept.id)).owner_id == await pk(receiver.user_id)
     assert (await InboxMessage.get(id=hidden.id)).owner_id == await pk(dr)  # hidden ones stay
     event = await AuditEvent.get(action="INBOX_MESSAGE_FORWARDED", target_id=gid(kept))
-    assert event.changes == {"owner": {"before": await pk(dr), "after": await pk(receiver.user_id)}}
+    assert event.changes == {"owner": {"before": dr, "after": receiver.user_id}}  # global ids
     by_consumer = await clinic.vendor.gql(FORWARD, {"i": {"fromUserId": receiver.user_id, "toUserId": dr}})
     assert by_consumer["forwardInboxMessages"]["errors"] == []
 
@@ -305,6 +305,24 @@ async def test_a_move_that_would_double_book_the_receiver_is_refused(clinic):
     assert [(e["code"], e["field"], e["relatedId"]) for e in result["errors"]] == [
         ("SLOT_CONFLICT", ["appointments"], clash)
     ]
+
+
+async def test_a_move_of_a_virtual_appointment_to_a_receiver_without_virtual_care_is_refused(clinic):
+    org = clinic.organization.id
+    dr, receiver = await practitioner(org), await practitioner(org, license=License.CHR_LITE)
+    values = {"practitionerId": dr, "patientId": await patient(org), "start": at(3, 11), "durationMinutes": 30}
+    booked = (await clinic.vendor.gql(BOOK, {"i": {**values, "kind": "VIRTUAL"}}))["bookAppointment"]
+    in_person = await book(clinic, dr, at(3, 9))
+    result = (
+        await clinic.vendor.gql(
+            DEACTIVATE, {"i": {"userId": dr, "appointments": {"action": "MOVE", "toPractitionerId": receiver}}}
+        )
+    )["deactivateUser"]
+    assert [(e["code"], e["field"], e["relatedId"]) for e in result["errors"]] == [
+        ("PRACTITIONER_NOT_BOOKABLE", ["appointments"], booked["appointment"]["id"])
+    ]
+    assert "virtual care" in result["errors"][0]["message"] and in_person
+    assert (await User.get(id=await pk(dr))).status is UserStatus.ACTIVE
 
 
 # --- the support account's command ---------------------------------------------------

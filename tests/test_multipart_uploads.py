@@ -4,6 +4,7 @@ anonymous and authenticated callers alike — never a 500."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 from typing import Any
@@ -141,7 +142,8 @@ async def test_a_map_into_a_list_index_or_a_nested_member_places_the_file(clinic
 
 
 async def test_a_consumers_upload_is_logged_with_the_variables_it_sent(clinic):
-    """The API log keeps the variables as sent (the file as null), not the file."""
+    """The API log keeps the variables as sent, each file described (form part, name,
+    content type, size, SHA-256), never its bytes."""
     request_id = "upload-log-" + clinic.domain[-12:]
     response = await post_upload(
         clinic.client,
@@ -150,5 +152,15 @@ async def test_a_consumers_upload_is_logged_with_the_variables_it_sent(clinic):
         headers={"X-Request-Id": request_id},
     )
     assert response.status_code == 200, response.text
-    row = await ApiLog.get(request_id=request_id)
-    assert row.variables == SENT_VARIABLES
+    row = await ApiLog.get(client_request_id=request_id)
+    image = png()
+    described = {
+        "upload": {
+            "part": "0",
+            "filename": "background.png",
+            "contentType": "image/png",
+            "size": len(image),
+            "sha256": hashlib.sha256(image).hexdigest(),
+        }
+    }
+    assert row.variables == {**SENT_VARIABLES, "i": {"file": described}}

@@ -65,10 +65,13 @@ def spans() -> Iterator[InMemorySpanExporter]:
 
 
 def _trace_of(exporter: InMemorySpanExporter, request_id: str) -> tuple[ReadableSpan, list[ReadableSpan]]:
-    """The request's server span and every span of its trace."""
+    """The request's server span (found by the X-Request-Id its caller sent, which the
+    span keeps beside the server's own request id) and every span of its trace."""
     finished = exporter.get_finished_spans()
     servers = [
-        s for s in finished if s.kind is trace.SpanKind.SERVER and s.attributes.get("chrgraph.request_id") == request_id
+        s
+        for s in finished
+        if s.kind is trace.SpanKind.SERVER and s.attributes.get("chrgraph.client_request_id") == request_id
     ]
     assert len(servers) == 1, f"one server span per request, got {len(servers)}"
     server = servers[0]

@@ -69,9 +69,8 @@ async def test_no_response_of_the_session_shows_driver_text_sql_or_a_trace(vendo
     ids = await ApiLog.all().order_by("id").values_list("id", flat=True)
     offenders = []
     for start in range(0, len(ids), BATCH):
-        rows = await ApiLog.filter(id__in=ids[start : start + BATCH]).values_list(
-            "id", "query", "variables", "response_body"
-        )
+        logged = await ApiLog.filter(id__in=ids[start : start + BATCH])
+        rows = [(row.id, row.query, row.variables, row.response_body) for row in logged]  # decrypted
         for row_id, query, variables, body in rows:
             sent = (query or "") + json.dumps(variables, ensure_ascii=False)
             found = leaks_in(body or "", sent)

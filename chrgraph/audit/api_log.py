@@ -17,9 +17,11 @@ import orjson
 from tortoise.expressions import Q
 
 from chrgraph.audit.patient_access import PatientAccessRow
-from chrgraph.audit.redact import redact, redact_query, storable
+from chrgraph.audit.redact import NOTHING_SECRET, RequestRedaction, storable
 from chrgraph.auth.principals import Principal
+from chrgraph.db import log_keys
 from chrgraph.db.models import ApiConsumer, ApiLog, PatientAccess
+from chrgraph.db.public_ids import new_public_id
 from chrgraph.db.raw import insert_rows
 from chrgraph.db.transactions import atomic
 
@@ -92,28 +94,50 @@ def _settle(future: asyncio.Future[None], error: Exception | None) -> None:
 class ApiLogRow:
     """An `ApiLog` row to insert, as a plain object: a Tortoise model instance cost about
     15 µs to build per request (field setters, validators), and the row is never read
-    back. `_commit` still converts and validates every value through the model's fields."""
+    back. `_commit` still converts and validates every value through the model's fields.
+    The query text, variables and response body given are sealed at once: only their
+    ciphertext is kept (`content`, under the key `content_key` names)."""
 
     __slots__ = _COLUMNS = (
         "organization_id",
         "consumer_id",
         "key_id",
+        "key_fingerprint",
         "request_id",
+        "client_request_id",
         "created_at",
         "method",
-        "query",
         "operation_name",
-        "variables",
         "status",
-        "response_body",
         "duration_ms",
+        "public_id",
+        "content",
+        "content_key",
     )
+    _CONTENT = ("query", "variables", "response_body")
     consumer_id: int  # what `_commit` reads (the slots above hold every column)
     created_at: datetime
 
     def __init__(self, **values: Any) -> None:
+        values.setdefault("public_id", new_public_id())
+        # Rows of requests without a signing key or a caller's request id.
+        values.setdefault("key_fingerprint", None)
+        values.setdefault("client_request_id", None)
+        values["content_key"], values["content"] = seal_content(
+            values["public_id"], *(values.pop(name) for name in self._CONTENT)
+        )
         for name in self._COLUMNS:
             setattr(self, name, values[name])
+
+    def model(self) -> ApiLog:
+        """The same row as a model instance (to `save` one row by itself)."""
+        return ApiLog(**{name: getattr(self, name) for name in self._COLUMNS})
+
+
+def seal_content(public_id: str, query: str | None, variables: Any, response_body: str) -> tuple[str, str]:
+    """(key id, ciphertext) of a row's content under this process's newest log key."""
+    plaintext = orjson.dumps({"query": query, "variables": variables, "responseBody": response_body})
+    return log_keys.current.get().seal(public_id, plaintext)
 
 
 # A request's API-log row (or None) and its patient access rows, committed together.
@@ -143,40 +167,14 @@ async def _commit(pending: list[Pending]) -> None:
 writer = ApiLogWriter()
 
 
-# Storing an answer as it is, without parsing and rewriting it, when `redact` and
-# `storable` could not change it (a 100-item list; docs/performance.md): none of the words
-# `is_secret` looks for appears anywhere, not even in a value (ASCII case-insensitively,
-# plus the four non-ASCII letters Python's re.IGNORECASE folds onto ASCII ones: İ ı ſ K),
-# no `\u` escape (the only way JSON text carries a NUL or a lone surrogate), no NUL byte,
-# and valid UTF-8.
-_SECRET_WORDS = (
-    b"password",
-    b"secret",
-    b"token",
-    b"private",
-    b"signature",
-    b"credential",
-    b"key",
-    "\u0130".encode(),
-    "\u0131".encode(),
-    "\u017f".encode(),
-    "\u212a".encode(),
-    b"\\u",
-    b"\x00",
-)
-
-
-_ASCII_WORDS = tuple(word for word in _SECRET_WORDS if word.isascii())
-
-
+# Storing an answer as it is, without parsing and rewriting it, when its document selects
+# no secret output and `storable` could not change it (a 100-item list;
+# docs/performance.md): no `\u` escape (the only way JSON text carries a NUL or a lone
+# surrogate), no NUL byte, and valid UTF-8.
 def _stored_as_is(response: bytes) -> bool:
-    # An ASCII answer (most are: orjson escapes nothing, but ids, emails and enums are
-    # ASCII) cannot hold the non-ASCII letters and is valid UTF-8: skip those scans.
-    ascii_only = response.isascii()
-    lowered = response.lower()
-    if any(word in lowered for word in (_ASCII_WORDS if ascii_only else _SECRET_WORDS)):
+    if b"\\u" in response or b"\x00" in response:
         return False
-    if ascii_only:
+    if response.isascii():
         return True
     try:
         response.decode()
@@ -191,30 +189,36 @@ def log_row(
     request_id: str,
     method: str,
     graphql_request: tuple[Any, Any, Any] | None,
+    redaction: RequestRedaction | None = None,
+    client_request_id: str | None = None,
     status: int,
     response: bytes,
     started: float,
 ) -> ApiLogRow:
-    """The row of one consumer request: what it asked (redacted), its answer (redacted
-    unless nothing in it could be a secret), how long it took."""
+    """The row of one consumer request: what it asked and its answer, with the secrets
+    `redaction` finds replaced (chrgraph/audit/redact.py), and how long it took."""
     query, operation_name, variables = graphql_request or (None, None, None)
-    if _stored_as_is(response):
+    redaction = redaction or RequestRedaction((NOTHING_SECRET,))
+    logged_variables = storable(redaction.redact_variables(variables)) if variables else None
+    if not redaction.touches_response() and _stored_as_is(response):
         logged_body = response.decode()
     else:
         try:
-            logged_body = orjson.dumps(storable(redact(orjson.loads(response)))).decode()
+            logged_body = orjson.dumps(storable(redaction.redact_response(orjson.loads(response)))).decode()
         except orjson.JSONDecodeError:
             logged_body = storable(response.decode("utf-8", "replace"))
     return ApiLogRow(
         organization_id=principal.organization_id,
         consumer_id=principal.consumer_id,
         key_id=principal.key_id,
+        key_fingerprint=principal.key_fingerprint,
         request_id=request_id,
+        client_request_id=client_request_id,
         created_at=datetime.now(UTC),
         method=method[:8],  # the column's width; servers pass methods like MKCALENDAR
-        query=storable(redact_query(query)) if isinstance(query, str) else None,
+        query=storable(redaction.redact_query(query)) if isinstance(query, str) else None,
         operation_name=storable(operation_name)[:255] if operation_name else None,
-        variables=storable(redact(variables)) if variables else None,
+        variables=logged_variables,
         status=status,
         response_body=logged_body,
         duration_ms=(time.perf_counter() - started) * 1000,

@@ -142,6 +142,16 @@ async def record(
     return event
 
 
+def ref(type_name: str, public_id: str | None) -> str | None:
+    """How `changes` name another record: its global id (the one `node` follows), never
+    its database key, which is sequential across organizations."""
+    return None if public_id is None else _target(type_name, public_id)
+
+
+def refs(type_name: str, public_ids: list[str]) -> list[str]:
+    return [_target(type_name, public_id) for public_id in public_ids]
+
+
 def _target(target_type: str, public_id: str) -> str:
     if not is_public_id(public_id):  # a database key must never reach an event
         raise TypeError(f"audit target of {target_type} must be a public id, not {public_id!r}")

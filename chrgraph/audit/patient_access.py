@@ -11,6 +11,7 @@ from typing import Any
 
 from chrgraph.auth.principals import Principal, PrincipalKind
 from chrgraph.db.models import ActorKind
+from chrgraph.db.public_ids import new_public_id
 
 _ACTOR_KINDS = {
     PrincipalKind.CONSUMER: ActorKind.CONSUMER,
@@ -24,6 +25,7 @@ class PatientAccessRow:
     """A `PatientAccess` row to insert, as a plain object (like `ApiLogRow`)."""
 
     __slots__ = _COLUMNS = (
+        "public_id",
         "organization_id",
         "patient_id",
         "accessed_at",
@@ -35,6 +37,7 @@ class PatientAccessRow:
     )
 
     def __init__(self, **values: Any) -> None:
+        values.setdefault("public_id", new_public_id())
         for name in self._COLUMNS:
             setattr(self, name, values[name])
 

@@ -48,7 +48,7 @@ class CachedConsumer:
     organization_id: int
     issuer: str
     usable: bool  # active and its organization's Enterprise API on
-    keys: tuple[tuple[str | None, RSAKey], ...]
+    keys: tuple[tuple[str | None, RSAKey, str], ...]  # kid, key, fingerprint
     cost_budget: int | None = None
     public_id: str | None = None  # what the consumer's global id carries
     permissions: frozenset[str] = frozenset()
@@ -89,7 +89,7 @@ async def _load(issuer: str) -> CachedConsumer | None:
     if consumer is None:
         return None
     rows = await ApiConsumerKey.filter(consumer_id=consumer.id, revoked_at__isnull=True)
-    keys = tuple((row.kid, RSAKey.import_key(row.public_key_pem)) for row in rows)
+    keys = tuple((row.kid, RSAKey.import_key(row.public_key_pem), row.fingerprint) for row in rows)
     return CachedConsumer(
         id=consumer.id,
         organization_id=consumer.organization_id,
@@ -114,6 +114,7 @@ class _Verified:
 
     consumer: CachedConsumer
     key_id: str | None
+    key_fingerprint: str
     exp: float
     nbf: float | None
     iat: float | None
@@ -217,18 +218,18 @@ async def verify_consumer_token(token: str) -> Principal:
 
     kid = header.get("kid")
     candidates = [k for k in consumer.keys if kid is None or k[0] == kid]
-    verified_kid: str | None = None
-    for key_kid, key in candidates:
+    signer: tuple[str | None, RSAKey, str] | None = None
+    for candidate in candidates:
         try:
-            jwt.decode(token, key, algorithms=["RS512"])
+            jwt.decode(token, candidate[1], algorithms=["RS512"])
         except JoseError:
             continue
-        verified_kid = key_kid
+        signer = candidate
         break
-    else:
+    if signer is None:
         raise AuthError(AuthReason.BAD_SIGNATURE)
 
-    verified = _Verified(consumer, verified_kid, claims["exp"], claims.get("nbf"), claims.get("iat"))
+    verified = _Verified(consumer, signer[0], signer[2], claims["exp"], claims.get("nbf"), claims.get("iat"))
     principal = _principal_if_timely(verified, settings)
     verified_tokens.put(token, verified)  # only a token that passed every check
     return principal
@@ -253,6 +254,7 @@ def _principal_if_timely(verified: _Verified, settings) -> Principal:
         consumer_public_id=consumer.public_id,
         issuer=consumer.issuer,
         key_id=verified.key_id,
+        key_fingerprint=verified.key_fingerprint,
         permissions=consumer.permissions,
         cost_budget=consumer.cost_budget,
     )

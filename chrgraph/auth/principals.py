@@ -23,8 +23,11 @@ class Principal:
     consumer_id: int | None = None
     issuer: str | None = None
     key_id: str | None = None
+    # The fingerprint of the consumer key that verified the token (what log rows carry).
+    key_fingerprint: str | None = None
     user_id: int | None = None
     session_id: int | None = None
+    session_ref: str | None = None  # what audit events name the session by (auth/sessions.py)
     is_owner: bool = False
     permissions: frozenset[str] = field(default_factory=frozenset)
     # A consumer's own cost budget per minute (None: the server's default).

@@ -39,6 +39,13 @@ def session_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def session_ref(digest: str) -> str:
+    """How audit events name a session (its login and logout): derived from the stored
+    hash of its token, never its database key (sequential across organizations); it
+    tells nothing about the token."""
+    return hashlib.sha256(b"chrgraph audit session:" + digest.encode()).hexdigest()[:32]
+
+
 @dataclass(frozen=True)
 class _Cached:
     principal: Principal
@@ -89,6 +96,7 @@ async def _load(digest: str) -> _Cached | None:
         user_id=user.id,
         user_public_id=user.public_id,
         session_id=session.id,
+        session_ref=session_ref(digest),
         is_owner=is_owner and not support,
         permissions=frozenset() if support else await effective_permissions(user, is_owner),
     )

@@ -20,6 +20,7 @@ import typer
 from chrgraph.audit.anchor import AnchorFileError
 from chrgraph.audit.checkpoint import SigningKeyError
 from chrgraph.db.config import DatabaseMissing, DatabaseUnreachable
+from chrgraph.db.log_keys import LogKeyError
 from chrgraph.resolvers.errors import OperationFailed
 from chrgraph.settings import SettingError
 
@@ -88,7 +89,7 @@ def _known(exc: Exception) -> tuple[list[Problem], ExitCode] | None:
         return [Problem("DATABASE_MISSING", str(exc))], ExitCode.USAGE
     if isinstance(exc, DatabaseUnreachable):
         return [Problem("DATABASE_UNREACHABLE", str(exc))], ExitCode.UNREACHABLE
-    if isinstance(exc, SigningKeyError):
+    if isinstance(exc, (SigningKeyError, LogKeyError)):
         return [Problem("KEY_UNAVAILABLE", str(exc))], ExitCode.USAGE
     if isinstance(exc, AnchorFileError):
         return [Problem("ANCHOR_UNAVAILABLE", str(exc))], ExitCode.USAGE

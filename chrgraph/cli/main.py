@@ -80,6 +80,14 @@ def _create_audit_files(files: AuditFiles) -> tuple[bool, bool]:
     return not key_existed, create_anchor_file(files.anchor)
 
 
+def _create_log_key() -> None:
+    """Make the API log encryption key if it is missing (serve and migrate; before the
+    migrations, which encrypt rows written before encryption)."""
+    from chrgraph.db import log_keys
+
+    log_keys.load_key_ring(log_keys.key_ring_path(get_settings()), create=True)
+
+
 @app.command()
 def serve(
     host: str = "127.0.0.1",
@@ -101,6 +109,7 @@ def serve(
         raise CommandFailed(
             "PORT_UNAVAILABLE", f"cannot listen on {host}:{port}: {exc.strerror or exc}", "port"
         ) from None
+    _create_log_key()
     run(migrate_only, create=True)
     _create_audit_files(files)
     uvicorn.run(
@@ -127,6 +136,7 @@ def migrate() -> None:
         return None  # opening the database migrates it
 
     files = _audit_files()
+    _create_log_key()
     run(job, create=True)
     _create_audit_files(files)
     typer.echo(f"database is up to date; audit signing key: {files.key}; audit anchor file: {files.anchor}")
@@ -461,18 +471,33 @@ def logs_show(
     consumer: str = typer.Option(None, help="Issuer."),
     since: str = typer.Option(None, help=f"At or after this instant. {INSTANT_HELP}"),
     until: str = typer.Option(None, help=f"Before this instant. {INSTANT_HELP}"),
+    status: int = typer.Option(None, min=100, max=599, help="Only this HTTP status."),
+    operation: str = typer.Option(None, help="Only this GraphQL operation name."),
+    request_id: str = typer.Option(None, help="Only this request id."),
     limit: int = typer.Option(100, min=1, help="At most this many rows."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Show API log rows, newest first."""
+    """Show API log rows, newest first; with --json, their content too (query text,
+    variables and answer, decrypted with the API log encryption key)."""
+    from chrgraph.db import log_keys
     from chrgraph.resolvers.audit.api_logs import api_logs_query
 
-    window = {"since": instant_option(since, "--since"), "until": instant_option(until, "--until")}
+    since_at, until_at = instant_option(since, "--since"), instant_option(until, "--until")
+    if as_json:  # a missing or unreadable key stops before the database is opened
+        log_keys.current.install(log_keys.load_key_ring(log_keys.key_ring_path(get_settings())))
 
     async def job():
         actor = await support_actor(org)
-        query = await api_logs_query(actor, issuer=consumer, **window)
-        return [_log_json(row) for row in await query.limit(limit)]
+        query = await api_logs_query(
+            actor,
+            issuer=consumer,
+            since=since_at,
+            until=until_at,
+            status=status,
+            operation_name=operation,
+            request_id=request_id,
+        )
+        return [_log_json(row, content=as_json) for row in await query.limit(limit)]
 
     rows = run(job)
     emit(
@@ -486,20 +511,32 @@ def logs_show(
     )
 
 
-def _log_json(row) -> dict:
-    return {
+def _log_json(row, *, content: bool) -> dict:
+    shown = {
         "createdAt": row.created_at,
         "issuer": row.consumer.issuer,
         "keyId": row.key_id,
         "requestId": row.request_id,
         "method": row.method,
         "operationName": row.operation_name,
-        "query": row.query,
-        "variables": row.variables,
         "status": row.status,
-        "responseBody": row.response_body,
         "durationMs": round(row.duration_ms, 3),
     }
+    if content:  # the operator holds the key file: the command line shows all
+        shown |= {"query": row.query, "variables": row.variables, "responseBody": row.response_body}
+    return shown
+
+
+@logs_app.command("rotate-key")
+def logs_rotate_key() -> None:
+    """Add a new API log encryption key (beside the SQLite database by default, or at
+    CHRGRAPH_LOG_ENCRYPTION_KEY): new rows are encrypted with it, older rows stay readable
+    with the keys before it. Running servers pick it up within seconds."""
+    from chrgraph.db import log_keys
+
+    path = log_keys.key_ring_path(get_settings())
+    ring = log_keys.rotate(path)
+    typer.echo(f"API log encryption key {ring.newest} added to {path} ({len(ring.keys)} key(s))")
 
 
 @logs_app.command("purge")

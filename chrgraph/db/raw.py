@@ -39,6 +39,12 @@ from chrgraph.versions import differences
 # The connection type operations annotate `using_db` with (Tortoise's base client).
 Connection = BaseDBAsyncClient
 
+
+def table_name(model: type[Model]) -> str:
+    """The model's table, as `select_for_update(of=…)` names the rows it locks."""
+    return model._meta.db_table
+
+
 # The exact versions the fast paths were written and tested for (constraints.txt).
 WRITTEN_FOR = {"tortoise-orm": "1.1.9", "pypika-tortoise": "0.6.5"}
 _fast = False

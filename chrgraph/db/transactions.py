@@ -10,8 +10,9 @@ next request is refused. No operation pairs the two by hand."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+import contextvars
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 from tortoise.expressions import F
@@ -35,12 +36,47 @@ async def _bump_auth_epoch(conn: Any) -> None:
         await AuthEpoch.create(id=1, value=1, using_db=conn)
 
 
+class Commits:
+    """How many transactions committed while a request ran (`watching_commits`)."""
+
+    __slots__ = ("count",)
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
+# Shared by the tasks a request starts (they copy the variable, not the object).
+_commits: contextvars.ContextVar[Commits | None] = contextvars.ContextVar("chrgraph_commits", default=None)
+
+
+@contextmanager
+def watching_commits() -> Iterator[Commits]:
+    """Count the transactions that commit in this context and the tasks it starts: a
+    request that failed after one of them committed changed something, and is answered
+    as such (never as a failure the client could retry)."""
+    commits = Commits()
+    token = _commits.set(commits)
+    try:
+        yield commits
+    finally:
+        _commits.reset(token)
+
+
+def commits_so_far() -> int:
+    """Transactions committed so far under the innermost `watching_commits` (0 without)."""
+    commits = _commits.get()
+    return 0 if commits is None else commits.count
+
+
 @asynccontextmanager
 async def atomic(*, revokes_credentials: bool = False) -> AsyncIterator[Any]:
     async with in_transaction("default") as conn:
         yield conn
         if revokes_credentials:
             await _bump_auth_epoch(conn)
+    commits = _commits.get()
+    if commits is not None:
+        commits.count += 1
     if revokes_credentials:
         for clear in _after_revocation:
             clear()

@@ -33,6 +33,7 @@ from typing import Any
 
 from graphql import (
     GraphQLEnumType,
+    GraphQLField,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -271,7 +272,7 @@ def _register_objects(type_: Any) -> None:
 
 
 # id(graphql-core schema) -> the resolvers replaced, to put back (`uninstall`)
-_REPLACED: dict[int, list[tuple[Any, Any]]] = {}
+_REPLACED: dict[int, list[tuple[Any, str, Any]]] = {}
 
 
 def install(schema: Schema) -> None:
@@ -289,15 +290,15 @@ def install(schema: Schema) -> None:
         if not isinstance(type_, GraphQLObjectType) or type_.name.startswith("__") or type_ in root_types:
             continue
         for name, field_def in type_.fields.items():
-            if hasattr(field_def.resolve, "read_rule"):
-                continue  # guarded by its type's read rule (schema/reads.py): keep the guard
+            # A field guarded by its type's read rule (schema/reads.py) keeps its guard: the
+            # fast resolver goes inside it (`inner`), never in its place.
+            holder = field_def.resolve if hasattr(field_def.resolve, "read_rule") else field_def
             field = schema.get_field_for_type(name, type_.name)
             if field is None or field_def.args or type(field).get_result is not StrawberryField.get_result:
                 continue
             leaf, non_null = _leaf(field_def.type)
             if field.is_basic_field:
-                replaced.append((field_def, field_def.resolve))
-                field_def.resolve = _attribute(field.python_name)
+                _replace(replaced, holder, _attribute(field.python_name))
                 if leaf is not None:
                     _PLAIN_LEAVES.setdefault(type_, {})[name] = (
                         attrgetter(field.python_name),
@@ -313,8 +314,7 @@ def install(schema: Schema) -> None:
                 if (read := _node_id(getattr(definition, "origin", None), type_.name)) is not None:
                     _PLAIN_LEAVES.setdefault(type_, {})[name] = (read, leaf.coerce_output_value, non_null)
             elif (fast := _fast_resolver(field, info_class)) is not None:
-                replaced.append((field_def, field_def.resolve))
-                field_def.resolve = fast
+                _replace(replaced, holder, fast)
             _register_objects(field_def.type)
             list_type = field_def.type.of_type if isinstance(field_def.type, GraphQLNonNull) else field_def.type
             if isinstance(list_type, GraphQLList) and not streams:
@@ -323,7 +323,14 @@ def install(schema: Schema) -> None:
                     _LEAF_LISTS[id(field_def.type)] = (item.coerce_output_value, item_non_null)
 
 
+def _replace(replaced: list[tuple[Any, str, Any]], holder: Any, resolve: Any) -> None:
+    """Set `holder`'s resolver (a field's `resolve`, or a guard's `inner`), remembering the old one."""
+    attribute = "resolve" if isinstance(holder, GraphQLField) else "inner"
+    replaced.append((holder, attribute, getattr(holder, attribute)))
+    setattr(holder, attribute, resolve)
+
+
 def uninstall(schema: Schema) -> None:
     """Put strawberry's own resolvers back: the schema answers through the stock path."""
-    for field_def, resolve in reversed(_REPLACED.pop(id(schema._schema), [])):
-        field_def.resolve = resolve
+    for holder, attribute, resolve in reversed(_REPLACED.pop(id(schema._schema), [])):
+        setattr(holder, attribute, resolve)

@@ -14,6 +14,7 @@ Unexpected exceptions are masked with the request id; the details go to the log.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -38,23 +39,32 @@ from strawberry import Schema
 from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.http.ides import get_graphql_ide_html
 
+from chrgraph.audit.redact import RedactionPlan, RequestRedaction
 from chrgraph.auth.errors import AuthError, AuthReason
 from chrgraph.auth.principals import Principal, PrincipalKind
 from chrgraph.budget import Charge, CostBudgets
 from chrgraph.context import Context
+from chrgraph.db.outage import database_unreachable
+from chrgraph.db.transactions import commits_so_far
 from chrgraph.graphql_engine import check_extensions, core_schema, execute
-from chrgraph.http.answers import error_body, send_json
+from chrgraph.http.answers import error_body, send_json, send_unavailable
 from chrgraph.http.auth import send_unauthorized
 from chrgraph.http.client import client_address
-from chrgraph.http.scope import BODY, GRAPHQL_REQUEST, PATIENTS_READ, PRINCIPAL, REQUEST_ID, header
+from chrgraph.http.scope import BODY, GRAPHQL_REQUEST, PATIENTS_READ, PRINCIPAL, REDACTION, REQUEST_ID, header
 from chrgraph.schema import schema as default_schema
 from chrgraph.schema.limits import CostRules, Measured, measure
 from chrgraph.schema.loaders import make_loaders
 from chrgraph.schema.permissions import public_mutations
+from chrgraph.schema.secrets import SecretShapes
 from chrgraph.settings import Settings
 from chrgraph.telemetry import describe_principal, log, tracer
 
 _SUGGESTION = re.compile(r"\s*Did you mean .*\?$")
+
+
+class _DatabaseUnreachable(Exception):
+    """An operation failed because the database could not be reached, before anything
+    committed: the request is answered 503 (nothing changed; the client may retry)."""
 
 
 class Refused(Exception):
@@ -80,6 +90,7 @@ class Prepared:
 
     document: DocumentNode
     measured: Measured
+    redaction: RedactionPlan  # what the API log redacts in it
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +100,7 @@ class Planned:
     document: DocumentNode
     operation: OperationDefinitionNode
     cost: int
+    redaction: RedactionPlan
 
 
 class DocumentCache:
@@ -96,6 +108,7 @@ class DocumentCache:
         self.settings = settings
         self.core = core_schema(schema)
         self.rules = CostRules(self.core, settings.default_page_size, settings.max_page_size)
+        self.secrets = SecretShapes(self.core)
         self.prepare = lru_cache(maxsize=settings.parser_cache_size)(self._prepare)
         self.parse = lru_cache(maxsize=settings.parser_cache_size)(self._parse)
 
@@ -163,14 +176,15 @@ class DocumentCache:
                 "QUERY_TOO_COMPLEX",
                 [f"The query uses {aliases} aliases; at most {self.settings.max_aliases}."],
             )
-        return Prepared(document, measured)
+        return Prepared(document, measured, self.secrets.plan(document))
 
 
 async def _multipart_upload(scope: Scope) -> tuple[GraphQLRequest, GraphQLRequest, Any]:
     """The GraphQL multipart request spec: `operations`, `map`, then the files, which
     replace the variables the map names. Anything else is 400 BAD_REQUEST.
-    Returns the request to run (the files in place), the request as sent (files as
-    null: what the API log keeps) and the form, to be closed once the request ran."""
+    Returns the request to run (the files in place), the request as the API log keeps
+    it (each file described, never its bytes) and the form, to be closed once the
+    request ran."""
     body = scope.get(BODY, b"")
     delivered = False
 
@@ -194,18 +208,42 @@ async def _multipart_upload(scope: Scope) -> tuple[GraphQLRequest, GraphQLReques
         mapping = orjson.loads(mapping)
         if not isinstance(mapping, dict) or not mapping:
             raise ValueError("not an upload")
-        # A second copy of the variables to fill in: the one as sent stays as it was.
+        # Two more copies of the variables: one gets the files, to run; the other what
+        # the API log keeps of them (name, type, size, digest; never their bytes).
         variables = orjson.loads(operations).get("variables") or {}
+        logged = orjson.loads(operations).get("variables") or {}
         for key, paths in mapping.items():
             upload = form.get(key)
             if not isinstance(upload, UploadFile) or not isinstance(paths, list):
                 raise ValueError("map names a missing file")
+            described = await _described(key, upload)
             for path in paths:
                 _put(variables, path, upload)
+                _put(logged, path, described)
     except (ValueError, Refused) as exc:  # orjson.JSONDecodeError is a ValueError
         await form.close()
         raise not_upload from exc
-    return GraphQLRequest(sent.query, sent.operation_name, variables), sent, form
+    return (
+        GraphQLRequest(sent.query, sent.operation_name, variables),
+        GraphQLRequest(sent.query, sent.operation_name, logged),
+        form,
+    )
+
+
+async def _described(part: str, upload: UploadFile) -> dict[str, Any]:
+    """An uploaded file as the API log keeps it: the form part that carried it, its
+    name, content type, size and SHA-256 (its bytes stay out of the log)."""
+    content = await upload.read()
+    await upload.seek(0)
+    return {
+        "upload": {
+            "part": part[:255],
+            "filename": (upload.filename or "")[:255],
+            "contentType": (upload.content_type or "")[:255],
+            "size": len(content),
+            "sha256": hashlib.sha256(content).hexdigest(),
+        }
+    }
 
 
 _LIST_INDEX = re.compile(r"0|[1-9][0-9]{0,8}")
@@ -306,6 +344,8 @@ class GraphQLEndpoint:
             named = [_operation_name(p.operation, req) for p, req in zip(prepared, requests, strict=True)]
             query, _, variables = scope[GRAPHQL_REQUEST]
             scope[GRAPHQL_REQUEST] = (query, ",".join(n or "" for n in named) or None, variables)
+            if principal is not None and principal.kind is PrincipalKind.CONSUMER:
+                scope[REDACTION] = _redaction(prepared, sent, batched)
             charge = await self._charge(principal, sum(p.cost for p in prepared))
         except Refused as refused:
             if form is not None:
@@ -336,6 +376,9 @@ class GraphQLEndpoint:
                 results = await _unless_client_leaves(work, receive)
             else:
                 results = await work  # a mutation that started runs to its end
+        except _DatabaseUnreachable:
+            await send_unavailable(send, context.request_id, "graphql")
+            return
         finally:
             if form is not None:
                 await form.close()
@@ -457,7 +500,7 @@ class GraphQLEndpoint:
             cost = prepared.measured.cost(
                 request.operation_name, request.variables, settings.default_page_size, settings.max_page_size
             )
-            planned.append(Planned(prepared.document, operation, cost))
+            planned.append(Planned(prepared.document, operation, cost, prepared.redaction))
         total = sum(p.cost for p in planned)
         if total > settings.max_nodes:
             raise Refused(
@@ -485,6 +528,9 @@ class GraphQLEndpoint:
             if asyncio.iscoroutine(result) or asyncio.isfuture(result):
                 result = await result
             assert isinstance(result, ExecutionResult)
+            if result.errors and not commits_so_far() and any(_unreachable(e) for e in result.errors):
+                span.set_attribute("chrgraph.outcome", "database_unreachable")
+                raise _DatabaseUnreachable
             errors = [_public_error(e, context.request_id) for e in result.errors or []]
             span.set_attribute("chrgraph.outcome", "ok" if not errors else "errors")
         if errors:
@@ -550,8 +596,20 @@ def _log_forbidden(context: Context, operation: str | None, errors: list[dict[st
         )
 
 
+def _unreachable(error: GraphQLError) -> bool:
+    return error.original_error is not None and database_unreachable(error.original_error)
+
+
 def _public_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
-    """Typed errors keep their code; anything unexpected is masked."""
+    """Typed errors keep their code; anything unexpected is masked. A field that failed
+    because the database went away after the operation committed says so."""
+    if _unreachable(error):
+        log.warning("database unreachable after a commit request_id=%s path=%s", request_id, error.path)
+        return {
+            "message": f"The database could not be reached (request id {request_id}).",
+            "path": error.path,
+            "extensions": {"code": "SERVICE_UNAVAILABLE", "requestId": request_id},
+        }
     original = error.original_error
     code = (error.extensions or {}).get("code")
     if code is None and isinstance(original, GraphQLError):
@@ -573,12 +631,24 @@ def _public_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
     return body
 
 
+_BATCH_SEPARATOR = "\n# ---\n"
+
+
 def _log_view(requests: list[GraphQLRequest], batched: bool) -> tuple[Any, Any, Any]:
     if not batched:
         r = requests[0]
         return r.query, r.operation_name, r.variables
     return (
-        "\n# ---\n".join(r.query for r in requests),
+        _BATCH_SEPARATOR.join(r.query for r in requests),
         ",".join(r.operation_name or "" for r in requests) or None,
         {"batch": [r.variables for r in requests]},
     )
+
+
+def _redaction(prepared: list[Planned], sent: list[GraphQLRequest], batched: bool) -> RequestRedaction:
+    """What the API log redacts in this request: its documents' plans (cached with them),
+    placed in the logged view `_log_view` makes."""
+    plans = tuple(p.redaction for p in prepared)
+    if not batched:
+        return RequestRedaction(plans)
+    return RequestRedaction(plans, tuple(len(r.query) for r in sent), _BATCH_SEPARATOR)

@@ -8,15 +8,17 @@ import uuid
 from opentelemetry import trace
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from chrgraph.http.scope import GRAPHQL_REQUEST, PRINCIPAL, REQUEST_ID, header
+from chrgraph.http.scope import CLIENT_REQUEST_ID, GRAPHQL_REQUEST, PRINCIPAL, REQUEST_ID, header
 from chrgraph.telemetry import describe_principal, tracer
 
-_SANE_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+# A caller's X-Request-Id is kept (as clientRequestId) when it is printable ASCII
+# without spaces and not too long; the request id itself is always ours.
+_CLIENT_ID = re.compile(r"[\x21-\x7e]{1,128}")
 
 
 class RequestTraceMiddleware:
-    """Outermost: a request id (X-Request-Id, ours unless the caller sent a sane one)
-    and the request's server span, closed with the HTTP status as its outcome. It adds
+    """Outermost: a request id (X-Request-Id, always ours; the caller's own, if any, is
+    kept beside it for the API log) and the request's server span, closed with the HTTP status as its outcome. It adds
     `answer_headers` to every answer too: it already rewrites each answer's headers, and
     no answer passes it by, a late 500 included."""
 
@@ -29,16 +31,18 @@ class RequestTraceMiddleware:
             await self.app(scope, receive, send)
             return
         incoming = header(scope, b"x-request-id") or ""
-        request_id = incoming if _SANE_ID.fullmatch(incoming) else uuid.uuid4().hex
+        request_id = uuid.uuid4().hex
         scope[REQUEST_ID] = request_id
+        client_request_id = scope[CLIENT_REQUEST_ID] = incoming if _CLIENT_ID.fullmatch(incoming) else None
+        attributes = {
+            "http.request.method": scope["method"],
+            "url.path": scope["path"],
+            "chrgraph.request_id": request_id,
+        }
+        if client_request_id is not None:
+            attributes["chrgraph.client_request_id"] = client_request_id
         with tracer.start_as_current_span(
-            f"{scope['method']} {scope['path']}",
-            kind=trace.SpanKind.SERVER,
-            attributes={
-                "http.request.method": scope["method"],
-                "url.path": scope["path"],
-                "chrgraph.request_id": request_id,
-            },
+            f"{scope['method']} {scope['path']}", kind=trace.SpanKind.SERVER, attributes=attributes
         ) as span:
 
             async def send_with_id(message: Message) -> None:

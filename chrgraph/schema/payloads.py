@@ -37,11 +37,14 @@ from chrgraph.schema.relay import parse_global_id
 P = TypeVar("P")
 
 _REFERS_TO = "chrgraph.refers_to"
+_BY_PUBLIC_ID = "chrgraph.by_public_id"
 
 
-def refers_to(type_name: str) -> dict[str, str]:
-    """Input field metadata: this global id names an object of `type_name`."""
-    return {_REFERS_TO: type_name}
+def refers_to(type_name: str, *, key: bool = True) -> dict[str, Any]:
+    """Input field metadata: this global id names an object of `type_name`. With
+    `key=False` the operation gets the public id itself and reads the row by it (one
+    statement instead of a key lookup and a read)."""
+    return {_REFERS_TO: type_name, _BY_PUBLIC_ID: not key}
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -62,14 +65,11 @@ def _ref(global_id: relay.GlobalID, type_name: str, field: str) -> _Ref:
     return _Ref(type_name, parsed[1], field)
 
 
-async def local_id(global_id: relay.GlobalID, type_name: str, field: str) -> int:
-    """The database key behind a global id of the expected type (a query's argument that
-    an operation takes as a key); anything else is NOT_FOUND at `field`."""
-    ref = _ref(global_id, type_name, field)
-    key = (await keys_of([(ref.type_name, ref.public_id)])).get((ref.type_name, ref.public_id))
-    if key is None:
-        raise fail(ErrorCode.NOT_FOUND, f"No such {type_name}.", field)
-    return key
+def public_id(global_id: relay.GlobalID, type_name: str, field: str) -> str:
+    """The public id behind a global id of the expected type, for an operation that reads
+    the row by it (one statement, no key lookup first); anything else is NOT_FOUND at
+    `field`."""
+    return _ref(global_id, type_name, field).public_id
 
 
 def _refs(value: Any) -> Iterator[_Ref]:
@@ -106,11 +106,12 @@ async def keyed_values(input: Any) -> dict[str, Any]:
     return {name: _keyed(value, keys) for name, value in arguments.items()}
 
 
-# An input class's fields as (Python name, GraphQL name, referenced type), read once.
-_FIELDS: dict[type, list[tuple[str, str, str | None]]] = {}
+# An input class's fields as (Python name, GraphQL name, referenced type, by public id),
+# read once.
+_FIELDS: dict[type, list[tuple[str, str, str | None, bool]]] = {}
 
 
-def _fields(cls: type) -> list[tuple[str, str, str | None]]:
+def _fields(cls: type) -> list[tuple[str, str, str | None, bool]]:
     known = _FIELDS.get(cls)
     if known is None:
         known = _FIELDS[cls] = [
@@ -118,21 +119,23 @@ def _fields(cls: type) -> list[tuple[str, str, str | None]]:
                 f.python_name,
                 f.graphql_name or to_camel_case(f.python_name),
                 (f.metadata or {}).get(_REFERS_TO),
+                bool((f.metadata or {}).get(_BY_PUBLIC_ID)),
             )
             for f in cls.__strawberry_definition__.fields  # type: ignore[attr-defined]
         ]
     return known
 
 
-def _plain(value: Any, refers: str | None, path: str) -> Any:
+def _plain(value: Any, refers: str | None, path: str, by_public_id: bool = False) -> Any:
     if value is None:
         return None
     if isinstance(value, relay.GlobalID):
         if refers is None:
             raise TypeError(f"`{path}` holds a global id without `refers_to`")
-        return _ref(value, refers, path)
+        ref = _ref(value, refers, path)
+        return ref.public_id if by_public_id else ref
     if isinstance(value, list):
-        return [_plain(item, refers, path) for item in value]
+        return [_plain(item, refers, path, by_public_id) for item in value]
     if getattr(getattr(type(value), "__strawberry_definition__", None), "is_input", False):
         return values(value, path)
     return value
@@ -144,10 +147,10 @@ def values(input: Any, path: str | None = None) -> dict[str, Any]:
     top-level field holding it. Global ids are left as references to look up
     (`keyed_values`)."""
     result = {}
-    for name, graphql_name, refers in _fields(type(input)):
+    for name, graphql_name, refers, by_public_id in _fields(type(input)):
         value = getattr(input, name)
         if value is not strawberry.UNSET:
-            result[name] = _plain(value, refers, path or graphql_name)
+            result[name] = _plain(value, refers, path or graphql_name, by_public_id)
     return result
 
 

@@ -6,8 +6,8 @@ import strawberry
 from strawberry import relay
 
 from chrgraph.auth.principals import PrincipalKind as DomainPrincipalKind
-from chrgraph.resolvers.audit.list_events import audit_events_query
-from chrgraph.resolvers.audit.patient_access_log import patient_access_query
+from chrgraph.resolvers.audit.list_events import EVENT_ORDER, audit_events_query
+from chrgraph.resolvers.audit.patient_access_log import ACCESS_ORDER, patient_access_query
 from chrgraph.schema.audit.types import AuditEvent, AuditEventFilter, PatientAccess
 from chrgraph.schema.consumers.types import ApiConsumer
 from chrgraph.schema.errors import bad_user_input, checked_text
@@ -103,6 +103,7 @@ class Query:
         return await paginate(
             query,
             AuditEvent.from_model,
+            order=EVENT_ORDER,
             first=first,
             after=after,
             last=last,
@@ -132,6 +133,7 @@ class Query:
         return await paginate(
             query,
             PatientAccess.from_model,
+            order=ACCESS_ORDER,
             first=first,
             after=after,
             last=last,

@@ -187,6 +187,7 @@ def guard(resolve: Callable[..., Any], rule: type[Rule], holder: type[Rule] | No
     source is."""
 
     def guarded(source: Any, info: Any, **kwargs: Any) -> Any:
+        resolve = guarded.inner  # type: ignore[attr-defined]  # the executor may swap in its fast resolver
         context = info.context
         reads = context.reads
         allowed = reads.get(rule)
@@ -202,6 +203,9 @@ def guard(resolve: Callable[..., Any], rule: type[Rule], holder: type[Rule] | No
         return _own(value, rule, context.principal)
 
     guarded.read_rule = rule  # type: ignore[attr-defined]  # the schema walk reads it
+    # What it guards, replaceable: the GraphQL engine's fast paths, installed after the
+    # schema is built, put their resolver here and keep the guard (graphql_engine.executor).
+    guarded.inner = resolve  # type: ignore[attr-defined]
     return guarded
 
 

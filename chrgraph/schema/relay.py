@@ -1,23 +1,28 @@
 """Relay conventions: global ids, and cursor connections with `totalCount`,
-50 items by default and `first`/`last` above 100 refused (not clamped)."""
+50 items by default and `first`/`last` above 100 refused (not clamped), paged by keyset
+cursors."""
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from enum import Enum
 from types import SimpleNamespace
 from typing import Any, Generic, TypeVar
 
+import orjson
 import strawberry
 from strawberry import relay
 
 from chrgraph.db import public_ids
+from chrgraph.db.keyset import beyond, sort_keys
 from chrgraph.db.public_ids import is_public_id
 from chrgraph.graphql_engine.selection import selects  # noqa: F401 - the resolvers' import
 from chrgraph.schema.errors import bad_user_input
 
 T = TypeVar("T")
-_PREFIX = "cursor:"
+_PREFIX = "k1"  # keyset cursors, version 1
 
 
 @strawberry.type(description="Where a page stands in its list.")
@@ -48,52 +53,51 @@ def as_row(values: dict[str, Any]) -> SimpleNamespace:
     return SimpleNamespace(**values)
 
 
-def encode_cursor(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"{_PREFIX}{offset}".encode()).decode()
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return {"t": value.isoformat()}
+    if isinstance(value, Enum):
+        return value.value
+    return value
 
 
-def decode_cursor(cursor: str) -> int:
+def _typed(value: Any) -> Any:
+    if isinstance(value, dict) and set(value) == {"t"} and isinstance(value["t"], str):
+        parsed = datetime.fromisoformat(value["t"])
+        if parsed.tzinfo is None:
+            raise ValueError(value)
+        return parsed
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    raise ValueError(value)
+
+
+def encode_cursor(order: Sequence[str], values: Sequence[Any], public_id: str) -> str:
+    """An opaque keyset cursor: the order's name, the row's sort key values and its public
+    id (never a database key, never an offset)."""
+    payload = orjson.dumps([_PREFIX, ",".join(order), [_plain(v) for v in values], public_id])
+    return base64.urlsafe_b64encode(payload).decode()
+
+
+def decode_cursor(cursor: str, order: Sequence[str], arity: int) -> tuple[list[Any], str]:
+    """(sort key values, public id) of a cursor of this order; BAD_USER_INPUT otherwise
+    (a cursor of another order or list, or an old offset cursor)."""
     try:
-        text = base64.urlsafe_b64decode(cursor.encode()).decode()
-        if not text.startswith(_PREFIX):
+        prefix, name, values, public_id = orjson.loads(base64.urlsafe_b64decode(cursor.encode()))
+        if prefix != _PREFIX or name != ",".join(order) or not isinstance(values, list) or len(values) != arity:
             raise ValueError(cursor)
-        offset = int(text[len(_PREFIX) :])
-        if offset < 0:
+        if not isinstance(public_id, str) or not is_public_id(public_id):
             raise ValueError(cursor)
-        return offset
-    except (ValueError, UnicodeError) as exc:
+        return [_typed(v) for v in values], public_id
+    except (ValueError, TypeError, UnicodeError, orjson.JSONDecodeError) as exc:
         raise bad_user_input("Malformed cursor.") from exc
-
-
-def window(
-    total: int,
-    first: int | None,
-    after: str | None,
-    last: int | None,
-    before: str | None,
-    default: int,
-    maximum: int,
-) -> tuple[int, int]:
-    """[start, end) of the page; refuses sizes above the maximum."""
-    for name, size in (("first", first), ("last", last)):
-        if size is not None and (size < 0 or size > maximum):
-            raise bad_user_input(f"`{name}` must be between 0 and {maximum}.")
-    start = decode_cursor(after) + 1 if after else 0
-    end = min(decode_cursor(before), total) if before else total
-    start = min(start, end)
-    if first is not None:
-        end = min(end, start + first)
-    if last is not None:
-        start = max(start, end - last)
-    if first is None and last is None:
-        end = min(end, start + default)
-    return start, end
 
 
 async def paginate(
     query: Any,
     convert: Callable[[Any], T],
     *,
+    order: Sequence[str],
     first: int | None,
     after: str | None,
     last: int | None,
@@ -103,45 +107,69 @@ async def paginate(
     columns: tuple[str, ...] | None = None,
     counted: bool = True,
 ) -> Connection[T]:
-    """One COUNT and one SELECT per connection, whatever its length. With `columns`, the
-    page is read as `values()` rows (the fields' own conversions, no model instances;
-    about 40 % less CPU for a page of users) handed to `convert` through `as_row`.
+    """One COUNT and one SELECT per connection, whatever its length, over keyset cursors:
+    the page is read in `order` (sort keys ending with a unique tie-breaker, added when
+    the order has none) after and before the cursors' positions, so rows written while a
+    client pages never make a page repeat or skip a row. One row more than the page is
+    read, which is all `hasNextPage` (or `hasPreviousPage`, paging back) needs. With
+    `columns`, the page is read as `values()` rows (the fields' own conversions, no model
+    instances; about 40 % less CPU for a page of users) handed to `convert` through
+    `as_row`.
 
     `counted=False` (the query selects neither `totalCount` nor `pageInfo`) skips the COUNT
-    when paging forward: one row more than the page is read instead, which is all
-    `hasNextPage` needs; the total is then what is known (rows before and in the page, plus
-    one when more follow) and is never shown."""
-    if counted or last is not None or before is not None:
-        total = await query.count()
+    when paging forward; the total is then what is known (the page, plus one when more
+    follow) and is never shown."""
+    for name, size in (("first", first), ("last", last)):
+        if size is not None and (size < 0 or size > maximum):
+            raise bad_user_input(f"`{name}` must be between 0 and {maximum}.")
+    keys = sort_keys(order)
+    sort = [("-" if desc else "") + name for name, desc in keys]
+    arity = len(keys) - 1
+    total = await query.count() if counted or last is not None or before is not None else None
+    page = query.order_by(*sort)
+    if after:
+        page = page.filter(beyond(query, keys, *decode_cursor(after, order, arity), forward=True))
+    if before:
+        page = page.filter(beyond(query, keys, *decode_cursor(before, order, arity), forward=False))
+    backward = last is not None and first is None
+    size = last if backward else (first if first is not None else default)
+    assert size is not None
+    if backward:
+        page = page.order_by(*(name[1:] if name.startswith("-") else "-" + name for name in sort))
+    if size == 0:
+        rows: list[Any] = []
+        more = False
     else:
-        total = None
-    start, end = window(_UNCOUNTED if total is None else total, first, after, last, before, default, maximum)
-    extra = 1 if total is None else 0
-    if end <= start:
-        rows = []
-    elif columns:
-        rows = [as_row(r) for r in await query.offset(start).limit(end - start + extra).values(*columns)]
+        if columns:
+            wanted = list(dict.fromkeys([*columns, *(name for name, _ in keys[:-1]), "public_id"]))
+            rows = [as_row(r) for r in await page.limit(size + 1).values(*wanted)]
+        else:
+            rows = list(await page.limit(size + 1))
+        more = len(rows) > size
+        rows = rows[:size]
+    if backward:
+        rows.reverse()
+        has_previous, has_next = more, before is not None
     else:
-        rows = await query.offset(start).limit(end - start + extra)
-    if total is None:
-        more = len(rows) > end - start
-        rows = rows[: end - start]
-        end = start + len(rows)
-        total = end + (1 if more else 0)
-    edges = [Edge(cursor=encode_cursor(start + i), node=convert(row)) for i, row in enumerate(rows)]
+        has_previous, has_next = after is not None, more
+        if last is not None and len(rows) > last:  # both first and last: the last of the first
+            rows = rows[len(rows) - last :]
+            has_previous = True
+    names = [name for name, _ in keys[:-1]]
+    edges = [
+        Edge(cursor=encode_cursor(order, [getattr(row, n) for n in names], row.public_id), node=convert(row))
+        for row in rows
+    ]
     return Connection(
         edges=edges,
         page_info=PageInfo(
-            has_next_page=end < total,
-            has_previous_page=start > 0,
+            has_next_page=has_next,
+            has_previous_page=has_previous,
             start_cursor=edges[0].cursor if edges else None,
             end_cursor=edges[-1].cursor if edges else None,
         ),
-        total_count=total,
+        total_count=total if total is not None else len(rows) + (1 if more else 0),
     )
-
-
-_UNCOUNTED = 2**62  # the bound of a forward page whose list was not counted
 
 
 def global_id(type_name: str, public_id: str) -> str:

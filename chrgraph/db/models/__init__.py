@@ -12,6 +12,7 @@ from chrgraph.db.models.clinical import (
 from chrgraph.db.models.consumer import ApiConsumer, ApiConsumerKey
 from chrgraph.db.models.enums import (
     ActorKind,
+    AppointmentKind,
     AppointmentStatus,
     Classification,
     Contract,
@@ -57,6 +58,7 @@ __all__ = [
     "PortalImage",
     "PortalSettings",
     "Appointment",
+    "AppointmentKind",
     "AppointmentStatus",
     "IdentifierType",
     "InboxMessage",

@@ -1,8 +1,10 @@
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from tortoise import fields
 from tortoise.models import Model
 
+from chrgraph.db import log_keys
 from chrgraph.db.models.enums import ActorKind
 from chrgraph.db.public_ids import public_id_field
 
@@ -79,6 +81,8 @@ class PatientAccess(Model):
     logs, and written with the API-log batch of its request."""
 
     id = fields.BigIntField(primary_key=True)
+    # The tie-breaker of `patientAccessLog` cursors.
+    public_id = public_id_field()
     organization: fields.ForeignKeyRelation["Organization"] = fields.ForeignKeyField(
         "chrgraph.Organization", related_name="patient_accesses", on_delete=fields.RESTRICT
     )
@@ -101,6 +105,8 @@ class ApiLog(Model):
     """One HTTP request of an authenticated API consumer, kept 90 days."""
 
     id = fields.BigIntField(primary_key=True)
+    # The tie-breaker of `apiLogs` cursors, and what each row's ciphertext is bound to.
+    public_id = public_id_field()
     organization: fields.ForeignKeyRelation["Organization"] = fields.ForeignKeyField(
         "chrgraph.Organization", related_name="api_logs", on_delete=fields.RESTRICT
     )
@@ -110,14 +116,45 @@ class ApiLog(Model):
     )
     consumer_id: int
     key_id = fields.CharField(max_length=255, null=True)
+    # SHA-256 of the key's SubjectPublicKeyInfo, base64url (`ApiConsumerKey.fingerprint`).
+    key_fingerprint = fields.CharField(max_length=64, null=True)
     request_id = fields.CharField(max_length=64)
+    # The caller's own X-Request-Id, if it sent one (the request id is always ours).
+    client_request_id = fields.CharField(max_length=128, null=True)
     created_at = fields.DatetimeField(db_index=True)
     method = fields.CharField(max_length=8)
     operation_name = fields.CharField(max_length=255, null=True)
-    query = fields.TextField(null=True)
-    variables: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)
     status = fields.IntField()
-    response_body = fields.TextField()
+    # The query text, variables and response body (redacted), as one JSON object
+    # encrypted with AES-GCM under the key `content_key` names (chrgraph/db/log_keys.py).
+    content = fields.TextField(null=True)
+    content_key = fields.CharField(max_length=16, null=True)
+
+    def opened(self) -> dict[str, Any]:
+        """The query text, variables and response body, decrypted (once per instance):
+        read only where they are shown to whoever may see them (the owner, the operator's
+        command line), never to filter or to purge."""
+        opened = self.__dict__.get("_opened")
+        if opened is None:
+            if self.content is None or self.content_key is None:
+                opened = {"query": None, "variables": None, "responseBody": None}
+            else:
+                opened = orjson.loads(log_keys.open_content(self.public_id, self.content_key, self.content))
+            self.__dict__["_opened"] = opened
+        return opened
+
+    @property
+    def query(self) -> str | None:
+        return self.opened()["query"]
+
+    @property
+    def variables(self) -> Any:
+        return self.opened()["variables"]
+
+    @property
+    def response_body(self) -> str | None:
+        return self.opened()["responseBody"]
+
     duration_ms = fields.FloatField()
 
     class Meta:

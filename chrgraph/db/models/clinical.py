@@ -3,7 +3,7 @@ from typing import TYPE_CHECKING
 from tortoise import fields
 from tortoise.models import Model
 
-from chrgraph.db.models.enums import AppointmentStatus, QuestionnaireKind, QuestionnaireStatus
+from chrgraph.db.models.enums import AppointmentKind, AppointmentStatus, QuestionnaireKind, QuestionnaireStatus
 from chrgraph.db.public_ids import public_id_field
 
 if TYPE_CHECKING:
@@ -90,6 +90,7 @@ class Appointment(Model):
     end = fields.DatetimeField()
     duration_minutes = fields.IntField()
     status = fields.CharEnumField(AppointmentStatus, max_length=12, default=AppointmentStatus.BOOKED)
+    kind = fields.CharEnumField(AppointmentKind, max_length=12, default=AppointmentKind.IN_PERSON)
     cancel_reason = fields.CharField(max_length=500, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 

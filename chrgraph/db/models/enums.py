@@ -65,6 +65,11 @@ class AppointmentStatus(str, Enum):
     NO_SHOW = "NO_SHOW"
 
 
+class AppointmentKind(str, Enum):
+    IN_PERSON = "IN_PERSON"
+    VIRTUAL = "VIRTUAL"
+
+
 class QuestionnaireKind(str, Enum):
     RECURRING = "RECURRING"
     SENT = "SENT"

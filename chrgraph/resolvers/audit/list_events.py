@@ -7,6 +7,9 @@ from typing import Any
 
 from chrgraph.auth.principals import Actor
 
+# Newest first: the order of `auditEvents` and the portal's history (and of their cursors).
+EVENT_ORDER = ("-seq",)
+
 
 def audit_events_query(
     actor: Actor,
@@ -34,4 +37,4 @@ def audit_events_query(
         query = query.filter(occurred_at__gte=since)
     if until is not None:
         query = query.filter(occurred_at__lt=until)
-    return query.order_by("-seq")
+    return query.order_by(*EVENT_ORDER)

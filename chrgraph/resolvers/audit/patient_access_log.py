@@ -7,6 +7,9 @@ from typing import Any
 from chrgraph.auth.principals import Actor
 from chrgraph.db.models import Patient
 
+# Newest first (and the order of the connection's cursors).
+ACCESS_ORDER = ("-id",)
+
 
 async def patient_access_query(actor: Actor, patient_public_id: str) -> Any | None:
     """The reads of the organization's patient with this public id, newest first; None
@@ -14,4 +17,4 @@ async def patient_access_query(actor: Actor, patient_public_id: str) -> Any | No
     patient = await actor.data.find(Patient, patient_public_id)
     if patient is None:
         return None
-    return actor.data.patient_accesses.filter(patient_id=patient.id).order_by("-id")
+    return actor.data.patient_accesses.filter(patient_id=patient.id).order_by(*ACCESS_ORDER)

@@ -29,22 +29,22 @@ async def list_api_consumers(actor: Actor) -> list[ApiConsumer]:
     return await actor.data.api_consumers.order_by("id")
 
 
+class ByPublicId(str):
+    """A consumer named by the public id its global id carries (GraphQL's `consumerId`),
+    where the operations otherwise take its issuer (the CLI's `--issuer`)."""
+
+    __slots__ = ()
+
+
 async def get_consumer(actor: Actor, issuer: str, conn=None) -> ApiConsumer:
-    """By issuer within the actor's organization; any other is NOT_FOUND."""
-    query = actor.data.api_consumers.filter(issuer=issuer)
+    """By issuer (or `ByPublicId`) within the actor's organization, one statement on a
+    unique index; any other is NOT_FOUND."""
+    by_public_id = isinstance(issuer, ByPublicId)
+    query = actor.data.api_consumers.filter(**{"public_id" if by_public_id else "issuer": str(issuer)})
     consumer = await (query.using_db(conn) if conn else query).first()
     if consumer is None:
-        raise fail(ErrorCode.NOT_FOUND, "No such API consumer.", "issuer")
+        raise fail(ErrorCode.NOT_FOUND, "No such API consumer.", "consumerId" if by_public_id else "issuer")
     return consumer
-
-
-async def consumer_issuer(actor: Actor, consumer_id: int | None) -> str:
-    """The issuer of one of the actor's organization's consumers, by key (how GraphQL
-    names a consumer); any other is NOT_FOUND."""
-    row = await actor.data.get(ApiConsumer, consumer_id)
-    if row is None:
-        raise fail(ErrorCode.NOT_FOUND, "No such API consumer.", "consumerId")
-    return row.issuer
 
 
 async def create_api_consumer(

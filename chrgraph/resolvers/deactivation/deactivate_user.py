@@ -41,7 +41,7 @@ from chrgraph.resolvers.licensing.changes import record_status
 from chrgraph.resolvers.scheduling.appointments import BLOCKING
 from chrgraph.resolvers.users.invitations import issue_invitation
 from chrgraph.resolvers.users.login import revoke_sessions
-from chrgraph.resolvers.users.lookup import get_user, require_password
+from chrgraph.resolvers.users.lookup import find_user, get_user, require_password
 
 CANCEL_REASON = "Practitioner deactivated"
 
@@ -103,9 +103,10 @@ async def _work(conn, data: OrganizationData, user: User, now: datetime) -> Prev
     )
 
 
-async def deactivation_preview(actor: Actor, user_id: int | None) -> tuple[User, Preview]:
+async def deactivation_preview(actor: Actor, user_public_id: str) -> tuple[User, Preview]:
+    """The user (by the public id of its global id) and its work."""
     async with atomic() as conn:
-        user = await get_user(actor, user_id, conn)
+        user = await find_user(actor, user_public_id, conn)
         return user, await _work(conn, actor.data, user, datetime.now(UTC))
 
 
@@ -275,13 +276,13 @@ async def apply_deactivation(conn, actor: Actor, plan: DeactivationPlan) -> Outc
     ):
         await _hand_over_questionnaires(conn, actor, key, items, choice, targets.get(name), outcome)
     if forward_to is not None:
-        outcome.forwarded = await forward_messages(conn, actor, work.inbox_messages, forward_to)
+        outcome.forwarded = await forward_messages(conn, actor, work.inbox_messages, user, forward_to)
     else:
         for message in work.inbox_messages:
             await data.inbox_messages.filter(id=message.id).using_db(conn).update(hidden=True)
             outcome.hidden.append(message.public_id)
     for lab in work.lab_integrations:
-        await transfer_lab(conn, actor, lab, plan.lab_targets[lab.id])
+        await transfer_lab(conn, actor, lab, user, plan.lab_targets[lab.id])
         outcome.transferred.append(lab.public_id)
     if work.mdbilling is not None:
         await (
@@ -320,20 +321,30 @@ async def apply_deactivation(conn, actor: Actor, plan: DeactivationPlan) -> Outc
         user.public_id,
         {
             "status": {"before": previous, "after": UserStatus.DEACTIVATED},
-            "appointmentsMovedTo": targets["appointments"].id if "appointments" in targets else None,
-            "movedAppointments": outcome.moved["appointments"],
-            "cancelledAppointments": outcome.cancelled["appointments"],
-            "movedQuestionnaires": outcome.moved["recurring"] + outcome.moved["sent"],
-            "removedQuestionnaires": outcome.removed_questionnaires,
-            "inboxForwardedTo": forward_to.id if forward_to else None,
-            "forwardedMessages": outcome.forwarded,
-            "hiddenMessages": outcome.hidden,
-            "transferredLabIntegrations": outcome.transferred,
-            "disconnectedMdBilling": outcome.disconnected,
+            "appointmentsMovedTo": events.ref("User", targets["appointments"].public_id)
+            if "appointments" in targets
+            else None,
+            "movedAppointments": events.refs("Appointment", outcome.moved["appointments"]),
+            "cancelledAppointments": events.refs("Appointment", outcome.cancelled["appointments"]),
+            "movedQuestionnaires": events.refs("Questionnaire", outcome.moved["recurring"] + outcome.moved["sent"]),
+            "removedQuestionnaires": events.refs("Questionnaire", outcome.removed_questionnaires),
+            "inboxForwardedTo": events.ref("User", forward_to.public_id) if forward_to else None,
+            "forwardedMessages": events.refs("InboxMessage", outcome.forwarded),
+            "hiddenMessages": events.refs("InboxMessage", outcome.hidden),
+            "transferredLabIntegrations": events.refs("LabIntegration", outcome.transferred),
+            "disconnectedMdBilling": events.refs("MdBillingConnection", outcome.disconnected),
             "revokedSessions": revoked,
         },
     )
     return outcome
+
+
+def _moved_to(user: User, target: User) -> dict:
+    """The change of an appointment or questionnaire moved from the deactivated user (whose
+    work `_work` read) to the target."""
+    return {
+        "practitioner": {"before": events.ref("User", user.public_id), "after": events.ref("User", target.public_id)}
+    }
 
 
 async def _hand_over_appointments(
@@ -349,7 +360,7 @@ async def _hand_over_appointments(
                 AuditAction.APPOINTMENT_MOVED,
                 "Appointment",
                 appointment.public_id,
-                {"practitioner": {"before": appointment.practitioner_id, "after": target.id}},
+                _moved_to(outcome.user, target),
             )
             outcome.moved["appointments"].append(appointment.public_id)
         else:
@@ -380,7 +391,7 @@ async def _hand_over_appointments(
                 {
                     "status": {"before": appointment.status, "after": AppointmentStatus.CANCELLED},
                     "cancelReason": CANCEL_REASON,
-                    "removedQuestionnaires": [public_id for _, public_id in removed],
+                    "removedQuestionnaires": events.refs("Questionnaire", [public_id for _, public_id in removed]),
                 },
             )
             outcome.cancelled["appointments"].append(appointment.public_id)
@@ -407,7 +418,7 @@ async def _hand_over_questionnaires(
                 AuditAction.QUESTIONNAIRE_MOVED,
                 "Questionnaire",
                 item.public_id,
-                {"practitioner": {"before": item.practitioner_id, "after": target.id}},
+                _moved_to(outcome.user, target),
             )
             outcome.moved[key].append(item.public_id)
         else:

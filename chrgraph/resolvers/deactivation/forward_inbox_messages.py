@@ -31,5 +31,5 @@ async def forward_inbox_messages(actor: Actor, from_user_id: int | None, to_user
         messages = (
             await actor.data.inbox_messages.filter(owner_id=source.id, hidden=False).using_db(conn).order_by("id")
         )
-        forwarded = await forward_messages(conn, actor, messages, receiver)
+        forwarded = await forward_messages(conn, actor, messages, source, receiver)
     return Forwarded(source, receiver, forwarded)

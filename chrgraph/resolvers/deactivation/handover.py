@@ -12,7 +12,7 @@ from chrgraph.audit.actions import AuditAction
 from chrgraph.auth.principals import Actor, PrincipalKind
 from chrgraph.db.models import Appointment, InboxMessage, LabIntegration, Organization, User, UserStatus, UserType
 from chrgraph.resolvers.errors import ErrorCode, UserError
-from chrgraph.resolvers.scheduling.appointments import bookable, clashes, lock_practitioner
+from chrgraph.resolvers.scheduling.appointments import clashes, lock_practitioner, not_bookable
 
 MAIN_LAB_BY_SUPPORT = (
     "The main lab integration {name!r} is transferred by the support account only: contact support "
@@ -61,18 +61,19 @@ async def move_refusals(
     path: tuple[str, ...],
 ) -> list[UserError]:
     """Every booking rule a moved appointment passes for the receiving practitioner, as
-    bookAppointment applies it (bookable at the appointment's start, no double booking),
-    working hours aside. The receiver is locked first, so a racing booking waits."""
+    bookAppointment applies it (bookable at the appointment's start for the appointment's
+    kind, so a VIRTUAL one needs virtual care in the receiver's license; no double
+    booking), working hours aside. The receiver is locked first, so a racing booking waits."""
     if not appointments:
         return []
     await lock_practitioner(conn, actor, receiver.id)
     errors: list[UserError] = []
     for appointment in appointments:
-        if not bookable(receiver, org, now, appointment.start):
+        if reason := not_bookable(receiver, org, now, appointment.start, appointment.kind):
             errors.append(
                 UserError(
                     ErrorCode.PRACTITIONER_NOT_BOOKABLE,
-                    f"The receiving practitioner cannot be booked at {appointment.start.isoformat()}.",
+                    f"The receiving practitioner {reason} (the appointment at {appointment.start.isoformat()}).",
                     path,
                     ("Appointment", appointment.public_id),
                 )
@@ -91,8 +92,9 @@ async def move_refusals(
     return errors
 
 
-async def transfer_lab(conn, actor: Actor, lab: LabIntegration, successor: User) -> None:
-    """Hand a lab integration to its successor, audited."""
+async def transfer_lab(conn, actor: Actor, lab: LabIntegration, backer: User, successor: User) -> None:
+    """Hand a lab integration from its backer to its successor, audited (both by global id)."""
+    assert lab.backed_by_id == backer.id  # what the event says it was
     await actor.data.lab_integrations.filter(id=lab.id).using_db(conn).update(backed_by_id=successor.id)
     await events.record(
         conn,
@@ -100,21 +102,23 @@ async def transfer_lab(conn, actor: Actor, lab: LabIntegration, successor: User)
         AuditAction.LAB_INTEGRATION_TRANSFERRED,
         "LabIntegration",
         lab.public_id,
-        {"backedBy": {"before": lab.backed_by_id, "after": successor.id}, "isMain": lab.is_main},
+        {
+            "backedBy": {
+                "before": events.ref("User", backer.public_id),
+                "after": events.ref("User", successor.public_id),
+            },
+            "isMain": lab.is_main,
+        },
     )
     lab.backed_by_id = successor.id
 
 
-async def forward_messages(conn, actor: Actor, messages: list[InboxMessage], receiver: User) -> list[str]:
-    """Give each message to the receiver, one audit event per message (where it went)."""
+async def forward_messages(conn, actor: Actor, messages: list[InboxMessage], owner: User, receiver: User) -> list[str]:
+    """Give each of the owner's messages to the receiver, one audit event per message
+    (where it went, owners by global id)."""
+    change = {"owner": {"before": events.ref("User", owner.public_id), "after": events.ref("User", receiver.public_id)}}
     for message in messages:
+        assert message.owner_id == owner.id  # what the event says it was
         await actor.data.inbox_messages.filter(id=message.id).using_db(conn).update(owner_id=receiver.id)
-        await events.record(
-            conn,
-            actor,
-            AuditAction.INBOX_MESSAGE_FORWARDED,
-            "InboxMessage",
-            message.public_id,
-            {"owner": {"before": message.owner_id, "after": receiver.id}},
-        )
+        await events.record(conn, actor, AuditAction.INBOX_MESSAGE_FORWARDED, "InboxMessage", message.public_id, change)
     return [message.public_id for message in messages]

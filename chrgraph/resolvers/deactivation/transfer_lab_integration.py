@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from chrgraph.auth.principals import Actor
 from chrgraph.db.models import LabIntegration
+from chrgraph.db.raw import table_name
 from chrgraph.db.transactions import atomic
 from chrgraph.resolvers.deactivation.handover import active_member, main_lab_refusal, may_transfer_main, transfer_lab
 from chrgraph.resolvers.errors import ErrorCode, OperationFailed, UserError, fail
@@ -17,8 +18,11 @@ from chrgraph.resolvers.users.text import normalize_email
 async def transfer_lab_integration(actor: Actor, lab_integration_id: int | None, user_id: int | None) -> LabIntegration:
     """Move the backing of one lab integration to `user_id`, audited, in one transaction."""
     async with atomic() as conn:
-        query = actor.data.lab_integrations.filter(id=lab_integration_id)
-        lab = await query.using_db(conn).select_for_update().first() if lab_integration_id is not None else None
+        # Its backer joined in the same statement (the audit event names it); the lock
+        # is the lab integration's row only.
+        query = actor.data.lab_integrations.filter(id=lab_integration_id).select_related("backed_by")
+        locked = query.using_db(conn).select_for_update(of=(table_name(LabIntegration),))
+        lab = await locked.first() if lab_integration_id is not None else None
         if lab is None:
             raise fail(ErrorCode.NOT_FOUND, "No such lab integration.", "labIntegrationId")
         if lab.is_main and not may_transfer_main(actor):
@@ -32,7 +36,7 @@ async def transfer_lab_integration(actor: Actor, lab_integration_id: int | None,
         successor = await active_member(conn, actor, user_id, lab.backed_by_id, ("userId",), practitioner=False)
         if isinstance(successor, UserError):
             raise OperationFailed(successor)
-        await transfer_lab(conn, actor, lab, successor)
+        await transfer_lab(conn, actor, lab, lab.backed_by, successor)
     return lab
 
 

@@ -26,7 +26,7 @@ from chrgraph.resolvers.licensing.changes import access_license, cancel_pending,
 from chrgraph.resolvers.licensing.dates import local_date
 from chrgraph.resolvers.licensing.management import managed_user
 from chrgraph.resolvers.licensing.upgrade_messages import queue_decision_message, queue_request_messages
-from chrgraph.resolvers.users.lookup import get_user
+from chrgraph.resolvers.users.lookup import find_user, get_user
 from chrgraph.resolvers.users.power import check_license_change, check_upgrade_decision
 from chrgraph.resolvers.validation import Errors
 
@@ -169,10 +169,11 @@ class FeatureAccess:
     under_license_management: bool
 
 
-async def feature_access(actor: Actor, user_id: int | None, feature: Feature) -> FeatureAccess:
-    """Whether the user's license includes the feature; if not, the lowest-ranked license
-    that fits and does, and whether the user may upgrade itself or must ask."""
-    user = await get_user(actor, user_id)
+async def feature_access(actor: Actor, user_public_id: str, feature: Feature) -> FeatureAccess:
+    """Whether the user (by the public id of its global id) has a license that includes the
+    feature; if not, the lowest-ranked license that fits and does, and whether the user may
+    upgrade itself or must ask."""
+    user = await find_user(actor, user_public_id)
     org = await Organization.get(id=actor.organization_id)
     current = access_license(user, local_date(datetime.now(UTC), org.time_zone))
     managed = managed_user(org, user.type)

@@ -66,6 +66,8 @@ def check_birth_date(errors: Errors, value: date | None, today: date | None = No
 class Identifier:
     type_id: int
     value: str
+    # The type's public id, read with the check that the type exists (what events record).
+    type_public_id: str | None = None
 
 
 def _clean(errors: Errors, fields: dict[str, Any]) -> dict[str, Any]:
@@ -85,10 +87,10 @@ def _clean(errors: Errors, fields: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _identifiers(errors: Errors, data: OrganizationData, identifiers: list[Identifier]) -> list[Identifier]:
-    known = set(
+    known = dict(
         cast(
-            list[int],  # Tortoise types a flat values_list as tuples
-            await data.identifier_types.filter(id__in=[i.type_id for i in identifiers]).values_list("id", flat=True),
+            list[tuple[int, str]],
+            await data.identifier_types.filter(id__in=[i.type_id for i in identifiers]).values_list("id", "public_id"),
         )
     )
     result = []
@@ -97,7 +99,7 @@ async def _identifiers(errors: Errors, data: OrganizationData, identifiers: list
         if item.type_id not in known:
             errors.add(ErrorCode.NOT_FOUND, "No such identifier type.", "identifiers", str(index), "typeId")
         elif value:
-            result.append(Identifier(item.type_id, value))
+            result.append(Identifier(item.type_id, value, known[item.type_id]))
     return result
 
 
@@ -116,6 +118,11 @@ async def _duplicate(data: OrganizationData, health_card: str | None, exclude: i
         ("healthCardNumber",),
         ("Patient", existing.public_id),
     )
+
+
+def _audited(identifiers: list[Identifier]) -> dict[str, str]:
+    """Identifiers as events record them: value by the global id of their type."""
+    return {str(events.ref("IdentifierType", i.type_public_id)): i.value for i in identifiers}
 
 
 def snapshot(patient: Patient) -> dict[str, Any]:
@@ -153,7 +160,7 @@ async def register_patient(actor: Actor, fields: dict[str, Any], identifiers: li
                 AuditAction.PATIENT_REGISTERED,
                 "Patient",
                 patient.public_id,
-                {**snapshot(patient), "identifiers": {str(i.type_id): i.value for i in identifiers}},
+                {**snapshot(patient), "identifiers": _audited(identifiers)},
             )
     except IntegrityError as exc:  # a concurrent registration took the health card number
         duplicate = await _duplicate(actor.data, fields["health_card_number"])
@@ -199,7 +206,7 @@ async def update_patient(
                         value=item.value,
                         using_db=conn,
                     )
-                delta["identifiers"] = {"after": {str(i.type_id): i.value for i in identifiers}}
+                delta["identifiers"] = {"after": _audited(identifiers)}
             if delta:
                 await events.record(conn, actor, AuditAction.PATIENT_UPDATED, "Patient", patient.public_id, delta)
     except IntegrityError as exc:
@@ -226,6 +233,10 @@ async def create_identifier_type(actor: Actor, name: str) -> IdentifierType:
     return row
 
 
+# The order of `patients` (and of its cursors).
+PATIENT_ORDER = ("last_name", "first_name", "id")
+
+
 def patients_query(
     actor: Actor,
     *,
@@ -247,4 +258,4 @@ def patients_query(
         query = query.filter(
             identifiers__identifier_type__public_id=identifier_type, identifiers__value=identifier_value.strip()
         )
-    return query.order_by("last_name", "first_name", "id")
+    return query.order_by(*PATIENT_ORDER)

@@ -164,7 +164,7 @@ async def upload_background_image(actor: Actor, data: bytes) -> PortalImage:
                 "size": len(clean.data),
                 "uploadedSize": len(data),
                 "sha256": digest,
-                "replacedImageId": replaced,
+                "replacedSha256": replaced,
             },
         )
     return image
@@ -191,13 +191,15 @@ async def remove_background_image(actor: Actor) -> bool:
     return True
 
 
-async def _delete_current(conn, data: OrganizationData) -> int | None:
-    """Delete the organization's stored background(s); the id of the one shown, if any."""
+async def _delete_current(conn, data: OrganizationData) -> str | None:
+    """Delete the organization's stored background(s); the SHA-256 of the one shown, if
+    any (what its audit events name it by: an image has no global id, and its key is
+    never recorded)."""
     query = data.portal_images.using_db(conn)
-    ids = cast(list[int], await query.order_by("-id").values_list("id", flat=True))  # Tortoise types it as tuples
-    if ids:
-        await data.portal_images.filter(id__in=ids).using_db(conn).delete()
-    return ids[0] if ids else None
+    rows = cast(list[tuple[int, str]], await query.order_by("-id").values_list("id", "sha256"))
+    if rows:
+        await data.portal_images.filter(id__in=[key for key, _ in rows]).using_db(conn).delete()
+    return rows[0][1] if rows else None
 
 
 async def current_background(data: OrganizationData) -> PortalImage | None:

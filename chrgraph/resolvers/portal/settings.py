@@ -18,6 +18,7 @@ from chrgraph.db.models import (
 )
 from chrgraph.db.tenant import OrganizationData
 from chrgraph.db.transactions import atomic
+from chrgraph.resolvers.audit.list_events import EVENT_ORDER
 from chrgraph.resolvers.errors import ErrorCode, OperationFailed
 from chrgraph.resolvers.patients.patients import get_patient
 from chrgraph.resolvers.validation import Errors
@@ -182,4 +183,4 @@ async def set_patient_portal_access(actor: Actor, patient_id: int | None, enable
 
 
 def portal_history_query(actor: Actor):
-    return actor.data.audit_events.filter(action__in=HISTORY_ACTIONS).order_by("-seq")
+    return actor.data.audit_events.filter(action__in=HISTORY_ACTIONS).order_by(*EVENT_ORDER)

@@ -13,6 +13,7 @@ from chrgraph.auth.access import access_not_expired, within_locum_period
 from chrgraph.auth.principals import Actor
 from chrgraph.db.models import (
     Appointment,
+    AppointmentKind,
     AppointmentStatus,
     Organization,
     QuestionnaireStatus,
@@ -42,20 +43,55 @@ TRANSITIONS = {
     AppointmentStatus.ARRIVED: {AppointmentStatus.COMPLETED},
 }
 MIN_MINUTES, MAX_MINUTES = 5, 480
+# Why a practitioner cannot be booked, each following "the practitioner".
+NOT_BOOKABLE = "cannot be booked"
+NO_VIRTUAL_CARE = "has a license that lacks virtual care, which a VIRTUAL appointment needs"
 
 
-def bookable(practitioner: User, org: Organization, now: datetime | None = None, start: datetime | None = None) -> bool:
-    """ACTIVE practitioners whose access has not expired; a locum only for an appointment
-    that starts within its locum period; under license management only those whose
-    license includes scheduling. The one booking rule: bookAppointment applies it, and so
-    does every handover that moves an appointment to another practitioner."""
+def offers(practitioner: User, org: Organization, kind: AppointmentKind) -> bool:
+    """Whether the practitioner's license covers an appointment of this kind: under
+    license management a VIRTUAL one needs virtual care in the license; an IN_PERSON one,
+    or any outside license management (a CUSTOM contract), needs nothing more."""
+    if kind is not AppointmentKind.VIRTUAL or not under_license_management(org):
+        return True
+    return practitioner.license is not None and Feature.VIRTUAL_CARE in CATALOG[practitioner.license].features
+
+
+def not_bookable(
+    practitioner: User,
+    org: Organization,
+    now: datetime | None = None,
+    start: datetime | None = None,
+    kind: AppointmentKind = AppointmentKind.IN_PERSON,
+) -> str | None:
+    """Why the practitioner cannot take an appointment of this kind starting then, as a
+    phrase to follow "the practitioner", or None when it can. ACTIVE practitioners whose
+    access has not expired; a locum only for an appointment that starts within its locum
+    period; under license management only those whose license includes scheduling, and
+    for a VIRTUAL appointment virtual care. The one booking rule: bookAppointment applies
+    it, and so does every handover that moves an appointment to another practitioner."""
     if practitioner.type is not UserType.PRACTITIONER or not access_not_expired(practitioner, org, now):
-        return False
+        return NOT_BOOKABLE
     if start is not None and not within_locum_period(practitioner, org, start):
-        return False
-    if under_license_management(org):
-        return practitioner.license is not None and Feature.SCHEDULING in CATALOG[practitioner.license].features
-    return True
+        return NOT_BOOKABLE
+    if under_license_management(org) and (
+        practitioner.license is None or Feature.SCHEDULING not in CATALOG[practitioner.license].features
+    ):
+        return NOT_BOOKABLE
+    if not offers(practitioner, org, kind):
+        return NO_VIRTUAL_CARE
+    return None
+
+
+def bookable(
+    practitioner: User,
+    org: Organization,
+    now: datetime | None = None,
+    start: datetime | None = None,
+    kind: AppointmentKind = AppointmentKind.IN_PERSON,
+) -> bool:
+    """Whether `not_bookable` finds nothing against the practitioner."""
+    return not_bookable(practitioner, org, now, start, kind) is None
 
 
 def check_slot(errors: Errors, start: datetime | None, duration: int | None, now: datetime) -> None:
@@ -91,12 +127,13 @@ async def clashes(
 
 
 def snapshot(a: Appointment) -> dict:
+    """The appointment's own fields; who it is with is named apart (`booked`), by global
+    id: a move changes the practitioner by its own event."""
     return {
-        "practitioner": a.practitioner_id,
-        "patient": a.patient_id,
         "start": a.start,
         "durationMinutes": a.duration_minutes,
         "status": a.status,
+        "kind": a.kind,
         "cancelReason": a.cancel_reason,
     }
 
@@ -107,7 +144,9 @@ async def book_appointment(
     patient_id: int | None,
     start: datetime | None,
     duration_minutes: int | None,
+    kind: AppointmentKind | None = None,
 ) -> Appointment:
+    kind = kind or AppointmentKind.IN_PERSON
     now = datetime.now(UTC)
     errors = Errors()
     check_slot(errors, start, duration_minutes, now)
@@ -119,8 +158,8 @@ async def book_appointment(
     async with atomic() as conn:
         practitioner = await lock_practitioner(conn, actor, practitioner_id)
         patient = await get_patient(actor, patient_id, conn)
-        if not bookable(practitioner, org, now, start):
-            raise fail(ErrorCode.PRACTITIONER_NOT_BOOKABLE, "That practitioner cannot be booked.", "practitionerId")
+        if reason := not_bookable(practitioner, org, now, start, kind):
+            raise fail(ErrorCode.PRACTITIONER_NOT_BOOKABLE, f"That practitioner {reason}.", "practitionerId")
         if taken := await clashes(conn, actor.data, practitioner.id, start, end):
             raise fail(
                 ErrorCode.SLOT_TAKEN,
@@ -135,11 +174,15 @@ async def book_appointment(
             start=start,
             end=end,
             duration_minutes=duration_minutes,
+            kind=kind,
             using_db=conn,
         )
-        await events.record(
-            conn, actor, AuditAction.APPOINTMENT_BOOKED, "Appointment", appointment.public_id, snapshot(appointment)
-        )
+        booked = {
+            "practitioner": events.ref("User", practitioner.public_id),
+            "patient": events.ref("Patient", patient.public_id),
+            **snapshot(appointment),
+        }
+        await events.record(conn, actor, AuditAction.APPOINTMENT_BOOKED, "Appointment", appointment.public_id, booked)
     return appointment
 
 
@@ -229,6 +272,10 @@ async def set_appointment_status(
     return appointment
 
 
+# The order of `appointments` (and of its cursors).
+APPOINTMENT_ORDER = ("start", "id")
+
+
 def appointments_query(
     actor: Actor,
     *,
@@ -249,4 +296,4 @@ def appointments_query(
         query = query.filter(start__lt=start_before)
     if statuses:
         query = query.filter(status__in=statuses)
-    return query.order_by("start", "id")
+    return query.order_by(*APPOINTMENT_ORDER)

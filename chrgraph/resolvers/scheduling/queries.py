@@ -38,6 +38,10 @@ async def appointment(data: OrganizationData, public_id: str) -> Appointment | N
     return await data.find(Appointment, public_id)
 
 
+# The order of `questionnaires` and `inboxMessages` (and of their cursors).
+NEWEST_FIRST = ("-id",)
+
+
 def questionnaires_query(
     data: OrganizationData,
     *,
@@ -56,7 +60,7 @@ def questionnaires_query(
         query = query.filter(kind=kind)
     if status is not None:
         query = query.filter(status=status)
-    return query.order_by("-id")
+    return query.order_by(*NEWEST_FIRST)
 
 
 def inbox_messages_query(data: OrganizationData, *, owner: str | None = None, include_hidden: bool = False):
@@ -66,7 +70,7 @@ def inbox_messages_query(data: OrganizationData, *, owner: str | None = None, in
         query = query.filter(owner__public_id=owner)
     if not include_hidden:
         query = query.filter(hidden=False)
-    return query.order_by("-id")
+    return query.order_by(*NEWEST_FIRST)
 
 
 async def lab_integrations(data: OrganizationData) -> list[LabIntegration]:

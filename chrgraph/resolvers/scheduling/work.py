@@ -4,6 +4,7 @@ what deactivation hands over. Create and list."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
 from chrgraph.audit import events
 from chrgraph.audit.actions import AuditAction
@@ -52,13 +53,16 @@ async def create_questionnaire(
     async with atomic() as conn:
         practitioner = await _member(actor, practitioner_id, "practitionerId", conn, practitioner=True)
         patient = await get_patient(actor, patient_id, conn)
-        if (
-            appointment_id is not None
-            and not await actor.data.appointments.filter(id=appointment_id, patient_id=patient.id)
-            .using_db(conn)
-            .exists()
-        ):
-            raise fail(ErrorCode.NOT_FOUND, "No such appointment of this patient.", "appointmentId")
+        appointment = None  # its public id, read by the check that it is the patient's
+        if appointment_id is not None:
+            appointment = await (
+                actor.data.appointments.filter(id=appointment_id, patient_id=patient.id)
+                .using_db(conn)
+                .first()
+                .values_list("public_id", flat=True)
+            )
+            if appointment is None:
+                raise fail(ErrorCode.NOT_FOUND, "No such appointment of this patient.", "appointmentId")
         row = await actor.data.create(
             Questionnaire,
             kind=kind,
@@ -77,9 +81,9 @@ async def create_questionnaire(
             {
                 "kind": kind,
                 "title": title,
-                "practitioner": practitioner.id,
-                "patient": patient.id,
-                "appointment": appointment_id,
+                "practitioner": events.ref("User", practitioner.public_id),
+                "patient": events.ref("Patient", patient.public_id),
+                "appointment": events.ref("Appointment", cast(str | None, appointment)),
             },
         )
     return row
@@ -120,7 +124,12 @@ async def create_inbox_message(
             AuditAction.INBOX_MESSAGE_CREATED,
             "InboxMessage",
             row.public_id,
-            {"owner": owner.id, "subject": subject, "patient": row.patient_id, "snoozedUntil": snoozed_until},
+            {
+                "owner": events.ref("User", owner.public_id),
+                "subject": subject,
+                "patient": events.ref("Patient", patient.public_id if patient else None),
+                "snoozedUntil": snoozed_until,
+            },
         )
     return row
 
@@ -149,7 +158,7 @@ async def create_lab_integration(
             AuditAction.LAB_INTEGRATION_CREATED,
             "LabIntegration",
             row.public_id,
-            {"name": name, "backedBy": backer.id, "isMain": is_main},
+            {"name": name, "backedBy": events.ref("User", backer.public_id), "isMain": is_main},
         )
     return row
 
@@ -175,6 +184,6 @@ async def create_mdbilling_connection(actor: Actor, *, user_id: int | None, acco
             AuditAction.MDBILLING_CONNECTED,
             "MdBillingConnection",
             row.public_id,
-            {"user": user.id, "accountNumber": account_number},
+            {"user": events.ref("User", user.public_id), "accountNumber": account_number},
         )
     return row

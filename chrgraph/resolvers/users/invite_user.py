@@ -59,7 +59,7 @@ async def invite_user(
     if profile.type not in (UserType.STAFF, UserType.PRACTITIONER):
         errors.add(ErrorCode.INVALID_INPUT, "Invite Staff or Practitioners only.", "type")
     profile = check_profile(errors, org, profile)
-    await check_locum_target(errors, actor.data, profile.locum)
+    covered = await check_locum_target(errors, actor.data, profile.locum)
     roles = await _roles(errors, actor.data, role_ids or [])
     if errors:
         raise OperationFailed(*errors.items)
@@ -96,7 +96,7 @@ async def invite_user(
             AuditAction.USER_INVITED,
             "User",
             user.public_id,
-            {**snapshot(user), "roles": sorted(r.name for r in roles), "owner": owner},
+            {**snapshot(user, covered), "roles": sorted(r.name for r in roles), "owner": owner},
         )
     return user, token
 

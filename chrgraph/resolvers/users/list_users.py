@@ -38,8 +38,12 @@ def users_query(
     if search:
         for word in fold(search).split():
             query = query.filter(search_key__contains=word)
-    fields = ORDERS[order]
-    return query.order_by(*(f"-{f}" if descending else f for f in fields))
+    return query.order_by(*users_order(order, descending))
+
+
+def users_order(order: str = "LAST_NAME", descending: bool = False) -> tuple[str, ...]:
+    """The order of `users` (and of its cursors)."""
+    return tuple(f"-{f}" if descending else f for f in ORDERS[order])
 
 
 def roles_query(actor: Actor):

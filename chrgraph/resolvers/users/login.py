@@ -14,7 +14,7 @@ from chrgraph.auth import throttle
 from chrgraph.auth.access import has_access
 from chrgraph.auth.passwords import verify_password
 from chrgraph.auth.principals import Actor, Principal, PrincipalKind
-from chrgraph.auth.sessions import new_session_token
+from chrgraph.auth.sessions import new_session_token, session_ref
 from chrgraph.db.models import Organization, Session, User
 from chrgraph.db.transactions import atomic
 from chrgraph.resolvers.errors import ErrorCode, fail
@@ -64,12 +64,19 @@ async def login(
         kind = PrincipalKind.SUPPORT if user.type.value == "SUPPORT" else PrincipalKind.USER
         actor = Actor(
             Principal(
-                kind, user.organization_id, user_id=user.id, user_public_id=user.public_id, session_id=session.id
+                kind,
+                user.organization_id,
+                user_id=user.id,
+                user_public_id=user.public_id,
+                session_id=session.id,
+                session_ref=session_ref(digest),
             ),
             request_id,
             client_address,
         )
-        await events.record(conn, actor, AuditAction.USER_LOGGED_IN, "User", user.public_id, {"sessionId": session.id})
+        await events.record(
+            conn, actor, AuditAction.USER_LOGGED_IN, "User", user.public_id, {"session": actor.principal.session_ref}
+        )
         await throttle.succeeded(attempt, conn)
     return token, expires_at, user
 
@@ -79,7 +86,12 @@ async def logout(actor: Actor) -> None:
     async with atomic(revokes_credentials=True) as conn:
         await Session.filter(id=session_id).using_db(conn).update(revoked_at=datetime.now(UTC))
         await events.record(
-            conn, actor, AuditAction.USER_LOGGED_OUT, "User", actor.principal.user_public_id, {"sessionId": session_id}
+            conn,
+            actor,
+            AuditAction.USER_LOGGED_OUT,
+            "User",
+            actor.principal.user_public_id,
+            {"session": actor.principal.session_ref},
         )
 
 

@@ -18,12 +18,29 @@ from chrgraph.text_rules import text_problem
 
 
 async def get_user(
-    actor: Actor, user_id: int | None, conn=None, field: str = "userId", *, include_support: bool = False
+    actor: Actor,
+    user_id: int | None,
+    conn=None,
+    field: str = "userId",
+    *,
+    include_support: bool = False,
+    related: tuple[str, ...] = (),
 ) -> User:
-    query = actor.data.users.filter(id=user_id)
+    """`related`: relations joined in the same statement."""
+    query = actor.data.users.filter(id=user_id).select_related(*related)
     if not include_support:
         query = query.exclude(type=UserType.SUPPORT)
     user = await (query.using_db(conn) if conn else query).first() if user_id is not None else None
+    if user is None:
+        raise fail(ErrorCode.NOT_FOUND, "No such user.", field)
+    return user
+
+
+async def find_user(actor: Actor, public_id: str, conn=None, field: str = "userId") -> User:
+    """`get_user` by the public id a global id carries: one statement on its unique
+    index, in the actor's organization (for reads that take the client's id as is)."""
+    query = actor.data.users.filter(public_id=public_id).exclude(type=UserType.SUPPORT)
+    user = await (query.using_db(conn) if conn else query).first()
     if user is None:
         raise fail(ErrorCode.NOT_FOUND, "No such user.", field)
     return user

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from chrgraph.audit import events
 from chrgraph.audit.actions import AuditAction
 from chrgraph.auth.passwords import hash_password, password_problem
@@ -29,9 +31,25 @@ async def transfer_ownership(actor: Actor, user_id: int, password: str | None) -
                 AuditAction.OWNERSHIP_TRANSFERRED,
                 "Organization",
                 org.public_id,
-                {"owner": {"before": before, "after": user.id}},
+                {
+                    "owner": {
+                        "before": await _owner_ref(conn, actor, before),
+                        "after": events.ref("User", user.public_id),
+                    }
+                },
             )
     return org
+
+
+async def _owner_ref(conn, actor: Actor, owner_id: int | None) -> str | None:
+    """The global id of the previous owner: the caller itself (only the owner transfers),
+    read only for an organization that had none or another."""
+    if owner_id is None:
+        return None
+    if owner_id == actor.principal.user_id:
+        return events.ref("User", actor.principal.user_public_id)
+    query = actor.data.users.filter(id=owner_id).using_db(conn)
+    return events.ref("User", cast(str | None, await query.first().values_list("public_id", flat=True)))
 
 
 async def set_support_password(actor: Actor, password: str) -> User:

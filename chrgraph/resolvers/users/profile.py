@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
+from chrgraph.audit import events
 from chrgraph.db.models import Classification, License, Organization, User, UserStatus, UserType
 from chrgraph.db.tenant import OrganizationData
 from chrgraph.email_identity import InvalidEmail, identify, skeleton, skeleton_digest
@@ -158,12 +159,15 @@ async def check_locum_target(
     user_id: int | None = None,
     *,
     prefix: tuple[str, ...] = (),
-) -> None:
+) -> User | None:
+    """The practitioner the locum covers (None when it names none, or with an error)."""
     if locum is None or locum.covered_user_id is None:
-        return
+        return None
     covered = await data.users.get_or_none(id=locum.covered_user_id, type=UserType.PRACTITIONER)
     if covered is None or covered.id == user_id or covered.status is UserStatus.DEACTIVATED:
         errors.add(ErrorCode.NOT_FOUND, "No such practitioner to cover.", *prefix, "locum", "practitionerId")
+        return None
+    return covered
 
 
 def apply_profile(user: User, p: Profile) -> None:
@@ -186,8 +190,11 @@ def apply_profile(user: User, p: Profile) -> None:
     user.search_key = search_key(p.first_name, p.last_name, user.email, p.display_name)
 
 
-def snapshot(user: User) -> dict[str, Any]:
-    """The audited view of a user (no password hash)."""
+def snapshot(user: User, covered: User | None = None) -> dict[str, Any]:
+    """The audited view of a user (no password hash); a locum's covered practitioner
+    (`covered`, already read) by global id."""
+    if user.locum_for_id != (covered.id if covered else None):
+        raise ValueError("snapshot of a locum needs the practitioner it covers")
     return {
         "email": user.email,
         "type": user.type,
@@ -201,7 +208,7 @@ def snapshot(user: User) -> dict[str, Any]:
         "position": user.position,
         "billingNumber": user.billing_number,
         "expectedEndOfTraining": user.expected_end_of_training,
-        "locumFor": user.locum_for_id,
+        "locumFor": events.ref("User", covered.public_id) if covered else None,
         "locumStart": user.locum_start,
         "locumEnd": user.locum_end,
     }

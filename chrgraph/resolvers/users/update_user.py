@@ -50,7 +50,8 @@ async def update_user(actor: Actor, user_id: int, changes: dict[str, Any]):
     # A cached session carries whether its user may act, which these decide (a locum
     # period moved, like an end of training, can end it at once).
     async with atomic(revokes_credentials=bool(REVOKING & changes.keys())) as conn:
-        user = await get_user(actor, user_id, conn)
+        # The practitioner a locum covers, joined: the audit event names it by global id.
+        user = await get_user(actor, user_id, conn, related=("locum_for",))
         if user.type is UserType.SUPPORT:
             raise fail(ErrorCode.NOT_FOUND, "No such user.", "userId")
         current = Profile.of(user)
@@ -62,13 +63,13 @@ async def update_user(actor: Actor, user_id: int, changes: dict[str, Any]):
         profile = check_profile(errors, org, Profile.of(user).merged(changes))
         # A classification that the current license does not fit is reported on
         # `license` by check_profile: the input must carry a fitting one.
-        await check_locum_target(errors, actor.data, profile.locum, user.id)
+        covered = await check_locum_target(errors, actor.data, profile.locum, user.id)
         if errors:
             raise OperationFailed(*errors.items)
-        before = snapshot(user)
+        before = snapshot(user, user.locum_for)
         # The license goes through the dated-change rule, the rest is plain profile.
         apply_profile(user, replace(profile, license=user.license))
-        delta = events.diff(before, snapshot(user))
+        delta = events.diff(before, snapshot(user, covered))
         if delta:
             await user.save(using_db=conn)
             await events.record(conn, actor, AuditAction.USER_UPDATED, "User", user.public_id, delta)

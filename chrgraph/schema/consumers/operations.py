@@ -8,14 +8,16 @@ from functools import partial
 
 import strawberry
 from strawberry import relay
+from strawberry.scalars import JSON
 
 from chrgraph.db.models import ApiLog as ApiLogModel
-from chrgraph.resolvers.audit.api_logs import api_logs_query
+from chrgraph.resolvers.audit.api_logs import ORDER as API_LOG_ORDER
+from chrgraph.resolvers.audit.api_logs import api_logs_query, may_read_content
 from chrgraph.resolvers.consumers import manage
 from chrgraph.resolvers.consumers import queries as consumer_queries
 from chrgraph.resolvers.errors import ErrorCode, OperationFailed, fail
 from chrgraph.schema.consumers.types import ApiConsumer, ApiConsumerKey
-from chrgraph.schema.errors import UserError, bad_user_input
+from chrgraph.schema.errors import UserError, bad_user_input, checked_text
 from chrgraph.schema.payloads import perform, refers_to
 from chrgraph.schema.permissions import CanManageApiConsumers, CanViewApiLogs
 from chrgraph.schema.relay import Connection, paginate, parse_global_id
@@ -33,39 +35,56 @@ async def _issuer(info: strawberry.Info, consumer_id: relay.GlobalID) -> str:
 
 
 def _by_issuer(actor, operation, **fixed):
-    """`operation(actor, issuer, ...)` called with the consumer's key instead of its issuer."""
+    """`operation(actor, issuer, ...)` called with the consumer's public id (what its global
+    id carries) instead of its issuer: the operation reads the row by it, one statement."""
 
-    async def run(consumer_id: int, **arguments):
-        return await operation(actor, await manage.consumer_issuer(actor, consumer_id), **arguments, **fixed)
+    async def run(consumer_id: str, **arguments):
+        return await operation(actor, manage.ByPublicId(consumer_id), **arguments, **fixed)
 
     return run
 
 
-@strawberry.type(description="One HTTP request of an API consumer (secrets redacted).")
+@strawberry.type(
+    description=(
+        "One HTTP request of an API consumer (secrets redacted). Its content (query text, variables, "
+        "response body) is shown to the owner only: for the support account those fields are null."
+    )
+)
 class ApiLog:
     created_at: datetime.datetime = strawberry.field(description="When it arrived (UTC).")
     issuer: str = strawberry.field(description="The consumer's issuer.")
     key_id: str | None = strawberry.field(description="The kid that verified its token.")
-    request_id: str = strawberry.field(description="Request id (X-Request-Id).")
+    key_fingerprint: str | None = strawberry.field(
+        description="The fingerprint of the key that verified its token (null on rows from before it was kept)."
+    )
+    request_id: str = strawberry.field(description="Request id (the server's; the X-Request-Id answered).")
+    client_request_id: str | None = strawberry.field(description="The X-Request-Id the caller sent, if any.")
     method: str = strawberry.field(description="HTTP method.")
     operation_name: str | None = strawberry.field(description="GraphQL operation name.")
-    query: str | None = strawberry.field(description="The query text.")
+    query: str | None = strawberry.field(description="The query text, redacted (owner only; null for support).")
+    variables: JSON | None = strawberry.field(
+        description="The variables, redacted (owner only; null for support and when none were sent)."
+    )
     status: int = strawberry.field(description="HTTP status answered.")
-    response_body: str = strawberry.field(description="The answer, redacted.")
+    response_body: str | None = strawberry.field(description="The answer, redacted (owner only; null for support).")
     duration_ms: float = strawberry.field(description="Time to answer.")
 
     @classmethod
-    def from_model(cls, row: ApiLogModel) -> ApiLog:
+    def from_model(cls, row: ApiLogModel, *, content: bool) -> ApiLog:
+        """The row; its content (decrypted here, only then) when `content`."""
         return cls(
             created_at=row.created_at,
             issuer=row.consumer.issuer,
             key_id=row.key_id,
+            key_fingerprint=row.key_fingerprint,
             request_id=row.request_id,
+            client_request_id=row.client_request_id,
             method=row.method,
             operation_name=row.operation_name,
-            query=row.query,
+            query=row.query if content else None,
+            variables=row.variables if content else None,
             status=row.status,
-            response_body=row.response_body,
+            response_body=row.response_body if content else None,
             duration_ms=row.duration_ms,
         )
 
@@ -86,12 +105,16 @@ class CreateApiConsumerPayload:
 
 @strawberry.input(description="Deactivate an API consumer.")
 class DeactivateApiConsumerInput:
-    consumer_id: relay.GlobalID = strawberry.field(description="The consumer.", metadata=refers_to("ApiConsumer"))
+    consumer_id: relay.GlobalID = strawberry.field(
+        description="The consumer.", metadata=refers_to("ApiConsumer", key=False)
+    )
 
 
 @strawberry.input(description="Reactivate an API consumer.")
 class ReactivateApiConsumerInput:
-    consumer_id: relay.GlobalID = strawberry.field(description="The consumer.", metadata=refers_to("ApiConsumer"))
+    consumer_id: relay.GlobalID = strawberry.field(
+        description="The consumer.", metadata=refers_to("ApiConsumer", key=False)
+    )
 
 
 @strawberry.type(description="The result of deactivating or reactivating a consumer.")
@@ -112,7 +135,9 @@ class ReactivateApiConsumerPayload(ApiConsumerPayload):
 
 @strawberry.input(description="Add a public key (rotation).")
 class AddApiConsumerKeyInput:
-    consumer_id: relay.GlobalID = strawberry.field(description="The consumer.", metadata=refers_to("ApiConsumer"))
+    consumer_id: relay.GlobalID = strawberry.field(
+        description="The consumer.", metadata=refers_to("ApiConsumer", key=False)
+    )
     public_key: str = strawberry.field(description="RSA public key, PEM or JWK.")
     kid: str = strawberry.field(description="Key id, unique for the consumer.")
 
@@ -125,7 +150,9 @@ class AddApiConsumerKeyPayload:
 
 @strawberry.input(description="Revoke a public key.")
 class RevokeApiConsumerKeyInput:
-    consumer_id: relay.GlobalID = strawberry.field(description="The consumer.", metadata=refers_to("ApiConsumer"))
+    consumer_id: relay.GlobalID = strawberry.field(
+        description="The consumer.", metadata=refers_to("ApiConsumer", key=False)
+    )
     kid: str = strawberry.field(description="The key id.")
 
 
@@ -137,7 +164,9 @@ class RevokeApiConsumerKeyPayload:
 
 @strawberry.input(description="Set an API consumer's cost budget.")
 class SetApiConsumerCostBudgetInput:
-    consumer_id: relay.GlobalID = strawberry.field(description="The consumer.", metadata=refers_to("ApiConsumer"))
+    consumer_id: relay.GlobalID = strawberry.field(
+        description="The consumer.", metadata=refers_to("ApiConsumer", key=False)
+    )
     cost_per_minute: int | None = strawberry.field(
         description=(
             "Objects its documents may ask for per minute, 0 to 1,000,000,000 (INVALID_INPUT otherwise); "
@@ -154,7 +183,9 @@ class SetApiConsumerCostBudgetPayload:
 
 @strawberry.input(description="Narrow what an API consumer may do and grant, or give it its default set back.")
 class SetApiConsumerPermissionsInput:
-    consumer_id: relay.GlobalID = strawberry.field(description="The consumer.", metadata=refers_to("ApiConsumer"))
+    consumer_id: relay.GlobalID = strawberry.field(
+        description="The consumer.", metadata=refers_to("ApiConsumer", key=False)
+    )
     permissions: list[Permission] | None = strawberry.field(
         description=(
             "The permissions it holds from now on (an empty list: none); never MANAGE_API_CONSUMERS "
@@ -174,6 +205,9 @@ class ApiLogFilter:
     consumer_id: relay.GlobalID | None = strawberry.field(default=None, description="Only this consumer.")
     since: datetime.datetime | None = strawberry.field(default=None, description="At or after.")
     until: datetime.datetime | None = strawberry.field(default=None, description="Before.")
+    status: int | None = strawberry.field(default=None, description="Only this HTTP status.")
+    operation_name: str | None = strawberry.field(default=None, description="Only this GraphQL operation name.")
+    request_id: str | None = strawberry.field(default=None, description="Only this request id.")
 
 
 @strawberry.type
@@ -182,7 +216,13 @@ class ConsumersQuery:
     async def api_consumers(self, info: strawberry.Info) -> list[ApiConsumer] | None:
         return [ApiConsumer.from_model(c) for c in await manage.list_api_consumers(info.context.actor)]
 
-    @strawberry.field(description="API consumer requests, newest first.", permission_classes=[CanViewApiLogs])
+    @strawberry.field(
+        description=(
+            "API consumer requests, newest first: every row's metadata to the owner and the support account, "
+            "the content (query text, variables, answer) to the owner only."
+        ),
+        permission_classes=[CanViewApiLogs],
+    )
     async def api_logs(
         self,
         info: strawberry.Info,
@@ -199,11 +239,20 @@ class ConsumersQuery:
                 issuer = await _issuer(info, f.consumer_id)
             except OperationFailed as exc:
                 raise bad_user_input("No such API consumer.") from exc
-        query = await api_logs_query(info.context.actor, issuer=issuer, since=f.since, until=f.until)
+        query = await api_logs_query(
+            info.context.actor,
+            issuer=issuer,
+            since=f.since,
+            until=f.until,
+            status=f.status,
+            operation_name=checked_text(f.operation_name, "operationName", 255),
+            request_id=checked_text(f.request_id, "requestId", 64),
+        )
         s = info.context.settings
         return await paginate(
             query,
-            ApiLog.from_model,
+            partial(ApiLog.from_model, content=may_read_content(info.context.actor)),
+            order=API_LOG_ORDER,
             first=first,
             after=after,
             last=last,

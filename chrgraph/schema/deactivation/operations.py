@@ -11,7 +11,7 @@ from strawberry import relay
 from chrgraph.resolvers.deactivation import deactivate_user as ops
 from chrgraph.resolvers.errors import OperationFailed
 from chrgraph.schema.errors import UserError
-from chrgraph.schema.payloads import local_id, perform, refers_to
+from chrgraph.schema.payloads import perform, public_id, refers_to
 from chrgraph.schema.permissions import CanEditOtherUsers
 from chrgraph.schema.relay import Connection, Edge, PageInfo, encode_cursor
 from chrgraph.schema.scheduling.types import (
@@ -21,11 +21,12 @@ from chrgraph.schema.scheduling.types import (
     MdBillingConnection,
     Questionnaire,
 )
+from chrgraph.schema.secrets import Secret
 from chrgraph.schema.users.types import User
 
 
 def _all(items: list, convert) -> Connection:
-    edges = [Edge(cursor=encode_cursor(i), node=convert(item)) for i, item in enumerate(items)]
+    edges = [Edge(cursor=encode_cursor((), (), item.public_id), node=convert(item)) for item in items]
     return Connection(
         edges=edges,
         total_count=len(items),
@@ -101,7 +102,9 @@ class DeactivateUserInput:
     lab_integration_successors: list[LabIntegrationSuccessorInput] | None = strawberry.field(
         default=None, description="One per lab integration the user backs."
     )
-    password: str | None = strawberry.field(default=None, description="Sessions re-enter their password.")
+    password: str | None = strawberry.field(
+        directives=[Secret()], default=None, description="Sessions re-enter their password."
+    )
 
 
 @strawberry.type(description="What deactivation did.")
@@ -185,7 +188,7 @@ class DeactivationQuery:
     @strawberry.field(description="What deactivating the user would affect.", permission_classes=[CanEditOtherUsers])
     async def deactivation_preview(self, info: strawberry.Info, user_id: relay.GlobalID) -> DeactivationPreview | None:
         try:
-            user, work = await ops.deactivation_preview(info.context.actor, await local_id(user_id, "User", "userId"))
+            user, work = await ops.deactivation_preview(info.context.actor, public_id(user_id, "User", "userId"))
         except OperationFailed:
             return None  # another organization's id is like one that does not exist
         return DeactivationPreview(

@@ -19,7 +19,7 @@ from chrgraph.resolvers.licensing.catalog import Feature as DomainFeature
 from chrgraph.resolvers.licensing.mapping import Proposal, run_license_mapping, unmapped_users
 from chrgraph.schema.errors import UserError, bad_user_input
 from chrgraph.schema.nodes import register_node
-from chrgraph.schema.payloads import local_id, perform, refers_to
+from chrgraph.schema.payloads import perform, public_id, refers_to
 from chrgraph.schema.permissions import (
     Authenticated,
     CanEditOtherUsers,
@@ -278,7 +278,7 @@ class LicensingQuery:
         self, info: strawberry.Info, user_id: relay.GlobalID, feature: Feature
     ) -> FeatureAccess | None:
         try:
-            result = await ops.feature_access(info.context.actor, await local_id(user_id, "User", "userId"), feature)
+            result = await ops.feature_access(info.context.actor, public_id(user_id, "User", "userId"), feature)
         except OperationFailed:
             return None
         return FeatureAccess(

@@ -132,6 +132,7 @@ class PatientsQuery:
         return await paginate(
             query,
             Patient.from_model,
+            order=ops.PATIENT_ORDER,
             first=first,
             after=after,
             last=last,

@@ -10,6 +10,7 @@ from strawberry.file_uploads import Upload
 
 from chrgraph.db.models import NotificationLogin as DomainNotificationLogin
 from chrgraph.db.models import PortalImage as PortalImageModel
+from chrgraph.resolvers.audit.list_events import EVENT_ORDER
 from chrgraph.resolvers.errors import ErrorCode, fail
 from chrgraph.resolvers.portal import images
 from chrgraph.resolvers.portal import settings as ops
@@ -176,6 +177,7 @@ class PortalQuery:
         return await paginate(
             ops.portal_history_query(info.context.actor),
             AuditEvent.from_model,
+            order=EVENT_ORDER,
             first=first,
             after=after,
             last=None,

@@ -20,6 +20,7 @@ from chrgraph.schema.relay import Connection, paginate, parse_global_id, selects
 from chrgraph.schema.scheduling.types import (
     APPOINTMENT_COLUMNS,
     Appointment,
+    AppointmentKind,
     AppointmentStatus,
     InboxMessage,
     LabIntegration,
@@ -39,6 +40,11 @@ class BookAppointmentInput:
     patient_id: relay.GlobalID = strawberry.field(description="The patient.", metadata=refers_to("Patient"))
     start: datetime.datetime = strawberry.field(description="Start, with a UTC offset, in the future.")
     duration_minutes: int = strawberry.field(description="5 to 480 minutes.")
+    kind: AppointmentKind = strawberry.field(
+        default=AppointmentKind.IN_PERSON,
+        description="In person (the default) or virtual; a VIRTUAL appointment needs a practitioner whose "
+        "license includes virtual care (PRACTITIONER_NOT_BOOKABLE otherwise).",
+    )
 
 
 @strawberry.type(description="The result of bookAppointment.")
@@ -197,6 +203,7 @@ class SchedulingQuery:
         page = await paginate(
             query,
             Appointment.from_model,
+            order=ops.APPOINTMENT_ORDER,
             first=first,
             after=after,
             last=last,
@@ -232,6 +239,7 @@ class SchedulingQuery:
         return await paginate(
             query,
             Questionnaire.from_model,
+            order=queries.NEWEST_FIRST,
             first=first,
             after=after,
             last=None,
@@ -256,6 +264,7 @@ class SchedulingQuery:
         return await paginate(
             query,
             InboxMessage.from_model,
+            order=queries.NEWEST_FIRST,
             first=first,
             after=after,
             last=None,

@@ -7,6 +7,7 @@ import strawberry
 from strawberry import relay
 
 from chrgraph.db.models import Appointment as AppointmentModel
+from chrgraph.db.models import AppointmentKind as DomainAppointmentKind
 from chrgraph.db.models import AppointmentStatus as DomainAppointmentStatus
 from chrgraph.db.models import InboxMessage as InboxMessageModel
 from chrgraph.db.models import LabIntegration as LabIntegrationModel
@@ -23,6 +24,11 @@ from chrgraph.schema.users.types import USER_COLUMNS, User
 # below each call is what type checkers read as a type.
 strawberry.enum(DomainAppointmentStatus, description="Where an appointment stands.")
 AppointmentStatus = DomainAppointmentStatus
+strawberry.enum(
+    DomainAppointmentKind,
+    description="In person, or virtual (needs a practitioner whose license includes virtual care).",
+)
+AppointmentKind = DomainAppointmentKind
 strawberry.enum(DomainQuestionnaireKind, description="Recurring scheduled or sent.")
 QuestionnaireKind = DomainQuestionnaireKind
 strawberry.enum(DomainQuestionnaireStatus, description="Active, completed or removed.")
@@ -107,6 +113,7 @@ APPOINTMENT_COLUMNS = (
     "duration_minutes",
     "end",
     "status",
+    "kind",
     "cancel_reason",
 )
 
@@ -121,6 +128,7 @@ class Appointment(relay.Node):
     duration_minutes: int = strawberry.field(description="Length in minutes.")
     end: datetime.datetime = strawberry.field(description="End (UTC, exclusive).")
     status: AppointmentStatus = strawberry.field(description="Where it stands.")
+    kind: AppointmentKind = strawberry.field(description="In person or virtual.")
     cancel_reason: str | None = strawberry.field(description="Why it was cancelled.")
 
     preloaded: strawberry.Private[Preloaded | None] = None
@@ -153,6 +161,7 @@ class Appointment(relay.Node):
             duration_minutes=row.duration_minutes,
             end=row.end,
             status=row.status,
+            kind=row.kind,
             cancel_reason=row.cancel_reason,
         )
 

@@ -21,6 +21,7 @@ from chrgraph.schema.errors import UserError
 from chrgraph.schema.organizations.types import Organization
 from chrgraph.schema.payloads import perform, refers_to
 from chrgraph.schema.permissions import AnySession, CanEditOtherUsers, CanEditRoles, OwnerOnly, Public
+from chrgraph.schema.secrets import Secret
 from chrgraph.schema.users.types import Classification, License, Permission, Role, User, UserType
 
 
@@ -84,8 +85,8 @@ class ResendInvitationPayload:
 
 @strawberry.input(description="Accept an invitation and choose a password.")
 class AcceptInvitationInput:
-    token: str = strawberry.field(description="The invitation token from the email.")
-    password: str = strawberry.field(description="At least 12 characters.")
+    token: str = strawberry.field(directives=[Secret()], description="The invitation token from the email.")
+    password: str = strawberry.field(directives=[Secret()], description="At least 12 characters.")
     first_name: str = strawberry.field(description="Given name.")
     last_name: str = strawberry.field(description="Family name.")
 
@@ -129,12 +130,12 @@ class UpdateUserPayload:
 @strawberry.input(description="Log in with email and password.")
 class LoginInput:
     email: str = strawberry.field(description="The login email.")
-    password: str = strawberry.field(description="The password.")
+    password: str = strawberry.field(directives=[Secret()], description="The password.")
 
 
 @strawberry.type(description="A new session, or why not.")
 class LoginPayload:
-    token: str | None = strawberry.field(description="Send as `Authorization: Bearer <token>`.")
+    token: str | None = strawberry.field(directives=[Secret()], description="Send as `Authorization: Bearer <token>`.")
     expires_at: datetime.datetime | None = strawberry.field(description="When the session ends.")
     user: User | None = strawberry.field(description="Who logged in.")
     errors: list[UserError] = strawberry.field(description="INVALID_CREDENTIALS, whatever the cause.")
@@ -151,7 +152,9 @@ class AssignRolesInput:
     role_ids: list[relay.GlobalID] = strawberry.field(
         description="The roles to hold, all of them.", metadata=refers_to("Role")
     )
-    password: str | None = strawberry.field(default=None, description="Sessions re-enter their password.")
+    password: str | None = strawberry.field(
+        directives=[Secret()], default=None, description="Sessions re-enter their password."
+    )
 
 
 @strawberry.type(description="The result of assignRoles.")
@@ -164,7 +167,9 @@ class AssignRolesPayload:
 class GrantPermissionInput:
     user_id: relay.GlobalID = strawberry.field(description="The user.", metadata=refers_to("User"))
     permission: Permission = strawberry.field(description="Never MANAGE_API_CONSUMERS.")
-    password: str | None = strawberry.field(default=None, description="Sessions re-enter their password.")
+    password: str | None = strawberry.field(
+        directives=[Secret()], default=None, description="Sessions re-enter their password."
+    )
 
 
 @strawberry.type(description="The result of grantPermission.")
@@ -177,7 +182,9 @@ class GrantPermissionPayload:
 class RevokePermissionInput:
     user_id: relay.GlobalID = strawberry.field(description="The user.", metadata=refers_to("User"))
     permission: Permission = strawberry.field(description="The permission.")
-    password: str | None = strawberry.field(default=None, description="Sessions re-enter their password.")
+    password: str | None = strawberry.field(
+        directives=[Secret()], default=None, description="Sessions re-enter their password."
+    )
 
 
 @strawberry.type(description="The result of revokePermission.")
@@ -208,7 +215,7 @@ class UpdateRoleInput:
         default=None, description="All its permissions; new ones must be yours to grant."
     )
     password: str | None = strawberry.field(
-        default=None, description="Sessions re-enter their password to change the permissions."
+        directives=[Secret()], default=None, description="Sessions re-enter their password to change the permissions."
     )
 
 
@@ -234,7 +241,7 @@ class DeleteRolePayload:
 @strawberry.input(description="Make another active Staff member or Practitioner the owner.")
 class TransferOwnershipInput:
     user_id: relay.GlobalID = strawberry.field(description="The new owner.", metadata=refers_to("User"))
-    password: str | None = strawberry.field(default=None, description="Re-enter your password.")
+    password: str | None = strawberry.field(directives=[Secret()], default=None, description="Re-enter your password.")
 
 
 @strawberry.type(description="The result of transferOwnership.")

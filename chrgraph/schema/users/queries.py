@@ -8,7 +8,7 @@ import strawberry
 from strawberry import relay
 
 from chrgraph.resolvers.users import queries
-from chrgraph.resolvers.users.list_users import roles_query, users_query
+from chrgraph.resolvers.users.list_users import roles_query, users_order, users_query
 from chrgraph.schema.errors import checked_text
 from chrgraph.schema.nodes import register_node
 from chrgraph.schema.permissions import CanViewUser, CanViewUsers
@@ -82,6 +82,7 @@ class UsersQuery:
         page = await paginate(
             query,
             User.from_model,
+            order=users_order(o.field.value, o.descending),
             first=first,
             after=after,
             last=last,

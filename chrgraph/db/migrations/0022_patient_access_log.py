@@ -1,15 +1,17 @@
 """The patient access log: one row per patient read by a session or a consumer in a
-request (who, when, which patient, request id, operation name), kept like audit events."""
+request (who, when, which patient, request id, operation name), kept like audit events;
+its public id is the tie-breaker of `patientAccessLog` cursors."""
 
 from tortoise import fields, migrations
 from tortoise.fields.base import OnDelete
 from tortoise.migrations import operations as ops
 
 from chrgraph.db.models.enums import ActorKind
+from chrgraph.db.public_ids import LENGTH, new_public_id
 
 
 class Migration(migrations.Migration):
-    dependencies = [("chrgraph", "0018_login_attempts")]
+    dependencies = [("chrgraph", "0021_api_log_encryption")]
 
     initial = False
 
@@ -18,6 +20,7 @@ class Migration(migrations.Migration):
             name="PatientAccess",
             fields=[
                 ("id", fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ("public_id", fields.CharField(max_length=LENGTH, unique=True, default=new_public_id)),
                 (
                     "organization",
                     fields.ForeignKeyField(
