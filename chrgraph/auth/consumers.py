@@ -49,6 +49,8 @@ class CachedConsumer:
     issuer: str
     usable: bool  # active and its organization's Enterprise API on
     keys: tuple[tuple[str | None, RSAKey], ...]
+    # The stored fingerprint of each key, in the order of `keys`.
+    fingerprints: tuple[str, ...]
     cost_budget: int | None = None
     public_id: str | None = None  # what the consumer's global id carries
     permissions: frozenset[str] = frozenset()
@@ -90,12 +92,14 @@ async def _load(issuer: str) -> CachedConsumer | None:
         return None
     rows = await ApiConsumerKey.filter(consumer_id=consumer.id, revoked_at__isnull=True)
     keys = tuple((row.kid, RSAKey.import_key(row.public_key_pem)) for row in rows)
+    fingerprints = tuple(row.fingerprint for row in rows)
     return CachedConsumer(
         id=consumer.id,
         organization_id=consumer.organization_id,
         issuer=consumer.issuer,
         usable=consumer.active and consumer.organization.enterprise_api_enabled,
         keys=keys,
+        fingerprints=fingerprints,
         cost_budget=consumer.cost_budget_per_minute,
         public_id=consumer.public_id,
         permissions=consumer_permissions(consumer.permissions),
@@ -114,6 +118,7 @@ class _Verified:
 
     consumer: CachedConsumer
     key_id: str | None
+    key_fingerprint: str | None
     exp: float
     nbf: float | None
     iat: float | None
@@ -205,19 +210,26 @@ async def verify_consumer_token(token: str) -> Principal:
         raise AuthError(AuthReason.UNKNOWN_OR_INACTIVE_ISSUER)
 
     kid = header.get("kid")
-    candidates = [k for k in consumer.keys if kid is None or k[0] == kid]
+    candidates = [
+        (k, fingerprint)
+        for k, fingerprint in zip(consumer.keys, consumer.fingerprints, strict=True)
+        if kid is None or k[0] == kid
+    ]
     verified_kid: str | None = None
-    for key_kid, key in candidates:
+    verified_fingerprint: str | None = None
+    for (key_kid, key), fingerprint in candidates:
         try:
             jwt.decode(token, key, algorithms=["RS512"])
         except JoseError:
             continue
-        verified_kid = key_kid
+        verified_kid, verified_fingerprint = key_kid, fingerprint
         break
     else:
         raise AuthError(AuthReason.BAD_SIGNATURE)
 
-    verified = _Verified(consumer, verified_kid, claims["exp"], claims.get("nbf"), claims.get("iat"))
+    verified = _Verified(
+        consumer, verified_kid, verified_fingerprint, claims["exp"], claims.get("nbf"), claims.get("iat")
+    )
     principal = _principal_if_timely(verified, settings)
     verified_tokens.put(token, verified)  # only a token that passed every check
     return principal
@@ -242,6 +254,7 @@ def _principal_if_timely(verified: _Verified, settings) -> Principal:
         consumer_public_id=consumer.public_id,
         issuer=consumer.issuer,
         key_id=verified.key_id,
+        key_fingerprint=verified.key_fingerprint,
         permissions=consumer.permissions,
         cost_budget=consumer.cost_budget,
     )

@@ -23,6 +23,8 @@ class Principal:
     consumer_id: int | None = None
     issuer: str | None = None
     key_id: str | None = None
+    # The fingerprint of the consumer key that verified the token (what audit events keep).
+    key_fingerprint: str | None = None
     user_id: int | None = None
     session_id: int | None = None
     session_ref: str | None = None  # what audit events name the session by (auth/sessions.py)
