@@ -76,6 +76,7 @@ READ_RULES: dict[str, type[Rule] | _Part] = {
     "LicenseUpgradeRequest": CanEditOtherUsers,
     "UnmappedUser": CanEditOtherUsers,
     "DeactivationPreview": CanEditOtherUsers,
+    "HandoverReport": CanEditOtherUsers,
     "BillingStatement": CanViewBilling,
     "PortalSettings": CanManagePortal,
     "AuditEvent": CanViewAuditLog,
@@ -94,6 +95,8 @@ READ_RULES: dict[str, type[Rule] | _Part] = {
     "BillingLine": PART,
     "BillingStatementForecast": PART,
     "DeactivationReport": PART,  # ids only, in deactivateUser's payload
+    "DeactivationHandover": PART,  # ids only, in a handover report
+    "HandedOverItem": PART,
     "PageInfo": PART,
     "UserError": PART,
 }
