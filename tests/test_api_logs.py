@@ -32,7 +32,7 @@ pytestmark = pytest.mark.usefixtures("app")
 
 VIEWER = "{ viewer { kind } }"
 RECENT_EVENTS = """
-query RecentEvents($action: String, $password: String, $token: String, $secret: String) {
+query RecentEvents($action: AuditAction, $password: String, $token: String, $secret: String) {
   auditEvents(first: 5,
               filter: {action: $action, actorId: $password, targetId: $token, targetType: $secret}) {
     totalCount

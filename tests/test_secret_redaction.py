@@ -50,6 +50,7 @@ NOT_SECRET = {
     "Mutation.revokeApiConsumerKey": "a mutation's name, not a value",
     "ApiLog.keyId": "the kid a token named: an identifier, sent in the clear in every JWT header",
     "ApiLog.keyFingerprint": "the hash of a public key",
+    "AuditEvent.actorKeyFingerprint": "the hash of a public key",
     "UserError.code": "an error code (ErrorCode enum)",
 }
 SECRET_LIKE = re.compile(r"password|token|secret|code|key", re.I)
@@ -339,7 +340,8 @@ async def test_a_batch_redacts_each_document_by_its_own_plan(client):
     rid = unique("batch")
     documents = [
         {
-            "query": "query A($password: String) { auditEvents(first: 1, filter: {action: $password}) { totalCount } }",
+            "query": "query A($password: String)"
+            " { auditEvents(first: 1, filter: {targetType: $password}) { totalCount } }",
             "variables": {"password": "not-a-secret-here"},
         },
         {

@@ -22,8 +22,10 @@ def event_hash(prev_hash: str, fields: dict[str, Any]) -> str:
 
 
 def hashed_fields(event: Any) -> dict[str, Any]:
-    """What the hash covers: every column of the event but its id and hashes."""
-    return {
+    """What the hash covers: every column of the event but its id and hashes. A column
+    added later is covered only when it holds a value, so the events written before it
+    existed keep their hashes."""
+    fields = {
         "organization_id": event.organization_id,
         "seq": event.seq,
         "occurred_at": timestamp(event.occurred_at),
@@ -36,3 +38,7 @@ def hashed_fields(event: Any) -> dict[str, Any]:
         "target_id": event.target_id,
         "changes": event.changes,
     }
+    fingerprint = getattr(event, "actor_key_fingerprint", None)
+    if fingerprint is not None:
+        fields["actor_key_fingerprint"] = fingerprint
+    return fields

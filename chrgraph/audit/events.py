@@ -40,6 +40,22 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def camel(name: str) -> str:
+    """A changed field as the schema names it (`date_of_birth` -> `dateOfBirth`); a name
+    already in camelCase stays as it is."""
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def schema_names(changes: dict[str, Any]) -> dict[str, Any]:
+    """The top-level keys of `changes` (the changed fields) in the schema's camelCase;
+    values, and the keys inside them (global ids, `before`/`after`), are left alone."""
+    named = {camel(str(k)): v for k, v in changes.items()}
+    if len(named) != len(changes):  # `foo_bar` beside `fooBar`: one would silently vanish
+        raise ValueError(f"audit changes name one field twice: {sorted(changes)}")
+    return named
+
+
 def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     """`{field: {"before": …, "after": …}}` for the fields that changed."""
     keys = sorted(set(before) | set(after))
@@ -74,6 +90,7 @@ class RecordedEvent:
     actor_kind: ActorKind
     actor_id: str | None
     consumer_id: int | None
+    actor_key_fingerprint: str | None
     request_id: str | None
     action: str
     target_type: str
@@ -109,6 +126,9 @@ async def record(
     `target_id` is the target's public id (never its database key); the event keeps the
     target's global id (`target_type` and public id), the one `node` follows. Settings of
     the organization's portal (PortalSettings, PortalImage) name the organization's.
+    The changed fields are stored as the schema names them (`schema_names`), whatever
+    names the caller used; a consumer's event keeps the fingerprint of the key that
+    signed its request.
 
     Appends serialize on the chain head row: the head moves with a compare-and-swap
     UPDATE from the head this process last wrote (no read), and otherwise from the head
@@ -123,11 +143,12 @@ async def record(
         actor_kind=_ACTOR_KINDS[principal.kind],
         actor_id=principal.actor_id,
         consumer_id=principal.consumer_id,
+        actor_key_fingerprint=principal.key_fingerprint,
         request_id=actor.request_id,
         action=str(action),  # the plain word: what the column stores and the hash covers
         target_type=target_type,
         target_id=None if target_id is None else _target(target_type, target_id),
-        changes=_plain(redact(changes or {})),
+        changes=_plain(redact(schema_names(changes or {}))),
     )
     guess = _heads.get(org_id)
     if guess is None or not await _advance(conn, org_id, guess, _link(event, guess)):

@@ -23,7 +23,8 @@ class Principal:
     consumer_id: int | None = None
     issuer: str | None = None
     key_id: str | None = None
-    # The fingerprint of the consumer key that verified the token (what log rows carry).
+    # The fingerprint of the consumer key that verified the token (what log rows and
+    # audit events carry).
     key_fingerprint: str | None = None
     user_id: int | None = None
     session_id: int | None = None

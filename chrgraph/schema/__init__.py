@@ -12,6 +12,7 @@ from chrgraph.schema.consumers.operations import ConsumersMutation, ConsumersQue
 from chrgraph.schema.consumers.types import ApiConsumer
 from chrgraph.schema.deactivation.handover import HandoverMutation
 from chrgraph.schema.deactivation.operations import DeactivationMutation, DeactivationQuery
+from chrgraph.schema.deactivation.report import HandoverReportQuery
 from chrgraph.schema.licensing.operations import LicensingMutation, LicensingQuery
 from chrgraph.schema.organizations.mutations import OrganizationMutation
 from chrgraph.schema.organizations.types import Organization
@@ -35,6 +36,7 @@ Query = merge_types(
         PatientsQuery,
         SchedulingQuery,
         DeactivationQuery,
+        HandoverReportQuery,
         PortalQuery,
         LicensingQuery,
     ),

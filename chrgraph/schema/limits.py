@@ -65,6 +65,9 @@ LIST_MAXIMA: dict[str, int] = {
     "Query.unmappedUsers": 200,
     "RunLicenseMappingPayload.applied": 200,
     "RunLicenseMappingPayload.unmapped": 200,
+    "HandoverReport.deactivations": 10,  # a user deactivated that often is rare
+    "DeactivationHandover.items": 200,  # a busy practitioner's future work
+    "HandoverReport.handedOverAhead": 200,
 }
 # Lists declared by their item type wherever they appear: a payload's errors.
 ITEM_MAXIMA: dict[str, int] = {"UserError": 20}

@@ -93,7 +93,7 @@ class Query:
             info.context.actor,
             actor_kind=f.actor_kind,
             actor_id=checked_text(f.actor_id, "actorId", 64),
-            action=checked_text(f.action, "action", 64),
+            action=f.action,
             target_type=checked_text(f.target_type, "targetType", 64),
             target_id=checked_text(f.target_id, "targetId", 64),
             since=f.since,

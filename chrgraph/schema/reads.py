@@ -77,6 +77,7 @@ READ_RULES: dict[str, type[Rule] | _Part] = {
     "LicenseUpgradeRequest": CanEditOtherUsers,
     "UnmappedUser": CanEditOtherUsers,
     "DeactivationPreview": CanEditOtherUsers,
+    "HandoverReport": CanEditOtherUsers,
     "BillingStatement": CanViewBilling,
     "PortalSettings": CanManagePortal,
     "AuditEvent": CanViewAuditLog,
@@ -96,9 +97,29 @@ READ_RULES: dict[str, type[Rule] | _Part] = {
     "BillingLine": PART,
     "BillingStatementForecast": PART,
     "DeactivationReport": PART,  # ids only, in deactivateUser's payload
+    "DeactivationHandover": PART,  # ids only, in a handover report
+    "HandedOverItem": PART,
     "PageInfo": PART,
     "UserError": PART,
 }
+
+
+# A piece recorded as an audit event's target, read by its holder's rule.
+_HELD_BY: Final = {"PortalImage": "PortalSettings"}
+
+
+def may_read_type(context: Any, type_name: str) -> bool:
+    """Whether the request's caller may read objects of the named type, by the type's read
+    rule, decided once per request (`Context.reads`). A type without a rule of its own is
+    unreadable here: what is not declared is not shown."""
+    rule = READ_RULES.get(_HELD_BY.get(type_name, type_name))
+    if not isinstance(rule, type):
+        return False
+    reads = context.reads
+    allowed = reads.get(rule)
+    if allowed is None:
+        allowed = reads[rule] = rule.allows(context.principal)
+    return bool(allowed)
 
 
 def _is_payload(type_: GraphQLNamedType) -> bool:

@@ -27,6 +27,8 @@ class AuditEvent(Model):
     actor_kind = fields.CharEnumField(ActorKind, max_length=16)
     actor_id = fields.CharField(max_length=64, null=True)
     consumer_id = fields.BigIntField(null=True)
+    # The SHA-256 fingerprint of the key that signed a consumer's request (null otherwise).
+    actor_key_fingerprint = fields.CharField(max_length=64, null=True)
     request_id = fields.CharField(max_length=64, null=True)
     action = fields.CharField(max_length=64)
     target_type = fields.CharField(max_length=64)

@@ -327,7 +327,11 @@ async def apply_deactivation(conn, actor: Actor, plan: DeactivationPlan) -> Outc
             "movedAppointments": events.refs("Appointment", outcome.moved["appointments"]),
             "cancelledAppointments": events.refs("Appointment", outcome.cancelled["appointments"]),
             "movedQuestionnaires": events.refs("Questionnaire", outcome.moved["recurring"] + outcome.moved["sent"]),
-            "removedQuestionnaires": events.refs("Questionnaire", outcome.removed_questionnaires),
+            # Those removed with their cancelled appointment, and those cancelled themselves.
+            "removedQuestionnaires": events.refs(
+                "Questionnaire",
+                outcome.removed_questionnaires + outcome.cancelled["recurring"] + outcome.cancelled["sent"],
+            ),
             "inboxForwardedTo": events.ref("User", forward_to.public_id) if forward_to else None,
             "forwardedMessages": events.refs("InboxMessage", outcome.forwarded),
             "hiddenMessages": events.refs("InboxMessage", outcome.hidden),

@@ -1,26 +1,51 @@
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 
+from chrgraph.audit.actions import DESCRIPTIONS as ACTION_DESCRIPTIONS
+from chrgraph.audit.actions import AuditAction as DomainAuditAction
 from chrgraph.db.models import ActorKind as DomainActorKind
 from chrgraph.db.models import AuditEvent as AuditEventModel
 from chrgraph.db.models import PatientAccess as PatientAccessModel
+from chrgraph.schema.reads import may_read_type
 
 # strawberry.enum registers the domain enum in place and returns it; the plain alias
 # below each call is what type checkers read as a type.
 strawberry.enum(DomainActorKind, description="Who made a change.")
 ActorKind = DomainActorKind
+strawberry.enum(DomainAuditAction, description="What an audit event records.")
+AuditAction = DomainAuditAction
+# The actions' meanings live beside the vocabulary (chrgraph/audit/actions.py).
+for _value in DomainAuditAction.__strawberry_definition__.values:  # type: ignore[attr-defined]
+    _value.description = ACTION_DESCRIPTIONS.get(DomainAuditAction(_value.value), _value.description)
+
+# What a caller who may not read an event's target sees in place of each value.
+HIDDEN = "[HIDDEN]"
 
 
 @strawberry.type(description="One changed field of an audited change (secrets redacted).")
 class FieldChange:
-    field: str = strawberry.field(description="The field's name.")
-    before: JSON | None = strawberry.field(description="Its value before.")
-    after: JSON | None = strawberry.field(description="Its value after.")
+    field: str = strawberry.field(description="The field's name, as the schema names it (camelCase).")
+    before: JSON | None = strawberry.field(
+        description="Its value before; `[HIDDEN]` when the caller may not read the event's target."
+    )
+    after: JSON | None = strawberry.field(
+        description="Its value after; `[HIDDEN]` when the caller may not read the event's target."
+    )
+
+    def hidden(self) -> FieldChange:
+        """The same change with its values withheld (the field's name stays)."""
+        withheld: Any = HIDDEN  # a JSON value
+        return FieldChange(
+            field=self.field,
+            before=None if self.before is None else withheld,
+            after=None if self.after is None else withheld,
+        )
 
 
 @strawberry.type(description="One successful mutation, as the append-only audit log records it.")
@@ -31,11 +56,14 @@ class AuditEvent(relay.Node):
     occurred_at: datetime.datetime = strawberry.field(description="When (UTC).")
     actor_kind: ActorKind = strawberry.field(description="Consumer, user, support or system.")
     actor_id: str | None = strawberry.field(description="Global id of the consumer or user.")
+    actor_key_fingerprint: str | None = strawberry.field(
+        description="For a consumer's change: the SHA-256 fingerprint of the key that signed its request."
+    )
     request_id: str | None = strawberry.field(description="The HTTP request that made it.")
-    action: str = strawberry.field(description="What was done, e.g. API_CONSUMER_CREATED.")
+    action: AuditAction = strawberry.field(description="What was done.")
     target_type: str = strawberry.field(description="Type of the changed object.")
     target_id: str | None = strawberry.field(description="Global id of the changed object (follow it with `node`).")
-    changes: list[FieldChange] = strawberry.field(description="Changed fields, before and after.")
+    recorded_changes: strawberry.Private[list[FieldChange]]
     hash: str = strawberry.field(description="SHA-256 link to the previous event.")
 
     @classmethod
@@ -53,13 +81,24 @@ class AuditEvent(relay.Node):
             occurred_at=row.occurred_at,
             actor_kind=row.actor_kind,
             actor_id=row.actor_id,
+            actor_key_fingerprint=row.actor_key_fingerprint,
             request_id=row.request_id,
-            action=row.action,
+            action=DomainAuditAction(row.action),
             target_type=row.target_type,
             target_id=row.target_id,
-            changes=changes,
+            recorded_changes=changes,
             hash=row.hash,
         )
+
+    @strawberry.field(
+        description="Changed fields, before and after. The values follow the read rule of the "
+        "target's type: a caller who may not read such objects sees each field's name with "
+        "the value `[HIDDEN]`."
+    )
+    def changes(self, info: strawberry.Info) -> list[FieldChange]:
+        if may_read_type(info.context, self.target_type):
+            return self.recorded_changes
+        return [change.hidden() for change in self.recorded_changes]
 
 
 @strawberry.type(description="One read of a patient's data: who, when, through which operation and request.")
@@ -85,7 +124,7 @@ class PatientAccess:
 class AuditEventFilter:
     actor_kind: ActorKind | None = strawberry.field(default=None, description="Only this kind of actor.")
     actor_id: str | None = strawberry.field(default=None, description="Only this actor.")
-    action: str | None = strawberry.field(default=None, description="Only this action.")
+    action: AuditAction | None = strawberry.field(default=None, description="Only this action.")
     target_type: str | None = strawberry.field(default=None, description="Only this target type.")
     target_id: str | None = strawberry.field(default=None, description="Only this target.")
     since: datetime.datetime | None = strawberry.field(default=None, description="At or after.")
