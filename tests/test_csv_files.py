@@ -22,7 +22,8 @@ from tests.test_billing import JAN
 from tests.test_license_migration import HEADER, cli, legacy_csv
 
 MONTH = "2026-03"  # users invited in January 2026 are billed by then
-HOSTILE_LOCAL_PARTS = ["=1+2", "+cmd", "-2+3", "=HYPERLINK(x)"]
+# Each a valid address (RFC 5322 dot-atom: no parentheses), each a spreadsheet formula.
+HOSTILE_LOCAL_PARTS = ["=1+2", "+cmd", "-2+3", "=cmd|x"]
 
 
 @pytest.fixture

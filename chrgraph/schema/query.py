@@ -14,7 +14,7 @@ from chrgraph.schema.errors import bad_user_input, checked_text
 from chrgraph.schema.nodes import resolve_node
 from chrgraph.schema.organizations.types import Organization
 from chrgraph.schema.permissions import Authenticated, CanViewAuditLog, CanViewPatientAccessLog
-from chrgraph.schema.relay import Connection, paginate, parse_global_id
+from chrgraph.schema.relay import Connection, check_cursors, paginate, parse_global_id
 from chrgraph.schema.users.types import User
 
 # strawberry.enum registers the domain enum in place and returns it; the plain alias
@@ -125,6 +125,7 @@ class Query:
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[PatientAccess] | None:
+        check_cursors(ACCESS_ORDER, after, before)
         parsed = parse_global_id(patient_id, "Patient")
         query = await patient_access_query(info.context.actor, parsed[1]) if parsed else None
         if query is None:

@@ -93,6 +93,15 @@ def decode_cursor(cursor: str, order: Sequence[str], arity: int) -> tuple[list[A
         raise bad_user_input("Malformed cursor.") from exc
 
 
+def check_cursors(order: Sequence[str], after: str | None, before: str | None) -> None:
+    """BAD_USER_INPUT for a malformed cursor, before anything is read (a field that may
+    answer null without paging checks its arguments all the same)."""
+    arity = len(sort_keys(order)) - 1
+    for cursor in (after, before):
+        if cursor:
+            decode_cursor(cursor, order, arity)
+
+
 async def paginate(
     query: Any,
     convert: Callable[[Any], T],

@@ -55,6 +55,16 @@ async def forward(apps, schema_editor) -> None:
         await client.execute_script("ALTER TABLE api_log ALTER COLUMN public_id SET NOT NULL")
 
 
+async def restore_indexes(apps, schema_editor) -> None:
+    """SQLite drops a column by rebuilding the table, and the rebuilt table has lost the
+    indexes migration 0011 made: put them back (a no-op on PostgreSQL, which kept them)."""
+    for name, columns in (
+        ("fkx_api_log_organization_id_created_at", '"organization_id", "created_at"'),
+        ("fkx_api_log_consumer_id", '"consumer_id"'),
+    ):
+        await schema_editor.client.execute_script(f'CREATE INDEX IF NOT EXISTS "{name}" ON "api_log" ({columns})')
+
+
 class Migration(migrations.Migration):
     dependencies = [("chrgraph", "0020_api_log_client_request_id")]
 
@@ -66,4 +76,5 @@ class Migration(migrations.Migration):
         ops.RemoveField(model_name="ApiLog", name="query"),
         ops.RemoveField(model_name="ApiLog", name="variables"),
         ops.RemoveField(model_name="ApiLog", name="response_body"),
+        ops.RunPython(restore_indexes),
     ]
