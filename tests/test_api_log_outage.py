@@ -5,7 +5,8 @@ committed is answered 500 for want of it:
 - a row that cannot be written after the change committed: the true answer is sent, and
   the loss is an alarm in the application log and the metrics;
 - the database unreachable before anything committed: 503 `SERVICE_UNAVAILABLE` with
-  `Retry-After`, never 500.
+  `Retry-After`, never 500 — also when PostgreSQL ended an idle pooled connection and
+  asyncpg refuses the next statement on it before it has seen the socket close.
 (The same under a real PostgreSQL restart: tests/test_database_outage.py.)"""
 
 from __future__ import annotations
@@ -13,17 +14,22 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import struct
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from starlette.types import Receive, Scope, Send
+from tortoise import connections
 
 from chrgraph.db import hooks
 from chrgraph.db.models import ApiLog, AuditEvent, Patient
+from chrgraph.db.outage import database_unreachable
 from chrgraph.http import answers
 from chrgraph.http import api_log as api_log_middleware
 from tests.accounts import make_clinic
+from tests.databases import backend
 from tests.helpers import key_of
 
 REGISTER = """mutation Register($i: RegisterPatientInput!) {
@@ -133,6 +139,46 @@ async def test_a_query_whose_row_cannot_be_written_for_want_of_the_database_is_a
 
     assert_unavailable(response)
     assert failures.added == [(1, {"answered": "503"})]
+
+
+async def test_a_pooled_connection_postgresql_ended_while_idle_is_a_503_not_a_500(clinic, monkeypatch):
+    """What asyncpg raises for a statement given a connection whose FATAL error arrived
+    while it sat idle in the pool, before the socket's close was seen (a restart under
+    load)."""
+    failures = Recorded()
+    monkeypatch.setattr(api_log_middleware, "api_log_failures", failures)
+
+    async def ended_while_idle(row: Any, accesses: Any = ()) -> None:
+        raise asyncpg.InternalClientError("cannot switch to state 15; another operation (2) is in progress")
+
+    monkeypatch.setattr(api_log_middleware.writer, "write", ended_while_idle)
+    response = await clinic.vendor.post(LOOK)
+
+    assert_unavailable(response)
+    assert failures.added == [(1, {"answered": "503"})]
+    # Any other state is a second operation on a live connection: a bug, not an outage.
+    assert not database_unreachable(
+        asyncpg.InternalClientError("cannot switch to state 12; another operation (11) is in progress")
+    )
+
+
+def _fatal(code: str, message: str) -> bytes:
+    """A PostgreSQL ErrorResponse message, as the server sends it before closing."""
+    fields = b"SFATAL\0VFATAL\0C" + code.encode() + b"\0M" + message.encode() + b"\0\0"
+    return b"E" + struct.pack("!i", len(fields) + 4) + fields
+
+
+@pytest.mark.skipif(backend() != "postgres", reason="asyncpg's protocol (CHRGRAPH_TEST_DB=postgres)")
+async def test_asyncpg_refusing_a_statement_on_a_connection_ended_while_idle_counts_as_unreachable(client):
+    async with connections.get("default").acquire_connection() as conn:
+        # The server's FATAL message reaches the idle connection; its close has not yet.
+        conn._protocol.data_received(_fatal("57P01", "terminating connection due to administrator command"))
+        try:
+            with pytest.raises(asyncpg.InternalClientError) as refused:
+                await conn.fetchval("SELECT 1")
+        finally:
+            conn.terminate()
+    assert database_unreachable(refused.value), refused.value
 
 
 async def test_the_database_unreachable_before_the_commit_is_a_503_and_changes_nothing(clinic, monkeypatch):

@@ -5,6 +5,7 @@ second is a bug or a bad value."""
 from __future__ import annotations
 
 import errno
+import re
 
 import asyncpg
 from tortoise.exceptions import DBConnectionError
@@ -32,6 +33,13 @@ _NETWORK_ERRNOS = {
     errno.ENETUNREACH,
     errno.ENOTCONN,
 }
+# PostgreSQL ending an idle pooled connection (a shutdown, `pg_terminate_backend`, an idle
+# timeout) sends its FATAL error before it closes the socket. asyncpg expects no message
+# on an idle connection: it puts the protocol in its error-consuming state (2) and waits
+# for a sync that never comes. A statement given that connection before the close is
+# seen (one turn of the event loop, in which a pool hands it out) is refused, unsent:
+# "cannot switch to state N; another operation (2) is in progress".
+_ENDED_WHILE_IDLE = re.compile(r"another operation \(2\) is in progress")
 
 
 def _unreachable_link(exc: BaseException) -> bool:
@@ -40,6 +48,8 @@ def _unreachable_link(exc: BaseException) -> bool:
     if isinstance(exc, asyncpg.InterfaceError):
         # "connection is closed", "the connection was closed": not a misuse of the API
         return "closed" in str(exc)
+    if isinstance(exc, asyncpg.InternalClientError):
+        return _ENDED_WHILE_IDLE.search(str(exc)) is not None
     if isinstance(exc, OSError):
         # asyncio joins a refusal on every address of a host name into one OSError
         # ("Multiple exceptions: [Errno 111] …") without an errno.
