@@ -99,5 +99,5 @@ def execute(
         is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]  # typed bool, not TypeGuard
         hide_suggestions=True,
         middleware=_STOCK_MIDDLEWARE,
-        executor_class=schema.execution_context_class,
+        executor_class=executor.with_turns(schema.execution_context_class),
     )

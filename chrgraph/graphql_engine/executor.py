@@ -93,11 +93,75 @@ _TURN_EVERY = 1023
 _TURN_SECONDS = 0.05
 
 
-class Executor(StrawberryGraphQLCoreExecutionContext):
-    """graphql-core's executor (as strawberry configures it) with the fast paths above."""
+class Turns:
+    """Completing values gives the event loop a turn every `_TURN_SECONDS`.
+
+    A value completed later (an awaitable) does not stop the synchronous work: graphql-core
+    goes on completing its siblings, and their subtrees, and awaits the awaitables only
+    when the whole synchronous part is done; and a list's items resumed at once (their
+    DataLoader answered) are each a task the loop runs, thousands in one of its turns. So
+    once a turn is due, every value waits for it, not only the one that noticed: the
+    synchronous work and the loop's pending tasks unwind at once, the loop runs (I/O, a
+    cancellation lands), and the waiting values go on. Mixed into both paths'
+    executors (fast or stock)."""
 
     _completed = 0
     _last_turn = 0.0
+    _turn: asyncio.Future | None = None  # the turn the values wait for, when one is due
+
+    def complete_value(self, *args: Any) -> Any:
+        if self._turn is not None:
+            return self._after_a_turn(*args)
+        turn = self._completed = self._completed + 1
+        if not turn & _TURN_EVERY:
+            now = time.monotonic()
+            if not self._last_turn:
+                self._last_turn = now
+            elif now - self._last_turn > _TURN_SECONDS:
+                loop = asyncio.get_running_loop()
+                self._turn = loop.create_future()
+                loop.call_soon(self._turn_taken, self._turn)  # the loop's next turn, after its I/O
+                return self._after_a_turn(*args)
+        return self.complete_now(*args)
+
+    def complete_now(self, *args: Any) -> Any:
+        """graphql-core's own completion of a value (the fast path's, in `Executor`)."""
+        return super().complete_value(*args)  # type: ignore[misc]  # a mixin: the executor's
+
+    def _turn_taken(self, turn: asyncio.Future) -> None:
+        if self._turn is turn:
+            self._turn = None
+            self._last_turn = time.monotonic()
+        if not turn.done():
+            turn.set_result(None)
+
+    async def _after_a_turn(self, *args: Any) -> Any:
+        while (turn := self._turn) is not None:
+            try:
+                await turn
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if task is None or task.cancelling():
+                    raise  # this value's own task was cancelled (the query is stopped)
+                break  # another waiting task was cancelled, and with it the shared future
+        completed = self.complete_value(*args)
+        return await completed if self.is_awaitable(completed) else completed  # type: ignore[attr-defined]
+
+
+_STOCK_WITH_TURNS: dict[type, type] = {}
+
+
+def with_turns(execution_context_class: type) -> type:
+    """The stock path's executor: `execution_context_class` giving the loop its turns."""
+    made = _STOCK_WITH_TURNS.get(execution_context_class)
+    if made is None:
+        name = f"{execution_context_class.__name__}WithTurns"
+        made = _STOCK_WITH_TURNS[execution_context_class] = type(name, (Turns, execution_context_class), {})
+    return made
+
+
+class Executor(Turns, StrawberryGraphQLCoreExecutionContext):
+    """graphql-core's executor (as strawberry configures it) with the fast paths above."""
 
     def execute_field(self, parent_type, source, field_details_list, path, position_context):
         if path.prev is None:  # a root field: its span, through the middleware
@@ -124,15 +188,7 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
                     pass
         return super().execute_field(parent_type, source, field_details_list, path, position_context)
 
-    def complete_value(self, return_type, field_details_list, info, path, result, position_context):
-        turn = self._completed = self._completed + 1
-        if not turn & _TURN_EVERY:
-            now = time.monotonic()
-            if not self._last_turn:
-                self._last_turn = now
-            elif now - self._last_turn > _TURN_SECONDS:
-                self._last_turn = now
-                return self._after_a_turn(return_type, field_details_list, info, path, result, position_context)
+    def complete_now(self, return_type, field_details_list, info, path, result, position_context):
         object_type = _OBJECTS.get(id(return_type))
         if object_type is not None and result is not None and position_context is None:
             # graphql-core's complete_value → complete_object_value → collect and execute
@@ -159,12 +215,7 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
             else:
                 memo[key] = (result, len(result), completed)  # holds `result`: its id stays its own
                 return completed
-        return super().complete_value(return_type, field_details_list, info, path, result, position_context)
-
-    async def _after_a_turn(self, return_type, field_details_list, info, path, result, position_context):
-        await asyncio.sleep(0)  # the loop sees I/O (a closed connection) and cancellations
-        completed = self.complete_value(return_type, field_details_list, info, path, result, position_context)
-        return await completed if self.is_awaitable(completed) else completed
+        return super().complete_now(return_type, field_details_list, info, path, result, position_context)
 
 
 def _serialize_list(items: list, serialize: Callable[[Any], Any], non_null: bool, is_awaitable) -> list:
