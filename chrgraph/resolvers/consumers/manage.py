@@ -4,8 +4,9 @@ audit event, and revokes cached credentials where it must."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 from tortoise.exceptions import IntegrityError
 
@@ -174,20 +175,33 @@ async def set_api_consumer_cost_budget(actor: Actor, issuer: str, cost_per_minut
             f"A cost budget is between 0 and {MAX_COST_BUDGET_PER_MINUTE} per minute.",
             "costPerMinute",
         )
+    return await _set_consumer_setting(
+        actor,
+        issuer,
+        "cost_budget_per_minute",
+        cost_per_minute,
+        AuditAction.API_CONSUMER_COST_BUDGET_SET,
+        lambda before, after: {"costBudgetPerMinute": {"before": before, "after": after}},
+    )
+
+
+async def _set_consumer_setting(
+    actor: Actor,
+    issuer: str,
+    field: str,
+    value: Any,
+    action: AuditAction,
+    changes: Callable[[Any, Any], dict[str, Any]],
+) -> ApiConsumer:
+    """One setting of a consumer that its cached credentials carry: written, with its audit
+    event, only when it changes, in a transaction that revokes those credentials."""
     async with atomic(revokes_credentials=True) as conn:
         consumer = await get_consumer(actor, issuer, conn)
-        before = consumer.cost_budget_per_minute
-        if before != cost_per_minute:
-            consumer.cost_budget_per_minute = cost_per_minute
-            await consumer.save(using_db=conn, update_fields=["cost_budget_per_minute"])
-            await events.record(
-                conn,
-                actor,
-                AuditAction.API_CONSUMER_COST_BUDGET_SET,
-                "ApiConsumer",
-                consumer.public_id,
-                {"costBudgetPerMinute": {"before": before, "after": cost_per_minute}},
-            )
+        before = getattr(consumer, field)
+        if before != value:
+            setattr(consumer, field, value)
+            await consumer.save(using_db=conn, update_fields=[field])
+            await events.record(conn, actor, action, "ApiConsumer", consumer.public_id, changes(before, value))
     return consumer
 
 
@@ -227,24 +241,17 @@ async def set_api_consumer_permissions(
     consumer ever holds. The consumer's next request is held to it, in every server
     process within a second (the cached credentials carrying them are dropped)."""
     stored = None if permissions is None else _permission_names(permissions)
-    async with atomic(revokes_credentials=True) as conn:
-        consumer = await get_consumer(actor, issuer, conn)
-        before = consumer.permissions
-        if before != stored:
-            consumer.permissions = stored
-            await consumer.save(using_db=conn, update_fields=["permissions"])
-            await events.record(
-                conn,
-                actor,
-                AuditAction.API_CONSUMER_PERMISSIONS_SET,
-                "ApiConsumer",
-                consumer.public_id,
-                {
-                    "permissions": {
-                        "before": sorted(consumer_permissions(before)),
-                        "after": sorted(consumer_permissions(stored)),
-                    },
-                    "default": {"before": before is None, "after": stored is None},
-                },
-            )
-    return consumer
+    return await _set_consumer_setting(
+        actor,
+        issuer,
+        "permissions",
+        stored,
+        AuditAction.API_CONSUMER_PERMISSIONS_SET,
+        lambda before, after: {
+            "permissions": {
+                "before": sorted(consumer_permissions(before)),
+                "after": sorted(consumer_permissions(after)),
+            },
+            "default": {"before": before is None, "after": after is None},
+        },
+    )
