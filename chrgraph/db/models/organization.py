@@ -23,6 +23,10 @@ class Organization(Model):
     license_enforcement_date = fields.DateField(default=date(2026, 2, 1))
     # The owner (a user of this organization); a plain id to avoid a circular FK.
     owner_user_id = fields.BigIntField(null=True)
+    # The security policy: users without a second factor may only enrol one; sessions
+    # unused for this many minutes end (None: only the session lifetime ends them).
+    require_two_factor = fields.BooleanField(default=False)
+    session_idle_timeout_minutes = fields.IntField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

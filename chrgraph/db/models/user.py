@@ -200,6 +200,9 @@ class Session(Model):
     created_at = fields.DatetimeField()
     expires_at = fields.DatetimeField()
     revoked_at = fields.DatetimeField(null=True)
+    # Shown to the user in mySessions; last_used_at also drives the idle timeout.
+    last_used_at = fields.DatetimeField(null=True)
+    user_agent = fields.CharField(max_length=512, null=True)
 
     class Meta:
         table = "session"
