@@ -63,10 +63,27 @@ def undescribed(graphql_schema: GraphQLSchema) -> list[str]:
     return missing
 
 
+def test_every_type_field_argument_and_enum_value_has_a_description():
+    missing = undescribed(schema._schema)
+
+    assert missing == [], "describe these in plain words (shape, units, errors, where a rule comes from):\n" + (
+        "\n".join(missing)
+    )
+
+
 def test_the_description_check_sees_what_is_missing():
     bare = build_schema('"A root." type Query { "Described." a(x: Int): Int b: E } "An enum." enum E { ONE }')
 
     assert sorted(undescribed(bare)) == ["argument Query.a(x)", "enum value E.ONE", "field Query.b"]
+
+
+def test_every_error_code_says_what_it_means():
+    error_code = schema._schema.type_map["ErrorCode"]
+    assert isinstance(error_code, GraphQLEnumType)
+
+    vague = [name for name, value in error_code.values.items() if len((value.description or "").split()) < 4]
+
+    assert vague == [], f"error codes without a meaning a client can act on: {vague}"
 
 
 # --- the SDL served to anyone ---------------------------------------------------------

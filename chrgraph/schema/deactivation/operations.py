@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from enum import Enum
 from functools import partial
+from typing import Annotated
 
 import strawberry
 from strawberry import relay
 
 from chrgraph.resolvers.deactivation import deactivate_user as ops
 from chrgraph.resolvers.errors import OperationFailed
+from chrgraph.schema.enum_values import describe_values
 from chrgraph.schema.errors import UserError
 from chrgraph.schema.payloads import perform, public_id, refers_to
 from chrgraph.schema.permissions import CanEditOtherUsers
@@ -66,6 +68,15 @@ class DeactivationPreview:
 class HandoverAction(Enum):
     MOVE = "MOVE"
     CANCEL = "CANCEL"
+
+
+describe_values(
+    HandoverAction,
+    {
+        HandoverAction.MOVE: "Give the work to the practitioner named in `toPractitionerId` (who must be bookable).",
+        HandoverAction.CANCEL: "Cancel (appointments) or remove (questionnaires) the work.",
+    },
+)
 
 
 @strawberry.input(description="MOVE to an active practitioner, or CANCEL (the default).")
@@ -186,7 +197,11 @@ def _report(outcome: ops.Outcome) -> DeactivationReport:
 @strawberry.type
 class DeactivationQuery:
     @strawberry.field(description="What deactivating the user would affect.", permission_classes=[CanEditOtherUsers])
-    async def deactivation_preview(self, info: strawberry.Info, user_id: relay.GlobalID) -> DeactivationPreview | None:
+    async def deactivation_preview(
+        self,
+        info: strawberry.Info,
+        user_id: Annotated[relay.GlobalID, strawberry.argument(description="The user who would be deactivated.")],
+    ) -> DeactivationPreview | None:
         try:
             user, work = await ops.deactivation_preview(info.context.actor, public_id(user_id, "User", "userId"))
         except OperationFailed:
