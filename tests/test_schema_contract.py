@@ -247,3 +247,12 @@ def test_the_breaking_change_check_spares_only_what_was_deprecated():
         "FIELD_REMOVED: Field Query.dropped was removed.",
         "VALUE_REMOVED_FROM_ENUM: Enum value Colour.BLUE was removed.",
     ]
+
+
+def test_release_schema_writes_the_sdl_of_this_version(tmp_path):
+    from chrgraph.schema.export import release
+
+    written = release(tmp_path / "schema")
+
+    assert written.name == f"{chrgraph.__version__}.graphql"
+    assert written.read_text() == (ROOT / "schema.graphql").read_text()
