@@ -441,7 +441,7 @@ OUTSIDE_PAPERS = re.compile(
             re.escape("../" + "shared"),
             re.escape("\N{SECTION SIGN}"),
             r"\b" + "SP" + r"EC\b",  # the contract, as a whole word (never inside "introspection")
-            r"(?i:\b(?:the|product|our) " + "spec" + r"(?:ification)?\b)",
+            r"(?i:\b(?:the|product|our) " + "spec" + r"\b)",
             r"\b" + "LIBRARY" + r"[-_ ]NOTES\b",
             r"\b" + "STY" + r"LE\b",
         )
@@ -465,6 +465,23 @@ def test_no_tracked_file_points_to_papers_outside_the_repository():
         ]
 
     assert pointing == [], "say the rule in the project's own words:\n" + "\n".join(pointing)
+
+
+@pytest.mark.parametrize(
+    ("line", "points_outside"),
+    [
+        ("see ../" + "shared/x.md", True),
+        ("as in \N{SECTION SIGN}9", True),
+        ("the " + "SP" + "EC says so", True),
+        ("written in the " + "spec", True),
+        ("see " + "STY" + "LE for habits", True),
+        ("INTROSPECTION_ROOTS and SPECIAL_USE names", False),
+        ("the GraphQL multipart request spec", False),
+        ("a json spec for the load run", False),
+    ],
+)
+def test_the_outside_papers_check_tells_a_pointer_from_ordinary_words(line, points_outside):
+    assert bool(OUTSIDE_PAPERS.search(line)) is points_outside
 
 
 # --- permissions are declared ---------------------------------------------------------
