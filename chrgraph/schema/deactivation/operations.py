@@ -83,7 +83,9 @@ describe_values(
 class HandoverInput:
     action: HandoverAction = strawberry.field(default=HandoverAction.CANCEL, description="MOVE or CANCEL.")
     to_practitioner_id: relay.GlobalID | None = strawberry.field(
-        default=None, description="For MOVE.", metadata=refers_to("User")
+        default=None,
+        description="The active practitioner who takes the work (required with MOVE, ignored with CANCEL).",
+        metadata=refers_to("User"),
     )
 
 
@@ -102,9 +104,16 @@ class DeactivateUserInput:
     user_id: relay.GlobalID = strawberry.field(
         description="The user (never yourself, never the owner).", metadata=refers_to("User")
     )
-    appointments: HandoverInput | None = strawberry.field(default=None, description="Future appointments.")
-    recurring_questionnaires: HandoverInput | None = strawberry.field(default=None, description="Recurring.")
-    sent_questionnaires: HandoverInput | None = strawberry.field(default=None, description="Sent.")
+    appointments: HandoverInput | None = strawberry.field(
+        default=None, description="What becomes of the user's future appointments (left out: CANCEL)."
+    )
+    recurring_questionnaires: HandoverInput | None = strawberry.field(
+        default=None,
+        description="What becomes of the user's recurring questionnaires (left out: CANCEL, i.e. removed).",
+    )
+    sent_questionnaires: HandoverInput | None = strawberry.field(
+        default=None, description="What becomes of the questionnaires the user sent (left out: CANCEL, i.e. removed)."
+    )
     forward_inbox_to_user_id: relay.GlobalID | None = strawberry.field(
         default=None,
         description="Who receives the inbox; without it messages are hidden.",
@@ -127,7 +136,9 @@ class DeactivationReport:
     forwarded_message_ids: list[relay.GlobalID] = strawberry.field(description="Forwarded inbox messages.")
     hidden_message_ids: list[relay.GlobalID] = strawberry.field(description="Hidden inbox messages.")
     transferred_lab_integration_ids: list[relay.GlobalID] = strawberry.field(description="Handed to successors.")
-    disconnected_md_billing_ids: list[relay.GlobalID] = strawberry.field(description="Disconnected.")
+    disconnected_md_billing_ids: list[relay.GlobalID] = strawberry.field(
+        description="The MDBilling connections that were disconnected."
+    )
 
 
 @strawberry.type(description="The result of deactivateUser.")
