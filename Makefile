@@ -8,7 +8,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: serve test test-stock lint schema bench clean
+.PHONY: serve test test-stock lint schema release-schema bench clean
 
 # constraints.txt pins the libraries whose internals the fast paths use (and the tools).
 $(STAMP): pyproject.toml constraints.txt
@@ -48,6 +48,11 @@ lint: $(STAMP)
 
 schema: $(STAMP)
 	$(BIN)/python -m chrgraph.schema.export > schema.graphql
+
+# At release time: the SDL of this version (chrgraph.__version__), committed under
+# docs/schema/ as the baseline that later schemas must not break without a deprecation.
+release-schema: $(STAMP)
+	$(BIN)/python -m chrgraph.schema.export --release docs/schema
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run

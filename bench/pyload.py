@@ -4,7 +4,7 @@ answer arrived, for a fixed time. Prints a LoadResult as JSON.
 
 Less reliable than wrk: one Python process tops out at a few thousand requests per
 second, so for the fastest targets (the baseline) it measures itself, not the server.
-Usage: python -m bench.pyload '<json spec>' (bench/load.py builds the spec)."""
+Usage: python -m bench.pyload '<json spec>' (bench/load.py builds that JSON)."""
 
 from __future__ import annotations
 

@@ -1,3 +1,3 @@
 """chrgraph: a GraphQL-first Enterprise API server for clinic health records."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -1,4 +1,4 @@
-"""create_app(): the Starlette app, its middleware order and its lifespan (STYLE)."""
+"""create_app(): the Starlette app, its middleware order and its lifespan."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ from chrgraph.http.graphql import GraphQLEndpoint
 from chrgraph.http.guards import RequestGuard
 from chrgraph.http.images import image_route
 from chrgraph.http.scope import GRAPHQL_PATH
+from chrgraph.http.sdl import sdl_route
 from chrgraph.http.trace import RequestTraceMiddleware
 from chrgraph.resolvers.licensing.changes import settle_due_changes
 from chrgraph.resolvers.licensing.enforcement import enforce_licenses
@@ -129,6 +130,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            sdl_route(schema.as_str()),
             image_route,
         ],
         middleware=[Middleware(RequestTraceMiddleware)],

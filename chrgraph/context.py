@@ -1,4 +1,4 @@
-"""The request context: one per GraphQL request (STYLE, Medplum's habit)."""
+"""The request context: one per GraphQL request (as Medplum does it)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every CHRGRAPH_ setting in one typed place (documented in README, "Configuration")."""
+"""Every CHRGRAPH_ setting in one typed place (the table in docs/operations.md, "Configuration")."""
 
 from __future__ import annotations
 

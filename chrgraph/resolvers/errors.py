@@ -54,8 +54,104 @@ class ErrorCode(str, Enum):
     ROLE_IN_USE = "ROLE_IN_USE"
 
 
-# What the newer codes mean, shown in the schema beside each value.
+# What each code means and what a client does about it, shown in the schema beside each
+# value (and in docs/errors.md).
 DESCRIPTIONS: dict[ErrorCode, str] = {
+    ErrorCode.INVALID_INPUT: (
+        "A value breaks a rule of its field: empty where required, too long, not valid Unicode, a NUL or "
+        "control character, out of range (dates and instants: 1900-01-01 to 2199-12-31), or a malformed "
+        "format (domain, phone, health card, province). `field` names it; fix the value and retry."
+    ),
+    ErrorCode.NOT_FOUND: (
+        "An id in the input names nothing the caller's organization holds (another organization's id "
+        "answers the same). `field` names the id."
+    ),
+    ErrorCode.EMAIL_TAKEN: (
+        "A user with that login email exists on this server (emails are compared after Unicode "
+        "normalisation, case folding and confusable characters). `relatedId` names the user when it is in "
+        "the caller's organization."
+    ),
+    ErrorCode.INVALID_EMAIL: (
+        "Not a usable email address: bad syntax, an invisible or control character, or a local part that mixes scripts."
+    ),
+    ErrorCode.CLASSIFICATION_REQUIRED: "A practitioner needs a classification (STANDARD, LOCUM or CLINICAL_TRAINEE).",
+    ErrorCode.CLASSIFICATION_NOT_ALLOWED: "Only practitioners have a classification: leave it out for other types.",
+    ErrorCode.END_OF_TRAINING_REQUIRED: "A clinical trainee needs an expected end of training date.",
+    ErrorCode.BILLING_NUMBER_NOT_ALLOWED: (
+        "Billing numbers are for practitioners who are not clinical trainees: leave it out."
+    ),
+    ErrorCode.LICENSE_REQUIRED: (
+        "In an organization under a STANDARD contract, Staff and Practitioners need a license that fits "
+        "them (see `licenseCatalog`)."
+    ),
+    ErrorCode.LICENSE_NOT_ALLOWED_FOR_TYPE: (
+        "That license does not fit the user's type and classification (service accounts hold none); pick "
+        "one that fits from `licenseCatalog`."
+    ),
+    ErrorCode.INVITATION_EXPIRED: "The invitation's token has expired: ask for a new one (resendInvitation).",
+    ErrorCode.INVITATION_USED: "The invitation was already accepted: log in instead.",
+    ErrorCode.INVITATION_VOIDED: (
+        "The invitation was replaced by a newer one or withdrawn: use the newest message, or ask for a new one."
+    ),
+    ErrorCode.PASSWORD_TOO_WEAK: "The new password is refused: 12 to 256 characters, no control characters.",
+    ErrorCode.INVALID_CREDENTIALS: (
+        "Login refused. One answer for every cause (unknown email, wrong password, a user who may not log in, "
+        "too many recent failures), so it reveals nothing; wait and retry, or reset the password."
+    ),
+    ErrorCode.PASSWORD_REQUIRED: (
+        "This change, made with a session, needs the caller's password re-entered in the input's `password`."
+    ),
+    ErrorCode.PASSWORD_INVALID: (
+        "The re-entered password is wrong. It counts as a failed login: the fifth failure within 15 "
+        "minutes ends the session."
+    ),
+    ErrorCode.CANNOT_DEACTIVATE_SELF: "Nobody deactivates their own account.",
+    ErrorCode.CANNOT_DEACTIVATE_OWNER: "The organization's owner is not deactivated: transfer ownership first.",
+    ErrorCode.LAB_INTEGRATION_TRANSFER_REQUIRED: (
+        "The user backs a lab integration: name a successor for it (labIntegrationSuccessors) before "
+        "deactivating. `field` names the integration."
+    ),
+    ErrorCode.SLOT_TAKEN: (
+        "The practitioner has another appointment that overlaps this time (BOOKED, CONFIRMED or ARRIVED): "
+        "pick another start."
+    ),
+    ErrorCode.SLOT_CONFLICT: (
+        "An appointment being moved to another practitioner overlaps one of theirs; the message names it."
+    ),
+    ErrorCode.PRACTITIONER_NOT_BOOKABLE: (
+        "The practitioner cannot take this appointment: not an active practitioner, access expired, outside "
+        "a locum's period, or (virtual visits) a license without virtual care. The message says which."
+    ),
+    ErrorCode.INVALID_STATUS_TRANSITION: (
+        "An appointment's status cannot go from its current value to the one asked (see AppointmentStatus), "
+        "or a finished appointment cannot be moved."
+    ),
+    ErrorCode.PATIENT_ALREADY_EXISTS: (
+        "A patient with that health card number (or identifier) is already registered; `relatedId` names it."
+    ),
+    ErrorCode.STRIPE_INTEGRATION_REQUIRED: "Portal billing needs the organization's Stripe account connected first.",
+    ErrorCode.UNSUPPORTED_IMAGE: (
+        "Not a whole PNG or JPEG image (recognised by its content), or not sent as a multipart file."
+    ),
+    ErrorCode.IMAGE_TOO_LARGE: "The image is over 5 MiB, over 8,000 pixels a side, or over 40 megapixels.",
+    ErrorCode.ISSUER_TAKEN: "Another API consumer on this server already uses that issuer: choose another.",
+    ErrorCode.KEY_TOO_WEAK: "RSA keys need a modulus of at least 2048 bits.",
+    ErrorCode.INVALID_KEY: (
+        "The key is neither a PEM nor a JWK RSA public key, carries a private member (send the public key "
+        "only), or its kid is not a clean string."
+    ),
+    ErrorCode.KID_TAKEN: "This consumer already has a key with that kid: choose another kid.",
+    ErrorCode.DOMAIN_TAKEN: "Another organization on this server already uses that domain.",
+    ErrorCode.INVALID_TIME_ZONE: "Not an IANA time zone name (for example America/Toronto).",
+    ErrorCode.ALREADY_IN_STATE: "The object is already in the state the operation asks for: nothing was changed.",
+    ErrorCode.INVITATION_INVALID: "The invitation token is unknown: check the link, or ask for a new invitation.",
+    ErrorCode.PERMISSION_NOT_GRANTABLE: "MANAGE_API_CONSUMERS belongs to the support account and is never granted.",
+    ErrorCode.BUILTIN_ROLE_READ_ONLY: "Built-in roles keep their permissions and are never deleted.",
+    ErrorCode.ROLE_NAME_TAKEN: "The organization already has a role with that name.",
+    ErrorCode.INVALID_STATE: (
+        "The object is not in a state that allows this (for example reactivating a user who is not "
+        "deactivated, resending an invitation to a user who is not invited); the message says which."
+    ),
     ErrorCode.NOT_ALLOWED_FOR_SELF: (
         "Nobody raises their own power: a user cannot change its own roles, extra permissions, license "
         "(but through upgradeOwnLicense), type or classification, decide its own license upgrade request, "
@@ -67,7 +163,6 @@ DESCRIPTIONS: dict[ErrorCode, str] = {
     ),
     ErrorCode.OWNER_ONLY: "The owner's roles, permissions, license and profile are changed by the owner alone.",
     ErrorCode.ROLE_IN_USE: "A role is deleted only when no user holds it.",
-    ErrorCode.BUILTIN_ROLE_READ_ONLY: "Built-in roles keep their permissions and are never deleted.",
 }
 
 

@@ -18,6 +18,7 @@ from chrgraph.schema.organizations.mutations import OrganizationMutation
 from chrgraph.schema.organizations.types import Organization
 from chrgraph.schema.patients.operations import PatientsMutation, PatientsQuery
 from chrgraph.schema.patients.types import IdentifierType, Patient
+from chrgraph.schema.payloads import describe_inputs
 from chrgraph.schema.portal.operations import PortalMutation, PortalQuery
 from chrgraph.schema.query import Query as CoreQuery
 from chrgraph.schema.scalars import SCALAR_OVERRIDES, guard_dates
@@ -55,6 +56,16 @@ Mutation = merge_types(
         LicensingMutation,
     ),
 )
+
+Query.__strawberry_definition__.description = (  # type: ignore[attr-defined]
+    "What can be read. Each field says who may read it; a field the caller may not read is null with a "
+    "FORBIDDEN error at its path, the rest of the answer intact."
+)
+Mutation.__strawberry_definition__.description = (  # type: ignore[attr-defined]
+    "What can be changed. Each mutation takes one `input` and returns a payload with the changed objects "
+    "and `errors`: a business rule that refuses the input is an `errors` entry, and then nothing was written."
+)
+describe_inputs(Mutation)
 
 config = StrawberryConfig()
 guard_dates(Query, Mutation, config.name_converter)  # before the schema reads the fields' extensions

@@ -187,3 +187,17 @@ def _default(payload: Any, name: str) -> Any:
             if f.default is not dataclasses.MISSING:
                 return f.default
     return None
+
+
+def describe_inputs(mutation: type) -> None:
+    """Every mutation takes its arguments as one `input`, whose type describes each field:
+    the `input` argument itself says so, once for all mutations (an `input` argument
+    that carries its own description keeps it)."""
+    for field in mutation.__strawberry_definition__.fields:  # type: ignore[attr-defined]
+        for argument in field.arguments:
+            if argument.python_name != "input" or argument.description:
+                continue
+            input_type = getattr(argument.type, "of_type", argument.type)
+            definition = getattr(input_type, "__strawberry_definition__", None)
+            name = definition.name if definition is not None else "its input type"
+            argument.description = f"Everything the mutation takes; each field is described on {name}."

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry import relay
 
@@ -10,17 +12,27 @@ from chrgraph.resolvers.audit.list_events import EVENT_ORDER, audit_events_query
 from chrgraph.resolvers.audit.patient_access_log import ACCESS_ORDER, patient_access_query
 from chrgraph.schema.audit.types import AuditEvent, AuditEventFilter, PatientAccess
 from chrgraph.schema.consumers.types import ApiConsumer
+from chrgraph.schema.enum_values import describe_values
 from chrgraph.schema.errors import bad_user_input, checked_text
 from chrgraph.schema.nodes import resolve_node
 from chrgraph.schema.organizations.types import Organization
 from chrgraph.schema.permissions import Authenticated, CanViewAuditLog, CanViewPatientAccessLog
-from chrgraph.schema.relay import Connection, check_cursors, paginate, parse_global_id
+from chrgraph.schema.relay import After, Before, Connection, First, Last, check_cursors, paginate, parse_global_id
 from chrgraph.schema.users.types import User
 
 # strawberry.enum registers the domain enum in place and returns it; the plain alias
 # below each call is what type checkers read as a type.
 strawberry.enum(DomainPrincipalKind, description="What kind of principal is calling.")
 PrincipalKind = DomainPrincipalKind
+describe_values(
+    PrincipalKind,
+    {
+        PrincipalKind.CONSUMER: "An API consumer, with a JWT it signed.",
+        PrincipalKind.USER: "A user of the clinic, with a session from `login`.",
+        PrincipalKind.SUPPORT: "The organization's support account (its session, or the command line).",
+        PrincipalKind.SYSTEM: "The server itself or an operator's command (scheduled jobs, imports).",
+    },
+)
 
 
 @strawberry.type(description="Who is calling, and in which organization.")
@@ -65,13 +77,24 @@ class Query:
     @strawberry.field(
         description="Any object of your organization by its global id.", permission_classes=[Authenticated]
     )
-    async def node(self, info: strawberry.Info, id: relay.GlobalID) -> relay.Node | None:
+    async def node(
+        self,
+        info: strawberry.Info,
+        id: Annotated[relay.GlobalID, strawberry.argument(description="A global id, as returned in any `id` field.")],
+    ) -> relay.Node | None:
         return await resolve_node(info.context, id)
 
     @strawberry.field(
         description="Several objects by global id (null where not found).", permission_classes=[Authenticated]
     )
-    async def nodes(self, info: strawberry.Info, ids: list[relay.GlobalID]) -> list[relay.Node | None]:
+    async def nodes(
+        self,
+        info: strawberry.Info,
+        ids: Annotated[
+            list[relay.GlobalID],
+            strawberry.argument(description="Global ids, at most 100; the answer keeps their order."),
+        ],
+    ) -> list[relay.Node | None]:
         if len(ids) > info.context.settings.max_page_size:
             raise bad_user_input(f"At most {info.context.settings.max_page_size} ids.")
         return [await resolve_node(info.context, i) for i in ids]
@@ -82,11 +105,13 @@ class Query:
     async def audit_events(
         self,
         info: strawberry.Info,
-        filter: AuditEventFilter | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        filter: Annotated[
+            AuditEventFilter | None, strawberry.argument(description="Narrow the events; every filter is optional.")
+        ] = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[AuditEvent] | None:
         f = filter or AuditEventFilter()
         query = audit_events_query(
@@ -119,11 +144,11 @@ class Query:
     async def patient_access_log(
         self,
         info: strawberry.Info,
-        patient_id: relay.GlobalID,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        patient_id: Annotated[relay.GlobalID, strawberry.argument(description="The patient whose reads are listed.")],
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[PatientAccess] | None:
         check_cursors(ACCESS_ORDER, after, before)
         parsed = parse_global_id(patient_id, "Patient")

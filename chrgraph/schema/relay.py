@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from enum import Enum
 from types import SimpleNamespace
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import orjson
 import strawberry
@@ -23,6 +23,34 @@ from chrgraph.schema.errors import bad_user_input
 
 T = TypeVar("T")
 _PREFIX = "k1"  # keyset cursors, version 1
+
+
+# The paging arguments of every connection, described once.
+First = Annotated[
+    int | None,
+    strawberry.argument(
+        description=(
+            "Return the first N items (after `after` when given). Default 50; more than 100 is BAD_USER_INPUT "
+            "(never silently clamped). Use `first` with `after`, or `last` with `before`."
+        )
+    ),
+]
+After = Annotated[
+    str | None,
+    strawberry.argument(
+        description="Return items after this cursor (an `endCursor` or an edge's `cursor` from this same list)."
+    ),
+]
+Last = Annotated[
+    int | None,
+    strawberry.argument(
+        description="Return the last N items (before `before` when given). Default 50; more than 100 is BAD_USER_INPUT."
+    ),
+]
+Before = Annotated[
+    str | None,
+    strawberry.argument(description="Return items before this cursor (a `startCursor` from this same list)."),
+]
 
 
 @strawberry.type(description="Where a page stands in its list.")

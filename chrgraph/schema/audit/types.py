@@ -12,12 +12,22 @@ from chrgraph.audit.actions import AuditAction as DomainAuditAction
 from chrgraph.db.models import ActorKind as DomainActorKind
 from chrgraph.db.models import AuditEvent as AuditEventModel
 from chrgraph.db.models import PatientAccess as PatientAccessModel
+from chrgraph.schema.enum_values import describe_values
 from chrgraph.schema.reads import may_read_type
 
 # strawberry.enum registers the domain enum in place and returns it; the plain alias
 # below each call is what type checkers read as a type.
 strawberry.enum(DomainActorKind, description="Who made a change.")
 ActorKind = DomainActorKind
+describe_values(
+    ActorKind,
+    {
+        ActorKind.CONSUMER: "An API consumer (`actorId` is its global id).",
+        ActorKind.USER: "A user, with a session (`actorId` is its global id).",
+        ActorKind.SUPPORT: "The support account, with a session or through the command line.",
+        ActorKind.SYSTEM: "The server or an operator's command (enforcement, imports, break-glass commands).",
+    },
+)
 strawberry.enum(DomainAuditAction, description="What an audit event records.")
 AuditAction = DomainAuditAction
 # The actions' meanings live beside the vocabulary (chrgraph/audit/actions.py).

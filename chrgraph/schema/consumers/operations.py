@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 from functools import partial
+from typing import Annotated
 
 import strawberry
 from strawberry import relay
@@ -20,7 +21,7 @@ from chrgraph.schema.consumers.types import ApiConsumer, ApiConsumerKey
 from chrgraph.schema.errors import UserError, bad_user_input, checked_text
 from chrgraph.schema.payloads import perform, refers_to
 from chrgraph.schema.permissions import CanManageApiConsumers, CanViewApiLogs
-from chrgraph.schema.relay import Connection, paginate, parse_global_id
+from chrgraph.schema.relay import After, Before, Connection, First, Last, paginate, parse_global_id
 from chrgraph.schema.users.types import Permission
 
 
@@ -226,11 +227,13 @@ class ConsumersQuery:
     async def api_logs(
         self,
         info: strawberry.Info,
-        filter: ApiLogFilter | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        filter: Annotated[
+            ApiLogFilter | None, strawberry.argument(description="Narrow the rows; every filter is optional.")
+        ] = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[ApiLog] | None:
         f = filter or ApiLogFilter()
         issuer = None

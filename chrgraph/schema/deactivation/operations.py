@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from enum import Enum
 from functools import partial
+from typing import Annotated
 
 import strawberry
 from strawberry import relay
 
 from chrgraph.resolvers.deactivation import deactivate_user as ops
 from chrgraph.resolvers.errors import OperationFailed
+from chrgraph.schema.enum_values import describe_values
 from chrgraph.schema.errors import UserError
 from chrgraph.schema.payloads import perform, public_id, refers_to
 from chrgraph.schema.permissions import CanEditOtherUsers
@@ -68,11 +70,22 @@ class HandoverAction(Enum):
     CANCEL = "CANCEL"
 
 
+describe_values(
+    HandoverAction,
+    {
+        HandoverAction.MOVE: "Give the work to the practitioner named in `toPractitionerId` (who must be bookable).",
+        HandoverAction.CANCEL: "Cancel (appointments) or remove (questionnaires) the work.",
+    },
+)
+
+
 @strawberry.input(description="MOVE to an active practitioner, or CANCEL (the default).")
 class HandoverInput:
     action: HandoverAction = strawberry.field(default=HandoverAction.CANCEL, description="MOVE or CANCEL.")
     to_practitioner_id: relay.GlobalID | None = strawberry.field(
-        default=None, description="For MOVE.", metadata=refers_to("User")
+        default=None,
+        description="The active practitioner who takes the work (required with MOVE, ignored with CANCEL).",
+        metadata=refers_to("User"),
     )
 
 
@@ -91,9 +104,16 @@ class DeactivateUserInput:
     user_id: relay.GlobalID = strawberry.field(
         description="The user (never yourself, never the owner).", metadata=refers_to("User")
     )
-    appointments: HandoverInput | None = strawberry.field(default=None, description="Future appointments.")
-    recurring_questionnaires: HandoverInput | None = strawberry.field(default=None, description="Recurring.")
-    sent_questionnaires: HandoverInput | None = strawberry.field(default=None, description="Sent.")
+    appointments: HandoverInput | None = strawberry.field(
+        default=None, description="What becomes of the user's future appointments (left out: CANCEL)."
+    )
+    recurring_questionnaires: HandoverInput | None = strawberry.field(
+        default=None,
+        description="What becomes of the user's recurring questionnaires (left out: CANCEL, i.e. removed).",
+    )
+    sent_questionnaires: HandoverInput | None = strawberry.field(
+        default=None, description="What becomes of the questionnaires the user sent (left out: CANCEL, i.e. removed)."
+    )
     forward_inbox_to_user_id: relay.GlobalID | None = strawberry.field(
         default=None,
         description="Who receives the inbox; without it messages are hidden.",
@@ -116,7 +136,9 @@ class DeactivationReport:
     forwarded_message_ids: list[relay.GlobalID] = strawberry.field(description="Forwarded inbox messages.")
     hidden_message_ids: list[relay.GlobalID] = strawberry.field(description="Hidden inbox messages.")
     transferred_lab_integration_ids: list[relay.GlobalID] = strawberry.field(description="Handed to successors.")
-    disconnected_md_billing_ids: list[relay.GlobalID] = strawberry.field(description="Disconnected.")
+    disconnected_md_billing_ids: list[relay.GlobalID] = strawberry.field(
+        description="The MDBilling connections that were disconnected."
+    )
 
 
 @strawberry.type(description="The result of deactivateUser.")
@@ -186,7 +208,11 @@ def _report(outcome: ops.Outcome) -> DeactivationReport:
 @strawberry.type
 class DeactivationQuery:
     @strawberry.field(description="What deactivating the user would affect.", permission_classes=[CanEditOtherUsers])
-    async def deactivation_preview(self, info: strawberry.Info, user_id: relay.GlobalID) -> DeactivationPreview | None:
+    async def deactivation_preview(
+        self,
+        info: strawberry.Info,
+        user_id: Annotated[relay.GlobalID, strawberry.argument(description="The user who would be deactivated.")],
+    ) -> DeactivationPreview | None:
         try:
             user, work = await ops.deactivation_preview(info.context.actor, public_id(user_id, "User", "userId"))
         except OperationFailed:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime
+from typing import Annotated
 
 import strawberry
 from strawberry import relay
@@ -12,6 +13,7 @@ from chrgraph.db.public_ids import global_id
 from chrgraph.resolvers.deactivation import handover_report as ops
 from chrgraph.resolvers.errors import OperationFailed
 from chrgraph.schema.audit.types import ActorKind
+from chrgraph.schema.enum_values import describe_values
 from chrgraph.schema.payloads import public_id
 from chrgraph.schema.permissions import CanEditOtherUsers
 
@@ -19,6 +21,18 @@ from chrgraph.schema.permissions import CanEditOtherUsers
 # below is what type checkers read as a type.
 strawberry.enum(ops.HandoverOutcome, description="What became of an item of a user's work.")
 HandoverOutcome = ops.HandoverOutcome
+describe_values(
+    HandoverOutcome,
+    {
+        HandoverOutcome.MOVED: "An appointment or questionnaire given to another practitioner.",
+        HandoverOutcome.CANCELLED: "An appointment cancelled.",
+        HandoverOutcome.REMOVED: "A questionnaire removed.",
+        HandoverOutcome.FORWARDED: "An inbox message forwarded to another user.",
+        HandoverOutcome.HIDDEN: "An inbox message left with the user and hidden from its inbox.",
+        HandoverOutcome.TRANSFERRED: "A lab integration given to a successor.",
+        HandoverOutcome.DISCONNECTED: "An MDBilling connection disconnected.",
+    },
+)
 
 
 def _event_id(public: str) -> strawberry.ID:
@@ -98,7 +112,11 @@ class HandoverReportQuery:
         "item, where it went, when and by whom. Null for a user not of the organization.",
         permission_classes=[CanEditOtherUsers],
     )
-    async def handover_report(self, info: strawberry.Info, user_id: relay.GlobalID) -> HandoverReport | None:
+    async def handover_report(
+        self,
+        info: strawberry.Info,
+        user_id: Annotated[relay.GlobalID, strawberry.argument(description="The user whose work is traced.")],
+    ) -> HandoverReport | None:
         try:
             report = await ops.handover_report(info.context.actor, public_id(user_id, "User", "userId"))
         except OperationFailed:

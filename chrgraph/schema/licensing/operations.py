@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 from functools import partial
+from typing import Annotated
 
 import strawberry
 from strawberry import relay
@@ -17,6 +18,7 @@ from chrgraph.resolvers.licensing.billing import billing_statement
 from chrgraph.resolvers.licensing.catalog import CATALOG
 from chrgraph.resolvers.licensing.catalog import Feature as DomainFeature
 from chrgraph.resolvers.licensing.mapping import Proposal, run_license_mapping, unmapped_users
+from chrgraph.schema.enum_values import describe_values
 from chrgraph.schema.errors import UserError, bad_user_input
 from chrgraph.schema.nodes import register_node
 from chrgraph.schema.payloads import perform, public_id, refers_to
@@ -36,6 +38,31 @@ strawberry.enum(DomainFeature, description="A product feature a license may incl
 Feature = DomainFeature
 strawberry.enum(DomainRequestStatus, description="Where a request stands.")
 UpgradeRequestStatus = DomainRequestStatus
+describe_values(
+    Feature,
+    {
+        Feature.SCHEDULING: "Appointments and calendars (every license).",
+        Feature.RECORD_KEEPING: "Patient records (every license).",
+        Feature.QUESTIONNAIRES: "Questionnaires sent to patients (every license).",
+        Feature.PATIENT_MESSAGING: "Messages with patients (every license).",
+        Feature.EBOOKING: "Online booking by patients (every license).",
+        Feature.APPOINTMENT_REMINDERS: "Reminders sent before appointments (every license).",
+        Feature.ADVANCED_ANALYTICS: "The clinic's analytics (every license).",
+        Feature.CONNECT_APP: "The Connect app (every practitioner license).",
+        Feature.VIRTUAL_CARE: "Virtual visits (CHR_LITE_VV, CHR_PLUS, LOCUM).",
+        Feature.LABS: "Lab orders and results (CHR_PLUS, LOCUM, CLINICAL_TRAINEE).",
+        Feature.PRESCRIPTIONS: "Prescriptions (CHR_PLUS, LOCUM, CLINICAL_TRAINEE).",
+        Feature.PROVINCIAL_BILLING: "Billing the province (CHR_PLUS, LOCUM; never a clinical trainee).",
+    },
+)
+describe_values(
+    UpgradeRequestStatus,
+    {
+        UpgradeRequestStatus.PENDING: "Waiting for a holder of EDIT_OTHER_USERS to decide.",
+        UpgradeRequestStatus.APPROVED: "Approved: the license was changed.",
+        UpgradeRequestStatus.DECLINED: "Declined: nothing changed.",
+    },
+)
 
 
 @strawberry.type(description="One row of the license table.")
@@ -275,7 +302,10 @@ class LicensingQuery:
 
     @strawberry.field(description="Whether a user's license includes a feature.", permission_classes=[CanViewUser])
     async def feature_access(
-        self, info: strawberry.Info, user_id: relay.GlobalID, feature: Feature
+        self,
+        info: strawberry.Info,
+        user_id: Annotated[relay.GlobalID, strawberry.argument(description="The user asked about.")],
+        feature: Annotated[Feature, strawberry.argument(description="The feature asked about.")],
     ) -> FeatureAccess | None:
         try:
             result = await ops.feature_access(info.context.actor, public_id(user_id, "User", "userId"), feature)
@@ -301,7 +331,12 @@ class LicensingQuery:
 
     @strawberry.field(description="License upgrade requests, newest first.", permission_classes=[CanEditOtherUsers])
     async def license_upgrade_requests(
-        self, info: strawberry.Info, status: UpgradeRequestStatus | None = None
+        self,
+        info: strawberry.Info,
+        status: Annotated[
+            UpgradeRequestStatus | None,
+            strawberry.argument(description="Only requests in this status (all when left out)."),
+        ] = None,
     ) -> list[LicenseUpgradeRequest] | None:
         rows = await queries.license_upgrade_requests(info.context.data, status)
         return [LicenseUpgradeRequest.from_model(r) for r in rows]
@@ -310,7 +345,16 @@ class LicensingQuery:
         description="Billed users per license for a month (YYYY-MM), with a forecast.",
         permission_classes=[CanViewBilling],
     )
-    async def billing_statement(self, info: strawberry.Info, month: str) -> BillingStatement | None:
+    async def billing_statement(
+        self,
+        info: strawberry.Info,
+        month: Annotated[
+            str,
+            strawberry.argument(
+                description="The calendar month, YYYY-MM (for example 2027-01); anything else is BAD_USER_INPUT."
+            ),
+        ],
+    ) -> BillingStatement | None:
         try:
             statement, forecast = await billing_statement(info.context.actor, month)
         except OperationFailed as exc:

@@ -7,12 +7,20 @@ from strawberry import relay
 
 from chrgraph.db.models import Contract as DomainContract
 from chrgraph.db.models import Organization as OrganizationModel
+from chrgraph.schema.enum_values import describe_values
 from chrgraph.schema.users.types import User
 
 # strawberry.enum registers the domain enum in place and returns it; the plain alias
 # below each call is what type checkers read as a type.
 strawberry.enum(DomainContract, description="How the clinic is billed.")
 Contract = DomainContract
+describe_values(
+    Contract,
+    {
+        Contract.STANDARD: "Billed per user license: licenses are required, mapped and enforced.",
+        Contract.CUSTOM: "A negotiated contract: no license management, and billing statements have no lines.",
+    },
+)
 
 
 @strawberry.type(description="One clinic account (a CHR domain).")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 from functools import partial
+from typing import Annotated
 
 import strawberry
 from strawberry import relay
@@ -15,7 +16,7 @@ from chrgraph.schema.nodes import register_node
 from chrgraph.schema.patients.types import IdentifierType, Patient
 from chrgraph.schema.payloads import perform, refers_to
 from chrgraph.schema.permissions import CanManagePatients
-from chrgraph.schema.relay import Connection, paginate, parse_global_id
+from chrgraph.schema.relay import After, Before, Connection, First, Last, paginate, parse_global_id
 
 
 @strawberry.input(description="A value of one of the organization's identifier types.")
@@ -95,7 +96,11 @@ class PatientFilter:
 @strawberry.type
 class PatientsQuery:
     @strawberry.field(description="One patient by id.", permission_classes=[CanManagePatients])
-    async def patient(self, info: strawberry.Info, id: relay.GlobalID) -> Patient | None:
+    async def patient(
+        self,
+        info: strawberry.Info,
+        id: Annotated[relay.GlobalID, strawberry.argument(description="The patient's global id.")],
+    ) -> Patient | None:
         parsed = parse_global_id(id, "Patient")
         row = await queries.patient(info.context.data, parsed[1]) if parsed else None
         return Patient.from_model(row) if row else None
@@ -104,11 +109,13 @@ class PatientsQuery:
     async def patients(
         self,
         info: strawberry.Info,
-        filter: PatientFilter | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        filter: Annotated[
+            PatientFilter | None, strawberry.argument(description="Narrow the list; every filter is optional.")
+        ] = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[Patient] | None:
         f = filter or PatientFilter()
         checked_text(f.search, "search", 200)

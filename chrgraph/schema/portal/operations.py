@@ -16,18 +16,26 @@ from chrgraph.resolvers.portal import images
 from chrgraph.resolvers.portal import settings as ops
 from chrgraph.resolvers.portal.queries import portal_view
 from chrgraph.schema.audit.types import AuditEvent
+from chrgraph.schema.enum_values import describe_values
 from chrgraph.schema.errors import UserError
 from chrgraph.schema.organizations.types import Organization
 from chrgraph.schema.patients.types import Patient
 from chrgraph.schema.payloads import perform, refers_to
 from chrgraph.schema.permissions import CanManagePatients, CanManagePortal, OwnerOrSupport
-from chrgraph.schema.relay import Connection, paginate
+from chrgraph.schema.relay import After, Connection, First, paginate
 from chrgraph.schema.scheduling.types import AppointmentStatus
 
 # strawberry.enum registers the domain enum in place and returns it; the plain alias
 # below each call is what type checkers read as a type.
 strawberry.enum(DomainNotificationLogin, description="How notification links log in.")
 NotificationLogin = DomainNotificationLogin
+describe_values(
+    NotificationLogin,
+    {
+        NotificationLogin.OTP_AND_DATE_OF_BIRTH: "A one-time code sent to the patient, and the date of birth.",
+        NotificationLogin.ID_AND_DATE_OF_BIRTH: "An identifier of the patient, and the date of birth.",
+    },
+)
 IMAGE_PATH = "/portal/background/"
 
 
@@ -171,7 +179,7 @@ class PortalQuery:
         permission_classes=[CanManagePortal],
     )
     async def portal_settings_history(
-        self, info: strawberry.Info, first: int | None = None, after: str | None = None
+        self, info: strawberry.Info, first: First = None, after: After = None
     ) -> Connection[AuditEvent] | None:
         s = info.context.settings
         return await paginate(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 from functools import partial
+from typing import Annotated
 
 import strawberry
 from strawberry import relay
@@ -16,7 +17,7 @@ from chrgraph.schema.errors import UserError
 from chrgraph.schema.nodes import register_node
 from chrgraph.schema.payloads import perform, refers_to
 from chrgraph.schema.permissions import CanManageSchedule
-from chrgraph.schema.relay import Connection, paginate, parse_global_id, selects
+from chrgraph.schema.relay import After, Before, Connection, First, Last, paginate, parse_global_id, selects
 from chrgraph.schema.scheduling.types import (
     APPOINTMENT_COLUMNS,
     Appointment,
@@ -175,7 +176,11 @@ def _filter_id(value: relay.GlobalID | None, type_name: str) -> str | None:
 @strawberry.type
 class SchedulingQuery:
     @strawberry.field(description="One appointment by id.", permission_classes=[CanManageSchedule])
-    async def appointment(self, info: strawberry.Info, id: relay.GlobalID) -> Appointment | None:
+    async def appointment(
+        self,
+        info: strawberry.Info,
+        id: Annotated[relay.GlobalID, strawberry.argument(description="The appointment's global id.")],
+    ) -> Appointment | None:
         parsed = parse_global_id(id, "Appointment")
         row = await queries.appointment(info.context.data, parsed[1]) if parsed else None
         return Appointment.from_model(row) if row else None
@@ -184,11 +189,13 @@ class SchedulingQuery:
     async def appointments(
         self,
         info: strawberry.Info,
-        filter: AppointmentFilter | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        filter: Annotated[
+            AppointmentFilter | None, strawberry.argument(description="Narrow the list; every filter is optional.")
+        ] = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[Appointment] | None:
         f = filter or AppointmentFilter()
         query = ops.appointments_query(
@@ -221,12 +228,16 @@ class SchedulingQuery:
     async def questionnaires(
         self,
         info: strawberry.Info,
-        practitioner_id: relay.GlobalID | None = None,
-        patient_id: relay.GlobalID | None = None,
-        kind: QuestionnaireKind | None = None,
-        status: QuestionnaireStatus | None = None,
-        first: int | None = None,
-        after: str | None = None,
+        practitioner_id: Annotated[
+            relay.GlobalID | None, strawberry.argument(description="Only this practitioner's questionnaires.")
+        ] = None,
+        patient_id: Annotated[
+            relay.GlobalID | None, strawberry.argument(description="Only this patient's questionnaires.")
+        ] = None,
+        kind: Annotated[QuestionnaireKind | None, strawberry.argument(description="Only this kind.")] = None,
+        status: Annotated[QuestionnaireStatus | None, strawberry.argument(description="Only this status.")] = None,
+        first: First = None,
+        after: After = None,
     ) -> Connection[Questionnaire] | None:
         query = queries.questionnaires_query(
             info.context.data,
@@ -252,10 +263,17 @@ class SchedulingQuery:
     async def inbox_messages(
         self,
         info: strawberry.Info,
-        owner_id: relay.GlobalID | None = None,
-        include_hidden: bool = False,
-        first: int | None = None,
-        after: str | None = None,
+        owner_id: Annotated[
+            relay.GlobalID | None, strawberry.argument(description="Only the inbox of this user.")
+        ] = None,
+        include_hidden: Annotated[
+            bool,
+            strawberry.argument(
+                description="Also messages hidden from their owner's inbox (for example at deactivation)."
+            ),
+        ] = False,
+        first: First = None,
+        after: After = None,
     ) -> Connection[InboxMessage] | None:
         query = queries.inbox_messages_query(
             info.context.data, owner=_filter_id(owner_id, "User"), include_hidden=include_hidden

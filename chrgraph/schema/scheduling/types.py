@@ -16,6 +16,7 @@ from chrgraph.db.models import Questionnaire as QuestionnaireModel
 from chrgraph.db.models import QuestionnaireKind as DomainQuestionnaireKind
 from chrgraph.db.models import QuestionnaireStatus as DomainQuestionnaireStatus
 from chrgraph.resolvers.scheduling.queries import people
+from chrgraph.schema.enum_values import describe_values
 from chrgraph.schema.patients.types import Patient
 from chrgraph.schema.relay import as_row
 from chrgraph.schema.users.types import USER_COLUMNS, User
@@ -33,6 +34,40 @@ strawberry.enum(DomainQuestionnaireKind, description="Recurring scheduled or sen
 QuestionnaireKind = DomainQuestionnaireKind
 strawberry.enum(DomainQuestionnaireStatus, description="Active, completed or removed.")
 QuestionnaireStatus = DomainQuestionnaireStatus
+
+describe_values(
+    AppointmentStatus,
+    {
+        AppointmentStatus.BOOKED: "Booked; may become CONFIRMED, CANCELLED or NO_SHOW. Holds its slot.",
+        AppointmentStatus.CONFIRMED: "Confirmed; may become ARRIVED, CANCELLED or NO_SHOW. Holds its slot.",
+        AppointmentStatus.ARRIVED: "The patient is at the clinic; may become COMPLETED. Holds its slot.",
+        AppointmentStatus.COMPLETED: "Seen; final.",
+        AppointmentStatus.CANCELLED: "Cancelled; final, and its slot is free again.",
+        AppointmentStatus.NO_SHOW: "The patient did not come; final, and its slot is free again.",
+    },
+)
+describe_values(
+    AppointmentKind,
+    {
+        AppointmentKind.IN_PERSON: "At the clinic (the default).",
+        AppointmentKind.VIRTUAL: "A virtual visit: the practitioner's license must include VIRTUAL_CARE.",
+    },
+)
+describe_values(
+    QuestionnaireKind,
+    {
+        QuestionnaireKind.RECURRING: "Sent on a schedule until removed.",
+        QuestionnaireKind.SENT: "Sent once, waiting for the patient's answers.",
+    },
+)
+describe_values(
+    QuestionnaireStatus,
+    {
+        QuestionnaireStatus.ACTIVE: "Still running or awaiting answers.",
+        QuestionnaireStatus.COMPLETED: "Answered or finished.",
+        QuestionnaireStatus.REMOVED: "Removed (for example when its practitioner was deactivated).",
+    },
+)
 
 
 async def _user(info: strawberry.Info, pk: int | None) -> User | None:

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from enum import Enum
+from typing import Annotated
 
 import strawberry
 from strawberry import relay
 
 from chrgraph.resolvers.users import queries
 from chrgraph.resolvers.users.list_users import roles_query, users_order, users_query
+from chrgraph.schema.enum_values import describe_values
 from chrgraph.schema.errors import checked_text
 from chrgraph.schema.nodes import register_node
 from chrgraph.schema.permissions import CanViewUser, CanViewUsers
-from chrgraph.schema.relay import Connection, paginate, parse_global_id, selects
+from chrgraph.schema.relay import After, Before, Connection, First, Last, paginate, parse_global_id, selects
 from chrgraph.schema.users.types import (
     USER_COLUMNS,
     Classification,
@@ -32,6 +34,17 @@ class UserOrderField(Enum):
     FIRST_NAME = "FIRST_NAME"
     EMAIL = "EMAIL"
     CREATED_AT = "CREATED_AT"
+
+
+describe_values(
+    UserOrderField,
+    {
+        UserOrderField.LAST_NAME: "By family name, then given name (case- and accent-insensitive).",
+        UserOrderField.FIRST_NAME: "By given name, then family name (case- and accent-insensitive).",
+        UserOrderField.EMAIL: "By login email.",
+        UserOrderField.CREATED_AT: "By when the user was created, oldest first.",
+    },
+)
 
 
 @strawberry.input(description="Narrow `users`; every filter is optional.")
@@ -59,12 +72,17 @@ class UsersQuery:
     async def users(
         self,
         info: strawberry.Info,
-        filter: UserFilter | None = None,
-        order_by: UserOrder | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        filter: Annotated[
+            UserFilter | None, strawberry.argument(description="Narrow the list; every filter is optional.")
+        ] = None,
+        order_by: Annotated[
+            UserOrder | None,
+            strawberry.argument(description="The order (default: last name, then first name, ascending)."),
+        ] = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[User] | None:
         f, o = filter or UserFilter(), order_by or UserOrder()
         checked_text(f.search, "search", 200)
@@ -100,7 +118,11 @@ class UsersQuery:
     @strawberry.field(
         description="One user of your organization by id (yourself always).", permission_classes=[CanViewUser]
     )
-    async def user(self, info: strawberry.Info, id: relay.GlobalID) -> User | None:
+    async def user(
+        self,
+        info: strawberry.Info,
+        id: Annotated[relay.GlobalID, strawberry.argument(description="The user's global id.")],
+    ) -> User | None:
         parsed = parse_global_id(id, "User")
         if parsed is None:
             return None

@@ -18,6 +18,7 @@ from chrgraph.db.models import UserStatus as DomainUserStatus
 from chrgraph.db.models import UserType as DomainUserType
 from chrgraph.resolvers.licensing.dates import local_date
 from chrgraph.resolvers.users.queries import access_of_users
+from chrgraph.schema.enum_values import describe_values
 
 # strawberry.enum registers the domain enum in place and returns it; the plain alias
 # below each call is what type checkers read as a type.
@@ -35,6 +36,87 @@ Permission = DomainPermission
 
 strawberry.enum(DomainLicenseChangeKind, description="What made a license change.")
 LicenseChangeKind = DomainLicenseChangeKind
+
+describe_values(
+    UserType,
+    {
+        UserType.STAFF: "Clinic staff who are not practitioners (front desk, billing, managers).",
+        UserType.PRACTITIONER: "A practitioner who sees patients; has a classification.",
+        UserType.SERVICE_ACCOUNT: "An account for an integration or a device; never logs in and holds no license.",
+        UserType.SUPPORT: (
+            "The organization's support account: never billed, never listed in `users`, the only holder "
+            "of MANAGE_API_CONSUMERS."
+        ),
+    },
+)
+describe_values(
+    Classification,
+    {
+        Classification.STANDARD: "A practitioner of the clinic (also assumed when a practitioner has none).",
+        Classification.LOCUM: "A practitioner covering another one for a dated period; may log in only within it.",
+        Classification.CLINICAL_TRAINEE: (
+            "A practitioner in training: needs an expected end of training, has no billing number, and keeps "
+            "access until 14 days after that date (the organization's calendar)."
+        ),
+    },
+)
+describe_values(
+    UserStatus,
+    {
+        UserStatus.INVITED: "Invited and not yet accepted: cannot log in, billed under a license like an active user.",
+        UserStatus.ACTIVE: "Accepted (or a service account): may work within its access period.",
+        UserStatus.DEACTIVATED: "Deactivated: its sessions are ended and it cannot log in until reactivated.",
+    },
+)
+describe_values(
+    License,
+    {
+        License.STAFF: "For Staff: scheduling, records, questionnaires, messaging, eBooking, reminders, analytics.",
+        License.CHR_LITE: "For standard practitioners: the Staff features plus the Connect app (rank 1).",
+        License.CHR_LITE_VV: "CHR_LITE plus virtual care (rank 2).",
+        License.CHR_PLUS: "CHR_LITE_VV plus labs, prescriptions and provincial billing (rank 3).",
+        License.LOCUM: "For locums: the features of CHR_PLUS (rank 3).",
+        License.CLINICAL_TRAINEE: (
+            "For clinical trainees: CHR_LITE plus labs and prescriptions under supervision, never provincial "
+            "billing (rank 1)."
+        ),
+    },
+)
+describe_values(
+    Permission,
+    {
+        Permission.VIEW_USERS: "Read users, roles and feature access (a user always reads itself).",
+        Permission.EDIT_OTHER_USERS: (
+            "Invite, change, deactivate and reactivate other users, assign roles and permissions, set and "
+            "decide licenses."
+        ),
+        Permission.EDIT_ROLES: "Create, change and delete roles.",
+        Permission.UPGRADE_TYPE_CLASSIFICATION: "Upgrade one's own license without asking (upgradeOwnLicense).",
+        Permission.MANAGE_PATIENTS: "Register, read and change patients, and their portal access.",
+        Permission.MANAGE_SCHEDULE: (
+            "Appointments, questionnaires, inboxes, lab integrations and MDBilling connections (a practitioner "
+            "always reads its own)."
+        ),
+        Permission.VIEW_BILLING: "Read the monthly billing statement.",
+        Permission.MANAGE_PORTAL: "Read and change the patient portal's settings and background image.",
+        Permission.VIEW_AUDIT_LOG: "Read the audit log and who read a patient's data.",
+        Permission.MANAGE_API_CONSUMERS: (
+            "Manage API consumers and the organization's settings: held by the support account alone, never "
+            "granted to anyone else."
+        ),
+    },
+)
+describe_values(
+    LicenseChangeKind,
+    {
+        LicenseChangeKind.INITIAL: "The license the user was created or imported with.",
+        LicenseChangeKind.MANUAL: "Set by an administrator (setUserLicense, updateUser).",
+        LicenseChangeKind.AUTOMATIC: "Applied by license mapping, its proposal at or above the confidence threshold.",
+        LicenseChangeKind.ENFORCEMENT: "Enforcement gave a user still without a license the highest tier that fits.",
+        LicenseChangeKind.SELF_UPGRADE: "The user upgraded itself (upgradeOwnLicense).",
+        LicenseChangeKind.REQUEST_APPROVED: "An administrator approved the user's upgrade request.",
+    },
+)
 
 
 @strawberry.type(description="One dated license change.")
