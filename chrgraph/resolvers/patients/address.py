@@ -110,7 +110,9 @@ def address_columns(errors: Errors, value: dict[str, Any] | None) -> dict[str, A
         for i, line in enumerate(value.get("lines") or [])
     ]
     kept = [line for line in lines if line]
-    if any(any(c in line for c in "\r\n") for line in kept):
+    if None in lines:
+        pass  # a line was refused: its own error says why
+    elif any(any(c in line for c in "\r\n") for line in kept):
         errors.add(ErrorCode.INVALID_INPUT, "An address line holds no line break.", "address", "lines")
     elif not kept or len(kept) > MAX_LINES:
         errors.add(ErrorCode.INVALID_INPUT, f"An address has 1 to {MAX_LINES} lines.", "address", "lines")

@@ -164,8 +164,8 @@ async def book_appointment(
     async with atomic() as conn:
         practitioner = await lock_practitioner(conn, actor, practitioner_id)
         patient = await get_patient(actor, patient_id, conn)
-        if reason := not_bookable(practitioner, org, now, start, kind):
-            raise fail(ErrorCode.PRACTITIONER_NOT_BOOKABLE, f"That practitioner {reason}.", "practitionerId")
+        if why_not := not_bookable(practitioner, org, now, start, kind):
+            raise fail(ErrorCode.PRACTITIONER_NOT_BOOKABLE, f"That practitioner {why_not}.", "practitionerId")
         if taken := await clashes(conn, actor.data, practitioner.id, start, end):
             raise fail(
                 ErrorCode.SLOT_TAKEN,
