@@ -3,6 +3,9 @@ card issuer and version; an appointment's reason; when each was created and last
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from datetime import datetime
 
 import pytest
@@ -182,3 +185,25 @@ async def test_a_bad_reason_is_refused_and_nothing_is_booked(clinic, reason):
     )["bookAppointment"]
     assert result["appointment"] is None and result["errors"] == [{"code": "INVALID_INPUT", "field": ["reason"]}]
     assert await Appointment.filter(organization_id=org).count() == before
+
+
+def test_the_migration_fills_existing_patients_sensibly(tmp_path):
+    """A patient written before migration 0029: sex UNKNOWN, no address or card province,
+    feed position 0, `updated_at` its `created_at`; the feed indexes exist."""
+    url = f"sqlite://{tmp_path}/old.db"
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.migration_0029_probe", url], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    [row] = report["patients"]
+    assert (row["sex"], row["address_lines"], row["health_card_province"], row["change_seq"]) == (
+        "UNKNOWN",
+        None,
+        None,
+        0,
+    )
+    assert row["updated_at"] == row["created_at"]
+    assert {"chx_patient_organization_id_change_seq", "chx_appointment_organization_id_change_seq"} <= set(
+        report["indexes"]
+    )

@@ -8,6 +8,7 @@ import asyncio
 import re
 
 import pytest
+from tortoise import connections
 
 from chrgraph.audit import events
 from chrgraph.audit.actions import AuditAction
@@ -310,3 +311,19 @@ async def test_a_feed_page_costs_the_same_statements_for_5_and_25_rows(clinic):
         reads = [sql for sql in five if sql.lstrip().upper().startswith("SELECT")]
         assert not any("COUNT(" in sql.upper() for sql in reads)  # no totalCount asked, none counted
     assert len(reads) == 3, reads  # the page, its patients, its practitioners
+
+
+async def test_the_feeds_read_by_their_index(app):
+    conn = connections.get("default")
+    if backend() == "sqlite":
+        _, rows = await conn.execute_query("SELECT name FROM sqlite_master WHERE type = 'index'")
+    else:
+        _, rows = await conn.execute_query("SELECT indexname AS name FROM pg_indexes WHERE schemaname = 'public'")
+    assert {f"chx_{t}_organization_id_change_seq" for t in ("patient", "appointment")} <= {r["name"] for r in rows}
+    if backend() == "sqlite":  # PostgreSQL's planner scans small tables; the catalog check covers it
+        _, plan = await conn.execute_query(
+            'EXPLAIN QUERY PLAN SELECT "id" FROM "patient" WHERE "organization_id" = ? AND "change_seq" > ? '
+            'ORDER BY "change_seq", "id" LIMIT 10',
+            [1, 0],
+        )
+        assert any("chx_patient_organization_id_change_seq" in str(dict(r)) for r in plan), plan
