@@ -20,7 +20,19 @@ EVENTS = """query($f: AuditEventFilter) { auditEvents(filter: $f) { edges { node
   id action targetType targetId actorKeyFingerprint changes { field before after } } } } }"""
 NODE = """query($id: ID!) { node(id: $id) { ... on AuditEvent { action changes { field before after } } } }"""
 CREATE_ROLE = """mutation($i: CreateRoleInput!) { createRole(input: $i) { role { id } errors { code } } }"""
-PATIENT_FIELDS = {"firstName", "lastName", "dateOfBirth", "email", "phone", "healthCardNumber", "portalAccess"}
+PATIENT_FIELDS = {
+    "firstName",
+    "lastName",
+    "dateOfBirth",
+    "sex",
+    "email",
+    "phone",
+    "address",
+    "healthCardNumber",
+    "healthCardProvince",
+    "healthCardVersion",
+    "portalAccess",
+}
 
 
 @pytest.fixture(scope="module")

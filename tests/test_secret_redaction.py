@@ -41,6 +41,9 @@ SCHEMA = core_schema(app_schema)
 
 # Fields and arguments named like a secret that are not secrets, each with its reason.
 NOT_SECRET = {
+    "PostalAddress.postalCode": "a patient's postal code: part of the address, not a credential",
+    "PostalAddressInput.postalCode": "a patient's postal code: part of the address, not a credential",
+    "PatientFilter.postalCode": "a postal code searched for, not a credential",
     "AddApiConsumerKeyInput.publicKey": "a public key: what the consumer publishes",
     "CreateApiConsumerInput.publicKey": "a public key: what the consumer publishes",
     "AddApiConsumerKeyPayload.key": "the public key just added (kid, fingerprint, size)",

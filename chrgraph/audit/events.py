@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any
 
+from chrgraph.audit import feeds
 from chrgraph.audit.actions import AuditAction
 from chrgraph.audit.chain import event_hash, genesis_hash, hashed_fields
 from chrgraph.audit.redact import redact
@@ -120,6 +121,7 @@ async def record(
     target_id: str | None,
     changes: dict[str, Any] | None = None,
     organization_id: int | None = None,
+    row: Any = None,
 ) -> RecordedEvent:
     """Append one event to the organization's chain, in the caller's transaction.
 
@@ -129,6 +131,10 @@ async def record(
     The changed fields are stored as the schema names them (`schema_names`), whatever
     names the caller used; a consumer's event keeps the fingerprint of the key that
     signed its request.
+
+    A patient or appointment target is stamped with the event's sequence number and time
+    (`feeds.stamp`: the change feeds' order); `row`, the caller's instance of the target,
+    gets them too.
 
     Appends serialize on the chain head row: the head moves with a compare-and-swap
     UPDATE from the head this process last wrote (no read), and otherwise from the head
@@ -157,6 +163,8 @@ async def record(
         if not await _advance(conn, org_id, head, _link(event, head)):  # the row is locked: never
             raise RuntimeError(f"audit chain head of organization {org_id} moved while locked")
     event.id = await insert(conn, AuditEvent, **event.columns())
+    if target_id is not None:
+        await feeds.stamp(conn, org_id, target_type, target_id, event.seq, event.occurred_at, row)
     if len(_heads) >= _MAX_HEADS:
         _heads.clear()
     _heads[org_id] = (event.seq, event.hash)

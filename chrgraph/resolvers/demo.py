@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from PIL import Image
 
 from chrgraph.auth.principals import support_cli_actor
-from chrgraph.db.models import Classification, License, Organization, QuestionnaireKind, UserType
+from chrgraph.db.models import Classification, License, Organization, QuestionnaireKind, Sex, UserType
 from chrgraph.db.transactions import atomic
 from chrgraph.resolvers.deactivation.deactivate_user import deactivate_user
 from chrgraph.resolvers.organizations.create_organization import create_organization
@@ -185,6 +185,15 @@ async def _load_clinical(actor) -> tuple[int, int]:
                 "email": f"patient{index}@example.invalid",
                 "phone": f"41655501{index:02}",
                 "health_card_number": f"ON{1000000000 + index * 7919}",
+                "health_card_province": "ON",
+                "health_card_version": "AB",
+                "sex": (Sex.FEMALE, Sex.MALE)[index % 2],
+                "address": {
+                    "lines": [f"{100 + index} Queen Street West"],
+                    "city": "Toronto",
+                    "province": "ON",
+                    "postal_code": "M5H 2N2",
+                },
             },
             [Identifier(chart.id, f"C-{1000 + index}")],
         )
@@ -199,7 +208,9 @@ async def _load_clinical(actor) -> tuple[int, int]:
     for day in range(1, 8):
         for slot, doctor in enumerate(doctors):
             start = (now + timedelta(days=day)).replace(hour=13 + slot)
-            await book_appointment(actor, doctor.id, patient_ids[(day + slot) % len(patient_ids)], start, 30)
+            await book_appointment(
+                actor, doctor.id, patient_ids[(day + slot) % len(patient_ids)], start, 30, reason="Follow-up visit"
+            )
             booked += 1
     lead = doctors[0]
     await create_questionnaire(

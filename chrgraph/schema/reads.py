@@ -91,6 +91,7 @@ READ_RULES: dict[str, type[Rule] | _Part] = {
     "LicenseChange": PART,  # a user's license history
     "LocumDetails": PART,  # a user's locum cover
     "PatientIdentifierValue": PART,  # a patient's identifiers
+    "PostalAddress": PART,  # a patient's address
     "ApiConsumerKey": PART,  # a consumer's keys
     "FieldChange": PART,  # an audit event's changes
     "PortalImage": PART,  # the portal's background image

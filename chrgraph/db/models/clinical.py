@@ -3,7 +3,7 @@ from typing import TYPE_CHECKING
 from tortoise import fields
 from tortoise.models import Model
 
-from chrgraph.db.models.enums import AppointmentKind, AppointmentStatus, QuestionnaireKind, QuestionnaireStatus
+from chrgraph.db.models.enums import AppointmentKind, AppointmentStatus, QuestionnaireKind, QuestionnaireStatus, Sex
 from chrgraph.db.public_ids import public_id_field
 
 if TYPE_CHECKING:
@@ -42,9 +42,21 @@ class Patient(Model):
     email = fields.CharField(max_length=254, null=True)
     phone = fields.CharField(max_length=20, null=True)
     health_card_number = fields.CharField(max_length=30, null=True)
+    health_card_province = fields.CharField(max_length=2, null=True)
+    health_card_version = fields.CharField(max_length=2, null=True)
+    sex = fields.CharEnumField(Sex, max_length=8, default=Sex.UNKNOWN)
+    # The postal address: its lines joined by a line feed (no line holds one), or null.
+    address_lines = fields.CharField(max_length=310, null=True)
+    address_city = fields.CharField(max_length=100, null=True)
+    address_province = fields.CharField(max_length=2, null=True)
+    address_postal_code = fields.CharField(max_length=7, null=True)
     portal_access = fields.BooleanField(default=False)
     search_key = fields.CharField(max_length=300, db_index=True)
     created_at = fields.DatetimeField(auto_now_add=True)
+    # When, and by which audit event (its sequence number), the row last changed: both
+    # are set by the event's recording alone (chrgraph/audit/feeds.py).
+    updated_at = fields.DatetimeField(auto_now_add=True)
+    change_seq = fields.BigIntField(default=0)
 
     class Meta:
         table = "patient"
@@ -92,7 +104,12 @@ class Appointment(Model):
     status = fields.CharEnumField(AppointmentStatus, max_length=12, default=AppointmentStatus.BOOKED)
     kind = fields.CharEnumField(AppointmentKind, max_length=12, default=AppointmentKind.IN_PERSON)
     cancel_reason = fields.CharField(max_length=500, null=True)
+    reason = fields.CharField(max_length=500, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
+    # When, and by which audit event (its sequence number), the row last changed: both
+    # are set by the event's recording alone (chrgraph/audit/feeds.py).
+    updated_at = fields.DatetimeField(auto_now_add=True)
+    change_seq = fields.BigIntField(default=0)
 
     class Meta:
         table = "appointment"

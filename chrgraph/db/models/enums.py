@@ -70,6 +70,13 @@ class AppointmentKind(str, Enum):
     VIRTUAL = "VIRTUAL"
 
 
+class Sex(str, Enum):
+    FEMALE = "FEMALE"
+    MALE = "MALE"
+    OTHER = "OTHER"
+    UNKNOWN = "UNKNOWN"
+
+
 class QuestionnaireKind(str, Enum):
     RECURRING = "RECURRING"
     SENT = "SENT"

@@ -12,15 +12,36 @@ from tortoise.exceptions import IntegrityError
 from chrgraph.audit import events
 from chrgraph.audit.actions import AuditAction
 from chrgraph.auth.principals import Actor
-from chrgraph.db.models import IdentifierType, Patient, PatientIdentifier
+from chrgraph.db.models import IdentifierType, Patient, PatientIdentifier, Sex
 from chrgraph.db.tenant import OrganizationData
 from chrgraph.db.transactions import atomic
 from chrgraph.resolvers.errors import ErrorCode, OperationFailed, UserError, fail
+from chrgraph.resolvers.patients import address
 from chrgraph.resolvers.users.profile import check_email
 from chrgraph.resolvers.users.text import fold, search_key
 from chrgraph.resolvers.validation import Errors
 
-PATIENT_FIELDS = ("first_name", "last_name", "date_of_birth", "email", "phone", "health_card_number")
+# What registerPatient and updatePatient take (`address` is an object, stored as columns).
+PATIENT_FIELDS = (
+    "first_name",
+    "last_name",
+    "date_of_birth",
+    "sex",
+    "email",
+    "phone",
+    "address",
+    "health_card_number",
+    "health_card_province",
+    "health_card_version",
+)
+# The columns they write.
+PATIENT_COLUMNS = (
+    *(name for name in PATIENT_FIELDS if name != "address"),
+    "address_lines",
+    "address_city",
+    "address_province",
+    "address_postal_code",
+)
 _PHONE_CHARS = re.compile(r"[\s().\-]")
 
 
@@ -83,6 +104,14 @@ def _clean(errors: Errors, fields: dict[str, Any]) -> dict[str, Any]:
         cleaned["phone"] = normalize_phone(errors, fields["phone"])
     if "health_card_number" in fields:
         cleaned["health_card_number"] = normalize_health_card(errors, fields["health_card_number"])
+    if "health_card_province" in fields:
+        cleaned["health_card_province"] = address.province(errors, fields["health_card_province"], "healthCardProvince")
+    if "health_card_version" in fields:
+        cleaned["health_card_version"] = address.health_card_version(errors, fields["health_card_version"])
+    if "sex" in fields:
+        cleaned["sex"] = Sex(fields["sex"]) if fields["sex"] is not None else Sex.UNKNOWN
+    if "address" in fields:
+        cleaned.update(address.address_columns(errors, cleaned.pop("address")))
     return cleaned
 
 
@@ -126,7 +155,11 @@ def _audited(identifiers: list[Identifier]) -> dict[str, str]:
 
 
 def snapshot(patient: Patient) -> dict[str, Any]:
-    return {name: getattr(patient, name) for name in (*PATIENT_FIELDS, "portal_access")}
+    """The patient's fields as events record them (the address as one field)."""
+    fields = {name: getattr(patient, name) for name in (*PATIENT_FIELDS, "portal_access") if name != "address"}
+    parts = address.address_of(patient)
+    fields["address"] = None if parts is None else {events.camel(k): v for k, v in parts.items()}
+    return fields
 
 
 async def register_patient(actor: Actor, fields: dict[str, Any], identifiers: list[Identifier]) -> Patient:
@@ -161,6 +194,7 @@ async def register_patient(actor: Actor, fields: dict[str, Any], identifiers: li
                 "Patient",
                 patient.public_id,
                 {**snapshot(patient), "identifiers": _audited(identifiers)},
+                row=patient,
             )
     except IntegrityError as exc:  # a concurrent registration took the health card number
         duplicate = await _duplicate(actor.data, fields["health_card_number"])
@@ -196,7 +230,8 @@ async def update_patient(
                 setattr(patient, name, value)
             patient.search_key = search_key(patient.first_name, patient.last_name)
             delta = events.diff(before, snapshot(patient))
-            await patient.save(using_db=conn)
+            if delta:  # only what changed: the feed's stamp (and others' writes) stay
+                await patient.save(using_db=conn, update_fields=[*changes, "search_key"])
             if identifiers is not None:
                 await PatientIdentifier.filter(patient_id=patient.id).using_db(conn).delete()
                 for item in identifiers:
@@ -208,7 +243,9 @@ async def update_patient(
                     )
                 delta["identifiers"] = {"after": _audited(identifiers)}
             if delta:
-                await events.record(conn, actor, AuditAction.PATIENT_UPDATED, "Patient", patient.public_id, delta)
+                await events.record(
+                    conn, actor, AuditAction.PATIENT_UPDATED, "Patient", patient.public_id, delta, row=patient
+                )
     except IntegrityError as exc:
         raise fail(
             ErrorCode.PATIENT_ALREADY_EXISTS,
@@ -245,6 +282,7 @@ def patients_query(
     health_card_number: str | None = None,
     identifier_type: str | None = None,
     identifier_value: str | None = None,
+    postal_code: str | None = None,
 ):
     query = actor.data.patients
     if search:
@@ -254,6 +292,9 @@ def patients_query(
         query = query.filter(date_of_birth=date_of_birth)
     if health_card_number:
         query = query.filter(health_card_number=re.sub(r"[\s\-]", "", health_card_number).upper())
+    if postal_code:
+        compact = re.sub(r"[\s\-]", "", postal_code).upper()
+        query = query.filter(address_postal_code=f"{compact[:3]} {compact[3:]}")
     if identifier_type is not None and identifier_value is not None:  # the type's public id
         query = query.filter(
             identifiers__identifier_type__public_id=identifier_type, identifiers__value=identifier_value.strip()

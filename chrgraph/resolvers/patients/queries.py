@@ -13,3 +13,14 @@ async def patient(data: OrganizationData, public_id: str) -> Patient | None:
 
 async def identifier_types(data: OrganizationData) -> list[IdentifierType]:
     return await data.identifier_types.order_by("id")
+
+
+# The change feed's order: the audit sequence number of each row's latest change (then
+# the database key, for the rows that existed before the feed and all carry 0).
+CHANGE_ORDER = ("change_seq",)
+
+
+def patient_changes_query(data: OrganizationData):
+    """The organization's patients for `patientChanges`, read in `CHANGE_ORDER` from a
+    cursor (chrgraph/audit/feeds.py says why resuming after a cursor skips nothing)."""
+    return data.patients.all()

@@ -178,6 +178,7 @@ async def set_patient_portal_access(actor: Actor, patient_id: int | None, enable
                 "Patient",
                 patient.public_id,
                 {"portalAccess": {"before": not enabled, "after": enabled}},
+                row=patient,
             )
     return patient
 

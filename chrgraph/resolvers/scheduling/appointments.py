@@ -43,6 +43,7 @@ TRANSITIONS = {
     AppointmentStatus.ARRIVED: {AppointmentStatus.COMPLETED},
 }
 MIN_MINUTES, MAX_MINUTES = 5, 480
+REASON_LENGTH = 500
 # Why a practitioner cannot be booked, each following "the practitioner".
 NOT_BOOKABLE = "cannot be booked"
 NO_VIRTUAL_CARE = "has a license that lacks virtual care, which a VIRTUAL appointment needs"
@@ -135,6 +136,7 @@ def snapshot(a: Appointment) -> dict:
         "status": a.status,
         "kind": a.kind,
         "cancelReason": a.cancel_reason,
+        "reason": a.reason,
     }
 
 
@@ -145,11 +147,15 @@ async def book_appointment(
     start: datetime | None,
     duration_minutes: int | None,
     kind: AppointmentKind | None = None,
+    reason: str | None = None,
 ) -> Appointment:
+    """Book `[start, start + duration)` with a bookable practitioner; `reason`, why the
+    patient comes, is optional free text of up to 500 characters."""
     kind = kind or AppointmentKind.IN_PERSON
     now = datetime.now(UTC)
     errors = Errors()
     check_slot(errors, start, duration_minutes, now)
+    reason = errors.text(reason, "reason", max_length=REASON_LENGTH) or None
     if errors:
         raise OperationFailed(*errors.items)
     assert start is not None and duration_minutes is not None  # check_slot refused None
@@ -158,8 +164,8 @@ async def book_appointment(
     async with atomic() as conn:
         practitioner = await lock_practitioner(conn, actor, practitioner_id)
         patient = await get_patient(actor, patient_id, conn)
-        if reason := not_bookable(practitioner, org, now, start, kind):
-            raise fail(ErrorCode.PRACTITIONER_NOT_BOOKABLE, f"That practitioner {reason}.", "practitionerId")
+        if why_not := not_bookable(practitioner, org, now, start, kind):
+            raise fail(ErrorCode.PRACTITIONER_NOT_BOOKABLE, f"That practitioner {why_not}.", "practitionerId")
         if taken := await clashes(conn, actor.data, practitioner.id, start, end):
             raise fail(
                 ErrorCode.SLOT_TAKEN,
@@ -175,6 +181,7 @@ async def book_appointment(
             end=end,
             duration_minutes=duration_minutes,
             kind=kind,
+            reason=reason,
             using_db=conn,
         )
         booked = {
@@ -182,7 +189,9 @@ async def book_appointment(
             "patient": events.ref("Patient", patient.public_id),
             **snapshot(appointment),
         }
-        await events.record(conn, actor, AuditAction.APPOINTMENT_BOOKED, "Appointment", appointment.public_id, booked)
+        await events.record(
+            conn, actor, AuditAction.APPOINTMENT_BOOKED, "Appointment", appointment.public_id, booked, row=appointment
+        )
     return appointment
 
 
@@ -223,7 +232,7 @@ async def reschedule_appointment(
             )
         before = snapshot(appointment)
         appointment.start, appointment.end, appointment.duration_minutes = start, end, duration
-        await appointment.save(using_db=conn)
+        await appointment.save(using_db=conn, update_fields=["start", "end", "duration_minutes"])
         await events.record(
             conn,
             actor,
@@ -231,6 +240,7 @@ async def reschedule_appointment(
             "Appointment",
             appointment.public_id,
             events.diff(before, snapshot(appointment)),
+            row=appointment,
         )
     return appointment
 
@@ -260,7 +270,7 @@ async def set_appointment_status(
                 .using_db(conn)
                 .update(status=QuestionnaireStatus.REMOVED)
             )
-        await appointment.save(using_db=conn)
+        await appointment.save(using_db=conn, update_fields=["status", "cancel_reason"])
         await events.record(
             conn,
             actor,
@@ -268,6 +278,7 @@ async def set_appointment_status(
             "Appointment",
             appointment.public_id,
             events.diff(before, snapshot(appointment)),
+            row=appointment,
         )
     return appointment
 

@@ -42,6 +42,17 @@ async def appointment(data: OrganizationData, public_id: str) -> Appointment | N
 NEWEST_FIRST = ("-id",)
 
 
+# The change feed's order: the audit sequence number of each row's latest change (then
+# the database key, for the rows that existed before the feed and all carry 0).
+CHANGE_ORDER = ("change_seq",)
+
+
+def appointment_changes_query(data: OrganizationData):
+    """The organization's appointments for `appointmentChanges`, read in `CHANGE_ORDER`
+    from a cursor (chrgraph/audit/feeds.py says why resuming after a cursor skips nothing)."""
+    return data.appointments.all()
+
+
 def questionnaires_query(
     data: OrganizationData,
     *,

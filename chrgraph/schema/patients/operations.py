@@ -13,16 +13,43 @@ from chrgraph.resolvers.patients import patients as ops
 from chrgraph.resolvers.patients import queries
 from chrgraph.schema.errors import UserError, checked_text
 from chrgraph.schema.nodes import register_node
-from chrgraph.schema.patients.types import IdentifierType, Patient
+from chrgraph.schema.patients.types import IdentifierType, Patient, Sex
 from chrgraph.schema.payloads import perform, refers_to
 from chrgraph.schema.permissions import CanManagePatients
-from chrgraph.schema.relay import After, Before, Connection, First, Last, paginate, parse_global_id
+from chrgraph.schema.relay import (
+    After,
+    Before,
+    Connection,
+    First,
+    Last,
+    paginate,
+    parse_global_id,
+    selects,
+)
 
 
 @strawberry.input(description="A value of one of the organization's identifier types.")
 class IdentifierInput:
     type_id: relay.GlobalID = strawberry.field(description="The identifier type.", metadata=refers_to("IdentifierType"))
     value: str = strawberry.field(description="The identifier.")
+
+
+@strawberry.input(
+    description="A Canadian postal address; all of it is given: INVALID_INPUT names the part that is missing or wrong."
+)
+class PostalAddressInput:
+    lines: list[str] = strawberry.field(
+        description="One to three street lines of up to 100 characters each, no line breaks; empty lines are dropped."
+    )
+    city: str = strawberry.field(description="City or town, up to 100 characters.")
+    province: str = strawberry.field(
+        description="Province or territory, its two-letter code in any case: AB, BC, MB, NB, NL, NS, NT, NU, ON, PE, "
+        "QC, SK, YT."
+    )
+    postal_code: str = strawberry.field(
+        description="Postal code, `A1A 1A1` with or without the space, any case; its first letter must belong to "
+        "the province (K, L, M, N, P: Ontario; G, H, J: Quebec; X: Northwest Territories or Nunavut; …)."
+    )
 
 
 def _identifiers(values: list[dict] | None) -> list[ops.Identifier] | None:
@@ -44,9 +71,17 @@ class RegisterPatientInput:
     first_name: str = strawberry.field(description="Given name (any script).")
     last_name: str = strawberry.field(description="Family name (any script).")
     date_of_birth: datetime.date = strawberry.field(description="Date of birth.")
+    sex: Sex | None = strawberry.field(default=None, description="Sex; omitted or null records UNKNOWN.")
     email: str | None = strawberry.field(default=None, description="Email.")
     phone: str | None = strawberry.field(default=None, description="Phone (10 digits or +country code).")
+    address: PostalAddressInput | None = strawberry.field(default=None, description="Postal address, if known.")
     health_card_number: str | None = strawberry.field(default=None, description="Unique in the organization.")
+    health_card_province: str | None = strawberry.field(
+        default=None, description="The province or territory that issued the health card, its two-letter code."
+    )
+    health_card_version: str | None = strawberry.field(
+        default=None, description="The health card's version code: one or two letters (Ontario cards)."
+    )
     identifiers: list[IdentifierInput] | None = strawberry.field(default=None, description="Other identifiers.")
 
 
@@ -64,7 +99,17 @@ class UpdatePatientInput:
     date_of_birth: datetime.date | None = strawberry.field(default=strawberry.UNSET, description="Birth date.")
     email: str | None = strawberry.field(default=strawberry.UNSET, description="Email (null clears).")
     phone: str | None = strawberry.field(default=strawberry.UNSET, description="Phone (null clears).")
+    sex: Sex | None = strawberry.field(default=strawberry.UNSET, description="Sex (null records UNKNOWN).")
+    address: PostalAddressInput | None = strawberry.field(
+        default=strawberry.UNSET, description="Postal address, replaced whole (null clears)."
+    )
     health_card_number: str | None = strawberry.field(default=strawberry.UNSET, description="Health card.")
+    health_card_province: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Issuing province or territory, two-letter code (null clears)."
+    )
+    health_card_version: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Health card version code, one or two letters (null clears)."
+    )
     identifiers: list[IdentifierInput] | None = strawberry.field(default=None, description="Replaces all.")
 
 
@@ -91,6 +136,9 @@ class PatientFilter:
     date_of_birth: datetime.date | None = strawberry.field(default=None, description="Exact date of birth.")
     health_card_number: str | None = strawberry.field(default=None, description="Exact health card number.")
     identifier: IdentifierInput | None = strawberry.field(default=None, description="An identifier value.")
+    postal_code: str | None = strawberry.field(
+        default=None, description="Exact postal code of the address (spaces and case do not matter)."
+    )
 
 
 @strawberry.type
@@ -120,6 +168,7 @@ class PatientsQuery:
         f = filter or PatientFilter()
         checked_text(f.search, "search", 200)
         checked_text(f.health_card_number, "healthCardNumber", 30)
+        checked_text(f.postal_code, "postalCode", 20)
         type_id = value = None
         if f.identifier is not None:
             parsed = parse_global_id(f.identifier.type_id, "IdentifierType")
@@ -134,6 +183,7 @@ class PatientsQuery:
             health_card_number=f.health_card_number,
             identifier_type=type_id,
             identifier_value=value,
+            postal_code=f.postal_code,
         )
         s = info.context.settings
         return await paginate(
@@ -146,6 +196,41 @@ class PatientsQuery:
             before=before,
             default=s.default_page_size,
             maximum=s.max_page_size,
+        )
+
+    @strawberry.field(
+        description="Patients in the order of their latest change, to keep a copy in step: each patient comes "
+        "after every patient whose latest change committed before its own. Pass the `endCursor` of the last page "
+        "as `after` to get what changed since; a patient changed again comes again, later, and none is ever "
+        "skipped, even one written by a transaction that committed late. Patients that existed before this "
+        "feed come first, by registration. Forward only.",
+        permission_classes=[CanManagePatients],
+    )
+    async def patient_changes(
+        self,
+        info: strawberry.Info,
+        after: Annotated[
+            str | None,
+            strawberry.argument(
+                description="Resume after this cursor (an `endCursor` of this feed); omit to start from the beginning."
+            ),
+        ] = None,
+        first: Annotated[
+            int | None, strawberry.argument(description="Page size (the server's default and maximum apply).")
+        ] = None,
+    ) -> Connection[Patient] | None:
+        s = info.context.settings
+        return await paginate(
+            queries.patient_changes_query(info.context.data),
+            Patient.from_model,
+            order=queries.CHANGE_ORDER,
+            first=first,
+            after=after,
+            last=None,
+            before=None,
+            default=s.default_page_size,
+            maximum=s.max_page_size,
+            counted=selects(info, "totalCount"),
         )
 
     @strawberry.field(description="The organization's identifier types.", permission_classes=[CanManagePatients])

@@ -46,6 +46,10 @@ class BookAppointmentInput:
         description="In person (the default) or virtual; a VIRTUAL appointment needs a practitioner whose "
         "license includes virtual care (PRACTITIONER_NOT_BOOKABLE otherwise).",
     )
+    reason: str | None = strawberry.field(
+        default=None,
+        description="Why the patient comes: optional free text of up to 500 characters (INVALID_INPUT beyond).",
+    )
 
 
 @strawberry.type(description="The result of bookAppointment.")
@@ -219,6 +223,45 @@ class SchedulingQuery:
             maximum=s.max_page_size,
             columns=APPOINTMENT_COLUMNS,
             counted=selects(info, "totalCount", "pageInfo"),
+        )
+        if selects(info, "patient", "practitioner"):
+            await preload_people([e.node for e in page.edges], ("practitioner_id",), ("patient_id",))
+        return page
+
+    @strawberry.field(
+        description="Appointments in the order of their latest change, to keep a copy in step: each appointment "
+        "comes after every appointment whose latest change committed before its own. Pass the `endCursor` of the "
+        "last page as `after` to get what changed since; an appointment changed again comes again, later, and "
+        "none is ever skipped, even one written by a transaction that committed late. Appointments that existed "
+        "before this feed come first, by booking. Forward only.",
+        permission_classes=[CanManageSchedule],
+    )
+    async def appointment_changes(
+        self,
+        info: strawberry.Info,
+        after: Annotated[
+            str | None,
+            strawberry.argument(
+                description="Resume after this cursor (an `endCursor` of this feed); omit to start from the beginning."
+            ),
+        ] = None,
+        first: Annotated[
+            int | None, strawberry.argument(description="Page size (the server's default and maximum apply).")
+        ] = None,
+    ) -> Connection[Appointment] | None:
+        s = info.context.settings
+        page = await paginate(
+            queries.appointment_changes_query(info.context.data),
+            Appointment.from_model,
+            order=queries.CHANGE_ORDER,
+            first=first,
+            after=after,
+            last=None,
+            before=None,
+            default=s.default_page_size,
+            maximum=s.max_page_size,
+            columns=APPOINTMENT_COLUMNS,
+            counted=selects(info, "totalCount"),
         )
         if selects(info, "patient", "practitioner"):
             await preload_people([e.node for e in page.edges], ("practitioner_id",), ("patient_id",))

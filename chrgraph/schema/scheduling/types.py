@@ -150,6 +150,9 @@ APPOINTMENT_COLUMNS = (
     "status",
     "kind",
     "cancel_reason",
+    "reason",
+    "created_at",
+    "updated_at",
 )
 
 
@@ -165,6 +168,11 @@ class Appointment(relay.Node):
     status: AppointmentStatus = strawberry.field(description="Where it stands.")
     kind: AppointmentKind = strawberry.field(description="In person or virtual.")
     cancel_reason: str | None = strawberry.field(description="Why it was cancelled.")
+    reason: str | None = strawberry.field(description="Why the patient comes, as given at booking (optional text).")
+    created_at: datetime.datetime = strawberry.field(description="When it was booked (UTC).")
+    updated_at: datetime.datetime = strawberry.field(
+        description="When it last changed (UTC): the time of the audit event of that change."
+    )
 
     preloaded: strawberry.Private[Preloaded | None] = None
 
@@ -198,6 +206,9 @@ class Appointment(relay.Node):
             status=row.status,
             kind=row.kind,
             cancel_reason=row.cancel_reason,
+            reason=row.reason,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
         )
 
 
