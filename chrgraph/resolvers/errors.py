@@ -52,6 +52,7 @@ class ErrorCode(str, Enum):
     PERMISSION_NOT_HELD = "PERMISSION_NOT_HELD"
     OWNER_ONLY = "OWNER_ONLY"
     ROLE_IN_USE = "ROLE_IN_USE"
+    RESET_TOKEN_INVALID = "RESET_TOKEN_INVALID"
 
 
 # What the newer codes mean, shown in the schema beside each value.
@@ -68,6 +69,14 @@ DESCRIPTIONS: dict[ErrorCode, str] = {
     ErrorCode.OWNER_ONLY: "The owner's roles, permissions, license and profile are changed by the owner alone.",
     ErrorCode.ROLE_IN_USE: "A role is deleted only when no user holds it.",
     ErrorCode.BUILTIN_ROLE_READ_ONLY: "Built-in roles keep their permissions and are never deleted.",
+    ErrorCode.RESET_TOKEN_INVALID: (
+        "A password-reset token that cannot be used: unknown, already used, replaced, older than one hour, "
+        "its user no longer able to log in, or too many attempts from this address within 15 minutes."
+    ),
+    ErrorCode.PASSWORD_TOO_WEAK: (
+        "A new password has 12 to 256 characters and is not easily guessed (zxcvbn scores its first 72 "
+        "characters at least 3 of 4); the message carries the estimator's advice."
+    ),
 }
 
 
