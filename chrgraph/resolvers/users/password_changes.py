@@ -72,12 +72,14 @@ async def change_password(actor: Actor, password: str | None, new_password: str 
 async def request_password_reset(email: str | None, request_id: str | None = None, client_address: str | None = None):
     """Queue a reset link for a user that could log in with that email; the answer is the
     same whatever the email (known or not, throttled or not). Counted like a login
-    attempt for the email from the caller's address, so a mailbox cannot be flooded."""
+    attempt for the email from the caller's address, so a mailbox cannot be flooded;
+    the email-wide ceiling does not apply: strangers' guesses must not keep a user from
+    the way back in."""
     if not email or text_problem(email, 254):
         return None  # nothing anyone could log in with: the same empty answer
     key = normalize_email(email)
     now = clock.now()
-    attempt = await throttle.reserve(key, client_address, now=now)
+    attempt = await throttle.reserve(key, client_address, ceiling=False, now=now)
     if attempt is None:
         _log("request", "THROTTLED", request_id, client_address)
         return None
