@@ -75,8 +75,12 @@ async def request_password_reset(email: str | None, request_id: str | None = Non
     attempt for the email from the caller's address, so a mailbox cannot be flooded;
     the email-wide ceiling does not apply: strangers' guesses must not keep a user from
     the way back in."""
-    if not email or text_problem(email, 254):
-        return None  # nothing anyone could log in with: the same empty answer
+    # Text no address could be (a control character, over 254 characters) is refused as
+    # such: that tells nothing about any account.
+    if (problem := text_problem(email or "", 254)) is not None:
+        raise fail(ErrorCode.INVALID_INPUT, problem, "email")
+    if not email or not email.strip():
+        return None
     key = normalize_email(email)
     now = clock.now()
     attempt = await throttle.reserve(key, client_address, ceiling=False, now=now)
@@ -111,7 +115,9 @@ async def reset_password(
     are cleared (guesses by others lock nobody out for good). Token guesses are counted
     per client address; a valid token is then counted with the email's counters, whose
     email-wide ceiling never refuses it."""
-    if not token or text_problem(token, MAX_TOKEN_LENGTH):
+    if (problem := text_problem(token or "", MAX_TOKEN_LENGTH)) is not None:
+        raise fail(ErrorCode.INVALID_INPUT, problem, "token")
+    if not token:
         raise _invalid("MALFORMED", request_id, client_address)
     now = clock.now()
     guess = await throttle.reserve(RESET_TOKEN_KEY, client_address, ceiling=False, now=now)
