@@ -260,3 +260,13 @@ async def test_a_link_for_a_user_deactivated_since_is_not_sent(client, clinic):
         assert sink.to(member.email) == []
     message = await OutboxMessage.filter(to_email=member.email).order_by("-id").first()
     assert message.skipped_at is not None and message.token is None
+
+
+async def test_the_operator_setting_the_support_password_ends_the_support_sessions(clinic):
+    from chrgraph.auth.principals import support_cli_actor
+    from chrgraph.resolvers.users.ownership import set_support_password
+
+    assert await ping(clinic.support) == 200
+    await set_support_password(support_cli_actor(clinic.organization.id), NEW_PASSWORD)
+    assert await ping(clinic.support) == 401
+    assert (await login(clinic.client, clinic.support.email, NEW_PASSWORD))["errors"] == []

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import cast
 
 from chrgraph.audit import events
 from chrgraph.audit.actions import AuditAction
 from chrgraph.auth.passwords import hash_password, password_problem
 from chrgraph.auth.principals import Actor
-from chrgraph.db.models import Organization, User, UserStatus, UserType
+from chrgraph.db.models import Organization, Session, User, UserStatus, UserType
 from chrgraph.db.transactions import atomic
 from chrgraph.resolvers.errors import ErrorCode, OperationFailed, fail
 from chrgraph.resolvers.users.lookup import get_user, require_password
@@ -77,15 +78,28 @@ async def _owner_ref(conn, actor: Actor, owner_id: int | None) -> str | None:
 
 
 async def set_support_password(actor: Actor, password: str) -> User:
+    """The operator sets the support account's password (`chrgraph org support-password`),
+    under the rule of every new password. Like any password change, it ends the support
+    account's open sessions (with the timing of a deactivation)."""
     problem = password_problem(password)
     if problem:
         raise fail(ErrorCode.PASSWORD_TOO_WEAK, problem, "password")
     password_hash = await hash_password(password)
-    async with atomic() as conn:
-        support = await actor.data.users.filter(type=UserType.SUPPORT).using_db(conn).get()
+    support_query = actor.data.users.filter(type=UserType.SUPPORT)
+    support_id = await support_query.first().values_list("id", flat=True)
+    now = datetime.now(UTC)
+    open_sessions = Session.filter(user_id=support_id, revoked_at__isnull=True)
+    async with atomic(revokes_credentials=await open_sessions.exists()) as conn:
+        support = await support_query.using_db(conn).get()
         support.password_hash = password_hash
         await support.save(using_db=conn, update_fields=["password_hash"])
+        ended = await open_sessions.using_db(conn).update(revoked_at=now)
         await events.record(
-            conn, actor, AuditAction.SUPPORT_PASSWORD_SET, "User", support.public_id, {"password": "set"}
+            conn,
+            actor,
+            AuditAction.SUPPORT_PASSWORD_SET,
+            "User",
+            support.public_id,
+            {"password": "set", **({"sessionsEnded": ended} if ended else {})},
         )
     return support
