@@ -25,6 +25,8 @@ class Context:
     reads: dict[Any, bool] = field(default_factory=dict)
     # What the login throttle counts by (http/client.py).
     client_address: str | None = None
+    # The request's User-Agent header, as sent (a login records it, cleaned).
+    user_agent: str | None = None
     # Patients read by this request (database key -> operation name), filled where a
     # `Patient` is completed and written to the patient access log with the request's
     # API-log batch (http/api_log.py).

@@ -122,6 +122,44 @@ ROWS = [
         None,
     ),
     ("logout", "mutation { logout { errors { code } } }", None, False, True, True, None),
+    # One's own account: any session, for itself (inputs that change nothing).
+    (
+        "changePassword",
+        """mutation($i: ChangePasswordInput!) { changePassword(input: $i) { errors { code } } }""",
+        lambda c: {"i": {"password": "not checked", "newPassword": "weak"}},
+        False,
+        True,
+        True,
+        None,
+    ),
+    (
+        "updateMyProfile",
+        """mutation($i: UpdateMyProfileInput!) { updateMyProfile(input: $i) { errors { code } } }""",
+        lambda c: {"i": {}},
+        False,
+        True,
+        True,
+        None,
+    ),
+    ("mySessions", "{ mySessions { current } }", None, False, True, True, None),
+    (
+        "revokeMySession",
+        """mutation($i: RevokeMySessionInput!) { revokeMySession(input: $i) { errors { code } } }""",
+        lambda c: {"i": {"sessionId": global_id("Session", new_public_id())}},
+        False,
+        True,
+        True,
+        None,
+    ),
+    (
+        "updateSecurityPolicy",
+        """mutation($i: UpdateSecurityPolicyInput!) { updateSecurityPolicy(input: $i) { errors { code } } }""",
+        lambda c: {"i": {"sessionIdleTimeoutMinutes": 1}},
+        False,
+        True,
+        True,
+        None,
+    ),
     ("patients", "{ patients { totalCount } }", None, True, False, True, "MANAGE_PATIENTS"),
     (
         "registerPatient",
@@ -323,7 +361,18 @@ async def test_access_table_row(clinic, row):
         (
             "plain user",
             plain,
-            name in ("viewer", "node", "logout", "licenseCatalog", "requestLicenseUpgrade"),
+            name
+            in (
+                "viewer",
+                "node",
+                "logout",
+                "licenseCatalog",
+                "requestLicenseUpgrade",
+                "changePassword",
+                "updateMyProfile",
+                "mySessions",
+                "revokeMySession",
+            ),
         ),
     ):
         if name == "logout" and who in ("support", "owner"):

@@ -125,6 +125,7 @@ NO_DATABASE_COMMANDS: dict[str, list[str]] = {
     "org list": ["--json"],
     "org set": ["--domain", "absent", "--name", "Renamed"],
     "org support-password": ["--org", "absent"],
+    "org transfer-ownership": ["--org", "absent", "--to", "new@absent.test", "--reason", "Owner left"],
     "consumers create": ["--org", "absent", "--name", "v", "--public-key", "@rsa_public.pem"],
     "consumers list": ["--org", "absent"],
     "consumers deactivate": ["--org", "absent", "--issuer", "v"],

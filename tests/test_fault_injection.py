@@ -27,6 +27,7 @@ import pytest
 from PIL import Image
 
 from chrgraph.auth.principals import support_cli_actor
+from chrgraph.auth.sessions import session_hash, session_public_id
 from chrgraph.db import hooks
 from chrgraph.db.keys import node_model
 from chrgraph.db.models import (
@@ -34,6 +35,7 @@ from chrgraph.db.models import (
     Classification,
     Contract,
     License,
+    OutboxMessage,
     Permission,
     QuestionnaireKind,
     Role,
@@ -56,6 +58,7 @@ from chrgraph.resolvers.scheduling.work import (
 )
 from chrgraph.resolvers.users.accept_invitation import accept_invitation
 from chrgraph.resolvers.users.invite_user import invite_user
+from chrgraph.resolvers.users.password_changes import request_password_reset
 from chrgraph.resolvers.users.profile import Profile
 from chrgraph.resolvers.users.roles import create_role, set_permission
 from chrgraph.schema import schema
@@ -704,7 +707,50 @@ async def decline_license_upgrade_request_call(w: World) -> Call:
     return Call("declineLicenseUpgradeRequest", {"requestId": await _upgrade_request(w), "reason": "Budget"}, w.owner)
 
 
+async def change_password_call(w: World) -> Call:
+    member = await w.clinic.member()
+    return Call("changePassword", {"password": PASSWORD, "newPassword": unique("amber otter lantern")}, member.token)
+
+
+async def request_password_reset_call(w: World) -> Call:
+    return Call("requestPasswordReset", {"email": (await w.clinic.member()).email}, None)
+
+
+async def reset_password_call(w: World) -> Call:
+    email = (await w.clinic.member()).email
+    await request_password_reset(email)
+    message = await OutboxMessage.filter(to_email=email, password_reset_id__isnull=False).order_by("-id").first()
+    return Call("resetPassword", {"token": message.token, "newPassword": unique("quiet harbour falcon")}, None)
+
+
+async def update_my_profile_call(w: World) -> Call:
+    member = await w.clinic.member()
+    return Call("updateMyProfile", {"position": unique("Desk"), "title": None}, member.token)
+
+
+async def revoke_my_session_call(w: World) -> Call:
+    member = await w.clinic.member()
+    other = await session_for(w.client, member.email)
+    return Call(
+        "revokeMySession",
+        {"sessionId": global_id("Session", session_public_id(session_hash(other.token)))},
+        member.token,
+    )
+
+
+async def update_security_policy_call(w: World) -> Call:
+    # A new value every run (long enough that no session of the shared clinic idles out).
+    w.cache["idle minutes"] = w.cache.get("idle minutes", 600) + 1
+    return Call("updateSecurityPolicy", {"sessionIdleTimeoutMinutes": w.cache["idle minutes"]}, w.owner)
+
+
 CALLS: dict[str, Callable[[World], Awaitable[Call]]] = {
+    "changePassword": change_password_call,
+    "requestPasswordReset": request_password_reset_call,
+    "resetPassword": reset_password_call,
+    "updateMyProfile": update_my_profile_call,
+    "revokeMySession": revoke_my_session_call,
+    "updateSecurityPolicy": update_security_policy_call,
     "inviteUser": invite_user_call,
     "createServiceAccount": create_service_account_call,
     "resendInvitation": resend_invitation_call,
@@ -790,6 +836,12 @@ def _counted(sql: str) -> bool:
 
 
 async def observe(world: World, call: Call, plan: hooks.FaultPlan | None = None) -> Outcome:
+    if call.token is not None:
+        # A session stores its last use at most once a minute, outside any mutation: let
+        # a due write happen now, so the observed request makes none of its own.
+        await world.client.post(
+            "/graphql", json={"query": "{ viewer { kind } }"}, headers={"Authorization": f"Bearer {call.token}"}
+        )
     before: Snapshot = await take_snapshot()
     counter = hooks.count_statements()
     if plan is not None:

@@ -24,6 +24,12 @@ mutation {
   }
 }
 """
+REQUEST_PASSWORD_RESET = """
+mutation { requestPasswordReset(input: {email: "nobody@example.com"}) { errors { code } } }
+"""
+RESET_PASSWORD = """
+mutation { resetPassword(input: {token: "rst_x", newPassword: "a long passphrase"}) { email errors { code } } }
+"""
 LOGIN_TWICE = """
 mutation {
   a: login(input: {email: "a@example.com", password: "a long passphrase"}) { token }
@@ -351,6 +357,8 @@ async def test_anonymous_request_other_than_a_public_mutation_is_401(client, que
 async def test_anonymous_batch_is_401_even_of_public_mutations(client):
     response = await client.post("/graphql", json=[{"query": LOGIN}])
     assert_missing_credentials(response)
+    response = await client.post("/graphql", json=[{"query": RESET_PASSWORD}])
+    assert_missing_credentials(response)
     response = await client.post("/graphql", json=[{"query": TYPENAME}, {"query": TYPENAME}])
     assert_missing_credentials(response)
 
@@ -366,8 +374,8 @@ async def test_anonymous_get_is_401(client):
 
 @pytest.mark.parametrize(
     "query",
-    [LOGIN, ACCEPT_INVITATION, LOGIN.replace("login(", "signIn: login(")],
-    ids=["login", "accept-invitation", "aliased-login"],
+    [LOGIN, ACCEPT_INVITATION, LOGIN.replace("login(", "signIn: login("), REQUEST_PASSWORD_RESET, RESET_PASSWORD],
+    ids=["login", "accept-invitation", "aliased-login", "request-password-reset", "reset-password"],
 )
 async def test_anonymous_public_mutation_is_not_refused_for_lack_of_credentials(client, query):
     response = await client.post("/graphql", json={"query": query})

@@ -18,7 +18,10 @@ import httpx
 import pytest
 
 from chrgraph.auth.principals import support_cli_actor
+from chrgraph.db.models import OutboxMessage
 from chrgraph.resolvers.consumers.manage import add_api_consumer_key
+from chrgraph.resolvers.users.password_changes import request_password_reset
+from tests.accounts import PASSWORD, make_clinic, session_for
 from tests.helpers import Vendor, claims, public_pem, rsa_key, sign
 
 pytestmark = pytest.mark.slow
@@ -214,3 +217,71 @@ async def test_api_switched_off_by_the_cli_is_refused_by_a_server_process_within
     await assert_served(remote, token, vendor)
     await chrgraph(database_url, "org", "set", "--domain", vendor.organization.domain, "--no-enterprise-api")
     await assert_refused_within_a_second(remote, token, "UNKNOWN_OR_INACTIVE_ISSUER", server)
+
+
+# --- a password changed or reset in another process ends the sessions that knew it ------
+
+CHANGE_PASSWORD = """mutation($i: ChangePasswordInput!) { changePassword(input: $i) { errors { code } } }"""
+RESET_PASSWORD = """mutation($i: ResetPasswordInput!) { resetPassword(input: $i) { errors { code } } }"""
+NEW_PASSWORD = "seven quiet herons over the marsh"
+
+
+async def assert_session_served(remote: httpx.AsyncClient, token: str) -> None:
+    response = await ask_session(remote, token)
+    assert response.status_code == 200 and "errors" not in response.json(), response.text
+
+
+async def ask_session(remote: httpx.AsyncClient, token: str) -> httpx.Response:
+    return await remote.post(
+        "/graphql", json={"query": "{ viewer { kind } }"}, headers={"Authorization": f"Bearer {token}"}
+    )
+
+
+async def test_a_password_changed_in_this_process_ends_the_other_sessions_in_the_server_within_a_second(
+    client, server, remote
+):
+    clinic = await make_clinic(client)
+    member = await clinic.member()
+    desk = await session_for(client, member.email)
+    await assert_session_served(remote, member.token)  # the server holds the session in its cache
+    done = await desk.gql(CHANGE_PASSWORD, {"i": {"password": PASSWORD, "newPassword": NEW_PASSWORD}})
+    assert done["changePassword"]["errors"] == []
+    await assert_session_refused_within_a_second(remote, member.token, server)
+    await assert_session_served(remote, desk.token)
+
+
+async def test_a_password_reset_in_this_process_ends_every_session_in_the_server_within_a_second(
+    client, server, remote
+):
+    clinic = await make_clinic(client)
+    member = await clinic.member()
+    await assert_session_served(remote, member.token)
+    await request_password_reset(member.email)
+    message = await OutboxMessage.filter(to_email=member.email, password_reset_id__isnull=False).first()
+    response = await client.post(
+        "/graphql",
+        json={"query": RESET_PASSWORD, "variables": {"i": {"token": message.token, "newPassword": NEW_PASSWORD}}},
+    )
+    assert response.json()["data"]["resetPassword"]["errors"] == []
+    await assert_session_refused_within_a_second(remote, member.token, server)
+
+
+async def assert_session_refused_within_a_second(remote: httpx.AsyncClient, token: str, server: Server) -> None:
+    loop = asyncio.get_running_loop()
+    changed_at = loop.time()
+    answers: list[tuple[float, int]] = []
+    while True:
+        sent_at = loop.time() - changed_at
+        if sent_at > REVOCATION_BOUND:
+            raise AssertionError(f"still served {sent_at:.2f} s after the change: {answers}\n{server.output()}")
+        response = await ask_session(remote, token)
+        answers.append((round(sent_at, 3), response.status_code))
+        if response.status_code == 401:
+            assert response.json()["errors"][0]["extensions"] == {
+                "code": "UNAUTHENTICATED",
+                "reason": "INVALID_SESSION",
+            }
+            break
+        assert response.status_code == 200, response.text
+        await asyncio.sleep(0.05)
+    assert (await ask_session(remote, token)).status_code == 401  # and it stays refused

@@ -55,6 +55,9 @@ NOT_SECRET = {
     "ApiLog.keyFingerprint": "the hash of a public key",
     "AuditEvent.actorKeyFingerprint": "the hash of a public key",
     "UserError.code": "an error code (ErrorCode enum)",
+    "Mutation.changePassword": "a mutation's name, not a value",
+    "Mutation.requestPasswordReset": "a mutation's name, not a value",
+    "Mutation.resetPassword": "a mutation's name, not a value",
 }
 SECRET_LIKE = re.compile(r"password|token|secret|code|key", re.I)
 
@@ -94,6 +97,12 @@ def test_every_field_named_like_a_secret_is_declared_secret_or_listed_with_a_rea
 def test_the_schema_declares_the_known_secrets():
     declared = {name for name, definition in _named_like_secrets() if is_secret(definition)}
     assert {"LoginInput.password", "AcceptInvitationInput.token", "LoginPayload.token"} <= declared
+    assert {
+        "ChangePasswordInput.password",
+        "ChangePasswordInput.newPassword",
+        "ResetPasswordInput.token",
+        "ResetPasswordInput.newPassword",
+    } <= declared
     assert "directive @secret" in open("schema.graphql").read()
 
 

@@ -22,9 +22,10 @@ from chrgraph.auth.access import access_ends_at, local_today
 from chrgraph.auth.principals import support_cli_actor
 from chrgraph.auth.sessions import session_hash
 from chrgraph.db import hooks
-from chrgraph.db.models import Classification, License, Session, User, UserType
+from chrgraph.db.models import Classification, License, OutboxMessage, Session, User, UserType
 from chrgraph.resolvers.errors import OperationFailed
 from chrgraph.resolvers.scheduling.appointments import book_appointment
+from chrgraph.resolvers.users.password_changes import request_password_reset
 from chrgraph.resolvers.users.profile import Locum
 from tests.accounts import PASSWORD, Clinic, login, make_clinic, session_for
 from tests.accounts import Session as Caller
@@ -41,6 +42,9 @@ UPDATE = """mutation($i: UpdateUserInput!) { updateUser(input: $i) { user { id }
 ASSIGN = """mutation($i: AssignRolesInput!) { assignRoles(input: $i) { user { id } errors { code } } }"""
 GRANT = """mutation($i: GrantPermissionInput!) { grantPermission(input: $i) { user { id } errors { code } } }"""
 REVOKE = """mutation($i: RevokePermissionInput!) { revokePermission(input: $i) { user { id } errors { code } } }"""
+CHANGE_PASSWORD = """mutation($i: ChangePasswordInput!) { changePassword(input: $i) { errors { code } } }"""
+RESET_PASSWORD = """mutation($i: ResetPasswordInput!) { resetPassword(input: $i) { errors { code } } }"""
+NEW_PASSWORD = "seven quiet herons over the marsh"
 REVOCATION_BOUND = 1.0  # seconds
 
 
@@ -121,6 +125,35 @@ async def test_deactivation_refuses_the_next_request(clinic):
     assert_served(await member.post(PATIENTS))
     done = await clinic.owner.gql(DEACTIVATE, {"i": {"userId": member.user_id, "password": PASSWORD}})
     assert done["deactivateUser"]["errors"] == []
+    assert is_invalid_session(await member.post(PATIENTS))
+
+
+async def reset_token(email: str) -> str:
+    """A password-reset token for `email`, as its message carries it before delivery."""
+    await request_password_reset(email)
+    message = await OutboxMessage.filter(to_email=email, password_reset_id__isnull=False).order_by("-id").first()
+    assert message is not None and message.token
+    return message.token
+
+
+async def test_a_password_change_refuses_the_users_other_sessions_at_their_next_request(clinic):
+    member = await clinic.member(permissions_of=["Front desk"])
+    desk = await session_for(clinic.client, member.email)
+    assert_served(await member.post(PATIENTS))
+    done = await desk.gql(CHANGE_PASSWORD, {"i": {"password": PASSWORD, "newPassword": NEW_PASSWORD}})
+    assert done["changePassword"]["errors"] == []
+    assert is_invalid_session(await member.post(PATIENTS))
+    assert_served(await desk.post(PATIENTS))  # the session that changed it goes on
+
+
+async def test_a_password_reset_refuses_every_session_at_its_next_request(clinic):
+    member = await clinic.member(permissions_of=["Front desk"])
+    assert_served(await member.post(PATIENTS))
+    token = await reset_token(member.email)
+    response = await clinic.client.post(
+        "/graphql", json={"query": RESET_PASSWORD, "variables": {"i": {"token": token, "newPassword": NEW_PASSWORD}}}
+    )
+    assert response.json()["data"]["resetPassword"]["errors"] == []
     assert is_invalid_session(await member.post(PATIENTS))
 
 
@@ -351,7 +384,15 @@ async def servers(app) -> AsyncIterator[tuple[Server, Server]]:
 
 @pytest.mark.parametrize(
     "cause",
-    ["deactivation", "end of training moved", "locum period changed", "role removed", "permission revoked"],
+    [
+        "deactivation",
+        "end of training moved",
+        "locum period changed",
+        "role removed",
+        "permission revoked",
+        "password changed",
+        "password reset",
+    ],
 )
 @pytest.mark.slow
 @pytest.mark.skipif(backend() != "postgres", reason="two server processes share a PostgreSQL database")
@@ -382,7 +423,22 @@ async def test_a_change_that_takes_access_away_reaches_another_process_within_a_
         assert (await clinic.owner.gql(GRANT, {"i": grant}))["grantPermission"]["errors"] == []
         return member, (REVOKE, {"i": grant}), is_forbidden
 
+    changer = clinic.owner
+
+    async def password_changed():
+        nonlocal changer
+        member = await clinic.member(permissions_of=["Front desk"])
+        changer = await session_for(clinic.client, member.email)  # its own other session changes it
+        return member, (CHANGE_PASSWORD, {"i": {"password": PASSWORD, "newPassword": NEW_PASSWORD}}), is_invalid_session
+
+    async def password_reset():
+        member = await clinic.member(permissions_of=["Front desk"])
+        token = await reset_token(member.email)
+        return member, (RESET_PASSWORD, {"i": {"token": token, "newPassword": NEW_PASSWORD}}), is_invalid_session
+
     changes: dict[str, Callable[[], Awaitable[tuple[Caller, tuple[str, dict], Callable]]]] = {
+        "password changed": password_changed,
+        "password reset": password_reset,
         "deactivation": deactivation,
         "end of training moved": end_of_training,
         "locum period changed": locum_period,
@@ -390,4 +446,4 @@ async def test_a_change_that_takes_access_away_reaches_another_process_within_a_
         "permission revoked": permission_revoked,
     }
     member, change, refused = await changes[cause]()
-    await _within_a_second(servers, clinic.owner, member, change, refused)
+    await _within_a_second(servers, changer, member, change, refused)

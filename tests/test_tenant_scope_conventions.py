@@ -54,6 +54,10 @@ CROSS_TENANT: dict[tuple[str, str], str] = {
     # Before any organization is known: the credential names it.
     ("chrgraph/resolvers/users/login.py", "login"): "login by email: the organization is not known yet",
     ("chrgraph/resolvers/users/accept_invitation.py", "accept_invitation"): "an invitation token names its user",
+    ("chrgraph/resolvers/users/password_changes.py", "request_password_reset"): (
+        "a reset request by email: the organization is not known yet"
+    ),
+    ("chrgraph/resolvers/users/password_changes.py", "reset_password"): "a reset token names its user",
     ("chrgraph/auth/sessions.py", "*"): "a session token names its user",
     ("chrgraph/auth/consumers.py", "*"): "issuer lookup of API consumers: the signed token names the consumer",
     ("chrgraph/resolvers/consumers/manage.py", "create_api_consumer"): "issuers are unique across organizations",
@@ -72,6 +76,9 @@ CROSS_TENANT: dict[tuple[str, str], str] = {
     ("chrgraph/resolvers/users/queries.py", "module"): "a page's roles, named by its users' role links",
     ("chrgraph/resolvers/scheduling/queries.py", "module"): "a page's practitioners and patients, named by its rows",
     ("chrgraph/resolvers/users/invitations.py", "issue_invitation"): "queues mail in the organization of its user",
+    ("chrgraph/resolvers/users/password_resets.py", "issue_password_reset"): (
+        "queues mail in the organization of its user"
+    ),
 }
 
 

@@ -237,6 +237,23 @@ def org_support_password(org: str = typer.Option(..., help="The organization."))
     typer.echo(f"password set for {support.email}")
 
 
+@org_app.command("transfer-ownership")
+def org_transfer_ownership(
+    org: str = typer.Option(..., help="The organization."),
+    to: str = typer.Option(..., "--to", help="The new owner's login email (an active Staff member or Practitioner)."),
+    reason: str = typer.Option(..., help="Why (required; recorded in the audit event), e.g. a ticket number."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Break-glass: make another user the owner when the owner is gone or locked out."""
+    from chrgraph.resolvers.users.ownership import transfer_ownership_by_email
+
+    async def job():
+        return await transfer_ownership_by_email(await support_actor(org), to, reason)
+
+    done = run(job)
+    emit({"domain": done.domain, "ownerEmail": to}, as_json, f"{to} now owns {done.domain}")
+
+
 @org_app.command("set")
 def org_set(
     domain: str = typer.Option(..., help="The organization."),

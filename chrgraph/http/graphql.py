@@ -368,6 +368,7 @@ class GraphQLEndpoint:
             settings=self.settings,
             loaders=make_loaders(),
             client_address=client_address(scope, self.settings.trusted_proxies),
+            user_agent=header(scope, b"user-agent"),
             patients_read=scope.setdefault(PATIENTS_READ, {}),
         )
         try:

@@ -52,6 +52,7 @@ class ErrorCode(str, Enum):
     PERMISSION_NOT_HELD = "PERMISSION_NOT_HELD"
     OWNER_ONLY = "OWNER_ONLY"
     ROLE_IN_USE = "ROLE_IN_USE"
+    RESET_TOKEN_INVALID = "RESET_TOKEN_INVALID"
 
 
 # What each code means and what a client does about it, shown in the schema beside each
@@ -93,7 +94,6 @@ DESCRIPTIONS: dict[ErrorCode, str] = {
     ErrorCode.INVITATION_VOIDED: (
         "The invitation was replaced by a newer one or withdrawn: use the newest message, or ask for a new one."
     ),
-    ErrorCode.PASSWORD_TOO_WEAK: "The new password is refused: 12 to 256 characters, no control characters.",
     ErrorCode.INVALID_CREDENTIALS: (
         "Login refused. One answer for every cause (unknown email, wrong password, a user who may not log in, "
         "too many recent failures), so it reveals nothing; wait and retry, or reset the password."
@@ -163,6 +163,14 @@ DESCRIPTIONS: dict[ErrorCode, str] = {
     ),
     ErrorCode.OWNER_ONLY: "The owner's roles, permissions, license and profile are changed by the owner alone.",
     ErrorCode.ROLE_IN_USE: "A role is deleted only when no user holds it.",
+    ErrorCode.RESET_TOKEN_INVALID: (
+        "A password-reset token that cannot be used: unknown, already used, replaced, older than one hour, "
+        "its user no longer able to log in, or too many attempts from this address within 15 minutes."
+    ),
+    ErrorCode.PASSWORD_TOO_WEAK: (
+        "A new password has 12 to 256 characters and is not easily guessed (zxcvbn scores its first 72 "
+        "characters at least 3 of 4); the message carries the estimator's advice."
+    ),
 }
 
 

@@ -24,6 +24,7 @@ from chrgraph.schema.query import Query as CoreQuery
 from chrgraph.schema.scalars import SCALAR_OVERRIDES, guard_dates
 from chrgraph.schema.scheduling import types as scheduling_types
 from chrgraph.schema.scheduling.operations import SchedulingMutation, SchedulingQuery
+from chrgraph.schema.users.account import AccountMutation, AccountQuery
 from chrgraph.schema.users.mutations import UsersMutation
 from chrgraph.schema.users.queries import UsersQuery
 from chrgraph.schema.users.types import Role, User
@@ -33,6 +34,7 @@ Query = merge_types(
     (
         CoreQuery,
         UsersQuery,
+        AccountQuery,
         ConsumersQuery,
         PatientsQuery,
         SchedulingQuery,
@@ -46,6 +48,7 @@ Mutation = merge_types(
     "Mutation",
     (
         UsersMutation,
+        AccountMutation,
         ConsumersMutation,
         OrganizationMutation,
         PatientsMutation,

@@ -109,8 +109,9 @@ class CanViewUser(Rule):
 
 
 class Public(Rule):
-    """`login` and `acceptInvitation`: anyone, anonymous included. The only mutations an
-    anonymous request may send are the ones declaring this class (`public_mutations`)."""
+    """`login`, `acceptInvitation`, `requestPasswordReset`, `resetPassword`: anyone,
+    anonymous included. The only mutations an anonymous request may send are the ones
+    declaring this class (`public_mutations`)."""
 
     consumer = True
     support = True
@@ -133,7 +134,8 @@ def public_mutations(schema: strawberry.Schema) -> frozenset[str]:
 
 
 class AnySession(Rule):
-    """`logout`: any user or support session, for itself."""
+    """`logout`, `changePassword`, `updateMyProfile`, `mySessions`, `revokeMySession`: any
+    user or support session, for itself."""
 
     support = True
 

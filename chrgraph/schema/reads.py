@@ -90,6 +90,8 @@ READ_RULES: dict[str, type[Rule] | _Part] = {
     "FeatureAccess": PART,  # the answer of featureAccess, whose rule admits its user
     "LicenseChange": PART,  # a user's license history
     "LocumDetails": PART,  # a user's locum cover
+    "SecurityPolicy": PART,  # an organization's security policy
+    "Session": PART,  # one's own sessions (mySessions: any session, for itself)
     "PatientIdentifierValue": PART,  # a patient's identifiers
     "PostalAddress": PART,  # a patient's address
     "ApiConsumerKey": PART,  # a consumer's keys

@@ -157,6 +157,25 @@ class Invitation(Model):
         table = "invitation"
 
 
+class PasswordReset(Model):
+    """A single-use password-reset token sent by mail (only its hash is stored), valid
+    one hour; used or voided (another reset or a password change came first) once."""
+
+    id = fields.BigIntField(primary_key=True)
+    user: fields.ForeignKeyRelation["User"] = fields.ForeignKeyField(
+        "chrgraph.User", related_name="password_resets", on_delete=fields.RESTRICT
+    )
+    user_id: int
+    token_hash = fields.CharField(max_length=64, unique=True)
+    created_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField()
+    used_at = fields.DatetimeField(null=True)
+    voided_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "password_reset"
+
+
 class OutboxMessage(Model):
     """Mail waiting for delivery (SMTP when CHRGRAPH_SMTP_URL is set).
 
@@ -178,6 +197,8 @@ class OutboxMessage(Model):
     last_error = fields.CharField(max_length=500, null=True)
     # The invitation the message carries (its token in `token` until delivery).
     invitation_id = fields.BigIntField(null=True)
+    # Or the password reset it carries (its token in `token` until delivery, likewise).
+    password_reset_id = fields.BigIntField(null=True)
     token = fields.CharField(max_length=200, null=True)
     # Never sent: no longer due when its turn came (voided, used, expired invitation,
     # user no longer invited) or given up after too many failures; the reason says which.

@@ -43,7 +43,7 @@ async def accept_invitation(
     token = errors.text(token, "token", max_length=200, required=True)
     first_name = errors.text(first_name, "firstName", max_length=100, required=True)
     last_name = errors.text(last_name, "lastName", max_length=100, required=True)
-    if (problem := password_problem(password or "")) is not None:
+    if (problem := password_problem(password or "", (first_name or "", last_name or ""))) is not None:
         errors.add(ErrorCode.PASSWORD_TOO_WEAK, problem, "password")
     if errors:
         raise OperationFailed(*errors.items)

@@ -14,7 +14,7 @@ from chrgraph.auth import throttle
 from chrgraph.auth.access import has_access
 from chrgraph.auth.passwords import verify_password
 from chrgraph.auth.principals import Actor, Principal, PrincipalKind
-from chrgraph.auth.sessions import new_session_token, session_ref
+from chrgraph.auth.sessions import clean_user_agent, new_session_token, session_ref
 from chrgraph.db.models import Organization, Session, User
 from chrgraph.db.transactions import atomic
 from chrgraph.resolvers.errors import ErrorCode, fail
@@ -38,7 +38,11 @@ def _refused(why: str, request_id: str | None, client_address: str | None, user:
 
 
 async def login(
-    email: str, password: str, request_id: str | None = None, client_address: str | None = None
+    email: str,
+    password: str,
+    request_id: str | None = None,
+    client_address: str | None = None,
+    user_agent: str | None = None,
 ) -> tuple[str, datetime, User]:
     if text_problem(email or "", 254) or text_problem(password or "", 256):
         raise _refused("MALFORMED", request_id, client_address)
@@ -59,7 +63,13 @@ async def login(
     expires_at = now + timedelta(hours=get_settings().session_ttl_hours)
     async with atomic() as conn:
         session = await Session.create(
-            user_id=user.id, token_hash=digest, created_at=now, expires_at=expires_at, using_db=conn
+            user_id=user.id,
+            token_hash=digest,
+            created_at=now,
+            expires_at=expires_at,
+            last_used_at=now,
+            user_agent=clean_user_agent(user_agent),
+            using_db=conn,
         )
         kind = PrincipalKind.SUPPORT if user.type.value == "SUPPORT" else PrincipalKind.USER
         actor = Actor(

@@ -3,7 +3,8 @@
 `smtp://host:port` (upgraded with STARTTLS whenever the server offers it) or
 `smtps://user:pass@host:port`; certificates are verified. The stdlib client runs in a
 thread. Only messages still due are sent: an invitation that was voided, used or has
-expired, or whose user is no longer invited, is skipped with its reason. Once sent or
+expired, or whose user is no longer invited, and a password reset that was used, voided
+or has expired, or whose user can no longer log in, is skipped with its reason. Once sent or
 skipped, a message's clear token is blanked. Failed deliveries stay queued with their
 error and are retried by the server's job."""
 
@@ -16,8 +17,10 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from urllib.parse import unquote, urlparse
 
-from chrgraph.db.models import Invitation, OutboxMessage, User, UserStatus
+from chrgraph.auth.access import has_access
+from chrgraph.db.models import Invitation, Organization, OutboxMessage, PasswordReset, User, UserStatus
 from chrgraph.resolvers.users.invitations import ACCEPT_LINK_MARK, accept_link
+from chrgraph.resolvers.users.password_resets import RESET_LINK_MARK, reset_link
 from chrgraph.settings import Settings
 from chrgraph.telemetry import log
 
@@ -51,7 +54,9 @@ def _send(settings: Settings, to_email: str, subject: str, body: str) -> None:
 
 
 async def _not_due(message: OutboxMessage, now: datetime) -> str | None:
-    """Why an invitation message is no longer to be sent; None when it is due."""
+    """Why an invitation or reset message is no longer to be sent; None when it is due."""
+    if message.password_reset_id is not None:
+        return await _reset_not_due(message, now)
     if message.invitation_id is None:
         return None
     invitation = await Invitation.filter(id=message.invitation_id).first()
@@ -69,12 +74,33 @@ async def _not_due(message: OutboxMessage, now: datetime) -> str | None:
     return None
 
 
+async def _reset_not_due(message: OutboxMessage, now: datetime) -> str | None:
+    reset = await PasswordReset.filter(id=message.password_reset_id).first()
+    if reset is None or message.token is None:
+        return "password reset unknown"
+    if reset.used_at is not None:
+        return "password reset used"
+    if reset.voided_at is not None:
+        return "password reset voided"
+    if reset.expires_at <= now:
+        return "password reset expired"
+    user = await User.filter(id=reset.user_id).first()
+    org = await Organization.filter(id=user.organization_id).first() if user is not None else None
+    if user is None or org is None or not has_access(user, org, now):
+        return "user can no longer log in"
+    return None
+
+
 def _body(settings: Settings, message: OutboxMessage) -> str:
     if message.token is None:
         return message.body
+    if message.password_reset_id is not None:
+        marker, link = RESET_LINK_MARK, reset_link(settings.public_url, message.token)
+    else:
+        marker, link = ACCEPT_LINK_MARK, accept_link(settings.public_url, message.token)
     # The last mark: a name earlier in the body cannot take the link's place.
-    head, mark, tail = message.body.rpartition(ACCEPT_LINK_MARK)
-    return head + accept_link(settings.public_url, message.token) + tail if mark else message.body
+    head, mark, tail = message.body.rpartition(marker)
+    return head + link + tail if mark else message.body
 
 
 async def deliver_pending(settings: Settings) -> int:

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from chrgraph.db.models import Role, RolePermission, User, UserPermission, UserRole, UserType
+from chrgraph import clock
+from chrgraph.auth.principals import Actor
+from chrgraph.auth.sessions import session_public_id
+from chrgraph.db.models import Role, RolePermission, Session, User, UserPermission, UserRole, UserType
 from chrgraph.db.raw import ByIds
 from chrgraph.db.tenant import OrganizationData
 
@@ -19,6 +23,37 @@ async def visible_user(data: OrganizationData, public_id: str) -> User | None:
 
 async def role(data: OrganizationData, public_id: str) -> Role | None:
     return await data.find(Role, public_id)
+
+
+@dataclass(frozen=True)
+class OwnSession:
+    """One of the caller's open sessions, as `mySessions` shows it."""
+
+    public_id: str
+    created_at: datetime
+    last_used_at: datetime | None
+    user_agent: str | None
+    expires_at: datetime
+    current: bool
+
+
+async def my_sessions(actor: Actor) -> list[OwnSession]:
+    """The caller's sessions not ended (logged out, revoked or expired), newest first:
+    one statement."""
+    rows = await Session.filter(
+        user_id=actor.principal.user_id, revoked_at__isnull=True, expires_at__gt=clock.now()
+    ).order_by("-created_at", "-id")
+    return [
+        OwnSession(
+            session_public_id(row.token_hash),
+            row.created_at,
+            row.last_used_at,
+            row.user_agent,
+            row.expires_at,
+            row.id == actor.principal.session_id,
+        )
+        for row in rows
+    ]
 
 
 @dataclass

@@ -23,11 +23,29 @@ describe_values(
 )
 
 
+@strawberry.type(description="How the organization's users sign in and how long an unused session lasts.")
+class SecurityPolicy:
+    require_two_factor: bool = strawberry.field(
+        description=(
+            "Whether every user must have a second factor (an authenticator app); set by the owner or "
+            "the support account with updateSecurityPolicy."
+        )
+    )
+    session_idle_timeout_minutes: int | None = strawberry.field(
+        description=(
+            "Minutes after which a session that sent no request ends (5 to 1440; null: no idle timeout, a "
+            "session lasts until it expires). Measured to the minute."
+        )
+    )
+
+
 @strawberry.type(description="One clinic account (a CHR domain).")
 class Organization(relay.Node):
     id: strawberry.Private[int]  # the database key, never shown
     public_id: relay.NodeID[str]
     owner_user_id: strawberry.Private[int | None]
+    require_two_factor: strawberry.Private[bool]
+    session_idle_timeout_minutes: strawberry.Private[int | None]
     name: str = strawberry.field(description="Display name.")
     domain: str = strawberry.field(description="Unique slug of the CHR domain.")
     contract: Contract = strawberry.field(description="STANDARD contracts are under license management.")
@@ -47,12 +65,20 @@ class Organization(relay.Node):
         row = await info.context.loaders.user_by_id.load(self.owner_user_id)
         return User.from_model(row) if row else None
 
+    @strawberry.field(description="The organization's security policy (readable by everyone in it).")
+    def security_policy(self) -> SecurityPolicy:
+        return SecurityPolicy(
+            require_two_factor=self.require_two_factor, session_idle_timeout_minutes=self.session_idle_timeout_minutes
+        )
+
     @classmethod
     def from_model(cls, org: OrganizationModel) -> Organization:
         return cls(
             id=org.id,
             public_id=org.public_id,
             owner_user_id=org.owner_user_id,
+            require_two_factor=org.require_two_factor,
+            session_idle_timeout_minutes=org.session_idle_timeout_minutes,
             name=org.name,
             domain=org.domain,
             contract=org.contract,

@@ -309,7 +309,12 @@ class UsersMutation:
     async def login(self, info: strawberry.Info, input: LoginInput) -> LoginPayload:
         return await perform(
             LoginPayload,
-            partial(login, request_id=info.context.request_id, client_address=info.context.client_address),
+            partial(
+                login,
+                request_id=info.context.request_id,
+                client_address=info.context.client_address,
+                user_agent=info.context.user_agent,
+            ),
             input,
             token=itemgetter(0),
             expires_at=itemgetter(1),
