@@ -54,6 +54,7 @@ CROSS_TENANT: dict[tuple[str, str], str] = {
     # Before any organization is known: the credential names it.
     ("chrgraph/resolvers/users/login.py", "login"): "login by email: the organization is not known yet",
     ("chrgraph/resolvers/users/accept_invitation.py", "accept_invitation"): "an invitation token names its user",
+    ("chrgraph/resolvers/users/two_factor.py", "verify_second_factor"): "a login challenge token names its user",
     ("chrgraph/auth/sessions.py", "*"): "a session token names its user",
     ("chrgraph/auth/consumers.py", "*"): "issuer lookup of API consumers: the signed token names the consumer",
     ("chrgraph/resolvers/consumers/manage.py", "create_api_consumer"): "issuers are unique across organizations",

@@ -29,6 +29,14 @@ class AuditAction(StrEnum):
     # A session ended by the server (5 wrong passwords re-entered from its address).
     SESSION_REVOKED = "SESSION_REVOKED"
     USER_REACTIVATED = "USER_REACTIVATED"
+    # The second factor (an authenticator app's codes, recovery codes)
+    SECOND_FACTOR_ENROLLMENT_STARTED = "SECOND_FACTOR_ENROLLMENT_STARTED"
+    SECOND_FACTOR_ENABLED = "SECOND_FACTOR_ENABLED"
+    SECOND_FACTOR_DISABLED = "SECOND_FACTOR_DISABLED"
+    # Removed by someone else: an administrator, or the break-glass command (with a reason).
+    SECOND_FACTOR_RESET = "SECOND_FACTOR_RESET"
+    # The password was right; the login waits for a code (a challenge was issued).
+    SECOND_FACTOR_CHALLENGED = "SECOND_FACTOR_CHALLENGED"
     USER_UPDATED = "USER_UPDATED"
     # Roles and permissions
     PERMISSION_GRANTED = "PERMISSION_GRANTED"

@@ -52,6 +52,9 @@ class ErrorCode(str, Enum):
     PERMISSION_NOT_HELD = "PERMISSION_NOT_HELD"
     OWNER_ONLY = "OWNER_ONLY"
     ROLE_IN_USE = "ROLE_IN_USE"
+    SECOND_FACTOR_INVALID = "SECOND_FACTOR_INVALID"
+    CHALLENGE_INVALID = "CHALLENGE_INVALID"
+    SECOND_FACTOR_ENROLLMENT_REQUIRED = "SECOND_FACTOR_ENROLLMENT_REQUIRED"
 
 
 # What the newer codes mean, shown in the schema beside each value.
@@ -68,6 +71,17 @@ DESCRIPTIONS: dict[ErrorCode, str] = {
     ErrorCode.OWNER_ONLY: "The owner's roles, permissions, license and profile are changed by the owner alone.",
     ErrorCode.ROLE_IN_USE: "A role is deleted only when no user holds it.",
     ErrorCode.BUILTIN_ROLE_READ_ONLY: "Built-in roles keep their permissions and are never deleted.",
+    ErrorCode.SECOND_FACTOR_INVALID: (
+        "The code is not the authenticator's current (or previous 30-second) code, was used already, or is no "
+        "unused recovery code; wrong codes count in the login throttle."
+    ),
+    ErrorCode.CHALLENGE_INVALID: (
+        "The login challenge is unknown, expired (5 minutes), used, or void after 5 wrong codes: log in again."
+    ),
+    ErrorCode.SECOND_FACTOR_ENROLLMENT_REQUIRED: (
+        "The organization requires a second factor: this session may only enrol one (startTwoFactorEnrollment, "
+        "confirmTwoFactorEnrollment), read viewer and log out."
+    ),
 }
 
 

@@ -25,6 +25,7 @@ from chrgraph.schema.scheduling import types as scheduling_types
 from chrgraph.schema.scheduling.operations import SchedulingMutation, SchedulingQuery
 from chrgraph.schema.users.mutations import UsersMutation
 from chrgraph.schema.users.queries import UsersQuery
+from chrgraph.schema.users.two_factor import TwoFactorMutation
 from chrgraph.schema.users.types import Role, User
 
 Query = merge_types(
@@ -45,6 +46,7 @@ Mutation = merge_types(
     "Mutation",
     (
         UsersMutation,
+        TwoFactorMutation,
         ConsumersMutation,
         OrganizationMutation,
         PatientsMutation,

@@ -13,7 +13,7 @@ from chrgraph.schema.consumers.types import ApiConsumer
 from chrgraph.schema.errors import bad_user_input, checked_text
 from chrgraph.schema.nodes import resolve_node
 from chrgraph.schema.organizations.types import Organization
-from chrgraph.schema.permissions import Authenticated, CanViewAuditLog, CanViewPatientAccessLog
+from chrgraph.schema.permissions import Authenticated, CanViewAuditLog, CanViewPatientAccessLog, ViewerRule
 from chrgraph.schema.relay import Connection, check_cursors, paginate, parse_global_id
 from chrgraph.schema.users.types import User
 
@@ -52,7 +52,7 @@ class Viewer:
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="The calling principal.", permission_classes=[Authenticated])
+    @strawberry.field(description="The calling principal.", permission_classes=[ViewerRule])
     def viewer(self, info: strawberry.Info) -> Viewer:
         principal = info.context.principal
         return Viewer(
