@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
+from chrgraph import clock
 from chrgraph.audit import events
 from chrgraph.audit.actions import AuditAction
 from chrgraph.auth import throttle, two_factor
@@ -129,6 +130,7 @@ async def issue_challenge(
 ) -> tuple[str, datetime]:
     """The second step of a login: a single-use challenge token, valid 5 minutes."""
     token, digest = two_factor.new_challenge_token()
+    now = clock.now()  # what `verify_second_factor` compares the expiry with
     expires_at = now + two_factor.CHALLENGE_TTL
     async with atomic() as conn:
         await SecondFactorChallenge.create(

@@ -11,10 +11,11 @@ wrong passwords; a challenge is void after 5 of them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from tortoise.expressions import F, Q
 
+from chrgraph import clock
 from chrgraph.audit import events
 from chrgraph.audit.actions import AuditAction
 from chrgraph.auth import throttle, two_factor
@@ -62,7 +63,7 @@ async def start_two_factor_enrollment(actor: Actor) -> Enrollment:
     org = await Organization.get(id=actor.organization_id)
     secret = two_factor.new_secret()
     key, sealed = two_factor.seal_secret(user.public_id, secret)
-    now = datetime.now(UTC)
+    now = clock.now()
     async with atomic() as conn:
         await raw.lock_key(conn, _lock(user.id))
         factor = await TwoFactor.filter(user_id=user.id).using_db(conn).first()
@@ -89,7 +90,7 @@ async def confirm_two_factor_enrollment(actor: Actor, code: str) -> list[str]:
     if text_problem(code, _CODE_LENGTH):
         raise fail(ErrorCode.SECOND_FACTOR_INVALID, "That code is not right.", "code")
     user = await actor.data.users.get(id=actor.principal.user_id)
-    now = datetime.now(UTC)
+    now = clock.now()
     codes = two_factor.new_recovery_codes()
     async with atomic(revokes_credentials=True) as conn:
         await raw.lock_key(conn, _lock(user.id))
@@ -175,7 +176,7 @@ async def verify_second_factor(
     if text_problem(challenge_token or "", 100) or not two_factor.looks_like_challenge(challenge_token):
         raise _challenge_invalid("MALFORMED", request_id, client_address)
     code = (code or "").strip()
-    now = datetime.now(UTC)
+    now = clock.now()
     challenge = await SecondFactorChallenge.get_or_none(token_hash=two_factor.challenge_hash(challenge_token))
     if challenge is None or challenge.used_at or challenge.voided_at or challenge.expires_at <= now:
         raise _challenge_invalid("UNKNOWN_OR_SPENT", request_id, client_address)
@@ -185,7 +186,7 @@ async def verify_second_factor(
     if factor is None or not has_access(user, org, now):
         raise _challenge_invalid("NO_FACTOR_OR_ACCESS", request_id, client_address)
     email = user.login_email or normalize_email(user.email)
-    attempt = await throttle.reserve(email, client_address, now=now)
+    attempt = await throttle.reserve(email, client_address)
     if attempt is None:
         log.warning("second factor refused reason=THROTTLED user=%s request_id=%s", user.public_id, request_id or "-")
         raise fail(ErrorCode.SECOND_FACTOR_INVALID, "That code is not right.", "code")
@@ -251,7 +252,7 @@ async def _count_code(actor: Actor, user: User, ok: bool) -> None:
             ended = (
                 await Session.filter(id=actor.principal.session_id, revoked_at__isnull=True)
                 .using_db(conn)
-                .update(revoked_at=datetime.now(UTC))
+                .update(revoked_at=clock.now())
             )
             if ended:
                 details = {"session": actor.principal.session_ref, "reason": "SECOND_FACTOR_FAILURES"}
@@ -269,7 +270,7 @@ async def disable_two_factor(actor: Actor, password: str | None, code: str | Non
     factor = await TwoFactor.get_or_none(user_id=user.id, enabled_at__isnull=False)
     if factor is None:
         raise fail(ErrorCode.ALREADY_IN_STATE, "No second factor is on.")
-    now = datetime.now(UTC)
+    now = clock.now()
     try:
         async with atomic(revokes_credentials=True) as conn:
             await raw.lock_key(conn, _lock(user.id))
@@ -290,7 +291,7 @@ async def _remove(conn, user_id: int) -> None:
     await (
         SecondFactorChallenge.filter(user_id=user_id, used_at__isnull=True, voided_at__isnull=True)
         .using_db(conn)
-        .update(voided_at=datetime.now(UTC))
+        .update(voided_at=clock.now())
     )
 
 
