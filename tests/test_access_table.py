@@ -122,6 +122,42 @@ ROWS = [
         None,
     ),
     ("logout", "mutation { logout { errors { code } } }", None, False, True, True, None),
+    (
+        "startTwoFactorEnrollment",
+        "mutation { startTwoFactorEnrollment { errors { code } } }",
+        None,
+        False,
+        True,
+        True,
+        None,
+    ),
+    (
+        "confirmTwoFactorEnrollment",
+        "mutation($i: ConfirmTwoFactorEnrollmentInput!) { confirmTwoFactorEnrollment(input: $i) { errors { code } } }",
+        lambda c: {"i": {"code": "000000"}},
+        False,
+        True,
+        True,
+        None,
+    ),
+    (
+        "disableTwoFactor",
+        """mutation($i: DisableTwoFactorInput!) { disableTwoFactor(input: $i) { errors { code } } }""",
+        lambda c: {"i": {"password": "x", "code": "000000"}},
+        False,
+        True,
+        True,
+        None,
+    ),
+    (
+        "resetSecondFactor",
+        """mutation($i: ResetSecondFactorInput!) { resetSecondFactor(input: $i) { errors { code } } }""",
+        lambda c: {"i": {"userId": c.owner.user_id, "password": "x"}},
+        False,
+        False,
+        True,
+        "EDIT_OTHER_USERS",
+    ),
     ("patients", "{ patients { totalCount } }", None, True, False, True, "MANAGE_PATIENTS"),
     (
         "registerPatient",
@@ -323,7 +359,17 @@ async def test_access_table_row(clinic, row):
         (
             "plain user",
             plain,
-            name in ("viewer", "node", "logout", "licenseCatalog", "requestLicenseUpgrade"),
+            name
+            in (
+                "viewer",
+                "node",
+                "logout",
+                "licenseCatalog",
+                "requestLicenseUpgrade",
+                "startTwoFactorEnrollment",
+                "confirmTwoFactorEnrollment",
+                "disableTwoFactor",
+            ),
         ),
     ):
         if name == "logout" and who in ("support", "owner"):

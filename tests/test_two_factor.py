@@ -9,6 +9,7 @@ Codes depend on the time: the tests move the server's clock (chrgraph.clock) by 
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -359,3 +360,45 @@ async def test_verify_second_factor_is_open_to_anonymous_callers_and_its_secrets
         "challengeToken: String @secret",
     ):
         assert declared in sdl, declared
+
+
+@pytest.fixture
+def chrgraph(database_url):
+    import asyncio
+    import os
+    import sys
+    from pathlib import Path
+
+    command = str(Path(sys.executable).parent / "chrgraph")
+    env = {**os.environ, "CHRGRAPH_DATABASE_URL": database_url}
+
+    async def run(*args: str) -> tuple[int, str, str]:
+        process = await asyncio.create_subprocess_exec(
+            command, *args, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        )
+        out, err = await asyncio.wait_for(process.communicate(), 60)
+        return process.returncode or 0, out.decode(), err.decode()
+
+    return run
+
+
+@pytest.mark.cli
+async def test_break_glass_removes_the_owners_second_factor_with_a_reason(clinic, moved_clock, chrgraph):
+    await enrol(clinic.owner, moved_clock)
+    base = ("users", "reset-second-factor", "--org", clinic.domain, "--email", clinic.owner.email)
+    code, _, err = await chrgraph(*base)
+    assert code != 0 and "--reason" in err and "Traceback" not in err
+    code, _, err = await chrgraph(*base, "--reason", "   ")
+    assert code != 0 and "reason" in err and "Traceback" not in err
+    code, _, err = await chrgraph(
+        "users", "reset-second-factor", "--org", clinic.domain, "--email", "nobody@x.test", "--reason", "r"
+    )
+    assert code != 0 and "No such user" in err and "Traceback" not in err
+    code, out, err = await chrgraph(*base, "--reason", "Ticket 4711: owner lost phone, identity checked", "--json")
+    assert code == 0, err
+    assert json.loads(out) == {"email": clinic.owner.email, "secondFactor": "removed", "sessionsRevoked": 1}
+    assert (await clinic.owner.post(VIEWER)).status_code == 401
+    event = await AuditEvent.filter(action="SECOND_FACTOR_RESET").order_by("-id").first()
+    assert event is not None and event.changes["reason"] == "Ticket 4711: owner lost phone, identity checked"
+    assert event.actor_kind.value == "SUPPORT"
+    assert (await login(clinic.client, clinic.owner.email))["token"] is not None  # one step again
