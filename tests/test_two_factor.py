@@ -402,3 +402,24 @@ async def test_break_glass_removes_the_owners_second_factor_with_a_reason(clinic
     assert event is not None and event.changes["reason"] == "Ticket 4711: owner lost phone, identity checked"
     assert event.actor_kind.value == "SUPPORT"
     assert (await login(clinic.client, clinic.owner.email))["token"] is not None  # one step again
+
+
+async def test_two_factor_enabled_of_a_page_of_users_costs_one_statement(clinic, moved_clock):
+    from chrgraph.db import hooks
+
+    for _ in range(3):
+        await enrol(await clinic.member(), moved_clock)
+
+    async def statements(query: str) -> list[str]:
+        counter = hooks.count_statements()
+        try:
+            await clinic.owner.gql(query)
+        finally:
+            hooks.stop_counting(counter)
+        return [sql for sql in counter.statements if "auth_epoch" not in sql]
+
+    await statements(USERS)  # warm the session cache
+    plain = await statements("{ users(first: 50) { edges { node { email } } } }")
+    with_flag = await statements(USERS)
+    assert len(with_flag) == len(plain) + 1
+    assert sum("two_factor" in sql for sql in with_flag) == 1
