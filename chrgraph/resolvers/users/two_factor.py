@@ -176,6 +176,8 @@ async def verify_second_factor(
     if text_problem(challenge_token or "", 100) or not two_factor.looks_like_challenge(challenge_token):
         raise _challenge_invalid("MALFORMED", request_id, client_address)
     code = (code or "").strip()
+    if text_problem(code, _CODE_LENGTH):  # refused before anything is counted or read
+        raise fail(ErrorCode.SECOND_FACTOR_INVALID, "That code is not right.", "code")
     now = clock.now()
     challenge = await SecondFactorChallenge.get_or_none(token_hash=two_factor.challenge_hash(challenge_token))
     if challenge is None or challenge.used_at or challenge.voided_at or challenge.expires_at <= now:
@@ -190,25 +192,24 @@ async def verify_second_factor(
     if attempt is None:
         log.warning("second factor refused reason=THROTTLED user=%s request_id=%s", user.public_id, request_id or "-")
         raise fail(ErrorCode.SECOND_FACTOR_INVALID, "That code is not right.", "code")
-    if not text_problem(code, _CODE_LENGTH):
-        try:
-            async with atomic() as conn:
-                spent = (
-                    await SecondFactorChallenge.filter(id=challenge.id, used_at__isnull=True, voided_at__isnull=True)
-                    .using_db(conn)
-                    .update(used_at=now)
-                )
-                if not spent:  # another request answered (or voided) it meanwhile
-                    raise _challenge_invalid("RACE", request_id, client_address)
-                how = await _accept_code(conn, user, factor, code, now)
-                if how is None:
-                    raise _WrongCode  # rolls the challenge's use back
-                token, expires_at = await open_session(
-                    user, now, request_id, client_address, attempt, {"secondFactor": how}, conn
-                )
-            return token, expires_at, user
-        except _WrongCode:
-            pass
+    try:
+        async with atomic() as conn:
+            spent = (
+                await SecondFactorChallenge.filter(id=challenge.id, used_at__isnull=True, voided_at__isnull=True)
+                .using_db(conn)
+                .update(used_at=now)
+            )
+            if not spent:  # another request answered (or voided) it meanwhile
+                raise _challenge_invalid("RACE", request_id, client_address)
+            how = await _accept_code(conn, user, factor, code, now)
+            if how is None:
+                raise _WrongCode  # rolls the challenge's use back
+            token, expires_at = await open_session(
+                user, now, request_id, client_address, attempt, {"secondFactor": how}, conn
+            )
+        return token, expires_at, user
+    except _WrongCode:
+        pass
     # A wrong code: the throttle's row stays (a failure), and the challenge counts it.
     return await _wrong_code(challenge.id, user, now, request_id, client_address)
 
@@ -264,8 +265,10 @@ async def disable_two_factor(actor: Actor, password: str | None, code: str | Non
     """The caller removes its own second factor, re-entering its password and a current
     code (or an unused recovery code). If its organization requires a second factor,
     its sessions may only enrol again from the next request."""
-    await require_password(actor, password)
     code = (code or "").strip()
+    if text_problem(code, _CODE_LENGTH):  # refused before anything is counted or read
+        raise fail(ErrorCode.SECOND_FACTOR_INVALID, "That code is not right.", "code")
+    await require_password(actor, password)
     user = await actor.data.users.get(id=actor.principal.user_id)
     factor = await TwoFactor.get_or_none(user_id=user.id, enabled_at__isnull=False)
     if factor is None:
@@ -274,7 +277,7 @@ async def disable_two_factor(actor: Actor, password: str | None, code: str | Non
     try:
         async with atomic(revokes_credentials=True) as conn:
             await raw.lock_key(conn, _lock(user.id))
-            how = None if text_problem(code, _CODE_LENGTH) else await _accept_code(conn, user, factor, code, now)
+            how = await _accept_code(conn, user, factor, code, now)
             if how is None:
                 raise _WrongCode
             await _remove(conn, user.id)
