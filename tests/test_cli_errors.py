@@ -140,6 +140,7 @@ NO_DATABASE_COMMANDS: dict[str, list[str]] = {
     "audit verify": ["--org", "absent"],
     "users import": ["--org", "absent", "@users.csv"],
     "users transfer-lab-integration": ["--org", "absent", "--to", "dr@absent.test"],
+    "users reset-second-factor": ["--org", "absent", "--email", "owner@absent.test", "--reason", "lost phone"],
     "users email-clashes": [],
     "licenses enforce": [],
     "billing statement": ["--org", "absent", "--month", "2026-03"],

@@ -352,6 +352,56 @@ async def transfer_ownership_call(w: World) -> Call:
     return Call("transferOwnership", {"userId": heir.user_id, "password": PASSWORD}, clinic.owner.token)
 
 
+async def _second_factor_member(w: World, *, confirmed: bool = True):
+    """A fresh member, logged in, with a second factor started (and confirmed): its
+    session, the secret and the recovery codes (none when not confirmed)."""
+    import pyotp
+
+    from chrgraph import clock
+    from chrgraph.auth.principals import Actor, Principal, PrincipalKind
+    from chrgraph.db.models import User
+    from chrgraph.resolvers.users import two_factor
+
+    member = await w.clinic.member()
+    user = await User.get(id=await key_of(member.user_id))
+    actor = Actor(Principal(PrincipalKind.USER, user.organization_id, user_id=user.id, user_public_id=user.public_id))
+    secret = (await two_factor.start_two_factor_enrollment(actor)).secret
+    codes = []
+    if confirmed:
+        codes = await two_factor.confirm_two_factor_enrollment(actor, pyotp.TOTP(secret).at(clock.now()))
+    return member, secret, codes
+
+
+async def start_two_factor_enrollment_call(w: World) -> Call:
+    return Call("startTwoFactorEnrollment", None, (await w.clinic.member()).token)
+
+
+async def confirm_two_factor_enrollment_call(w: World) -> Call:
+    import pyotp
+
+    member, secret, _ = await _second_factor_member(w, confirmed=False)
+    return Call("confirmTwoFactorEnrollment", {"code": pyotp.TOTP(secret).now()}, member.token)
+
+
+async def verify_second_factor_call(w: World) -> Call:
+    from chrgraph.resolvers.users.login import login
+
+    member, _, codes = await _second_factor_member(w)
+    challenge = (await login(member.email, PASSWORD)).challenge_token
+    # A recovery code: the authenticator's current step was spent by the confirmation.
+    return Call("verifySecondFactor", {"challengeToken": challenge, "code": codes[0]}, None)
+
+
+async def disable_two_factor_call(w: World) -> Call:
+    member, _, codes = await _second_factor_member(w)
+    return Call("disableTwoFactor", {"password": PASSWORD, "code": codes[0]}, member.token)
+
+
+async def reset_second_factor_call(w: World) -> Call:
+    member, _, _ = await _second_factor_member(w)
+    return Call("resetSecondFactor", {"userId": member.user_id, "password": PASSWORD}, w.owner)
+
+
 async def _consumer(w: World, active: bool = True) -> int:
     consumer = await create_api_consumer(w.cli, name=unique("vendor"), public_key=public_pem(rsa_key(0)), kid="k1")
     if not active:
@@ -765,6 +815,11 @@ CALLS: dict[str, Callable[[World], Awaitable[Call]]] = {
     "updateRole": update_role_call,
     "deleteRole": delete_role_call,
     "transferOwnership": transfer_ownership_call,
+    "startTwoFactorEnrollment": start_two_factor_enrollment_call,
+    "confirmTwoFactorEnrollment": confirm_two_factor_enrollment_call,
+    "verifySecondFactor": verify_second_factor_call,
+    "disableTwoFactor": disable_two_factor_call,
+    "resetSecondFactor": reset_second_factor_call,
     "createApiConsumer": create_api_consumer_call,
     "deactivateApiConsumer": deactivate_api_consumer_call,
     "reactivateApiConsumer": reactivate_api_consumer_call,

@@ -65,6 +65,9 @@ REFUSALS = {"INVALID_INPUT", "INVALID_EMAIL", "INVALID_KEY", "INVALID_TIME_ZONE"
 VAGUE = {
     ("password",): {"PASSWORD_INVALID", "PASSWORD_TOO_WEAK", "INVALID_CREDENTIALS"},
     ("email",): {"INVALID_CREDENTIALS"},
+    # Second-factor codes and login challenges: one answer, whatever is wrong with them.
+    ("code",): {"SECOND_FACTOR_INVALID"},
+    ("challengeToken",): {"CHALLENGE_INVALID"},
 }
 MUTATION_LOOKUP = "NOT_FOUND"
 

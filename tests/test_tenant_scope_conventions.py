@@ -58,6 +58,7 @@ CROSS_TENANT: dict[tuple[str, str], str] = {
         "a reset request by email: the organization is not known yet"
     ),
     ("chrgraph/resolvers/users/password_changes.py", "reset_password"): "a reset token names its user",
+    ("chrgraph/resolvers/users/two_factor.py", "verify_second_factor"): "a login challenge token names its user",
     ("chrgraph/auth/sessions.py", "*"): "a session token names its user",
     ("chrgraph/auth/consumers.py", "*"): "issuer lookup of API consumers: the signed token names the consumer",
     ("chrgraph/resolvers/consumers/manage.py", "create_api_consumer"): "issuers are unique across organizations",

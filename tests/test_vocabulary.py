@@ -55,4 +55,10 @@ def test_a_request_gets_its_own_loaders_and_keeps_them_for_its_fields():
 
 
 def test_the_mutations_open_to_anonymous_callers_are_those_declaring_public():
-    assert public_mutations(schema) == {"login", "acceptInvitation", "requestPasswordReset", "resetPassword"}
+    assert public_mutations(schema) == {
+        "login",
+        "acceptInvitation",
+        "requestPasswordReset",
+        "resetPassword",
+        "verifySecondFactor",
+    }

@@ -30,6 +30,14 @@ class AuditAction(StrEnum):
     # A session ended by the server (5 wrong passwords re-entered from its address).
     SESSION_REVOKED = "SESSION_REVOKED"
     USER_REACTIVATED = "USER_REACTIVATED"
+    # The second factor (an authenticator app's codes, recovery codes)
+    SECOND_FACTOR_ENROLLMENT_STARTED = "SECOND_FACTOR_ENROLLMENT_STARTED"
+    SECOND_FACTOR_ENABLED = "SECOND_FACTOR_ENABLED"
+    SECOND_FACTOR_DISABLED = "SECOND_FACTOR_DISABLED"
+    # Removed by someone else: an administrator, or the break-glass command (with a reason).
+    SECOND_FACTOR_RESET = "SECOND_FACTOR_RESET"
+    # The password was right; the login waits for a code (a challenge was issued).
+    SECOND_FACTOR_CHALLENGED = "SECOND_FACTOR_CHALLENGED"
     USER_UPDATED = "USER_UPDATED"
     # Account lifecycle: one's own password, profile and sessions
     PASSWORD_CHANGED = "PASSWORD_CHANGED"
@@ -108,9 +116,17 @@ DESCRIPTIONS: dict[AuditAction, str] = {
     AuditAction.USER_DEACTIVATED: "A user was deactivated; its work was handed over.",
     AuditAction.USER_IMPORTED: "A user was imported by the license mapping.",
     AuditAction.USER_INVITED: "A user was invited.",
-    AuditAction.USER_LOGGED_IN: "A user logged in.",
+    AuditAction.USER_LOGGED_IN: "A user logged in (`secondFactor`: TOTP or RECOVERY_CODE when a code completed it).",
     AuditAction.USER_LOGGED_OUT: "A user logged out.",
-    AuditAction.SESSION_REVOKED: "The server ended a session (too many wrong passwords re-entered).",
+    AuditAction.SESSION_REVOKED: "The server ended a session (too many wrong passwords or codes re-entered).",
+    AuditAction.SECOND_FACTOR_ENROLLMENT_STARTED: "A user started enrolling an authenticator app (not on yet).",
+    AuditAction.SECOND_FACTOR_ENABLED: "A user's second factor was turned on; new recovery codes were issued.",
+    AuditAction.SECOND_FACTOR_DISABLED: "A user removed its own second factor (password and a code re-entered).",
+    AuditAction.SECOND_FACTOR_RESET: (
+        "Someone else removed a user's second factor and ended its sessions (an administrator, or the "
+        "break-glass command with its `reason`)."
+    ),
+    AuditAction.SECOND_FACTOR_CHALLENGED: "A user's password was right; the login waits for a second-factor code.",
     AuditAction.USER_REACTIVATED: "A deactivated user was reactivated.",
     AuditAction.USER_UPDATED: "A user's profile changed.",
     AuditAction.PERMISSION_GRANTED: "A permission was granted.",

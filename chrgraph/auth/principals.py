@@ -30,6 +30,9 @@ class Principal:
     session_id: int | None = None
     session_ref: str | None = None  # what audit events name the session by (auth/sessions.py)
     is_owner: bool = False
+    # A session of a user whose organization requires a second factor it has not
+    # enrolled yet: it may only enrol (schema/permissions.py holds the rule).
+    second_factor_enrollment_required: bool = False
     permissions: frozenset[str] = field(default_factory=frozenset)
     # A consumer's own cost budget per minute (None: the server's default).
     cost_budget: int | None = None

@@ -27,6 +27,7 @@ from chrgraph.auth.access import access_ends_at, has_access
 from chrgraph.auth.errors import AuthError, AuthReason
 from chrgraph.auth.permissions import effective_permissions
 from chrgraph.auth.principals import Principal, PrincipalKind
+from chrgraph.auth.two_factor import enrolled
 from chrgraph.db.models import Organization, Session, UserType
 
 SESSION_SHAPE = re.compile(r"^chs_[A-Za-z0-9_-]{43}$")
@@ -138,6 +139,9 @@ async def _load(digest: str) -> _Cached | None:
         session_ref=session_ref(digest),
         is_owner=is_owner and not support,
         permissions=frozenset() if support else await effective_permissions(user, is_owner),
+        # Enrolling (and removing a second factor, or changing the policy) moves the
+        # auth epoch: a cached session is loaded again and sees the change.
+        second_factor_enrollment_required=org.require_two_factor and not await enrolled(user.id),
     )
     idle = timedelta(minutes=org.session_idle_timeout_minutes) if org.session_idle_timeout_minutes else None
     written = session.last_used_at or session.created_at

@@ -715,6 +715,28 @@ def users_transfer_lab_integration(
     emit({"labIntegration": lab.name, "isMain": lab.is_main, "to": to}, as_json, f"{lab.name}: now backed by {to}")
 
 
+@users_app.command("reset-second-factor")
+def users_reset_second_factor(
+    org: str = typer.Option(..., help="Organization domain."),
+    email: str = typer.Option(..., help="The login email of the user (the owner and support account included)."),
+    reason: str = typer.Option(..., help="Why (a ticket, who asked): kept in the audit event."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Break-glass: remove a user's second factor and end its sessions (an owner who lost
+    the phone and every recovery code), as the support account, with the reason audited."""
+    from chrgraph.resolvers.users.two_factor import break_glass_reset
+
+    async def job():
+        return await break_glass_reset(await support_actor(org), email, reason)
+
+    user, revoked = run(job)
+    emit(
+        {"email": user.email, "secondFactor": "removed", "sessionsRevoked": revoked},
+        as_json,
+        f"second factor removed for {user.email}; {revoked} session(s) ended",
+    )
+
+
 @licenses_app.command("enforce")
 def licenses_enforce(org: str = typer.Option(None, help="Only this organization.")) -> None:
     """Give unlicensed users the highest fitting tier on and after the enforcement date."""

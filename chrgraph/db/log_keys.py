@@ -42,8 +42,14 @@ def key_id(key: bytes) -> str:
     return hashlib.sha256(key).hexdigest()[:16]
 
 
-def _aad(public_id: str) -> bytes:
-    return b"chrgraph-api-log:v1:" + public_id.encode()
+API_LOG_PURPOSE = b"chrgraph-api-log:v1:"
+# Users' TOTP secrets are sealed with the same ring, bound to the user's public id under
+# their own purpose: an API log row's content never opens as a secret, nor the reverse.
+TOTP_PURPOSE = b"chrgraph-totp-secret:v1:"
+
+
+def _aad(public_id: str, purpose: bytes = API_LOG_PURPOSE) -> bytes:
+    return purpose + public_id.encode()
 
 
 @dataclass(frozen=True)
@@ -52,21 +58,22 @@ class KeyRing:
     keys: dict[str, bytes]  # id -> key, in file order (oldest first)
     newest: str
 
-    def seal(self, public_id: str, plaintext: bytes) -> tuple[str, str]:
+    def seal(self, public_id: str, plaintext: bytes, purpose: bytes = API_LOG_PURPOSE) -> tuple[str, str]:
         """(key id, base64 of nonce and ciphertext) under the newest key."""
         nonce = os.urandom(_NONCE)
-        sealed = AESGCM(self.keys[self.newest]).encrypt(nonce, plaintext, _aad(public_id))
+        sealed = AESGCM(self.keys[self.newest]).encrypt(nonce, plaintext, _aad(public_id, purpose))
         return self.newest, base64.b64encode(nonce + sealed).decode("ascii")
 
-    def open(self, public_id: str, key: str, content: str) -> bytes:
+    def open(self, public_id: str, key: str, content: str, purpose: bytes = API_LOG_PURPOSE) -> bytes:
         secret = self.keys.get(key)
         if secret is None:
             raise LogKeyError(f"the log encryption key file {self.path} has no key {key!r}")
         data = base64.b64decode(content)
         try:
-            return AESGCM(secret).decrypt(data[:_NONCE], data[_NONCE:], _aad(public_id))
+            return AESGCM(secret).decrypt(data[:_NONCE], data[_NONCE:], _aad(public_id, purpose))
         except InvalidTag:
-            raise LogKeyError(f"an API log row ({public_id}) does not decrypt with key {key!r}") from None
+            what = "an API log row" if purpose == API_LOG_PURPOSE else "a sealed secret"
+            raise LogKeyError(f"{what} ({public_id}) does not decrypt with key {key!r}") from None
 
 
 def key_ring_path(settings: Settings, database_url: str | None = None) -> Path:
@@ -181,10 +188,10 @@ def _mtime(path: Path) -> int | None:
 current = _Current()
 
 
-def open_content(public_id: str, key: str, content: str) -> bytes:
+def open_content(public_id: str, key: str, content: str, purpose: bytes = API_LOG_PURPOSE) -> bytes:
     """Decrypt one row's content with this process's key ring (re-read once when the row
     names a key it has not seen: a rotation by another process)."""
     ring = current.get()
     if key not in ring.keys:
         ring = current.get(fresh=True)
-    return ring.open(public_id, key, content)
+    return ring.open(public_id, key, content, purpose)

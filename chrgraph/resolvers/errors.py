@@ -53,6 +53,9 @@ class ErrorCode(str, Enum):
     OWNER_ONLY = "OWNER_ONLY"
     ROLE_IN_USE = "ROLE_IN_USE"
     RESET_TOKEN_INVALID = "RESET_TOKEN_INVALID"
+    SECOND_FACTOR_INVALID = "SECOND_FACTOR_INVALID"
+    CHALLENGE_INVALID = "CHALLENGE_INVALID"
+    SECOND_FACTOR_ENROLLMENT_REQUIRED = "SECOND_FACTOR_ENROLLMENT_REQUIRED"
 
 
 # What each code means and what a client does about it, shown in the schema beside each
@@ -170,6 +173,17 @@ DESCRIPTIONS: dict[ErrorCode, str] = {
     ErrorCode.PASSWORD_TOO_WEAK: (
         "A new password has 12 to 256 characters and is not easily guessed (zxcvbn scores its first 72 "
         "characters at least 3 of 4); the message carries the estimator's advice."
+    ),
+    ErrorCode.SECOND_FACTOR_INVALID: (
+        "The code is not the authenticator's current (or previous 30-second) code, was used already, or is no "
+        "unused recovery code; wrong codes count in the login throttle."
+    ),
+    ErrorCode.CHALLENGE_INVALID: (
+        "The login challenge is unknown, expired (5 minutes), used, or void after 5 wrong codes: log in again."
+    ),
+    ErrorCode.SECOND_FACTOR_ENROLLMENT_REQUIRED: (
+        "The organization requires a second factor: this session may only enrol one (startTwoFactorEnrollment, "
+        "confirmTwoFactorEnrollment), read viewer and log out."
     ),
 }
 

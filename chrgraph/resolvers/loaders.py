@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import cast
 
 from chrgraph.db.models import (
     ApiConsumer,
@@ -20,6 +21,7 @@ from chrgraph.db.models import (
     Questionnaire,
     Role,
     RolePermission,
+    TwoFactor,
     User,
     UserPermission,
     UserRole,
@@ -49,6 +51,19 @@ async def users(ids: Iterable[int]) -> list[User | None]:
     ids = list(ids)
     found = {u.id: u for u in await User.filter(id__in=ids)}
     return [found.get(i) for i in ids]
+
+
+async def second_factor_enabled(ids: Iterable[int]) -> list[bool]:
+    """Whether each user has a second factor turned on."""
+    ids = list(ids)
+    # Tortoise types a flat values_list as a list of tuples: the cast names the element type.
+    enabled = set(
+        cast(
+            list[int],
+            await TwoFactor.filter(user_id__in=ids, enabled_at__isnull=False).values_list("user_id", flat=True),
+        )
+    )
+    return [i in enabled for i in ids]
 
 
 async def roles_by_user(ids: Iterable[int]) -> list[list[Role]]:

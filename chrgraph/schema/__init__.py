@@ -27,6 +27,7 @@ from chrgraph.schema.scheduling.operations import SchedulingMutation, Scheduling
 from chrgraph.schema.users.account import AccountMutation, AccountQuery
 from chrgraph.schema.users.mutations import UsersMutation
 from chrgraph.schema.users.queries import UsersQuery
+from chrgraph.schema.users.two_factor import TwoFactorMutation
 from chrgraph.schema.users.types import Role, User
 
 Query = merge_types(
@@ -49,6 +50,7 @@ Mutation = merge_types(
     (
         UsersMutation,
         AccountMutation,
+        TwoFactorMutation,
         ConsumersMutation,
         OrganizationMutation,
         PatientsMutation,

@@ -93,6 +93,10 @@ class LicenseChangesByUserIdLoader(_Loader[int, "list[LicenseChange]"]):
     read = staticmethod(batches.license_changes)
 
 
+class SecondFactorEnabledByUserIdLoader(_Loader[int, bool]):
+    read = staticmethod(batches.second_factor_enabled)
+
+
 class Loaders:
     """The request's DataLoaders, each made on first use: most requests need one or two,
     and making all of them for every request was measurable (docs/performance.md)."""
@@ -132,6 +136,10 @@ class Loaders:
     @cached_property
     def permissions_by_role_id(self) -> PermissionsByRoleIdLoader:
         return PermissionsByRoleIdLoader()
+
+    @cached_property
+    def second_factor_enabled_by_user_id(self) -> SecondFactorEnabledByUserIdLoader:
+        return SecondFactorEnabledByUserIdLoader()
 
     @cached_property
     def questionnaires_by_appointment_id(self) -> QuestionnairesByAppointmentIdLoader:

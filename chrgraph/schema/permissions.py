@@ -2,18 +2,60 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.permission import BasePermission
 from strawberry.types.base import StrawberryObjectDefinition
 
 from chrgraph.auth.principals import PrincipalKind
 
+ENROLLMENT_REQUIRED = "SECOND_FACTOR_ENROLLMENT_REQUIRED"
+
+
+def _enrollment_gate(check: Callable[..., Any]) -> Callable[..., Any]:
+    """The one place a session that must enrol a second factor first is held back: every
+    rule's check runs through it (`Rule.__init_subclass__` wraps each), so a field is
+    refused with SECOND_FACTOR_ENROLLMENT_REQUIRED unless its rule declares
+    `open_before_enrollment`."""
+
+    def refuse(self: Rule, info: strawberry.Info) -> None:
+        principal = info.context.principal
+        if principal is not None and principal.second_factor_enrollment_required and not self.open_before_enrollment:
+            raise GraphQLError(
+                "Your organization requires a second factor: enrol one first "
+                "(startTwoFactorEnrollment, then confirmTwoFactorEnrollment).",
+                extensions={"code": ENROLLMENT_REQUIRED},
+            )
+
+    if inspect.iscoroutinefunction(check):
+
+        @functools.wraps(check)
+        async def gated_async(self: Rule, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
+            refuse(self, info)
+            return await check(self, source, info, **kwargs)
+
+        gated_async.enrollment_gate = True  # type: ignore[attr-defined]
+        return gated_async
+
+    @functools.wraps(check)
+    def gated(self: Rule, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
+        refuse(self, info)
+        return check(self, source, info, **kwargs)
+
+    gated.enrollment_gate = True  # type: ignore[attr-defined]
+    return gated
+
 
 class Rule(BasePermission):
     """Base of our rules: denial is a top-level `FORBIDDEN` error, and the refused field
-    is null while its siblings keep their data."""
+    is null while its siblings keep their data. A session that must enrol a second
+    factor first is refused everything but the rules that declare
+    `open_before_enrollment` (`_enrollment_gate`)."""
 
     message = "You are not allowed to do this."
     error_extensions = {"code": "FORBIDDEN"}
@@ -26,7 +68,16 @@ class Rule(BasePermission):
     support: bool = False
     permission: str | None = None
     owner: bool = False
+    # Open to a session that must enrol a second factor first (viewer, logout, enrolment).
+    open_before_enrollment: ClassVar[bool] = False
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("has_permission")
+        if own is not None and not getattr(own, "enrollment_gate", False):
+            cls.has_permission = _enrollment_gate(own)  # type: ignore[method-assign]
+
+    @_enrollment_gate
     def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
         return self.allows(info.context.principal)
 
@@ -36,6 +87,8 @@ class Rule(BasePermission):
         self = cls
         if principal is None:
             return False
+        if principal.second_factor_enrollment_required and not cls.open_before_enrollment:
+            return False  # what relations reach is closed too (schema/reads.py)
         if principal.kind is PrincipalKind.CONSUMER:
             # A consumer holds permissions as a session does (all but the support
             # account's own unless support narrowed it) and needs the one named.
@@ -116,6 +169,7 @@ class Public(Rule):
     consumer = True
     support = True
     refuses_some_caller = False
+    open_before_enrollment = True
 
     def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
         return True
@@ -134,14 +188,34 @@ def public_mutations(schema: strawberry.Schema) -> frozenset[str]:
 
 
 class AnySession(Rule):
-    """`logout`, `changePassword`, `updateMyProfile`, `mySessions`, `revokeMySession`: any
-    user or support session, for itself."""
+    """`logout`, `changePassword`, `updateMyProfile`, `mySessions`, `revokeMySession`,
+    `disableTwoFactor`: any user or support session, for itself."""
 
     support = True
 
     def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
         principal = info.context.principal
         return principal is not None and principal.session_id is not None
+
+
+class Logout(AnySession):
+    """`logout`: any session, also one that must enrol a second factor first."""
+
+    open_before_enrollment = True
+
+
+class OwnSecondFactorEnrollment(AnySession):
+    """`startTwoFactorEnrollment`, `confirmTwoFactorEnrollment`: any user or support
+    session for itself, also (above all) one that must enrol first."""
+
+    open_before_enrollment = True
+
+
+class ViewerRule(Authenticated):
+    """`viewer`: any principal, also a session that must enrol a second factor first
+    (the admin client reads who it is to show the enrolment)."""
+
+    open_before_enrollment = True
 
 
 class CanReadUser(Rule):
@@ -173,6 +247,9 @@ class CanReadApiConsumer(Rule):
 
 CanViewUsers = allow(consumer=True, support=True, permission="VIEW_USERS", name="CanViewUsers")
 CanEditOtherUsers = allow(consumer=True, permission="EDIT_OTHER_USERS", name="CanEditOtherUsers")
+# Removing another user's second factor: sessions only (they re-enter a password), never
+# a consumer or the support account (the CLI's break-glass command is for that).
+CanResetSecondFactor = allow(permission="EDIT_OTHER_USERS", name="CanResetSecondFactor")
 # The support account may call it too, for the main lab integration only (the
 # operation refuses it any other one, and refuses the main one to everybody else).
 CanTransferLabIntegration = allow(

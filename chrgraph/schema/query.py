@@ -16,7 +16,7 @@ from chrgraph.schema.enum_values import describe_values
 from chrgraph.schema.errors import bad_user_input, checked_text
 from chrgraph.schema.nodes import resolve_node
 from chrgraph.schema.organizations.types import Organization
-from chrgraph.schema.permissions import Authenticated, CanViewAuditLog, CanViewPatientAccessLog
+from chrgraph.schema.permissions import Authenticated, CanViewAuditLog, CanViewPatientAccessLog, ViewerRule
 from chrgraph.schema.relay import After, Before, Connection, First, Last, check_cursors, paginate, parse_global_id
 from chrgraph.schema.users.types import User
 
@@ -64,7 +64,7 @@ class Viewer:
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="The calling principal.", permission_classes=[Authenticated])
+    @strawberry.field(description="The calling principal.", permission_classes=[ViewerRule])
     def viewer(self, info: strawberry.Info) -> Viewer:
         principal = info.context.principal
         return Viewer(

@@ -35,6 +35,7 @@ from chrgraph.db.models.licensing import (
 )
 from chrgraph.db.models.organization import AuthEpoch, Organization
 from chrgraph.db.models.portal import PortalHiddenStatus, PortalImage, PortalSettings
+from chrgraph.db.models.two_factor import RecoveryCode, SecondFactorChallenge, TwoFactor
 from chrgraph.db.models.user import (
     Invitation,
     LoginFailure,
@@ -82,6 +83,9 @@ __all__ = [
     "Role",
     "RolePermission",
     "Session",
+    "RecoveryCode",
+    "SecondFactorChallenge",
+    "TwoFactor",
     "User",
     "UserPermission",
     "UserRole",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime
 from functools import partial
-from operator import itemgetter
+from operator import attrgetter
 
 import strawberry
 from strawberry import relay
@@ -20,7 +20,7 @@ from chrgraph.resolvers.users.update_user import update_user
 from chrgraph.schema.errors import UserError
 from chrgraph.schema.organizations.types import Organization
 from chrgraph.schema.payloads import perform, refers_to
-from chrgraph.schema.permissions import AnySession, CanEditOtherUsers, CanEditRoles, OwnerOnly, Public
+from chrgraph.schema.permissions import CanEditOtherUsers, CanEditRoles, Logout, OwnerOnly, Public
 from chrgraph.schema.secrets import Secret
 from chrgraph.schema.users.types import Classification, License, Permission, Role, User, UserType
 
@@ -133,11 +133,30 @@ class LoginInput:
     password: str = strawberry.field(directives=[Secret()], description="The password.")
 
 
-@strawberry.type(description="A new session, or why not.")
+@strawberry.type(
+    description="A new session, or for a user with a second factor a challenge to answer with verifySecondFactor, "
+    "or why not."
+)
 class LoginPayload:
-    token: str | None = strawberry.field(directives=[Secret()], description="Send as `Authorization: Bearer <token>`.")
+    token: str | None = strawberry.field(
+        directives=[Secret()], description="Send as `Authorization: Bearer <token>`; null while a second factor is due."
+    )
     expires_at: datetime.datetime | None = strawberry.field(description="When the session ends.")
-    user: User | None = strawberry.field(description="Who logged in.")
+    user: User | None = strawberry.field(description="Who logged in (null while a second factor is due).")
+    second_factor_required: bool = strawberry.field(
+        default=False,
+        description="True when the password was right and the user has a second factor: no session yet; send "
+        "`challengeToken` and a code to verifySecondFactor.",
+    )
+    challenge_token: str | None = strawberry.field(
+        default=None,
+        directives=[Secret()],
+        description="The challenge for verifySecondFactor when `secondFactorRequired`: valid 5 minutes, once; "
+        "void after 5 wrong codes. It is no session token.",
+    )
+    challenge_expires_at: datetime.datetime | None = strawberry.field(
+        default=None, description="When the challenge ends (5 minutes after the password step)."
+    )
     errors: list[UserError] = strawberry.field(description="INVALID_CREDENTIALS, whatever the cause.")
 
 
@@ -316,12 +335,15 @@ class UsersMutation:
                 user_agent=info.context.user_agent,
             ),
             input,
-            token=itemgetter(0),
-            expires_at=itemgetter(1),
-            user=lambda result: User.from_model(result[2]),
+            token=attrgetter("token"),
+            expires_at=attrgetter("expires_at"),
+            user=lambda result: User.from_model(result.user) if result.user is not None else None,
+            second_factor_required=lambda result: result.challenge_token is not None,
+            challenge_token=attrgetter("challenge_token"),
+            challenge_expires_at=attrgetter("challenge_expires_at"),
         )
 
-    @strawberry.mutation(description="End the current session.", permission_classes=[AnySession])
+    @strawberry.mutation(description="End the current session.", permission_classes=[Logout])
     async def logout(self, info: strawberry.Info) -> LogoutPayload | None:
         return await perform(LogoutPayload, partial(logout, info.context.actor))
 

@@ -333,6 +333,13 @@ class User(relay.Node):
             return None
         return self.stored_pending_on
 
+    @strawberry.field(
+        description="Whether the user signs in with a second factor (an authenticator app's codes) "
+        "besides its password."
+    )
+    async def two_factor_enabled(self, info: strawberry.Info) -> bool:
+        return await info.context.loaders.second_factor_enabled_by_user_id.load(self.id)
+
     @strawberry.field(description="Every license change, newest first.")
     async def license_history(self, info: strawberry.Info) -> list[LicenseChange]:
         rows = await info.context.loaders.license_changes_by_user_id.load(self.id)
