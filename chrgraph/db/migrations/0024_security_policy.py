@@ -15,7 +15,9 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name="Organization",
             name="require_two_factor",
-            field=fields.BooleanField(default=False),
+            # A database default fills the existing rows (SQLite refuses a NOT NULL column
+            # without one on a table that has rows).
+            field=fields.BooleanField(default=False, db_default=False),
         ),
         ops.AddField(
             model_name="Organization",
