@@ -42,8 +42,14 @@ def key_id(key: bytes) -> str:
     return hashlib.sha256(key).hexdigest()[:16]
 
 
-def _aad(public_id: str) -> bytes:
-    return b"chrgraph-api-log:v1:" + public_id.encode()
+# What a ciphertext is for, bound into it with its row's public id: an API-log row's
+# content never decrypts as a stored idempotent answer, nor the other way round.
+API_LOG = b"chrgraph-api-log:v1:"
+IDEMPOTENT_ANSWER = b"chrgraph-idempotent-answer:v1:"
+
+
+def _aad(public_id: str, purpose: bytes) -> bytes:
+    return purpose + public_id.encode()
 
 
 @dataclass(frozen=True)
@@ -52,19 +58,19 @@ class KeyRing:
     keys: dict[str, bytes]  # id -> key, in file order (oldest first)
     newest: str
 
-    def seal(self, public_id: str, plaintext: bytes) -> tuple[str, str]:
+    def seal(self, public_id: str, plaintext: bytes, purpose: bytes = API_LOG) -> tuple[str, str]:
         """(key id, base64 of nonce and ciphertext) under the newest key."""
         nonce = os.urandom(_NONCE)
-        sealed = AESGCM(self.keys[self.newest]).encrypt(nonce, plaintext, _aad(public_id))
+        sealed = AESGCM(self.keys[self.newest]).encrypt(nonce, plaintext, _aad(public_id, purpose))
         return self.newest, base64.b64encode(nonce + sealed).decode("ascii")
 
-    def open(self, public_id: str, key: str, content: str) -> bytes:
+    def open(self, public_id: str, key: str, content: str, purpose: bytes = API_LOG) -> bytes:
         secret = self.keys.get(key)
         if secret is None:
             raise LogKeyError(f"the log encryption key file {self.path} has no key {key!r}")
         data = base64.b64decode(content)
         try:
-            return AESGCM(secret).decrypt(data[:_NONCE], data[_NONCE:], _aad(public_id))
+            return AESGCM(secret).decrypt(data[:_NONCE], data[_NONCE:], _aad(public_id, purpose))
         except InvalidTag:
             raise LogKeyError(f"an API log row ({public_id}) does not decrypt with key {key!r}") from None
 
@@ -181,10 +187,10 @@ def _mtime(path: Path) -> int | None:
 current = _Current()
 
 
-def open_content(public_id: str, key: str, content: str) -> bytes:
+def open_content(public_id: str, key: str, content: str, purpose: bytes = API_LOG) -> bytes:
     """Decrypt one row's content with this process's key ring (re-read once when the row
     names a key it has not seen: a rotation by another process)."""
     ring = current.get()
     if key not in ring.keys:
         ring = current.get(fresh=True)
-    return ring.open(public_id, key, content)
+    return ring.open(public_id, key, content, purpose)

@@ -26,6 +26,7 @@ from chrgraph.db.models.enums import (
     UserStatus,
     UserType,
 )
+from chrgraph.db.models.idempotency import IdempotencyKey
 from chrgraph.db.models.licensing import (
     LicenseChange,
     LicenseEvidence,
@@ -90,6 +91,7 @@ __all__ = [
     "AuditChainHead",
     "AuditCheckpoint",
     "AuditEvent",
+    "IdempotencyKey",
     "PatientAccess",
     "AuthEpoch",
     "Contract",
