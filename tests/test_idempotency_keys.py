@@ -11,6 +11,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 
 from chrgraph import clock
@@ -19,7 +20,8 @@ from chrgraph.db.idempotency import purge_expired_keys
 from chrgraph.db.models import AuditEvent, IdempotencyKey, Patient
 from chrgraph.http import idempotency as keys
 from tests.accounts import Clinic, make_clinic, session_for
-from tests.helpers import make_vendor, unique
+from tests.helpers import gid, make_vendor, unique
+from tests.processes import running_server
 
 REGISTER = """mutation Register($i: RegisterPatientInput!) { registerPatient(input: $i) {
   patient { id lastName } errors { code field } } }"""
@@ -217,6 +219,56 @@ async def test_a_commit_whose_answer_was_not_stored_is_409_completed_with_the_id
     extensions = lost.json()["errors"][0]["extensions"]
     assert extensions["code"] == "IDEMPOTENCY_KEY_COMPLETED"
     assert extensions["writtenIds"] == [patient_id]
+    assert await patients_named(variables["i"]["lastName"]) == 1
+
+
+async def registered(server_url: str, vendor, key: str, variables: dict) -> httpx.Response:
+    async with httpx.AsyncClient(base_url=server_url, timeout=60, trust_env=False) as http:
+        return await http.post(
+            "/graphql",
+            json={"query": REGISTER, "variables": variables},
+            headers={"Authorization": f"Bearer {vendor.token()}", "Idempotency-Key": key},
+        )
+
+
+@pytest.mark.slow
+async def test_a_server_killed_after_the_commit_leaves_a_completed_key(clinic, clock_moved):
+    key, variables = new_key(), person()
+    name = variables["i"]["lastName"]
+    async with running_server(module="tests.crashing_server") as server:
+        with pytest.raises(httpx.TransportError):  # it died before answering
+            await registered(server.base_url, clinic.vendor, key, variables)
+        await asyncio.wait_for(server.process.wait(), 10)
+    patient = await Patient.get(last_name=name)  # the change committed, with its key
+    row = await IdempotencyKey.get(key=key)
+    assert row.committed_at is not None and row.status is None
+    # This process (another server) is asked again: first as still running, then, once
+    # the claim lapsed, as carried out, with what it wrote.
+    soon = await send(clinic.vendor, key, variables)
+    assert soon.json()["errors"][0]["extensions"]["code"] == "IDEMPOTENCY_KEY_IN_USE"
+    clock_moved(timedelta(seconds=61))
+    lost = await send(clinic.vendor, key, variables)
+    assert lost.status_code == 409
+    extensions = lost.json()["errors"][0]["extensions"]
+    assert extensions["code"] == "IDEMPOTENCY_KEY_COMPLETED"
+    assert extensions["writtenIds"] == [gid(patient)]
+    assert await patients_named(name) == 1
+
+
+@pytest.mark.slow
+async def test_a_key_claimed_in_one_server_process_is_in_use_in_another(clinic, held):
+    claimed, release = held
+    key, variables = new_key(), person()
+    async with running_server() as server:
+        first = asyncio.ensure_future(send(clinic.vendor, key, variables))  # this process
+        await asyncio.wait_for(claimed.wait(), 30)
+        elsewhere = await registered(server.base_url, clinic.vendor, key, variables)
+        assert elsewhere.status_code == 409
+        assert elsewhere.json()["errors"][0]["extensions"]["code"] == "IDEMPOTENCY_KEY_IN_USE"
+        release.set()
+        answer = await asyncio.wait_for(first, 30)
+        replay = await registered(server.base_url, clinic.vendor, key, variables)
+    assert replay.headers["idempotent-replayed"] == "true" and replay.content == answer.content
     assert await patients_named(variables["i"]["lastName"]) == 1
 
 
