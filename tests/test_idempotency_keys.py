@@ -21,7 +21,7 @@ from chrgraph.db.models import AuditEvent, IdempotencyKey, Patient
 from chrgraph.http import idempotency as keys
 from tests.accounts import Clinic, make_clinic, session_for
 from tests.helpers import gid, make_vendor, unique
-from tests.processes import running_server
+from tests.processes import eventually, running_server
 
 REGISTER = """mutation Register($i: RegisterPatientInput!) { registerPatient(input: $i) {
   patient { id lastName } errors { code field } } }"""
@@ -272,6 +272,24 @@ async def test_a_key_claimed_in_one_server_process_is_in_use_in_another(clinic, 
     assert await patients_named(variables["i"]["lastName"]) == 1
 
 
+@pytest.mark.parametrize("write", ["patient", '"idempotency_key" SET'])
+async def test_a_mutation_that_fails_before_its_commit_leaves_no_key(clinic, write):
+    """The key is marked in the mutation's own transaction: a failure at its change, or
+    at the mark itself, leaves neither the change nor a committed key."""
+    key, variables = new_key(), person()
+    hooks.arm_fault(hooks.FaultPlan(fail_at=1, match=write, exclude=("api_log", "patient_access")))
+    try:
+        failed = await send(clinic.vendor, key, variables)
+    finally:
+        hooks.disarm_fault()
+    assert failed.json()["errors"][0]["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+    assert await patients_named(variables["i"]["lastName"]) == 0
+    assert not await IdempotencyKey.filter(key=key).exists()  # released: nothing happened
+    again = await send(clinic.vendor, key, variables)
+    assert again.status_code == 200 and again.json()["data"]["registerPatient"]["errors"] == []
+    assert await patients_named(variables["i"]["lastName"]) == 1
+
+
 # --- requests that changed nothing --------------------------------------------------
 
 
@@ -387,6 +405,25 @@ async def test_keys_are_purged_after_24_hours_and_may_then_be_used_again(clinic,
     clock_moved(timedelta(hours=48, seconds=2))
     assert await purge_expired_keys() >= 1
     assert not await IdempotencyKey.filter(key=key).exists()
+
+
+@pytest.mark.slow
+async def test_the_server_purges_expired_keys_on_its_schedule(clinic):
+    old = await IdempotencyKey.create(
+        organization_id=clinic.organization.id,
+        owner=f"consumer:{clinic.vendor.consumer.id}",
+        key=new_key(),
+        request_hash="0" * 64,
+        token="0" * 32,
+        created_at=datetime.now(UTC) - timedelta(hours=25),
+        claimed_at=datetime.now(UTC) - timedelta(hours=25),
+    )
+    async with running_server(CHRGRAPH_IDEMPOTENCY_PURGE_INTERVAL_SECONDS="0.2"):
+
+        async def purged() -> bool:
+            return not await IdempotencyKey.filter(id=old.id).exists()
+
+        await eventually(purged, time_limit=30)
 
 
 # --- what it costs ------------------------------------------------------------------
