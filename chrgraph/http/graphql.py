@@ -411,8 +411,9 @@ class GraphQLEndpoint:
         finally:
             if form is not None:
                 await form.close()
-        if claim is not None and claim.lost:
-            # Its claim lapsed while it ran and another request took the key: nothing committed.
+        if claim is not None and claim.lost and not claim.committed:
+            # Its claim lapsed while it ran and another request took the key: its
+            # transaction rolled back, nothing of it committed.
             refused_key = keys.in_use()
             body = error_body(refused_key.message, refused_key.code)
             await send_json(send, refused_key.status, body, refused_key.headers)
