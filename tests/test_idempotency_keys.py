@@ -7,12 +7,15 @@ purged after 24 hours."""
 from __future__ import annotations
 
 import asyncio
+import io
+import json
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from PIL import Image
 
 from chrgraph import clock
 from chrgraph.db import hooks
@@ -381,6 +384,39 @@ async def test_a_key_on_an_anonymous_mutation_is_400(client):
     )
     assert response.status_code == 400
     assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+
+
+UPLOAD = """mutation($i: UploadPortalBackgroundImageInput!) { uploadPortalBackgroundImage(input: $i) {
+  image { contentType width height } errors { code field } } }"""
+
+
+def png(colour: tuple[int, int, int]) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 20), colour).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+async def test_an_upload_is_the_same_request_when_its_file_is_the_same(clinic):
+    async def upload(key: str, content: bytes) -> httpx.Response:
+        return await clinic.client.post(
+            "/graphql",
+            headers={"Authorization": f"Bearer {clinic.owner.token}", "Idempotency-Key": key},
+            data={
+                "operations": json.dumps({"query": UPLOAD, "variables": {"i": {"file": None}}}),
+                "map": json.dumps({"0": ["variables.i.file"]}),
+            },
+            files={"0": ("background.png", content, "image/png")},
+        )
+
+    key = new_key()
+    first = await upload(key, png((20, 120, 200)))
+    assert first.status_code == 200 and first.json()["data"]["uploadPortalBackgroundImage"]["errors"] == []
+    events = await AuditEvent.filter(organization_id=clinic.organization.id).count()
+    again = await upload(key, png((20, 120, 200)))
+    assert again.headers.get("idempotent-replayed") == "true" and again.content == first.content
+    other = await upload(key, png((200, 20, 20)))  # another file: another request
+    assert other.status_code == 422
+    assert await AuditEvent.filter(organization_id=clinic.organization.id).count() == events
 
 
 # --- at rest, and for how long ------------------------------------------------------
