@@ -23,6 +23,7 @@ from chrgraph.audit.api_log import purge_api_logs, writer
 from chrgraph.audit.checkpoint import audit_files, load_signing_key, sign_checkpoints
 from chrgraph.db import log_keys
 from chrgraph.db.config import close_db, init_db
+from chrgraph.db.idempotency import purge_expired_keys
 from chrgraph.http.answers import NO_STORE, ServerErrorAnswer
 from chrgraph.http.api_log import ApiLogMiddleware
 from chrgraph.http.auth import AuthMiddleware
@@ -93,6 +94,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
                     lambda: purge_api_logs(settings.api_log_retention_days),
                     "api-log purge",
                 )
+            ),
+            asyncio.create_task(
+                _every(settings.idempotency_purge_interval_seconds, purge_expired_keys, "idempotency-key purge")
             ),
             asyncio.create_task(
                 _every(

@@ -116,6 +116,8 @@ class Settings:
     parser_cache_size: int = 1024
     api_log_retention_days: int = 90
     api_log_purge_interval_seconds: float = 3600.0
+    # How often the server deletes idempotency keys (and their stored answers) past 24 hours.
+    idempotency_purge_interval_seconds: float = 3600.0
     # Empty: chrgraph-audit-signing.key beside the SQLite file; required with PostgreSQL.
     audit_signing_key: str = ""
     # Empty: chrgraph-audit-anchors.jsonl beside the SQLite file; required with PostgreSQL.

@@ -101,15 +101,18 @@ class Server:
 
 
 @contextlib.asynccontextmanager
-async def running_server(startup_time_limit: float = 30, **env: str) -> AsyncIterator[Server]:
-    """`chrgraph serve` on 127.0.0.1 and a free port, against the test database."""
+async def running_server(
+    startup_time_limit: float = 30, module: str | None = None, **env: str
+) -> AsyncIterator[Server]:
+    """`chrgraph serve` on 127.0.0.1 and a free port, against the test database (or
+    `python -m MODULE --host … --port …`, a server a test prepared)."""
     port = free_port()
     log_dir = Path(tempfile.mkdtemp(prefix="chrgraph-server-"))
     log_path = log_dir / "server.log"
+    command = [sys.executable, "-m", module] if module else [CHRGRAPH, "serve"]
     with log_path.open("wb") as log_file:
         process = await asyncio.create_subprocess_exec(
-            CHRGRAPH,
-            "serve",
+            *command,
             "--host",
             "127.0.0.1",
             "--port",

@@ -12,6 +12,7 @@ from chrgraph.audit.actions import AuditAction
 from chrgraph.audit.chain import event_hash, genesis_hash, hashed_fields
 from chrgraph.audit.redact import redact
 from chrgraph.auth.principals import Actor, PrincipalKind
+from chrgraph.db.idempotency import note_written
 from chrgraph.db.models import ActorKind, AuditChainHead, AuditEvent
 from chrgraph.db.public_ids import global_id, is_public_id
 from chrgraph.db.raw import insert
@@ -168,6 +169,7 @@ async def record(
     if len(_heads) >= _MAX_HEADS:
         _heads.clear()
     _heads[org_id] = (event.seq, event.hash)
+    note_written(event.target_id)  # what a request under an Idempotency-Key wrote
     return event
 
 

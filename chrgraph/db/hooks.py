@@ -4,6 +4,8 @@ spans, and fault injection (tests arm a failure on the Nth write, or the Nth sta
 from __future__ import annotations
 
 import contextvars
+import os
+import signal
 from dataclasses import dataclass, field
 
 from chrgraph.telemetry import Tracer
@@ -32,13 +34,15 @@ class FaultPlan:
     `reads`, any statement (SELECTs too), so a test can make a query fail unexpectedly.
     `message` is the exception's text (e.g. a driver error that echoes a value).
     Statements containing any of `exclude` (e.g. "api_log": the API-log writer's own
-    transaction) are neither counted nor failed."""
+    transaction) are neither counted nor failed. With `crash`, the process kills itself
+    (SIGKILL) instead of raising: a crash at that exact point, for a server a test runs."""
 
     fail_at: int
     match: str = ""
     reads: bool = False
     message: str | None = None
     exclude: tuple[str, ...] = ()
+    crash: bool = False
     seen: int = 0
     fired: bool = False
 
@@ -89,6 +93,8 @@ def before_statement(sql: str) -> None:
             plan.seen += 1
             if plan.seen == plan.fail_at:
                 plan.fired = True
+                if plan.crash:
+                    os.kill(os.getpid(), signal.SIGKILL)
                 kind = "statement" if plan.reads else "write"
                 raise InjectedFault(plan.message or f"injected fault on {kind} #{plan.fail_at}")
 

@@ -42,9 +42,11 @@ def key_id(key: bytes) -> str:
     return hashlib.sha256(key).hexdigest()[:16]
 
 
+# What a ciphertext is for, bound into it with its row's public id: an API-log row's
+# content never decrypts as a stored idempotent answer or a TOTP secret, nor the reverse.
 API_LOG_PURPOSE = b"chrgraph-api-log:v1:"
-# Users' TOTP secrets are sealed with the same ring, bound to the user's public id under
-# their own purpose: an API log row's content never opens as a secret, nor the reverse.
+IDEMPOTENT_ANSWER = b"chrgraph-idempotent-answer:v1:"
+# Users' TOTP secrets are sealed with the same ring, bound to the user's public id.
 TOTP_PURPOSE = b"chrgraph-totp-secret:v1:"
 
 

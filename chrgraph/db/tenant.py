@@ -25,6 +25,7 @@ from chrgraph.db.models import (
     AuditChainHead,
     AuditCheckpoint,
     AuditEvent,
+    IdempotencyKey,
     IdentifierType,
     InboxMessage,
     LabIntegration,
@@ -54,6 +55,7 @@ TENANT_MODELS: frozenset[type[Model]] = frozenset(
         AuditChainHead,
         AuditCheckpoint,
         AuditEvent,
+        IdempotencyKey,
         IdentifierType,
         InboxMessage,
         LabIntegration,
@@ -135,6 +137,10 @@ class OrganizationData:
     @property
     def audit_events(self) -> QuerySet[AuditEvent]:
         return self.query(AuditEvent)
+
+    @property
+    def idempotency_keys(self) -> QuerySet[IdempotencyKey]:
+        return self.query(IdempotencyKey)
 
     @property
     def identifier_types(self) -> QuerySet[IdentifierType]:

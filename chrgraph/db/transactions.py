@@ -18,6 +18,7 @@ from typing import Any
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
+from chrgraph.db import idempotency
 from chrgraph.db.models import AuthEpoch
 
 # What runs after a revoking commit: the credential caches of this process (the auth
@@ -70,10 +71,23 @@ def commits_so_far() -> int:
 
 @asynccontextmanager
 async def atomic(*, revokes_credentials: bool = False) -> AsyncIterator[Any]:
-    async with in_transaction("default") as conn:
-        yield conn
-        if revokes_credentials:
-            await _bump_auth_epoch(conn)
+    # A request sent with an Idempotency-Key records its key in this same transaction
+    # (chrgraph/db/idempotency.py): committed with the change, or not at all.
+    claim = idempotency.current()
+    noted = len(claim.written) if claim is not None else 0
+    try:
+        async with in_transaction("default") as conn:
+            yield conn
+            if revokes_credentials:
+                await _bump_auth_epoch(conn)
+            if claim is not None:
+                await claim.record(conn)
+    except BaseException:
+        if claim is not None:
+            del claim.written[noted:]  # what this transaction noted did not happen
+        raise
+    if claim is not None:
+        claim.committed = True
     commits = _commits.get()
     if commits is not None:
         commits.count += 1

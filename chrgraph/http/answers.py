@@ -18,7 +18,13 @@ def error_body(message: str, code: str, **extensions: Any) -> dict[str, Any]:
 
 
 async def send_json(send: Send, status: int, body: Any, headers: list[tuple[bytes, bytes]] | None = None) -> None:
-    payload = orjson.dumps(body)
+    await send_payload(send, status, orjson.dumps(body), headers)
+
+
+async def send_payload(
+    send: Send, status: int, payload: bytes, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    """A JSON answer already encoded (a stored answer replayed as it was sent)."""
     await send(
         {
             "type": "http.response.start",

@@ -14,6 +14,7 @@ Unexpected exceptions are masked with the request id; the details go to the log.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import re
 from dataclasses import dataclass
@@ -44,10 +45,13 @@ from chrgraph.auth.errors import AuthError, AuthReason
 from chrgraph.auth.principals import Principal, PrincipalKind
 from chrgraph.budget import Charge, CostBudgets
 from chrgraph.context import Context
+from chrgraph.db import idempotency
+from chrgraph.db.idempotency import Claim
 from chrgraph.db.outage import database_unreachable
 from chrgraph.db.transactions import commits_so_far
 from chrgraph.graphql_engine import check_extensions, core_schema, execute
-from chrgraph.http.answers import error_body, send_json, send_unavailable
+from chrgraph.http import idempotency as keys
+from chrgraph.http.answers import error_body, send_json, send_payload, send_unavailable
 from chrgraph.http.auth import send_unauthorized
 from chrgraph.http.client import client_address
 from chrgraph.http.scope import BODY, GRAPHQL_REQUEST, PATIENTS_READ, PRINCIPAL, REDACTION, REQUEST_ID, header
@@ -346,7 +350,25 @@ class GraphQLEndpoint:
             scope[GRAPHQL_REQUEST] = (query, ",".join(n or "" for n in named) or None, variables)
             if principal is not None and principal.kind is PrincipalKind.CONSUMER:
                 scope[REDACTION] = _redaction(prepared, sent, batched)
+            key = _idempotency_key(scope, principal, batched, prepared)
             charge = await self._charge(principal, sum(p.cost for p in prepared))
+            claim = None
+            if key is not None:
+                assert principal is not None  # `_idempotency_key` refused anonymous callers
+                first = sent[0]
+                digest = keys.request_digest(first.query, first.operation_name, first.variables)
+                try:
+                    outcome = await keys.begin(principal, key, digest)
+                except keys.KeyRefused as conflict:
+                    raise Refused(
+                        conflict.status, conflict.code, [conflict.message], conflict.headers, conflict.extensions
+                    ) from None
+                if isinstance(outcome, keys.Replay):  # the first request's answer, nothing run
+                    if form is not None:
+                        await form.close()
+                    await send_payload(send, outcome.status, outcome.body, [keys.REPLAYED])
+                    return
+                claim = outcome
         except Refused as refused:
             if form is not None:
                 await form.close()
@@ -372,17 +394,31 @@ class GraphQLEndpoint:
             patients_read=scope.setdefault(PATIENTS_READ, {}),
         )
         try:
-            work = asyncio.gather(*(self._run(p, req, context) for p, req in zip(prepared, requests, strict=True)))
-            if all(p.operation.operation is OperationType.QUERY for p in prepared):
-                results = await _unless_client_leaves(work, receive)
-            else:
-                results = await work  # a mutation that started runs to its end
+            with idempotency.recording(claim) if claim is not None else contextlib.nullcontext():
+                work = asyncio.gather(*(self._run(p, req, context) for p, req in zip(prepared, requests, strict=True)))
+                if all(p.operation.operation is OperationType.QUERY for p in prepared):
+                    results = await _unless_client_leaves(work, receive)
+                else:
+                    results = await work  # a mutation that started runs to its end
         except _DatabaseUnreachable:
+            if claim is not None:
+                await _settle(claim, context.request_id, None)
             await send_unavailable(send, context.request_id, "graphql")
             return
+        except BaseException:
+            if claim is not None:
+                await _settle(claim, context.request_id, None)
+            raise
         finally:
             if form is not None:
                 await form.close()
+        if claim is not None and claim.lost and not claim.committed:
+            # Its claim lapsed while it ran and another request took the key: its
+            # transaction rolled back, nothing of it committed.
+            refused_key = keys.in_use()
+            body = error_body(refused_key.message, refused_key.code)
+            await send_json(send, refused_key.status, body, refused_key.headers)
+            return
         if results is None:
             log.info("query stopped: the client went away request_id=%s", context.request_id)
             # Nobody reads it; the API log records the request with nginx's "client closed" status.
@@ -391,7 +427,10 @@ class GraphQLEndpoint:
         report = charge.report()
         for result, p in zip(results, prepared, strict=True):
             result["extensions"] = {"cost": {**report, "requested": p.cost}}
-        await send_json(send, 200, results if batched else results[0])
+        payload = orjson.dumps(results if batched else results[0])
+        if claim is not None:
+            await _settle(claim, context.request_id, payload)
+        await send_payload(send, 200, payload)
 
     async def _charge(self, principal: Principal | None, cost: int) -> Charge:
         """An API consumer pays for the document from its budget per minute; others
@@ -540,6 +579,38 @@ class GraphQLEndpoint:
         if errors:
             body["errors"] = errors
         return body
+
+
+def _idempotency_key(scope: Scope, principal: Principal | None, batched: bool, prepared: list[Planned]) -> str | None:
+    """The request's Idempotency-Key when it applies (one mutation of a known caller);
+    None without one, or for queries, which it does not concern. 400 for a malformed key,
+    or a key on a batch or an anonymous mutation."""
+    try:
+        key = keys.key_of(scope)
+        if key is None:
+            return None
+        if not batched and prepared[0].operation.operation is not OperationType.MUTATION:
+            return None
+        keys.check_use(principal, batched)
+    except keys.KeyRefused as refused:
+        raise Refused(refused.status, refused.code, [refused.message]) from None
+    return key
+
+
+async def _settle(claim: Claim, request_id: str, payload: bytes | None) -> None:
+    """After the request ran: a committed change keeps its answer (200, `payload`) for
+    repeats; a request that changed nothing frees its key. A failure here never changes
+    the answer (the change, if any, happened): an alarm in the application log, and a
+    repeat is told IDEMPOTENCY_KEY_COMPLETED once the claim lapses. Without a payload (the
+    request failed after its commit) the key stays committed, with no answer to replay."""
+    try:
+        if claim.committed:
+            if payload is not None:
+                await idempotency.store_answer(claim, 200, payload)
+        elif not claim.lost:
+            await idempotency.release(claim)
+    except Exception:
+        log.exception("ALARM idempotent answer not stored request_id=%s committed=%s", request_id, claim.committed)
 
 
 # Queries that end sooner are never watched: a watcher is a task per request.

@@ -27,6 +27,7 @@ from chrgraph.db.models.enums import (
     UserStatus,
     UserType,
 )
+from chrgraph.db.models.idempotency import IdempotencyKey
 from chrgraph.db.models.licensing import (
     LicenseChange,
     LicenseEvidence,
@@ -98,6 +99,7 @@ __all__ = [
     "AuditChainHead",
     "AuditCheckpoint",
     "AuditEvent",
+    "IdempotencyKey",
     "PatientAccess",
     "AuthEpoch",
     "Contract",
