@@ -102,7 +102,7 @@ ROWS = [
         "VIEW_AUDIT_LOG",
     ),
     ("apiLogs", "{ apiLogs { totalCount } }", None, False, True, True, None),
-    ("apiConsumers", "{ apiConsumers { issuer } }", None, False, True, False, None),
+    ("apiConsumers", "{ apiConsumers { issuer } }", None, False, True, True, None),
     (
         "updateOrganization",
         """mutation($i: UpdateOrganizationInput!) { updateOrganization(input: $i) { errors { code } } }""",

@@ -20,7 +20,7 @@ from chrgraph.resolvers.errors import ErrorCode, OperationFailed, fail
 from chrgraph.schema.consumers.types import ApiConsumer, ApiConsumerKey
 from chrgraph.schema.errors import UserError, bad_user_input, checked_text
 from chrgraph.schema.payloads import perform, refers_to
-from chrgraph.schema.permissions import CanManageApiConsumers, CanViewApiLogs
+from chrgraph.schema.permissions import CanManageApiConsumers, CanViewApiLogs, OwnerOrSupport
 from chrgraph.schema.relay import After, Before, Connection, First, Last, paginate, parse_global_id
 from chrgraph.schema.users.types import Permission
 
@@ -213,7 +213,13 @@ class ApiLogFilter:
 
 @strawberry.type
 class ConsumersQuery:
-    @strawberry.field(description="The organization's API consumers.", permission_classes=[CanManageApiConsumers])
+    @strawberry.field(
+        description=(
+            "The organization's API consumers: the owner and the support account read them; only "
+            "support changes them."
+        ),
+        permission_classes=[OwnerOrSupport],
+    )
     async def api_consumers(self, info: strawberry.Info) -> list[ApiConsumer] | None:
         return [ApiConsumer.from_model(c) for c in await manage.list_api_consumers(info.context.actor)]
 
