@@ -23,6 +23,7 @@ from chrgraph.audit.api_log import purge_api_logs, writer
 from chrgraph.audit.checkpoint import audit_files, load_signing_key, sign_checkpoints
 from chrgraph.db import log_keys
 from chrgraph.db.config import close_db, init_db
+from chrgraph.http.admin import admin_routes
 from chrgraph.http.answers import NO_STORE, ServerErrorAnswer
 from chrgraph.http.api_log import ApiLogMiddleware
 from chrgraph.http.auth import AuthMiddleware
@@ -130,6 +131,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             image_route,
+            *admin_routes,
         ],
         middleware=[Middleware(RequestTraceMiddleware)],
         lifespan=lifespan,

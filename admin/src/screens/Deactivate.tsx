@@ -1,0 +1,3 @@
+export default function Deactivate() {
+  return <h1>Deactivate</h1>;
+}

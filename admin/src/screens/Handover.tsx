@@ -1,0 +1,3 @@
+export default function Handover() {
+  return <h1>Handover</h1>;
+}

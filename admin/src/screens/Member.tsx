@@ -1,0 +1,3 @@
+export default function Member() {
+  return <h1>Member</h1>;
+}

@@ -1,0 +1,3 @@
+export default function Roles() {
+  return <h1>Roles</h1>;
+}

@@ -1,0 +1,3 @@
+export default function Unmapped() {
+  return <h1>Unmapped</h1>;
+}
