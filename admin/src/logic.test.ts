@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   describeErrors,
   errorsByField,
+  errorsByGroup,
   formatDateTime,
   hasPermission,
   humanize,
@@ -56,5 +57,17 @@ describe('small helpers', () => {
     expect(nextInWorklist(['a', 'b', 'c'], 'b')).toBe('c');
     expect(nextInWorklist(['a', 'b', 'c'], 'c')).toBe('a');
     expect(nextInWorklist(['a'], 'a')).toBeNull();
+  });
+});
+
+describe('errorsByGroup', () => {
+  it('keys errors by the group of the input they name', () => {
+    const map = errorsByGroup([
+      { code: 'SLOT_CONFLICT', message: 'booked at 9', field: ['appointments'] },
+      { code: 'NOT_FOUND', message: 'not a practitioner', field: ['input', 'appointments', 'toPractitionerId'] },
+      { code: 'WRONG_PASSWORD', message: 'wrong', field: ['password'] },
+    ]);
+    expect(map.get('appointments')).toEqual(['booked at 9', 'not a practitioner']);
+    expect(map.get('password')).toEqual(['wrong']);
   });
 });

@@ -83,3 +83,15 @@ export function nextInWorklist(ids: readonly string[], currentId: string): strin
   const rest = [...ids.slice(index + 1), ...ids.slice(0, Math.max(index, 0))].filter((id) => id !== currentId);
   return rest.length ? rest[0] : null;
 }
+
+/** Payload errors grouped by the first segment of their field (a group of the input, such
+ * as "appointments" for ["appointments", "toPractitionerId"]). */
+export function errorsByGroup(errors: readonly UserErrorLike[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const error of errors) {
+    const path = (error.field ?? []).filter((part) => part !== 'input');
+    const key = path.length ? path[0] : '';
+    out.set(key, [...(out.get(key) ?? []), error.message]);
+  }
+  return out;
+}
