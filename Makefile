@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml constraints.txt
 # The admin client (admin/) and the bundled GraphiQL, built into the package's static
 # folder. The stamp is the built index.html: `make serve` rebuilds when a source changed.
 ADMIN_OUT := chrgraph/http/static/admin/index.html
-ADMIN_SOURCES := $(shell find admin -path admin/node_modules -prune -o -path admin/src/gql -prune -o -type f -print 2>/dev/null) schema.graphql
+ADMIN_SOURCES := $(shell find admin -path admin/node_modules -prune -o -path admin/src/gql -prune -o -type f ! -name "*.md" -print 2>/dev/null) schema.graphql
 
 admin:
 	cd admin && npm ci --no-audit --no-fund && npm run build

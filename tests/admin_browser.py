@@ -25,7 +25,11 @@ AXE = ADMIN / "node_modules" / "axe-core" / "axe.min.js"
 
 def _sources() -> list[Path]:
     skip = {"node_modules", "gql"}
-    files = [p for p in ADMIN.rglob("*") if p.is_file() and not skip.intersection(p.relative_to(ADMIN).parts)]
+    files = [
+        p
+        for p in ADMIN.rglob("*")
+        if p.is_file() and p.suffix != ".md" and not skip.intersection(p.relative_to(ADMIN).parts)
+    ]
     return [*files, ROOT / "schema.graphql"]
 
 
