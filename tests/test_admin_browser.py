@@ -154,6 +154,32 @@ async def test_invite_a_practitioner_with_a_license_by_its_display_name_then_fin
     await accessible(page)
 
 
+async def test_invite_and_edit_a_member_by_keyboard_alone(page, clinic):
+    p = await sign_in(page, clinic.owner.email)
+    await tab_to(p, "Invite a member")
+    await p.keyboard.press("Enter")
+    address = f"{unique('kay')}@{clinic.domain}.test"
+    await tab_to(p, "Email")
+    await p.keyboard.type(address)
+    await tab_to(p, "License")
+    await p.keyboard.press("ArrowDown")
+    await expect(p.get_by_label("License")).not_to_have_value("")
+    await tab_to(p, "First name")
+    await p.keyboard.type("Kay")
+    await tab_to(p, "Last name")
+    await p.keyboard.type("Keys")
+    await p.keyboard.press("Enter")
+    await expect(p.get_by_text("The invitation is sent.")).to_be_visible()
+    await tab_to(p, "Title")
+    await p.keyboard.type("Dr.")
+    await p.keyboard.press("Enter")
+    await expect(p.get_by_text("The profile is saved.")).to_be_visible()
+    await tab_to(p, "Resend the invitation")
+    await p.keyboard.press("Enter")
+    await expect(p.get_by_text("A new invitation is on its way.")).to_be_visible()
+    await accessible(page)
+
+
 async def test_members_list_by_keyboard_search_and_paging(page, clinic):
     for n in range(3):
         await new_member(
@@ -170,6 +196,28 @@ async def test_members_list_by_keyboard_search_and_paging(page, clinic):
     await expect(p.get_by_role("heading", name="Kim Keyboard0")).to_be_visible()
     await shot(p, "member")
     await accessible(page)
+
+
+async def test_members_list_pages_forward_and_back(page, clinic):
+    for n in range(21):
+        await invite_user(
+            support_cli_actor(clinic.organization.id),
+            f"{unique('pager')}@{clinic.domain}.test",
+            Profile(UserType.STAFF, None, License.STAFF, "Paige", f"Pager{n:02d}"),
+        )
+    p = await sign_in(page, clinic.owner.email)
+    await p.get_by_label("Status").select_option(label="Invited")
+    await p.get_by_label("Search names and emails").fill("pager")
+    await p.get_by_role("button", name="Search").click()
+    await expect(p.get_by_text("21 members")).to_be_visible()
+    rows = p.get_by_role("table").get_by_role("row")
+    await expect(rows).to_have_count(21)  # the header and a page of 20
+    await p.get_by_role("button", name="Next page").click()
+    await expect(rows).to_have_count(2)
+    await expect(p.get_by_role("link", name="Paige Pager20")).to_be_visible()
+    await expect(p.get_by_role("button", name="Next page")).to_be_disabled()
+    await p.get_by_role("button", name="Previous page").click()
+    await expect(p.get_by_role("link", name="Paige Pager00")).to_be_visible()
 
 
 async def test_accept_an_invitation_reads_the_token_from_the_fragment_and_removes_it(page, clinic):
@@ -318,14 +366,18 @@ async def test_deactivate_with_a_clashing_move_then_cancel_confirm_and_read_the_
     await expect(conflict).to_contain_text("booked")
     await shot(p, "deactivation-conflict")
     await accessible(page)
-    # Cancel them instead, by keyboard: the choice, the password, Enter.
+    # Cancel them instead and forward the inbox, by keyboard: the choices, the password, Enter.
     select = p.get_by_label("What happens to the future appointments")
     await select.focus()
-    await select.select_option(value="CANCEL")
+    await p.keyboard.press("ArrowUp")
+    await expect(select).to_have_value("CANCEL")
+    await tab_to(p, "Forward the inbox to")
+    await p.get_by_label("Forward the inbox to").select_option(label="Rae Receiving")
     await tab_to(p, "Your password, to confirm")
     await p.keyboard.press("Enter")
     await expect(p.get_by_role("heading", name="Lee Leaving is deactivated")).to_be_visible()
     await expect(p.get_by_text("Appointments cancelled: 1")).to_be_visible()
+    await expect(p.get_by_text("Inbox messages forwarded: 1")).to_be_visible()
     await shot(p, "deactivation-report")
     await accessible(page)
     await p.get_by_role("link", name="Handover report").click()
