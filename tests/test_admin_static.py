@@ -35,6 +35,8 @@ async def test_assets_are_served_and_unknown_ones_are_not_found(client):
     assert "immutable" in response.headers["cache-control"]
     assert response.headers["content-security-policy"] == STRICT
     assert (await client.get("/admin/assets/nothing-here.js")).status_code == 404
+    # GraphiQL's page is /graphql's answer, with its own policy; under /admin it is the client.
+    assert '<div id="root">' in (await client.get("/admin/graphiql.html")).text
     # A path that tries to leave the folder is the client's page, never a file outside it.
     outside = await client.get("/admin/..%2F..%2F__init__.py")
     assert "import" not in outside.text

@@ -65,7 +65,8 @@ async def admin(request: Request) -> Response:
     if rest:
         root = STATIC_DIR.resolve()
         target = (root / rest).resolve()
-        if target.is_relative_to(root) and target.is_file() and target.name != "index.html":
+        # The two pages are answered by their routes only, each with its own policy.
+        if target.is_relative_to(root) and target.is_file() and target.name not in ("index.html", "graphiql.html"):
             cache = _ASSET_CACHE if target.parent.name == "assets" else _PAGE_CACHE
             return FileResponse(target, headers={**ADMIN_HEADERS, "Cache-Control": cache})
         if rest.startswith("assets/"):
