@@ -154,6 +154,22 @@ async def test_invite_a_practitioner_with_a_license_by_its_display_name_then_fin
     await accessible(page)
 
 
+async def test_create_a_service_account_names_a_missing_display_name(page, clinic):
+    p = await sign_in(page, clinic.owner.email)
+    await p.get_by_role("link", name="Invite a member").click()
+    await p.get_by_label("Type").select_option(value="SERVICE_ACCOUNT")
+    await expect(p.get_by_label("License")).to_have_count(0)
+    await p.get_by_label("Email").fill(f"{unique('sync')}@{clinic.domain}.test")
+    await p.get_by_label("First name").fill("Mia")
+    await p.get_by_label("Last name").fill("Manager")
+    await p.get_by_role("button", name="Create the service account").click()
+    await expect(p.get_by_label("Display name")).to_have_attribute("aria-invalid", "true")
+    await p.get_by_label("Display name").fill("Lab sync")
+    await p.get_by_role("button", name="Create the service account").click()
+    await expect(p.get_by_role("heading", name="Lab sync")).to_be_visible()
+    await accessible(page)
+
+
 async def test_invite_and_edit_a_member_by_keyboard_alone(page, clinic):
     p = await sign_in(page, clinic.owner.email)
     await tab_to(p, "Invite a member")

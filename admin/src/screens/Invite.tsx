@@ -38,7 +38,22 @@ const InviteUserDocument = graphql(`
   }
 `);
 
-const SHOWN = ['email', 'type', 'firstName', 'lastName', 'classification', 'license', 'title', 'position', 'billingNumber', 'expectedEndOfTraining', 'startDate', 'endDate', 'roleIds'];
+const CreateServiceAccountDocument = graphql(`
+  mutation CreateServiceAccount($input: CreateServiceAccountInput!) {
+    createServiceAccount(input: $input) {
+      user {
+        id
+      }
+      errors {
+        code
+        message
+        field
+      }
+    }
+  }
+`);
+
+const SHOWN = ['displayName', 'email', 'type', 'firstName', 'lastName', 'classification', 'license', 'title', 'position', 'billingNumber', 'expectedEndOfTraining', 'startDate', 'endDate', 'roleIds'];
 
 export default function Invite() {
   const form = useQuery(InviteFormDocument);
@@ -60,9 +75,26 @@ export default function Invite() {
   );
   const chosen = fitting.find((info) => info.license === license);
 
+  const createServiceAccount = async () => {
+    const result = await run(CreateServiceAccountDocument, {
+      input: { email: value('email'), firstName: value('firstName'), lastName: value('lastName'), displayName: value('displayName') },
+    });
+    setBusy(false);
+    setNetworkError(result.networkError);
+    setFailure(describeErrors(result.errors));
+    const payload = result.data?.createServiceAccount;
+    if (!payload) return;
+    setErrors(errorsByField(payload.errors));
+    if (payload.user && payload.errors.length === 0) navigate(`/members/${encodeURIComponent(payload.user.id)}`);
+  };
+
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     setBusy(true);
+    if (type === 'SERVICE_ACCOUNT') {
+      await createServiceAccount();
+      return;
+    }
     const practitioner = type === 'PRACTITIONER';
     const result = await run(InviteUserDocument, {
       input: {
@@ -111,8 +143,18 @@ export default function Invite() {
           options={[
             { value: 'PRACTITIONER', label: 'Practitioner' },
             { value: 'STAFF', label: 'Staff' },
+            { value: 'SERVICE_ACCOUNT', label: 'Service account (an integration; never signs in)' },
           ]}
         />
+        {type === 'SERVICE_ACCOUNT' ? (
+          <TextField
+            label="Display name"
+            hint="The name the service account is shown by; first and last name are its manager's."
+            value={value('displayName')}
+            onChange={set('displayName')}
+            errors={errors.get('displayName')}
+          />
+        ) : null}
         {type === 'PRACTITIONER' ? (
           <SelectField
             label="Classification"
@@ -129,6 +171,7 @@ export default function Invite() {
             ]}
           />
         ) : null}
+        {type !== 'SERVICE_ACCOUNT' ? (
         <SelectField
           label="License"
           value={license}
@@ -136,11 +179,16 @@ export default function Invite() {
           errors={errors.get('license')}
           options={[{ value: '', label: 'Choose a license' }, ...fitting.map((info) => ({ value: info.license, label: info.displayName }))]}
         />
+        ) : null}
         {chosen ? <p className="hint">{chosen.description}</p> : null}
         <TextField label="First name" required value={value('firstName')} onChange={set('firstName')} errors={errors.get('firstName')} />
         <TextField label="Last name" required value={value('lastName')} onChange={set('lastName')} errors={errors.get('lastName')} />
+        {type !== 'SERVICE_ACCOUNT' ? (
+          <>
         <TextField label="Title (optional)" value={value('title')} onChange={set('title')} errors={errors.get('title')} />
         <TextField label="Position (optional)" value={value('position')} onChange={set('position')} errors={errors.get('position')} />
+          </>
+        ) : null}
         {type === 'PRACTITIONER' && classification !== 'CLINICAL_TRAINEE' ? (
           <TextField label="Billing number (optional)" value={value('billingNumber')} onChange={set('billingNumber')} errors={errors.get('billingNumber')} />
         ) : null}
@@ -154,7 +202,7 @@ export default function Invite() {
             <TextField label="End date" type="date" value={value('endDate')} onChange={set('endDate')} errors={errors.get('endDate')} />
           </fieldset>
         ) : null}
-        {form.data?.roles ? (
+        {form.data?.roles && type !== 'SERVICE_ACCOUNT' ? (
           <fieldset>
             <legend>Roles</legend>
             {form.data.roles.map((role) => (
@@ -170,7 +218,7 @@ export default function Invite() {
           </fieldset>
         ) : null}
         <button type="submit" disabled={busy}>
-          {busy ? 'Sending…' : 'Send the invitation'}
+          {type === 'SERVICE_ACCOUNT' ? 'Create the service account' : busy ? 'Sending…' : 'Send the invitation'}
         </button>
       </form>
     </section>
