@@ -130,7 +130,10 @@ export default function Unmapped() {
               <SelectField
                 label="License"
                 value={license}
-                onChange={(e) => setLicense(e.target.value as License | '')}
+                onChange={(e) => {
+                  setLicense(e.target.value as License | '');
+                  setErrors(new Map());
+                }}
                 errors={errors.get('license')}
                 options={[{ value: '', label: 'Choose a license' }, ...fitting.map((info) => ({ value: info.license, label: info.displayName }))]}
               />
