@@ -282,6 +282,27 @@ async def test_front_desk_sees_no_member_editing_nor_unmapped_users(page, clinic
     await accessible(page)
 
 
+async def test_a_refusal_by_the_server_is_a_message(page, clinic):
+    """Permissions taken away while the page is open: the next answer is FORBIDDEN."""
+    email = await new_member(
+        clinic, first="Bo", last="Billing", roles=["Billing"], type=UserType.STAFF, license=License.STAFF
+    )
+    p = await sign_in(page, email)
+    await expect(p.get_by_role("heading", name="Members")).to_be_visible()
+    user_id = (await clinic.owner.gql('{ users(filter: {search: "Bo Billing"}) { edges { node { id email } } } }'))[
+        "users"
+    ]
+    target = next(edge["node"]["id"] for edge in user_id["edges"] if edge["node"]["email"] == email)
+    taken = await clinic.owner.gql(
+        "mutation($i: AssignRolesInput!) { assignRoles(input: $i) { errors { code } } }",
+        {"i": {"userId": target, "roleIds": [], "password": PASSWORD}},
+    )
+    assert taken["assignRoles"]["errors"] == []
+    await p.get_by_role("navigation", name="Screens").get_by_role("link", name="Roles and permissions").click()
+    await expect(p.get_by_text("You do not have permission to see or do this.")).to_be_visible()
+    await accessible(page)
+
+
 async def test_forbidden_and_network_failures_are_messages(page, clinic):
     p = await sign_in(page, clinic.owner.email)
     await p.route("**/graphql", lambda route: route.abort())
