@@ -174,6 +174,7 @@ async def test_invite_and_edit_a_member_by_keyboard_alone(page, clinic):
     p = await sign_in(page, clinic.owner.email)
     await tab_to(p, "Invite a member")
     await p.keyboard.press("Enter")
+    await expect(p.get_by_label("Email")).to_be_visible()
     address = f"{unique('kay')}@{clinic.domain}.test"
     await tab_to(p, "Email")
     await p.keyboard.type(address)

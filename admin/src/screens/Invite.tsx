@@ -20,6 +20,15 @@ const InviteFormDocument = graphql(`
       id
       name
     }
+    users(filter: { type: PRACTITIONER, status: ACTIVE }, first: 100) {
+      edges {
+        node {
+          id
+          firstName
+          lastName
+        }
+      }
+    }
   }
 `);
 
@@ -53,7 +62,7 @@ const CreateServiceAccountDocument = graphql(`
   }
 `);
 
-const SHOWN = ['displayName', 'email', 'type', 'firstName', 'lastName', 'classification', 'license', 'title', 'position', 'billingNumber', 'expectedEndOfTraining', 'startDate', 'endDate', 'roleIds'];
+const SHOWN = ['displayName', 'email', 'type', 'firstName', 'lastName', 'classification', 'license', 'title', 'position', 'billingNumber', 'expectedEndOfTraining', 'startDate', 'endDate', 'practitionerId', 'roleIds'];
 
 export default function Invite() {
   const form = useQuery(InviteFormDocument);
@@ -110,7 +119,7 @@ export default function Invite() {
         expectedEndOfTraining: practitioner && classification === 'CLINICAL_TRAINEE' ? value('expectedEndOfTraining') || null : null,
         locum:
           practitioner && classification === 'LOCUM'
-            ? { startDate: value('startDate') || null, endDate: value('endDate') || null }
+            ? { practitionerId: value('practitionerId') || null, startDate: value('startDate') || null, endDate: value('endDate') || null }
             : null,
         roleIds,
       },
@@ -197,7 +206,17 @@ export default function Invite() {
         ) : null}
         {type === 'PRACTITIONER' && classification === 'LOCUM' ? (
           <fieldset>
-            <legend>Locum dates</legend>
+            <legend>Locum details</legend>
+            <SelectField
+              label="Practitioner covered"
+              value={value('practitionerId')}
+              onChange={set('practitionerId')}
+              errors={errors.get('practitionerId')}
+              options={[
+                { value: '', label: 'None' },
+                ...(form.data?.users?.edges ?? []).map(({ node }) => ({ value: node.id, label: `${node.firstName} ${node.lastName}` })),
+              ]}
+            />
             <TextField label="Start date" type="date" value={value('startDate')} onChange={set('startDate')} errors={errors.get('startDate')} />
             <TextField label="End date" type="date" value={value('endDate')} onChange={set('endDate')} errors={errors.get('endDate')} />
           </fieldset>

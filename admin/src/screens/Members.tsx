@@ -1,6 +1,6 @@
 import { type FormEvent, useState } from 'react';
 import { graphql } from '../gql';
-import type { UserStatus, UserType } from '../gql/graphql';
+import type { License, UserStatus, UserType } from '../gql/graphql';
 import { useQuery } from '../hooks';
 import { humanize } from '../logic';
 import { Link } from '../router';
@@ -40,11 +40,12 @@ export default function Members() {
   const when = useDateTime();
   const [status, setStatus] = useState<'' | UserStatus>('ACTIVE');
   const [type, setType] = useState<'' | UserType>('');
+  const [license, setLicense] = useState<'' | License>('');
   const [searchText, setSearchText] = useState('');
   const [search, setSearch] = useState('');
   const [cursors, setCursors] = useState<(string | null)[]>([null]);
   const after = cursors[cursors.length - 1];
-  const filter = { status: status || null, type: type || null, search: search || null };
+  const filter = { status: status || null, type: type || null, license: license || null, search: search || null };
   const query = useQuery(MembersDocument, { filter, first: PAGE, after });
   const users = query.data?.users;
 
@@ -92,6 +93,18 @@ export default function Members() {
             { value: 'STAFF', label: 'Staff' },
             { value: 'PRACTITIONER', label: 'Practitioner' },
             { value: 'SERVICE_ACCOUNT', label: 'Service account' },
+          ]}
+        />
+        <SelectField
+          label="License"
+          value={license}
+          onChange={(e) => {
+            setLicense(e.target.value as License | '');
+            setCursors([null]);
+          }}
+          options={[
+            { value: '', label: 'All' },
+            ...(['STAFF', 'CHR_LITE', 'CHR_LITE_VV', 'CHR_PLUS', 'LOCUM', 'CLINICAL_TRAINEE'] as const).map((value) => ({ value, label: humanize(value) })),
           ]}
         />
         <button type="submit">Search</button>
