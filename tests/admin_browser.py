@@ -90,7 +90,17 @@ async def focused_name(page: Page) -> str:
 
 
 async def tab_to(page: Page, name: str, limit: int = 60) -> None:
-    """Presses Tab until the element named `name` has the focus (the keyboard-only runs)."""
+    """Presses Tab until the element named `name` has the focus (the keyboard-only runs),
+    once such an element is on the page (a screen may still be loading)."""
+    await page.wait_for_function(
+        """(name) => [...document.querySelectorAll('a, button, input, select, textarea')].some((el) => {
+          const text = el.labels && el.labels.length
+            ? el.labels[0].textContent
+            : el.getAttribute('aria-label') || el.textContent;
+          return (text || '').trim().startsWith(name);
+        })""",
+        arg=name,
+    )
     for _ in range(limit):
         await page.keyboard.press("Tab")
         if (await focused_name(page)).startswith(name):
