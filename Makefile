@@ -8,7 +8,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: serve test test-stock lint schema release-schema bench clean
+.PHONY: serve test test-stock lint schema release-schema bench clean admin screenshots
 
 # constraints.txt pins the libraries whose internals the fast paths use (and the tools).
 $(STAMP): pyproject.toml constraints.txt
@@ -17,7 +17,18 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-serve: $(STAMP)
+# The admin client (admin/) and the bundled GraphiQL, built into the package's static
+# folder. The stamp is the built index.html: `make serve` rebuilds when a source changed.
+ADMIN_OUT := chrgraph/http/static/admin/index.html
+ADMIN_SOURCES := $(shell find admin -path admin/node_modules -prune -o -path admin/src/gql -prune -o -type f ! -name "*.md" -print 2>/dev/null) schema.graphql
+
+admin:
+	cd admin && npm ci --no-audit --no-fund && npm run build
+
+$(ADMIN_OUT): $(ADMIN_SOURCES)
+	$(MAKE) admin
+
+serve: $(STAMP) $(ADMIN_OUT)
 	$(BIN)/chrgraph migrate
 	$(BIN)/chrgraph demo
 	$(BIN)/chrgraph serve --host $(HOST) --port $(PORT)
@@ -25,11 +36,12 @@ serve: $(STAMP)
 # SQLite always (everything), then the GraphQL tests again with the fast paths off;
 # PostgreSQL too when it answers (CHRGRAPH_TEST_PG_URL names the server), without the
 # CLI, browser and docs tests, which run once, on SQLite.
-test: $(STAMP)
+test: $(STAMP) $(ADMIN_OUT)
 	$(BIN)/ruff check .
 	$(BIN)/mypy chrgraph
 	$(BIN)/lint-imports
 	$(BIN)/pytest -q
+	cd admin && (test -d node_modules || npm ci --no-audit --no-fund) && npx vitest run
 	$(MAKE) test-stock
 	@if $(BIN)/python -m tests.pg_available; then \
 		echo "== PostgreSQL run =="; \
@@ -41,6 +53,10 @@ test: $(STAMP)
 # (CLI, multi-process, browser and docs tests run once, in the first pass).
 test-stock: $(STAMP)
 	CHRGRAPH_FAST_PATHS=off $(BIN)/pytest -q -m "not slow and not cli and not browser and not docs"
+
+# The admin guide's pictures, taken by the browser tests themselves (docs/admin-guide.md).
+screenshots: $(STAMP) $(ADMIN_OUT)
+	CHRGRAPH_SCREENSHOTS=docs/admin-guide $(BIN)/pytest -q -m browser tests/test_admin_browser.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -24,6 +24,7 @@ from chrgraph.audit.checkpoint import audit_files, load_signing_key, sign_checkp
 from chrgraph.db import log_keys
 from chrgraph.db.config import close_db, init_db
 from chrgraph.db.idempotency import purge_expired_keys
+from chrgraph.http.admin import admin_routes
 from chrgraph.http.answers import NO_STORE, ServerErrorAnswer
 from chrgraph.http.api_log import ApiLogMiddleware
 from chrgraph.http.auth import AuthMiddleware
@@ -136,6 +137,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
             Route("/readyz", readyz),
             sdl_route(schema.as_str()),
             image_route,
+            *admin_routes,
         ],
         middleware=[Middleware(RequestTraceMiddleware)],
         lifespan=lifespan,

@@ -56,3 +56,12 @@ async def client(app):
 async def vendor(client) -> Vendor:
     """An organization with an active API consumer (key id `k1`)."""
     return await make_vendor(client)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Each phase's report on the test item, so a fixture can tell a failed test (the
+    browser tests keep a screenshot of the page then)."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report

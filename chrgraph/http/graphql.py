@@ -38,7 +38,6 @@ from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 from strawberry import Schema
 from strawberry.exceptions import StrawberryInputCoercionError
-from strawberry.http.ides import get_graphql_ide_html
 
 from chrgraph.audit.redact import RedactionPlan, RequestRedaction
 from chrgraph.auth.errors import AuthError, AuthReason
@@ -51,6 +50,7 @@ from chrgraph.db.outage import database_unreachable
 from chrgraph.db.transactions import commits_so_far
 from chrgraph.graphql_engine import check_extensions, core_schema, execute
 from chrgraph.http import idempotency as keys
+from chrgraph.http.admin import graphiql_page
 from chrgraph.http.answers import error_body, send_json, send_payload, send_unavailable
 from chrgraph.http.auth import send_unauthorized
 from chrgraph.http.client import client_address
@@ -457,15 +457,12 @@ class GraphQLEndpoint:
         return self.settings.graphiql and "text/html" in accept and b"query=" not in scope.get("query_string", b"")
 
     async def _send_ide(self, send: Send) -> None:
-        html = get_graphql_ide_html("graphiql").encode()
+        html, headers = graphiql_page()
         await send(
             {
                 "type": "http.response.start",
                 "status": 200,
-                "headers": [
-                    (b"content-type", b"text/html; charset=utf-8"),
-                    (b"content-length", str(len(html)).encode()),
-                ],
+                "headers": [*headers, (b"content-length", str(len(html)).encode())],
             }
         )
         await send({"type": "http.response.body", "body": html})

@@ -215,8 +215,7 @@ class ApiLogFilter:
 class ConsumersQuery:
     @strawberry.field(
         description=(
-            "The organization's API consumers: the owner and the support account read them; only "
-            "support changes them."
+            "The organization's API consumers: the owner and the support account read them; only support changes them."
         ),
         permission_classes=[OwnerOrSupport],
     )

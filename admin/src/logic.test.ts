@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import {
+  describeErrors,
+  errorsByField,
+  errorsByGroup,
+  formatDateTime,
+  hasPermission,
+  humanize,
+  nextInWorklist,
+  tokenFromFragment,
+  unplacedErrors,
+} from './logic';
+
+describe('errorsByField', () => {
+  it('keys errors by the last segment of their field, without "input"', () => {
+    const map = errorsByField([
+      { code: 'INVALID_EMAIL', message: 'bad email', field: ['input', 'email'] },
+      { code: 'X', message: 'no field' },
+      { code: 'Y', message: 'nested', field: ['locum', 'endDate'] },
+    ]);
+    expect(map.get('email')).toEqual(['bad email']);
+    expect(map.get('')).toEqual(['no field']);
+    expect(map.get('endDate')).toEqual(['nested']);
+    expect(unplacedErrors(map, ['email'])).toEqual(['no field', 'nested']);
+  });
+});
+
+describe('formatDateTime', () => {
+  it('shows an instant in the given time zone', () => {
+    expect(formatDateTime('2026-01-15T17:30:00Z', 'America/Toronto')).toBe('2026-01-15 12:30');
+    expect(formatDateTime('2026-07-15T17:30:00Z', 'America/Vancouver')).toBe('2026-07-15 10:30');
+    expect(formatDateTime(null, 'UTC')).toBe('—');
+  });
+});
+
+describe('tokenFromFragment', () => {
+  it('reads the token from the fragment only', () => {
+    expect(tokenFromFragment('#token=abc.def')).toBe('abc.def');
+    expect(tokenFromFragment('')).toBeNull();
+    expect(tokenFromFragment('#token=')).toBeNull();
+  });
+});
+
+describe('describeErrors', () => {
+  it('names a refusal and a signed-out session', () => {
+    expect(describeErrors([{ message: 'no', extensions: { code: 'FORBIDDEN' } }])).toMatch(/permission/);
+    expect(describeErrors([{ message: 'x', extensions: { code: 'UNAUTHENTICATED' } }])).toMatch(/Sign in/);
+    expect(describeErrors([])).toBeNull();
+  });
+});
+
+describe('small helpers', () => {
+  it('checks permissions, words and the worklist order', () => {
+    expect(hasPermission(['VIEW_USERS'], 'VIEW_USERS')).toBe(true);
+    expect(hasPermission(null, 'VIEW_USERS')).toBe(false);
+    expect(humanize('SERVICE_ACCOUNT')).toBe('Service account');
+    expect(nextInWorklist(['a', 'b', 'c'], 'b')).toBe('c');
+    expect(nextInWorklist(['a', 'b', 'c'], 'c')).toBe('a');
+    expect(nextInWorklist(['a'], 'a')).toBeNull();
+  });
+});
+
+describe('errorsByGroup', () => {
+  it('keys errors by the group of the input they name', () => {
+    const map = errorsByGroup([
+      { code: 'SLOT_CONFLICT', message: 'booked at 9', field: ['appointments'] },
+      { code: 'NOT_FOUND', message: 'not a practitioner', field: ['input', 'appointments', 'toPractitionerId'] },
+      { code: 'WRONG_PASSWORD', message: 'wrong', field: ['password'] },
+    ]);
+    expect(map.get('appointments')).toEqual(['booked at 9', 'not a practitioner']);
+    expect(map.get('password')).toEqual(['wrong']);
+  });
+});
