@@ -84,7 +84,7 @@ export default function Billing() {
   const [month, setMonth] = useState(() => monthIn(new Date(), viewer.organization.timeZone));
   const valid = /^\d{4}-\d{2}$/.test(month);
   const query = useQuery(BillingStatementDocument, { month }, !valid);
-  const statement = query.data?.billingStatement;
+  const statement = valid ? query.data?.billingStatement : null;
   const download = () => {
     if (!statement) return;
     const blob = new Blob([billingCsv(statement, statement.forecast)], { type: 'text/csv' });
@@ -100,7 +100,7 @@ export default function Billing() {
   return (
     <section aria-labelledby="billing-title">
       <h1 id="billing-title">Billing statement</h1>
-      <TextField label="Month" type="month" value={month} onChange={(e) => setMonth(e.target.value)} hint="The statement counts the licenses in effect on the first day of the month." />
+      <TextField label="Month" type="month" value={month} onChange={(e) => setMonth(e.target.value)} errors={valid ? undefined : ['Choose a month.']} hint="The statement counts the licenses in effect on the first day of the month." />
       {query.loading && !statement ? <Loading /> : null}
       <Failure networkError={query.networkError} text={query.failure} />
       {statement ? (
