@@ -320,3 +320,35 @@ async def test_the_owner_reads_api_logs_with_content_and_support_without(page, c
     # The refusal: the support account sees the row but not its content.
     await expect(p.get_by_text("The content of a request is shown to the owner only.")).to_be_visible()
     await accessible(page)
+
+
+async def test_a_member_who_may_change_its_own_type_upgrades_its_own_license(page, clinic):
+    email = await new_member(
+        clinic,
+        first="Uma",
+        last="Upgrader",
+        roles=["Administrator"],
+        type=UserType.PRACTITIONER,
+        classification=Classification.STANDARD,
+        license=License.CHR_LITE,
+    )
+    p = await sign_in(page, email)
+    await _nav(p).get_by_role("link", name="Licenses").click()
+    await p.get_by_label("Feature", exact=True).select_option(label="Labs")
+    await expect(p.get_by_text("Labs is not included in your license, CHR Lite.")).to_be_visible()
+    await expect(p.get_by_role("button", name=re.compile("^Request an upgrade"))).to_have_count(0)
+    await p.get_by_role("button", name="Upgrade my license to CHR Plus").click()
+    await expect(p.get_by_text("Your license is now CHR Plus.")).to_be_visible()
+    await expect(p.get_by_text("Labs is included in your license, CHR Plus.")).to_be_visible()
+
+
+async def test_a_network_failure_on_a_new_screen_is_a_message(page, clinic):
+    p = await sign_in(page, clinic.owner.email)
+    await _nav(p).get_by_role("link", name="Patients").click()
+    await expect(p.get_by_role("heading", name="Patients", level=1)).to_be_visible()
+    await p.route("**/graphql", lambda route: route.abort())
+    await p.get_by_role("button", name="Find").click()
+    await expect(p.get_by_text("The server could not be reached.")).to_be_visible()
+    await p.unroute("**/graphql")
+    await _nav(p).get_by_role("link", name="Audit log").click()
+    await expect(p.get_by_role("heading", name="Audit log")).to_be_visible()
