@@ -96,7 +96,9 @@ function SignedIn({ path }: { path: string }) {
 
 function Shell({ viewer, path }: { viewer: ViewerInfo; path: string }) {
   const permissions = viewer.user?.permissions;
-  const allowed = screens.filter((screen) => !screen.permission || hasPermission(permissions, screen.permission));
+  const visible = (screen: (typeof screens)[number]) =>
+    !screen.permission || hasPermission(permissions, screen.permission) || !!screen.allow?.(viewer);
+  const allowed = screens.filter(visible);
   let found: { screen: (typeof screens)[number]; params: Record<string, string> } | null = null;
   for (const screen of screens) {
     const params = match(screen.path, path);
@@ -110,7 +112,7 @@ function Shell({ viewer, path }: { viewer: ViewerInfo; path: string }) {
     clearToken();
     navigate('/', true);
   };
-  const permitted = found && (!found.screen.permission || hasPermission(permissions, found.screen.permission));
+  const permitted = found && visible(found.screen);
   const Component = found?.screen.component;
   return (
     <>

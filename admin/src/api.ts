@@ -34,3 +34,29 @@ export async function run<R, V>(document: TypedDocumentString<R, V>, variables?:
   }
   return { data: body.data ?? null, errors, networkError: false };
 }
+
+/** Runs an operation with files, as the GraphQL multipart request spec sends them: the
+ * operation with null in place of each file, a map from file to variable path, then the
+ * files. `files` maps a variable path such as "variables.input.file" to its file. */
+export async function runUpload<R, V>(document: TypedDocumentString<R, V>, variables: V, files: Record<string, File>): Promise<Result<R>> {
+  const form = new FormData();
+  form.append('operations', JSON.stringify({ query: document.toString(), variables }));
+  const keys = Object.keys(files);
+  form.append('map', JSON.stringify(Object.fromEntries(keys.map((path, index) => [String(index), [path]]))));
+  keys.forEach((path, index) => form.append(String(index), files[path]));
+  const headers: Record<string, string> = { accept: 'application/json' };
+  const token = readToken();
+  if (token) headers.authorization = `Bearer ${token}`;
+  let response: Response;
+  try {
+    response = await fetch('/graphql', { method: 'POST', headers, body: form, credentials: 'omit', cache: 'no-store' });
+  } catch {
+    return { data: null, errors: [], networkError: true };
+  }
+  try {
+    const body = (await response.json()) as { data?: R | null; errors?: GraphQLErrorLike[] };
+    return { data: body.data ?? null, errors: body.errors ?? [], networkError: false };
+  } catch {
+    return { data: null, errors: [{ message: `The server answered ${response.status}.` }], networkError: false };
+  }
+}

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
   describeErrors,
+  billingCsv,
+  csvLine,
+  monthIn,
+  zonedToIso,
   errorsByField,
   errorsByGroup,
   formatDateTime,
@@ -69,5 +73,28 @@ describe('errorsByGroup', () => {
     ]);
     expect(map.get('appointments')).toEqual(['booked at 9', 'not a practitioner']);
     expect(map.get('password')).toEqual(['wrong']);
+  });
+});
+
+describe('months, zoned times and CSV', () => {
+  it('gives the month in the time zone', () => {
+    expect(monthIn(new Date('2026-12-01T02:00:00Z'), 'America/Toronto')).toBe('2026-11');
+    expect(monthIn(new Date('2026-12-01T06:00:00Z'), 'America/Toronto')).toBe('2026-12');
+  });
+  it('reads a wall-clock time in the time zone', () => {
+    expect(zonedToIso('2026-07-01T09:30', 'America/Toronto')).toBe('2026-07-01T13:30:00.000Z');
+    expect(zonedToIso('2026-01-15T09:30', 'America/Toronto')).toBe('2026-01-15T14:30:00.000Z');
+    expect(zonedToIso('', 'America/Toronto')).toBeNull();
+  });
+  it('quotes CSV values and lists users', () => {
+    expect(csvLine(['a,b', 'say "hi"', 3])).toBe('"a,b","say ""hi""",3');
+    const csv = billingCsv({
+      month: '2026-11',
+      lines: [
+        { label: 'CHR Plus', billed: true, count: 1, users: [{ email: 'a@x.test', firstName: 'Ann', lastName: 'Lee' }] },
+        { label: 'Unlicensed', billed: false, count: 0, users: [] },
+      ],
+    });
+    expect(csv.split('\r\n')).toEqual(['month,license,billed,count,user,email', '2026-11,CHR Plus,yes,1,Ann Lee,a@x.test', '2026-11,Unlicensed,no,0,,', '']);
   });
 });

@@ -95,3 +95,65 @@ export function errorsByGroup(errors: readonly UserErrorLike[]): Map<string, str
   }
   return out;
 }
+
+/** The "YYYY-MM" month an instant falls in, in a time zone. */
+export function monthIn(date: Date, timeZone: string): string {
+  const parts = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit' }).formatToParts(date);
+  const get = (type: string) => parts.find((part) => part.type === type)?.value ?? '';
+  return `${get('year')}-${get('month')}`;
+}
+
+/** The instant (ISO, UTC) of a wall-clock time "YYYY-MM-DDTHH:MM" in a time zone, as a
+ * datetime-local control gives it; null for an empty or malformed value. */
+export function zonedToIso(local: string, timeZone: string): string | null {
+  const found = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})$/.exec(local);
+  if (!found) return null;
+  const [year, month, day, hour, minute] = found.slice(1).map(Number);
+  const wall = Date.UTC(year, month - 1, day, hour, minute);
+  const offsetAt = (instant: number) => {
+    const parts = new Intl.DateTimeFormat('en-CA', {
+      timeZone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+    }).formatToParts(new Date(instant));
+    const get = (type: string) => Number(parts.find((part) => part.type === type)?.value ?? 0);
+    return Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute')) - instant;
+  };
+  let instant = wall - offsetAt(wall);
+  instant = wall - offsetAt(instant);
+  return new Date(instant).toISOString();
+}
+
+/** One CSV line, quoting values that hold a comma, a quote or a line break. */
+export function csvLine(values: readonly (string | number)[]): string {
+  return values
+    .map((value) => {
+      const text = String(value);
+      return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+    })
+    .join(',');
+}
+
+export type StatementLike = {
+  month: string;
+  lines: readonly { label: string; billed: boolean; count: number; users?: readonly { email: string; firstName: string; lastName: string }[] | null }[];
+};
+
+/** A billing statement as CSV: one row per billed or unbilled user, or per line without users. */
+export function billingCsv(statement: StatementLike, forecast?: StatementLike): string {
+  const rows = [csvLine(['month', 'license', 'billed', 'count', 'user', 'email'])];
+  for (const part of forecast ? [statement, forecast] : [statement]) {
+    for (const line of part.lines) {
+      const users = line.users ?? [];
+      if (users.length === 0) rows.push(csvLine([part.month, line.label, line.billed ? 'yes' : 'no', line.count, '', '']));
+      for (const user of users) {
+        rows.push(csvLine([part.month, line.label, line.billed ? 'yes' : 'no', line.count, `${user.firstName} ${user.lastName}`, user.email]));
+      }
+    }
+  }
+  return `${rows.join('\r\n')}\r\n`;
+}

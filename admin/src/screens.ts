@@ -3,6 +3,7 @@
 // one component under screens/ (admin/README.md).
 import { type ComponentType, lazy } from 'react';
 import Members from './screens/Members';
+import type { ViewerInfo } from './viewer';
 
 export type Screen = {
   path: string;
@@ -13,7 +14,12 @@ export type Screen = {
   component: ComponentType<{ params: Record<string, string> }>;
   /** Opened by a full page load, for a screen the server serves with its own policy. */
   fullLoad?: boolean;
+  /** Who else sees the screen, for screens the owner or the support account sees. */
+  allow?: (viewer: ViewerInfo) => boolean;
 };
+
+const ownerOrSupport = (viewer: ViewerInfo) => viewer.kind === 'SUPPORT' || !!viewer.user?.isOwner;
+const orSupport = (permission: string) => (viewer: ViewerInfo) => viewer.kind === 'SUPPORT' || !!viewer.user?.permissions.includes(permission as never);
 
 export const screens: Screen[] = [
   { path: '/', title: 'Members', nav: false, permission: 'VIEW_USERS', component: Members },
@@ -24,5 +30,14 @@ export const screens: Screen[] = [
   { path: '/members/:id/handover', title: 'Handover report', nav: false, permission: 'EDIT_OTHER_USERS', component: lazy(() => import('./screens/Handover')) },
   { path: '/unmapped', title: 'Unmapped users', nav: true, permission: 'EDIT_OTHER_USERS', component: lazy(() => import('./screens/Unmapped')) },
   { path: '/roles', title: 'Roles and permissions', nav: true, permission: 'VIEW_USERS', component: lazy(() => import('./screens/Roles')) },
+  { path: '/licenses', title: 'Licenses', nav: true, permission: null, component: lazy(() => import('./screens/Licenses')) },
+  { path: '/billing', title: 'Billing', nav: true, permission: 'VIEW_BILLING', component: lazy(() => import('./screens/Billing')) },
+  { path: '/portal', title: 'Patient portal', nav: true, permission: 'MANAGE_PORTAL', allow: orSupport('MANAGE_PORTAL'), component: lazy(() => import('./screens/Portal')) },
+  { path: '/patients', title: 'Patients', nav: true, permission: 'MANAGE_PATIENTS', component: lazy(() => import('./screens/Patients')) },
+  { path: '/patients/new', title: 'Register a patient', nav: false, permission: 'MANAGE_PATIENTS', component: lazy(() => import('./screens/Patient')) },
+  { path: '/patients/:id', title: 'Patient', nav: false, permission: 'MANAGE_PATIENTS', component: lazy(() => import('./screens/Patient')) },
+  { path: '/audit', title: 'Audit log', nav: true, permission: 'VIEW_AUDIT_LOG', allow: orSupport('VIEW_AUDIT_LOG'), component: lazy(() => import('./screens/Audit')) },
+  { path: '/consumers', title: 'API consumers', nav: true, permission: 'OWNER', allow: ownerOrSupport, component: lazy(() => import('./screens/Consumers')) },
+  { path: '/api-logs', title: 'API logs', nav: true, permission: 'OWNER', allow: ownerOrSupport, component: lazy(() => import('./screens/ApiLogs')) },
   { path: '/schema', title: 'Schema explorer', nav: true, permission: null, component: lazy(() => import('./screens/SchemaExplorer')), fullLoad: true },
 ];
