@@ -10,12 +10,13 @@ from typing import Any
 import httpx
 
 from chrgraph.auth.principals import support_cli_actor
-from chrgraph.db.models import License, Organization, Role, UserType
+from chrgraph.db.models import License, LoginFailure, Organization, Role, UserType
 from chrgraph.resolvers.consumers.manage import create_api_consumer
 from chrgraph.resolvers.organizations.create_organization import create_organization
 from chrgraph.resolvers.users.accept_invitation import accept_invitation
 from chrgraph.resolvers.users.invite_user import invite_user
 from chrgraph.resolvers.users.ownership import set_support_password
+from chrgraph.resolvers.users.password_changes import RESET_TOKEN_KEY
 from chrgraph.resolvers.users.profile import Profile
 from tests.helpers import Vendor, gid, public_pem, rsa_key, unique
 
@@ -46,6 +47,13 @@ class Session:
         body = response.json()
         assert "errors" not in body, body
         return body["data"]
+
+
+async def forget_token_guesses() -> None:
+    """Every test client sends from 127.0.0.1, and wrong reset tokens are counted per
+    client address (other tests send them on purpose): a test that needs a valid token
+    accepted starts from no guesses."""
+    await LoginFailure.filter(email=RESET_TOKEN_KEY).delete()
 
 
 async def login(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> dict[str, Any]:

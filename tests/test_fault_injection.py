@@ -62,7 +62,7 @@ from chrgraph.resolvers.users.password_changes import request_password_reset
 from chrgraph.resolvers.users.profile import Profile
 from chrgraph.resolvers.users.roles import create_role, set_permission
 from chrgraph.schema import schema
-from tests.accounts import PASSWORD, Clinic, make_clinic, session_for
+from tests.accounts import PASSWORD, Clinic, forget_token_guesses, make_clinic, session_for
 from tests.database_snapshot import BACKGROUND_TABLES, Snapshot, take_snapshot
 from tests.helpers import gid, key_of, public_pem, rsa_key, unique
 from tests.scheduling_helpers import at, patient, practitioner
@@ -768,6 +768,7 @@ async def request_password_reset_call(w: World) -> Call:
 
 async def reset_password_call(w: World) -> Call:
     email = (await w.clinic.member()).email
+    await forget_token_guesses()
     await request_password_reset(email)
     message = await OutboxMessage.filter(to_email=email, password_reset_id__isnull=False).order_by("-id").first()
     return Call("resetPassword", {"token": message.token, "newPassword": unique("quiet harbour falcon")}, None)

@@ -20,7 +20,7 @@ from chrgraph.resolvers.users.invitations import token_hash
 from chrgraph.resolvers.users.outbox import deliver_pending
 from chrgraph.resolvers.users.password_resets import RESET_LINK_MARK
 from chrgraph.settings import Settings, get_settings
-from tests.accounts import PASSWORD, login, make_clinic, session_for
+from tests.accounts import PASSWORD, forget_token_guesses, login, make_clinic, session_for
 from tests.test_invitation_mail import SmtpSink
 
 PING = "{ viewer { kind } }"
@@ -66,6 +66,7 @@ async def reset(client, token: str, new_password: str = NEW_PASSWORD) -> dict:
 
 async def delivered_token(client, email: str) -> str:
     """Ask for a reset of `email`, deliver the outbox to a real SMTP sink, and read the link."""
+    await forget_token_guesses()
     assert await request_reset(client, email) == []
     with SmtpSink() as sink:
         assert await deliver_pending(mail_settings(sink.port)) >= 1

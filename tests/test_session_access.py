@@ -27,7 +27,7 @@ from chrgraph.resolvers.errors import OperationFailed
 from chrgraph.resolvers.scheduling.appointments import book_appointment
 from chrgraph.resolvers.users.password_changes import request_password_reset
 from chrgraph.resolvers.users.profile import Locum
-from tests.accounts import PASSWORD, Clinic, login, make_clinic, session_for
+from tests.accounts import PASSWORD, Clinic, forget_token_guesses, login, make_clinic, session_for
 from tests.accounts import Session as Caller
 from tests.databases import backend
 from tests.helpers import key_of
@@ -130,6 +130,7 @@ async def test_deactivation_refuses_the_next_request(clinic):
 
 async def reset_token(email: str) -> str:
     """A password-reset token for `email`, as its message carries it before delivery."""
+    await forget_token_guesses()
     await request_password_reset(email)
     message = await OutboxMessage.filter(to_email=email, password_reset_id__isnull=False).order_by("-id").first()
     assert message is not None and message.token
