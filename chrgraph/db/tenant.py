@@ -41,6 +41,9 @@ from chrgraph.db.models import (
     Questionnaire,
     Role,
     User,
+    WebhookDelivery,
+    WebhookEvent,
+    WebhookSubscription,
 )
 from chrgraph.db.raw import Connection as BaseDBAsyncClient
 
@@ -69,6 +72,9 @@ TENANT_MODELS: frozenset[type[Model]] = frozenset(
         Questionnaire,
         Role,
         User,
+        WebhookDelivery,
+        WebhookEvent,
+        WebhookSubscription,
     }
 )
 
@@ -195,3 +201,11 @@ class OrganizationData:
     @property
     def users(self) -> QuerySet[User]:
         return self.query(User)
+
+    @property
+    def webhook_subscriptions(self) -> QuerySet[WebhookSubscription]:
+        return self.query(WebhookSubscription)
+
+    @property
+    def webhook_deliveries(self) -> QuerySet[WebhookDelivery]:
+        return self.query(WebhookDelivery)

@@ -52,6 +52,7 @@ class ErrorCode(str, Enum):
     PERMISSION_NOT_HELD = "PERMISSION_NOT_HELD"
     OWNER_ONLY = "OWNER_ONLY"
     ROLE_IN_USE = "ROLE_IN_USE"
+    WEBHOOK_URL_NOT_ALLOWED = "WEBHOOK_URL_NOT_ALLOWED"
 
 
 # What the newer codes mean, shown in the schema beside each value.
@@ -68,6 +69,10 @@ DESCRIPTIONS: dict[ErrorCode, str] = {
     ErrorCode.OWNER_ONLY: "The owner's roles, permissions, license and profile are changed by the owner alone.",
     ErrorCode.ROLE_IN_USE: "A role is deleted only when no user holds it.",
     ErrorCode.BUILTIN_ROLE_READ_ONLY: "Built-in roles keep their permissions and are never deleted.",
+    ErrorCode.WEBHOOK_URL_NOT_ALLOWED: (
+        "A webhook URL must be https and its host must resolve only to public addresses (never loopback, "
+        "private, link-local, multicast, carrier-grade NAT or cloud metadata ranges)."
+    ),
 }
 
 

@@ -26,6 +26,8 @@ from chrgraph.schema.scheduling.operations import SchedulingMutation, Scheduling
 from chrgraph.schema.users.mutations import UsersMutation
 from chrgraph.schema.users.queries import UsersQuery
 from chrgraph.schema.users.types import Role, User
+from chrgraph.schema.webhooks.operations import WebhooksMutation, WebhooksQuery
+from chrgraph.schema.webhooks.types import WebhookDelivery, WebhookSubscription
 
 Query = merge_types(
     "Query",
@@ -39,6 +41,7 @@ Query = merge_types(
         HandoverReportQuery,
         PortalQuery,
         LicensingQuery,
+        WebhooksQuery,
     ),
 )
 Mutation = merge_types(
@@ -53,6 +56,7 @@ Mutation = merge_types(
         HandoverMutation,
         PortalMutation,
         LicensingMutation,
+        WebhooksMutation,
     ),
 )
 
@@ -76,6 +80,8 @@ schema = strawberry.Schema(
         scheduling_types.InboxMessage,
         scheduling_types.LabIntegration,
         scheduling_types.MdBillingConnection,
+        WebhookSubscription,
+        WebhookDelivery,
     ],
 )
 

@@ -45,6 +45,7 @@ from chrgraph.db.models.user import (
     UserPermission,
     UserRole,
 )
+from chrgraph.db.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEvent, WebhookSubscription
 
 __all__ = [
     "LicenseChange",
@@ -94,4 +95,8 @@ __all__ = [
     "AuthEpoch",
     "Contract",
     "Organization",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEvent",
+    "WebhookSubscription",
 ]
