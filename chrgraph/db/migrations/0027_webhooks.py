@@ -173,7 +173,7 @@ class Migration(migrations.Migration):
                 "table": "webhook_attempt",
                 "app": "chrgraph",
                 "pk_attr": "id",
-                "table_description": "One HTTP attempt of a delivery: when, its status, duration, error class and answer excerpt.",
+                "table_description": "One HTTP attempt of a delivery and its outcome.",
             },
             bases=["Model"],
         ),
