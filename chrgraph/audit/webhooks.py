@@ -105,11 +105,11 @@ def event_type_for(action: str) -> WebhookEventType | None:
 def _global_id_of(value: Any) -> str | None:
     """`value` when it is the global id of a record type a payload may name; None for
     anything else (a value of the record is never passed on)."""
-    if not isinstance(value, str) or len(value) > 100:
+    if not isinstance(value, str) or len(value) > 100 or not value.isascii():
         return None
     try:
         decoded = base64.b64decode(value, validate=True).decode("ascii")
-    except (binascii.Error, UnicodeDecodeError):
+    except (binascii.Error, ValueError):
         return None
     type_name, _, public_id = decoded.partition(":")
     return value if type_name in _NAMED_TYPES and is_public_id(public_id) else None
