@@ -244,7 +244,7 @@ async def redeliver_webhook_event(actor: Actor, delivery_id: str) -> WebhookDeli
         row = await query.using_db(conn).select_for_update().first()
         if row is None:
             raise fail(ErrorCode.NOT_FOUND, "No such webhook delivery.", "deliveryId")
-        subscription = await WebhookSubscription.filter(id=row.subscription_id).using_db(conn).get()
+        subscription = await actor.data.webhook_subscriptions.filter(id=row.subscription_id).using_db(conn).get()
         if subscription.deleted_at is not None:
             raise fail(ErrorCode.INVALID_STATE, "Its subscription was deleted.", "deliveryId")
         before = row.status
