@@ -8,6 +8,7 @@ through `apiLogs`."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 from collections.abc import Iterator
@@ -52,6 +53,8 @@ NOT_SECRET = {
     "ApiLog.keyFingerprint": "the hash of a public key",
     "AuditEvent.actorKeyFingerprint": "the hash of a public key",
     "UserError.code": "an error code (ErrorCode enum)",
+    "Mutation.rotateWebhookSecret": "a mutation's name, not a value",
+    "WebhookSubscription.previousSecretValidUntil": "a time: until when the previous secret signs",
 }
 SECRET_LIKE = re.compile(r"password|token|secret|code|key", re.I)
 
@@ -281,7 +284,26 @@ OUTPUT_RECIPES = {
         {"e": clinic.owner.email, "p": PASSWORD},
         lambda body: [body["data"]["first"]["t"], body["data"]["again"]["token"]],
     ),
+    "CreateWebhookSubscriptionPayload.secret": lambda clinic: (
+        "mutation Hook($u: String!) { made: createWebhookSubscription(input: {url: $u, events: [USER_UPDATED]})"
+        " { s: secret } }",
+        {"u": "http://127.0.0.1:9/hooks"},
+        lambda body: [body["data"]["made"]["s"]],
+    ),
+    "RotateWebhookSecretPayload.secret": lambda clinic: _rotation(clinic),
 }
+
+
+async def _rotation(clinic) -> tuple[str, dict[str, Any], Any]:
+    made = await clinic.vendor.gql(
+        'mutation { createWebhookSubscription(input: {url: "http://127.0.0.1:9/hooks", events: [USER_UPDATED]})'
+        " { subscription { id } } }"
+    )
+    return (
+        "mutation Turn($i: ID!) { r: rotateWebhookSecret(input: {subscriptionId: $i}) { fresh: secret } }",
+        {"i": made["createWebhookSubscription"]["subscription"]["id"]},
+        lambda body: [body["data"]["r"]["fresh"]],
+    )
 
 
 def test_every_secret_output_has_a_recipe():
@@ -291,7 +313,8 @@ def test_every_secret_output_has_a_recipe():
 @pytest.mark.parametrize("secret", sorted(OUTPUT_RECIPES))
 async def test_a_secret_output_is_redacted_under_any_alias(client, secret: str):
     clinic = await make_clinic(client)
-    query, variables, pick = OUTPUT_RECIPES[secret](clinic)
+    recipe = OUTPUT_RECIPES[secret](clinic)
+    query, variables, pick = await recipe if inspect.isawaitable(recipe) else recipe
 
     response, row = await _sent_and_logged(client, clinic, query, variables)
 
