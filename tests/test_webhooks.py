@@ -111,6 +111,8 @@ def test_an_address_is_public_only_when_it_and_what_it_wraps_are_global(address,
         "https://user:pw@hooks.vendor.example/x",
         "https:///nohost",
         "https://hooks.vendor.example/x#frag",
+        "https://not a host/x",  # refused as written, never looked up
+        "https://under_score.example/x",
     ],
 )
 def test_a_url_must_be_https_without_credentials(url):

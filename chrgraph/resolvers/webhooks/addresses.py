@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -104,6 +105,17 @@ class Target:
         return name if self.port == default else f"{name}:{self.port}"
 
 
+_HOST_NAME = re.compile(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?")
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
 def allowed_hosts(setting: str) -> frozenset[str]:
     return frozenset(h.strip().lower().strip("[]") for h in setting.split(",") if h.strip())
 
@@ -124,6 +136,8 @@ def parse_url(url: str, allowed: frozenset[str]) -> tuple[str, str, int, str]:
         raise UrlNotAllowed("The URL must use https.")
     if parts.fragment:
         raise UrlNotAllowed("The URL may not have a fragment.")
+    if not _is_ip(host) and not _HOST_NAME.fullmatch(host):
+        raise UrlNotAllowed("The URL's host is not a valid host name.")  # never looked up
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return parts.scheme, host, port or (443 if parts.scheme == "https" else 80), path
 
