@@ -37,7 +37,8 @@ class Isolated:
 
 @asynccontextmanager
 async def isolated() -> AsyncIterator[Isolated]:
-    url, drop = create_database()
+    # (PostgreSQL: made and dropped with asyncio.run, so off this event loop.)
+    url, drop = await asyncio.to_thread(create_database)
     files = Path(tempfile.mkdtemp(prefix="chrgraph-hooks-"))
     env = {
         "CHRGRAPH_DATABASE_URL": url,
@@ -65,7 +66,7 @@ async def isolated() -> AsyncIterator[Isolated]:
         assert added.returncode == 0, added.stderr
         yield Isolated(env, issuer)
     finally:
-        drop()
+        await asyncio.to_thread(drop)
 
 
 class Remote:
