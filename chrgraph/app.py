@@ -37,6 +37,7 @@ from chrgraph.http.trace import RequestTraceMiddleware
 from chrgraph.resolvers.licensing.changes import settle_due_changes
 from chrgraph.resolvers.licensing.enforcement import enforce_licenses
 from chrgraph.resolvers.users.outbox import deliver_pending
+from chrgraph.resolvers.webhooks.delivery import purge_webhooks, run_worker
 from chrgraph.schema import schema
 from chrgraph.settings import Settings, get_settings
 from chrgraph.telemetry import configure_tracing, log
@@ -108,6 +109,18 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
             ),
         ]
         jobs.append(asyncio.create_task(_every(settings.license_job_interval_seconds, _license_jobs, "licenses")))
+        # Event notifications: every server process delivers (each due delivery is claimed
+        # by one), and drops deliveries past their retention with the API logs' rhythm.
+        jobs.append(asyncio.create_task(run_worker(settings)))
+        jobs.append(
+            asyncio.create_task(
+                _every(
+                    settings.api_log_purge_interval_seconds,
+                    lambda: purge_webhooks(settings.webhook_retention_days),
+                    "webhook purge",
+                )
+            )
+        )
         if settings.smtp_url:
             jobs.append(
                 asyncio.create_task(

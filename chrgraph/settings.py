@@ -69,7 +69,28 @@ def _parse(name: str, kind: type, raw: str) -> object:
                 ipaddress.ip_network(part, strict=False)
             except ValueError:
                 raise SettingError(variable, f"must list IP addresses or networks, not {_shown(part)}") from None
+    if name == "webhook_retry_schedule":
+        try:
+            retry_schedule(text)
+        except ValueError:
+            raise SettingError(
+                variable, f"must list waits such as 5m,10m,20m (s, m or h each), not {_shown(raw)}"
+            ) from None
     return text
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600}
+
+
+def retry_schedule(text: str) -> tuple[float, ...]:
+    """The waits of `CHRGRAPH_WEBHOOK_RETRY_SCHEDULE` in seconds (`5m,10m` -> (300, 600))."""
+    waits = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        number = float(part[:-1]) if part[-1:] in _UNITS else float("nan")
+        if not math.isfinite(number) or number < 0:
+            raise ValueError(part)
+        waits.append(number * _UNITS[part[-1]])
+    return tuple(waits)
 
 
 def _is_sender(text: str) -> bool:
@@ -135,6 +156,15 @@ class Settings:
     invitation_ttl_days: float = 7.0
     license_mapping_threshold: float = 0.9
     license_job_interval_seconds: float = 3600.0
+    # Event notifications: hosts a webhook may reach although they are not public (comma
+    # separated; http allowed for them too: development and tests on 127.0.0.1).
+    webhook_allowed_hosts: str = ""
+    # The waits before each retry of a failed delivery (s, m or h each), then it fails.
+    webhook_retry_schedule: str = "5m,10m,20m,60m,120m"
+    # How often the delivery worker looks for due deliveries.
+    webhook_poll_seconds: float = 1.0
+    webhook_timeout_seconds: float = 10.0
+    webhook_retention_days: int = 30
     # The fast paths that reach into library internals (graphql-core, strawberry, Tortoise,
     # OpenTelemetry): off runs each library's own path, with the same answers.
     fast_paths: bool = True

@@ -23,6 +23,11 @@ _AUDIT_FILES = tempfile.mkdtemp(prefix="chrgraph-key-")
 os.environ["CHRGRAPH_AUDIT_SIGNING_KEY"] = os.path.join(_AUDIT_FILES, "audit.key")
 os.environ["CHRGRAPH_AUDIT_ANCHOR_FILE"] = os.path.join(_AUDIT_FILES, "anchors.jsonl")
 os.environ["CHRGRAPH_LOG_ENCRYPTION_KEY"] = os.path.join(tempfile.mkdtemp(prefix="chrgraph-key-"), "log.key")
+# Event notifications: the tests' receivers listen on 127.0.0.1 (allowed, over http), and
+# retries come within seconds rather than minutes.
+os.environ.setdefault("CHRGRAPH_WEBHOOK_ALLOWED_HOSTS", "127.0.0.1")
+os.environ.setdefault("CHRGRAPH_WEBHOOK_RETRY_SCHEDULE", "1s,1s,1s,1s,1s")
+os.environ.setdefault("CHRGRAPH_WEBHOOK_POLL_SECONDS", "0.2")
 get_settings.cache_clear()
 load_key_ring(os.environ["CHRGRAPH_LOG_ENCRYPTION_KEY"], create=True)  # what `serve` and `migrate` make
 

@@ -11,8 +11,9 @@ from tortoise import Tortoise, connections
 # Written outside any request's transaction: the API-log writer (its own group commit),
 # the scheduled checkpoint signer, and the login throttle, whose reservation commits
 # before the password is checked on purpose (a guess counts whatever follows it). None
-# belongs to the mutation under test.
-BACKGROUND_TABLES = frozenset({"api_log", "audit_checkpoint", "login_failure"})
+# belongs to the mutation under test. The webhook worker sends deliveries and records
+# their attempts on its own too (the events, the outbox, are the mutation's).
+BACKGROUND_TABLES = frozenset({"api_log", "audit_checkpoint", "login_failure", "webhook_delivery", "webhook_attempt"})
 
 
 def table_names() -> list[str]:

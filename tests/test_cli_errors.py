@@ -144,6 +144,8 @@ NO_DATABASE_COMMANDS: dict[str, list[str]] = {
     "users email-clashes": [],
     "licenses enforce": [],
     "billing statement": ["--org", "absent", "--month", "2026-03"],
+    "webhooks list": ["--org", "absent"],
+    "webhooks redeliver": ["--org", "absent", "--delivery", "a" * 26],
 }
 # Commands that set a database up, and those that need none.
 CREATING_COMMANDS = {"migrate", "serve", "demo"}

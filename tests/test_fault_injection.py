@@ -26,6 +26,7 @@ import httpx
 import pytest
 from PIL import Image
 
+from chrgraph.audit.webhooks import WebhookEventType, event_type_for
 from chrgraph.auth.principals import support_cli_actor
 from chrgraph.auth.sessions import session_hash, session_public_id
 from chrgraph.db import hooks
@@ -40,6 +41,7 @@ from chrgraph.db.models import (
     QuestionnaireKind,
     Role,
     UserType,
+    WebhookDelivery,
 )
 from chrgraph.db.public_ids import global_id
 from chrgraph.resolvers.consumers.manage import create_api_consumer, set_api_consumer_active
@@ -64,7 +66,7 @@ from chrgraph.resolvers.users.roles import create_role, set_permission
 from chrgraph.schema import schema
 from tests.accounts import PASSWORD, Clinic, forget_token_guesses, make_clinic, session_for
 from tests.database_snapshot import BACKGROUND_TABLES, Snapshot, take_snapshot
-from tests.helpers import gid, key_of, public_pem, rsa_key, unique
+from tests.helpers import gid, key_of, make_vendor, public_pem, rsa_key, unique
 from tests.scheduling_helpers import at, patient, practitioner
 
 MUTATIONS = sorted(schema._schema.mutation_type.fields)
@@ -91,6 +93,12 @@ class Call:
     input: dict[str, Any] | None
     token: str | None
     upload: bytes | None = None
+    # Tables the caller's own request touches outside the transaction under test (an API
+    # consumer's last use, noted by the API-log writer).
+    background: frozenset[str] = frozenset()
+    # Its change is to a row the webhook worker writes too (a delivery queued again), in a
+    # table the snapshot leaves out; tests/test_webhooks.py proves that change.
+    changes_elsewhere: bool = False
 
     async def send(self, client: httpx.AsyncClient) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
@@ -464,6 +472,76 @@ async def set_api_consumer_permissions_call(w: World) -> Call:
         "setApiConsumerPermissions",
         {"consumerId": await global_id_of("ApiConsumer", await _consumer(w)), "permissions": ["MANAGE_SCHEDULE"]},
         w.support,
+    )
+
+
+# Event notifications. The shared clinic's vendor subscribes to every event (fixture
+# `world`), so each mutation that tells subscribers writes its webhook event in the
+# transaction under test; the webhook mutations themselves run as fresh vendors.
+NOWHERE = "http://127.0.0.1:9/hooks"  # allowed in tests; nothing listens there
+SUBSCRIBE = """mutation($i: CreateWebhookSubscriptionInput!) { createWebhookSubscription(input: $i) {
+  subscription { id } errors { code } } }"""
+
+
+async def _subscription(vendor, events: list[str]) -> str:
+    made = (await vendor.gql(SUBSCRIBE, {"i": {"url": NOWHERE, "events": events}}))["createWebhookSubscription"]
+    assert made["errors"] == [], made
+    return made["subscription"]["id"]
+
+
+async def _vendor(w: World):
+    return await make_vendor(w.client)
+
+
+CONSUMER = frozenset({"api_consumer"})
+
+
+async def create_webhook_subscription_call(w: World) -> Call:
+    vendor = await _vendor(w)
+    return Call(
+        "createWebhookSubscription",
+        {"url": NOWHERE, "events": ["PATIENT_UPDATED"]},
+        vendor.token(),
+        background=CONSUMER,
+    )
+
+
+async def update_webhook_subscription_call(w: World) -> Call:
+    vendor = await _vendor(w)
+    sid = await _subscription(vendor, ["PATIENT_UPDATED"])
+    return Call(
+        "updateWebhookSubscription",
+        {"subscriptionId": sid, "description": "Moved"},
+        vendor.token(),
+        background=CONSUMER,
+    )
+
+
+async def rotate_webhook_secret_call(w: World) -> Call:
+    vendor = await _vendor(w)
+    return Call(
+        "rotateWebhookSecret",
+        {"subscriptionId": await _subscription(vendor, ["USER_UPDATED"])},
+        vendor.token(),
+        background=CONSUMER,
+    )
+
+
+async def delete_webhook_subscription_call(w: World) -> Call:
+    vendor = await _vendor(w)
+    sid = await _subscription(vendor, ["USER_UPDATED"])
+    return Call("deleteWebhookSubscription", {"subscriptionId": sid}, vendor.token(), background=CONSUMER)
+
+
+async def redeliver_webhook_event_call(w: World) -> Call:
+    await patient(w.org_id)  # a PATIENT_REGISTERED event, delivered to the shared subscription
+    delivery = await WebhookDelivery.filter(organization_id=w.org_id).order_by("-id").first()
+    assert delivery is not None
+    return Call(
+        "redeliverWebhookEvent",
+        {"deliveryId": global_id("WebhookDelivery", delivery.public_id)},
+        w.owner,
+        changes_elsewhere=True,
     )
 
 
@@ -857,6 +935,11 @@ CALLS: dict[str, Callable[[World], Awaitable[Call]]] = {
     "requestLicenseUpgrade": request_license_upgrade_call,
     "approveLicenseUpgradeRequest": approve_license_upgrade_request_call,
     "declineLicenseUpgradeRequest": decline_license_upgrade_request_call,
+    "createWebhookSubscription": create_webhook_subscription_call,
+    "updateWebhookSubscription": update_webhook_subscription_call,
+    "rotateWebhookSecret": rotate_webhook_secret_call,
+    "deleteWebhookSubscription": delete_webhook_subscription_call,
+    "redeliverWebhookEvent": redeliver_webhook_event_call,
 }
 
 
@@ -898,7 +981,8 @@ async def observe(world: World, call: Call, plan: hooks.FaultPlan | None = None)
         await world.client.post(
             "/graphql", json={"query": "{ viewer { kind } }"}, headers={"Authorization": f"Bearer {call.token}"}
         )
-    before: Snapshot = await take_snapshot()
+    excluded = BACKGROUND_TABLES | call.background
+    before: Snapshot = await take_snapshot(excluded)
     counter = hooks.count_statements()
     if plan is not None:
         hooks.arm_fault(plan)
@@ -907,7 +991,7 @@ async def observe(world: World, call: Call, plan: hooks.FaultPlan | None = None)
     finally:
         hooks.disarm_fault()
         hooks.stop_counting(counter)
-    after = await take_snapshot()
+    after = await take_snapshot(excluded)
     request_id = response.headers["x-request-id"]
     events = await AuditEvent.filter(request_id=request_id).order_by("id")
     return Outcome(
@@ -925,7 +1009,7 @@ def assert_masked(outcome: Outcome) -> None:
     assert outcome.body["data"] in (None, {outcome.name: None}), outcome.body
 
 
-def assert_complete(outcome: Outcome) -> None:
+def assert_complete(outcome: Outcome, changes_elsewhere: bool = False) -> None:
     """A success: it wrote, it changed something besides the audit chain, and every new
     audit event belongs to this request (no change without its event, and vice versa)."""
     name = outcome.name
@@ -933,7 +1017,9 @@ def assert_complete(outcome: Outcome) -> None:
     assert outcome.writes, f"{name} succeeded without writing: its builder should make it change something"
     changed = set(outcome.changes)
     assert "audit_event" in changed, f"{name} changed {sorted(changed)} without an audit event"
-    assert changed - {"audit_event", "audit_chain_head"}, f"{name} recorded an event without any change"
+    assert changes_elsewhere or changed - {"audit_event", "audit_chain_head"}, (
+        f"{name} recorded an event without any change"
+    )
     assert not outcome.changes["audit_event"]["removed"], "audit events are append-only"
     assert len(outcome.changes["audit_event"]["added"]) == len(outcome.events) >= 1, (
         "every new audit event carries this request's id"
@@ -942,7 +1028,18 @@ def assert_complete(outcome: Outcome) -> None:
 
 @pytest.fixture(scope="module")
 async def world(client) -> World:
-    return World(client, await make_clinic(client))
+    clinic = await make_clinic(client)
+    await _subscription(clinic.vendor, [e.value for e in WebhookEventType])
+    return World(client, clinic)
+
+
+def assert_webhook_events(world: World, outcome: Outcome) -> None:
+    """Each audited change of the shared clinic that subscribers hear of wrote its webhook
+    event in the same transaction, and nothing else wrote one."""
+    told = [e for e in outcome.events if e.organization_id == world.org_id and event_type_for(e.action)]
+    written = outcome.changes.get("webhook_event", {"added": [], "removed": []})
+    assert not written["removed"], "webhook events are only added by mutations"
+    assert len(written["added"]) == len(told), (outcome.name, len(written["added"]), [e.action for e in told])
 
 
 # --- the tests ---------------------------------------------------------------------------
@@ -961,19 +1058,23 @@ async def test_a_write_failing_at_any_step_leaves_nothing_behind(world, name):
         f"that returns a valid Call for it on fresh data, so its writes get fault-injected like the others."
     )
 
-    clean = await observe(world, await build(world))
-    assert_complete(clean)
+    first = await build(world)
+    clean = await observe(world, first)
+    assert_complete(clean, first.changes_elsewhere)
+    assert_webhook_events(world, clean)
 
     # A run on fresh data may take a path with a write more or less than the first (the
     # first revocation ever creates the epoch row): fail write 1, 2, … until a run makes
     # fewer writes than the step, which must then have completed normally.
     step = 1
     while True:
-        plan = hooks.FaultPlan(fail_at=step, exclude=tuple(BACKGROUND_TABLES))
-        failed = await observe(world, await build(world), plan)
+        call = await build(world)
+        plan = hooks.FaultPlan(fail_at=step, exclude=tuple(BACKGROUND_TABLES | call.background))
+        failed = await observe(world, call, plan)
         if not plan.fired:
             assert step > len(clean.writes) - 1, f"{name}: a run made only {step - 1} of {len(clean.writes)} writes"
-            assert_complete(failed)
+            assert_complete(failed, call.changes_elsewhere)
+            assert_webhook_events(world, failed)
             break
         assert_masked(failed)
         assert failed.changes == {}, f"{name} with write {step} failing left {failed.changes}"

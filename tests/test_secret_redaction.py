@@ -59,6 +59,8 @@ NOT_SECRET = {
     "Mutation.changePassword": "a mutation's name, not a value",
     "Mutation.requestPasswordReset": "a mutation's name, not a value",
     "Mutation.resetPassword": "a mutation's name, not a value",
+    "Mutation.rotateWebhookSecret": "a mutation's name, not a value",
+    "WebhookSubscription.previousSecretValidUntil": "a time: until when the previous secret signs",
 }
 SECRET_LIKE = re.compile(r"password|token|secret|code|key", re.I)
 
@@ -294,6 +296,13 @@ OUTPUT_RECIPES = {
         {"e": clinic.owner.email, "p": PASSWORD},
         lambda body: [body["data"]["first"]["t"], body["data"]["again"]["token"]],
     ),
+    "CreateWebhookSubscriptionPayload.secret": lambda clinic: (
+        "mutation Hook($u: String!) { made: createWebhookSubscription(input: {url: $u, events: [USER_UPDATED]})"
+        " { s: secret } }",
+        {"u": "http://127.0.0.1:9/hooks"},
+        lambda body: [body["data"]["made"]["s"]],
+    ),
+    "RotateWebhookSecretPayload.secret": lambda clinic: _rotation(clinic),
 }
 
 
@@ -353,6 +362,18 @@ SESSION_ONLY_OUTPUTS = {
     "StartTwoFactorEnrollmentPayload.qrCodeSvg": "enrolment is a session's own",
     "ConfirmTwoFactorEnrollmentPayload.recoveryCodes": "enrolment is a session's own",
 }
+
+
+async def _rotation(clinic) -> tuple[str, dict[str, Any], Any]:
+    made = await clinic.vendor.gql(
+        'mutation { createWebhookSubscription(input: {url: "http://127.0.0.1:9/hooks", events: [USER_UPDATED]})'
+        " { subscription { id } } }"
+    )
+    return (
+        "mutation Turn($i: ID!) { r: rotateWebhookSecret(input: {subscriptionId: $i}) { fresh: secret } }",
+        {"i": made["createWebhookSubscription"]["subscription"]["id"]},
+        lambda body: [body["data"]["r"]["fresh"]],
+    )
 
 
 def test_every_secret_output_has_a_recipe():

@@ -72,6 +72,7 @@ CROSS_TENANT: dict[tuple[str, str], str] = {
     # Batch work over every organization.
     ("chrgraph/resolvers/users/outbox.py", "*"): "the mail worker delivers every organization's queued mail",
     ("chrgraph/db/idempotency.py", "purge_expired_keys"): "the purge removes every organization's expired keys",
+    ("chrgraph/resolvers/webhooks/delivery.py", "*"): "the webhook worker delivers every organization's events",
     ("chrgraph/resolvers/users/email_clashes.py", "email_clashes"): "login emails are unique across organizations",
     # Reads by foreign keys of rows already read within the organization, never by a client's id.
     ("chrgraph/resolvers/loaders.py", "*"): "DataLoaders batch foreign keys of rows already read",

@@ -59,6 +59,12 @@ class AuditAction(StrEnum):
     API_CONSUMER_KEY_REVOKED = "API_CONSUMER_KEY_REVOKED"
     API_CONSUMER_PERMISSIONS_SET = "API_CONSUMER_PERMISSIONS_SET"
     API_CONSUMER_REACTIVATED = "API_CONSUMER_REACTIVATED"
+    # Webhook subscriptions of API consumers
+    WEBHOOK_SUBSCRIPTION_CREATED = "WEBHOOK_SUBSCRIPTION_CREATED"
+    WEBHOOK_SUBSCRIPTION_UPDATED = "WEBHOOK_SUBSCRIPTION_UPDATED"
+    WEBHOOK_SUBSCRIPTION_DELETED = "WEBHOOK_SUBSCRIPTION_DELETED"
+    WEBHOOK_SECRET_ROTATED = "WEBHOOK_SECRET_ROTATED"
+    WEBHOOK_REDELIVERY_REQUESTED = "WEBHOOK_REDELIVERY_REQUESTED"
     # Licensing
     LICENSE_CHANGED = "LICENSE_CHANGED"
     LICENSE_CHANGE_CANCELLED = "LICENSE_CHANGE_CANCELLED"
@@ -142,6 +148,11 @@ DESCRIPTIONS: dict[AuditAction, str] = {
     AuditAction.API_CONSUMER_KEY_REVOKED: "An API consumer's key was revoked.",
     AuditAction.API_CONSUMER_PERMISSIONS_SET: "An API consumer's permissions were set.",
     AuditAction.API_CONSUMER_REACTIVATED: "An API consumer was reactivated.",
+    AuditAction.WEBHOOK_SUBSCRIPTION_CREATED: "An API consumer subscribed to event notifications.",
+    AuditAction.WEBHOOK_SUBSCRIPTION_UPDATED: "A webhook subscription's URL, events, description or state changed.",
+    AuditAction.WEBHOOK_SUBSCRIPTION_DELETED: "A webhook subscription was deleted.",
+    AuditAction.WEBHOOK_SECRET_ROTATED: "A webhook subscription's signing secret was rotated.",
+    AuditAction.WEBHOOK_REDELIVERY_REQUESTED: "A webhook delivery was queued again.",
     AuditAction.LICENSE_CHANGED: "A user's license changed.",
     AuditAction.LICENSE_CHANGE_CANCELLED: "A scheduled license change was cancelled.",
     AuditAction.LICENSE_ENFORCED: "A license was enforced on its enforcement date.",

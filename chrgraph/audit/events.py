@@ -11,6 +11,7 @@ from chrgraph.audit import feeds
 from chrgraph.audit.actions import AuditAction
 from chrgraph.audit.chain import event_hash, genesis_hash, hashed_fields
 from chrgraph.audit.redact import redact
+from chrgraph.audit.webhooks import emit_for_audit
 from chrgraph.auth.principals import Actor, PrincipalKind
 from chrgraph.db.idempotency import note_written
 from chrgraph.db.models import ActorKind, AuditChainHead, AuditEvent
@@ -141,7 +142,8 @@ async def record(
     UPDATE from the head this process last wrote (no read), and otherwise from the head
     read with `SELECT … FOR UPDATE` (on SQLite the write transaction is already
     `BEGIN IMMEDIATE`). Either way the event links to the row's head at the time of the
-    locked UPDATE, and the event is inserted after it, in the same transaction."""
+    locked UPDATE, and the event is inserted after it, in the same transaction, with the
+    webhook event of the change when vendors are told of it (audit/webhooks.py)."""
     org_id = organization_id if organization_id is not None else actor.organization_id
     principal = actor.principal
     event = RecordedEvent(
@@ -166,6 +168,7 @@ async def record(
     event.id = await insert(conn, AuditEvent, **event.columns())
     if target_id is not None:
         await feeds.stamp(conn, org_id, target_type, target_id, event.seq, event.occurred_at, row)
+    await emit_for_audit(conn, event)  # the webhook event of the change, if vendors are told of it
     if len(_heads) >= _MAX_HEADS:
         _heads.clear()
     _heads[org_id] = (event.seq, event.hash)

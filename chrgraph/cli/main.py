@@ -33,10 +33,12 @@ org_app = typer.Typer(help="Organizations (CHR domains).", no_args_is_help=True)
 consumers_app = typer.Typer(help="API consumers (support account only).", no_args_is_help=True)
 logs_app = typer.Typer(help="API logs of consumer requests.", no_args_is_help=True)
 audit_app = typer.Typer(help="The append-only audit log.", no_args_is_help=True)
+webhooks_app = typer.Typer(help="Event notifications (webhooks) of API consumers.", no_args_is_help=True)
 app.add_typer(org_app, name="org")
 app.add_typer(consumers_app, name="consumers")
 app.add_typer(logs_app, name="logs")
 app.add_typer(audit_app, name="audit")
+app.add_typer(webhooks_app, name="webhooks")
 users_app = typer.Typer(help="Users (import of legacy users; the main lab integration).", no_args_is_help=True)
 licenses_app = typer.Typer(help="License management.", no_args_is_help=True)
 billing_app = typer.Typer(help="Billing.", no_args_is_help=True)
@@ -480,6 +482,102 @@ def token(
     now = int(time.time())
     header = {"alg": "RS512", **({"kid": kid} if kid else {})}
     typer.echo(jwt.encode(header, {"iss": issuer, "iat": now, "exp": now + ttl}, key, algorithms=["RS512"]))
+
+
+def _delivery_id(text: str) -> str:
+    """A delivery's public id, from its global id (as GraphQL shows it) or the id itself."""
+    import base64
+    import binascii
+
+    from chrgraph.db.public_ids import is_public_id
+
+    if is_public_id(text):
+        return text
+    try:
+        type_name, _, public_id = base64.b64decode(text, validate=True).decode("ascii").partition(":")
+    except (binascii.Error, ValueError):
+        type_name, public_id = "", ""
+    if type_name != "WebhookDelivery" or not is_public_id(public_id):
+        raise CommandFailed("NOT_FOUND", f"--delivery {text!r} is not a webhook delivery id", "deliveryId")
+    return public_id
+
+
+def _delivery_json(row) -> dict:
+    from chrgraph.db.public_ids import global_id
+
+    return {
+        "id": global_id("WebhookDelivery", row.public_id),
+        "subscriptionId": global_id("WebhookSubscription", row.subscription.public_id),
+        "consumer": row.subscription.consumer_id,
+        "messageId": row.event.payload["id"],
+        "event": row.event_type,
+        "status": row.status,
+        "attemptCount": row.attempt_count,
+        "lastHttpStatus": row.last_http_status,
+        "createdAt": row.created_at,
+        "nextAttemptAt": row.next_attempt_at if row.status == "PENDING" else None,
+        "attempts": [
+            {"at": a.at, "httpStatus": a.http_status, "durationMs": a.duration_ms, "errorClass": a.error_class}
+            for a in sorted(row.attempts, key=lambda a: a.id)
+        ],
+    }
+
+
+@webhooks_app.command("list")
+def webhooks_list(
+    org: str = typer.Option(..., help="Organization domain."),
+    limit: int = typer.Option(50, min=1, max=1000, help="Newest deliveries shown."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Every consumer's webhook subscriptions and their newest deliveries."""
+    from chrgraph.db.public_ids import global_id
+    from chrgraph.resolvers.webhooks import queries
+
+    async def job():
+        actor = await support_actor(org)
+        subscriptions = await queries.subscriptions(actor)
+        rows = await queries.deliveries_query(actor).order_by(*queries.DELIVERY_ORDER).limit(limit)
+        return {
+            "subscriptions": [
+                {
+                    "id": global_id("WebhookSubscription", s.public_id),
+                    "consumer": s.consumer_id,
+                    "url": s.url,
+                    "events": s.events,
+                    "active": s.active,
+                    "disabledReason": s.disabled_reason,
+                }
+                for s in subscriptions
+            ],
+            "deliveries": [_delivery_json(r) for r in rows],
+        }
+
+    found = run(job)
+    lines = [
+        f"subscription {s['id']} {'active' if s['active'] else 'disabled'} {s['url']} {','.join(s['events'])}"
+        for s in found["subscriptions"]
+    ] + [
+        f"delivery {d['id']} {d['event']} {d['status']} attempts={d['attemptCount']} last={d['lastHttpStatus']}"
+        for d in found["deliveries"]
+    ]
+    emit(found, as_json, "\n".join(lines) or "no webhook subscriptions")
+
+
+@webhooks_app.command("redeliver")
+def webhooks_redeliver(
+    org: str = typer.Option(..., help="Organization domain."),
+    delivery: str = typer.Option(..., help="The delivery's id (as `webhooks list` shows it)."),
+) -> None:
+    """Queue a delivery again, due now, with the same message id."""
+    from chrgraph.resolvers.webhooks.subscriptions import redeliver_webhook_event
+
+    public_id = _delivery_id(delivery)
+
+    async def job():
+        return await redeliver_webhook_event(await support_actor(org), public_id)
+
+    row = run(job)
+    typer.echo(f"delivery {delivery} queued again ({row.status})")
 
 
 @logs_app.command("show")

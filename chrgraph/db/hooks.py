@@ -52,6 +52,14 @@ _counters: contextvars.ContextVar[tuple[StatementCounter, ...]] = contextvars.Co
 )
 _global_counters: list[StatementCounter] = []
 _fault: list[FaultPlan] = []
+# A background job of the server (the webhook delivery worker): its statements belong to
+# no request, so the process-wide counters and armed faults leave them alone.
+_background: contextvars.ContextVar[bool] = contextvars.ContextVar("chrgraph_sql_background", default=False)
+
+
+def run_in_background() -> None:
+    """Mark the current task (and the tasks it starts) as a background job."""
+    _background.set(True)
 
 
 def count_statements() -> StatementCounter:
@@ -81,6 +89,8 @@ def is_write(sql: str) -> bool:
 
 
 def before_statement(sql: str) -> None:
+    if _background.get():
+        return
     for counter in _global_counters:
         counter.statements.append(sql)
     for counter in _counters.get():

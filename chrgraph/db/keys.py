@@ -29,6 +29,8 @@ NODE_MODELS = (
     "ApiConsumer",
     "AuditEvent",
     "LicenseUpgradeRequest",
+    "WebhookSubscription",
+    "WebhookDelivery",
 )
 
 

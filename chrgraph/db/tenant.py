@@ -42,6 +42,9 @@ from chrgraph.db.models import (
     Questionnaire,
     Role,
     User,
+    WebhookDelivery,
+    WebhookEvent,
+    WebhookSubscription,
 )
 from chrgraph.db.raw import Connection as BaseDBAsyncClient
 
@@ -71,6 +74,9 @@ TENANT_MODELS: frozenset[type[Model]] = frozenset(
         Questionnaire,
         Role,
         User,
+        WebhookDelivery,
+        WebhookEvent,
+        WebhookSubscription,
     }
 )
 
@@ -201,3 +207,11 @@ class OrganizationData:
     @property
     def users(self) -> QuerySet[User]:
         return self.query(User)
+
+    @property
+    def webhook_subscriptions(self) -> QuerySet[WebhookSubscription]:
+        return self.query(WebhookSubscription)
+
+    @property
+    def webhook_deliveries(self) -> QuerySet[WebhookDelivery]:
+        return self.query(WebhookDelivery)

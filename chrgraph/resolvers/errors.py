@@ -56,6 +56,7 @@ class ErrorCode(str, Enum):
     SECOND_FACTOR_INVALID = "SECOND_FACTOR_INVALID"
     CHALLENGE_INVALID = "CHALLENGE_INVALID"
     SECOND_FACTOR_ENROLLMENT_REQUIRED = "SECOND_FACTOR_ENROLLMENT_REQUIRED"
+    WEBHOOK_URL_NOT_ALLOWED = "WEBHOOK_URL_NOT_ALLOWED"
 
 
 # What each code means and what a client does about it, shown in the schema beside each
@@ -184,6 +185,10 @@ DESCRIPTIONS: dict[ErrorCode, str] = {
     ErrorCode.SECOND_FACTOR_ENROLLMENT_REQUIRED: (
         "The organization requires a second factor: this session may only enrol one (startTwoFactorEnrollment, "
         "confirmTwoFactorEnrollment), read viewer and log out."
+    ),
+    ErrorCode.WEBHOOK_URL_NOT_ALLOWED: (
+        "A webhook URL must be https and its host must resolve only to public addresses (never loopback, "
+        "private, link-local, multicast, carrier-grade NAT or cloud metadata ranges)."
     ),
 }
 

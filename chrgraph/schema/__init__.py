@@ -29,6 +29,8 @@ from chrgraph.schema.users.mutations import UsersMutation
 from chrgraph.schema.users.queries import UsersQuery
 from chrgraph.schema.users.two_factor import TwoFactorMutation
 from chrgraph.schema.users.types import Role, User
+from chrgraph.schema.webhooks.operations import WebhooksMutation, WebhooksQuery
+from chrgraph.schema.webhooks.types import WebhookDelivery, WebhookSubscription
 
 Query = merge_types(
     "Query",
@@ -43,6 +45,7 @@ Query = merge_types(
         HandoverReportQuery,
         PortalQuery,
         LicensingQuery,
+        WebhooksQuery,
     ),
 )
 Mutation = merge_types(
@@ -59,6 +62,7 @@ Mutation = merge_types(
         HandoverMutation,
         PortalMutation,
         LicensingMutation,
+        WebhooksMutation,
     ),
 )
 
@@ -92,6 +96,8 @@ schema = strawberry.Schema(
         scheduling_types.InboxMessage,
         scheduling_types.LabIntegration,
         scheduling_types.MdBillingConnection,
+        WebhookSubscription,
+        WebhookDelivery,
     ],
 )
 

@@ -264,6 +264,10 @@ CanManageSchedule = allow(consumer=True, permission="MANAGE_SCHEDULE", name="Can
 CanManagePortal = allow(support=True, permission="MANAGE_PORTAL", name="CanManagePortal")
 OwnerOrSupport = allow(support=True, owner=True, name="OwnerOrSupport")
 CanViewBilling = allow(consumer=True, permission="VIEW_BILLING", name="CanViewBilling")
+# Event notifications: a consumer manages its own subscriptions; the owner and support
+# read every consumer's subscriptions and deliveries and may redeliver.
+CanManageOwnWebhooks = allow(consumer=True, name="CanManageOwnWebhooks")
+CanViewWebhooks = allow(consumer=True, support=True, owner=True, name="CanViewWebhooks")
 CanUpgradeOwnLicense = allow(permission="UPGRADE_TYPE_CLASSIFICATION", name="CanUpgradeOwnLicense")
 
 

@@ -49,6 +49,7 @@ from chrgraph.schema.permissions import (
     CanViewBilling,
     CanViewPatientAccessLog,
     CanViewUsers,
+    CanViewWebhooks,
     Rule,
 )
 
@@ -85,6 +86,9 @@ READ_RULES: dict[str, type[Rule] | _Part] = {
     "ApiLog": CanViewApiLogs,
     "ApiConsumer": CanReadApiConsumer,
     "LicenseInfo": Authenticated,
+    "WebhookSubscription": CanViewWebhooks,
+    "WebhookDelivery": CanViewWebhooks,
+    "WebhookAttempt": PART,  # a delivery's attempts
     # Pieces of their holder.
     "Viewer": PART,  # the caller itself
     "FeatureAccess": PART,  # the answer of featureAccess, whose rule admits its user

@@ -49,6 +49,7 @@ from chrgraph.db.models.user import (
     UserPermission,
     UserRole,
 )
+from chrgraph.db.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEvent, WebhookSubscription
 
 __all__ = [
     "LicenseChange",
@@ -104,4 +105,8 @@ __all__ = [
     "AuthEpoch",
     "Contract",
     "Organization",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEvent",
+    "WebhookSubscription",
 ]

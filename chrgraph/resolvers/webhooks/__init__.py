@@ -1,0 +1,1 @@
+"""Event notifications (webhooks): subscriptions, deliveries and their worker."""
