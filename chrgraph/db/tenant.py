@@ -40,7 +40,9 @@ from chrgraph.db.models import (
     PortalSettings,
     Questionnaire,
     Role,
+    ScheduleException,
     User,
+    WorkingHours,
 )
 from chrgraph.db.raw import Connection as BaseDBAsyncClient
 
@@ -68,7 +70,9 @@ TENANT_MODELS: frozenset[type[Model]] = frozenset(
         PortalSettings,
         Questionnaire,
         Role,
+        ScheduleException,
         User,
+        WorkingHours,
     }
 )
 
@@ -193,5 +197,13 @@ class OrganizationData:
         return self.query(Role)
 
     @property
+    def schedule_exceptions(self) -> QuerySet[ScheduleException]:
+        return self.query(ScheduleException)
+
+    @property
     def users(self) -> QuerySet[User]:
         return self.query(User)
+
+    @property
+    def working_hours(self) -> QuerySet[WorkingHours]:
+        return self.query(WorkingHours)

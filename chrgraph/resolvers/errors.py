@@ -52,6 +52,13 @@ class ErrorCode(str, Enum):
     PERMISSION_NOT_HELD = "PERMISSION_NOT_HELD"
     OWNER_ONLY = "OWNER_ONLY"
     ROLE_IN_USE = "ROLE_IN_USE"
+    INVALID_INTERVAL = "INVALID_INTERVAL"
+    OVERLAPPING_INTERVALS = "OVERLAPPING_INTERVALS"
+    INVALID_SLOT_LENGTH = "INVALID_SLOT_LENGTH"
+    NOT_A_SCHEDULE_OWNER = "NOT_A_SCHEDULE_OWNER"
+    OUTSIDE_WORKING_HOURS = "OUTSIDE_WORKING_HOURS"
+    OVERRIDE_NOT_ALLOWED = "OVERRIDE_NOT_ALLOWED"
+    AVAILABILITY_LIMIT_EXCEEDED = "AVAILABILITY_LIMIT_EXCEEDED"
 
 
 # What the newer codes mean, shown in the schema beside each value.
@@ -68,6 +75,22 @@ DESCRIPTIONS: dict[ErrorCode, str] = {
     ErrorCode.OWNER_ONLY: "The owner's roles, permissions, license and profile are changed by the owner alone.",
     ErrorCode.ROLE_IN_USE: "A role is deleted only when no user holds it.",
     ErrorCode.BUILTIN_ROLE_READ_ONLY: "Built-in roles keep their permissions and are never deleted.",
+    ErrorCode.INVALID_INTERVAL: (
+        "A working interval is local hours and minutes within one day and ends after it starts; a closed "
+        "date has no intervals and an open one has some."
+    ),
+    ErrorCode.OVERLAPPING_INTERVALS: "Two working intervals of the same weekday or date overlap.",
+    ErrorCode.INVALID_SLOT_LENGTH: "A slot is 5 to 240 minutes and divides a day evenly.",
+    ErrorCode.NOT_A_SCHEDULE_OWNER: (
+        "Only active practitioners and service accounts (shared schedules) have working hours."
+    ),
+    ErrorCode.OUTSIDE_WORKING_HOURS: (
+        "The appointment does not lie inside the owner's working hours (weekly hours and that date's exception)."
+    ),
+    ErrorCode.OVERRIDE_NOT_ALLOWED: (
+        "Only a user session holding MANAGE_SCHEDULE may book or move an appointment outside working hours."
+    ),
+    ErrorCode.AVAILABILITY_LIMIT_EXCEEDED: "availableSlots answers at most 31 days and 20 owners per call.",
 }
 
 

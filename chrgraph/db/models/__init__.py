@@ -34,6 +34,7 @@ from chrgraph.db.models.licensing import (
 )
 from chrgraph.db.models.organization import AuthEpoch, Organization
 from chrgraph.db.models.portal import PortalHiddenStatus, PortalImage, PortalSettings
+from chrgraph.db.models.schedule import ScheduleException, WorkingHours
 from chrgraph.db.models.user import (
     Invitation,
     LoginFailure,
@@ -94,4 +95,6 @@ __all__ = [
     "AuthEpoch",
     "Contract",
     "Organization",
+    "ScheduleException",
+    "WorkingHours",
 ]
