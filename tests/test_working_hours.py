@@ -10,7 +10,17 @@ from datetime import date
 import pytest
 
 from chrgraph.auth.principals import support_cli_actor
-from chrgraph.db.models import AuditEvent, Classification, License, ScheduleException, UserType, WorkingHours
+from chrgraph.db.models import (
+    AuditEvent,
+    Classification,
+    License,
+    Organization,
+    ScheduleException,
+    User,
+    UserType,
+    WorkingHours,
+)
+from chrgraph.resolvers.demo import load_demo
 from chrgraph.resolvers.users.invite_user import create_service_account
 from chrgraph.resolvers.users.profile import Locum
 from tests.accounts import make_clinic
@@ -314,3 +324,14 @@ async def test_a_service_account_with_working_hours_is_a_shared_schedule(clinic)
     assert virtual["errors"] == []  # no license check for a shared schedule
     outside = await book(clinic.vendor, room, f"{MONDAY}T23:00:00Z", org=org)
     assert [e["code"] for e in outside["errors"]] == ["OUTSIDE_WORKING_HOURS"]
+
+
+async def test_the_demo_organization_has_working_hours_and_a_shared_schedule(client):
+    await load_demo()  # idempotent: loads it once, whichever test asks first
+    demo = await Organization.get(domain="demo")
+    hours = await WorkingHours.filter(organization_id=demo.id).prefetch_related("owner")
+    kinds = sorted(h.owner.type.value for h in hours)
+    practitioners = await User.filter(organization_id=demo.id, type=UserType.PRACTITIONER, status="ACTIVE").count()
+    assert kinds.count("PRACTITIONER") == practitioners > 0
+    assert kinds.count("SERVICE_ACCOUNT") == 1
+    assert await ScheduleException.filter(organization_id=demo.id, closed=True).count() == practitioners
