@@ -25,10 +25,11 @@ from zoneinfo import ZoneInfo
 from chrgraph import clock
 from chrgraph.audit import events
 from chrgraph.audit.actions import AuditAction
-from chrgraph.auth.access import access_ends_at, local_today
+from chrgraph.auth.access import access_ends_at, local_today, within_locum_period
 from chrgraph.auth.principals import Actor, PrincipalKind
 from chrgraph.db.models import (
     AppointmentKind,
+    Classification,
     Organization,
     ScheduleException,
     User,
@@ -65,7 +66,10 @@ class Weekday(str, Enum):
 
     @property
     def iso(self) -> int:
-        return list(Weekday).index(self) + 1
+        return _ISO_WEEKDAY[self]
+
+
+_ISO_WEEKDAY = {day: number for number, day in enumerate(Weekday, start=1)}
 
 
 @dataclass(frozen=True, order=True)
@@ -549,35 +553,45 @@ def _free_slots(
         return []  # not bookable now, whatever the start
     weekly = _weekly_of(row)
     slot = timedelta(minutes=row.slot_minutes)
-    # A trainee's access ends on a date: nothing from then on.
+    # A trainee's access ends on a date: nothing from then on. A locum's period is a
+    # matter of local dates: checked once a day.
     ends = access_ends_at(owner, org) if owner.type is UserType.PRACTITIONER else None
+    locum = owner.classification is Classification.LOCUM
+    earliest = max(start, now + timedelta(microseconds=1))
+    latest = end if ends is None else min(end, ends)
     booked_starts = [b[0] for b in booked]
+    reach = timedelta(minutes=MAX_MINUTES)
     slots: list[datetime] = []
     day = start.astimezone(zone).date()
     last_day = end.astimezone(zone).date()
     while day <= last_day:
         for span_start, span_end in _open_spans(day, weekly, exceptions.get(day), zone):
+            if span_end <= earliest or span_start >= latest:
+                continue
+            if locum and not within_locum_period(owner, org, span_start):
+                continue
+            # The few appointments that can overlap this stretch.
+            near = booked[
+                bisect.bisect_right(booked_starts, span_start - reach) : bisect.bisect_left(booked_starts, span_end)
+            ]
             candidate = _aligned(span_start, row.slot_minutes, zone)
-            while candidate + duration <= span_end:
-                if (
-                    start <= candidate < end
-                    and candidate > now
-                    and (ends is None or candidate < ends)
-                    and not _overlaps(candidate, candidate + duration, booked, booked_starts)
-                    and not not_bookable(owner, org, now, candidate, kind, shared_schedule=True)
-                ):
+            passed = 0  # `near[:passed]` end before the current candidate: they block no later one
+            while candidate + duration <= span_end and candidate < latest:
+                finish = candidate + duration
+                while passed < len(near) and near[passed][1] <= candidate:
+                    passed += 1
+                if candidate >= earliest and not _blocked(near, passed, candidate, finish):
                     slots.append(candidate)
                 candidate += slot
         day += _DAY
     return slots
 
 
-def _overlaps(
-    start: datetime, end: datetime, booked: list[tuple[datetime, datetime]], booked_starts: list[datetime]
-) -> bool:
-    """Whether `[start, end)` overlaps a booked interval (sorted by start): only those
-    starting before `end`, and no earlier than the longest appointment before `start`,
-    can."""
-    lo = bisect.bisect_right(booked_starts, start - timedelta(minutes=MAX_MINUTES))
-    hi = bisect.bisect_left(booked_starts, end)
-    return any(b_end > start for _, b_end in booked[lo:hi])
+def _blocked(near: list[tuple[datetime, datetime]], first: int, start: datetime, finish: datetime) -> bool:
+    """Whether `[start, finish)` overlaps one of `near[first:]` (sorted by start)."""
+    for b_start, b_end in near[first:]:
+        if b_start >= finish:
+            return False
+        if b_end > start:
+            return True
+    return False
