@@ -221,12 +221,12 @@ async def test_limits_are_31_days_and_20_owners(clinic):
         SLOTS, {"o": [dr], "from": z(MONDAY, "00:00"), "to": z("2027-02-11", "00:01"), "d": 30}
     )
     [error] = too_long.json()["errors"]
-    assert error["extensions"]["code"] == "AVAILABILITY_LIMIT_EXCEEDED"
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "reason": "AVAILABILITY_LIMIT_EXCEEDED", "field": ["to"]}
     others = [await practitioner(clinic.organization.id) for _ in range(20)]
     too_many = await clinic.vendor.post(
         SLOTS, {"o": [dr, *others], "from": z(MONDAY, "00:00"), "to": z(MONDAY, "12:00"), "d": 30}
     )
-    assert too_many.json()["errors"][0]["extensions"]["code"] == "AVAILABILITY_LIMIT_EXCEEDED"
+    assert too_many.json()["errors"][0]["extensions"]["reason"] == "AVAILABILITY_LIMIT_EXCEEDED"
     exactly = await slots(clinic.vendor, others, z(MONDAY, "00:00"), z("2027-02-11", "00:00"), 30)
     assert len(exactly) == 20
 
@@ -238,13 +238,17 @@ async def test_unknown_owners_and_bad_ranges_are_typed_errors(clinic):
     unknown = await clinic.vendor.post(
         SLOTS, {"o": [dr, stranger], "from": z(MONDAY, "00:00"), "to": z(MONDAY, "09:00"), "d": 30}
     )
-    assert unknown.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    assert unknown.json()["errors"][0]["extensions"]["reason"] == "NOT_FOUND"
     backwards = await clinic.vendor.post(
         SLOTS, {"o": [dr], "from": z(MONDAY, "09:00"), "to": z(MONDAY, "08:00"), "d": 30}
     )
-    assert backwards.json()["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
+    assert backwards.json()["errors"][0]["extensions"]["reason"] == "INVALID_INPUT"
     short = await clinic.vendor.post(SLOTS, {"o": [dr], "from": z(MONDAY, "08:00"), "to": z(MONDAY, "09:00"), "d": 1})
-    assert short.json()["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
+    assert short.json()["errors"][0]["extensions"] == {
+        "code": "BAD_USER_INPUT",
+        "reason": "INVALID_INPUT",
+        "field": ["durationMinutes"],
+    }
 
 
 async def test_a_practitioner_reads_its_own_availability_only(clinic):

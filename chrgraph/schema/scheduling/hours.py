@@ -163,11 +163,11 @@ class RemoveScheduleExceptionPayload:
 
 
 def _failed(failed: OperationFailed) -> GraphQLError:
-    """A query's typed failure as a top-level error carrying its code and field."""
+    """A query's refused arguments as a field error: `BAD_USER_INPUT` like every query
+    argument error, with the precise `ErrorCode` as `reason` and the argument as `field`."""
     error = failed.errors[0]
-    return GraphQLError(
-        error.message, extensions={"code": error.code.value, "field": list(error.field) if error.field else None}
-    )
+    extensions = {"code": "BAD_USER_INPUT", "reason": error.code.value, "field": list(error.field or ())}
+    return GraphQLError(error.message, extensions=extensions)
 
 
 @strawberry.type
@@ -189,7 +189,8 @@ class HoursQuery:
     @strawberry.field(
         description="Free start instants per owner: aligned to each owner's slot grid, inside its working hours and "
         "exceptions, clear of booked, confirmed and arrived appointments, in the future and within the owner's "
-        "access. At most 31 days and 20 owners (AVAILABILITY_LIMIT_EXCEEDED); unknown ids are NOT_FOUND. "
+        "access. Refused arguments are BAD_USER_INPUT with a `reason`: more than 31 days or 20 owners "
+        "AVAILABILITY_LIMIT_EXCEEDED, an unknown id NOT_FOUND, a bad range or length INVALID_INPUT. "
         "MANAGE_SCHEDULE, or one's own.",
         permission_classes=[CanManageOwnSchedule],
     )
