@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import orjson
 
@@ -16,6 +17,8 @@ INVITE = """mutation Invite($input: InviteUserInput!) {
 WEEK = """query Week($from: DateTime!, $before: DateTime!) {
   appointments(first: 100, filter: {startFrom: $from, startBefore: $before}) {
     edges { node { start patient { lastName } practitioner { lastName } } } } }"""
+SLOTS = """query Slots($owners: [ID!]!, $from: DateTime!, $to: DateTime!) {
+  availableSlots(ownerIds: $owners, from: $from, to: $to, durationMinutes: 30) { ownerId slots } }"""
 # S1's document over the admin client's credentials: the difference between S1 and S5 is the
 # authentication path (session cache vs RS512 verify) and the API-log row S5 does not write.
 SESSION_VIEWER = VIEWER
@@ -42,6 +45,7 @@ def _body(query: str, variables: dict | None = None) -> bytes:
 
 
 def scenarios(seeded: Seeded) -> list[Scenario]:
+    week_end = (datetime.fromisoformat(seeded.week_from) + timedelta(days=7)).isoformat()
     invite = {
         "input": {
             "email": f"{UNIQUE}@load.bench.invalid",
@@ -63,6 +67,12 @@ def scenarios(seeded: Seeded) -> list[Scenario]:
             100,
         ),
         Scenario("S5", "viewer as the owner's session (admin client)", "session", _body(SESSION_VIEWER)),
+        Scenario(
+            "S6",
+            "a week of 30-minute free slots for 5 practitioners",
+            "consumer",
+            _body(SLOTS, {"owners": list(seeded.practitioner_ids), "from": seeded.week_from, "to": week_end}),
+        ),
     ]
 
 
@@ -78,6 +88,10 @@ def check_answer(scenario: Scenario, status: int, body: bytes) -> str | None:
         payload = root["inviteUser"]
         if payload["errors"] or payload["user"]["status"] != "INVITED":
             return f"payload: {payload}"
+    if scenario.name == "S6":
+        owners = root["availableSlots"]
+        if len(owners) != 5 or not all(o["slots"] for o in owners):
+            return f"availability: {str(owners)[:300]}"
     if scenario.expect_items is not None:
         (connection,) = root.values()
         if len(connection["edges"]) != scenario.expect_items:

@@ -1,14 +1,16 @@
 """Generated data for the benchmark, made through the same operations the CLI and
 GraphQL use (so every row has its audit event): one organization with an accepted
 owner, a support password, an API consumer with a fresh RSA key, 120 users holding
-roles, 40 patients and a week of 100 appointments."""
+roles, 40 patients and a week of 100 appointments; the 5 practitioners work Monday to
+Friday 09:00-17:00 in the organization's time zone (availability, S6)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from joserfc.jwk import RSAKey
+from strawberry.relay import to_base64
 
 from chrgraph import fast_paths
 from chrgraph.auth.principals import support_cli_actor
@@ -22,6 +24,7 @@ from chrgraph.resolvers.consumers.manage import (
 from chrgraph.resolvers.organizations.create_organization import create_organization
 from chrgraph.resolvers.patients.patients import register_patient
 from chrgraph.resolvers.scheduling.appointments import book_appointment
+from chrgraph.resolvers.scheduling.hours import Weekday, set_working_hours
 from chrgraph.resolvers.users.accept_invitation import accept_invitation
 from chrgraph.resolvers.users.invite_user import invite_user
 from chrgraph.resolvers.users.ownership import set_support_password
@@ -45,6 +48,8 @@ class Seeded:
     private_key_pem: str
     week_from: str  # the window holding exactly the APPOINTMENTS booked
     week_before: str
+    # The practitioners' global ids (S6 asks their availability).
+    practitioner_ids: tuple[str, ...] = ()
 
     def to_json(self) -> dict:
         return self.__dict__.copy()
@@ -82,7 +87,8 @@ async def _seed() -> Seeded:
             Profile(UserType.STAFF, license=License.STAFF, first_name="Sam", last_name=f"Staff{i:03}"),
             held,
         )
-    doctors = []
+    doctors: list[int] = []
+    doctor_ids: list[str] = []
     for i in range(PRACTITIONERS):
         user, token = await invite_user(
             actor,
@@ -99,6 +105,7 @@ async def _seed() -> Seeded:
         )
         await accept_invitation(token, PASSWORD, "Dana", f"Doctor{i}")
         doctors.append(user.id)
+        doctor_ids.append(to_base64("User", user.public_id))
 
     patients = []
     for i in range(PATIENTS):
@@ -126,9 +133,15 @@ async def _seed() -> Seeded:
                 start = (now + timedelta(days=day)).replace(hour=13 + slot)
                 await book_appointment(actor, doctor, patients[booked % len(patients)], start, 30)
                 booked += 1
+    # Working hours after the bookings (some of which fall on a weekend or outside them).
+    weekdays = list(Weekday)[:5]
+    week = [{"weekday": d, "start": time(9), "end": time(17)} for d in weekdays]
+    for doctor in doctors:
+        await set_working_hours(actor, doctor, week, 30)
     return Seeded(
         organization_id=org.id,
         private_key_pem=key.as_pem(private=True).decode(),
         week_from=now.isoformat(),
         week_before=(now + timedelta(days=8)).isoformat(),
+        practitioner_ids=tuple(doctor_ids),
     )

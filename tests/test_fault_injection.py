@@ -19,7 +19,7 @@ import io
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import httpx
@@ -52,6 +52,7 @@ from chrgraph.resolvers.patients.patients import create_identifier_type
 from chrgraph.resolvers.portal.images import upload_background_image
 from chrgraph.resolvers.portal.settings import set_portal_enabled
 from chrgraph.resolvers.scheduling.appointments import book_appointment
+from chrgraph.resolvers.scheduling.hours import Weekday, add_schedule_exception, set_working_hours
 from chrgraph.resolvers.scheduling.work import (
     create_inbox_message,
     create_lab_integration,
@@ -607,6 +608,34 @@ async def reschedule_appointment_call(w: World) -> Call:
     )
 
 
+async def _owner_with_hours(w: World) -> str:
+    """A practitioner with working hours (set through the operation), by global id."""
+    owner = await practitioner(w.org_id)
+    week = [{"weekday": Weekday.MONDAY, "start": time(9), "end": time(17)}]
+    await set_working_hours(w.cli, await key_of(owner), week)
+    return owner
+
+
+def _exception_date() -> date:
+    return date.today() + timedelta(days=30)
+
+
+async def set_working_hours_call(w: World) -> Call:
+    weekly = [{"weekday": "TUESDAY", "start": "09:00", "end": "12:00"}]
+    return Call("setWorkingHours", {"ownerId": await practitioner(w.org_id), "weekly": weekly}, w.owner)
+
+
+async def add_schedule_exception_call(w: World) -> Call:
+    values = {"ownerId": await _owner_with_hours(w), "date": _exception_date().isoformat(), "closed": True}
+    return Call("addScheduleException", values, w.owner)
+
+
+async def remove_schedule_exception_call(w: World) -> Call:
+    owner = await _owner_with_hours(w)
+    await add_schedule_exception(w.cli, await key_of(owner), _exception_date(), closed=True)
+    return Call("removeScheduleException", {"ownerId": owner, "date": _exception_date().isoformat()}, w.owner)
+
+
 async def cancel_appointment_call(w: World) -> Call:
     appointment = await w.appointment()
     await create_questionnaire(
@@ -912,6 +941,9 @@ CALLS: dict[str, Callable[[World], Awaitable[Call]]] = {
     "createIdentifierType": create_identifier_type_call,
     "bookAppointment": book_appointment_call,
     "rescheduleAppointment": reschedule_appointment_call,
+    "setWorkingHours": set_working_hours_call,
+    "addScheduleException": add_schedule_exception_call,
+    "removeScheduleException": remove_schedule_exception_call,
     "cancelAppointment": cancel_appointment_call,
     "setAppointmentStatus": set_appointment_status_call,
     "createQuestionnaire": create_questionnaire_call,

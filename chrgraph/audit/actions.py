@@ -90,6 +90,9 @@ class AuditAction(StrEnum):
     QUESTIONNAIRE_CREATED = "QUESTIONNAIRE_CREATED"
     QUESTIONNAIRE_MOVED = "QUESTIONNAIRE_MOVED"
     QUESTIONNAIRE_REMOVED = "QUESTIONNAIRE_REMOVED"
+    SCHEDULE_EXCEPTION_ADDED = "SCHEDULE_EXCEPTION_ADDED"
+    SCHEDULE_EXCEPTION_REMOVED = "SCHEDULE_EXCEPTION_REMOVED"
+    WORKING_HOURS_SET = "WORKING_HOURS_SET"
     # Patients
     IDENTIFIER_TYPE_CREATED = "IDENTIFIER_TYPE_CREATED"
     PATIENT_PORTAL_ACCESS_SET = "PATIENT_PORTAL_ACCESS_SET"
@@ -176,6 +179,9 @@ DESCRIPTIONS: dict[AuditAction, str] = {
     AuditAction.QUESTIONNAIRE_CREATED: "A questionnaire was created.",
     AuditAction.QUESTIONNAIRE_MOVED: "A questionnaire moved to another practitioner.",
     AuditAction.QUESTIONNAIRE_REMOVED: "A questionnaire was removed.",
+    AuditAction.SCHEDULE_EXCEPTION_ADDED: "A date of a schedule was set apart from its weekly hours.",
+    AuditAction.SCHEDULE_EXCEPTION_REMOVED: "A date of a schedule went back to its weekly hours.",
+    AuditAction.WORKING_HOURS_SET: "A schedule's weekly working hours were set.",
     AuditAction.IDENTIFIER_TYPE_CREATED: "A patient identifier type was created.",
     AuditAction.PATIENT_PORTAL_ACCESS_SET: "A patient's portal access was set.",
     AuditAction.PATIENT_REGISTERED: "A patient was registered.",

@@ -6,7 +6,8 @@ subscription that asks for its type are inserted on the same connection, so a ro
 takes them with the change and a commit makes them due. The payload carries global ids
 and the names of the changed fields only, never a value of the record (no name, date,
 contact detail, health card number or free text): the receiver asks the API for the
-rest. Working hours (`SCHEDULE_CHANGED`) are reported through `schedule_changed`."""
+rest. A schedule's working hours and exceptions (`SCHEDULE_CHANGED`) name the user whose
+schedule it is."""
 
 from __future__ import annotations
 
@@ -87,6 +88,9 @@ _BY_ACTION: dict[AuditAction, WebhookEventType] = {
     AuditAction.USER_REACTIVATED: WebhookEventType.USER_REACTIVATED,
     AuditAction.LICENSE_CHANGED: WebhookEventType.USER_LICENSE_CHANGED,
     AuditAction.LICENSE_ENFORCED: WebhookEventType.USER_LICENSE_CHANGED,
+    AuditAction.WORKING_HOURS_SET: WebhookEventType.SCHEDULE_CHANGED,
+    AuditAction.SCHEDULE_EXCEPTION_ADDED: WebhookEventType.SCHEDULE_CHANGED,
+    AuditAction.SCHEDULE_EXCEPTION_REMOVED: WebhookEventType.SCHEDULE_CHANGED,
 }
 
 # The payload key naming the changed record, by its type.
@@ -210,19 +214,3 @@ async def emit_for_audit(conn: Any, recorded: RecordedEvent) -> None:
     changes = recorded.changes or {}
     ids = {key: recorded.target_id, **{k: v for k, v in _references(changes).items() if k != key}}
     await emit(conn, recorded.organization_id, event_type, ids, changes.keys(), recorded.occurred_at)
-
-
-async def schedule_changed(
-    conn: Any, organization_id: int, user_public_id: str, changed_fields: Iterable[str]
-) -> WebhookEvent | None:
-    """Tell subscribers that a practitioner's (or a shared schedule's) working hours or
-    exceptions changed: call it on the transaction that writes the change, next to its
-    audit record. `changed_fields` are the schema names of what changed (e.g.
-    `weeklyHours`, `exceptions`)."""
-    return await emit(
-        conn,
-        organization_id,
-        WebhookEventType.SCHEDULE_CHANGED,
-        {"userId": global_id("User", user_public_id)},
-        changed_fields,
-    )

@@ -41,10 +41,12 @@ from chrgraph.db.models import (
     PortalSettings,
     Questionnaire,
     Role,
+    ScheduleException,
     User,
     WebhookDelivery,
     WebhookEvent,
     WebhookSubscription,
+    WorkingHours,
 )
 from chrgraph.db.raw import Connection as BaseDBAsyncClient
 
@@ -73,10 +75,12 @@ TENANT_MODELS: frozenset[type[Model]] = frozenset(
         PortalSettings,
         Questionnaire,
         Role,
+        ScheduleException,
         User,
         WebhookDelivery,
         WebhookEvent,
         WebhookSubscription,
+        WorkingHours,
     }
 )
 
@@ -205,6 +209,10 @@ class OrganizationData:
         return self.query(Role)
 
     @property
+    def schedule_exceptions(self) -> QuerySet[ScheduleException]:
+        return self.query(ScheduleException)
+
+    @property
     def users(self) -> QuerySet[User]:
         return self.query(User)
 
@@ -215,3 +223,7 @@ class OrganizationData:
     @property
     def webhook_deliveries(self) -> QuerySet[WebhookDelivery]:
         return self.query(WebhookDelivery)
+
+    @property
+    def working_hours(self) -> QuerySet[WorkingHours]:
+        return self.query(WorkingHours)

@@ -669,6 +669,11 @@ def _unreachable(error: GraphQLError) -> bool:
     return error.original_error is not None and database_unreachable(error.original_error)
 
 
+# Extensions a typed error keeps besides its code: the precise `ErrorCode` of a refused
+# query argument and the argument's name.
+_DETAIL_KEYS = ("reason", "field")
+
+
 def _public_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
     """Typed errors keep their code; anything unexpected is masked. A field that failed
     because the database went away after the operation committed says so."""
@@ -692,7 +697,11 @@ def _public_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
             "path": error.path,
             "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
         }
-    body: dict[str, Any] = {"message": _SUGGESTION.sub("", error.message), "extensions": {"code": code}}
+    extensions: dict[str, Any] = {"code": code}
+    for key in _DETAIL_KEYS:  # a typed refusal's precise code and argument (availableSlots)
+        if (value := (error.extensions or {}).get(key)) is not None:
+            extensions[key] = value
+    body: dict[str, Any] = {"message": _SUGGESTION.sub("", error.message), "extensions": extensions}
     if error.path:
         body["path"] = error.path
     if error.locations:

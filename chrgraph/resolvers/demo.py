@@ -4,7 +4,7 @@ type, status and classification; idempotent. Demo passwords are in the README.""
 from __future__ import annotations
 
 import io
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from PIL import Image
 
@@ -17,6 +17,7 @@ from chrgraph.resolvers.patients.patients import Identifier, create_identifier_t
 from chrgraph.resolvers.portal.images import upload_background_image
 from chrgraph.resolvers.portal.settings import set_portal_enabled, update_portal_settings
 from chrgraph.resolvers.scheduling.appointments import book_appointment
+from chrgraph.resolvers.scheduling.hours import Weekday, add_schedule_exception, set_working_hours
 from chrgraph.resolvers.scheduling.work import (
     create_inbox_message,
     create_lab_integration,
@@ -132,6 +133,7 @@ async def _load() -> str:
     )
     await _load_portal(actor)
     patients, appointments = await _load_clinical(actor)
+    await _load_schedules(actor)
     count = await actor.data.users.count()
     return (
         f"created demo organization {org.domain} (id {org.id}) with {count} users, {patients} patients and "
@@ -244,3 +246,30 @@ async def _load_clinical(actor) -> tuple[int, int]:
     )
     await create_lab_integration(actor, name="LifeLabs", backed_by_id=lead.id, is_main=True)
     return len(patient_ids), booked
+
+
+async def _load_schedules(actor) -> None:
+    """Working hours for the practitioners (Monday to Friday 09:00-17:00, Dr. Gagné's in
+    30-minute slots and her Friday afternoons off), closed on the next 25 December, and a
+    shared schedule: a procedure room (a service account) open Monday, Wednesday and
+    Friday mornings. Set after the week of appointments, some of which fall outside."""
+    weekdays = list(Weekday)[:5]
+    practitioners = await actor.data.users.filter(type=UserType.PRACTITIONER, status="ACTIVE").order_by("id")
+    today = datetime.now(UTC).date()
+    christmas = date(today.year, 12, 25) if today < date(today.year, 12, 25) else date(today.year + 1, 12, 25)
+    for doctor in practitioners:
+        gagne = doctor.last_name == "Gagné"
+        week = [
+            {"weekday": d, "start": time(9), "end": time(12 if gagne and d is Weekday.FRIDAY else 17)} for d in weekdays
+        ]
+        await set_working_hours(actor, doctor.id, week, 30 if gagne else 15)
+        await add_schedule_exception(actor, doctor.id, christmas, closed=True)
+    room = await create_service_account(
+        actor,
+        email="rooms@demo.chrgraph.invalid",
+        first_name="Procedure",
+        last_name="Room",
+        display_name="Procedure room (shared schedule)",
+    )
+    mornings = [Weekday.MONDAY, Weekday.WEDNESDAY, Weekday.FRIDAY]
+    await set_working_hours(actor, room.id, [{"weekday": d, "start": time(8), "end": time(12)} for d in mornings], 30)

@@ -57,6 +57,13 @@ class ErrorCode(str, Enum):
     CHALLENGE_INVALID = "CHALLENGE_INVALID"
     SECOND_FACTOR_ENROLLMENT_REQUIRED = "SECOND_FACTOR_ENROLLMENT_REQUIRED"
     WEBHOOK_URL_NOT_ALLOWED = "WEBHOOK_URL_NOT_ALLOWED"
+    INVALID_INTERVAL = "INVALID_INTERVAL"
+    OVERLAPPING_INTERVALS = "OVERLAPPING_INTERVALS"
+    INVALID_SLOT_LENGTH = "INVALID_SLOT_LENGTH"
+    NOT_A_SCHEDULE_OWNER = "NOT_A_SCHEDULE_OWNER"
+    OUTSIDE_WORKING_HOURS = "OUTSIDE_WORKING_HOURS"
+    OVERRIDE_NOT_ALLOWED = "OVERRIDE_NOT_ALLOWED"
+    AVAILABILITY_LIMIT_EXCEEDED = "AVAILABILITY_LIMIT_EXCEEDED"
 
 
 # What each code means and what a client does about it, shown in the schema beside each
@@ -190,6 +197,22 @@ DESCRIPTIONS: dict[ErrorCode, str] = {
         "A webhook URL must be https and its host must resolve only to public addresses (never loopback, "
         "private, link-local, multicast, carrier-grade NAT or cloud metadata ranges)."
     ),
+    ErrorCode.INVALID_INTERVAL: (
+        "A working interval is local hours and minutes within one day and ends after it starts; a closed "
+        "date has no intervals and an open one has some."
+    ),
+    ErrorCode.OVERLAPPING_INTERVALS: "Two working intervals of the same weekday or date overlap.",
+    ErrorCode.INVALID_SLOT_LENGTH: "A slot is 5 to 240 minutes and divides a day evenly.",
+    ErrorCode.NOT_A_SCHEDULE_OWNER: (
+        "Only active practitioners and service accounts (shared schedules) have working hours."
+    ),
+    ErrorCode.OUTSIDE_WORKING_HOURS: (
+        "The appointment does not lie inside the owner's working hours (weekly hours and that date's exception)."
+    ),
+    ErrorCode.OVERRIDE_NOT_ALLOWED: (
+        "Only a user session holding MANAGE_SCHEDULE may book or move an appointment outside working hours."
+    ),
+    ErrorCode.AVAILABILITY_LIMIT_EXCEEDED: "availableSlots answers at most 31 days and 20 owners per call.",
 }
 
 

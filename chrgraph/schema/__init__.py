@@ -23,6 +23,7 @@ from chrgraph.schema.portal.operations import PortalMutation, PortalQuery
 from chrgraph.schema.query import Query as CoreQuery
 from chrgraph.schema.scalars import SCALAR_OVERRIDES, guard_dates
 from chrgraph.schema.scheduling import types as scheduling_types
+from chrgraph.schema.scheduling.hours import HoursMutation, HoursQuery
 from chrgraph.schema.scheduling.operations import SchedulingMutation, SchedulingQuery
 from chrgraph.schema.users.account import AccountMutation, AccountQuery
 from chrgraph.schema.users.mutations import UsersMutation
@@ -41,6 +42,7 @@ Query = merge_types(
         ConsumersQuery,
         PatientsQuery,
         SchedulingQuery,
+        HoursQuery,
         DeactivationQuery,
         HandoverReportQuery,
         PortalQuery,
@@ -58,6 +60,7 @@ Mutation = merge_types(
         OrganizationMutation,
         PatientsMutation,
         SchedulingMutation,
+        HoursMutation,
         DeactivationMutation,
         HandoverMutation,
         PortalMutation,

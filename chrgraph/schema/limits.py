@@ -68,11 +68,14 @@ LIST_MAXIMA: dict[str, int] = {
     "HandoverReport.deactivations": 10,  # a user deactivated that often is rare
     "DeactivationHandover.items": 200,  # a busy practitioner's future work
     "HandoverReport.handedOverAhead": 200,
+    "Schedule.weekly": 56,  # 8 intervals a day at most
+    "Schedule.exceptions": 367,  # dated today to a year ahead
+    "ScheduleException.intervals": 8,
 }
 # Lists declared by their item type wherever they appear: a payload's errors.
 ITEM_MAXIMA: dict[str, int] = {"UserError": 20}
 # A list as long as one of its arguments (`nodes(ids: …)`).
-LENGTH_OF_ARGUMENT: dict[str, str] = {"Query.nodes": "ids"}
+LENGTH_OF_ARGUMENT: dict[str, str] = {"Query.nodes": "ids", "Query.availableSlots": "ownerIds"}
 
 INTROSPECTION_ROOTS = frozenset({"__schema", "__type"})
 # Introspection fields that list a type's members: asked for again below one another

@@ -277,3 +277,21 @@ class UserSession(Rule):
     def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
         principal = info.context.principal
         return principal is not None and principal.kind is PrincipalKind.USER and principal.session_id is not None
+
+
+class CanManageOwnSchedule(Rule):
+    """Schedules and `availableSlots`: MANAGE_SCHEDULE (consumers too, not support), and
+    always a user's own schedule (its own `ownerId`, or only itself in `ownerIds`)."""
+
+    consumer = True
+    permission = "MANAGE_SCHEDULE"
+
+    def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
+        principal = info.context.principal
+        own = principal.user_public_id if principal is not None and principal.kind is PrincipalKind.USER else None
+        if own is not None:
+            input = kwargs.get("input")
+            targets = kwargs.get("owner_ids") or [kwargs.get("owner_id") or getattr(input, "owner_id", None)]
+            if all(t is not None and t.type_name == "User" and t.node_id == own for t in targets):
+                return True
+        return super().has_permission(source, info, **kwargs)

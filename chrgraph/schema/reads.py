@@ -39,6 +39,7 @@ from chrgraph.schema.errors import forbidden
 from chrgraph.schema.permissions import (
     Authenticated,
     CanEditOtherUsers,
+    CanManageOwnSchedule,
     CanManagePatients,
     CanManagePortal,
     CanManageSchedule,
@@ -75,6 +76,8 @@ READ_RULES: dict[str, type[Rule] | _Part] = {
     "InboxMessage": CanManageSchedule,
     "LabIntegration": CanManageSchedule,
     "MdBillingConnection": CanManageSchedule,
+    "Schedule": CanManageOwnSchedule,
+    "OwnerAvailability": CanManageOwnSchedule,
     "LicenseUpgradeRequest": CanEditOtherUsers,
     "UnmappedUser": CanEditOtherUsers,
     "DeactivationPreview": CanEditOtherUsers,
@@ -99,7 +102,10 @@ READ_RULES: dict[str, type[Rule] | _Part] = {
     "PatientIdentifierValue": PART,  # a patient's identifiers
     "PostalAddress": PART,  # a patient's address
     "ApiConsumerKey": PART,  # a consumer's keys
-    "FieldChange": PART,  # an audit event's changes
+    "FieldChange": PART,
+    "WeeklyInterval": PART,  # a schedule's weekly hours
+    "ScheduleException": PART,  # a schedule's dated exceptions
+    "TimeInterval": PART,  # an exception's intervals  # an audit event's changes
     "PortalImage": PART,  # the portal's background image
     "BillingLine": PART,
     "BillingStatementForecast": PART,

@@ -33,7 +33,7 @@ async def forward(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("chrgraph", "0027_webhooks")]
+    dependencies = [("chrgraph", "0028_working_hours")]
 
     initial = False
 

@@ -36,6 +36,7 @@ from chrgraph.db.models.licensing import (
 )
 from chrgraph.db.models.organization import AuthEpoch, Organization
 from chrgraph.db.models.portal import PortalHiddenStatus, PortalImage, PortalSettings
+from chrgraph.db.models.schedule import ScheduleException, WorkingHours
 from chrgraph.db.models.two_factor import RecoveryCode, SecondFactorChallenge, TwoFactor
 from chrgraph.db.models.user import (
     Invitation,
@@ -109,4 +110,6 @@ __all__ = [
     "WebhookDelivery",
     "WebhookEvent",
     "WebhookSubscription",
+    "ScheduleException",
+    "WorkingHours",
 ]

@@ -38,7 +38,7 @@ from chrgraph.resolvers.deactivation.handover import (
 )
 from chrgraph.resolvers.errors import ErrorCode, OperationFailed, UserError, fail
 from chrgraph.resolvers.licensing.changes import record_status
-from chrgraph.resolvers.scheduling.appointments import BLOCKING
+from chrgraph.resolvers.scheduling.bookable import BLOCKING
 from chrgraph.resolvers.users.invitations import issue_invitation
 from chrgraph.resolvers.users.login import revoke_sessions
 from chrgraph.resolvers.users.lookup import find_user, get_user, require_password

@@ -12,7 +12,8 @@ from chrgraph.audit.actions import AuditAction
 from chrgraph.auth.principals import Actor, PrincipalKind
 from chrgraph.db.models import Appointment, InboxMessage, LabIntegration, Organization, User, UserStatus, UserType
 from chrgraph.resolvers.errors import ErrorCode, UserError
-from chrgraph.resolvers.scheduling.appointments import clashes, lock_practitioner, not_bookable
+from chrgraph.resolvers.scheduling.appointments import clashes, lock_practitioner
+from chrgraph.resolvers.scheduling.bookable import not_bookable
 
 MAIN_LAB_BY_SUPPORT = (
     "The main lab integration {name!r} is transferred by the support account only: contact support "

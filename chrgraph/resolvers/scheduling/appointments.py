@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 
 from chrgraph.audit import events
 from chrgraph.audit.actions import AuditAction
-from chrgraph.auth.access import access_not_expired, within_locum_period
 from chrgraph.auth.principals import Actor
 from chrgraph.db.models import (
     Appointment,
@@ -23,12 +22,11 @@ from chrgraph.db.models import (
 from chrgraph.db.tenant import OrganizationData
 from chrgraph.db.transactions import atomic
 from chrgraph.resolvers.errors import ErrorCode, OperationFailed, fail
-from chrgraph.resolvers.licensing.catalog import CATALOG, Feature
-from chrgraph.resolvers.licensing.management import under_license_management
 from chrgraph.resolvers.patients.patients import get_patient
+from chrgraph.resolvers.scheduling.bookable import BLOCKING, MAX_MINUTES, MIN_MINUTES
+from chrgraph.resolvers.scheduling.hours import check_booking
 from chrgraph.resolvers.validation import Errors
 
-BLOCKING = (AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED, AppointmentStatus.ARRIVED)
 TRANSITIONS = {
     AppointmentStatus.BOOKED: {
         AppointmentStatus.CONFIRMED,
@@ -42,57 +40,7 @@ TRANSITIONS = {
     },
     AppointmentStatus.ARRIVED: {AppointmentStatus.COMPLETED},
 }
-MIN_MINUTES, MAX_MINUTES = 5, 480
 REASON_LENGTH = 500
-# Why a practitioner cannot be booked, each following "the practitioner".
-NOT_BOOKABLE = "cannot be booked"
-NO_VIRTUAL_CARE = "has a license that lacks virtual care, which a VIRTUAL appointment needs"
-
-
-def offers(practitioner: User, org: Organization, kind: AppointmentKind) -> bool:
-    """Whether the practitioner's license covers an appointment of this kind: under
-    license management a VIRTUAL one needs virtual care in the license; an IN_PERSON one,
-    or any outside license management (a CUSTOM contract), needs nothing more."""
-    if kind is not AppointmentKind.VIRTUAL or not under_license_management(org):
-        return True
-    return practitioner.license is not None and Feature.VIRTUAL_CARE in CATALOG[practitioner.license].features
-
-
-def not_bookable(
-    practitioner: User,
-    org: Organization,
-    now: datetime | None = None,
-    start: datetime | None = None,
-    kind: AppointmentKind = AppointmentKind.IN_PERSON,
-) -> str | None:
-    """Why the practitioner cannot take an appointment of this kind starting then, as a
-    phrase to follow "the practitioner", or None when it can. ACTIVE practitioners whose
-    access has not expired; a locum only for an appointment that starts within its locum
-    period; under license management only those whose license includes scheduling, and
-    for a VIRTUAL appointment virtual care. The one booking rule: bookAppointment applies
-    it, and so does every handover that moves an appointment to another practitioner."""
-    if practitioner.type is not UserType.PRACTITIONER or not access_not_expired(practitioner, org, now):
-        return NOT_BOOKABLE
-    if start is not None and not within_locum_period(practitioner, org, start):
-        return NOT_BOOKABLE
-    if under_license_management(org) and (
-        practitioner.license is None or Feature.SCHEDULING not in CATALOG[practitioner.license].features
-    ):
-        return NOT_BOOKABLE
-    if not offers(practitioner, org, kind):
-        return NO_VIRTUAL_CARE
-    return None
-
-
-def bookable(
-    practitioner: User,
-    org: Organization,
-    now: datetime | None = None,
-    start: datetime | None = None,
-    kind: AppointmentKind = AppointmentKind.IN_PERSON,
-) -> bool:
-    """Whether `not_bookable` finds nothing against the practitioner."""
-    return not_bookable(practitioner, org, now, start, kind) is None
 
 
 def check_slot(errors: Errors, start: datetime | None, duration: int | None, now: datetime) -> None:
@@ -148,9 +96,12 @@ async def book_appointment(
     duration_minutes: int | None,
     kind: AppointmentKind | None = None,
     reason: str | None = None,
+    allow_outside_working_hours: bool = False,
 ) -> Appointment:
-    """Book `[start, start + duration)` with a bookable practitioner; `reason`, why the
-    patient comes, is optional free text of up to 500 characters."""
+    """Book the patient with the practitioner (or shared schedule): bookable for that
+    start and kind, inside its working hours once it has some (unless a session that may
+    override says otherwise), and the time free. `reason`, why the patient comes, is
+    optional free text of up to 500 characters."""
     kind = kind or AppointmentKind.IN_PERSON
     now = datetime.now(UTC)
     errors = Errors()
@@ -164,8 +115,7 @@ async def book_appointment(
     async with atomic() as conn:
         practitioner = await lock_practitioner(conn, actor, practitioner_id)
         patient = await get_patient(actor, patient_id, conn)
-        if why_not := not_bookable(practitioner, org, now, start, kind):
-            raise fail(ErrorCode.PRACTITIONER_NOT_BOOKABLE, f"That practitioner {why_not}.", "practitionerId")
+        await check_booking(conn, actor, org, practitioner, start, end, kind, now, allow_outside_working_hours)
         if taken := await clashes(conn, actor.data, practitioner.id, start, end):
             raise fail(
                 ErrorCode.SLOT_TAKEN,
@@ -189,6 +139,8 @@ async def book_appointment(
             "patient": events.ref("Patient", patient.public_id),
             **snapshot(appointment),
         }
+        if allow_outside_working_hours:
+            booked["allowOutsideWorkingHours"] = True
         await events.record(
             conn, actor, AuditAction.APPOINTMENT_BOOKED, "Appointment", appointment.public_id, booked, row=appointment
         )
@@ -204,9 +156,16 @@ async def _get(conn, actor: Actor, appointment_id: int | None) -> Appointment:
 
 
 async def reschedule_appointment(
-    actor: Actor, appointment_id: int | None, start: datetime | None, duration_minutes: int | None
+    actor: Actor,
+    appointment_id: int | None,
+    start: datetime | None,
+    duration_minutes: int | None = None,
+    allow_outside_working_hours: bool = False,
 ) -> Appointment:
+    """Move an appointment: the same rule as a booking (the practitioner still bookable
+    for the new start, inside its working hours) and the new time free."""
     now = datetime.now(UTC)
+    org = await Organization.get(id=actor.organization_id)
     async with atomic() as conn:
         appointment = await _get(conn, actor, appointment_id)
         duration = duration_minutes or appointment.duration_minutes
@@ -221,8 +180,11 @@ async def reschedule_appointment(
                 "Only booked or confirmed appointments move.",
                 "appointmentId",
             )
-        await lock_practitioner(conn, actor, appointment.practitioner_id)
+        practitioner = await lock_practitioner(conn, actor, appointment.practitioner_id)
         end = start + timedelta(minutes=duration)
+        await check_booking(
+            conn, actor, org, practitioner, start, end, appointment.kind, now, allow_outside_working_hours
+        )
         if taken := await clashes(conn, actor.data, appointment.practitioner_id, start, end, [appointment.id]):
             raise fail(
                 ErrorCode.SLOT_TAKEN,
@@ -233,13 +195,16 @@ async def reschedule_appointment(
         before = snapshot(appointment)
         appointment.start, appointment.end, appointment.duration_minutes = start, end, duration
         await appointment.save(using_db=conn, update_fields=["start", "end", "duration_minutes"])
+        changes = events.diff(before, snapshot(appointment))
+        if allow_outside_working_hours:
+            changes["allowOutsideWorkingHours"] = True
         await events.record(
             conn,
             actor,
             AuditAction.APPOINTMENT_RESCHEDULED,
             "Appointment",
             appointment.public_id,
-            events.diff(before, snapshot(appointment)),
+            changes,
             row=appointment,
         )
     return appointment

@@ -36,7 +36,9 @@ from chrgraph.schema.scheduling.types import (
 @strawberry.input(description="Book an appointment.")
 class BookAppointmentInput:
     practitioner_id: relay.GlobalID = strawberry.field(
-        description="An active, bookable practitioner.", metadata=refers_to("User")
+        description="An active, bookable practitioner, or a service account with working hours (a shared "
+        "schedule). Once the owner has working hours the appointment must lie inside them (OUTSIDE_WORKING_HOURS).",
+        metadata=refers_to("User"),
     )
     patient_id: relay.GlobalID = strawberry.field(description="The patient.", metadata=refers_to("Patient"))
     start: datetime.datetime = strawberry.field(description="Start, with a UTC offset, in the future.")
@@ -49,6 +51,11 @@ class BookAppointmentInput:
     reason: str | None = strawberry.field(
         default=None,
         description="Why the patient comes: optional free text of up to 500 characters (INVALID_INPUT beyond).",
+    )
+    allow_outside_working_hours: bool = strawberry.field(
+        default=False,
+        description="Book even outside the owner's working hours: only a user session holding MANAGE_SCHEDULE "
+        "(OVERRIDE_NOT_ALLOWED otherwise, and always for a consumer); recorded in the audit event.",
     )
 
 
@@ -63,6 +70,11 @@ class RescheduleAppointmentInput:
     appointment_id: relay.GlobalID = strawberry.field(description="The appointment.", metadata=refers_to("Appointment"))
     start: datetime.datetime = strawberry.field(description="New start.")
     duration_minutes: int | None = strawberry.field(default=None, description="New length (default: same).")
+    allow_outside_working_hours: bool = strawberry.field(
+        default=False,
+        description="Move even outside the owner's working hours: only a user session holding MANAGE_SCHEDULE "
+        "(OVERRIDE_NOT_ALLOWED otherwise, and always for a consumer); recorded in the audit event.",
+    )
 
 
 @strawberry.type(description="The result of rescheduleAppointment.")
