@@ -13,10 +13,11 @@ import pyotp
 import pytest
 from playwright.async_api import Page, async_playwright, expect
 
-from chrgraph.db.models import License, UserType
+from chrgraph.db.models import License, Organization, User, UserType
 from chrgraph.resolvers.users.outbox import deliver_pending
 from tests.accounts import PASSWORD, Clinic, forget_token_guesses, make_clinic, session_for
 from tests.admin_browser import ARTIFACTS, CHROMIUM, Watched, ensure_built, shot, tab_to, watch
+from tests.helpers import gid
 from tests.processes import running_server
 from tests.test_admin_browser import accessible, new_member, sign_in
 from tests.test_invitation_mail import SmtpSink
@@ -213,3 +214,83 @@ async def test_a_reset_page_without_a_token_says_so(page: Watched):
     await page.page.goto(f"{page.origin}/admin/reset")
     await expect(page.page.get_by_text("This link holds no reset token.", exact=False)).to_be_visible()
     await accessible(page)
+
+
+ENROL_START = "mutation { startTwoFactorEnrollment { secret errors { code } } }"
+ENROL_CONFIRM = """mutation($i: ConfirmTwoFactorEnrollmentInput!) { confirmTwoFactorEnrollment(input: $i) {
+  recoveryCodes errors { code } } }"""
+
+
+async def test_an_administrator_resets_a_lost_second_factor_with_the_password_by_keyboard(page, clinic):
+    email = await member(clinic, "Lou")
+    lou = await session_for(clinic.client, email)
+    secret = (await lou.gql(ENROL_START))["startTwoFactorEnrollment"]["secret"]
+    confirmed = await lou.gql(ENROL_CONFIRM, {"i": {"code": totp_code(secret)}})
+    assert confirmed["confirmTwoFactorEnrollment"]["errors"] == []
+    user = await User.get(email=email)
+    p = await sign_in(page, clinic.owner.email)
+    await p.goto(f"{page.origin}/admin/members/{gid(user)}")
+    section = p.get_by_role("region", name="Second factor")
+    await expect(section.get_by_text(re.compile("^On: signing in asks"))).to_be_visible()
+    await accessible(page)
+    # The refusal: a wrong password, said beside the field; nothing changes.
+    await section.get_by_label("Confirm with your password").fill("not my password at all")
+    await section.get_by_role("button", name="Reset the second factor").click()
+    await expect(section.get_by_label("Confirm with your password")).to_have_attribute("aria-invalid", "true")
+    assert (await User.get(email=email)).id == user.id and (await lou.post("{ viewer { kind } }")).status_code == 200
+    await shot(p, "member-second-factor")
+    # By keyboard: the password, then Enter.
+    await section.get_by_label("Confirm with your password").fill("")
+    await tab_to(p, "Confirm with your password")
+    await p.keyboard.type(PASSWORD)
+    await p.keyboard.press("Enter")
+    await expect(p.get_by_text("The second factor is removed and the member's sessions have ended.")).to_be_visible()
+    await expect(section.get_by_text(re.compile("^Off: signing in asks"))).to_be_visible()
+    assert (await lou.post("{ viewer { kind } }")).status_code == 401
+    await accessible(page)
+
+
+async def test_a_front_desk_member_sees_no_security_policy_and_no_second_factor_reset(page, clinic):
+    email = await member(clinic, "Fern")
+    p = await sign_in(page, email)
+    await expect(p.get_by_role("navigation", name="Screens").get_by_role("link", name="Security policy")).to_have_count(
+        0
+    )
+    await p.goto(f"{page.origin}/admin/security")
+    await expect(p.get_by_text("You do not have permission to see this page.")).to_be_visible()
+
+
+async def test_the_owner_requires_a_second_factor_by_keyboard_and_is_sent_to_enrol_first(page, client):
+    clinic = await make_clinic(client)
+    p = await sign_in(page, clinic.owner.email)
+    await p.get_by_role("navigation", name="Screens").get_by_role("link", name="Security policy").click()
+    await expect(p.get_by_role("heading", name="Security policy")).to_be_visible()
+    await accessible(page)
+    # The refusal: an idle timeout out of range, said beside the field.
+    await p.get_by_label("Idle timeout (minutes)").fill("2")
+    await p.get_by_role("button", name="Save the security policy").click()
+    await expect(p.get_by_label("Idle timeout (minutes)")).to_have_attribute("aria-invalid", "true")
+    await p.get_by_label("Idle timeout (minutes)").fill("")
+    await shot(p, "security-policy")
+    # By keyboard: require a second factor and a 30-minute idle timeout.
+    await tab_to(p, "Require a second factor")
+    await p.keyboard.press("Space")
+    await tab_to(p, "Idle timeout (minutes)")
+    await p.keyboard.type("30")
+    await p.keyboard.press("Enter")
+    # Without a second factor, the owner's own session may now only enrol one.
+    await expect(p.get_by_role("heading", name="Set up a second factor")).to_be_visible()
+    await expect(p.get_by_role("navigation", name="Screens")).to_have_count(0)
+    await shot(p, "enrolment-required")
+    await accessible(page)
+    await p.get_by_role("button", name="Set up a second factor").click()
+    await p.get_by_text("Cannot scan? Type the key instead").click()
+    secret = (await p.locator("dl.facts dd code").first.inner_text()).strip()
+    await p.get_by_label("Code from your app").fill(totp_code(secret))
+    await p.get_by_role("button", name="Turn on the second factor").click()
+    await p.get_by_role("button", name="I have saved my recovery codes").click()
+    await p.get_by_role("navigation", name="Screens").get_by_role("link", name="Security policy").click()
+    await expect(p.get_by_label("Require a second factor for every account")).to_be_checked()
+    await expect(p.get_by_label("Idle timeout (minutes)")).to_have_value("30")
+    organization = await Organization.get(id=clinic.organization.id)
+    assert organization.require_two_factor and organization.session_idle_timeout_minutes == 30
