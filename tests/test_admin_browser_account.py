@@ -18,10 +18,11 @@ from chrgraph.resolvers.users.outbox import deliver_pending
 from tests.accounts import PASSWORD, Clinic, forget_token_guesses, make_clinic, session_for
 from tests.admin_browser import ARTIFACTS, CHROMIUM, Watched, ensure_built, shot, tab_to, watch
 from tests.helpers import gid
-from tests.processes import running_server
+from tests.processes import free_port, running_server
 from tests.test_admin_browser import accessible, new_member, sign_in
 from tests.test_invitation_mail import SmtpSink
 from tests.test_password_reset import LINK, mail_settings
+from tests.test_webhooks import subscribe
 
 pytestmark = pytest.mark.browser
 
@@ -294,3 +295,44 @@ async def test_the_owner_requires_a_second_factor_by_keyboard_and_is_sent_to_enr
     await expect(p.get_by_label("Idle timeout (minutes)")).to_have_value("30")
     organization = await Organization.get(id=clinic.organization.id)
     assert organization.require_two_factor and organization.session_idle_timeout_minutes == 30
+
+
+async def test_the_owner_follows_webhook_deliveries_and_redelivers_one_by_keyboard(page, clinic):
+    # A vendor's subscription to an address on this machine where nothing listens.
+    made = await subscribe(clinic.vendor, f"http://127.0.0.1:{free_port()}/hook", ["USER_INVITED"])
+    await member(clinic, "Hugo")
+    p = await sign_in(page, clinic.owner.email)
+    await p.get_by_role("navigation", name="Screens").get_by_role("link", name="Webhooks").click()
+    await expect(p.get_by_role("heading", name="Webhooks", level=1)).to_be_visible()
+    subscriptions = p.get_by_role("table", name="Webhook subscriptions of every API consumer")
+    row = subscriptions.get_by_role("row").filter(has_text=made["subscription"]["url"])
+    await expect(row).to_contain_text(clinic.vendor.consumer.name)
+    await expect(row).to_contain_text("User invited")
+    # Filters: this subscription's USER_INVITED deliveries.
+    await p.get_by_label("Subscription").select_option(value=made["subscription"]["id"])
+    await p.get_by_label("Event").select_option(label="User invited")
+    await p.get_by_role("button", name="Show the deliveries").click()
+    deliveries = p.get_by_role("table", name="Webhook deliveries, newest first")
+    await expect(deliveries.get_by_role("row")).to_have_count(2)
+    await expect(deliveries).to_contain_text("User invited")
+    await p.get_by_label("Event").select_option(label="User activated")
+    await p.get_by_role("button", name="Show the deliveries").click()
+    await expect(p.get_by_text("No delivery matches.")).to_be_visible()
+    await p.get_by_label("Event").select_option(label="Any")
+    await p.get_by_role("button", name="Show the deliveries").click()
+    await expect(deliveries.get_by_role("row")).to_have_count(2)
+    await shot(p, "webhooks")
+    await accessible(page)
+    # By keyboard: redeliver it.
+    await tab_to(p, "Redeliver")
+    await p.keyboard.press("Enter")
+    await expect(p.get_by_text("The delivery is queued again, due now, with the same message id.")).to_be_visible()
+    assert page.foreign_requests() == []
+
+
+async def test_an_administrator_sees_no_webhooks(page, clinic):
+    email = await member(clinic, "Ada", roles=["Administrator"])
+    p = await sign_in(page, email)
+    await expect(p.get_by_role("navigation", name="Screens").get_by_role("link", name="Webhooks")).to_have_count(0)
+    await p.goto(f"{page.origin}/admin/webhooks")
+    await expect(p.get_by_text("You do not have permission to see this page.")).to_be_visible()
