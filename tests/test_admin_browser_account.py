@@ -336,3 +336,10 @@ async def test_an_administrator_sees_no_webhooks(page, clinic):
     await expect(p.get_by_role("navigation", name="Screens").get_by_role("link", name="Webhooks")).to_have_count(0)
     await p.goto(f"{page.origin}/admin/webhooks")
     await expect(p.get_by_text("You do not have permission to see this page.")).to_be_visible()
+
+
+async def test_my_account_says_so_when_the_server_cannot_be_reached(page, clinic):
+    p = await sign_in(page, clinic.owner.email)
+    await p.route("**/graphql", lambda route: route.abort())
+    await p.get_by_role("navigation", name="Screens").get_by_role("link", name="My account").click()
+    await expect(p.get_by_text("The server could not be reached. Check the connection and try again.")).to_be_visible()

@@ -2,7 +2,7 @@ import { type FormEvent, useEffect, useState } from 'react';
 import { run } from '../api';
 import { graphql } from '../gql';
 import { useQuery } from '../hooks';
-import { describeErrors, errorsByField, unplacedErrors } from '../logic';
+import { describeErrors, errorsByField, minutesFrom, unplacedErrors } from '../logic';
 import { BASE } from '../router';
 import { Failure, Loading, Message, TextField } from '../ui';
 import { useViewer } from '../viewer';
@@ -62,8 +62,8 @@ export default function Security() {
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
-    const minutes = idle.trim() === '' ? null : Number(idle);
-    if (minutes !== null && !Number.isInteger(minutes)) {
+    const minutes = minutesFrom(idle);
+    if (minutes === undefined) {
       setErrors(new Map([['sessionIdleTimeoutMinutes', ['Give a whole number of minutes, or leave it empty for no idle timeout.']]]));
       return;
     }
