@@ -166,8 +166,22 @@ async def test_a_member_without_the_schedule_sees_no_appointments(page, clinic):
     await expect(_nav(p).get_by_role("link", name="Working hours")).to_have_count(0)
     # Opened by its address, the screen says it is not for this member.
     await p.goto(f"{page.origin}/admin/appointments")
+    await expect(p.get_by_text("You do not have permission to see this page.")).to_be_visible()
     await expect(p.get_by_role("heading", name="Appointments", level=1)).to_have_count(0)
     await accessible(page)
+
+
+async def test_a_network_failure_on_the_week_view_is_a_message(page, clinic):
+    dr = await scheduled_practitioner(clinic)
+    p = await sign_in(page, await front_desk(clinic))
+    await _nav(p).get_by_role("link", name="Appointments").click()
+    await expect(p.get_by_role("heading", name="Appointments", level=1)).to_be_visible()
+    await p.route("**/graphql", lambda route: route.abort())
+    await p.get_by_label("Practitioner or shared schedule").select_option(value=dr)
+    await expect(p.get_by_text("The server could not be reached.")).to_be_visible()
+    await p.unroute("**/graphql")
+    await p.get_by_role("button", name="Next week").click()
+    await expect(p.get_by_role("heading", name=f"Monday {next_monday()}")).to_be_visible()
 
 
 async def test_booking_from_a_free_slot_by_keyboard_alone(page, clinic):
