@@ -13,10 +13,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.async_api import async_playwright, expect
 
+from chrgraph.auth.principals import support_cli_actor
 from chrgraph.db.models import License, UserType
+from chrgraph.resolvers.users.invite_user import create_service_account
 from tests.accounts import Clinic, make_clinic
 from tests.admin_browser import ARTIFACTS, CHROMIUM, ensure_built, shot, tab_to, watch
-from tests.helpers import unique
+from tests.helpers import gid, unique
 from tests.processes import running_server
 from tests.scheduling_helpers import patient, practitioner
 from tests.test_admin_browser import accessible, new_member, sign_in
@@ -255,3 +257,32 @@ async def test_working_hours_and_exceptions_by_keyboard(page, clinic):
     await p.get_by_role("button", name=f"Remove the exception of {monday}").click()
     await expect(p.get_by_text(f"The exception of {monday} is removed.")).to_be_visible()
     await expect(p.get_by_text("No exception: every date follows the weekly hours.")).to_be_visible()
+
+
+async def test_a_shared_schedule_gets_its_hours_then_free_slots(page, clinic):
+    room = unique("Room")
+    account = await create_service_account(
+        support_cli_actor(clinic.organization.id),
+        email=f"{room.lower()}@x.test",
+        first_name="Room",
+        last_name="Two",
+        display_name=room,
+    )
+    monday = next_monday()
+    p = await sign_in(page, await front_desk(clinic))
+    await _nav(p).get_by_role("link", name="Working hours").click()
+    await p.get_by_label("Practitioner or shared schedule").select_option(label=f"{room} (shared schedule)")
+    await expect(p.get_by_text("has no working hours yet")).to_be_visible()
+    assert f"owner={gid(account)}" in p.url.replace("%3D", "=")
+    await p.get_by_role("button", name="Add an interval").click()
+    interval = p.get_by_role("group", name="Monday interval 1")
+    await interval.get_by_label("From").fill("08:00")
+    await interval.get_by_label("To").fill("09:00")
+    await p.get_by_role("button", name="Save the working hours").click()
+    await expect(p.get_by_text("The working hours are saved.")).to_be_visible()
+    await p.get_by_role("link", name=re.compile("^Appointments of")).click()
+    await expect(p.get_by_role("heading", name="Appointments", level=1)).to_be_visible()
+    await p.get_by_role("button", name="Next week").click()
+    await expect(p.get_by_role("button", name=f"Book Monday {monday} at 08:45")).to_be_visible()
+    await expect(p.get_by_role("heading", name=re.compile("^Tuesday"))).to_be_visible()
+    await expect(p.get_by_text("Closed").first).to_be_visible()

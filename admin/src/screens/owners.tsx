@@ -1,12 +1,24 @@
 // The schedules a screen may show: active practitioners and service accounts (shared
-// schedules), chosen by name; the choice is kept in the address (?owner=…).
+// schedules), chosen by name (the first 100 of each); the choice is kept in the address
+// (?owner=…).
 import { graphql } from '../gql';
 import { useQuery } from '../hooks';
 import { SelectField } from '../ui';
 
 const ScheduleOwnersDocument = graphql(`
   query ScheduleOwners {
-    users(filter: { status: ACTIVE }, first: 100) {
+    practitioners: users(filter: { status: ACTIVE, type: PRACTITIONER }, first: 100) {
+      edges {
+        node {
+          id
+          type
+          firstName
+          lastName
+          displayName
+        }
+      }
+    }
+    shared: users(filter: { status: ACTIVE, type: SERVICE_ACCOUNT }, first: 100) {
       edges {
         node {
           id
@@ -30,7 +42,7 @@ export function ownerName(owner: Owner | undefined | null): string {
 
 export function useOwners() {
   const query = useQuery(ScheduleOwnersDocument);
-  const owners: Owner[] = (query.data?.users?.edges ?? []).map(({ node }) => node).filter((node) => node.type === 'PRACTITIONER' || node.type === 'SERVICE_ACCOUNT');
+  const owners: Owner[] = [...(query.data?.practitioners?.edges ?? []), ...(query.data?.shared?.edges ?? [])].map(({ node }) => node);
   return { ...query, owners };
 }
 
