@@ -16,7 +16,7 @@ from playwright.async_api import async_playwright, expect
 from chrgraph.auth.principals import support_cli_actor
 from chrgraph.db.models import License, UserType
 from chrgraph.resolvers.users.invite_user import create_service_account
-from tests.accounts import Clinic, make_clinic
+from tests.accounts import PASSWORD, Clinic, make_clinic
 from tests.admin_browser import ARTIFACTS, CHROMIUM, ensure_built, shot, tab_to, watch
 from tests.helpers import gid, unique
 from tests.processes import running_server
@@ -286,3 +286,31 @@ async def test_a_shared_schedule_gets_its_hours_then_free_slots(page, clinic):
     await expect(p.get_by_role("button", name=f"Book Monday {monday} at 08:45")).to_be_visible()
     await expect(p.get_by_role("heading", name=re.compile("^Tuesday"))).to_be_visible()
     await expect(p.get_by_text("Closed").first).to_be_visible()
+
+
+PERMISSION = """mutation($i: %sPermissionInput!) { %sPermission(input: $i) { errors { code } } }"""
+
+
+async def test_without_patients_the_week_is_read_only_and_a_permission_taken_away_is_a_message(page, clinic):
+    dr = await scheduled_practitioner(clinic)
+    name = unique("Sched")
+    email = await new_member(
+        clinic, first="Sam", last=name, roles=["Billing"], type=UserType.STAFF, license=License.STAFF
+    )
+    search = "query($s: String) { users(filter: {search: $s}) { edges { node { id } } } }"
+    found = await clinic.owner.gql(search, {"s": name})
+    user = found["users"]["edges"][0]["node"]["id"]
+    grant = {"i": {"userId": user, "permission": "MANAGE_SCHEDULE", "password": PASSWORD}}
+    assert (await clinic.owner.gql(PERMISSION % ("Grant", "grant"), grant))["grantPermission"]["errors"] == []
+    monday = next_monday()
+    p = await sign_in(page, email)
+    await p.goto(f"{page.origin}/admin/appointments?owner={dr}")
+    await p.get_by_role("button", name="Next week").click()
+    await expect(p.get_by_role("heading", name=f"Monday {monday}")).to_be_visible()
+    await expect(p.get_by_text("Booking needs the permission to manage patients")).to_be_visible()
+    await expect(p.get_by_role("button", name=re.compile("^Book"))).to_have_count(0)
+    await accessible(page)
+    # The permission taken away while the page is open: the next answer is FORBIDDEN.
+    assert (await clinic.owner.gql(PERMISSION % ("Revoke", "revoke"), grant))["revokePermission"]["errors"] == []
+    await p.get_by_role("button", name="Next week").click()
+    await expect(p.get_by_text("You do not have permission to see or do this.")).to_be_visible()

@@ -227,7 +227,9 @@ function BookForm({ ownerId, start: initialStart, length, onDone, onClose }: { o
   const general = unplacedErrors(outcome.errors, shown);
   return (
     <section aria-labelledby="book-title" className="panel">
-      <h2 id="book-title" tabIndex={-1} ref={heading}>Book an appointment</h2>
+      <h2 id="book-title" tabIndex={-1} ref={heading}>
+        Book an appointment
+      </h2>
       <Failure networkError={outcome.networkError || patients.networkError} text={outcome.failure ?? patients.failure ?? (general.length ? general.join(' ') : null)} />
       <form onSubmit={find} role="search" aria-label="Patient search" className="filters" noValidate>
         <TextField label="Find a patient" value={search} onChange={(e) => setSearch(e.target.value)} hint="Part of a name" />
@@ -241,7 +243,11 @@ function BookForm({ ownerId, start: initialStart, length, onDone, onClose }: { o
           value={chosen}
           onChange={(e) => setPatientId(e.target.value)}
           errors={outcome.errors.get('patientId')}
-          options={found.length ? found.map((p) => ({ value: p.id, label: `${p.firstName} ${p.lastName} (${p.dateOfBirth})` })) : [{ value: '', label: asked === null ? 'Search for a patient first' : 'No patient found' }]}
+          options={
+            found.length
+              ? found.map((p) => ({ value: p.id, label: `${p.firstName} ${p.lastName} (${p.dateOfBirth})` }))
+              : [{ value: '', label: asked === null ? 'Search for a patient first' : 'No patient found' }]
+          }
         />
         <TextField label="Start" type="datetime-local" value={start} onChange={(e) => setStart(e.target.value)} errors={outcome.errors.get('start')} hint={`Local time (${zone})`} />
         <TextField label="Length in minutes" type="number" min={5} value={duration} onChange={(e) => setDuration(e.target.value)} errors={outcome.errors.get('durationMinutes')} />
@@ -365,6 +371,9 @@ type Selection = { book: string } | { appointment: string } | null;
 
 export default function Appointments() {
   const viewer = useViewer();
+  const can = useCan();
+  // Booking picks the patient from a patient search, which needs MANAGE_PATIENTS.
+  const mayBook = can('MANAGE_PATIENTS');
   const zone = viewer.organization.timeZone;
   const { owners, failure: ownersFailure, networkError: ownersNetwork } = useOwners();
   const [ownerId, setOwnerId] = useState(ownerFromAddress);
@@ -427,10 +436,13 @@ export default function Appointments() {
             <button type="button" className="secondary" onClick={() => setAnchor(addDays(anchor, 7))}>
               Next week
             </button>{' '}
-            <button type="button" className="secondary" onClick={() => setSelection({ book: `${today}T09:00` })}>
-              Book at another time
-            </button>
+            {mayBook ? (
+              <button type="button" className="secondary" onClick={() => setSelection({ book: `${today}T09:00` })}>
+                Book at another time
+              </button>
+            ) : null}
           </div>
+          {mayBook ? null : <p className="hint">Booking needs the permission to manage patients, to find the patient.</p>}
           {done ? <Message kind="success">{done}</Message> : null}
           {query.loading && !query.data ? <Loading /> : null}
           <Failure networkError={query.networkError} text={query.failure} />
@@ -469,9 +481,18 @@ export default function Appointments() {
                           const local = localParts(slot, zone);
                           return (
                             <li key={slot}>
-                              <button type="button" className="secondary" aria-label={`Book ${weekday} ${date} at ${local.time}`} onClick={() => setSelection({ book: `${local.date}T${local.time}` })}>
-                                {local.time}
-                              </button>
+                              {mayBook ? (
+                                <button
+                                  type="button"
+                                  className="secondary"
+                                  aria-label={`Book ${weekday} ${date} at ${local.time}`}
+                                  onClick={() => setSelection({ book: `${local.date}T${local.time}` })}
+                                >
+                                  {local.time}
+                                </button>
+                              ) : (
+                                local.time
+                              )}
                             </li>
                           );
                         })}

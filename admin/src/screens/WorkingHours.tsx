@@ -161,7 +161,16 @@ function WeeklyForm({ ownerId, schedule, onSaved }: { ownerId: string; schedule:
           Add an interval
         </button>
       </p>
-      <TextField label="Slot length in minutes" type="number" min={5} max={240} value={slot} onChange={(e) => setSlot(e.target.value)} errors={outcome.errors.get('slotMinutes')} hint="Appointments start on this grid, 5 to 240 minutes" />
+      <TextField
+        label="Slot length in minutes"
+        type="number"
+        min={5}
+        max={240}
+        value={slot}
+        onChange={(e) => setSlot(e.target.value)}
+        errors={outcome.errors.get('slotMinutes')}
+        hint="Appointments start on this grid, 5 to 240 minutes"
+      />
       <button type="submit">Save the working hours</button>
     </form>
   );
@@ -236,7 +245,9 @@ export default function WorkingHours() {
       {ownerId && schedule ? (
         <>
           <p>
-            {schedule.hasWorkingHours ? `Last changed ${when(schedule.updatedAt)}. Times are in ${viewer.organization.timeZone}.` : `${ownerName(owner)} has no working hours yet: it can be booked at any time.`}{' '}
+            {schedule.hasWorkingHours
+              ? `Last changed ${when(schedule.updatedAt)}. Times are in ${viewer.organization.timeZone}.`
+              : `${ownerName(owner)} has no working hours yet: it can be booked at any time.`}{' '}
             <Link to={`/appointments?owner=${encodeURIComponent(ownerId)}`}>Appointments of {ownerName(owner)}</Link>
           </p>
           <WeeklyForm ownerId={ownerId} schedule={schedule} onSaved={query.reload} />
