@@ -398,6 +398,10 @@ export default function Appointments() {
     setSelection(null);
     setDone(null);
   };
+  const open = (next: Selection) => {
+    setDone(null);
+    setSelection(next);
+  };
   const finished = (text: string) => {
     setDone(text);
     setSelection(null);
@@ -437,7 +441,7 @@ export default function Appointments() {
               Next week
             </button>{' '}
             {mayBook ? (
-              <button type="button" className="secondary" onClick={() => setSelection({ book: `${today}T09:00` })}>
+              <button type="button" className="secondary" onClick={() => open({ book: `${today}T09:00` })}>
                 Book at another time
               </button>
             ) : null}
@@ -465,7 +469,7 @@ export default function Appointments() {
                       <ul className="appointments">
                         {dayAppointments.map((a) => (
                           <li key={a.id} className={`status-${a.status.toLowerCase()}`}>
-                            <button type="button" className="link" onClick={() => setSelection({ appointment: a.id })}>
+                            <button type="button" className="link" onClick={() => open({ appointment: a.id })}>
                               {localParts(a.start, zone).time} {patientName(a)}, {humanize(a.status).toLowerCase()}
                             </button>
                           </li>
@@ -486,7 +490,7 @@ export default function Appointments() {
                                   type="button"
                                   className="secondary"
                                   aria-label={`Book ${weekday} ${date} at ${local.time}`}
-                                  onClick={() => setSelection({ book: `${local.date}T${local.time}` })}
+                                  onClick={() => open({ book: `${local.date}T${local.time}` })}
                                 >
                                   {local.time}
                                 </button>
