@@ -28,10 +28,12 @@ admin:
 $(ADMIN_OUT): $(ADMIN_SOURCES)
 	$(MAKE) admin
 
+# The local demo server lets webhooks reach this machine (the README tour's receiver);
+# `chrgraph serve` alone sends only to public https addresses.
 serve: $(STAMP) $(ADMIN_OUT)
 	$(BIN)/chrgraph migrate
 	$(BIN)/chrgraph demo
-	$(BIN)/chrgraph serve --host $(HOST) --port $(PORT)
+	CHRGRAPH_WEBHOOK_ALLOWED_HOSTS=$${CHRGRAPH_WEBHOOK_ALLOWED_HOSTS:-127.0.0.1} $(BIN)/chrgraph serve --host $(HOST) --port $(PORT)
 
 # SQLite always (everything), then the GraphQL tests again with the fast paths off;
 # PostgreSQL too when it answers (CHRGRAPH_TEST_PG_URL names the server), without the
