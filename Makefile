@@ -28,10 +28,12 @@ admin:
 $(ADMIN_OUT): $(ADMIN_SOURCES)
 	$(MAKE) admin
 
+# The local demo server lets webhooks reach this machine (the README tour's receiver);
+# `chrgraph serve` alone sends only to public https addresses.
 serve: $(STAMP) $(ADMIN_OUT)
 	$(BIN)/chrgraph migrate
 	$(BIN)/chrgraph demo
-	$(BIN)/chrgraph serve --host $(HOST) --port $(PORT)
+	CHRGRAPH_WEBHOOK_ALLOWED_HOSTS=$${CHRGRAPH_WEBHOOK_ALLOWED_HOSTS:-127.0.0.1} $(BIN)/chrgraph serve --host $(HOST) --port $(PORT)
 
 # SQLite always (everything), then the GraphQL tests again with the fast paths off;
 # PostgreSQL too when it answers (CHRGRAPH_TEST_PG_URL names the server), without the
@@ -56,7 +58,7 @@ test-stock: $(STAMP)
 
 # The admin guide's pictures, taken by the browser tests themselves (docs/admin-guide.md).
 screenshots: $(STAMP) $(ADMIN_OUT)
-	CHRGRAPH_SCREENSHOTS=docs/admin-guide $(BIN)/pytest -q -m browser tests/test_admin_browser.py tests/test_admin_browser_more.py tests/test_admin_browser_account.py
+	CHRGRAPH_SCREENSHOTS=docs/admin-guide $(BIN)/pytest -q -m browser tests/test_admin_browser.py tests/test_admin_browser_more.py tests/test_admin_browser_schedule.py tests/test_admin_browser_account.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -13,6 +13,7 @@ from strawberry import relay
 
 from chrgraph.resolvers.errors import OperationFailed
 from chrgraph.resolvers.scheduling import hours as ops
+from chrgraph.schema.enum_values import describe_values
 from chrgraph.schema.errors import UserError
 from chrgraph.schema.payloads import perform, refers_to
 from chrgraph.schema.permissions import CanManageOwnSchedule
@@ -24,6 +25,18 @@ from chrgraph.schema.users.types import User
 # below is what type checkers read as a type.
 strawberry.enum(ops.Weekday, description="A day of the week.")
 Weekday = ops.Weekday
+describe_values(
+    Weekday,
+    {
+        Weekday.MONDAY: "Monday.",
+        Weekday.TUESDAY: "Tuesday.",
+        Weekday.WEDNESDAY: "Wednesday.",
+        Weekday.THURSDAY: "Thursday.",
+        Weekday.FRIDAY: "Friday.",
+        Weekday.SATURDAY: "Saturday.",
+        Weekday.SUNDAY: "Sunday.",
+    },
+)
 
 
 @strawberry.type(description="Working time of one day, in the organization's local wall-clock time: [start, end).")

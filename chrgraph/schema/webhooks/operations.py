@@ -4,6 +4,7 @@ the owner and the support account read every consumer's and may redeliver."""
 from __future__ import annotations
 
 from functools import partial
+from typing import Annotated
 
 import strawberry
 from strawberry import relay
@@ -14,7 +15,7 @@ from chrgraph.schema.errors import UserError, bad_user_input
 from chrgraph.schema.nodes import register_node
 from chrgraph.schema.payloads import perform, refers_to
 from chrgraph.schema.permissions import CanManageOwnWebhooks, CanViewWebhooks
-from chrgraph.schema.relay import Connection, paginate, parse_global_id
+from chrgraph.schema.relay import After, Before, Connection, First, Last, paginate, parse_global_id
 from chrgraph.schema.secrets import Secret
 from chrgraph.schema.webhooks.types import WebhookDelivery, WebhookDeliveryStatus, WebhookSubscription
 
@@ -144,11 +145,16 @@ class WebhooksQuery:
     async def webhook_deliveries(
         self,
         info: strawberry.Info,
-        filter: WebhookDeliveryFilter | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        filter: Annotated[
+            WebhookDeliveryFilter | None,
+            strawberry.argument(
+                description="Only the deliveries of this subscription, event and status (each optional)."
+            ),
+        ] = None,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[WebhookDelivery] | None:
         f = filter or WebhookDeliveryFilter()
         subscription = None
