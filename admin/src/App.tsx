@@ -1,4 +1,4 @@
-import { Suspense, useEffect, useState } from 'react';
+import { lazy, Suspense, useEffect, useState } from 'react';
 import { run } from './api';
 import { graphql } from './gql';
 import { useQuery } from './hooks';
@@ -10,6 +10,11 @@ import SignIn from './screens/SignIn';
 import { clearToken, onTokenChange, readToken, sessionFlag, setSessionFlag } from './session';
 import { Failure, Loading, Message } from './ui';
 import { ViewerContext, ViewerDocument, type ViewerInfo } from './viewer';
+
+const Forgot = lazy(() => import('./screens/Forgot'));
+const Reset = lazy(() => import('./screens/Reset'));
+const Enrol = lazy(() => import('./screens/Enrol'));
+const PUBLIC_TITLES: Record<string, string> = { '/accept': 'Accept the invitation', '/forgot': 'Forgotten password', '/reset': 'Choose a new password' };
 
 const LogoutDocument = graphql(`
   mutation Logout {
@@ -43,9 +48,12 @@ export default function App() {
   const token = useToken();
   useEffect(() => {
     const screen = screens.find((candidate) => match(candidate.path, path));
-    document.title = `${screen?.title ?? (path === '/accept' ? 'Accept the invitation' : 'Sign in')} · chrgraph admin`;
+    document.title = `${screen?.title ?? PUBLIC_TITLES[path] ?? 'Sign in'} · chrgraph admin`;
   }, [path]);
   if (path === '/accept') return <Accept />;
+  if (path === '/forgot' || path === '/reset') {
+    return <Suspense fallback={<Loading />}>{path === '/forgot' ? <Forgot /> : <Reset />}</Suspense>;
+  }
   if (!token) return <SignIn />;
   return <SignedIn path={path} />;
 }
@@ -87,9 +95,18 @@ function SignedIn({ path }: { path: string }) {
       </main>
     );
   }
+  const viewer = query.data.viewer;
+  // A session the organization holds back until it enrols a second factor can do nothing else.
+  const mustEnrol = !!viewer.user && viewer.organization.securityPolicy.requireTwoFactor && !viewer.user.twoFactorEnabled;
   return (
-    <ViewerContext.Provider value={query.data.viewer}>
-      <Shell viewer={query.data.viewer} path={path} />
+    <ViewerContext.Provider value={viewer}>
+      {mustEnrol ? (
+        <Suspense fallback={<Loading />}>
+          <Enrol onDone={query.reload} />
+        </Suspense>
+      ) : (
+        <Shell viewer={viewer} path={path} />
+      )}
     </ViewerContext.Provider>
   );
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   describeErrors,
+  minutesFrom,
   billingCsv,
   csvLine,
   monthIn,
@@ -96,5 +97,17 @@ describe('months, zoned times and CSV', () => {
       ],
     });
     expect(csv.split('\r\n')).toEqual(['month,license,billed,count,user,email', '2026-11,CHR Plus,yes,1,Ann Lee,a@x.test', '2026-11,Unlicensed,no,0,,', '']);
+  });
+});
+
+describe('minutesFrom', () => {
+  it('reads whole minutes, empty as none, anything else as invalid', () => {
+    expect(minutesFrom('30')).toBe(30);
+    expect(minutesFrom(' 1440 ')).toBe(1440);
+    expect(minutesFrom('')).toBeNull();
+    expect(minutesFrom('  ')).toBeNull();
+    expect(minutesFrom('2.5')).toBeUndefined();
+    expect(minutesFrom('-5')).toBeUndefined();
+    expect(minutesFrom('ten')).toBeUndefined();
   });
 });

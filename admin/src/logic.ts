@@ -157,3 +157,11 @@ export function billingCsv(statement: StatementLike, forecast?: StatementLike): 
   }
   return `${rows.join('\r\n')}\r\n`;
 }
+
+/** A whole number of minutes typed in a field: null when empty, undefined when it is not
+ * a whole number. */
+export function minutesFrom(text: string): number | null | undefined {
+  const trimmed = text.trim();
+  if (trimmed === '') return null;
+  return /^\d+$/.test(trimmed) ? Number(trimmed) : undefined;
+}

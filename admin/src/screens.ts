@@ -41,5 +41,8 @@ export const screens: Screen[] = [
   { path: '/audit', title: 'Audit log', nav: true, permission: 'VIEW_AUDIT_LOG', allow: orSupport('VIEW_AUDIT_LOG'), component: lazy(() => import('./screens/Audit')) },
   { path: '/consumers', title: 'API consumers', nav: true, permission: 'OWNER', allow: ownerOrSupport, component: lazy(() => import('./screens/Consumers')) },
   { path: '/api-logs', title: 'API logs', nav: true, permission: 'OWNER', allow: ownerOrSupport, component: lazy(() => import('./screens/ApiLogs')) },
+  { path: '/webhooks', title: 'Webhooks', nav: true, permission: 'OWNER', allow: ownerOrSupport, component: lazy(() => import('./screens/Webhooks')) },
+  { path: '/security', title: 'Security policy', nav: true, permission: 'OWNER', allow: ownerOrSupport, component: lazy(() => import('./screens/Security')) },
+  { path: '/account', title: 'My account', nav: true, permission: null, component: lazy(() => import('./screens/Account')) },
   { path: '/schema', title: 'Schema explorer', nav: true, permission: null, component: lazy(() => import('./screens/SchemaExplorer')), fullLoad: true },
 ];

@@ -12,6 +12,10 @@ export const ViewerDocument = graphql(`
         id
         name
         timeZone
+        securityPolicy {
+          requireTwoFactor
+          sessionIdleTimeoutMinutes
+        }
       }
       user {
         id
@@ -20,6 +24,7 @@ export const ViewerDocument = graphql(`
         lastName
         permissions
         isOwner
+        twoFactorEnabled
       }
     }
   }

@@ -7,6 +7,7 @@ import { describeErrors, errorsByField, humanize, unplacedErrors } from '../logi
 import { Link } from '../router';
 import { Failure, Loading, Message, TextField } from '../ui';
 import { useCan, useDateTime, useViewer } from '../viewer';
+import SecondFactorReset from './SecondFactorReset';
 
 const MemberDocument = graphql(`
   query Member($id: ID!) {
@@ -29,6 +30,7 @@ const MemberDocument = graphql(`
       acceptedAt
       deactivatedAt
       isOwner
+      twoFactorEnabled
       roles {
         id
         name
@@ -377,6 +379,10 @@ export default function Member({ params }: { params: Record<string, string> }) {
           <p>Permissions: {user.permissions.map(humanize).join(', ') || 'none'}</p>
         </>
       )}
+
+      {user.status === 'ACTIVE' ? (
+        <SecondFactorReset userId={id} enabled={user.twoFactorEnabled} mayReset={!!editable && (!user.isOwner || !!viewer.user?.isOwner)} />
+      ) : null}
 
       <h2>License history</h2>
       {user.licenseHistory.length === 0 ? (
