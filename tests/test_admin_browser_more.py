@@ -162,7 +162,7 @@ async def test_portal_settings_refuse_billing_without_stripe_then_save_upload_an
     await expect(p.get_by_role("img", name="The portal's background image")).to_be_visible()
     await expect(p.get_by_text("64 × 40 pixels")).to_be_visible()
     await p.get_by_role("button", name="Enable the portal").click()
-    await expect(p.get_by_text("The portal is enabled.")).to_be_visible()
+    await expect(p.get_by_text("The portal is enabled.", exact=True)).to_be_visible()
     await shot(p, "portal")
     await accessible(page)
     await p.get_by_role("button", name="Remove the background image").click()
