@@ -540,7 +540,12 @@ async def test_every_query_refuses_an_out_of_range_date_as_bad_user_input(world,
     arg_type = field.args[argument].type
     scalar = get_named_type(read_type(arg_type, path)).name
     out = "9999-12-31T23:00:00-05:00" if scalar == "DateTime" else "9999-12-31"
-    document = f"query Ask($value: {arg_type}) {{ {field_name}({argument}: $value) {{ __typename }} }}"
+    others = "".join(
+        f", {name}: {_literal(arg.type, world.clinic.owner.user_id)}"
+        for name, arg in field.args.items()
+        if name != argument and isinstance(arg.type, GraphQLNonNull)
+    )
+    document = f"query Ask($value: {arg_type}) {{ {field_name}({argument}: $value{others}) {{ __typename }} }}"
     counter = hooks.count_statements()
     try:
         response = await world.client.post(
@@ -555,6 +560,20 @@ async def test_every_query_refuses_an_out_of_range_date_as_bad_user_input(world,
     assert [(e["extensions"]["code"], e.get("path")) for e in body["errors"]] == [("BAD_USER_INPUT", [field_name])]
     assert ".".join((argument, *path)) in body["errors"][0]["message"]
     assert writes_of(counter) == []
+
+
+def _literal(type_, an_id: str) -> str:
+    """A valid literal for another required argument of a query (its value is beside the
+    point: the date under test must be the one refused)."""
+    inner = type_.of_type if isinstance(type_, GraphQLNonNull) else type_
+    if isinstance(inner, GraphQLList):
+        return f"[{_literal(inner.of_type, an_id)}]"
+    named = get_named_type(inner)
+    if isinstance(named, GraphQLEnumType):
+        return next(iter(named.values))
+    return {"ID": f'"{an_id}"', "Int": "30", "Boolean": "true", "DateTime": '"2030-01-07T14:00:00Z"'}.get(
+        named.name, '"2030-01-07"'
+    )
 
 
 def read_type(type_, path: tuple):

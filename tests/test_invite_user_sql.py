@@ -1,4 +1,4 @@
-"""What one inviteUser writes, statement by statement (the bench's S3 path)."""
+"""What one inviteUser reads and writes, statement by statement (the bench's S3 path)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ async def invite(clinic) -> dict:
     return (await clinic.vendor.gql(INVITE, {"input": staff}))["inviteUser"]
 
 
-async def test_an_invitation_by_a_consumer_is_one_read_and_seven_writes(client):
+async def test_an_invitation_by_a_consumer_is_two_reads_and_seven_writes(client):
     clinic = await make_clinic(client)
     assert (await invite(clinic))["errors"] == []  # warm: the consumer's key, the chain head
     invited = AuditEvent.filter(organization_id=clinic.organization.id, action="USER_INVITED")
@@ -52,5 +52,7 @@ async def test_an_invitation_by_a_consumer_is_one_read_and_seven_writes(client):
         ("INSERT", "outbox_message"),
         ("UPDATE", "audit_chain_head"),  # from the head this process wrote: no SELECT
         ("INSERT", "audit_event"),
+        # USER_INVITED is a webhook event: who subscribed to it (none here: nothing written).
+        ("SELECT", "webhook_subscription"),
     ]
     assert await invited.count() == before + 1

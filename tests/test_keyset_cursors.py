@@ -158,6 +158,20 @@ async def _patient_accesses(clinic: Clinic, state: dict, count: int) -> None:
         await clinic.vendor.gql("query Read($id: ID!) { node(id: $id) { id } }", {"id": state["patient"]})
 
 
+async def _webhook_deliveries(clinic: Clinic, state: dict, count: int) -> None:
+    if "subscribed" not in state:  # the receiver's address is allowed in tests; nobody answers there
+        await clinic.vendor.gql(
+            'mutation { createWebhookSubscription(input: {url: "http://127.0.0.1:9/keyset",'
+            " events: [PATIENT_REGISTERED]}) { errors { code } } }"
+        )
+        state["subscribed"] = True
+    for _ in range(count):  # each registration queues one delivery
+        await clinic.vendor.gql(
+            'mutation { registerPatient(input: {firstName: "Del", lastName: "Ivery", dateOfBirth: "1980-05-17"})'
+            " { errors { code } } }"
+        )
+
+
 # Field -> (writer, who reads it, the node's identity).
 CONNECTIONS: dict[str, tuple[Writer, str, str]] = {
     "users": (_users, "vendor", "id"),
@@ -169,6 +183,7 @@ CONNECTIONS: dict[str, tuple[Writer, str, str]] = {
     "portalSettingsHistory": (_portal_history, "support", "id"),
     "apiLogs": (_api_logs, "owner", "requestId"),
     "patientAccessLog": (_patient_accesses, "vendor", "requestId"),
+    "webhookDeliveries": (_webhook_deliveries, "vendor", "id"),
 }
 
 

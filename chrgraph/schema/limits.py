@@ -71,6 +71,9 @@ LIST_MAXIMA: dict[str, int] = {
     "Schedule.weekly": 56,  # 8 intervals a day at most
     "Schedule.exceptions": 367,  # dated today to a year ahead
     "ScheduleException.intervals": 8,
+    "Query.mySessions": 100,  # a user's open sessions (12 hours each by default)
+    "Query.webhookSubscriptions": 400,  # 20 live ones per consumer; the owner reads every consumer's
+    "WebhookDelivery.attempts": 20,  # 1 + 5 retries, and redeliveries
 }
 # Lists declared by their item type wherever they appear: a payload's errors.
 ITEM_MAXIMA: dict[str, int] = {"UserError": 20}
