@@ -6,6 +6,7 @@ the identifiers, questionnaires, inbox messages and cancellation reasons."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from chrgraph.audit.webhooks import WebhookEventType
@@ -30,11 +31,16 @@ USER_FIELDS = (
 # Global ids are base64: a short name can turn up inside one by chance, so ids are taken
 # out before the scan (they are checked to be ids of our records by the payload builder).
 ID_KEYS = ("id", "organizationId")
+# The names of the changed fields are the schema's own words (checked below to be
+# identifiers), not values: a person's value may happen to spell one ("Position", "status").
+NAME_KEYS = ("changedFields",)
+FIELD_NAME = re.compile(r"^[a-z][A-Za-z0-9]{0,63}$")
 
 
 def _leaves(value: Any) -> list[str]:
     if isinstance(value, dict):
-        return [leaf for k, v in value.items() if not (k in ID_KEYS or k.endswith("Id")) for leaf in _leaves(v)]
+        skipped = (*ID_KEYS, *NAME_KEYS)
+        return [leaf for k, v in value.items() if not (k in skipped or k.endswith("Id")) for leaf in _leaves(v)]
     if isinstance(value, list):
         return [leaf for v in value for leaf in _leaves(v)]
     return [str(value)]
@@ -62,6 +68,8 @@ async def test_no_webhook_payload_of_the_suite_carries_personal_data(vendor):
     for text in payloads:
         payload = json.loads(text)
         assert set(payload) == {"type", "id", "occurredAt", "organizationId", "data"}
+        names = payload["data"].get("changedFields", [])
+        assert all(isinstance(n, str) and FIELD_NAME.match(n) for n in names), payload
         leaves = _leaves(payload)
         for value in values:
             hit = value in leaves or (len(value) >= 6 and any(value in leaf for leaf in leaves))
