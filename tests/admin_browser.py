@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 from playwright.async_api import Page
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -114,3 +115,17 @@ async def shot(page: Page, name: str) -> None:
         folder = ROOT / SCREENSHOTS
         folder.mkdir(parents=True, exist_ok=True)
         await page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+
+async def status_in_server(base_url: str, token: str) -> int:
+    """The HTTP status the browser's server process gives a request with `token`.
+
+    A session ended through the browser is refused at once by that process; the test
+    process (whose in-process app serves `Session.post`) learns of it within a second
+    (the cross-process bound, tested in test_revocation_across_processes.py), so a check
+    right after a click asks the process that made the change."""
+    async with httpx.AsyncClient(base_url=base_url) as remote:
+        response = await remote.post(
+            "/graphql", json={"query": "{ viewer { kind } }"}, headers={"Authorization": f"Bearer {token}"}
+        )
+    return response.status_code

@@ -35,6 +35,10 @@ ID_KEYS = ("id", "organizationId")
 # identifiers), not values: a person's value may happen to spell one ("Position", "status").
 NAME_KEYS = ("changedFields",)
 FIELD_NAME = re.compile(r"^[a-z][A-Za-z0-9]{0,63}$")
+# The envelope (type, id, occurredAt, organizationId) is the server's own words, checked by
+# shape; the scan reads `data`. A person's date (a locum start of today) is a substring of
+# today's timestamp without the payload saying anything about them.
+INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$")
 
 
 def _leaves(value: Any) -> list[str]:
@@ -68,9 +72,12 @@ async def test_no_webhook_payload_of_the_suite_carries_personal_data(vendor):
     for text in payloads:
         payload = json.loads(text)
         assert set(payload) == {"type", "id", "occurredAt", "organizationId", "data"}
+        assert payload["type"] in {e.value for e in WebhookEventType}, payload
+        assert INSTANT.match(payload["occurredAt"]), payload
+        assert re.match(r"^msg_[A-Za-z0-9]+$", payload["id"]), payload
         names = payload["data"].get("changedFields", [])
         assert all(isinstance(n, str) and FIELD_NAME.match(n) for n in names), payload
-        leaves = _leaves(payload)
+        leaves = _leaves(payload["data"])
         for value in values:
             hit = value in leaves or (len(value) >= 6 and any(value in leaf for leaf in leaves))
             assert not hit, f"a webhook payload carries a personal value: {payload}"
