@@ -5,14 +5,18 @@ go to the server's own origin) and the policy violations the browser reports."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 from playwright.async_api import Page
+
+from tests.accounts import Session
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN = ROOT / "admin"
@@ -117,15 +121,12 @@ async def shot(page: Page, name: str) -> None:
         await page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
 
-async def status_in_server(base_url: str, token: str) -> int:
-    """The HTTP status the browser's server process gives a request with `token`.
-
-    A session ended through the browser is refused at once by that process; the test
-    process (whose in-process app serves `Session.post`) learns of it within a second
-    (the cross-process bound, tested in test_revocation_across_processes.py), so a check
-    right after a click asks the process that made the change."""
+@contextlib.asynccontextmanager
+async def in_server(session: Session, base_url: str) -> AsyncIterator[Session]:
+    """`session` speaking to the browser's server process rather than the test process's
+    in-process app. A change that ends a session or takes a permission away is refused at
+    once by the process that made it; another process learns of it within a second (the
+    bound tested in test_revocation_across_processes.py). A test that changes access while
+    a page is open, or checks a session the page ended, speaks to the page's process."""
     async with httpx.AsyncClient(base_url=base_url) as remote:
-        response = await remote.post(
-            "/graphql", json={"query": "{ viewer { kind } }"}, headers={"Authorization": f"Bearer {token}"}
-        )
-    return response.status_code
+        yield Session(remote, session.token, session.user_id, session.email)

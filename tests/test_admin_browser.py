@@ -18,7 +18,17 @@ from chrgraph.resolvers.users.accept_invitation import accept_invitation
 from chrgraph.resolvers.users.invite_user import invite_user
 from chrgraph.resolvers.users.profile import Profile
 from tests.accounts import PASSWORD, Clinic, make_clinic
-from tests.admin_browser import ARTIFACTS, CHROMIUM, Watched, axe_violations, ensure_built, shot, tab_to, watch
+from tests.admin_browser import (
+    ARTIFACTS,
+    CHROMIUM,
+    Watched,
+    axe_violations,
+    ensure_built,
+    in_server,
+    shot,
+    tab_to,
+    watch,
+)
 from tests.helpers import gid, key_of, unique
 from tests.processes import running_server
 from tests.scheduling_helpers import patient
@@ -294,10 +304,11 @@ async def test_a_refusal_by_the_server_is_a_message(page, clinic):
         "users"
     ]
     target = next(edge["node"]["id"] for edge in user_id["edges"] if edge["node"]["email"] == email)
-    taken = await clinic.owner.gql(
-        "mutation($i: AssignRolesInput!) { assignRoles(input: $i) { errors { code } } }",
-        {"i": {"userId": target, "roleIds": [], "password": PASSWORD}},
-    )
+    async with in_server(clinic.owner, page.origin) as owner:
+        taken = await owner.gql(
+            "mutation($i: AssignRolesInput!) { assignRoles(input: $i) { errors { code } } }",
+            {"i": {"userId": target, "roleIds": [], "password": PASSWORD}},
+        )
     assert taken["assignRoles"]["errors"] == []
     await p.get_by_role("navigation", name="Screens").get_by_role("link", name="Roles and permissions").click()
     await expect(p.get_by_text("You do not have permission to see or do this.")).to_be_visible()

@@ -16,7 +16,7 @@ from playwright.async_api import Page, async_playwright, expect
 from chrgraph.db.models import License, Organization, User, UserType
 from chrgraph.resolvers.users.outbox import deliver_pending
 from tests.accounts import PASSWORD, Clinic, forget_token_guesses, make_clinic, session_for
-from tests.admin_browser import ARTIFACTS, CHROMIUM, Watched, ensure_built, shot, status_in_server, tab_to, watch
+from tests.admin_browser import ARTIFACTS, CHROMIUM, Watched, ensure_built, in_server, shot, tab_to, watch
 from tests.helpers import gid
 from tests.processes import free_port, running_server
 from tests.test_admin_browser import accessible, new_member, sign_in
@@ -120,7 +120,8 @@ async def test_my_account_profile_by_keyboard_a_weak_password_refused_and_sessio
     await sessions.get_by_role("button", name=re.compile("^End the session")).click()
     await expect(p.get_by_text("The session has ended.")).to_be_visible()
     await expect(sessions.get_by_role("button", name=re.compile("^End the session"))).to_have_count(0)
-    assert await status_in_server(page.origin, other.token) == 401
+    async with in_server(other, page.origin) as ended:
+        assert (await ended.post("{ viewer { kind } }")).status_code == 401
     # The password, changed for a strong one; this session stays.
     await p.get_by_label("New password").fill(NEW_PASSWORD)
     await p.get_by_role("button", name="Change my password").click()
@@ -247,7 +248,8 @@ async def test_an_administrator_resets_a_lost_second_factor_with_the_password_by
     await p.keyboard.press("Enter")
     await expect(p.get_by_text("The second factor is removed and the member's sessions have ended.")).to_be_visible()
     await expect(section.get_by_text(re.compile("^Off: signing in asks"))).to_be_visible()
-    assert await status_in_server(page.origin, lou.token) == 401
+    async with in_server(lou, page.origin) as ended:
+        assert (await ended.post("{ viewer { kind } }")).status_code == 401
     await accessible(page)
 
 
