@@ -14,7 +14,7 @@ import pytest
 from playwright.async_api import async_playwright, expect
 
 from chrgraph.auth.principals import support_cli_actor
-from chrgraph.db.models import License, UserType
+from chrgraph.db.models import Classification, License, User, UserType
 from chrgraph.resolvers.users.invite_user import create_service_account
 from tests.accounts import PASSWORD, Clinic, make_clinic
 from tests.admin_browser import ARTIFACTS, CHROMIUM, ensure_built, in_server, shot, tab_to, watch
@@ -316,3 +316,42 @@ async def test_without_patients_the_week_is_read_only_and_a_permission_taken_awa
     assert revoked["revokePermission"]["errors"] == []
     await p.get_by_role("button", name="Next week").click()
     await expect(p.get_by_text("You do not have permission to see or do this.")).to_be_visible()
+
+
+async def test_a_practitioner_without_the_permission_keeps_its_own_hours_by_keyboard(page, clinic):
+    """A practitioner whose roles lack MANAGE_SCHEDULE still keeps its own working hours
+    (the server allows one's own schedule); it sees no other schedule and no appointments."""
+    other = await practitioner(clinic.organization.id)
+    email = await new_member(
+        clinic,
+        first="Pia",
+        last=unique("Own"),
+        roles=["Billing"],
+        type=UserType.PRACTITIONER,
+        classification=Classification.STANDARD,
+        license=License.CHR_PLUS,
+    )
+    p = await sign_in(page, email)
+    await expect(_nav(p).get_by_role("link", name="Working hours")).to_be_visible()
+    # The refusal: appointments need the permission, and another schedule is not offered.
+    await expect(_nav(p).get_by_role("link", name="Appointments")).to_have_count(0)
+    await p.goto(f"{page.origin}/admin/working-hours?owner={other}")
+    await expect(p.get_by_role("heading", name="Your working hours", level=1)).to_be_visible()
+    await expect(p.get_by_label("Practitioner or shared schedule")).to_have_count(0)
+    await expect(p.get_by_text("You have no working hours yet")).to_be_visible()
+    await accessible(page)
+    # By keyboard: one Monday interval on a 30-minute grid.
+    await tab_to(p, "Add an interval")
+    await p.keyboard.press("Enter")
+    await expect(p.get_by_role("group", name="Monday interval 1")).to_be_visible()
+    await tab_to(p, "Slot length in minutes")
+    await p.keyboard.press("Control+A")
+    await p.keyboard.type("30")
+    await p.keyboard.press("Enter")
+    await expect(p.get_by_text("The working hours are saved.")).to_be_visible()
+    await expect(p.get_by_role("link", name=re.compile("^Appointments of"))).to_have_count(0)
+    await accessible(page)
+    hours = "query($o: ID!) { schedule(ownerId: $o) { slotMinutes weekly { weekday start end } } }"
+    own = (await clinic.owner.gql(hours, {"o": gid(await User.get(email=email))}))["schedule"]
+    assert own["slotMinutes"] == 30 and [w["weekday"] for w in own["weekly"]] == ["MONDAY"]
+    assert (await clinic.owner.gql(hours, {"o": other}))["schedule"]["weekly"] == []

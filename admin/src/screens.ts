@@ -19,6 +19,9 @@ export type Screen = {
 };
 
 const ownerOrSupport = (viewer: ViewerInfo) => viewer.kind === 'SUPPORT' || !!viewer.user?.isOwner;
+// A practitioner keeps its own working hours whatever its roles (the server's rule for a
+// schedule: MANAGE_SCHEDULE, or one's own).
+const ownSchedule = (viewer: ViewerInfo) => viewer.user?.type === 'PRACTITIONER';
 const orSupport = (permission: string) => (viewer: ViewerInfo) => viewer.kind === 'SUPPORT' || !!viewer.user?.permissions.includes(permission as never);
 
 export const screens: Screen[] = [
@@ -37,7 +40,7 @@ export const screens: Screen[] = [
   { path: '/patients/new', title: 'Register a patient', nav: false, permission: 'MANAGE_PATIENTS', component: lazy(() => import('./screens/Patient')) },
   { path: '/patients/:id', title: 'Patient', nav: false, permission: 'MANAGE_PATIENTS', component: lazy(() => import('./screens/Patient')) },
   { path: '/appointments', title: 'Appointments', nav: true, permission: 'MANAGE_SCHEDULE', component: lazy(() => import('./screens/Appointments')) },
-  { path: '/working-hours', title: 'Working hours', nav: true, permission: 'MANAGE_SCHEDULE', component: lazy(() => import('./screens/WorkingHours')) },
+  { path: '/working-hours', title: 'Working hours', nav: true, permission: 'MANAGE_SCHEDULE', allow: ownSchedule, component: lazy(() => import('./screens/WorkingHours')) },
   { path: '/audit', title: 'Audit log', nav: true, permission: 'VIEW_AUDIT_LOG', allow: orSupport('VIEW_AUDIT_LOG'), component: lazy(() => import('./screens/Audit')) },
   { path: '/consumers', title: 'API consumers', nav: true, permission: 'OWNER', allow: ownerOrSupport, component: lazy(() => import('./screens/Consumers')) },
   { path: '/api-logs', title: 'API logs', nav: true, permission: 'OWNER', allow: ownerOrSupport, component: lazy(() => import('./screens/ApiLogs')) },

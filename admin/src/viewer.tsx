@@ -22,6 +22,7 @@ export const ViewerDocument = graphql(`
         email
         firstName
         lastName
+        type
         permissions
         isOwner
         twoFactorEnabled

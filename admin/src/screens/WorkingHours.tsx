@@ -9,7 +9,7 @@ import { describeErrors, humanize } from '../logic';
 import { Link } from '../router';
 import { rowKey, shortTime, WEEKDAYS } from '../schedule';
 import { Failure, FieldErrors, Loading, Message, SelectField, TextField } from '../ui';
-import { useDateTime, useViewer } from '../viewer';
+import { useCan, useDateTime, useViewer } from '../viewer';
 import './schedule.css';
 import { keepOwnerInAddress, OwnerPicker, ownerFromAddress, ownerName, useOwners } from './owners';
 
@@ -217,12 +217,17 @@ function ExceptionForm({ ownerId, onSaved }: { ownerId: string; onSaved: () => v
 export default function WorkingHours() {
   const viewer = useViewer();
   const when = useDateTime();
-  const { owners, failure: ownersFailure, networkError: ownersNetwork } = useOwners();
-  const [ownerId, setOwnerId] = useState(ownerFromAddress);
+  // Without MANAGE_SCHEDULE a practitioner sees its own schedule only: no picker, no
+  // appointments (those need the permission).
+  const manages = useCan()('MANAGE_SCHEDULE');
+  const own = manages ? null : viewer.user;
+  const { owners, failure: ownersFailure, networkError: ownersNetwork } = useOwners(!manages);
+  const [chosen, setOwnerId] = useState(ownerFromAddress);
+  const ownerId = own ? own.id : chosen;
   const query = useQuery(HoursDocument, { ownerId }, !ownerId);
   const [removed, setRemoved] = useState<Outcome>(NONE);
   const schedule = query.data?.schedule;
-  const owner = owners.find((candidate) => candidate.id === ownerId);
+  const owner = own ?? owners.find((candidate) => candidate.id === ownerId);
   const choose = (id: string) => {
     setOwnerId(id);
     keepOwnerInAddress(id);
@@ -236,9 +241,13 @@ export default function WorkingHours() {
   };
   return (
     <section aria-labelledby="hours-title">
-      <h1 id="hours-title">Working hours</h1>
-      <Failure networkError={ownersNetwork} text={ownersFailure} />
-      <OwnerPicker owners={owners} value={ownerId} onChange={choose} />
+      <h1 id="hours-title">{own ? 'Your working hours' : 'Working hours'}</h1>
+      {own ? null : (
+        <>
+          <Failure networkError={ownersNetwork} text={ownersFailure} />
+          <OwnerPicker owners={owners} value={ownerId} onChange={choose} />
+        </>
+      )}
       {!ownerId ? <p>Choose a practitioner or a shared schedule to see its working hours.</p> : null}
       {ownerId && query.loading && !query.data ? <Loading /> : null}
       {ownerId ? <Failure networkError={query.networkError} text={query.failure} /> : null}
@@ -247,8 +256,10 @@ export default function WorkingHours() {
           <p>
             {schedule.hasWorkingHours
               ? `Last changed ${when(schedule.updatedAt)}. Times are in ${viewer.organization.timeZone}.`
-              : `${ownerName(owner)} has no working hours yet: it can be booked at any time.`}{' '}
-            <Link to={`/appointments?owner=${encodeURIComponent(ownerId)}`}>Appointments of {ownerName(owner)}</Link>
+              : own
+                ? 'You have no working hours yet: you can be booked at any time.'
+                : `${ownerName(owner)} has no working hours yet: it can be booked at any time.`}{' '}
+            {own ? null : <Link to={`/appointments?owner=${encodeURIComponent(ownerId)}`}>Appointments of {ownerName(owner)}</Link>}
           </p>
           <WeeklyForm ownerId={ownerId} schedule={schedule} onSaved={query.reload} />
           <section aria-labelledby="exceptions-title">

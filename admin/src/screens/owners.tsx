@@ -40,8 +40,9 @@ export function ownerName(owner: Owner | undefined | null): string {
   return `${owner.firstName} ${owner.lastName}`;
 }
 
-export function useOwners() {
-  const query = useQuery(ScheduleOwnersDocument);
+/** The schedules to choose from; `skip` for a viewer who sees only its own. */
+export function useOwners(skip = false) {
+  const query = useQuery(ScheduleOwnersDocument, undefined, skip);
   const owners: Owner[] = [...(query.data?.practitioners?.edges ?? []), ...(query.data?.shared?.edges ?? [])].map(({ node }) => node);
   return { ...query, owners };
 }
