@@ -58,7 +58,7 @@ test-stock: $(STAMP)
 
 # The admin guide's pictures, taken by the browser tests themselves (docs/admin-guide.md).
 screenshots: $(STAMP) $(ADMIN_OUT)
-	CHRGRAPH_SCREENSHOTS=docs/admin-guide $(BIN)/pytest -q -m browser tests/test_admin_browser.py tests/test_admin_browser_more.py tests/test_admin_browser_schedule.py tests/test_admin_browser_account.py
+	CHRGRAPH_SCREENSHOTS=docs/admin-guide $(BIN)/pytest -q -m browser tests/browser
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -8,7 +8,7 @@ import re
 
 from graphql import OperationDefinitionNode, build_schema, parse, validate
 
-from tests.admin_browser import ROOT, ensure_built
+from tests.browser.helpers import ROOT, ensure_built
 
 ASSETS = ROOT / "chrgraph" / "http" / "static" / "admin" / "assets"
 # Documents are string literals in the bundle (template or quoted), "query Name…" or

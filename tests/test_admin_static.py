@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from chrgraph.http import admin
-from tests.admin_browser import ensure_built
+from tests.browser.helpers import ensure_built
 
 STRICT = "default-src 'self'; frame-ancestors 'none'"
 

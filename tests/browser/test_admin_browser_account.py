@@ -11,15 +11,14 @@ from datetime import UTC, datetime, timedelta
 
 import pyotp
 import pytest
-from playwright.async_api import Page, async_playwright, expect
+from playwright.async_api import Page, expect
 
 from chrgraph.db.models import License, Organization, User, UserType
 from chrgraph.resolvers.users.outbox import deliver_pending
 from tests.accounts import PASSWORD, Clinic, forget_token_guesses, make_clinic, session_for
-from tests.admin_browser import ARTIFACTS, CHROMIUM, Watched, ensure_built, in_server, shot, tab_to, watch
+from tests.browser.helpers import Watched, accessible, in_server, new_member, shot, sign_in, tab_to
 from tests.helpers import gid
-from tests.processes import free_port, running_server
-from tests.test_admin_browser import accessible, new_member, sign_in
+from tests.processes import free_port
 from tests.test_invitation_mail import SmtpSink
 from tests.test_password_reset import LINK, mail_settings
 from tests.test_webhooks import subscribe
@@ -27,43 +26,6 @@ from tests.test_webhooks import subscribe
 pytestmark = pytest.mark.browser
 
 NEW_PASSWORD = "copper kettle under violet rain"
-
-
-@pytest.fixture(scope="module")
-async def server():
-    ensure_built()
-    async with running_server() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-async def browser():
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=CHROMIUM)
-        try:
-            yield launched
-        finally:
-            await launched.close()
-
-
-@pytest.fixture(scope="module")
-async def clinic(client) -> Clinic:
-    return await make_clinic(client)
-
-
-@pytest.fixture
-async def page(browser, server, request):
-    context = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-CA")
-    context.set_default_timeout(15_000)
-    watched = watch(await context.new_page(), server.base_url)
-    try:
-        yield watched
-    finally:
-        report = getattr(request.node, "report_call", None)
-        if report is not None and report.failed:
-            ARTIFACTS.mkdir(exist_ok=True)
-            await watched.page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
-        await context.close()
 
 
 def totp_code(secret: str, steps_back: int = 0) -> str:

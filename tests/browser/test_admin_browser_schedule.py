@@ -11,59 +11,22 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from playwright.async_api import async_playwright, expect
+from playwright.async_api import expect
 
 from chrgraph.auth.principals import support_cli_actor
 from chrgraph.db.models import Classification, License, User, UserType
 from chrgraph.resolvers.users.invite_user import create_service_account
-from tests.accounts import PASSWORD, Clinic, make_clinic
-from tests.admin_browser import ARTIFACTS, CHROMIUM, ensure_built, in_server, shot, tab_to, watch
+from tests.accounts import PASSWORD, Clinic
+from tests.browser.helpers import accessible, in_server, new_member, shot, sign_in, tab_to
 from tests.helpers import gid, unique
-from tests.processes import running_server
 from tests.scheduling_helpers import patient, practitioner
-from tests.test_admin_browser import accessible, new_member, sign_in
 
 pytestmark = pytest.mark.browser
+# The week view needs the room.
+VIEWPORT = {"width": 1400, "height": 900}
 
 SET_HOURS = """mutation($i: SetWorkingHoursInput!) { setWorkingHours(input: $i) { errors { code message } } }"""
 WEEKDAYS = ["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"]
-
-
-@pytest.fixture(scope="module")
-async def server():
-    ensure_built()
-    async with running_server() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-async def browser():
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=CHROMIUM)
-        try:
-            yield launched
-        finally:
-            await launched.close()
-
-
-@pytest.fixture(scope="module")
-async def clinic(client) -> Clinic:
-    return await make_clinic(client)
-
-
-@pytest.fixture
-async def page(browser, server, request):
-    context = await browser.new_context(viewport={"width": 1400, "height": 900}, locale="en-CA")
-    context.set_default_timeout(15_000)
-    watched = watch(await context.new_page(), server.base_url)
-    try:
-        yield watched
-    finally:
-        report = getattr(request.node, "report_call", None)
-        if report is not None and report.failed:
-            ARTIFACTS.mkdir(exist_ok=True)
-            await watched.page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
-        await context.close()
 
 
 def _nav(p):

@@ -1,7 +1,7 @@
 """More screens of the admin client in a real browser against a real server process:
 licenses and billing, the patient portal settings, patients, the audit log, API consumers
 and API logs. For each: its main path, its main refusal, a keyboard-only run, axe-core
-and a picture for the admin guide (tests/test_admin_browser.py has the first screens)."""
+and a picture for the admin guide (test_admin_browser.py has the first screens)."""
 
 from __future__ import annotations
 
@@ -10,54 +10,14 @@ import re
 
 import pytest
 from PIL import Image
-from playwright.async_api import async_playwright, expect
+from playwright.async_api import expect
 
 from chrgraph.db.models import Classification, License, UserType
-from tests.accounts import Clinic, make_clinic
-from tests.admin_browser import ARTIFACTS, CHROMIUM, ensure_built, shot, tab_to, watch
+from tests.browser.helpers import accessible, new_member, shot, sign_in, tab_to
 from tests.helpers import public_pem, rsa_key, unique
-from tests.processes import running_server
 from tests.scheduling_helpers import patient
-from tests.test_admin_browser import accessible, new_member, sign_in
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-async def server():
-    ensure_built()
-    async with running_server() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-async def browser():
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=CHROMIUM)
-        try:
-            yield launched
-        finally:
-            await launched.close()
-
-
-@pytest.fixture(scope="module")
-async def clinic(client) -> Clinic:
-    return await make_clinic(client)
-
-
-@pytest.fixture
-async def page(browser, server, request):
-    context = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-CA", accept_downloads=True)
-    context.set_default_timeout(15_000)
-    watched = watch(await context.new_page(), server.base_url)
-    try:
-        yield watched
-    finally:
-        report = getattr(request.node, "report_call", None)
-        if report is not None and report.failed:
-            ARTIFACTS.mkdir(exist_ok=True)
-            await watched.page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
-        await context.close()
 
 
 async def sign_out(page) -> None:

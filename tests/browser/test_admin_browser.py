@@ -9,7 +9,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from playwright.async_api import Page, async_playwright, expect
+from playwright.async_api import expect
 
 from chrgraph.auth.principals import support_cli_actor
 from chrgraph.db.models import Classification, Contract, License, QuestionnaireKind, UserType
@@ -18,19 +18,15 @@ from chrgraph.resolvers.users.accept_invitation import accept_invitation
 from chrgraph.resolvers.users.invite_user import invite_user
 from chrgraph.resolvers.users.profile import Profile
 from tests.accounts import PASSWORD, Clinic, make_clinic
-from tests.admin_browser import (
-    ARTIFACTS,
-    CHROMIUM,
-    Watched,
-    axe_violations,
-    ensure_built,
+from tests.browser.helpers import (
+    accessible,
     in_server,
+    new_member,
     shot,
+    sign_in,
     tab_to,
-    watch,
 )
 from tests.helpers import gid, key_of, unique
-from tests.processes import running_server
 from tests.scheduling_helpers import patient
 
 pytestmark = pytest.mark.browser
@@ -39,74 +35,6 @@ ORG = """mutation($i: UpdateOrganizationInput!) { updateOrganization(input: $i) 
   organization { contract } errors { code } } }"""
 BOOK = """mutation($i: BookAppointmentInput!) { bookAppointment(input: $i) {
   appointment { id } errors { code field relatedId } } }"""
-
-
-@pytest.fixture(scope="module")
-async def server():
-    ensure_built()
-    async with running_server() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-async def browser():
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=CHROMIUM)
-        try:
-            yield launched
-        finally:
-            await launched.close()
-
-
-@pytest.fixture(scope="module")
-async def clinic(client) -> Clinic:
-    return await make_clinic(client)
-
-
-@pytest.fixture
-async def page(browser, server, request):
-    context = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-CA")
-    context.set_default_timeout(15_000)
-    watched = watch(await context.new_page(), server.base_url)
-    try:
-        yield watched
-    finally:
-        report = getattr(request.node, "report_call", None)
-        if report is not None and report.failed:
-            ARTIFACTS.mkdir(exist_ok=True)
-            await watched.page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
-        await context.close()
-
-
-async def accessible(watched: Watched) -> None:
-    """axe-core finds nothing serious or critical; the page stayed on its own origin and
-    within its policy."""
-    assert await axe_violations(watched.page) == []
-    assert watched.foreign_requests() == []
-    assert watched.policy_violations() == []
-
-
-async def sign_in(watched: Watched, email: str, password: str = PASSWORD) -> Page:
-    page = watched.page
-    await page.goto(f"{watched.origin}/admin/")
-    await page.get_by_label("Email").fill(email)
-    await page.get_by_label("Password").fill(password)
-    await page.get_by_role("button", name="Sign in").click()
-    await expect(page.get_by_role("button", name="Sign out")).to_be_visible()
-    return page
-
-
-async def new_member(clinic: Clinic, *, first: str, last: str, roles: list[str], **profile) -> str:
-    """An ACTIVE member with a readable name; its email."""
-    email = f"{unique(first.lower())}@{clinic.domain}.test"
-    _, token = await invite_user(
-        support_cli_actor(clinic.organization.id),
-        email,
-        Profile(first_name=first, last_name=last, **profile),
-        [clinic.roles[name] for name in roles],
-    )
-    await accept_invitation(token, PASSWORD, first, last)
-    return email
 
 
 async def test_sign_in_refuses_a_wrong_password_then_signs_in_by_keyboard(page, clinic):

@@ -14,11 +14,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from playwright.async_api import Page
+from playwright.async_api import Page, expect
 
-from tests.accounts import Session
+from chrgraph.auth.principals import support_cli_actor
+from chrgraph.resolvers.users.accept_invitation import accept_invitation
+from chrgraph.resolvers.users.invite_user import invite_user
+from chrgraph.resolvers.users.profile import Profile
+from tests.accounts import PASSWORD, Clinic, Session
+from tests.helpers import unique
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ADMIN = ROOT / "admin"
 BUILT = ROOT / "chrgraph" / "http" / "static" / "admin" / "index.html"
 CHROMIUM = os.environ.get("CHRGRAPH_CHROMIUM", "/usr/bin/chromium")
@@ -130,3 +135,34 @@ async def in_server(session: Session, base_url: str) -> AsyncIterator[Session]:
     a page is open, or checks a session the page ended, speaks to the page's process."""
     async with httpx.AsyncClient(base_url=base_url) as remote:
         yield Session(remote, session.token, session.user_id, session.email)
+
+
+async def accessible(watched: Watched) -> None:
+    """axe-core finds nothing serious or critical; the page stayed on its own origin and
+    within its policy."""
+    assert await axe_violations(watched.page) == []
+    assert watched.foreign_requests() == []
+    assert watched.policy_violations() == []
+
+
+async def sign_in(watched: Watched, email: str, password: str = PASSWORD) -> Page:
+    page = watched.page
+    await page.goto(f"{watched.origin}/admin/")
+    await page.get_by_label("Email").fill(email)
+    await page.get_by_label("Password").fill(password)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    return page
+
+
+async def new_member(clinic: Clinic, *, first: str, last: str, roles: list[str], **profile) -> str:
+    """An ACTIVE member with a readable name; its email."""
+    email = f"{unique(first.lower())}@{clinic.domain}.test"
+    _, token = await invite_user(
+        support_cli_actor(clinic.organization.id),
+        email,
+        Profile(first_name=first, last_name=last, **profile),
+        [clinic.roles[name] for name in roles],
+    )
+    await accept_invitation(token, PASSWORD, first, last)
+    return email

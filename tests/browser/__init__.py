@@ -1,0 +1,1 @@
+"""The admin client in a real browser (fixtures in conftest.py, helpers in helpers.py)."""
