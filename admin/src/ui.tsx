@@ -1,6 +1,7 @@
 // Plain semantic HTML components: every control has a visible label, errors are tied to
 // their control with aria-describedby, and messages are announced through live regions.
-import { type InputHTMLAttributes, type ReactNode, type SelectHTMLAttributes, useId } from 'react';
+import { type InputHTMLAttributes, type ReactNode, type SelectHTMLAttributes, useId, useState } from 'react';
+import { pageCursors } from './logic';
 
 export function FieldErrors({ id, messages }: { id: string; messages?: string[] }) {
   if (!messages || messages.length === 0) return null;
@@ -76,5 +77,38 @@ export function Loading() {
     <p role="status" aria-live="polite">
       Loading…
     </p>
+  );
+}
+
+/** Relay cursor paging: the cursors of the pages walked so far (null for the first);
+ * `after` is the last one, the page shown; `setCursors([null])` goes back to the first. */
+export function useCursors() {
+  const [cursors, setCursors] = useState<(string | null)[]>([null]);
+  return { cursors, setCursors, after: cursors[cursors.length - 1] };
+}
+
+/** Previous and next page of a connection, each disabled where there is none. */
+export function Pager({
+  cursors,
+  setCursors,
+  pageInfo,
+  previous = 'Previous page',
+  next = 'Next page',
+}: {
+  cursors: (string | null)[];
+  setCursors: (cursors: (string | null)[]) => void;
+  pageInfo: { hasNextPage: boolean; endCursor?: string | null };
+  previous?: string;
+  next?: string;
+}) {
+  return (
+    <nav aria-label="Pages" className="pager">
+      <button type="button" className="secondary" disabled={cursors.length === 1} onClick={() => setCursors(cursors.slice(0, -1))}>
+        {previous}
+      </button>{' '}
+      <button type="button" className="secondary" disabled={!pageInfo.hasNextPage} onClick={() => setCursors(pageCursors(cursors, pageInfo.endCursor ?? null))}>
+        {next}
+      </button>
+    </nav>
   );
 }

@@ -3,7 +3,7 @@ import { graphql } from '../gql';
 import type { ApiLogFilter } from '../gql/graphql';
 import { useQuery } from '../hooks';
 import { zonedToIso } from '../logic';
-import { Failure, Loading, SelectField, TextField } from '../ui';
+import { Failure, Loading, Pager, SelectField, TextField, useCursors } from '../ui';
 import { useDateTime, useViewer } from '../viewer';
 
 const ApiLogConsumersDocument = graphql(`
@@ -64,9 +64,9 @@ export default function ApiLogs() {
   const [draft, setDraft] = useState({ consumerId: initialConsumer, since: '', until: '', status: '', operationName: '', requestId: '' });
   const [filter, setFilter] = useState<ApiLogFilter>(initialConsumer ? { consumerId: initialConsumer } : {});
   const [statusError, setStatusError] = useState<string[] | undefined>(undefined);
-  const [cursors, setCursors] = useState<(string | null)[]>([null]);
+  const { cursors, setCursors, after } = useCursors();
   const [open, setOpen] = useState<string | null>(null);
-  const query = useQuery(ApiLogsDocument, { filter, first: PAGE, after: cursors[cursors.length - 1] });
+  const query = useQuery(ApiLogsDocument, { filter, first: PAGE, after });
   const submit = (event: FormEvent) => {
     event.preventDefault();
     const status = draft.status.trim();
@@ -162,18 +162,7 @@ export default function ApiLogs() {
               ))}
             </tbody>
           </table>
-          <p>
-            {cursors.length > 1 ? (
-              <button type="button" className="secondary" onClick={() => setCursors(cursors.slice(0, -1))}>
-                Newer requests
-              </button>
-            ) : null}{' '}
-            {connection.pageInfo.hasNextPage ? (
-              <button type="button" className="secondary" onClick={() => setCursors([...cursors, connection.pageInfo.endCursor ?? null])}>
-                Older requests
-              </button>
-            ) : null}
-          </p>
+          <Pager cursors={cursors} setCursors={setCursors} pageInfo={connection.pageInfo} previous="Newer requests" next="Older requests" />
         </>
       ) : null}
     </section>

@@ -4,7 +4,7 @@ import type { ActorKind, AuditAction, AuditEventFilter } from '../gql/graphql';
 import { useQuery } from '../hooks';
 import { humanize, zonedToIso } from '../logic';
 import { Link } from '../router';
-import { Failure, Loading, SelectField, TextField } from '../ui';
+import { Failure, Loading, Pager, SelectField, TextField, useCursors } from '../ui';
 import { useDateTime, useViewer } from '../viewer';
 
 const AuditActionsDocument = graphql(`
@@ -108,8 +108,8 @@ export default function Audit() {
   const actions = useQuery(AuditActionsDocument);
   const [draft, setDraft] = useState({ action: '', actorKind: '', targetType: '', targetId: '', since: '', until: '' });
   const [filter, setFilter] = useState<AuditEventFilter>({});
-  const [cursors, setCursors] = useState<(string | null)[]>([null]);
-  const query = useQuery(AuditEventsDocument, { filter, first: PAGE, after: cursors[cursors.length - 1] });
+  const { cursors, setCursors, after } = useCursors();
+  const query = useQuery(AuditEventsDocument, { filter, first: PAGE, after });
   const apply = (next: typeof draft) => {
     setFilter({
       action: (next.action || null) as AuditAction | null,
@@ -204,18 +204,7 @@ export default function Audit() {
               ))}
             </tbody>
           </table>
-          <p>
-            {cursors.length > 1 ? (
-              <button type="button" className="secondary" onClick={() => setCursors(cursors.slice(0, -1))}>
-                Newer events
-              </button>
-            ) : null}{' '}
-            {connection.pageInfo.hasNextPage ? (
-              <button type="button" className="secondary" onClick={() => setCursors([...cursors, connection.pageInfo.endCursor ?? null])}>
-                Older events
-              </button>
-            ) : null}
-          </p>
+          <Pager cursors={cursors} setCursors={setCursors} pageInfo={connection.pageInfo} previous="Newer events" next="Older events" />
         </>
       ) : null}
     </section>

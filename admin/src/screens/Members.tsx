@@ -4,7 +4,7 @@ import type { License, UserStatus, UserType } from '../gql/graphql';
 import { useQuery } from '../hooks';
 import { humanize } from '../logic';
 import { Link } from '../router';
-import { Failure, Loading, SelectField, TextField } from '../ui';
+import { Failure, Loading, Pager, SelectField, TextField, useCursors } from '../ui';
 import { useCan, useDateTime } from '../viewer';
 
 const MembersDocument = graphql(`
@@ -43,9 +43,8 @@ export default function Members() {
   const [license, setLicense] = useState<'' | License>('');
   const [searchText, setSearchText] = useState('');
   const [search, setSearch] = useState('');
-  const [cursors, setCursors] = useState<(string | null)[]>([null]);
-  const after = cursors[cursors.length - 1];
-  const filter = { status: status || null, type: type || null, license: license || null, search: search || null };
+  const { cursors, setCursors, after } = useCursors();
+    const filter = { status: status || null, type: type || null, license: license || null, search: search || null };
   const query = useQuery(MembersDocument, { filter, first: PAGE, after });
   const users = query.data?.users;
 
@@ -143,14 +142,7 @@ export default function Members() {
               ))}
             </tbody>
           </table>
-          <nav aria-label="Pages" className="pager">
-            <button type="button" disabled={cursors.length === 1} onClick={() => setCursors(cursors.slice(0, -1))}>
-              Previous page
-            </button>
-            <button type="button" disabled={!users.pageInfo.hasNextPage} onClick={() => setCursors([...cursors, users.pageInfo.endCursor ?? null])}>
-              Next page
-            </button>
-          </nav>
+          <Pager cursors={cursors} setCursors={setCursors} pageInfo={users.pageInfo} />
         </>
       ) : null}
     </section>

@@ -3,7 +3,7 @@ import { graphql } from '../gql';
 import type { PatientFilter } from '../gql/graphql';
 import { useQuery } from '../hooks';
 import { Link } from '../router';
-import { Failure, Loading, TextField } from '../ui';
+import { Failure, Loading, Pager, TextField, useCursors } from '../ui';
 
 const PatientsDocument = graphql(`
   query Patients($filter: PatientFilter, $first: Int, $after: String) {
@@ -36,8 +36,7 @@ export default function Patients() {
   const [dateOfBirth, setDateOfBirth] = useState('');
   const [healthCard, setHealthCard] = useState('');
   const [filter, setFilter] = useState<PatientFilter>({});
-  const [cursors, setCursors] = useState<(string | null)[]>([null]);
-  const after = cursors[cursors.length - 1];
+  const { cursors, setCursors, after } = useCursors();
   const query = useQuery(PatientsDocument, { filter, first: PAGE, after });
   const apply = (event: FormEvent) => {
     event.preventDefault();
@@ -90,18 +89,7 @@ export default function Patients() {
               ))}
             </tbody>
           </table>
-          <p>
-            {cursors.length > 1 ? (
-              <button type="button" className="secondary" onClick={() => setCursors(cursors.slice(0, -1))}>
-                Previous page
-              </button>
-            ) : null}{' '}
-            {connection.pageInfo.hasNextPage ? (
-              <button type="button" className="secondary" onClick={() => setCursors([...cursors, connection.pageInfo.endCursor ?? null])}>
-                Next page
-              </button>
-            ) : null}
-          </p>
+          <Pager cursors={cursors} setCursors={setCursors} pageInfo={connection.pageInfo} />
         </>
       ) : null}
     </section>

@@ -3,8 +3,8 @@ import { run } from '../api';
 import { graphql } from '../gql';
 import type { WebhookDeliveryStatus, WebhookEvent } from '../gql/graphql';
 import { useQuery } from '../hooks';
-import { describeErrors, humanize, pageCursors } from '../logic';
-import { Failure, Loading, Message, SelectField } from '../ui';
+import { describeErrors, humanize } from '../logic';
+import { Failure, Loading, Message, Pager, SelectField, useCursors } from '../ui';
 import { useDateTime } from '../viewer';
 
 const WebhookSubscriptionsDocument = graphql(`
@@ -105,9 +105,8 @@ export default function Webhooks() {
   const subscriptions = useQuery(WebhookSubscriptionsDocument);
   const [draft, setDraft] = useState<Filter>(NO_FILTER);
   const [filter, setFilter] = useState<Filter>(NO_FILTER);
-  const [cursors, setCursors] = useState<(string | null)[]>([null]);
-  const after = cursors[cursors.length - 1];
-  const variables = {
+  const { cursors, setCursors, after } = useCursors();
+    const variables = {
     filter: {
       subscriptionId: filter.subscriptionId || null,
       event: (filter.event || null) as WebhookEvent | null,
@@ -267,18 +266,7 @@ export default function Webhooks() {
           ) : (
             <p>No delivery matches.</p>
           )}
-          <p className="pager">
-            {cursors.length > 1 ? (
-              <button type="button" className="secondary" onClick={() => setCursors(cursors.slice(0, -1))}>
-                Previous page
-              </button>
-            ) : null}
-            {connection.pageInfo.hasNextPage ? (
-              <button type="button" className="secondary" onClick={() => setCursors(pageCursors(cursors, connection.pageInfo.endCursor ?? null))}>
-                Next page
-              </button>
-            ) : null}
-          </p>
+          <Pager cursors={cursors} setCursors={setCursors} pageInfo={connection.pageInfo} />
         </>
       ) : null}
     </>
