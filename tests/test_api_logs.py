@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 import sqlite3
 from datetime import UTC, datetime, timedelta
 
@@ -361,6 +362,9 @@ async def test_logs_show_prints_the_rows_as_json_and_filters_by_consumer(client)
     assert row["variables"] == SECRET_VARIABLES  # no secret in them: the schema decides
     assert json.loads(row["responseBody"])["data"]["auditEvents"]["totalCount"] == 0
     assert row["durationMs"] > 0 and datetime.fromisoformat(row["createdAt"])
+    assert re.match(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?\+00:00$", row["createdAt"])  # as the API writes it
+    text = await chrgraph("logs", "show", "--org", vendor.organization.domain)
+    assert text.returncode == 0 and text.stdout.splitlines()[1].split("\t")[:2] == [row["createdAt"], row["issuer"]]
 
     filtered = await chrgraph("logs", "show", "--org", vendor.organization.domain, "--consumer", other.issuer, "--json")
     assert filtered.returncode == 0, filtered.stderr

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from joserfc.jwk import RSAKey
 
-from chrgraph.db.models import ApiConsumer, ApiConsumerKey, AuditEvent, Organization
+from chrgraph.db.models import ApiConsumer, ApiConsumerKey, AuditEvent, Organization, User, UserType
 from tests.helpers import claims, gid, make_organization, make_vendor, public_pem, rsa_key, sign, unique
 
 pytestmark = pytest.mark.cli
@@ -143,6 +143,9 @@ async def test_migrate_then_demo_twice_loads_the_demo_organization_once(client, 
     assert await Organization.filter(domain="demo").count() == 1
     assert await _actions(demo.id) == events_after_first, "a second demo run changes nothing"
     assert events_after_first.count("ORGANIZATION_CREATED") == 1
+    # The count it prints is the members `users` lists (the support account is not one).
+    members = await User.filter(organization_id=demo.id).exclude(type=UserType.SUPPORT).count()
+    assert f" with {members} users," in first.out
 
 
 # --- org create / org set --------------------------------------------------------------

@@ -23,6 +23,7 @@ from chrgraph.cli.runtime import (
     organization,
     progress_bar,
     run,
+    shown,
     support_actor,
 )
 from chrgraph.db.models import Contract
@@ -619,7 +620,7 @@ def logs_show(
         rows,
         as_json,
         "\n".join(
-            f"{r['createdAt']}\t{r['issuer']}\t{r['status']}\t{r['operationName'] or '-'}\t{r['requestId']}"
+            f"{shown(r['createdAt'])}\t{r['issuer']}\t{r['status']}\t{r['operationName'] or '-'}\t{r['requestId']}"
             for r in rows
         )
         or "no rows",

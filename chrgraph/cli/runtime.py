@@ -97,9 +97,15 @@ def progress_bar(quiet: bool = False) -> Progress:
     return Progress(transient=True, console=Console(stderr=True), disable=quiet or not sys.stderr.isatty())
 
 
+def shown(value: Any) -> str:
+    """One value as the commands print it: dates and instants in ISO 8601 (with the
+    `T` and the offset, as the API writes them), anything else as text."""
+    return value.isoformat() if isinstance(value, date | datetime) else str(value)
+
+
 def emit(value: Any, as_json: bool, text: str) -> None:
     if as_json:
-        json.dump(value, sys.stdout, default=str, indent=2)
+        json.dump(value, sys.stdout, default=shown, indent=2)
         sys.stdout.write("\n")
     else:
         typer.echo(text)

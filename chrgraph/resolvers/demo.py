@@ -25,6 +25,7 @@ from chrgraph.resolvers.scheduling.work import (
 )
 from chrgraph.resolvers.users.accept_invitation import accept_invitation
 from chrgraph.resolvers.users.invite_user import create_service_account, invite_user
+from chrgraph.resolvers.users.list_users import users_query
 from chrgraph.resolvers.users.ownership import set_support_password
 from chrgraph.resolvers.users.profile import Profile
 
@@ -134,7 +135,7 @@ async def _load() -> str:
     await _load_portal(actor)
     patients, appointments = await _load_clinical(actor)
     await _load_schedules(actor)
-    count = await actor.data.users.count()
+    count = await users_query(actor).count()  # the members `users` lists (not the support account)
     return (
         f"created demo organization {org.domain} (id {org.id}) with {count} users, {patients} patients and "
         f"{appointments} appointments; password {DEMO_PASSWORD}"
