@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 from tortoise import Tortoise, connections
 
@@ -27,29 +28,49 @@ def table_names() -> list[str]:
 
 @dataclass(frozen=True)
 class Snapshot:
-    rows: dict[str, Counter[str]]
+    """Each table's rows as a multiset of value tuples (hashed as they come, so a snapshot
+    of a large database costs about what reading it costs), and its column names."""
+
+    rows: dict[str, Counter[tuple[Any, ...]]]
+    columns: dict[str, tuple[str, ...]]
 
     def difference(self, later: Snapshot) -> dict[str, dict[str, list[str]]]:
         """{table: {"added": […], "removed": […]}} for every table whose rows differ
-        (an updated row is one removed and one added)."""
+        (an updated row is one removed and one added), each row shown with its columns."""
         changed = {}
         for table in sorted(set(self.rows) | set(later.rows)):
             before, after = self.rows.get(table, Counter()), later.rows.get(table, Counter())
             if before != after:
+                names = later.columns.get(table) or self.columns.get(table, ())
                 changed[table] = {
-                    "added": sorted((after - before).elements()),
-                    "removed": sorted((before - after).elements()),
+                    "added": sorted(repr(dict(zip(names, row, strict=False))) for row in (after - before).elements()),
+                    "removed": sorted(repr(dict(zip(names, row, strict=False))) for row in (before - after).elements()),
                 }
         return changed
 
 
+def _hashable(values: tuple[Any, ...]) -> tuple[Any, ...]:
+    try:
+        hash(values)
+    except TypeError:  # a JSON value decoded to a dict or list: compared by its text
+        return tuple(v if isinstance(v, str | int | float | bytes | type(None)) else repr(v) for v in values)
+    return values
+
+
 async def take_snapshot(exclude: frozenset[str] = BACKGROUND_TABLES) -> Snapshot:
     conn = connections.get("default")
-    rows: dict[str, Counter[str]] = {}
+    rows: dict[str, Counter[tuple[Any, ...]]] = {}
+    columns: dict[str, tuple[str, ...]] = {}
     for table in table_names():
         if table in exclude:
             continue
-        result = await conn.execute_query_dict(f'SELECT * FROM "{table}"')
+        _, result = await conn.execute_query(f'SELECT * FROM "{table}"')
+        names = tuple(result[0].keys()) if result else ()
         aside = BACKGROUND_COLUMNS.get(table, frozenset())
-        rows[table] = Counter(repr(sorted((k, v) for k, v in dict(row).items() if k not in aside)) for row in result)
-    return Snapshot(rows)
+        kept = [i for i, name in enumerate(names) if name not in aside]
+        if len(kept) == len(names):
+            rows[table] = Counter(_hashable(tuple(row)) for row in result)
+        else:
+            rows[table] = Counter(_hashable(tuple(row[i] for i in kept)) for row in result)
+        columns[table] = tuple(names[i] for i in kept)
+    return Snapshot(rows, columns)
