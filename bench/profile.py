@@ -143,7 +143,7 @@ async def main(name: str, total: int, concurrency: int, profile: bool) -> None:
     print(f"{name}: {done / wall:.0f} req/s in process, CPU {cpu * 1e6 / done:.0f} µs/request ({done} requests)")
     if profiler:
         profiler.dump_stats(FOLDER / f"{name}.prof")
-        pstats.Stats(profiler).sort_stats("tottime").print_stats(40)
+        pstats.Stats(profiler).sort_stats(os.environ.get("PROFILE_SORT", "tottime")).print_stats(40)
     lifespan.cancel()
 
 

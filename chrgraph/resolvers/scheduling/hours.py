@@ -15,6 +15,7 @@ Every write of a schedule ends in `schedule_changed`, in the write's own transac
 from __future__ import annotations
 
 import bisect
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -366,14 +367,21 @@ def _instant(day: date, t: time, zone: ZoneInfo, *, end: bool) -> datetime:
 
 def _open_spans(
     day: date, weekly: list[WeeklyInterval], exception: DateException | None, zone: ZoneInfo
-) -> list[tuple[datetime, datetime]]:
+) -> tuple[tuple[datetime, datetime], ...]:
     """The instants an owner works on one local date, touching intervals joined."""
     if exception is not None:
-        intervals = [] if exception.closed else exception.intervals
+        intervals = () if exception.closed else tuple(sorted(exception.intervals))
     else:
-        intervals = [Interval(w.start, w.end) for w in weekly if w.weekday.iso == day.isoweekday()]
+        intervals = tuple(sorted(Interval(w.start, w.end) for w in weekly if w.weekday.iso == day.isoweekday()))
+    return _day_spans(day, intervals, zone)
+
+
+@functools.lru_cache(maxsize=4096)
+def _day_spans(day: date, intervals: tuple[Interval, ...], zone: ZoneInfo) -> tuple[tuple[datetime, datetime], ...]:
+    # A pure function of its arguments, kept for the many owners and requests that share
+    # a day's hours: the wall-clock arithmetic is most of an availability answer's work.
     spans: list[tuple[datetime, datetime]] = []
-    for i in sorted(intervals):
+    for i in intervals:
         start, end = _instant(day, i.start, zone, end=False), _instant(day, i.end, zone, end=True)
         if start >= end:
             continue
@@ -381,7 +389,7 @@ def _open_spans(
             spans[-1] = (spans[-1][0], max(spans[-1][1], end))
         else:
             spans.append((start, end))
-    return spans
+    return tuple(spans)
 
 
 def _aligned(span_start: datetime, slot_minutes: int, zone: ZoneInfo) -> datetime:
@@ -574,24 +582,53 @@ def _free_slots(
             near = booked[
                 bisect.bisect_right(booked_starts, span_start - reach) : bisect.bisect_left(booked_starts, span_end)
             ]
-            candidate = _aligned(span_start, row.slot_minutes, zone)
-            passed = 0  # `near[:passed]` end before the current candidate: they block no later one
-            while candidate + duration <= span_end and candidate < latest:
-                finish = candidate + duration
-                while passed < len(near) and near[passed][1] <= candidate:
-                    passed += 1
-                if candidate >= earliest and not _blocked(near, passed, candidate, finish):
-                    slots.append(candidate)
-                candidate += slot
+            grid = _aligned(span_start, row.slot_minutes, zone)
+            slots += free_starts(span_start, span_end, grid, slot, duration, near, max(grid, earliest), latest)
         day += _DAY
     return slots
 
 
-def _blocked(near: list[tuple[datetime, datetime]], first: int, start: datetime, finish: datetime) -> bool:
-    """Whether `[start, finish)` overlaps one of `near[first:]` (sorted by start)."""
-    for b_start, b_end in near[first:]:
-        if b_start >= finish:
-            return False
-        if b_end > start:
-            return True
-    return False
+def free_starts(
+    span_start: datetime,
+    span_end: datetime,
+    grid: datetime,
+    slot: timedelta,
+    duration: timedelta,
+    near: list[tuple[datetime, datetime]],
+    lowest: datetime,
+    latest: datetime,
+) -> list[datetime]:
+    """The starts `grid + k·slot` (k >= 0) of a stretch of working time `[span_start,
+    span_end)` at or after `lowest` and before `latest` whose `[start, start + duration)`
+    stays in the stretch and overlaps none of `near` (appointments sorted by start).
+
+    Walks the gaps between the appointments and takes each gap's grid points by
+    arithmetic, rather than testing every grid point against the appointments."""
+    starts: list[datetime] = []
+    for gap_start, gap_end in _gaps(span_start, span_end, near):
+        first = -(-(max(gap_start, lowest) - grid) // slot)  # ceiling division
+        last = (gap_end - duration - grid) // slot
+        for k in range(max(first, 0), last + 1):
+            candidate = grid + k * slot
+            if candidate >= latest:
+                return starts
+            starts.append(candidate)
+    return starts
+
+
+def _gaps(
+    span_start: datetime, span_end: datetime, near: list[tuple[datetime, datetime]]
+) -> list[tuple[datetime, datetime]]:
+    """The free stretches of `[span_start, span_end)` between `near` (sorted by start)."""
+    gaps: list[tuple[datetime, datetime]] = []
+    free_from = span_start
+    for b_start, b_end in near:
+        if b_end <= free_from:
+            continue
+        if b_start > free_from:
+            gaps.append((free_from, min(b_start, span_end)))
+        free_from = b_end
+        if free_from >= span_end:
+            return gaps
+    gaps.append((free_from, span_end))
+    return gaps
