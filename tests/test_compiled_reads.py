@@ -1,12 +1,14 @@
 """`ByIds` (chrgraph/db/raw.py) answers exactly what the Tortoise query it stands
 for answers, on both databases: models, `values_list` tuples and `values` dicts, with
 Tortoise's conversions (enums, datetimes), for any list length, and inside a transaction
-it reads the transaction's own writes."""
+it reads the transaction's own writes; so does `value_tuples` for a `values_list` query."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from chrgraph.db.models import Organization, Role, RolePermission, User, UserRole
-from chrgraph.db.raw import ByIds
+from chrgraph.db.raw import ByIds, value_tuples
 from chrgraph.db.transactions import atomic
 from tests.accounts import make_clinic
 
@@ -53,3 +55,19 @@ async def test_by_ids_in_a_transaction_reads_its_own_writes(client):
         [inside] = await organizations.fetch([clinic.organization.id])
         [as_dict] = await organizations.dicts([clinic.organization.id], "name")
     assert inside.name == as_dict["name"] == "Renamed inside"
+
+
+async def test_value_tuples_answer_what_tortoise_answers(client):
+    """`value_tuples`: the same rows as `await query`, instants aware in UTC and equal,
+    enums as members, nulls kept; a flat query goes through Tortoise."""
+    clinic = await make_clinic(client)
+    org_id = clinic.organization.id
+    columns = ("id", "email", "type", "created_at", "deactivated_at", "expected_end_of_training")
+    query = User.filter(organization_id=org_id).order_by("id")
+    mine = await value_tuples(query.values_list(*columns))
+    theirs = list(await query.values_list(*columns))
+    assert mine == theirs and len(mine) > 1
+    assert all(isinstance(row[3], datetime) and row[3].utcoffset() == timedelta(0) for row in mine)
+    assert any(row[4] is None for row in mine)
+    flat = query.values_list("id", flat=True)
+    assert await value_tuples(flat) == list(await query.values_list("id", flat=True))

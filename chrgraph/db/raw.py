@@ -15,6 +15,11 @@ ORM's own calls run, with the same rows and answers):
   `resolve_to_python_value`). Same statement, same connection choice (a transaction's
   connection inside `atomic()`), same statement hooks. A shape whose parameters are not
   exactly the ids (never seen so far) is not kept: it runs through Tortoise every time.
+- `value_tuples`: a `values_list` query's rows with its instants read by
+  `datetime.fromisoformat` rather than Tortoise's per-value `DatetimeField.to_python_value`
+  (a general parser and time-zone checks per value: for the 100 appointments of a week's
+  availability, a fifth of the request). Same statement, same values: instants aware, in
+  UTC; any other column through Tortoise's own converter.
 - `insert` / `insert_rows`: rows that are never read back, without a model instance.
   Building a Tortoise model instance runs every field's setter and the save machinery
   (signals, executor, pre/post hooks): per row, about as much CPU as the INSERT itself
@@ -25,11 +30,13 @@ ORM's own calls run, with the same rows and answers):
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from types import LambdaType, SimpleNamespace
 from typing import Any, Generic, TypeVar
 
 from tortoise import Tortoise
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.fields.data import DatetimeField
 from tortoise.models import Model
 from tortoise.queryset import ValuesListQuery, ValuesQuery
 
@@ -162,6 +169,36 @@ class ByIds(Generic[M]):
             return []
         converters = [(alias, query.resolve_to_python_value(self.model, name)) for alias, name in fields.items()]
         return [(alias, None if isinstance(convert, LambdaType) else convert) for alias, convert in converters]
+
+
+def _instant(value: Any) -> datetime | None:
+    """An instant as Tortoise reads it with use_tz and UTC (config.py): aware, in UTC.
+    SQLite gives the text our engine wrote (ISO 8601, UTC); PostgreSQL a datetime."""
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+async def value_tuples(query: ValuesListQuery) -> list[tuple]:
+    """The rows of `query` (a `values_list(...)` query, not flat), as `await query`."""
+    if not _fast or query._flat or query._single:
+        return list(await query)
+    query._choose_db_if_not_chosen()
+    query._make_query()
+    sql, params = query.query.get_parameterized_sql()
+    model = query.model
+    fields = model._meta.fields_map
+    converters: list[_Convert | None] = []
+    for name in query.fields.values():
+        if isinstance(fields.get(name), DatetimeField):
+            converters.append(_instant)
+            continue
+        convert = query.resolve_to_python_value(model, name)
+        converters.append(None if isinstance(convert, LambdaType) else convert)  # identity lambdas skipped
+    _, rows = await query._db.execute_query(sql, params)
+    return [tuple(v if c is None else c(v) for v, c in zip(row, converters, strict=True)) for row in rows]
 
 
 def _columns(conn, model: type[Model]):

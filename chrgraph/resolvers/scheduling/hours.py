@@ -38,6 +38,7 @@ from chrgraph.db.models import (
     UserType,
     WorkingHours,
 )
+from chrgraph.db.raw import value_tuples
 from chrgraph.db.transactions import atomic
 from chrgraph.resolvers.errors import ErrorCode, OperationFailed, fail
 from chrgraph.resolvers.scheduling.bookable import BLOCKING, MAX_MINUTES, MIN_MINUTES, not_bookable
@@ -513,9 +514,11 @@ async def available_slots(
     exceptions: dict[int, dict[date, DateException]] = defaultdict(dict)
     for e in exception_rows:
         exceptions[e.owner_id][e.date] = _exception_of(e)
-    booked_rows = await actor.data.appointments.filter(
-        practitioner_id__in=keys, status__in=BLOCKING, start__lt=end + duration, end__gt=start
-    ).values_list("practitioner_id", "start", "end")
+    booked_rows = await value_tuples(
+        actor.data.appointments.filter(
+            practitioner_id__in=keys, status__in=BLOCKING, start__lt=end + duration, end__gt=start
+        ).values_list("practitioner_id", "start", "end")
+    )
     booked: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
     for owner_key, b_start, b_end in booked_rows:
         booked[owner_key].append((b_start, b_end))
