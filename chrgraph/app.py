@@ -22,7 +22,7 @@ from chrgraph.audit.anchor import create_anchor_file
 from chrgraph.audit.api_log import purge_api_logs, writer
 from chrgraph.audit.checkpoint import audit_files, load_signing_key, sign_checkpoints
 from chrgraph.db import log_keys
-from chrgraph.db.config import close_db, init_db
+from chrgraph.db.config import close_db, init_db, refresh_planner_statistics
 from chrgraph.db.idempotency import purge_expired_keys
 from chrgraph.http.admin import admin_routes
 from chrgraph.http.answers import NO_STORE, ServerErrorAnswer
@@ -121,6 +121,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
                 )
             )
         )
+        # SQLite plans with statistics gathered at start; a database that grows from
+        # empty gets them within the hour.
+        jobs.append(asyncio.create_task(_every(3600, refresh_planner_statistics, "planner statistics")))
         if settings.smtp_url:
             jobs.append(
                 asyncio.create_task(

@@ -157,5 +157,13 @@ def _reason(exc: BaseException) -> str:
     return " ".join(str(root).split()) or type(root).__name__
 
 
+async def refresh_planner_statistics() -> None:
+    """SQLite: gather the query planner's statistics again (an hourly job of the server;
+    chrgraph/db/engine_sqlite). PostgreSQL's autovacuum keeps its own."""
+    refresh = getattr(connections.get("default"), "refresh_statistics", None)
+    if refresh is not None:
+        await refresh()
+
+
 async def close_db() -> None:
     await Tortoise.close_connections()
