@@ -39,6 +39,18 @@ def next_monday() -> str:
     return (today - timedelta(days=today.weekday()) + timedelta(days=7)).isoformat()
 
 
+async def monday_by_keyboard(p, *, slot_minutes: str) -> None:
+    """On the working-hours form, by keyboard alone: add one interval (Monday, the form's
+    09:00–17:00), type the slot length and send the form with Enter."""
+    await tab_to(p, "Add an interval")
+    await p.keyboard.press("Enter")
+    await expect(p.get_by_role("group", name="Monday interval 1")).to_be_visible()
+    await tab_to(p, "Slot length in minutes")
+    await p.keyboard.press("Control+A")
+    await p.keyboard.type(slot_minutes)
+    await p.keyboard.press("Enter")
+
+
 async def front_desk(clinic: Clinic) -> str:
     return await new_member(
         clinic, first="Fran", last="Desk", roles=["Front desk"], type=UserType.STAFF, license=License.STAFF
@@ -182,14 +194,8 @@ async def test_working_hours_and_exceptions_by_keyboard(page, clinic):
     await expect(p.get_by_role("heading", name="Working hours", level=1)).to_be_visible()
     await expect(p.get_by_text("has no working hours yet")).to_be_visible()
     await accessible(page)
-    await tab_to(p, "Add an interval")
-    await p.keyboard.press("Enter")
-    await expect(p.get_by_role("group", name="Monday interval 1")).to_be_visible()
     # The refusal: a slot that does not divide a day, said beside its field.
-    await tab_to(p, "Slot length in minutes")
-    await p.keyboard.press("Control+A")
-    await p.keyboard.type("7")
-    await p.keyboard.press("Enter")
+    await monday_by_keyboard(p, slot_minutes="7")
     slot = p.get_by_label("Slot length in minutes")
     await expect(slot).to_have_attribute("aria-invalid", "true")
     await accessible(page)
@@ -303,14 +309,7 @@ async def test_a_practitioner_without_the_permission_keeps_its_own_hours_by_keyb
     await expect(p.get_by_label("Practitioner or shared schedule")).to_have_count(0)
     await expect(p.get_by_text("You have no working hours yet")).to_be_visible()
     await accessible(page)
-    # By keyboard: one Monday interval on a 30-minute grid.
-    await tab_to(p, "Add an interval")
-    await p.keyboard.press("Enter")
-    await expect(p.get_by_role("group", name="Monday interval 1")).to_be_visible()
-    await tab_to(p, "Slot length in minutes")
-    await p.keyboard.press("Control+A")
-    await p.keyboard.type("30")
-    await p.keyboard.press("Enter")
+    await monday_by_keyboard(p, slot_minutes="30")
     await expect(p.get_by_text("The working hours are saved.")).to_be_visible()
     await expect(p.get_by_role("link", name=re.compile("^Appointments of"))).to_have_count(0)
     await accessible(page)
