@@ -37,7 +37,8 @@ DEMO_PASSWORD = "demo-password-1234"
 async def load_demo() -> str:
     if await Organization.exists(domain=DEMO_DOMAIN):
         org = await Organization.get(domain=DEMO_DOMAIN)
-        return f"demo organization {org.domain} already loaded (id {org.id})"
+        members = await users_query(support_cli_actor(org.id)).count()
+        return f"demo organization {org.domain} already loaded (id {org.id}) with {members} users"
     # One transaction (the operations nest as savepoints): a run that fails midway
     # leaves no half-loaded demo that later runs would take for complete.
     async with atomic():
