@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from chrgraph.auth.access import local_today
 from chrgraph.auth.principals import support_cli_actor
 from chrgraph.auth.sessions import session_hash
 from chrgraph.db.models import AuthEpoch, Classification, License, Session, User, UserType
@@ -68,7 +69,7 @@ async def test_ending_a_trainees_training_refuses_their_cached_session_at_once(c
         expected_end_of_training=date.today() + timedelta(days=30),
     )
     assert (await trainee.post(VIEWER)).status_code == 200  # now cached
-    ended = date.today() - timedelta(days=15)
+    ended = local_today(clinic.organization) - timedelta(days=15)  # the clinic's date, not the machine's
     user = await User.get(email=trainee.email)
     await update_user(support_cli_actor(clinic.organization.id), user.id, {"expected_end_of_training": ended})
     assert (await trainee.post(VIEWER)).status_code == 401

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from chrgraph.auth import epoch
+from chrgraph.auth.access import local_today
 from chrgraph.auth.principals import support_cli_actor
 from chrgraph.auth.sessions import session_hash
 from chrgraph.db.models import Classification, License, LoginFailure, Session, User, UserType
@@ -52,7 +53,7 @@ async def test_every_refusal_is_the_same_error(client, clinic):
         license=License.CLINICAL_TRAINEE,
         expected_end_of_training=date.today() + timedelta(days=30),
     )
-    await User.filter(email=trainee.email).update(expected_end_of_training=date.today() - timedelta(days=15))
+    await User.filter(email=trainee.email).update(expected_end_of_training=local_today(org) - timedelta(days=15))
     answers = [
         await login(client, f"owner@{clinic.domain}.test", "wrong password!!"),
         await login(client, f"{unique('nobody')}@x.test"),
@@ -74,7 +75,9 @@ async def test_a_trainee_keeps_access_for_fourteen_days_after_training(client, c
         license=License.CLINICAL_TRAINEE,
         expected_end_of_training=date.today() + timedelta(days=30),
     )
-    await User.filter(email=trainee.email).update(expected_end_of_training=date.today() - timedelta(days=13))
+    await User.filter(email=trainee.email).update(
+        expected_end_of_training=local_today(clinic.organization) - timedelta(days=13)
+    )
     assert (await login(client, trainee.email))["errors"] == []
 
 
