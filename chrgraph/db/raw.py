@@ -154,21 +154,22 @@ class ByIds(Generic[M]):
         sql, params = query.query.get_parameterized_sql()
         plan = None
         if list(params) == ids:  # the statement takes exactly the ids, in order
-            plan = (sql, self._converters(query))
+            plan = (sql, _converters(query, self.model))
         self._plans[key] = plan
         return plan
 
-    def _converters(self, query) -> list[tuple[str, _Convert | None]]:
-        """Per selected column, Tortoise's converter, or None where it is the identity
-        (Tortoise's identity converters are lambdas; its ValuesQuery skips them too)."""
-        if isinstance(query, ValuesListQuery):
-            fields = query.fields
-        elif isinstance(query, ValuesQuery):
-            fields = query._fields_for_select
-        else:  # models: `_init_from_db` converts
-            return []
-        converters = [(alias, query.resolve_to_python_value(self.model, name)) for alias, name in fields.items()]
-        return [(alias, None if isinstance(convert, LambdaType) else convert) for alias, convert in converters]
+
+def _converters(query, model: type[Model]) -> list[tuple[str, _Convert | None]]:
+    """Per selected column, Tortoise's converter, or None where it is the identity
+    (Tortoise's identity converters are lambdas; its ValuesQuery skips them too)."""
+    if isinstance(query, ValuesListQuery):
+        fields = query.fields
+    elif isinstance(query, ValuesQuery):
+        fields = query._fields_for_select
+    else:  # models: `_init_from_db` converts
+        return []
+    converters = [(alias, query.resolve_to_python_value(model, name)) for alias, name in fields.items()]
+    return [(alias, None if isinstance(convert, LambdaType) else convert) for alias, convert in converters]
 
 
 def _instant(value: Any) -> datetime | None:
@@ -188,15 +189,9 @@ async def value_tuples(query: ValuesListQuery) -> list[tuple]:
     query._choose_db_if_not_chosen()
     query._make_query()
     sql, params = query.query.get_parameterized_sql()
-    model = query.model
-    fields = model._meta.fields_map
-    converters: list[_Convert | None] = []
-    for name in query.fields.values():
-        if isinstance(fields.get(name), DatetimeField):
-            converters.append(_instant)
-            continue
-        convert = query.resolve_to_python_value(model, name)
-        converters.append(None if isinstance(convert, LambdaType) else convert)  # identity lambdas skipped
+    fields = query.model._meta.fields_map
+    instants = {alias for alias, name in query.fields.items() if isinstance(fields.get(name), DatetimeField)}
+    converters = [_instant if alias in instants else c for alias, c in _converters(query, query.model)]
     _, rows = await query._db.execute_query(sql, params)
     return [tuple(v if c is None else c(v) for v, c in zip(row, converters, strict=True)) for row in rows]
 
