@@ -21,7 +21,7 @@ from chrgraph import fast_paths
 from chrgraph.audit.anchor import create_anchor_file
 from chrgraph.audit.api_log import purge_api_logs, writer
 from chrgraph.audit.checkpoint import audit_files, load_signing_key, sign_checkpoints
-from chrgraph.db import log_keys
+from chrgraph.db import hooks, log_keys
 from chrgraph.db.config import close_db, init_db, refresh_planner_statistics
 from chrgraph.db.idempotency import purge_expired_keys
 from chrgraph.http.admin import admin_routes
@@ -56,7 +56,11 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ready"})
 
 
-async def _every(seconds: float, job: Callable[[], Awaitable[Any]], name: str) -> None:
+async def every(seconds: float, job: Callable[[], Awaitable[Any]], name: str) -> None:
+    """Run `job` every `seconds` until cancelled; a failure is logged and the next run
+    comes on time. The job's statements belong to no request: counters and armed faults
+    of the requests running beside it never see them."""
+    hooks.run_in_background()
     while True:
         await asyncio.sleep(seconds)
         try:
@@ -91,30 +95,30 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
             log.warning("created the audit anchor file at %s: keep it outside the database", audit.anchor)
         jobs = [
             asyncio.create_task(
-                _every(
+                every(
                     settings.api_log_purge_interval_seconds,
                     lambda: purge_api_logs(settings.api_log_retention_days),
                     "api-log purge",
                 )
             ),
             asyncio.create_task(
-                _every(settings.idempotency_purge_interval_seconds, purge_expired_keys, "idempotency-key purge")
+                every(settings.idempotency_purge_interval_seconds, purge_expired_keys, "idempotency-key purge")
             ),
             asyncio.create_task(
-                _every(
+                every(
                     settings.audit_checkpoint_interval_seconds,
                     lambda: sign_checkpoints(audit, min_interval=settings.audit_checkpoint_interval_seconds),
                     "audit checkpoint",
                 )
             ),
         ]
-        jobs.append(asyncio.create_task(_every(settings.license_job_interval_seconds, _license_jobs, "licenses")))
+        jobs.append(asyncio.create_task(every(settings.license_job_interval_seconds, _license_jobs, "licenses")))
         # Event notifications: every server process delivers (each due delivery is claimed
         # by one), and drops deliveries past their retention with the API logs' rhythm.
         jobs.append(asyncio.create_task(run_worker(settings)))
         jobs.append(
             asyncio.create_task(
-                _every(
+                every(
                     settings.api_log_purge_interval_seconds,
                     lambda: purge_webhooks(settings.webhook_retention_days),
                     "webhook purge",
@@ -123,11 +127,11 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Sta
         )
         # SQLite plans with statistics gathered at start; a database that grows from
         # empty gets them within the hour.
-        jobs.append(asyncio.create_task(_every(3600, refresh_planner_statistics, "planner statistics")))
+        jobs.append(asyncio.create_task(every(3600, refresh_planner_statistics, "planner statistics")))
         if settings.smtp_url:
             jobs.append(
                 asyncio.create_task(
-                    _every(settings.outbox_interval_seconds, lambda: deliver_pending(settings), "outbox")
+                    every(settings.outbox_interval_seconds, lambda: deliver_pending(settings), "outbox")
                 )
             )
         try:

@@ -52,8 +52,8 @@ _counters: contextvars.ContextVar[tuple[StatementCounter, ...]] = contextvars.Co
 )
 _global_counters: list[StatementCounter] = []
 _fault: list[FaultPlan] = []
-# A background job of the server (the webhook delivery worker): its statements belong to
-# no request, so the process-wide counters and armed faults leave them alone.
+# A background job of the server (the webhook delivery worker, the scheduled jobs): its
+# statements belong to no request, so the process-wide counters and armed faults leave them alone.
 _background: contextvars.ContextVar[bool] = contextvars.ContextVar("chrgraph_sql_background", default=False)
 
 
