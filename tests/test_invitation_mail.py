@@ -339,6 +339,36 @@ async def test_a_message_given_up_keeps_no_token(clinic):
     assert (message.token, message.skip_reason, message.attempts) == (None, "undeliverable", outbox.MAX_ATTEMPTS)
 
 
+async def test_two_senders_at_once_send_each_message_once(clinic):
+    # Every server process runs the outbox job: each message is claimed by one sender.
+    emails = [f"{unique('once')}@x.test" for _ in range(6)]
+    for email in emails:
+        await invite(clinic, email)
+    with SmtpSink() as sink:
+        sent = await asyncio.gather(*(deliver_pending(mail_settings(sink.port)) for _ in range(3)))
+        assert [len(sink.to(email)) for email in emails] == [1] * 6
+    assert sum(sent) >= 6
+    for email in emails:
+        message = await message_to(email)
+        assert message.sent_at is not None and (message.claim, message.claimed_until) == (None, None)
+
+
+async def test_a_claim_whose_sender_died_holds_until_it_lapses(clinic):
+    email = f"{unique('lapse')}@x.test"
+    await invite(clinic, email)
+    message = await message_to(email)
+    now = dt.datetime.now(dt.UTC)
+    await OutboxMessage.filter(id=message.id).update(claim="0" * 16, claimed_until=now + dt.timedelta(seconds=60))
+    with SmtpSink() as sink:
+        await deliver_pending(mail_settings(sink.port))
+        assert sink.to(email) == []  # another process holds it
+        await OutboxMessage.filter(id=message.id).update(claimed_until=now - dt.timedelta(seconds=1))
+        await deliver_pending(mail_settings(sink.port))
+        (mail,) = sink.to(email)
+    message = await OutboxMessage.get(id=message.id)
+    assert message.sent_at is not None and message.attempts == 1 and message.claim is None
+
+
 # --- settings -------------------------------------------------------------------------------
 
 

@@ -204,6 +204,10 @@ class OutboxMessage(Model):
     # user no longer invited) or given up after too many failures; the reason says which.
     skipped_at = fields.DatetimeField(null=True)
     skip_reason = fields.CharField(max_length=100, null=True)
+    # The sender's claim: one server process sends the message while it holds it (see
+    # resolvers/users/outbox.py); a claim whose sender died lapses at `claimed_until`.
+    claim = fields.CharField(max_length=16, null=True)
+    claimed_until = fields.DatetimeField(null=True)
 
     class Meta:
         table = "outbox_message"

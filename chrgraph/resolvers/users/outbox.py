@@ -6,25 +6,39 @@ thread. Only messages still due are sent: an invitation that was voided, used or
 expired, or whose user is no longer invited, and a password reset that was used, voided
 or has expired, or whose user can no longer log in, is skipped with its reason. Once sent or
 skipped, a message's clear token is blanked. Failed deliveries stay queued with their
-error and are retried by the server's job."""
+error and are retried by the server's job.
+
+Every server process runs that job, so a message is claimed before it is sent: in one
+short transaction the sender picks queued rows (`FOR UPDATE SKIP LOCKED` on PostgreSQL,
+so two processes never pick the same row; on SQLite write transactions are serialized)
+and marks each with its claim for `LEASE_SECONDS`. It sends, then records the outcome
+under that claim. A process that dies while holding a claim leaves the message queued:
+when the lease lapses another process sends it (at least once, never lost)."""
 
 from __future__ import annotations
 
 import asyncio
+import secrets
 import smtplib
 import ssl
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from urllib.parse import unquote, urlparse
 
+from tortoise.expressions import Q
+
 from chrgraph.auth.access import has_access
 from chrgraph.db.models import Invitation, Organization, OutboxMessage, PasswordReset, User, UserStatus
+from chrgraph.db.transactions import atomic
 from chrgraph.resolvers.users.invitations import ACCEPT_LINK_MARK, accept_link
 from chrgraph.resolvers.users.password_resets import RESET_LINK_MARK, reset_link
 from chrgraph.settings import Settings
 from chrgraph.telemetry import log
 
 MAX_ATTEMPTS = 10
+BATCH = 100
+# Over one message's SMTP exchange: each socket operation may take the client's 10 s.
+LEASE_SECONDS = 120
 
 
 def tls_context() -> ssl.SSLContext:
@@ -104,47 +118,70 @@ def _body(settings: Settings, message: OutboxMessage) -> str:
 
 
 async def deliver_pending(settings: Settings) -> int:
-    """Send every message still queued and due; returns how many were sent."""
+    """Send every message still queued and due; returns how many this process sent."""
     if not settings.smtp_url:
         return 0
     sent, after = 0, 0
     while True:
-        batch = (
-            await OutboxMessage.filter(
-                sent_at__isnull=True, skipped_at__isnull=True, attempts__lt=MAX_ATTEMPTS, id__gt=after
-            )
-            .order_by("id")
-            .limit(100)
-        )
+        claim, batch = await _claim(after)
         if not batch:
             return sent
         after = batch[-1].id
-        sent += await _deliver_batch(settings, batch)
+        sent += await _deliver_batch(settings, claim, batch)
 
 
-async def _skip(message: OutboxMessage, reason: str) -> None:
-    await OutboxMessage.filter(id=message.id).update(skipped_at=datetime.now(UTC), skip_reason=reason, token=None)
+async def _claim(after: int) -> tuple[str, list[OutboxMessage]]:
+    """Claim the next queued messages after id `after` for this sender (module docstring)."""
+    now = datetime.now(UTC)
+    claim = secrets.token_hex(8)
+    async with atomic() as conn:
+        rows = (
+            await OutboxMessage.filter(
+                Q(claimed_until__isnull=True) | Q(claimed_until__lte=now),
+                sent_at__isnull=True,
+                skipped_at__isnull=True,
+                attempts__lt=MAX_ATTEMPTS,
+                id__gt=after,
+            )
+            .order_by("id")
+            .limit(BATCH)
+            .using_db(conn)
+            .select_for_update(skip_locked=True)
+        )
+        if rows:
+            await (
+                OutboxMessage.filter(id__in=[r.id for r in rows])
+                .using_db(conn)
+                .update(claim=claim, claimed_until=now + timedelta(seconds=LEASE_SECONDS))
+            )
+    return claim, list(rows)
 
 
-async def _deliver_batch(settings: Settings, batch: list[OutboxMessage]) -> int:
+async def _record(message: OutboxMessage, claim: str, **values: object) -> None:
+    """Write an outcome under the claim it was reached under, and give the claim back."""
+    await OutboxMessage.filter(id=message.id, claim=claim).update(claim=None, claimed_until=None, **values)
+
+
+async def _skip(message: OutboxMessage, claim: str, reason: str) -> None:
+    await _record(message, claim, skipped_at=datetime.now(UTC), skip_reason=reason, token=None)
+
+
+async def _deliver_batch(settings: Settings, claim: str, batch: list[OutboxMessage]) -> int:
     sent = 0
     for message in batch:
         if (reason := await _not_due(message, datetime.now(UTC))) is not None:
             log.info("outbox message id=%s skipped: %s", message.id, reason)
-            await _skip(message, reason)
+            await _skip(message, claim, reason)
             continue
         try:
             await asyncio.to_thread(_send, settings, message.to_email, message.subject, _body(settings, message))
         except (OSError, smtplib.SMTPException) as exc:
             log.warning("outbox delivery failed id=%s: %s", message.id, type(exc).__name__)
-            await OutboxMessage.filter(id=message.id).update(
-                attempts=message.attempts + 1, last_error=type(exc).__name__
-            )
+            failed: dict[str, object] = {"attempts": message.attempts + 1, "last_error": type(exc).__name__}
             if message.attempts + 1 >= MAX_ATTEMPTS:
-                await _skip(message, "undeliverable")
+                failed |= {"skipped_at": datetime.now(UTC), "skip_reason": "undeliverable", "token": None}
+            await _record(message, claim, **failed)
             continue
-        await OutboxMessage.filter(id=message.id).update(
-            sent_at=datetime.now(UTC), attempts=message.attempts + 1, token=None
-        )
+        await _record(message, claim, sent_at=datetime.now(UTC), attempts=message.attempts + 1, token=None)
         sent += 1
     return sent
