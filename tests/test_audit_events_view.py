@@ -119,3 +119,75 @@ async def test_a_reader_who_may_not_read_patients_sees_no_patient_values(clinic)
     # Events of types the auditor may read keep their values (the organization's own).
     [created] = await events(auditor, action="ORGANIZATION_CREATED")
     assert any(c["after"] not in ("[HIDDEN]", None) for c in created["changes"])
+
+
+# --- the caller's own request id -------------------------------------------------------------
+
+EVENT_IDS = """query($f: AuditEventFilter) { auditEvents(filter: $f) { edges { node {
+  requestId clientRequestId } } } }"""
+
+
+async def _create_role_with(clinic, headers: dict[str, str]):
+    response = await clinic.client.post(
+        "/graphql",
+        json={"query": CREATE_ROLE, "variables": {"i": {"name": unique("Desk"), "permissions": []}}},
+        headers={"Authorization": f"Bearer {clinic.owner.token}", **headers},
+    )
+    assert response.status_code == 200 and response.json()["data"]["createRole"]["errors"] == []
+    return response
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [
+        ("vendor-trace-42", "vendor-trace-42"),
+        (None, None),
+        ("has a space", None),  # not a clean token: ours only, as on API-log rows
+        ("x" * 129, None),
+    ],
+)
+async def test_an_event_keeps_the_caller_s_request_id_beside_ours(clinic, sent, kept):
+    from chrgraph.audit.chain import hashed_fields
+    from chrgraph.audit.checkpoint import load_signing_key
+    from chrgraph.audit.verify import verify_chain
+    from chrgraph.settings import get_settings
+
+    response = await _create_role_with(clinic, {} if sent is None else {"X-Request-Id": sent})
+    ours = response.headers["x-request-id"]
+
+    row = await AuditEvent.get(organization_id=clinic.organization.id, request_id=ours)
+    assert (row.action, row.client_request_id) == ("ROLE_CREATED", kept)
+    # The chain covers it where it is set, and older events (without it) keep their hashes.
+    assert ("client_request_id" in hashed_fields(row)) is (kept is not None)
+    key = load_signing_key(get_settings().audit_signing_key, create=True)
+    assert (await verify_chain(clinic.organization.id, key.public_key())).ok
+    seen = await clinic.owner.gql(EVENT_IDS, {"f": {"action": "ROLE_CREATED"}})
+    assert {"requestId": ours, "clientRequestId": kept} in [e["node"] for e in seen["auditEvents"]["edges"]]
+
+
+async def test_an_anonymous_operation_s_event_keeps_the_caller_s_request_id(clinic, client):
+    # No session, so no actor from one: the id travels with the request.
+    response = await client.post(
+        "/graphql",
+        json={
+            "query": "mutation($i: RequestPasswordResetInput!) { requestPasswordReset(input: $i) { errors { code } } }",
+            "variables": {"i": {"email": clinic.owner.email}},
+        },
+        headers={"X-Request-Id": "kiosk-7"},
+    )
+    assert response.status_code == 200 and response.json()["data"]["requestPasswordReset"]["errors"] == []
+    row = await AuditEvent.get(request_id=response.headers["x-request-id"])
+    assert (row.action, row.client_request_id) == ("PASSWORD_RESET_REQUESTED", "kiosk-7")
+
+
+async def test_a_cli_event_has_no_request_ids(clinic):
+    from chrgraph.auth.principals import support_cli_actor
+    from chrgraph.resolvers.organizations.update_organization import update_organization
+
+    await update_organization(support_cli_actor(clinic.organization.id), name=unique("Renamed"))
+    row = await AuditEvent.filter(organization_id=clinic.organization.id).order_by("-seq").first()
+    assert row is not None and (row.action, row.request_id, row.client_request_id) == (
+        "ORGANIZATION_UPDATED",
+        None,
+        None,
+    )

@@ -38,7 +38,8 @@ def hashed_fields(event: Any) -> dict[str, Any]:
         "target_id": event.target_id,
         "changes": event.changes,
     }
-    fingerprint = getattr(event, "actor_key_fingerprint", None)
-    if fingerprint is not None:
-        fields["actor_key_fingerprint"] = fingerprint
+    for later in ("actor_key_fingerprint", "client_request_id"):
+        value = getattr(event, later, None)
+        if value is not None:
+            fields[later] = value
     return fields

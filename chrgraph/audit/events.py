@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import Enum
@@ -74,6 +75,23 @@ async def create_chain(conn, organization_id: int) -> None:
 # The last head this process wrote, per organization: a guess that saves reading the
 # head row. The conditional UPDATE below checks it against the row (seq and hash), so a
 # stale guess (another process appended, a transaction rolled back) only costs the read.
+# The caller's own X-Request-Id for the request being served, set by the HTTP layer
+# where request ids are made. Anonymous operations (login, invitations, resets) record
+# events too without a session's Actor, so the id travels with the request, not the actor.
+_client_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "chrgraph_client_request_id", default=None
+)
+
+
+def serve_client_request_id(value: str | None) -> contextvars.Token[str | None]:
+    """Events recorded from here on in this request keep `value` as `clientRequestId`."""
+    return _client_request_id.set(value)
+
+
+def end_client_request_id(token: contextvars.Token[str | None]) -> None:
+    _client_request_id.reset(token)
+
+
 _heads: dict[int, tuple[int, str]] = {}
 _MAX_HEADS = 10_000
 _ADVANCE = {
@@ -95,6 +113,7 @@ class RecordedEvent:
     consumer_id: int | None
     actor_key_fingerprint: str | None
     request_id: str | None
+    client_request_id: str | None
     action: str
     target_type: str
     target_id: str | None
@@ -154,6 +173,7 @@ async def record(
         consumer_id=principal.consumer_id,
         actor_key_fingerprint=principal.key_fingerprint,
         request_id=actor.request_id,
+        client_request_id=_client_request_id.get() if actor.request_id is not None else None,
         action=str(action),  # the plain word: what the column stores and the hash covers
         target_type=target_type,
         target_id=None if target_id is None else _target(target_type, target_id),

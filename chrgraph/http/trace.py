@@ -8,6 +8,7 @@ import uuid
 from opentelemetry import trace
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from chrgraph.audit.events import end_client_request_id, serve_client_request_id
 from chrgraph.http.scope import CLIENT_REQUEST_ID, GRAPHQL_REQUEST, PRINCIPAL, REQUEST_ID, header
 from chrgraph.telemetry import describe_principal, tracer
 
@@ -62,7 +63,12 @@ class RequestTraceMiddleware:
                     }
                 await send(message)
 
-            await self.app(scope, receive, send_with_id)
+            # Audit events recorded while serving keep the caller's id beside ours.
+            serving = serve_client_request_id(client_request_id)
+            try:
+                await self.app(scope, receive, send_with_id)
+            finally:
+                end_client_request_id(serving)
 
 
 def _describe_request(span: trace.Span, scope: Scope) -> None:

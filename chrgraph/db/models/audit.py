@@ -30,6 +30,8 @@ class AuditEvent(Model):
     # The SHA-256 fingerprint of the key that signed a consumer's request (null otherwise).
     actor_key_fingerprint = fields.CharField(max_length=64, null=True)
     request_id = fields.CharField(max_length=64, null=True)
+    # The caller's own X-Request-Id, when it sent one (kept beside ours, never in its place).
+    client_request_id = fields.CharField(max_length=128, null=True)
     action = fields.CharField(max_length=64)
     target_type = fields.CharField(max_length=64)
     target_id = fields.CharField(max_length=64, null=True)

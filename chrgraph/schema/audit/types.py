@@ -70,6 +70,10 @@ class AuditEvent(relay.Node):
         description="For a consumer's change: the SHA-256 fingerprint of the key that signed its request."
     )
     request_id: str | None = strawberry.field(description="The HTTP request that made it.")
+    client_request_id: str | None = strawberry.field(
+        description="The `X-Request-Id` the caller sent with that request, if any (printable ASCII, at most 128 "
+        "characters); the server's own id is `requestId`."
+    )
     action: AuditAction = strawberry.field(description="What was done.")
     target_type: str = strawberry.field(description="Type of the changed object.")
     target_id: str | None = strawberry.field(description="Global id of the changed object (follow it with `node`).")
@@ -93,6 +97,7 @@ class AuditEvent(relay.Node):
             actor_id=row.actor_id,
             actor_key_fingerprint=row.actor_key_fingerprint,
             request_id=row.request_id,
+            client_request_id=row.client_request_id,
             action=DomainAuditAction(row.action),
             target_type=row.target_type,
             target_id=row.target_id,
