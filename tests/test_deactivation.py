@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -18,6 +19,7 @@ from chrgraph.db.models import (
     QuestionnaireKind,
     User,
 )
+from chrgraph.resolvers.scheduling.hours import Weekday, set_working_hours
 from chrgraph.resolvers.scheduling.work import (
     create_inbox_message,
     create_lab_integration,
@@ -173,6 +175,35 @@ async def test_move_hands_work_to_another_practitioner_and_audit_says_where(clin
     assert await InboxMessage.filter(owner_id=await pk(inbox_to)).count() == 2
     moved = await AuditEvent.get(action="APPOINTMENT_MOVED", target_id=work["appointment"])
     assert moved.changes["practitioner"] == {"before": work["dr"], "after": other}  # global ids, as clients see them
+
+
+async def test_a_move_may_step_outside_the_receiver_s_working_hours_and_its_event_says_so(clinic):
+    # The receiver works 08:00-12:00 local every day; the deactivated practitioner had one
+    # appointment inside that and one in the evening. A deactivation may step outside
+    # working hours (a booking may not): the evening move's event records it.
+    org = clinic.organization
+    other = await practitioner(org.id)
+    week = [{"weekday": day, "start": time(8), "end": time(12)} for day in Weekday]
+    await set_working_hours(support_cli_actor(org.id), await pk(other), week)
+    dr = await practitioner(org.id)
+    day = datetime.now(ZoneInfo(org.time_zone)).date() + timedelta(days=3)
+
+    def local(hour: int) -> str:
+        return datetime.combine(day, time(hour), ZoneInfo(org.time_zone)).astimezone(UTC).isoformat()
+
+    morning, evening = await book(clinic, dr, local(9)), await book(clinic, dr, local(19))
+    result = (
+        await clinic.vendor.gql(
+            DEACTIVATE, {"i": {"userId": dr, "appointments": {"action": "MOVE", "toPractitionerId": other}}}
+        )
+    )["deactivateUser"]
+
+    assert result["errors"] == [] and sorted(result["report"]["movedAppointmentIds"]) == sorted([morning, evening])
+    kept_inside = await AuditEvent.get(action="APPOINTMENT_MOVED", target_id=morning)
+    stepped_outside = await AuditEvent.get(action="APPOINTMENT_MOVED", target_id=evening)
+    assert "outsideWorkingHours" not in kept_inside.changes
+    assert stepped_outside.changes["outsideWorkingHours"] is True
+    assert stepped_outside.changes["practitioner"] == {"before": dr, "after": other}
 
 
 async def test_a_move_that_would_double_book_refuses_everything(clinic):

@@ -39,6 +39,7 @@ from chrgraph.resolvers.deactivation.handover import (
 from chrgraph.resolvers.errors import ErrorCode, OperationFailed, UserError, fail
 from chrgraph.resolvers.licensing.changes import record_status
 from chrgraph.resolvers.scheduling.bookable import BLOCKING
+from chrgraph.resolvers.scheduling.hours import outside_working_hours
 from chrgraph.resolvers.users.invitations import issue_invitation
 from chrgraph.resolvers.users.login import revoke_sessions
 from chrgraph.resolvers.users.lookup import find_user, get_user, require_password
@@ -125,6 +126,9 @@ class DeactivationPlan:
     forward_to: User | None
     lab_targets: dict[int, User]  # lab integration id -> its successor
     now: datetime
+    # Moved appointments (public ids) that lie outside the receiver's working hours: a
+    # deactivation may step outside them, and each such move's event says so.
+    outside_hours: frozenset[str] = frozenset()
 
 
 async def deactivate_user(
@@ -244,10 +248,13 @@ async def plan_deactivation(
                 ("labIntegrationSuccessors",),
             )
         )
+    outside_hours: frozenset[str] = frozenset()
     if "appointments" in targets:
-        errors.extend(
-            await move_refusals(conn, actor, org, targets["appointments"], work.appointments, now, ("appointments",))
-        )
+        receiver = targets["appointments"]
+        errors.extend(await move_refusals(conn, actor, org, receiver, work.appointments, now, ("appointments",)))
+        spans = [(a.start, a.end) for a in work.appointments]
+        outside = await outside_working_hours(conn, actor, org, receiver.id, spans)
+        outside_hours = frozenset(work.appointments[i].public_id for i in outside)
     if errors:
         raise OperationFailed(*errors)
     return DeactivationPlan(
@@ -260,6 +267,7 @@ async def plan_deactivation(
         forward_to=forward_to,
         lab_targets=lab_targets,
         now=now,
+        outside_hours=outside_hours,
     )
 
 
@@ -269,7 +277,7 @@ async def apply_deactivation(conn, actor: Actor, plan: DeactivationPlan) -> Outc
     user, work, targets, forward_to, now = plan.user, plan.work, plan.targets, plan.forward_to, plan.now
     data = actor.data
     outcome = Outcome(user=user)
-    await _hand_over_appointments(conn, actor, work, plan.appointments, targets.get("appointments"), outcome)
+    await _hand_over_appointments(conn, actor, plan, targets.get("appointments"), outcome)
     for key, name, choice, items in (
         ("recurring", "recurringQuestionnaires", plan.recurring_questionnaires, work.recurring_questionnaires),
         ("sent", "sentQuestionnaires", plan.sent_questionnaires, work.sent_questionnaires),
@@ -352,20 +360,16 @@ def _moved_to(user: User, target: User) -> dict:
 
 
 async def _hand_over_appointments(
-    conn, actor: Actor, work: Preview, choice: Choice, target: User | None, outcome: Outcome
+    conn, actor: Actor, plan: DeactivationPlan, target: User | None, outcome: Outcome
 ) -> None:
     data = actor.data
-    for appointment in work.appointments:
-        if choice.action is Handover.MOVE and target is not None:
+    for appointment in plan.work.appointments:
+        if plan.appointments.action is Handover.MOVE and target is not None:
             await data.appointments.filter(id=appointment.id).using_db(conn).update(practitioner_id=target.id)
-            await events.record(
-                conn,
-                actor,
-                AuditAction.APPOINTMENT_MOVED,
-                "Appointment",
-                appointment.public_id,
-                _moved_to(outcome.user, target),
-            )
+            moved = _moved_to(outcome.user, target)
+            if appointment.public_id in plan.outside_hours:
+                moved["outsideWorkingHours"] = True
+            await events.record(conn, actor, AuditAction.APPOINTMENT_MOVED, "Appointment", appointment.public_id, moved)
             outcome.moved["appointments"].append(appointment.public_id)
         else:
             await (

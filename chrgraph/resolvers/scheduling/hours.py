@@ -448,15 +448,34 @@ async def check_booking(
         raise fail(ErrorCode.PRACTITIONER_NOT_BOOKABLE, f"That practitioner {reason}.", "practitionerId")
     if hours is None or allow_outside_working_hours:
         return
-    zone = ZoneInfo(org.time_zone)
-    day = start.astimezone(zone).date()
-    exceptions = await actor.data.schedule_exceptions.filter(owner_id=owner.id, date=day).using_db(conn)
-    if not within_hours(start, end, _weekly_of(hours), {e.date: _exception_of(e) for e in exceptions}, zone):
+    if await outside_working_hours(conn, actor, org, owner.id, [(start, end)], hours):
         raise fail(
             ErrorCode.OUTSIDE_WORKING_HOURS,
             "That time is outside the practitioner's working hours.",
             "start",
         )
+
+
+async def outside_working_hours(
+    conn,
+    actor: Actor,
+    org: Organization,
+    owner_id: int,
+    spans: list[tuple[datetime, datetime]],
+    hours: WorkingHours | None = None,
+) -> list[int]:
+    """The positions in `spans` that do not lie inside the owner's working hours (with
+    the exceptions of their local dates); none when the owner has no working hours.
+    Two statements at most, whatever the number of spans."""
+    if hours is None:
+        hours = await actor.data.working_hours.filter(owner_id=owner_id).using_db(conn).first()
+    if hours is None or not spans:
+        return []
+    zone = ZoneInfo(org.time_zone)
+    days = {start.astimezone(zone).date() for start, _ in spans}
+    rows = await actor.data.schedule_exceptions.filter(owner_id=owner_id, date__in=days).using_db(conn)
+    weekly, exceptions = _weekly_of(hours), {e.date: _exception_of(e) for e in rows}
+    return [i for i, (start, end) in enumerate(spans) if not within_hours(start, end, weekly, exceptions, zone)]
 
 
 # --- availability ----------------------------------------------------------------------
