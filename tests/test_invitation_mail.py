@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import ipaddress
 import re
 import ssl
 from dataclasses import replace
@@ -16,10 +15,6 @@ from types import SimpleNamespace
 
 import pytest
 from aiosmtpd.controller import Controller
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from tortoise import Tortoise
 
 from chrgraph.auth import passwords
@@ -30,6 +25,7 @@ from chrgraph.resolvers.users.invitations import ACCEPT_LINK_MARK, token_hash
 from chrgraph.resolvers.users.outbox import deliver_pending
 from chrgraph.settings import SettingError, Settings, get_settings
 from tests.accounts import PASSWORD, make_clinic
+from tests.certificates import Authority
 from tests.helpers import unique
 from tests.test_invitation_delivery import Inbox, free_port
 
@@ -268,32 +264,10 @@ async def test_only_invitations_still_due_are_sent(client, clinic):
 
 
 def self_signed(tmp_path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
-    """A server context with a fresh self-signed certificate for 127.0.0.1, and a client
-    context that trusts exactly that certificate."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(hours=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = tmp_path / "smtp.crt", tmp_path / "smtp.key"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server.load_cert_chain(cert_file, key_file)
-    client = ssl.create_default_context(cafile=str(cert_file))
-    return server, client
+    """A server context with a fresh certificate for 127.0.0.1, and a client context that
+    trusts exactly the authority that signed it."""
+    authority = Authority.make(tmp_path / "smtp-ca")
+    return authority.server("127.0.0.1"), authority.trusting()
 
 
 async def test_delivery_upgrades_to_tls_when_the_server_offers_starttls(clinic, tmp_path, monkeypatch):

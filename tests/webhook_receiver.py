@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import ssl
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -35,13 +36,17 @@ class Receiver:
     arrived: threading.Event = field(default_factory=threading.Event)
     hold: bool = False
     release: threading.Event = field(default_factory=threading.Event)
+    # With TLS: the server name each client asked for (SNI), in order.
+    server_names: list[str | None] = field(default_factory=list)
 
     def ids(self) -> list[str]:
         return [r.headers["webhook-id"] for r in self.requests]
 
 
 @contextlib.contextmanager
-def receiver() -> Iterator[Receiver]:
+def receiver(tls: ssl.SSLContext | None = None, host: str = "127.0.0.1") -> Iterator[Receiver]:
+    """Listening on 127.0.0.1 always; `host` only names it in `url`. With `tls`, HTTPS
+    with that server context (its certificate decides which names a client accepts)."""
     state = Receiver("")
 
     class Handler(BaseHTTPRequestHandler):
@@ -67,7 +72,11 @@ def receiver() -> Iterator[Receiver]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
+    if tls is not None:
+        tls.sni_callback = lambda _socket, name, _context: state.server_names.append(name)
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    scheme = "https" if tls is not None else "http"
+    state.url = f"{scheme}://{host}:{server.server_address[1]}/hooks"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
