@@ -120,6 +120,30 @@ def test_a_url_must_be_https_without_credentials(url):
         parse_url(url, allowed_hosts("127.0.0.1"))
 
 
+@pytest.mark.parametrize(
+    ("url", "host"),
+    [
+        ("https://Bücher.example/x", "xn--bcher-kva.example"),
+        ("https://hooks.xn--bcher-kva.example/x", "hooks.xn--bcher-kva.example"),
+        ("https://ドメイン.テスト/x", "xn--eckwd4c7c.xn--zckzah"),
+        ("https://faß.example/x", "xn--fa-hia.example"),  # IDNA 2008: ß is kept, not "fass"
+    ],
+)
+def test_an_internationalized_host_is_checked_and_named_in_its_ascii_form(url, host):
+    assert parse_url(url, allowed_hosts(""))[1] == host
+
+
+@pytest.mark.parametrize("url", ["https://ü..example/x", "https://a_ü.example/x", "https://\u200b.example/x"])
+def test_an_internationalized_host_that_is_not_a_valid_name_is_refused_without_a_lookup(url):
+    with pytest.raises(UrlNotAllowed, match="not a valid host name"):
+        parse_url(url, allowed_hosts(""))
+
+
+def test_an_allowed_host_may_be_written_in_either_form():
+    assert parse_url("http://bücher.example/in", allowed_hosts("xn--bcher-kva.example"))[0] == "http"
+    assert parse_url("http://xn--bcher-kva.example/in", allowed_hosts("Bücher.example,not..valid"))[0] == "http"
+
+
 def test_an_allowed_host_may_use_http():
     assert parse_url("http://127.0.0.1:8080/in?x=1", allowed_hosts("127.0.0.1")) == (
         "http",

@@ -20,6 +20,8 @@ import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+import idna
+
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 # Ranges refused although Python's `is_global` may not say so, or to say it plainly.
@@ -117,7 +119,29 @@ def _is_ip(host: str) -> bool:
 
 
 def allowed_hosts(setting: str) -> frozenset[str]:
-    return frozenset(h.strip().lower().strip("[]") for h in setting.split(",") if h.strip())
+    """The hosts of CHRGRAPH_WEBHOOK_ALLOWED_HOSTS, as URLs' hosts are compared: lower
+    case, ASCII form (an entry that is no valid name never matches a URL's host)."""
+    hosts = set()
+    for entry in setting.split(","):
+        host = entry.strip().lower().strip("[]")
+        if host:
+            try:
+                hosts.add(_ascii_host(host))
+            except UrlNotAllowed:
+                hosts.add(host)
+    return frozenset(hosts)
+
+
+def _ascii_host(host: str) -> str:
+    """An internationalized host name in its ASCII form (IDNA 2008 with the UTS #46
+    mapping, as browsers resolve it: `bücher.example` is `xn--bcher-kva.example`); that
+    form is looked up, checked against the allowed hosts and sent in SNI and `Host`."""
+    if host.isascii():
+        return host
+    try:
+        return idna.encode(host, uts46=True).decode("ascii")
+    except idna.IDNAError:
+        raise UrlNotAllowed("The URL's host is not a valid host name.") from None
 
 
 def parse_url(url: str, allowed: frozenset[str]) -> tuple[str, str, int, str]:
@@ -127,7 +151,7 @@ def parse_url(url: str, allowed: frozenset[str]) -> tuple[str, str, int, str]:
         port = parts.port
     except ValueError:
         raise UrlNotAllowed("The URL is not valid.") from None
-    host = (parts.hostname or "").lower()
+    host = _ascii_host((parts.hostname or "").lower())
     if not host:
         raise UrlNotAllowed("The URL has no host.")
     if parts.username is not None or parts.password is not None:
