@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import { type Result, run } from './api';
 import type { TypedDocumentString } from './gql/graphql';
-import { describeErrors } from './logic';
+import { describeErrors, tokenFromFragment } from './logic';
 
 export type QueryState<R> = {
   loading: boolean;
@@ -40,4 +40,16 @@ export function useQuery<R, V>(document: TypedDocumentString<R, V>, variables?: 
   }, [document, key, tick, skip]);
   const reload = useCallback(() => setTick((value) => value + 1), []);
   return { ...state, reload };
+}
+
+/** The token of a link (`#token=…`: invitation, password reset), read once when the page
+ * opens. It leaves the address bar at once, so it stays out of the history, bookmarks
+ * and screenshots; the fragment never reached the server either. */
+export function useLinkToken(): string | null {
+  const [token] = useState(() => {
+    const found = tokenFromFragment(window.location.hash);
+    if (window.location.hash) window.history.replaceState(null, '', window.location.pathname);
+    return found;
+  });
+  return token;
 }

@@ -1,7 +1,8 @@
 import { type FormEvent, useState } from 'react';
 import { run } from '../api';
 import { graphql } from '../gql';
-import { describeErrors, errorsByField, tokenFromFragment, unplacedErrors } from '../logic';
+import { useLinkToken } from '../hooks';
+import { describeErrors, errorsByField, unplacedErrors } from '../logic';
 import { Link } from '../router';
 import { Failure, Message, TextField } from '../ui';
 
@@ -21,16 +22,8 @@ const AcceptInvitationDocument = graphql(`
   }
 `);
 
-/** Read once, when the page opens: the token leaves the address bar at once, so it stays
- * out of the history, bookmarks and screenshots. */
-function takeToken(): string | null {
-  const token = tokenFromFragment(window.location.hash);
-  if (window.location.hash) window.history.replaceState(null, '', window.location.pathname);
-  return token;
-}
-
 export default function Accept() {
-  const [token] = useState(takeToken);
+  const token = useLinkToken();
   const [values, setValues] = useState({ firstName: '', lastName: '', password: '' });
   const [errors, setErrors] = useState(new Map<string, string[]>());
   const [failure, setFailure] = useState<string | null>(null);

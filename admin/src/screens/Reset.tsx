@@ -1,7 +1,8 @@
 import { type FormEvent, useState } from 'react';
 import { run } from '../api';
 import { graphql } from '../gql';
-import { describeErrors, errorsByField, tokenFromFragment, unplacedErrors } from '../logic';
+import { useLinkToken } from '../hooks';
+import { describeErrors, errorsByField, unplacedErrors } from '../logic';
 import { Link } from '../router';
 import { Failure, Message, TextField } from '../ui';
 
@@ -18,16 +19,9 @@ const ResetPasswordDocument = graphql(`
   }
 `);
 
-/** Read once, when the page opens; the token leaves the address bar at once. */
-function takeToken(): string | null {
-  const token = tokenFromFragment(window.location.hash);
-  if (window.location.hash) window.history.replaceState(null, '', window.location.pathname);
-  return token;
-}
-
 /** The page a reset link opens (`/admin/reset#token=…`): choose a new password. */
 export default function Reset() {
-  const [token] = useState(takeToken);
+  const token = useLinkToken();
   const [newPassword, setNewPassword] = useState('');
   const [errors, setErrors] = useState(new Map<string, string[]>());
   const [failure, setFailure] = useState<string | null>(null);
