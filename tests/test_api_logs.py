@@ -343,7 +343,10 @@ async def test_logs_show_prints_the_rows_as_json_and_filters_by_consumer(client)
         kid="k1",
     )
     other_vendor = Vendor(vendor.organization, other, rsa_key(1), client)
-    first = (await call(vendor, RECENT_EVENTS, SECRET_VARIABLES, operationName="RecentEvents")).headers["x-request-id"]
+    theirs = request_id("cli")
+    first = (await call(vendor, RECENT_EVENTS, SECRET_VARIABLES, rid=theirs, operationName="RecentEvents")).headers[
+        "x-request-id"
+    ]
     second = (await call(other_vendor)).headers["x-request-id"]
 
     shown = await chrgraph("logs", "show", "--org", vendor.organization.domain, "--json")
@@ -353,6 +356,10 @@ async def test_logs_show_prints_the_rows_as_json_and_filters_by_consumer(client)
     assert [r["requestId"] for r in rows] == [second, first]  # newest first
     row = rows[1]
     assert row["issuer"] == vendor.consumer.issuer and row["keyId"] == "k1"
+    # The same fields as the API's apiLogs: the signing key's fingerprint, the caller's own id.
+    assert row["clientRequestId"] == theirs and rows[0]["clientRequestId"] is None
+    assert row["keyFingerprint"] == (await ApiLog.get(request_id=first)).key_fingerprint
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}", row["keyFingerprint"])  # SHA-256, base64url
     assert (row["method"], row["operationName"], row["query"], row["status"]) == (
         "POST",
         "RecentEvents",
