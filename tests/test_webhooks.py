@@ -31,6 +31,8 @@ DELETE = """mutation($i: DeleteWebhookSubscriptionInput!) { deleteWebhookSubscri
   subscription { id } errors { code } } }"""
 REDELIVER = """mutation($i: RedeliverWebhookEventInput!) { redeliverWebhookEvent(input: $i) {
   delivery { id status messageId } errors { code field } } }"""
+AUDIT = """query($f: AuditEventFilter) { auditEvents(filter: $f, first: 20) { edges { node {
+  action changes { field after } } } } }"""
 SUBSCRIPTIONS = "{ webhookSubscriptions { id url events active disabledReason } }"
 DELIVERIES = """query($f: WebhookDeliveryFilter) { webhookDeliveries(filter: $f, first: 10) { totalCount edges { node {
   id messageId event status attemptCount lastHttpStatus payload subscriptionId
@@ -404,6 +406,22 @@ async def test_a_consumer_sees_and_manages_only_its_own_and_owner_and_support_se
         again = (await session.gql(REDELIVER, {"i": {"deliveryId": their_delivery["id"]}}))["redeliverWebhookEvent"]
         assert again["errors"] == [] and again["delivery"]["status"] == "PENDING"
         assert again["delivery"]["messageId"] == their_delivery["messageId"]
+
+    # The audit log: another vendor's subscription shows its field names, never its values
+    # (a receiver URL can carry that vendor's token); its own, and to the owner, in full.
+    async def subscription_changes(session, subscription_id: str) -> list[dict]:
+        found = await session.gql(AUDIT, {"f": {"targetId": subscription_id}})
+        [event] = [
+            e["node"] for e in found["auditEvents"]["edges"] if e["node"]["action"] == "WEBHOOK_SUBSCRIPTION_CREATED"
+        ]
+        return event["changes"]
+
+    theirs_seen = await subscription_changes(clinic.vendor, theirs["subscription"]["id"])
+    assert {c["field"]: c["after"] for c in theirs_seen}["url"] == "[HIDDEN]"
+    assert inbox.url not in json.dumps(theirs_seen)
+    assert inbox.url in json.dumps(await subscription_changes(second, theirs["subscription"]["id"]))
+    assert inbox.url in json.dumps(await subscription_changes(clinic.vendor, mine["subscription"]["id"]))
+    assert inbox.url in json.dumps(await subscription_changes(clinic.owner, theirs["subscription"]["id"]))
 
     # Sessions manage no subscriptions: that is the consumer's own business.
     response = await clinic.owner.post(CREATE, {"i": {"url": inbox.url, "events": ["PATIENT_REGISTERED"]}})

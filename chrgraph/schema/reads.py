@@ -34,6 +34,7 @@ from graphql import (
 )
 from strawberry import Schema
 
+from chrgraph.auth.principals import PrincipalKind
 from chrgraph.graphql_engine import core_schema
 from chrgraph.schema.errors import forbidden
 from chrgraph.schema.permissions import (
@@ -120,6 +121,10 @@ READ_RULES: dict[str, type[Rule] | _Part] = {
 # A piece recorded as an audit event's target, read by its holder's rule.
 _HELD_BY: Final = {"PortalImage": "PortalSettings"}
 
+# Types whose rule admits consumers but whose operations give a consumer only its own
+# rows (its webhook subscriptions and their deliveries): see `may_read_changes`.
+_CONSUMER_OWN_ROWS: Final = frozenset({"WebhookSubscription", "WebhookDelivery"})
+
 
 def may_read_type(context: Any, type_name: str) -> bool:
     """Whether the request's caller may read objects of the named type, by the type's read
@@ -133,6 +138,19 @@ def may_read_type(context: Any, type_name: str) -> bool:
     if allowed is None:
         allowed = reads[rule] = rule.allows(context.principal)
     return bool(allowed)
+
+
+def may_read_changes(context: Any, target_type: str, actor_id: str | None) -> bool:
+    """Whether the caller may read the values an audit event recorded about a target of
+    this type: the type's read rule, and for a consumer reading about rows it sees only
+    its own of (another vendor's webhook URL can carry that vendor's token), only the
+    changes it made itself. Decided from the event alone: no statement per event."""
+    if not may_read_type(context, target_type):
+        return False
+    principal = context.principal
+    if target_type in _CONSUMER_OWN_ROWS and principal.kind is PrincipalKind.CONSUMER:
+        return actor_id is not None and actor_id == principal.actor_id
+    return True
 
 
 def _is_payload(type_: GraphQLNamedType) -> bool:

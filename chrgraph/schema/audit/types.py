@@ -13,7 +13,7 @@ from chrgraph.db.models import ActorKind as DomainActorKind
 from chrgraph.db.models import AuditEvent as AuditEventModel
 from chrgraph.db.models import PatientAccess as PatientAccessModel
 from chrgraph.schema.enum_values import describe_values
-from chrgraph.schema.reads import may_read_type
+from chrgraph.schema.reads import may_read_changes
 
 # strawberry.enum registers the domain enum in place and returns it; the plain alias
 # below each call is what type checkers read as a type.
@@ -108,10 +108,11 @@ class AuditEvent(relay.Node):
     @strawberry.field(
         description="Changed fields, before and after. The values follow the read rule of the "
         "target's type: a caller who may not read such objects sees each field's name with "
-        "the value `[HIDDEN]`."
+        "the value `[HIDDEN]`. An API consumer reads the values of webhook subscription and "
+        "delivery events only for the changes it made itself."
     )
     def changes(self, info: strawberry.Info) -> list[FieldChange]:
-        if may_read_type(info.context, self.target_type):
+        if may_read_changes(info.context, self.target_type, self.actor_id):
             return self.recorded_changes
         return [change.hidden() for change in self.recorded_changes]
 
