@@ -22,7 +22,7 @@ from chrgraph.db import hooks
 from chrgraph.db.idempotency import purge_expired_keys
 from chrgraph.db.models import AuditEvent, IdempotencyKey, Patient
 from chrgraph.http import idempotency as keys
-from tests.accounts import Clinic, make_clinic, session_for
+from tests.accounts import PASSWORD, Clinic, make_clinic, session_for
 from tests.helpers import gid, make_vendor, unique
 from tests.processes import eventually, running_server
 
@@ -306,6 +306,27 @@ async def test_a_refused_mutation_frees_its_key(clinic):
     answer = await send(clinic.vendor, key, fixed)  # corrected, under the same key: runs
     assert answer.status_code == 200 and answer.json()["data"]["registerPatient"]["errors"] == []
     assert "idempotent-replayed" not in answer.headers
+
+
+CHANGE_PASSWORD = """mutation Change($i: ChangePasswordInput!) { changePassword(input: $i) {
+  user { id } errors { code field } } }"""
+
+
+async def test_a_refusal_that_only_counted_a_wrong_password_frees_its_key(clinic):
+    # The wrong password is counted in the login throttle (a transaction of its own that
+    # commits): that is the server's bookkeeping, not the mutation's change, so the key
+    # stays free for the corrected request.
+    member = await clinic.member()
+    key, new_password = new_key(), "a much longer passphrase of my own 42"
+    wrong = {"i": {"password": "not my password at all", "newPassword": new_password}}
+    refused = await send(member, key, wrong, CHANGE_PASSWORD)
+    assert refused.json()["data"]["changePassword"]["errors"] == [{"code": "PASSWORD_INVALID", "field": ["password"]}]
+    assert not await IdempotencyKey.filter(key=key).exists()
+    fixed = {"i": {"password": PASSWORD, "newPassword": new_password}}
+    answer = await send(member, key, fixed, CHANGE_PASSWORD)
+    assert answer.status_code == 200 and "idempotent-replayed" not in answer.headers, answer.text
+    assert answer.json()["data"]["changePassword"]["errors"] == []
+    assert (await IdempotencyKey.get(key=key)).committed_at is not None
 
 
 # --- whose keys -----------------------------------------------------------------------

@@ -159,6 +159,16 @@ async def test_wrong_passwords_re_entered_count_and_the_fifth_revokes_the_sessio
     assert refused.json()["errors"][0]["extensions"]["reason"] == "INVALID_SESSION"
     events = await AuditEvent.filter(organization_id=clinic.organization.id, action="SESSION_REVOKED")
     assert len(events) == 1
+    # The session is named as logins and logouts name it, never by its database key.
+    login_event = (
+        await AuditEvent.filter(
+            organization_id=clinic.organization.id, action="USER_LOGGED_IN", target_id=events[0].target_id
+        )
+        .order_by("-seq")
+        .first()
+    )
+    assert login_event is not None
+    assert events[0].changes == {"session": login_event.changes["session"], "reason": "PASSWORD_FAILURES"}
     # The same counters: a login from that address is refused now, even with the right password.
     assert (await login(client, owner.email))["token"] is None
 

@@ -52,7 +52,7 @@ async def reserve(
     now = now or datetime.now(UTC)
     address = _address(address)
     since = now - WINDOW
-    async with atomic() as conn:
+    async with atomic(bookkeeping=True) as conn:
         await raw.lock_key(conn, "login-throttle:" + email)
         recent = LoginFailure.filter(email=email, at__gte=since).using_db(conn)
         from_here = await recent.filter(address=address).count()

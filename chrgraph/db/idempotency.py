@@ -83,6 +83,17 @@ def current() -> Claim | None:
     return _current.get()
 
 
+@contextmanager
+def set_aside() -> Iterator[None]:
+    """Within: no claim, so a transaction of the server's own bookkeeping (a login
+    throttle's attempt row) neither records the key nor notes what it wrote."""
+    token = _current.set(None)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
 def note_written(target_id: str | None) -> None:
     """An audit event named `target_id` (a global id): the key's request wrote it."""
     claim = _current.get()

@@ -70,9 +70,18 @@ def commits_so_far() -> int:
 
 
 @asynccontextmanager
-async def atomic(*, revokes_credentials: bool = False) -> AsyncIterator[Any]:
-    # A request sent with an Idempotency-Key records its key in this same transaction
-    # (chrgraph/db/idempotency.py): committed with the change, or not at all.
+async def atomic(*, revokes_credentials: bool = False, bookkeeping: bool = False) -> AsyncIterator[Any]:
+    """One transaction. A request sent with an Idempotency-Key records its key in it
+    (chrgraph/db/idempotency.py): committed with the change, or not at all. With
+    `bookkeeping`, the transaction is the server's own record beside the operation (the
+    login throttle's attempt rows, a session ended for wrong passwords): it commits even
+    when the operation is refused, so it is not the mutation's change and records no key;
+    the client may still send the corrected request under the same key."""
+    if bookkeeping:
+        with idempotency.set_aside():
+            async with atomic(revokes_credentials=revokes_credentials) as conn:
+                yield conn
+        return
     claim = idempotency.current()
     noted = len(claim.written) if claim is not None else 0
     try:

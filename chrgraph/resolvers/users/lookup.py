@@ -88,14 +88,14 @@ async def _revoke_session(actor: Actor) -> None:
     """The 5th wrong password from this address within the window (or one more after
     it): the session that sent it ends; its next request is refused."""
     session_id = actor.principal.session_id
-    async with atomic(revokes_credentials=True) as conn:
+    async with atomic(revokes_credentials=True, bookkeeping=True) as conn:
         revoked = (
             await Session.filter(id=session_id, revoked_at__isnull=True)
             .using_db(conn)
             .update(revoked_at=datetime.now(UTC))
         )
         if revoked:
-            details = {"sessionId": session_id, "reason": "PASSWORD_FAILURES"}
+            details = {"session": actor.principal.session_ref, "reason": "PASSWORD_FAILURES"}
             await events.record(
                 conn, actor, AuditAction.SESSION_REVOKED, "User", actor.principal.user_public_id, details
             )

@@ -223,7 +223,7 @@ class _WrongCode(Exception):
 
 
 async def _wrong_code(challenge_id: int, user: User, now: datetime, request_id, client_address):
-    async with atomic() as conn:
+    async with atomic(bookkeeping=True) as conn:
         await SecondFactorChallenge.filter(id=challenge_id).using_db(conn).update(failures=F("failures") + 1)
         voided = (
             await SecondFactorChallenge.filter(
@@ -253,7 +253,7 @@ async def _count_code(actor: Actor, user: User, ok: bool) -> None:
         await throttle.succeeded(attempt)
         return
     if attempt is None or attempt.failures >= throttle.PER_ADDRESS_LIMIT:
-        async with atomic(revokes_credentials=True) as conn:
+        async with atomic(revokes_credentials=True, bookkeeping=True) as conn:
             ended = (
                 await Session.filter(id=actor.principal.session_id, revoked_at__isnull=True)
                 .using_db(conn)
