@@ -118,39 +118,54 @@ def _error_class(exc: BaseException) -> str:
 async def send(
     client: httpx.AsyncClient, settings: Settings, subscription: WebhookSubscription, event: WebhookEvent
 ) -> Outcome:
-    """One attempt: check the URL, connect to the checked address, POST the signed body."""
+    """One attempt: check the URL, connect to the checked address, POST the signed body,
+    all within the timeout (httpx's own limits each wait on its own: a receiver sending a
+    byte at a time, or a slow DNS answer, would otherwise hold the attempt past its claim)."""
     outcome = Outcome()
     started = time.monotonic()
     try:
-        target = await check(subscription.url, allowed_hosts(settings.webhook_allowed_hosts))
-        now = datetime.now(UTC)
-        body = body_of(event)
-        headers = {
-            "content-type": "application/json",
-            "user-agent": "chrgraph-webhooks/1",
-            "host": target.host_header,
-            **signature_headers(event, body, signing_secrets(subscription, now), now),
-        }
-        extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
-        request = client.build_request("POST", target.url, content=body.encode(), headers=headers)
-        request.extensions.update(extensions)
-        response = await client.send(request, stream=True, follow_redirects=False)
-        try:
-            outcome.status = response.status_code
-            kept = b""
-            async for chunk in response.aiter_raw():
-                kept += chunk
-                if len(kept) >= EXCERPT_BYTES:
-                    break
-            outcome.excerpt = kept[:EXCERPT_BYTES].decode("utf-8", "replace") or None
-        finally:
-            await response.aclose()
+        async with asyncio.timeout(settings.webhook_timeout_seconds):
+            await _attempt(client, settings, subscription, event, outcome)
     except UrlNotAllowed:
         outcome.error = "url_not_allowed"
+    except TimeoutError:
+        outcome.error = "timeout"
     except Exception as exc:  # a failed attempt of any kind is recorded and retried
         outcome.error = _error_class(exc)
     outcome.duration_ms = (time.monotonic() - started) * 1000
     return outcome
+
+
+async def _attempt(
+    client: httpx.AsyncClient,
+    settings: Settings,
+    subscription: WebhookSubscription,
+    event: WebhookEvent,
+    outcome: Outcome,
+) -> None:
+    target = await check(subscription.url, allowed_hosts(settings.webhook_allowed_hosts))
+    now = datetime.now(UTC)
+    body = body_of(event)
+    headers = {
+        "content-type": "application/json",
+        "user-agent": "chrgraph-webhooks/1",
+        "host": target.host_header,
+        **signature_headers(event, body, signing_secrets(subscription, now), now),
+    }
+    extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
+    request = client.build_request("POST", target.url, content=body.encode(), headers=headers)
+    request.extensions.update(extensions)
+    response = await client.send(request, stream=True, follow_redirects=False)
+    try:
+        outcome.status = response.status_code
+        kept = b""
+        async for chunk in response.aiter_raw():
+            kept += chunk
+            if len(kept) >= EXCERPT_BYTES:
+                break
+        outcome.excerpt = kept[:EXCERPT_BYTES].decode("utf-8", "replace") or None
+    finally:
+        await response.aclose()
 
 
 async def record(

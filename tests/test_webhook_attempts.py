@@ -1,13 +1,20 @@
-"""Webhook deliveries over HTTPS: the worker connects to the address it checked (so a
-DNS answer that changes after the check cannot redirect it), names the URL's host in
-SNI and `Host`, and accepts only a certificate valid for that name from an authority it
-trusts. A real TLS receiver on 127.0.0.1, reached as `localhost`, with certificates of
-the test's own authority (trusted through `delivery.tls_context`, the one place the
-worker's trust comes from)."""
+"""One webhook delivery attempt, end to end against real receivers on 127.0.0.1.
+
+Over HTTPS the worker connects to the address it checked (so a DNS answer that changes
+after the check cannot redirect it), names the URL's host in SNI and `Host`, and accepts
+only a certificate valid for that name from an authority it trusts: a TLS receiver
+reached as `localhost`, with certificates of the test's own authority (trusted through
+`delivery.tls_context`, the one place the worker's trust comes from). And an attempt
+ends at its time limit, however slowly the receiver answers."""
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
+import socketserver
+import threading
+import time
+from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
@@ -45,13 +52,13 @@ async def event_to_send(client):
     return subscription, event, made["secret"]
 
 
-async def _send_to(url: str, subscription, event) -> delivery.Outcome:
-    target = await check(url, allowed_hosts(SETTINGS.webhook_allowed_hosts))
+async def _send_to(url: str, subscription, event, settings=SETTINGS) -> delivery.Outcome:
+    target = await check(url, allowed_hosts(settings.webhook_allowed_hosts))
     if ipaddress.ip_address(target.address) not in ipaddress.ip_network("127.0.0.0/8"):
         pytest.skip(f"localhost resolves to {target.address} first on this machine; tests stay in 127.0.0.0/8")
     subscription.url = url  # this attempt's URL (not saved)
-    async with delivery.http_client(SETTINGS) as client:
-        return await delivery.send(client, SETTINGS, subscription, event)
+    async with delivery.http_client(settings) as client:
+        return await delivery.send(client, settings, subscription, event)
 
 
 async def test_a_certificate_for_the_url_s_host_delivers_with_that_name_in_sni_and_host(authority, event_to_send):
@@ -88,3 +95,50 @@ async def test_a_certificate_from_an_authority_not_trusted_is_refused(authority,
         outcome = await _send_to(inbox.url, subscription, event)
     assert (outcome.status, outcome.error) == (None, "tls_error")
     assert inbox.requests == []
+
+
+@contextlib.contextmanager
+def trickling_receiver() -> Iterator[str]:
+    """Reads the request, then answers its status line and one header line every 0.2 s,
+    never ending the headers: each read is quick, the answer never comes."""
+    stop = threading.Event()
+
+    class Handler(socketserver.StreamRequestHandler):
+        def handle(self) -> None:
+            length = 0
+            while (line := self.rfile.readline()) not in (b"\r\n", b""):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            self.rfile.read(length)
+            with contextlib.suppress(OSError):
+                self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+                for n in range(300):
+                    if stop.wait(0.2):
+                        return
+                    self.wfile.write(b"x-slow-%d: 1\r\n" % n)
+                    self.wfile.flush()
+
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://localhost:{server.server_address[1]}/hooks"
+    finally:
+        stop.set()
+        server.shutdown()
+        server.server_close()
+
+
+async def test_an_attempt_ends_at_its_time_limit_however_slowly_the_receiver_answers(event_to_send):
+    # httpx's timeout limits each read; the attempt's limit is on the whole of it, so a
+    # slow receiver cannot hold a delivery past its claim (and be sent it again meanwhile).
+    subscription, event, _ = event_to_send
+    quick = replace(SETTINGS, webhook_timeout_seconds=1.0)
+    with trickling_receiver() as url:
+        started = time.monotonic()
+        outcome = await _send_to(url, subscription, event, quick)
+        took = time.monotonic() - started
+    assert (outcome.status, outcome.error) == (None, "timeout")
+    assert 0.9 <= took < 5, took
+    assert 900 <= outcome.duration_ms < 5000
