@@ -4,16 +4,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import json
-from datetime import date
+from datetime import date, time
 
 import pytest
 from standardwebhooks.webhooks import Webhook
 
 from chrgraph.auth.principals import support_cli_actor
 from chrgraph.db.models import User, WebhookDelivery, WebhookEvent
+from chrgraph.resolvers.consumers.manage import set_api_consumer_active, set_api_consumer_permissions
 from chrgraph.resolvers.deactivation.deactivate_user import deactivate_user
+from chrgraph.resolvers.organizations.update_organization import update_organization
+from chrgraph.resolvers.patients.patients import register_patient
+from chrgraph.resolvers.scheduling.hours import Weekday, set_working_hours
 from chrgraph.resolvers.webhooks.addresses import UrlNotAllowed, allowed_hosts, is_public, parse_url
 from tests.accounts import make_clinic
 from tests.helpers import key_of, make_vendor, unique
@@ -354,6 +359,62 @@ async def test_update_checks_the_url_and_events_and_delete_stops_sending(client)
     assert [e["code"] for e in gone["errors"]] == ["NOT_FOUND"]
 
 
+# --- who hears of what ------------------------------------------------------------------
+
+
+async def test_a_narrowed_consumer_hears_only_of_what_it_may_read(client):
+    vendor = await make_vendor(client)
+    support = support_cli_actor(vendor.organization.id)
+    with receiver() as inbox:
+        await subscribe(vendor, inbox.url, ["PATIENT_REGISTERED", "SCHEDULE_CHANGED"])
+        # Support takes patients away from it: it may no longer read them, nor hear of them.
+        await set_api_consumer_permissions(support, vendor.consumer.issuer, ["MANAGE_SCHEDULE"])
+        await register_patient(
+            support,
+            {"first_name": "Ada", "last_name": unique("Quiet"), "date_of_birth": date(1985, 12, 10)},
+            [],
+        )
+        dr = await practitioner(vendor.organization.id)
+        week = [{"weekday": Weekday.MONDAY, "start": time(9), "end": time(17)}]
+        await set_working_hours(support, await key_of(dr), week)
+
+        async def told() -> bool:
+            return len(inbox.requests) >= 1
+
+        await wait(told, 30)
+    assert [r.json["type"] for r in inbox.requests] == ["SCHEDULE_CHANGED"]
+    assert await WebhookEvent.filter(organization_id=vendor.organization.id, type="PATIENT_REGISTERED").count() == 0
+
+
+async def test_a_deactivated_consumer_or_an_api_switched_off_hears_of_nothing(client):
+    vendor = await make_vendor(client)
+    support = support_cli_actor(vendor.organization.id)
+    with receiver() as inbox:
+        inbox.hold = True  # the first delivery waits at the receiver
+        await subscribe(vendor, inbox.url, ["PATIENT_REGISTERED"])
+        await register(vendor)
+        await asyncio.to_thread(inbox.arrived.wait, 30)
+        await register(vendor)  # its delivery is pending when the consumer is deactivated
+        await set_api_consumer_active(support, vendor.consumer.issuer, False)
+        inbox.release.set()
+        await register_patient(
+            support, {"first_name": "Bo", "last_name": unique("Late"), "date_of_birth": date(1990, 1, 2)}, []
+        )
+
+        async def settled() -> bool:
+            rows = await WebhookDelivery.filter(subscription__consumer_id=vendor.consumer.id)
+            return len(rows) == 2 and {r.status for r in rows} == {"DELIVERED", "CANCELLED"}
+
+        await wait(settled, 30)
+        assert len(inbox.requests) == 1  # the pending one was cancelled, the last never written
+        await set_api_consumer_active(support, vendor.consumer.issuer, True)
+        await update_organization(support, enterprise_api_enabled=False)
+        await register_patient(
+            support, {"first_name": "Cy", "last_name": unique("Off"), "date_of_birth": date(1991, 1, 2)}, []
+        )
+    assert await WebhookDelivery.filter(subscription__consumer_id=vendor.consumer.id).count() == 2
+
+
 # --- who sees what ----------------------------------------------------------------------
 
 
@@ -541,3 +602,14 @@ async def test_a_payload_names_records_by_global_id_and_fields_by_name_only(clie
     for value in ("Zelda", "Quixotic", "9876543217", "1971-03-04"):
         assert value not in text
     assert event.payload["data"]["changedFields"] == sorted(event.payload["data"]["changedFields"])
+
+
+def test_what_a_consumer_needs_to_hear_of_an_event_is_what_it_needs_to_read_its_record():
+    from chrgraph.audit.webhooks import READ_PERMISSION, WebhookEventType
+    from chrgraph.schema.reads import READ_RULES
+
+    record = {"APPOINTMENT": "Appointment", "PATIENT": "Patient", "USER": "User", "SCHEDULE": "Schedule"}
+    assert set(READ_PERMISSION) == set(WebhookEventType)
+    for event_type, permission in READ_PERMISSION.items():
+        rule = READ_RULES[record[event_type.split("_")[0]]]
+        assert isinstance(rule, type) and rule.consumer and rule.permission == permission.value, event_type

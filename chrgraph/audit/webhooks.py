@@ -19,7 +19,8 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from chrgraph.audit.actions import AuditAction
-from chrgraph.db.models import WebhookDelivery, WebhookEvent, WebhookSubscription
+from chrgraph.auth.permissions import consumer_permissions
+from chrgraph.db.models import Permission, WebhookDelivery, WebhookEvent, WebhookSubscription
 from chrgraph.db.public_ids import global_id, is_public_id, new_public_id
 from chrgraph.db.tenant import OrganizationData
 
@@ -62,6 +63,52 @@ DESCRIPTIONS: dict[WebhookEventType, str] = {
     WebhookEventType.USER_LICENSE_CHANGED: "A user's license changed.",
     WebhookEventType.SCHEDULE_CHANGED: "A practitioner's or shared schedule's working hours changed.",
 }
+
+# What an API consumer needs to hear of each event: the permission that lets it read the
+# record the event names (as the schema's read rules have it). A consumer that support
+# narrowed hears only of what it may read; a deactivated one, or one of an organization
+# whose Enterprise API is off, hears of nothing (`may_hear`).
+READ_PERMISSION: dict[WebhookEventType, Permission] = {
+    **dict.fromkeys(
+        (
+            WebhookEventType.APPOINTMENT_BOOKED,
+            WebhookEventType.APPOINTMENT_RESCHEDULED,
+            WebhookEventType.APPOINTMENT_CANCELLED,
+            WebhookEventType.APPOINTMENT_MOVED,
+            WebhookEventType.APPOINTMENT_STATUS_CHANGED,
+            WebhookEventType.SCHEDULE_CHANGED,
+        ),
+        Permission.MANAGE_SCHEDULE,
+    ),
+    **dict.fromkeys(
+        (
+            WebhookEventType.PATIENT_REGISTERED,
+            WebhookEventType.PATIENT_UPDATED,
+            WebhookEventType.PATIENT_PORTAL_ACCESS_CHANGED,
+        ),
+        Permission.MANAGE_PATIENTS,
+    ),
+    **dict.fromkeys(
+        (
+            WebhookEventType.USER_INVITED,
+            WebhookEventType.USER_ACTIVATED,
+            WebhookEventType.USER_UPDATED,
+            WebhookEventType.USER_DEACTIVATED,
+            WebhookEventType.USER_REACTIVATED,
+            WebhookEventType.USER_LICENSE_CHANGED,
+        ),
+        Permission.VIEW_USERS,
+    ),
+}
+
+
+def may_hear(event_type: str, consumer_active: bool, stored_permissions: Any, api_enabled: bool) -> bool:
+    """Whether a subscription's consumer is told of an event of this type now: active,
+    its organization's Enterprise API on, and holding the permission to read what the
+    event names (checked when the event is written and again before each attempt)."""
+    needed = READ_PERMISSION[WebhookEventType(event_type)]
+    return consumer_active and api_enabled and needed.value in consumer_permissions(stored_permissions)
+
 
 # Which audited changes are told to subscribers, and as what.
 _BY_ACTION: dict[AuditAction, WebhookEventType] = {
@@ -165,17 +212,22 @@ async def emit(
         if _global_id_of(value) is None:  # nothing but global ids reaches a payload
             raise TypeError(f"a webhook payload names records by global id only, not {value!r}")
     data = OrganizationData(organization_id)
-    subscriptions = [
-        s
-        for s in await data.query(WebhookSubscription)
-        .filter(active=True, deleted_at__isnull=True)
+    rows = (
+        await data.query(WebhookSubscription)
+        .filter(active=True, deleted_at__isnull=True, consumer__active=True)
         .using_db(conn)
-        .only("id", "events")
-        if str(event_type) in (s.events or [])
+        .values_list("id", "events", "consumer__permissions")
+    )
+    subscriptions = [
+        subscription_id
+        for subscription_id, events, permissions in rows
+        if str(event_type) in (events or []) and may_hear(event_type, True, permissions, True)
     ]
     if not subscriptions:
         return None
-    organization = await data.organization.using_db(conn).only("public_id").get()
+    organization = await data.organization.using_db(conn).only("public_id", "enterprise_api_enabled").get()
+    if not organization.enterprise_api_enabled:
+        return None
     at = occurred_at or datetime.now(UTC)
     public_id = new_public_id()
     event = await data.create(
@@ -190,13 +242,13 @@ async def emit(
         [
             data.new(
                 WebhookDelivery,
-                subscription_id=s.id,
+                subscription_id=subscription_id,
                 event_id=event.id,
                 event_type=str(event_type),
                 next_attempt_at=at,
                 created_at=at,
             )
-            for s in subscriptions
+            for subscription_id in subscriptions
         ],
         using_db=conn,
     )

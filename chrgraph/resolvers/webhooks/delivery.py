@@ -29,8 +29,16 @@ import httpx
 from standardwebhooks.webhooks import Webhook
 from tortoise.expressions import F
 
+from chrgraph.audit.webhooks import may_hear
 from chrgraph.db import hooks
-from chrgraph.db.models import WebhookAttempt, WebhookDelivery, WebhookEvent, WebhookSubscription
+from chrgraph.db.models import (
+    ApiConsumer,
+    Organization,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEvent,
+    WebhookSubscription,
+)
 from chrgraph.db.transactions import atomic
 from chrgraph.resolvers.webhooks.addresses import UrlNotAllowed, allowed_hosts, check
 from chrgraph.resolvers.webhooks.subscriptions import signing_secrets
@@ -217,11 +225,24 @@ async def deliver_due(settings: Settings, client: httpx.AsyncClient, limit: int 
         return 0
     subscriptions = {s.id: s for s in await WebhookSubscription.filter(id__in={r.subscription_id for r in rows})}
     found = {e.id: e for e in await WebhookEvent.filter(id__in={r.event_id for r in rows})}
+    consumers = {
+        c.id: c
+        for c in await ApiConsumer.filter(id__in={s.consumer_id for s in subscriptions.values()}).only(
+            "id", "active", "permissions", "organization_id"
+        )
+    }
+    api_enabled = dict(
+        await Organization.filter(id__in={c.organization_id for c in consumers.values()}).values_list(
+            "id", "enterprise_api_enabled"
+        )
+    )
 
     async def one(row: WebhookDelivery) -> None:
         subscription = subscriptions[row.subscription_id]
-        if not subscription.active or subscription.deleted_at is not None:
-            await _cancel(claim, row)
+        consumer = consumers[subscription.consumer_id]
+        hears = may_hear(row.event_type, consumer.active, consumer.permissions, api_enabled[consumer.organization_id])
+        if not subscription.active or subscription.deleted_at is not None or not hears:
+            await _cancel(claim, row)  # its history says so; redeliverWebhookEvent sends it later
             return
         outcome = await send(client, settings, subscription, found[row.event_id])
         await record(settings, claim, row, subscription, outcome)
