@@ -10,9 +10,11 @@ import os
 import subprocess
 import sys
 import textwrap
+from datetime import timedelta
 
 import pytest
 
+from chrgraph.auth.access import local_today
 from chrgraph.db.models import Appointment, AppointmentKind, AuditEvent, Contract, License, User, UserStatus
 from tests.accounts import make_clinic
 from tests.helpers import key_of
@@ -67,6 +69,25 @@ async def test_a_virtual_booking_needs_virtual_care_in_the_license(clinic):
         assert row.kind is AppointmentKind.VIRTUAL
         [event] = await AuditEvent.filter(target_type="Appointment", target_id=booked["appointment"]["id"])
         assert event.changes["kind"] == "VIRTUAL"
+
+
+async def test_a_downgrade_counts_from_its_date_before_the_job_settles_it(clinic):
+    # A downgrade from CHR+ to CHR Lite is pending; its effective date (the clinic's) is
+    # tomorrow, then today. From today it counts for bookings, although the hourly job
+    # that writes it into the license has not run yet.
+    org = clinic.organization
+    dr = await practitioner(org.id, license=License.CHR_PLUS)
+    today = local_today(org)
+    await User.filter(id=await key_of(dr)).update(
+        pending_license=License.CHR_LITE, pending_license_effective_on=today + timedelta(days=1)
+    )
+    assert (await book(clinic, dr, at(3, 11), "VIRTUAL"))["errors"] == []
+    await User.filter(id=await key_of(dr)).update(pending_license_effective_on=today)
+    refused = await book(clinic, dr, at(3, 13), "VIRTUAL")
+    assert [e["code"] for e in refused["errors"]] == ["PRACTITIONER_NOT_BOOKABLE"]
+    assert "virtual care" in refused["errors"][0]["message"]
+    assert (await User.get(id=await key_of(dr))).license is License.CHR_PLUS  # not settled yet
+    assert (await book(clinic, dr, at(3, 15), "IN_PERSON"))["errors"] == []  # Lite still schedules
 
 
 async def test_outside_license_management_anyone_bookable_takes_a_virtual_appointment(client):

@@ -4,11 +4,21 @@ applies."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from chrgraph.auth.access import access_not_expired, within_locum_period
-from chrgraph.db.models import AppointmentKind, AppointmentStatus, Organization, User, UserStatus, UserType
+from chrgraph.db.models import (
+    AppointmentKind,
+    AppointmentStatus,
+    License,
+    Organization,
+    User,
+    UserStatus,
+    UserType,
+)
 from chrgraph.resolvers.licensing.catalog import CATALOG, Feature
+from chrgraph.resolvers.licensing.changes import access_license
+from chrgraph.resolvers.licensing.dates import local_date
 from chrgraph.resolvers.licensing.management import under_license_management
 
 BLOCKING = (AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED, AppointmentStatus.ARRIVED)
@@ -18,13 +28,20 @@ NOT_BOOKABLE = "cannot be booked"
 NO_VIRTUAL_CARE = "has a license that lacks virtual care, which a VIRTUAL appointment needs"
 
 
-def offers(practitioner: User, org: Organization, kind: AppointmentKind) -> bool:
+def _license(practitioner: User, org: Organization, now: datetime | None) -> License | None:
+    """The license access uses now: a downgrade counts from its effective date (the
+    clinic's), even before the hourly job has settled it."""
+    return access_license(practitioner, local_date(now or datetime.now(UTC), org.time_zone))
+
+
+def offers(practitioner: User, org: Organization, kind: AppointmentKind, now: datetime | None = None) -> bool:
     """Whether the practitioner's license covers an appointment of this kind: under
     license management a VIRTUAL one needs virtual care in the license; an IN_PERSON one,
     or any outside license management (a CUSTOM contract), needs nothing more."""
     if kind is not AppointmentKind.VIRTUAL or not under_license_management(org):
         return True
-    return practitioner.license is not None and Feature.VIRTUAL_CARE in CATALOG[practitioner.license].features
+    license = _license(practitioner, org, now)
+    return license is not None and Feature.VIRTUAL_CARE in CATALOG[license].features
 
 
 def not_bookable(
@@ -48,11 +65,11 @@ def not_bookable(
         return NOT_BOOKABLE
     if start is not None and not within_locum_period(practitioner, org, start):
         return NOT_BOOKABLE
-    if under_license_management(org) and (
-        practitioner.license is None or Feature.SCHEDULING not in CATALOG[practitioner.license].features
-    ):
-        return NOT_BOOKABLE
-    if not offers(practitioner, org, kind):
+    if under_license_management(org):
+        license = _license(practitioner, org, now)
+        if license is None or Feature.SCHEDULING not in CATALOG[license].features:
+            return NOT_BOOKABLE
+    if not offers(practitioner, org, kind, now):
         return NO_VIRTUAL_CARE
     return None
 
