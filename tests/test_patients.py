@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from chrgraph.db.models import AuditEvent, Patient
@@ -63,6 +65,26 @@ async def test_a_duplicate_health_card_names_the_existing_patient(clinic):
     assert second["errors"] == [
         {"code": "PATIENT_ALREADY_EXISTS", "field": ["healthCardNumber"], "relatedId": first["patient"]["id"]}
     ]
+
+
+async def test_writes_racing_for_one_health_card_leave_one_holder_and_name_it_to_the_others(clinic):
+    # Five updates and a registration ask for the same card at once: the unique index
+    # lets one through; every other gets PATIENT_ALREADY_EXISTS naming that one, whether
+    # our check or the index refused it.
+    card = "ON" + unique("r")[-8:].upper().replace("-", "0")
+    patients = [(await register(clinic.vendor, **person()))["patient"]["id"] for _ in range(5)]
+    answers = await asyncio.gather(
+        *(clinic.vendor.gql(UPDATE, {"i": {"patientId": p, "healthCardNumber": card}}) for p in patients),
+        clinic.vendor.gql(REGISTER, {"i": person(healthCardNumber=card)}),
+    )
+    results = [a["updatePatient"] for a in answers[:5]] + [answers[5]["registerPatient"]]
+    [winner] = [r["patient"]["id"] for r in results if not r["errors"]]
+    for result in results:
+        if result["errors"]:
+            assert result["errors"] == [
+                {"code": "PATIENT_ALREADY_EXISTS", "field": ["healthCardNumber"], "relatedId": winner}
+            ]
+    assert await Patient.filter(health_card_number=card).count() == 1
 
 
 @pytest.mark.parametrize(

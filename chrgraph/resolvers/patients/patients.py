@@ -132,6 +132,18 @@ async def _identifiers(errors: Errors, data: OrganizationData, identifiers: list
     return result
 
 
+async def _taken(data: OrganizationData, health_card: str | None, exclude: int | None = None) -> OperationFailed:
+    """A concurrent write took the health card number after our check (the unique index
+    refused ours): the same answer as the check's, naming the patient that holds it."""
+    duplicate = await _duplicate(data, health_card, exclude)
+    return OperationFailed(
+        duplicate
+        or UserError(
+            ErrorCode.PATIENT_ALREADY_EXISTS, "A patient with that health card number exists.", ("healthCardNumber",)
+        )
+    )
+
+
 async def _duplicate(data: OrganizationData, health_card: str | None, exclude: int | None = None) -> UserError | None:
     if not health_card:
         return None
@@ -196,9 +208,8 @@ async def register_patient(actor: Actor, fields: dict[str, Any], identifiers: li
                 {**snapshot(patient), "identifiers": _audited(identifiers)},
                 row=patient,
             )
-    except IntegrityError as exc:  # a concurrent registration took the health card number
-        duplicate = await _duplicate(actor.data, fields["health_card_number"])
-        raise OperationFailed(duplicate or UserError(ErrorCode.PATIENT_ALREADY_EXISTS, "Already registered.")) from exc
+    except IntegrityError as exc:  # a concurrent write took the health card number
+        raise await _taken(actor.data, fields["health_card_number"]) from exc
     return patient
 
 
@@ -246,12 +257,8 @@ async def update_patient(
                 await events.record(
                     conn, actor, AuditAction.PATIENT_UPDATED, "Patient", patient.public_id, delta, row=patient
                 )
-    except IntegrityError as exc:
-        raise fail(
-            ErrorCode.PATIENT_ALREADY_EXISTS,
-            "A patient with that health card number exists.",
-            "healthCardNumber",
-        ) from exc
+    except IntegrityError as exc:  # a concurrent write took the health card number
+        raise await _taken(actor.data, changes.get("health_card_number"), patient.id) from exc
     return patient
 
 
