@@ -606,3 +606,15 @@ async def test_an_insane_incoming_request_id_is_replaced(vendor):
         assert SANE_REQUEST_ID.match(request_id), request_id
         seen.add(request_id)
     assert len(seen) == 6, "each request gets its own id"
+
+
+def test_no_operation_answers_a_deprecated_error_code():
+    from chrgraph.resolvers.errors import DEPRECATED_CODES, ErrorCode
+
+    assert set(DEPRECATED_CODES) <= {code.value for code in ErrorCode}
+    for source in (ROOT / "chrgraph").rglob("*.py"):
+        if source.name == "errors.py" and source.parent.name == "resolvers":
+            continue  # where the codes are declared
+        text = source.read_text()
+        for code in DEPRECATED_CODES:
+            assert f"ErrorCode.{code}" not in text, f"{source} answers the deprecated {code}"

@@ -66,7 +66,7 @@ VAGUE = {
     ("password",): {"PASSWORD_INVALID", "PASSWORD_TOO_WEAK", "INVALID_CREDENTIALS"},
     ("email",): {"INVALID_CREDENTIALS"},
     # Second-factor codes and login challenges: one answer, whatever is wrong with them.
-    ("code",): {"SECOND_FACTOR_INVALID"},
+    ("code",): {"INVALID_SECOND_FACTOR"},
     ("challengeToken",): {"CHALLENGE_INVALID"},
 }
 MUTATION_LOOKUP = "NOT_FOUND"

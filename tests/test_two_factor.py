@@ -120,7 +120,7 @@ async def test_enrolment_gives_a_secret_its_uri_and_qr_code_and_a_code_turns_it_
     assert (await member.gql(VIEWER))["viewer"]["user"]["twoFactorEnabled"] is False
     assert (await password_step(clinic.client, member.email))["token"] is not None
     wrong = (await member.gql(CONFIRM, {"input": {"code": "000000"}}))["confirmTwoFactorEnrollment"]
-    assert wrong["errors"][0]["code"] == "SECOND_FACTOR_INVALID" and wrong["recoveryCodes"] is None
+    assert wrong["errors"][0]["code"] == "INVALID_SECOND_FACTOR" and wrong["recoveryCodes"] is None
     confirmed = (await member.gql(CONFIRM, {"input": {"code": moved_clock.code(started["secret"])}}))[
         "confirmTwoFactorEnrollment"
     ]
@@ -172,7 +172,7 @@ async def test_a_code_of_the_previous_step_is_accepted_and_a_code_is_accepted_on
     # The same code again, on a new challenge within its step: a replay.
     replay = (await password_step(clinic.client, member.email))["challengeToken"]
     refused = await verify(clinic.client, replay, previous)
-    assert refused["token"] is None and refused["errors"][0]["code"] == "SECOND_FACTOR_INVALID"
+    assert refused["token"] is None and refused["errors"][0]["code"] == "INVALID_SECOND_FACTOR"
     # Nor an older step's code (two steps back), nor the next step's.
     assert (await verify(clinic.client, replay, moved_clock.code(secret, steps_back=2)))["token"] is None
     assert (await verify(clinic.client, replay, moved_clock.code(secret, steps_back=-1)))["token"] is None
@@ -191,7 +191,7 @@ async def test_a_recovery_code_logs_in_once(clinic, moved_clock):
     assert event is not None and event.changes["secondFactor"] == "RECOVERY_CODE"
     challenge = (await password_step(clinic.client, member.email))["challengeToken"]
     used = await verify(clinic.client, challenge, codes[3])
-    assert used["token"] is None and used["errors"][0]["code"] == "SECOND_FACTOR_INVALID"
+    assert used["token"] is None and used["errors"][0]["code"] == "INVALID_SECOND_FACTOR"
     assert (await verify(clinic.client, challenge, codes[4]))["token"] is not None
 
 
@@ -206,7 +206,7 @@ async def test_a_stolen_challenge_alone_never_gives_a_session(clinic, moved_cloc
     guesses = [f"{(int(right) + n) % 1_000_000:06d}" for n in range(1, 6)]
     for n, guess in enumerate(guesses, 1):
         answer = await verify(clinic.client, stolen, guess)
-        assert answer["token"] is None and answer["errors"][0]["code"] == "SECOND_FACTOR_INVALID"
+        assert answer["token"] is None and answer["errors"][0]["code"] == "INVALID_SECOND_FACTOR"
         assert await LoginFailure.filter(email=member.email).count() == n
     challenge = await SecondFactorChallenge.get(user_id=await key_of(member.user_id), voided_at__isnull=False)
     assert challenge.failures == 5
@@ -237,7 +237,7 @@ async def test_disable_needs_the_password_and_a_code(clinic, moved_clock):
     member = await clinic.member()
     secret, _ = await enrol(member, moved_clock)
     no_code = (await member.gql(DISABLE, {"input": {"password": PASSWORD, "code": "123"}}))["disableTwoFactor"]
-    assert no_code["errors"][0]["code"] == "SECOND_FACTOR_INVALID"
+    assert no_code["errors"][0]["code"] == "INVALID_SECOND_FACTOR"
     wrong_password = (
         await member.gql(DISABLE, {"input": {"password": "not the password", "code": moved_clock.code(secret)}})
     )["disableTwoFactor"]

@@ -53,6 +53,8 @@ class ErrorCode(str, Enum):
     OWNER_ONLY = "OWNER_ONLY"
     ROLE_IN_USE = "ROLE_IN_USE"
     RESET_TOKEN_INVALID = "RESET_TOKEN_INVALID"
+    INVALID_SECOND_FACTOR = "INVALID_SECOND_FACTOR"
+    # The name 0.2.0 gave that refusal; kept, deprecated, never answered any more.
     SECOND_FACTOR_INVALID = "SECOND_FACTOR_INVALID"
     CHALLENGE_INVALID = "CHALLENGE_INVALID"
     SECOND_FACTOR_ENROLLMENT_REQUIRED = "SECOND_FACTOR_ENROLLMENT_REQUIRED"
@@ -68,6 +70,12 @@ class ErrorCode(str, Enum):
 
 # What each code means and what a client does about it, shown in the schema beside each
 # value (and in docs/errors.md).
+# Codes kept for clients written against an earlier release, never answered any more,
+# with what replaced them (the schema marks them deprecated).
+DEPRECATED_CODES: dict[str, str] = {
+    "SECOND_FACTOR_INVALID": "Renamed INVALID_SECOND_FACTOR; a wrong code is answered with that.",
+}
+
 DESCRIPTIONS: dict[ErrorCode, str] = {
     ErrorCode.INVALID_INPUT: (
         "A value breaks a rule of its field: empty where required, too long, not valid Unicode, a NUL or "
@@ -182,7 +190,8 @@ DESCRIPTIONS: dict[ErrorCode, str] = {
         "A new password has 12 to 256 characters and is not easily guessed (zxcvbn scores its first 72 "
         "characters at least 3 of 4); the message carries the estimator's advice."
     ),
-    ErrorCode.SECOND_FACTOR_INVALID: (
+    ErrorCode.SECOND_FACTOR_INVALID: "Never answered any more: a wrong code is INVALID_SECOND_FACTOR.",
+    ErrorCode.INVALID_SECOND_FACTOR: (
         "The code is not the authenticator's current (or previous 30-second) code, was used already, or is no "
         "unused recovery code; wrong codes count in the login throttle."
     ),

@@ -6,6 +6,7 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.relay import to_base64
 
+from chrgraph.resolvers.errors import DEPRECATED_CODES
 from chrgraph.resolvers.errors import DESCRIPTIONS as ERROR_DESCRIPTIONS
 from chrgraph.resolvers.errors import ErrorCode as DomainErrorCode
 from chrgraph.resolvers.errors import UserError as DomainUserError
@@ -18,6 +19,8 @@ ErrorCode = DomainErrorCode
 # The codes' meanings live beside the codes (the operations name them); the schema shows them.
 for _value in DomainErrorCode.__strawberry_definition__.values:  # type: ignore[attr-defined]
     _value.description = ERROR_DESCRIPTIONS.get(DomainErrorCode(_value.value), _value.description)
+    if _value.value in DEPRECATED_CODES:
+        _value.deprecation_reason = DEPRECATED_CODES[_value.value]
 
 
 @strawberry.type(description="A business-rule failure; nothing was written.")

@@ -88,7 +88,7 @@ async def confirm_two_factor_enrollment(actor: Actor, code: str) -> list[str]:
     if its organization requires a second factor (the auth epoch moves)."""
     code = (code or "").strip()
     if text_problem(code, _CODE_LENGTH):
-        raise fail(ErrorCode.SECOND_FACTOR_INVALID, "That code is not right.", "code")
+        raise fail(ErrorCode.INVALID_SECOND_FACTOR, "That code is not right.", "code")
     user = await actor.data.users.get(id=actor.principal.user_id)
     now = clock.now()
     codes = two_factor.new_recovery_codes()
@@ -101,7 +101,7 @@ async def confirm_two_factor_enrollment(actor: Actor, code: str) -> list[str]:
             raise fail(ErrorCode.ALREADY_IN_STATE, "The second factor is on already.")
         step = two_factor.matching_step(two_factor.open_secret(user.public_id, factor), code, now, None)
         if step is None:
-            raise fail(ErrorCode.SECOND_FACTOR_INVALID, "That code is not right: type the app's current code.", "code")
+            raise fail(ErrorCode.INVALID_SECOND_FACTOR, "That code is not right: type the app's current code.", "code")
         await TwoFactor.filter(user_id=user.id).using_db(conn).update(enabled_at=now, last_used_step=step)
         await RecoveryCode.filter(user_id=user.id).using_db(conn).delete()
         await RecoveryCode.bulk_create(
@@ -181,7 +181,7 @@ async def verify_second_factor(
         raise _challenge_invalid("MALFORMED", request_id, client_address)
     code = (code or "").strip()
     if text_problem(code, _CODE_LENGTH):  # refused before anything is counted or read
-        raise fail(ErrorCode.SECOND_FACTOR_INVALID, "That code is not right.", "code")
+        raise fail(ErrorCode.INVALID_SECOND_FACTOR, "That code is not right.", "code")
     now = clock.now()
     challenge = await SecondFactorChallenge.get_or_none(token_hash=two_factor.challenge_hash(challenge_token))
     if challenge is None or challenge.used_at or challenge.voided_at or challenge.expires_at <= now:
@@ -195,7 +195,7 @@ async def verify_second_factor(
     attempt = await throttle.reserve(email, client_address)
     if attempt is None:
         log.warning("second factor refused reason=THROTTLED user=%s request_id=%s", user.public_id, request_id or "-")
-        raise fail(ErrorCode.SECOND_FACTOR_INVALID, "That code is not right.", "code")
+        raise fail(ErrorCode.INVALID_SECOND_FACTOR, "That code is not right.", "code")
     try:
         async with atomic() as conn:
             spent = (
@@ -240,7 +240,7 @@ async def _wrong_code(challenge_id: int, user: User, now: datetime, request_id, 
         request_id or "-",
     )
     message = "That code is not right." + (" Too many wrong codes: log in again." if voided else "")
-    raise fail(ErrorCode.SECOND_FACTOR_INVALID, message, "code")
+    raise fail(ErrorCode.INVALID_SECOND_FACTOR, message, "code")
 
 
 async def _count_code(actor: Actor, user: User, ok: bool) -> None:
@@ -262,7 +262,7 @@ async def _count_code(actor: Actor, user: User, ok: bool) -> None:
             if ended:
                 details = {"session": actor.principal.session_ref, "reason": "SECOND_FACTOR_FAILURES"}
                 await events.record(conn, actor, AuditAction.SESSION_REVOKED, "User", user.public_id, details)
-    raise fail(ErrorCode.SECOND_FACTOR_INVALID, "That code is not right.", "code")
+    raise fail(ErrorCode.INVALID_SECOND_FACTOR, "That code is not right.", "code")
 
 
 async def disable_two_factor(actor: Actor, password: str | None, code: str | None) -> User:
@@ -271,7 +271,7 @@ async def disable_two_factor(actor: Actor, password: str | None, code: str | Non
     its sessions may only enrol again from the next request."""
     code = (code or "").strip()
     if text_problem(code, _CODE_LENGTH):  # refused before anything is counted or read
-        raise fail(ErrorCode.SECOND_FACTOR_INVALID, "That code is not right.", "code")
+        raise fail(ErrorCode.INVALID_SECOND_FACTOR, "That code is not right.", "code")
     await require_password(actor, password)
     user = await actor.data.users.get(id=actor.principal.user_id)
     factor = await TwoFactor.get_or_none(user_id=user.id, enabled_at__isnull=False)

@@ -53,7 +53,7 @@ class ConfirmTwoFactorEnrollmentPayload:
     )
     user: User | None = strawberry.field(description="You, now with `twoFactorEnabled`.")
     errors: list[UserError] = strawberry.field(
-        description="Why nothing was written: SECOND_FACTOR_INVALID (wrong code), INVALID_STATE (no enrolment "
+        description="Why nothing was written: INVALID_SECOND_FACTOR (wrong code), INVALID_STATE (no enrolment "
         "started), ALREADY_IN_STATE."
     )
 
@@ -75,7 +75,7 @@ class VerifySecondFactorPayload:
     expires_at: datetime.datetime | None = strawberry.field(description="When the session ends.")
     user: User | None = strawberry.field(description="Who logged in.")
     errors: list[UserError] = strawberry.field(
-        description="SECOND_FACTOR_INVALID (wrong or used code; each counts in the login throttle), or "
+        description="INVALID_SECOND_FACTOR (wrong or used code; each counts in the login throttle), or "
         "CHALLENGE_INVALID (expired, used, or void after 5 wrong codes: log in again)."
     )
 
@@ -92,7 +92,7 @@ class DisableTwoFactorInput:
 class DisableTwoFactorPayload:
     user: User | None = strawberry.field(description="You, now without a second factor.")
     errors: list[UserError] = strawberry.field(
-        description="Why nothing was written: PASSWORD_REQUIRED, PASSWORD_INVALID, SECOND_FACTOR_INVALID (wrong "
+        description="Why nothing was written: PASSWORD_REQUIRED, PASSWORD_INVALID, INVALID_SECOND_FACTOR (wrong "
         "codes count in the login throttle; the 5th failure ends this session), ALREADY_IN_STATE (none is on)."
     )
 
