@@ -13,7 +13,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from chrgraph.auth.principals import support_cli_actor
-from chrgraph.db.models import User, WebhookDelivery, WebhookEvent
+from chrgraph.db.models import AuditEvent, User, WebhookDelivery, WebhookEvent
 from chrgraph.resolvers.consumers.manage import set_api_consumer_active, set_api_consumer_permissions
 from chrgraph.resolvers.deactivation.deactivate_user import deactivate_user
 from chrgraph.resolvers.organizations.update_organization import update_organization
@@ -296,6 +296,12 @@ async def test_gone_disables_the_subscription_and_is_never_retried(client):
         assert "410" in subscription["disabledReason"]
         (shown,) = await deliveries(vendor)
         assert shown["status"] == "FAILED" and shown["attemptCount"] == 1
+        # The server's own change is audited like any other, by the system.
+        [event] = await AuditEvent.filter(
+            organization_id=vendor.organization.id, actor_kind="SYSTEM", target_id=made["subscription"]["id"]
+        )
+        assert event.action == "WEBHOOK_SUBSCRIPTION_UPDATED"
+        assert event.changes["active"] == {"before": True, "after": False}
         await register(vendor)  # nothing is sent to a disabled subscription
         assert len(inbox.requests) == 1
         again = (await vendor.gql(UPDATE, {"i": {"subscriptionId": made["subscription"]["id"], "active": True}}))[

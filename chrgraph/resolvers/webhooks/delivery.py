@@ -29,7 +29,10 @@ import httpx
 from standardwebhooks.webhooks import Webhook
 from tortoise.expressions import F
 
+from chrgraph.audit import events
+from chrgraph.audit.actions import AuditAction
 from chrgraph.audit.webhooks import may_hear
+from chrgraph.auth.principals import system_actor
 from chrgraph.db import hooks
 from chrgraph.db.models import (
     ApiConsumer,
@@ -204,11 +207,21 @@ async def record(
             using_db=conn,
         )
         if gone:
-            await (
-                WebhookSubscription.filter(id=subscription.id)
+            reason = "The receiver answered 410 Gone."
+            disabled = (
+                await WebhookSubscription.filter(id=subscription.id, active=True)
                 .using_db(conn)
-                .update(active=False, disabled_reason="The receiver answered 410 Gone.")
+                .update(active=False, disabled_reason=reason)
             )
+            if disabled:  # the server's own change, audited as any other
+                await events.record(
+                    conn,
+                    system_actor(subscription.organization_id),
+                    AuditAction.WEBHOOK_SUBSCRIPTION_UPDATED,
+                    "WebhookSubscription",
+                    subscription.public_id,
+                    {"active": {"before": True, "after": False}, "disabledReason": {"before": None, "after": reason}},
+                )
     return str(changes.get("status", "PENDING"))
 
 
