@@ -1,6 +1,7 @@
 """OpenTelemetry: a span per request with operation name, principal and outcome,
 child spans for root resolvers and SQL statements, never argument values or query
-text (health data). An OTLP exporter when CHRGRAPH_OTLP_ENDPOINT is set."""
+text (health data); counters of refusals and alarms. With CHRGRAPH_OTLP_ENDPOINT set,
+spans and metrics are exported over OTLP/HTTP (`/v1/traces`, `/v1/metrics`)."""
 
 from __future__ import annotations
 
@@ -64,19 +65,35 @@ api_log_failures = meter.create_counter(
 database_unavailable = meter.create_counter(
     "chrgraph.database.unavailable", description="Requests answered 503: the database could not be reached"
 )
+# What an operator watches for guessing and probing (the log line says whose, this counts).
+login_refusals = meter.create_counter(
+    "chrgraph.login.refusals", description="Refused logins, second-factor codes and reset requests, by step and reason"
+)
+password_reentry_refusals = meter.create_counter(
+    "chrgraph.password_reentry.refusals", description="Refused password re-entries by sessions, by reason"
+)
+forbidden_answers = meter.create_counter(
+    "chrgraph.forbidden", description="FORBIDDEN answers to user and support sessions, by principal kind"
+)
 log = logging.getLogger("chrgraph")
 
 
 def configure_tracing(settings: Settings) -> None:
+    """Spans and metrics to the OTLP endpoint, when one is set (else both stay no-ops)."""
     if not settings.otlp_endpoint:
         return
+    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 
-    provider = TracerProvider(resource=Resource.create({"service.name": "chrgraph"}))
-    provider.add_span_processor(
-        BatchSpanProcessor(OTLPSpanExporter(endpoint=settings.otlp_endpoint.rstrip("/") + "/v1/traces"))
-    )
+    base = settings.otlp_endpoint.rstrip("/")
+    resource = Resource.create({"service.name": "chrgraph"})
+    provider = TracerProvider(resource=resource)
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=base + "/v1/traces")))
     trace.set_tracer_provider(provider)
+    reader = PeriodicExportingMetricReader(OTLPMetricExporter(endpoint=base + "/v1/metrics"))
+    metrics.set_meter_provider(MeterProvider(resource=resource, metric_readers=[reader]))
 
 
 def describe_principal(span: trace.Span, principal: Any) -> None:

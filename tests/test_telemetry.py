@@ -12,13 +12,16 @@ import sys
 from collections.abc import Iterator
 
 import pytest
-from opentelemetry import trace
+from opentelemetry import metrics, trace
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from strawberry import relay
 
 from chrgraph.db import hooks
+from tests.accounts import login, make_clinic
 from tests.helpers import Vendor
 
 # Shaped like an Ontario health card number: it must never reach a span.
@@ -220,6 +223,63 @@ async def test_the_module_tracers_made_at_import_follow_the_installed_provider(s
     assert names == ["probe inner", "probe outer"]
 
 
+# --- metrics ----------------------------------------------------------------------------
+
+_READER = InMemoryMetricReader()
+
+
+@pytest.fixture(scope="module")
+def counted() -> Iterator[InMemoryMetricReader]:
+    """An SDK meter provider reading into memory (once per process): the counters
+    chrgraph made at import time are proxies that follow it."""
+    if not isinstance(metrics.get_meter_provider(), MeterProvider):
+        metrics.set_meter_provider(MeterProvider(metric_readers=[_READER]))
+    yield _READER
+
+
+def _total(reader: InMemoryMetricReader, name: str, **attributes: object) -> int:
+    data = reader.get_metrics_data()
+    total = 0
+    for resource in data.resource_metrics if data else ():
+        for scope in resource.scope_metrics:
+            for metric in scope.metrics:
+                if metric.name != name:
+                    continue
+                for point in metric.data.data_points:
+                    if all(point.attributes.get(k) == v for k, v in attributes.items()):
+                        total += int(point.value)
+    return total
+
+
+async def test_refusals_an_operator_watches_are_counted(counted, client):
+    clinic = await make_clinic(client)
+    before = {
+        "login": _total(counted, "chrgraph.login.refusals", step="password", reason="WRONG_PASSWORD"),
+        "reentry": _total(counted, "chrgraph.password_reentry.refusals", reason="WRONG_PASSWORD"),
+        "forbidden": _total(counted, "chrgraph.forbidden", principal="USER"),
+        "token": _total(counted, "chrgraph.auth.refusals"),
+    }
+    assert (await login(client, clinic.owner.email, "not the password"))["token"] is None
+    wrong = {"i": {"password": "not the password", "newPassword": "another long passphrase 42"}}
+    changed = await clinic.owner.gql(
+        "mutation($i: ChangePasswordInput!) { changePassword(input: $i) { errors { code } } }", wrong
+    )
+    assert changed["changePassword"]["errors"] == [{"code": "PASSWORD_INVALID"}]
+    member = await clinic.member(permissions_of=["Billing"])
+    assert (await member.post("{ patients(first: 1) { totalCount } }")).json()["errors"][0]["extensions"][
+        "code"
+    ] == "FORBIDDEN"
+    refused = await client.post(
+        "/graphql", json={"query": "{ viewer { kind } }"}, headers={"Authorization": "Bearer x.y.z"}
+    )
+    assert refused.status_code == 401
+
+    assert _total(counted, "chrgraph.login.refusals", step="password", reason="WRONG_PASSWORD") == before["login"] + 1
+    assert _total(counted, "chrgraph.password_reentry.refusals", reason="WRONG_PASSWORD") == before["reentry"] + 1
+    assert _total(counted, "chrgraph.forbidden", principal="USER") == before["forbidden"] + 1
+    assert _total(counted, "chrgraph.auth.refusals") == before["token"] + 1
+
+
 _CONFIGURE = """
 import json, sys
 from opentelemetry import trace
@@ -237,7 +297,14 @@ report["processors"] = [type(p).__name__ for p in processors]
 report["exporters"] = [type(p.span_exporter).__name__ for p in processors]
 report["endpoints"] = [p.span_exporter._endpoint for p in processors]
 report["service"] = provider.resource.attributes.get("service.name")
+from opentelemetry import metrics
+meters = metrics.get_meter_provider()
+report["meters"] = type(meters).__name__
+readers = meters._metric_readers
+report["metric_exporters"] = [type(r._exporter).__name__ for r in readers]
+report["metric_endpoints"] = [r._exporter._endpoint for r in readers]
 provider.shutdown()
+meters.shutdown()
 json.dump(report, sys.stdout)
 """
 
@@ -259,3 +326,6 @@ def test_an_otlp_exporter_is_configured_only_when_the_endpoint_is_set():
     assert report["exporters"] == ["OTLPSpanExporter"]
     assert report["endpoints"] == ["http://127.0.0.1:4318/v1/traces"]
     assert report["service"] == "chrgraph"
+    assert report["meters"] == "MeterProvider"
+    assert report["metric_exporters"] == ["OTLPMetricExporter"]
+    assert report["metric_endpoints"] == ["http://127.0.0.1:4318/v1/metrics"]

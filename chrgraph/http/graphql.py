@@ -61,7 +61,7 @@ from chrgraph.schema.loaders import make_loaders
 from chrgraph.schema.permissions import public_mutations
 from chrgraph.schema.secrets import SecretShapes
 from chrgraph.settings import Settings
-from chrgraph.telemetry import describe_principal, log, tracer
+from chrgraph.telemetry import describe_principal, forbidden_answers, log, tracer
 
 _SUGGESTION = re.compile(r"\s*Did you mean .*\?$")
 
@@ -656,6 +656,7 @@ def _log_forbidden(context: Context, operation: str | None, errors: list[dict[st
         return
     paths = [e.get("path") for e in errors if e["extensions"]["code"] == "FORBIDDEN"]
     if paths:
+        forbidden_answers.add(1, {"principal": principal.kind.value})
         log.warning(
             "forbidden user=%s operation=%s fields=%s request_id=%s",
             principal.user_public_id or "-",

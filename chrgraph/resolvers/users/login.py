@@ -23,13 +23,14 @@ from chrgraph.db.transactions import atomic
 from chrgraph.resolvers.errors import ErrorCode, fail
 from chrgraph.resolvers.users.text import normalize_email
 from chrgraph.settings import get_settings
-from chrgraph.telemetry import log
+from chrgraph.telemetry import log, login_refusals
 from chrgraph.text_rules import text_problem
 
 
 def _refused(why: str, request_id: str | None, client_address: str | None, user: User | None = None):
     # The application log's line for the operator: why, and whose account if known (its
     # public id); never the email or the password given.
+    login_refusals.add(1, {"step": "password", "reason": why})
     log.warning(
         "login refused reason=%s user=%s client=%s request_id=%s",
         why,

@@ -13,7 +13,7 @@ from chrgraph.db.models import Session, User, UserType
 from chrgraph.db.transactions import atomic
 from chrgraph.resolvers.errors import ErrorCode, OperationFailed, fail
 from chrgraph.resolvers.users.text import normalize_email
-from chrgraph.telemetry import log
+from chrgraph.telemetry import log, password_reentry_refusals
 from chrgraph.text_rules import text_problem
 
 
@@ -73,6 +73,7 @@ async def require_password(actor: Actor, password: str | None) -> None:
 
 
 def _wrong(actor: Actor, why: str, *, revoked: bool = False) -> OperationFailed:
+    password_reentry_refusals.add(1, {"reason": why, "session_revoked": revoked})
     log.warning(
         "password re-entry refused reason=%s user=%s session_revoked=%s client=%s request_id=%s",
         why,

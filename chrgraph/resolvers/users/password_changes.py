@@ -23,7 +23,7 @@ from chrgraph.resolvers.users.invitations import token_hash
 from chrgraph.resolvers.users.lookup import require_password
 from chrgraph.resolvers.users.password_resets import issue_password_reset, void_open_resets
 from chrgraph.resolvers.users.text import normalize_email
-from chrgraph.telemetry import log
+from chrgraph.telemetry import log, login_refusals
 from chrgraph.text_rules import text_problem
 
 # The throttle key of reset-token checks, per client address: a token names no email
@@ -177,6 +177,7 @@ def _unusable(reset: PasswordReset | None, user: User | None, org: Organization 
 def _log(what: str, why: str, request_id: str | None, client_address: str | None, user: User | None = None) -> None:
     # For the operator: why, and whose account if known (its public id); never the
     # email or the token given.
+    login_refusals.add(1, {"step": f"reset_{what}", "reason": why})
     log.warning(
         "password reset %s refused reason=%s user=%s client=%s request_id=%s",
         what,

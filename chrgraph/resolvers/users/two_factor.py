@@ -36,7 +36,7 @@ from chrgraph.resolvers.errors import ErrorCode, OperationFailed, fail
 from chrgraph.resolvers.users.login import open_session, revoke_sessions
 from chrgraph.resolvers.users.lookup import get_user, require_password
 from chrgraph.resolvers.users.text import normalize_email
-from chrgraph.telemetry import log
+from chrgraph.telemetry import log, login_refusals
 from chrgraph.text_rules import text_problem
 
 _CODE_LENGTH = 64  # a TOTP code is 6 digits, a recovery code 16 characters and dashes
@@ -158,6 +158,7 @@ async def _accept_code(conn, user: User, factor: TwoFactor, code: str, now: date
 
 
 def _challenge_invalid(why: str, request_id: str | None, client_address: str | None) -> OperationFailed:
+    login_refusals.add(1, {"step": "second_factor", "reason": why})
     log.warning(
         "second factor refused reason=%s client=%s request_id=%s", why, client_address or "-", request_id or "-"
     )
@@ -194,6 +195,7 @@ async def verify_second_factor(
     email = user.login_email or normalize_email(user.email)
     attempt = await throttle.reserve(email, client_address)
     if attempt is None:
+        login_refusals.add(1, {"step": "second_factor", "reason": "THROTTLED"})
         log.warning("second factor refused reason=THROTTLED user=%s request_id=%s", user.public_id, request_id or "-")
         raise fail(ErrorCode.INVALID_SECOND_FACTOR, "That code is not right.", "code")
     try:
@@ -232,6 +234,7 @@ async def _wrong_code(challenge_id: int, user: User, now: datetime, request_id, 
             .using_db(conn)
             .update(voided_at=now)
         )
+    login_refusals.add(1, {"step": "second_factor", "reason": "WRONG_CODE"})
     log.warning(
         "second factor refused reason=WRONG_CODE user=%s challenge_void=%s client=%s request_id=%s",
         user.public_id,
