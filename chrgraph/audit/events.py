@@ -168,7 +168,7 @@ async def record(
     event = RecordedEvent(
         organization_id=org_id,
         occurred_at=datetime.now(UTC),
-        actor_kind=_ACTOR_KINDS[principal.kind],
+        actor_kind=ActorKind.SYSTEM if actor.operator else _ACTOR_KINDS[principal.kind],
         actor_id=principal.actor_id,
         consumer_id=principal.consumer_id,
         actor_key_fingerprint=principal.key_fingerprint,

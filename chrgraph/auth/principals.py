@@ -58,6 +58,10 @@ class Actor:
     request_id: str | None = None
     # The request's client address (what the password throttle counts by); None outside HTTP.
     client_address: str | None = None
+    # The operator at the server's command line acts with the support account's rights
+    # but is recorded as the system (`operator_actor`): the clinic's audit log tells the
+    # server's shell from a support session.
+    operator: bool = False
 
     @property
     def organization_id(self) -> int:
@@ -71,6 +75,11 @@ class Actor:
 
 def system_actor(organization_id: int, request_id: str | None = None) -> Actor:
     return Actor(Principal(PrincipalKind.SYSTEM, organization_id), request_id)
+
+
+def operator_actor(organization_id: int) -> Actor:
+    """The operator's command line: the support account's rights, audited as SYSTEM."""
+    return Actor(Principal(PrincipalKind.SUPPORT, organization_id), None, operator=True)
 
 
 def support_cli_actor(organization_id: int, user_id: int | None = None, user_public_id: str | None = None) -> Actor:

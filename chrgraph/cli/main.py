@@ -20,6 +20,7 @@ from chrgraph.cli.runtime import (
     date_option,
     emit,
     instant_option,
+    operator_of,
     organization,
     progress_bar,
     run,
@@ -234,7 +235,7 @@ def org_support_password(org: str = typer.Option(..., help="The organization."))
     password = sys.stdin.readline().rstrip("\r\n")
 
     async def job():
-        return await set_support_password(await support_actor(org), password)
+        return await set_support_password(await operator_of(org), password)
 
     support = run(job)
     typer.echo(f"password set for {support.email}")
@@ -251,7 +252,7 @@ def org_transfer_ownership(
     from chrgraph.resolvers.users.ownership import transfer_ownership_by_email
 
     async def job():
-        return await transfer_ownership_by_email(await support_actor(org), to, reason)
+        return await transfer_ownership_by_email(await operator_of(org), to, reason)
 
     done = run(job)
     emit({"domain": done.domain, "ownerEmail": to}, as_json, f"{to} now owns {done.domain}")
@@ -270,14 +271,14 @@ def org_set(
     ),
     license_enforcement_date: str = typer.Option(None, help="YYYY-MM-DD, 1900-01-01 to 2199-12-31."),
 ) -> None:
-    """Change an organization's settings (as its support account)."""
+    """Change an organization's settings (with its support account's rights, audited as the system)."""
     from chrgraph.resolvers.organizations.update_organization import update_organization
 
     enforcement = date_option(license_enforcement_date, "--license-enforcement-date")
 
     async def job():
         return await update_organization(
-            await support_actor(domain),
+            await operator_of(domain),
             name=name,
             contract=contract,
             province=province,
@@ -765,7 +766,7 @@ def users_import(
     data = read_bytes(file, "FILE")  # decoded by the importer, as Excel writes CSV
 
     async def job():
-        actor = await support_actor(org)
+        actor = await operator_of(org)
         with progress_bar(quiet=as_json) as bar:
             task = bar.add_task("importing", total=None)
             return await import_users(actor, data, lambda done, total: bar.update(task, completed=done, total=total))
@@ -810,7 +811,7 @@ def users_transfer_lab_integration(
     from chrgraph.resolvers.deactivation.transfer_lab_integration import transfer_main_lab_integration
 
     async def job():
-        return await transfer_main_lab_integration(await support_actor(org), to)
+        return await transfer_main_lab_integration(await operator_of(org), to)
 
     lab = run(job)
     emit({"labIntegration": lab.name, "isMain": lab.is_main, "to": to}, as_json, f"{lab.name}: now backed by {to}")
@@ -828,7 +829,7 @@ def users_reset_second_factor(
     from chrgraph.resolvers.users.two_factor import break_glass_reset
 
     async def job():
-        return await break_glass_reset(await support_actor(org), email, reason)
+        return await break_glass_reset(await operator_of(org), email, reason)
 
     user, revoked = run(job)
     emit(
@@ -870,7 +871,7 @@ def billing_statement_cmd(
     from chrgraph.resolvers.licensing.billing import billing_statement
 
     async def job():
-        return await billing_statement(await support_actor(org), month)
+        return await billing_statement(await operator_of(org), month)
 
     statement, forecast = run(job)
 

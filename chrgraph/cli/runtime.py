@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import typer
 
 from chrgraph import fast_paths, instants
-from chrgraph.auth.principals import Actor, support_cli_actor
+from chrgraph.auth.principals import Actor, operator_actor, support_cli_actor
 from chrgraph.cli.boundary import CommandFailed
 from chrgraph.db.config import close_db, open_database
 from chrgraph.db.models import Organization
@@ -52,8 +52,16 @@ async def organization(domain: str) -> Organization:
 
 
 async def support_actor(domain: str) -> Actor:
+    """The organization's support account: what `consumers`, `logs` and `webhooks` act as."""
     org = await organization(domain)
     return support_cli_actor(org.id)
+
+
+async def operator_of(domain: str) -> Actor:
+    """The operator: what every other command acts as (the support account's rights,
+    audited as the system)."""
+    org = await organization(domain)
+    return operator_actor(org.id)
 
 
 INSTANT_HELP = (
