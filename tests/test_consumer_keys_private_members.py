@@ -77,6 +77,39 @@ async def test_a_jwk_with_any_private_member_is_refused(clinic, member):
     assert await ApiConsumerKey.filter(consumer_id=clinic.vendor.consumer.id).count() == before
 
 
+@pytest.mark.parametrize(
+    "jwk",
+    [
+        pytest.param({"kty": "oct", "k": "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0"}, id="a symmetric key"),
+        pytest.param(
+            {
+                "kty": "EC",
+                "crv": "P-256",
+                "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+                "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
+                "d": "jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI",
+            },
+            id="an EC private key",
+        ),
+    ],
+)
+async def test_a_private_key_of_another_type_is_refused_as_a_private_key(clinic, jwk):
+    # The vendor must learn it sent a secret, not merely that RSA is required.
+    created = await clinic.support.gql(
+        CREATE, {"i": {"name": unique("secret"), "publicKey": json.dumps(jwk), "kid": "a"}}
+    )
+    assert created["createApiConsumer"] == {
+        "apiConsumer": None,
+        "errors": [{"code": "INVALID_KEY", "field": ["publicKey"]}],
+    }
+    public_ec = {k: v for k, v in jwk.items() if k != "d"}
+    if public_ec["kty"] == "EC":  # the same key's public half: not RSA, so too weak for us
+        created = await clinic.support.gql(
+            CREATE, {"i": {"name": unique("ec"), "publicKey": json.dumps(public_ec), "kid": "a"}}
+        )
+        assert created["createApiConsumer"]["errors"] == [{"code": "KEY_TOO_WEAK", "field": ["publicKey"]}]
+
+
 async def test_the_primes_without_d_are_refused_at_creation_too(clinic):
     jwk = public_jwk()
     private = private_jwk()

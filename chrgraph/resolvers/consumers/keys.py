@@ -44,10 +44,12 @@ def parse_public_key(text: str, field: str = "publicKey") -> PublicKey:
     try:
         if text.startswith("{"):
             data = json.loads(text)
+            # A private member first, whatever the key type: the vendor must learn that
+            # it sent a secret (and should replace that key), not that RSA is required.
+            if isinstance(data, dict) and any(member in data for member in PRIVATE_JWK_MEMBERS):
+                raise fail(ErrorCode.INVALID_KEY, "Send the public key, never the private key.", field)
             if not isinstance(data, dict) or data.get("kty") != "RSA":
                 raise fail(ErrorCode.KEY_TOO_WEAK, "Only RSA keys are accepted.", field)
-            if any(member in data for member in PRIVATE_JWK_MEMBERS):
-                raise fail(ErrorCode.INVALID_KEY, "Send the public key, never the private key.", field)
             jwk_kid = data.get("kid")
             if jwk_kid is not None and (problem := identifier_problem(jwk_kid, IDENTIFIER_MAX_LENGTH)):
                 raise fail(ErrorCode.INVALID_KEY, f"The key's kid: {problem}", field)
