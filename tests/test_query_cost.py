@@ -14,11 +14,13 @@ from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, get_introspe
 
 from chrgraph.db.models import ApiLog, AuditEvent, User
 from chrgraph.schema import schema
-from chrgraph.schema.limits import ITEM_MAXIMA, LENGTH_OF_ARGUMENT, LIST_MAXIMA
+from chrgraph.schema.limits import ITEM_MAXIMA, LENGTH_OF_ARGUMENT, LIST_MAXIMA, PER_OWNER_AND_DAY
+from chrgraph.settings import get_settings
 from tests.accounts import make_clinic
 from tests.helpers import gid
 from tests.processes import chrgraph
 from tests.refusal_proof import refused_before_resolvers
+from tests.scheduling_helpers import practitioner
 
 # The issue's query: 970,000 objects from one request before costs were counted.
 NESTED_MEMBERS = "{ users(first:100){ edges{ node{ roles{ members{ roles{ members{ email }}}}}}}}"
@@ -93,6 +95,14 @@ async def test_a_batch_costs_the_sum_of_its_operations(vendor):
     assert four.status_code == 400, four.text
     [error] = four.json()["errors"]
     assert error["extensions"] == {"code": "QUERY_TOO_COMPLEX", "cost": 10_240, "limit": 10_000}
+    # The answer's cost report keeps its shape: nothing was charged from the budget.
+    budget = get_settings().consumer_cost_per_minute
+    assert four.json()["extensions"]["cost"] == {
+        "requested": 10_240,
+        "limit": budget,
+        "remaining": None,
+        "resetAt": None,
+    }
 
 
 async def test_page_sizes_given_as_variables_are_counted_with_their_values_or_defaults(vendor):
@@ -123,6 +133,27 @@ def _plain_lists_of_objects() -> set[str]:
     return found
 
 
+SLOTS = """query Slots($o: [ID!]!, $f: DateTime!, $t: DateTime!) {
+  availableSlots(ownerIds: $o, from: $f, to: $t, durationMinutes: 30) { ownerId slots } }"""
+
+
+async def test_available_slots_cost_owners_times_days(vendor):
+    # Each owner's answer holds every slot of the range: a month of two owners costs 62
+    # objects, a day of them 2, whether the range comes in variables or literals.
+    owners = [await practitioner(vendor.organization.id) for _ in range(2)]
+    start = datetime(2031, 1, 6, 5, tzinfo=UTC)
+    for days in (31, 1, 7):
+        end = start.replace(day=6 + days) if days < 26 else datetime(2031, 2, 6, 5, tzinfo=UTC)
+        answer = await vendor.post(SLOTS, {"o": owners, "f": start.isoformat(), "t": end.isoformat()})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["extensions"]["cost"]["requested"] == 2 * days, days
+    literal = (
+        f'{{ availableSlots(ownerIds: ["{owners[0]}"], from: "2031-01-06T05:00:00Z", '
+        f'to: "2031-01-09T05:00:00Z", durationMinutes: 30) {{ slots }} }}'
+    )
+    assert (await vendor.post(literal)).json()["extensions"]["cost"]["requested"] == 3
+
+
 def test_every_plain_list_of_objects_declares_its_maximum():
     """A new list of objects must be a connection or be given a maximum in LIST_MAXIMA."""
     undeclared = {
@@ -130,6 +161,7 @@ def test_every_plain_list_of_objects_declares_its_maximum():
         for entry in _plain_lists_of_objects()
         if entry.split(":")[0] not in LIST_MAXIMA
         and entry.split(":")[0] not in LENGTH_OF_ARGUMENT
+        and entry.split(":")[0] not in PER_OWNER_AND_DAY
         and entry.split(":")[1] not in ITEM_MAXIMA
     }
     assert undeclared == set()

@@ -381,7 +381,9 @@ class GraphQLEndpoint:
                 ]
             }
             if "cost" in refused.extensions:
-                body["extensions"] = {"cost": refused.extensions["cost"]}
+                cost = refused.extensions["cost"]
+                report = cost if isinstance(cost, dict) else self._uncharged(scope.get(PRINCIPAL), cost)
+                body["extensions"] = {"cost": report}
             await send_json(send, refused.status, body, refused.headers)
             return
         context = Context(
@@ -431,6 +433,15 @@ class GraphQLEndpoint:
         if claim is not None:
             await _settle(claim, context.request_id, payload)
         await send_payload(send, 200, payload)
+
+    def _uncharged(self, principal: Principal | None, cost: int) -> dict[str, Any]:
+        """`extensions.cost` of a document refused before it was charged (over the cost
+        limit): what it asked for, and a consumer's budget per minute, untouched."""
+        report = Charge(False, cost).report()
+        if principal is not None and principal.kind is PrincipalKind.CONSUMER:
+            budget = principal.cost_budget
+            report["limit"] = budget if budget is not None else self.settings.consumer_cost_per_minute
+        return report
 
     async def _charge(self, principal: Principal | None, cost: int) -> Charge:
         """An API consumer pays for the document from its budget per minute; others

@@ -17,7 +17,9 @@ variable the cost is kept as a small expression and evaluated per request."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from graphql import (
@@ -78,7 +80,11 @@ LIST_MAXIMA: dict[str, int] = {
 # Lists declared by their item type wherever they appear: a payload's errors.
 ITEM_MAXIMA: dict[str, int] = {"UserError": 20}
 # A list as long as one of its arguments (`nodes(ids: …)`).
-LENGTH_OF_ARGUMENT: dict[str, str] = {"Query.nodes": "ids", "Query.availableSlots": "ownerIds"}
+LENGTH_OF_ARGUMENT: dict[str, str] = {"Query.nodes": "ids"}
+# A list with one object per owner, charged per owner and day asked for (each owner's
+# answer holds every slot of the range): (owners, from, to) arguments.
+PER_OWNER_AND_DAY: dict[str, tuple[str, str, str]] = {"Query.availableSlots": ("ownerIds", "from", "to")}
+MAX_SLOT_DAYS = 31
 
 INTROSPECTION_ROOTS = frozenset({"__schema", "__type"})
 # Introspection fields that list a type's members: asked for again below one another
@@ -129,6 +135,41 @@ class LengthOf:
         if isinstance(value, list):
             return len(value)
         return 0 if value is None else 1  # one value is coerced to a list of one
+
+
+def _argument(node: Any, ctx: CostContext | None) -> Any:
+    """An argument's value: a variable's from the request (None before it is known), or
+    the literal's."""
+    if isinstance(node, VariableNode):
+        return ctx.value(node.name.value) if ctx is not None else None
+    if isinstance(node, ListValueNode):
+        return list(node.values)
+    return getattr(node, "value", None)
+
+
+def _days(start: Any, end: Any) -> int:
+    """Days from `start` to `end` (ISO 8601 instants), rounded up, 1 to 31; the most
+    when either is missing or unreadable (the operation then refuses it anyway)."""
+    try:
+        first, last = (datetime.fromisoformat(str(v).replace("Z", "+00:00")) for v in (start, end))
+        span = (last - first).total_seconds()
+    except (TypeError, ValueError):
+        return MAX_SLOT_DAYS
+    return min(max(math.ceil(span / 86400), 1), MAX_SLOT_DAYS)
+
+
+@dataclass(frozen=True, slots=True)
+class PerOwnerAndDay:
+    """`availableSlots`: owners × days of the range, from the request's variables."""
+
+    owners: Any
+    start: Any
+    end: Any
+
+    def size(self, ctx: CostContext | None) -> int:
+        owners = _argument(self.owners, ctx)
+        count = len(owners) if isinstance(owners, list) else (0 if owners is None else 1)
+        return count * _days(_argument(self.start, ctx), _argument(self.end, ctx))
 
 
 class Expression:
@@ -293,6 +334,12 @@ class _Walker:
         if not listed:
             return 1, 1
         key = f"{parent.name}.{field.name.value}"
+        if key in PER_OWNER_AND_DAY:
+            arguments = {a.name.value: a.value for a in field.arguments or ()}
+            per = PerOwnerAndDay(*(arguments.get(name) for name in PER_OWNER_AND_DAY[key]))
+            if any(isinstance(node, VariableNode) for node in (per.owners, per.start, per.end)):
+                return per, 1
+            return per.size(None), 1
         if key in LENGTH_OF_ARGUMENT:
             argument = next((a.value for a in field.arguments or () if a.name.value == LENGTH_OF_ARGUMENT[key]), None)
             if isinstance(argument, VariableNode):
