@@ -184,6 +184,29 @@ async def test_accept_invitation_activates_and_lets_the_user_log_in(client, clin
     assert again.json()["data"]["acceptInvitation"]["errors"][0]["code"] == "INVITATION_USED"
 
 
+async def test_accepting_sets_a_title_and_position_or_keeps_the_inviters(client, clinic):
+    async def accept(email: str, **extra) -> dict:
+        await invite(clinic.owner, **staff(email, title="Mx.", position="Clerk"))
+        values = {"token": await _invitation_token(clinic, email), "password": PASSWORD, "firstName": "Ana"}
+        response = await client.post(
+            "/graphql", json={"query": ACCEPT, "variables": {"input": {**values, "lastName": "Active", **extra}}}
+        )
+        return response.json()["data"]["acceptInvitation"]
+
+    own = f"{unique('own')}@x.test"
+    assert (await accept(own, title=" Dr. ", position="Office manager"))["errors"] == []
+    user = await User.get(email=own)
+    assert (user.title, user.position) == ("Dr.", "Office manager")
+    event = await AuditEvent.get(action="INVITATION_ACCEPTED", target_id=gid(user))
+    assert event.changes["title"] == {"before": "Mx.", "after": "Dr."}
+    kept = f"{unique('kept')}@x.test"
+    assert (await accept(kept))["errors"] == []
+    kept_user = await User.get(email=kept)
+    assert (kept_user.title, kept_user.position) == ("Mx.", "Clerk")
+    refused = await accept(f"{unique('long')}@x.test", title="x" * 101)
+    assert refused["errors"] == [{"code": "INVALID_INPUT", "field": ["title"]}]
+
+
 async def test_accept_refuses_a_weak_password_and_a_voided_or_expired_token(client, clinic):
     email = f"{unique('void')}@x.test"
     user_id = (await invite(clinic.owner, **staff(email)))["user"]["id"]

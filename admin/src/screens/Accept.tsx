@@ -24,7 +24,7 @@ const AcceptInvitationDocument = graphql(`
 
 export default function Accept() {
   const token = useLinkToken();
-  const [values, setValues] = useState({ firstName: '', lastName: '', password: '' });
+  const [values, setValues] = useState({ firstName: '', lastName: '', password: '', title: '', position: '' });
   const [errors, setErrors] = useState(new Map<string, string[]>());
   const [failure, setFailure] = useState<string | null>(null);
   const [networkError, setNetworkError] = useState(false);
@@ -36,7 +36,10 @@ export default function Accept() {
     event.preventDefault();
     if (!token) return;
     setBusy(true);
-    const result = await run(AcceptInvitationDocument, { input: { token, ...values } });
+    // A title or position left empty keeps the one the invitation gave.
+    const { title, position, ...named } = values;
+    const input = { token, ...named, title: title.trim() || null, position: position.trim() || null };
+    const result = await run(AcceptInvitationDocument, { input });
     setBusy(false);
     setNetworkError(result.networkError);
     setFailure(describeErrors(result.errors));
@@ -46,7 +49,7 @@ export default function Accept() {
     if (payload.user && payload.errors.length === 0) setDone(payload.user.email);
   };
 
-  const general = unplacedErrors(errors, ['firstName', 'lastName', 'password']);
+  const general = unplacedErrors(errors, ['firstName', 'lastName', 'password', 'title', 'position']);
   return (
     <main className="narrow" id="main">
       <h1>Accept the invitation</h1>
@@ -62,6 +65,8 @@ export default function Accept() {
           <Failure networkError={networkError} text={failure ?? (general.length ? general.join(' ') : null)} />
           <TextField label="First name" autoComplete="given-name" required value={values.firstName} onChange={set('firstName')} errors={errors.get('firstName')} />
           <TextField label="Last name" autoComplete="family-name" required value={values.lastName} onChange={set('lastName')} errors={errors.get('lastName')} />
+          <TextField label="Title (optional)" autoComplete="honorific-prefix" value={values.title} onChange={set('title')} errors={errors.get('title')} />
+          <TextField label="Position (optional)" autoComplete="organization-title" value={values.position} onChange={set('position')} errors={errors.get('position')} />
           <TextField label="Choose a password" type="password" autoComplete="new-password" required value={values.password} onChange={set('password')} errors={errors.get('password')} />
           <button type="submit" disabled={busy}>
             Accept and create my account

@@ -34,15 +34,26 @@ def _refusal(invitation: Invitation | None, user: User | None, now: datetime) ->
 
 
 async def accept_invitation(
-    token: str, password: str, first_name: str, last_name: str, request_id: str | None = None
+    token: str,
+    password: str,
+    first_name: str,
+    last_name: str,
+    request_id: str | None = None,
+    title: str | None = None,
+    position: str | None = None,
 ) -> User:
-    """Activate the invited user a token names. The token is looked up before the
-    password is hashed: an unknown, used, voided or expired token is refused at the
-    cost of one indexed read, never of an Argon2 hash; the transaction checks again."""
+    """Activate the invited user a token names, with the name it gives and, when given,
+    its title and position (else those the inviter set stay). The token is looked up
+    before the password is hashed: an unknown, used, voided or expired token is refused
+    at the cost of one indexed read, never of an Argon2 hash; the transaction checks again."""
     errors = Errors()
     token = errors.text(token, "token", max_length=200, required=True)
     first_name = errors.text(first_name, "firstName", max_length=100, required=True)
     last_name = errors.text(last_name, "lastName", max_length=100, required=True)
+    own = {
+        "title": errors.text(title, "title", max_length=100),
+        "position": errors.text(position, "position", max_length=100),
+    }
     if (problem := password_problem(password or "", (first_name or "", last_name or ""))) is not None:
         errors.add(ErrorCode.PASSWORD_TOO_WEAK, problem, "password")
     if errors:
@@ -64,8 +75,16 @@ async def accept_invitation(
         # Single use even when two accepts read the row at once: only one UPDATE matches.
         if not await Invitation.filter(id=invitation.id, used_at__isnull=True).using_db(conn).update(used_at=now):
             raise fail(ErrorCode.INVITATION_USED, "That invitation was already used.", "token")
-        before = {"status": user.status, "firstName": user.first_name, "lastName": user.last_name}
+        before = {
+            "status": user.status,
+            "firstName": user.first_name,
+            "lastName": user.last_name,
+            "title": user.title,
+            "position": user.position,
+        }
         user.status, user.first_name, user.last_name = UserStatus.ACTIVE, first_name, last_name
+        user.title = own["title"] or user.title
+        user.position = own["position"] or user.position
         user.password_hash, user.accepted_at = password_hash, now
         user.search_key = search_key(first_name, last_name, user.email, user.display_name)
         await user.save(using_db=conn)
@@ -74,7 +93,13 @@ async def accept_invitation(
             Principal(PrincipalKind.USER, user.organization_id, user_id=user.id, user_public_id=user.public_id),
             request_id,
         )
-        after = {"status": user.status, "firstName": first_name, "lastName": last_name}
+        after = {
+            "status": user.status,
+            "firstName": first_name,
+            "lastName": last_name,
+            "title": user.title,
+            "position": user.position,
+        }
         await events.record(
             conn, actor, AuditAction.INVITATION_ACCEPTED, "User", user.public_id, events.diff(before, after)
         )

@@ -89,6 +89,15 @@ class AcceptInvitationInput:
     password: str = strawberry.field(directives=[Secret()], description="At least 12 characters.")
     first_name: str = strawberry.field(description="Given name.")
     last_name: str = strawberry.field(description="Family name.")
+    title: str | None = strawberry.field(
+        default=None,
+        description="Your title (e.g. Dr.), at most 100 characters; omitted keeps the one you were invited with.",
+    )
+    position: str | None = strawberry.field(
+        default=None,
+        description="Your position (e.g. Office manager), at most 100 characters; omitted keeps the one you were "
+        "invited with.",
+    )
 
 
 @strawberry.type(description="The result of acceptInvitation.")
