@@ -223,6 +223,25 @@ async def test_org_create_refuses_a_taken_domain_and_bad_province_or_time_zone(c
     assert await _actions(taken.id) == events_before
 
 
+async def test_org_set_renames_the_domain_once_unique_and_audits_it(client, chrgraph):
+    org = await make_organization()
+    other = await make_organization()
+    new = unique("renamed").lower()
+
+    taken = await chrgraph("org", "set", "--domain", org.domain, "--new-domain", other.domain)
+    assert taken.code != 0 and taken.out == "" and "DOMAIN_TAKEN" in taken.err and "Traceback" not in taken.err
+    bad = await chrgraph("org", "set", "--domain", org.domain, "--new-domain", "Not A Slug")
+    assert bad.code != 0 and "domain" in bad.err and "Traceback" not in bad.err
+    done = await chrgraph("org", "set", "--domain", org.domain, "--new-domain", new)
+    assert done.code == 0, done.err
+    assert done.out.strip() == f"updated organization {new}"
+
+    assert (await Organization.get(id=org.id)).domain == new
+    [event] = await AuditEvent.filter(organization_id=org.id, action="ORGANIZATION_UPDATED")
+    assert event.changes == {"domain": {"before": org.domain, "after": new}} and event.actor_kind.value == "SYSTEM"
+    assert (await chrgraph("org", "set", "--domain", new, "--name", "Renamed Clinic")).code == 0
+
+
 async def test_org_set_switches_the_enterprise_api_off_for_the_running_server(client, chrgraph):
     vendor = await make_vendor(client)
     assert (await client.post("/graphql", json={"query": VIEWER}, headers=_bearer(vendor.token()))).status_code == 200

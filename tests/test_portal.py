@@ -218,7 +218,7 @@ async def test_chrgraph_org_set_no_stripe_connected_turns_portal_billing_off(cli
     assert process.returncode == 0, err.decode()
     assert (await clinic.owner.gql(BILLING))["portalSettings"]["portalBilling"] is False
     [billing] = await AuditEvent.filter(organization_id=clinic.organization.id, action="PORTAL_BILLING_DISABLED")
-    assert billing.actor_kind.value == "SUPPORT"
+    assert billing.actor_kind.value == "SYSTEM"  # the operator's command line
     assert (await clinic.owner.gql(UPDATE, {"i": {"portalBilling": True}}))["updatePortalSettings"]["errors"] == [
         {"code": "STRIPE_INTEGRATION_REQUIRED", "field": ["portalBilling"]}
     ]

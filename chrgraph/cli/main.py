@@ -262,6 +262,7 @@ def org_transfer_ownership(
 def org_set(
     domain: str = typer.Option(..., help="The organization."),
     name: str = typer.Option(None),
+    new_domain: str = typer.Option(None, "--new-domain", help="Its new domain (a unique slug: a-z, 0-9, -)."),
     contract: Contract = typer.Option(None),
     province: str = typer.Option(None),
     time_zone: str = typer.Option(None),
@@ -280,6 +281,7 @@ def org_set(
         return await update_organization(
             await operator_of(domain),
             name=name,
+            domain=new_domain,
             contract=contract,
             province=province,
             time_zone=time_zone,
@@ -288,8 +290,8 @@ def org_set(
             license_enforcement_date=enforcement,
         )
 
-    run(job)
-    typer.echo(f"updated organization {domain}")
+    org = run(job)
+    typer.echo(f"updated organization {org.domain}")
 
 
 def _consumer_json(consumer, keys) -> dict:

@@ -5,20 +5,23 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+from tortoise.exceptions import IntegrityError
+
 from chrgraph.audit import events
 from chrgraph.audit.actions import AuditAction
 from chrgraph.auth.principals import Actor
 from chrgraph.db.models import Contract, Organization
 from chrgraph.db.transactions import atomic
-from chrgraph.resolvers.errors import ErrorCode, OperationFailed
+from chrgraph.resolvers.errors import ErrorCode, OperationFailed, fail
 from chrgraph.resolvers.licensing.catalog import LICENSED_TYPES
 from chrgraph.resolvers.licensing.management import under_license_management
 from chrgraph.resolvers.portal.settings import stripe_disconnected
-from chrgraph.resolvers.validation import PROVINCES, Errors, valid_time_zone
+from chrgraph.resolvers.validation import DOMAIN_RE, PROVINCES, Errors, valid_time_zone
 
 # model attribute -> its public name (error paths and the audit event's delta)
 FIELDS = {
     "name": "name",
+    "domain": "domain",
     "contract": "contract",
     "province": "province",
     "time_zone": "timeZone",
@@ -38,6 +41,7 @@ async def update_organization(
     actor: Actor,
     *,
     name: str | None = None,
+    domain: str | None = None,
     contract: Contract | str | None = None,
     province: str | None = None,
     time_zone: str | None = None,
@@ -49,6 +53,7 @@ async def update_organization(
     errors = Errors()
     given = {
         "name": name,
+        "domain": domain,
         "contract": contract,
         "province": province,
         "time_zone": time_zone,
@@ -59,6 +64,8 @@ async def update_organization(
     changes: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
     if "name" in changes:
         changes["name"] = errors.text(changes["name"], "name", required=True)
+    if "domain" in changes and not DOMAIN_RE.fullmatch(changes["domain"]):
+        errors.add(ErrorCode.INVALID_INPUT, "A domain is a lowercase slug (a-z, 0-9, -).", "domain")
     if "province" in changes and changes["province"] not in PROVINCES:
         errors.add(ErrorCode.INVALID_INPUT, "Not a Canadian province or territory code.", "province")
     if "time_zone" in changes and not valid_time_zone(changes["time_zone"]):
@@ -69,10 +76,21 @@ async def update_organization(
         errors.add(ErrorCode.INVALID_INPUT, "Expected a date (YYYY-MM-DD).", "licenseEnforcementDate")
     if errors:
         raise OperationFailed(*errors.items)
+    try:
+        return await _apply(actor, changes)
+    except IntegrityError as exc:  # a concurrent write took the domain after our check
+        raise fail(ErrorCode.DOMAIN_TAKEN, "That domain is taken.", "domain") from exc
+
+
+async def _apply(actor: Actor, changes: dict[str, Any]) -> Organization:
     # API consumers carry whether their organization's API is on; a trainee's session,
     # the day in the organization's time zone that ends its access.
     async with atomic(revokes_credentials=bool(REVOKING & changes.keys())) as conn:
         org = await Organization.filter(id=actor.organization_id).using_db(conn).get()
+        if changes.get("domain", org.domain) != org.domain:
+            taken = Organization.filter(domain=changes["domain"]).exclude(id=org.id).using_db(conn)
+            if await taken.exists():
+                raise fail(ErrorCode.DOMAIN_TAKEN, "That domain is taken.", "domain")
         before = _snapshot(org)
         for attr, value in changes.items():
             setattr(org, attr, value)

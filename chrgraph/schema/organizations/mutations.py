@@ -17,6 +17,11 @@ from chrgraph.schema.permissions import CanManageApiConsumers
 @strawberry.input(description="Change organization settings; omitted fields stay.")
 class UpdateOrganizationInput:
     name: str | None = strawberry.field(default=None, description="Display name.")
+    domain: str | None = strawberry.field(
+        default=None,
+        description="The clinic's unique slug (a-z, 0-9, -), as the command line names it. Errors: INVALID_INPUT, "
+        "DOMAIN_TAKEN.",
+    )
     contract: Contract | None = strawberry.field(default=None, description="STANDARD or CUSTOM.")
     province: str | None = strawberry.field(default=None, description="Two-letter code.")
     time_zone: str | None = strawberry.field(default=None, description="IANA time zone.")
