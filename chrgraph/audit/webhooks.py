@@ -212,16 +212,26 @@ async def emit(
         if _global_id_of(value) is None:  # nothing but global ids reaches a payload
             raise TypeError(f"a webhook payload names records by global id only, not {value!r}")
     data = OrganizationData(organization_id)
-    rows = (
-        await data.query(WebhookSubscription)
-        .filter(active=True, deleted_at__isnull=True, consumer__active=True)
+    asking = [
+        s
+        for s in await data.query(WebhookSubscription)
+        .filter(active=True, deleted_at__isnull=True)
         .using_db(conn)
-        .values_list("id", "events", "consumer__permissions")
-    )
+        .only("id", "events", "consumer_id")
+        if str(event_type) in (s.events or [])
+    ]
+    if not asking:  # the usual case: one plain statement, no join
+        return None
+    consumers = {
+        c.id: c
+        for c in await data.api_consumers.filter(id__in={s.consumer_id for s in asking}, active=True)
+        .using_db(conn)
+        .only("id", "permissions")
+    }
     subscriptions = [
-        subscription_id
-        for subscription_id, events, permissions in rows
-        if str(event_type) in (events or []) and may_hear(event_type, True, permissions, True)
+        s.id
+        for s in asking
+        if s.consumer_id in consumers and may_hear(event_type, True, consumers[s.consumer_id].permissions, True)
     ]
     if not subscriptions:
         return None
