@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from chrgraph.audit.actions import AuditAction
 from chrgraph.auth.permissions import consumer_permissions
-from chrgraph.db.models import Permission, WebhookDelivery, WebhookEvent, WebhookSubscription
+from chrgraph.db.models import ApiConsumer, Permission, WebhookDelivery, WebhookEvent, WebhookSubscription
 from chrgraph.db.public_ids import global_id, is_public_id, new_public_id
 from chrgraph.db.tenant import OrganizationData
 
@@ -102,12 +102,13 @@ READ_PERMISSION: dict[WebhookEventType, Permission] = {
 }
 
 
-def may_hear(event_type: str, consumer_active: bool, stored_permissions: Any, api_enabled: bool) -> bool:
+def may_hear(event_type: str, consumer: ApiConsumer | None, api_enabled: bool) -> bool:
     """Whether a subscription's consumer is told of an event of this type now: active,
     its organization's Enterprise API on, and holding the permission to read what the
     event names (checked when the event is written and again before each attempt)."""
-    needed = READ_PERMISSION[WebhookEventType(event_type)]
-    return consumer_active and api_enabled and needed.value in consumer_permissions(stored_permissions)
+    if consumer is None or not consumer.active or not api_enabled:
+        return False
+    return READ_PERMISSION[WebhookEventType(event_type)].value in consumer_permissions(consumer.permissions)
 
 
 # Which audited changes are told to subscribers, and as what.
@@ -224,19 +225,14 @@ async def emit(
         return None
     consumers = {
         c.id: c
-        for c in await data.api_consumers.filter(id__in={s.consumer_id for s in asking}, active=True)
+        for c in await data.api_consumers.filter(id__in={s.consumer_id for s in asking})
         .using_db(conn)
-        .only("id", "permissions")
+        .only("id", "active", "permissions")
     }
-    subscriptions = [
-        s.id
-        for s in asking
-        if s.consumer_id in consumers and may_hear(event_type, True, consumers[s.consumer_id].permissions, True)
-    ]
-    if not subscriptions:
-        return None
     organization = await data.organization.using_db(conn).only("public_id", "enterprise_api_enabled").get()
-    if not organization.enterprise_api_enabled:
+    api_enabled = organization.enterprise_api_enabled
+    subscriptions = [s.id for s in asking if may_hear(event_type, consumers.get(s.consumer_id), api_enabled)]
+    if not subscriptions:
         return None
     at = occurred_at or datetime.now(UTC)
     public_id = new_public_id()

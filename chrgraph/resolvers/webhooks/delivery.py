@@ -253,7 +253,7 @@ async def deliver_due(settings: Settings, client: httpx.AsyncClient, limit: int 
     async def one(row: WebhookDelivery) -> None:
         subscription = subscriptions[row.subscription_id]
         consumer = consumers[subscription.consumer_id]
-        hears = may_hear(row.event_type, consumer.active, consumer.permissions, api_enabled[consumer.organization_id])
+        hears = may_hear(row.event_type, consumer, api_enabled[consumer.organization_id])
         if not subscription.active or subscription.deleted_at is not None or not hears:
             await _cancel(claim, row)  # its history says so; redeliverWebhookEvent sends it later
             return
